@@ -1,0 +1,39 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck unit install dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+dev: $(DEV_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m textopt.demo
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	TEXTOPT_REQUIRE_POSTGRES=$${TEXTOPT_REQUIRE_POSTGRES:-1} $(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) demo textopt.db textopt.db-* textopt.secret

@@ -1,0 +1,67 @@
+"""The `textopt` command: one Typer app with a sub-app per domain.
+
+Domain errors are translated to a clear message and exit code 2 here, in one place.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from textopt.cli import consent, contacts, db, gdpr, message, policy
+from textopt.cli.common import console_err
+from textopt.config import load_settings, reset_settings
+from textopt.errors import TextoptError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="textopt",
+    help="Consent-first SMS and email marketing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML configuration file", envvar="TEXTOPT_CONFIG"),
+    ] = None,
+) -> None:
+    """Consent-first SMS and email marketing."""
+    reset_settings(load_settings(config))
+
+
+app.add_typer(db.app, name="db")
+app.command("init")(db.init)
+app.add_typer(contacts.app, name="contacts")
+app.add_typer(consent.app, name="consent")
+app.add_typer(gdpr.app, name="gdpr")
+app.add_typer(message.app, name="message")
+app.add_typer(policy.app, name="policy")
+
+
+def main() -> None:
+    """Run the CLI, turning domain errors into one readable line."""
+    try:
+        app(standalone_mode=False)
+    except TextoptError as exc:
+        console_err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        sys.exit(2)
+    except typer.Abort:
+        console_err.print("aborted")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,109 @@
+"""Configuration: environment variables `TEXTOPT_*` over an optional TOML file over defaults.
+
+The TOML file is flat (`database_url = "..."`) and may be named by `--config` or
+`TEXTOPT_CONFIG`. Environment variables win over the file. Secrets are never stored in the
+database: the secret key comes from `TEXTOPT_SECRET_KEY` or a key file (created with mode
+0600 on first use next to the default database).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from textopt.errors import ConfigError
+
+__all__ = ["Settings", "get_settings", "load_settings", "reset_settings"]
+
+ENV_PREFIX = "TEXTOPT_"
+
+
+class Settings(BaseModel):
+    """Every setting textopt reads, with its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = "sqlite:///textopt.db"
+    default_region: str = Field(default="FR", description="Region for national-format numbers")
+    secret_key: str | None = Field(default=None, description="Key for hashing suppressed numbers")
+    secret_file: str = "textopt.secret"
+    import_batch_size: int = Field(default=5000, ge=1)
+    workspace_timezone: str = "Europe/Paris"
+    brand_name: str = "textopt demo"
+    stop_number: str = "36111"
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        return value.upper()
+
+    def resolved_secret_key(self) -> bytes:
+        """The secret key: from settings, else the key file, created on first use."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = Path(self.secret_file)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    names = set(Settings.model_fields)
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if key.startswith(ENV_PREFIX):
+            name = key[len(ENV_PREFIX) :].lower()
+            if name in names:
+                values[name] = value
+    return values
+
+
+def load_settings(
+    config_file: str | Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Build settings from defaults, then the TOML file, then the environment."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    path = config_file or env.get("TEXTOPT_CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                values.update(tomllib.load(handle))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path}: {exc}") from exc
+    values.update(_from_env(env))
+    try:
+        return Settings(**values)
+    except Exception as exc:  # pydantic's error names the field
+        raise ConfigError(f"invalid configuration: {exc}") from exc
+
+
+_override: Settings | None = None
+
+
+@lru_cache(maxsize=1)
+def _cached() -> Settings:
+    return load_settings()
+
+
+def get_settings() -> Settings:
+    """The settings in force for this process."""
+    return _override if _override is not None else _cached()
+
+
+def reset_settings(settings: Settings | None = None) -> None:
+    """Replace the process settings (the CLI's `--config`, and tests)."""
+    global _override
+    _override = settings
+    _cached.cache_clear()

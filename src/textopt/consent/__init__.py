@@ -1,0 +1,1 @@
+"""Consent: the append-only, hash-chained ledger, consent texts and the suppression list."""

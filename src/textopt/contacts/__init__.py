@@ -1,0 +1,1 @@
+"""Contacts: people, their numbers and addresses, import and export."""

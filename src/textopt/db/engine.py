@@ -1,0 +1,65 @@
+"""Engines and sessions for SQLite (WAL) and PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from textopt.errors import ConfigError
+
+__all__ = ["create_db_engine", "display_url", "session_factory", "session_scope"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`: SQLite gets WAL and foreign keys, PostgreSQL uses psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigError(f"invalid database URL {url!r}: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    raise ConfigError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+    )
+
+
+def display_url(engine: Engine) -> str:
+    """The engine's URL with any password hidden."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session maker bound to `engine` that keeps objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session committed on success and rolled back on error."""
+    with session_factory(engine)() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

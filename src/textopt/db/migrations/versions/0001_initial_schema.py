@@ -1,0 +1,213 @@
+"""Initial schema
+
+Revision ID: 0001
+Revises:
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import textopt.db.base
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+LEDGER_TRIGGERS = {
+    "sqlite": [
+        """CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events
+           BEGIN SELECT RAISE(ABORT, 'consent_events is append-only'); END""",
+        """CREATE TRIGGER consent_events_no_delete BEFORE DELETE ON consent_events
+           BEGIN SELECT RAISE(ABORT, 'consent_events is append-only'); END""",
+    ],
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION consent_events_append_only() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'consent_events is append-only'; END $$""",
+        """CREATE TRIGGER consent_events_no_change BEFORE UPDATE OR DELETE OR TRUNCATE
+           ON consent_events FOR EACH STATEMENT EXECUTE FUNCTION consent_events_append_only()""",
+    ],
+}
+
+
+def upgrade() -> None:
+    op.create_table(
+        "consent_ledger_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last_event_id", sa.Integer(), nullable=False),
+        sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_ledger_head")),
+    )
+    op.create_table(
+        "consent_texts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_texts")),
+        sa.UniqueConstraint("version", name=op.f("uq_consent_texts_version")),
+    )
+    op.create_table(
+        "contacts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("first_name", sa.String(length=200), nullable=True),
+        sa.Column("last_name", sa.String(length=200), nullable=True),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("region", sa.String(length=16), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column(
+            "timezones",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "attributes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("is_customer", sa.Boolean(), nullable=False),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_activity_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("erased_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
+        sa.UniqueConstraint("phone", name=op.f("uq_contacts_phone")),
+    )
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contacts_country"), ["country"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contacts_email"), ["email"], unique=False)
+
+    op.create_table(
+        "suppressions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("reason", sa.String(length=16), nullable=False),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppressions")),
+        sa.UniqueConstraint(
+            "digest", "channel", "reason", name=op.f("uq_suppressions_digest_channel_reason")
+        ),
+    )
+    with op.batch_alter_table("suppressions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_suppressions_digest"), ["digest"], unique=False)
+
+    op.create_table(
+        "consent_events",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("occurred_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("consent_text_version", sa.String(length=64), nullable=True),
+        sa.Column("proof_digest", sa.String(length=64), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_consent_events_contact_id_contacts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_events")),
+        sa.UniqueConstraint("hash", name=op.f("uq_consent_events_hash")),
+    )
+    with op.batch_alter_table("consent_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_consent_events_contact", ["contact_id", "channel", "purpose"], unique=False
+        )
+
+    op.create_table(
+        "contact_tags",
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("tag", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_contact_tags_contact_id_contacts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("contact_id", "tag", name=op.f("pk_contact_tags")),
+    )
+    with op.batch_alter_table("contact_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_contact_tags_tag", ["tag"], unique=False)
+
+    op.create_table(
+        "consent_proofs",
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("salt", sa.String(length=32), nullable=False),
+        sa.Column(
+            "data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["consent_events.id"],
+            name=op.f("fk_consent_proofs_event_id_consent_events"),
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_consent_proofs")),
+    )
+    op.create_table(
+        "consent_state",
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("since", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_consent_state_contact_id_contacts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["consent_events.id"],
+            name=op.f("fk_consent_state_event_id_consent_events"),
+        ),
+        sa.PrimaryKeyConstraint("contact_id", "channel", "purpose", name=op.f("pk_consent_state")),
+    )
+
+    # The consent ledger is append-only, enforced by the database itself.
+    for statement in LEDGER_TRIGGERS.get(op.get_bind().dialect.name, []):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    op.drop_table("consent_state")
+    op.drop_table("consent_proofs")
+    with op.batch_alter_table("contact_tags", schema=None) as batch_op:
+        batch_op.drop_index("ix_contact_tags_tag")
+
+    op.drop_table("contact_tags")
+    with op.batch_alter_table("consent_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_consent_events_contact")
+
+    op.drop_table("consent_events")
+    with op.batch_alter_table("suppressions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_suppressions_digest"))
+
+    op.drop_table("suppressions")
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contacts_email"))
+        batch_op.drop_index(batch_op.f("ix_contacts_country"))
+
+    op.drop_table("contacts")
+    op.drop_table("consent_texts")
+    op.drop_table("consent_ledger_head")

@@ -1,0 +1,50 @@
+"""The migrations build exactly the schema the models describe, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from textopt.config import Settings
+from textopt.db.engine import create_db_engine
+from textopt.db.migrate import current_revision, head_revision, upgrade
+from textopt.db.registry import load_metadata
+
+
+def test_migrations_match_models(settings: Settings) -> None:
+    engine = create_db_engine(settings.database_url)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, load_metadata())
+    engine.dispose()
+    assert diff == []
+
+
+def test_migrated_ledger_refuses_updates(settings: Settings) -> None:
+    engine = create_db_engine(settings.database_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO contacts (id, timezones, attributes, is_customer, "
+                "created_at, updated_at) VALUES (1, '[]', '{}', false, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO consent_events (id, contact_id, channel, purpose, action, source, "
+                "occurred_at, recorded_at, prev_hash, hash) VALUES (1, 1, 'sms', 'marketing', "
+                "'granted', 'cli', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'a', 'b')"
+            )
+        )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("UPDATE consent_events SET action = 'revoked'"))
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("DELETE FROM consent_events"))
+    engine.dispose()
