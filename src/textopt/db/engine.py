@@ -7,21 +7,39 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from textopt.errors import ConfigError
 
-__all__ = ["create_db_engine", "display_url", "session_factory", "session_scope"]
+__all__ = [
+    "create_db_engine",
+    "display_url",
+    "session_factory",
+    "session_scope",
+    "upsert_insert",
+]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take transactions out of the driver's hands (it would run SELECTs outside any
+    # transaction); `_sqlite_begin` starts each one itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # One writer at a time, decided when the transaction starts: a transaction that read
+    # first can never find its snapshot stale when it comes to write (which SQLite reports
+    # as an error, or worse, a row read outside any transaction leads to a lost update).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -35,6 +53,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
@@ -63,3 +82,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def upsert_insert(session: Session, table: Any) -> Any:
+    """An INSERT on `table` with ON CONFLICT support for the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)

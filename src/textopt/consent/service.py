@@ -1,0 +1,441 @@
+"""Consent services: append to the ledger, read the current state, verify the chain.
+
+Every change of consent goes through `append_events`, the one writer of the ledger: it
+takes the ledger head's row lock (so concurrent writers on PostgreSQL queue up instead of
+forking the chain), chains and inserts the events in bulk, stores their proofs and updates
+the derived `consent_state` in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from textopt.consent.ledger import GENESIS_HASH, event_hash, proof_digest
+from textopt.consent.models import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentProof,
+    ConsentSource,
+    ConsentState,
+    ConsentText,
+    LedgerHead,
+)
+from textopt.consent.suppression import (
+    lift_suppression,
+    suppress,
+    suppressed_contacts,
+    suppressed_phones,
+    suppression_reasons,
+)
+from textopt.contacts.models import Contact
+from textopt.db.base import utcnow
+from textopt.db.engine import upsert_insert
+from textopt.errors import ConsentError, NotFoundError, ValidationError
+from textopt.vocab import Channel, Purpose
+
+__all__ = [
+    "LedgerReport",
+    "NewConsentEvent",
+    "add_consent_text",
+    "append_events",
+    "current_consent",
+    "current_consent_bulk",
+    "get_consent_text",
+    "history",
+    "lift_suppression",
+    "list_consent_texts",
+    "rebuild_state",
+    "record_consent",
+    "suppress",
+    "suppressed_phones",
+    "suppression_reasons",
+    "verify_ledger",
+]
+
+_HEAD_ID = 1
+_GRANTING = (ConsentAction.GRANTED, ConsentAction.CONFIRMED)
+# Sources where the person acts themselves: they may opt in again after a STOP.
+_SELF_SERVICE = (ConsentSource.FORM, ConsentSource.KEYWORD)
+
+
+@dataclass(frozen=True, slots=True)
+class NewConsentEvent:
+    """An event to append: who, which channel and purpose, what, how, when, and the proof."""
+
+    contact_id: int
+    channel: Channel | str
+    purpose: Purpose | str
+    action: ConsentAction | str
+    source: ConsentSource | str
+    occurred_at: dt.datetime
+    consent_text_version: str | None = None
+    proof: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class LedgerReport:
+    """What `verify_ledger` found."""
+
+    ok: bool = True
+    events_checked: int = 0
+    proofs_checked: int = 0
+    proofs_erased: int = 0
+    first_broken_id: int | None = None
+    problem: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _validate(event: NewConsentEvent) -> None:
+    try:
+        Channel(event.channel)
+        Purpose(event.purpose)
+        ConsentAction(event.action)
+        ConsentSource(event.source)
+    except ValueError as exc:
+        raise ValidationError(f"consent event for contact {event.contact_id}: {exc}") from exc
+    if event.occurred_at.tzinfo is None:
+        raise ValidationError("consent time must carry a time zone offset", field="occurred_at")
+
+
+def _lock_head(session: Session) -> LedgerHead:
+    """The ledger head, created on first use and locked until the transaction ends."""
+    query = select(LedgerHead).where(LedgerHead.id == _HEAD_ID).with_for_update()
+    head = session.scalars(query).one_or_none()
+    if head is None:
+        session.execute(
+            upsert_insert(session, LedgerHead)
+            .values(id=_HEAD_ID, last_event_id=0, last_hash=GENESIS_HASH)
+            .on_conflict_do_nothing()
+        )
+        head = session.scalars(query.execution_options(populate_existing=True)).one()
+    return head
+
+
+def _refuse_suppressed(session: Session, events: Sequence[NewConsentEvent]) -> None:
+    """Suppression wins: no marketing grant for a suppressed number or address."""
+    grants = [e for e in events if e.action in _GRANTING and e.purpose == Purpose.MARKETING]
+    for channel in {str(e.channel) for e in grants}:
+        ids = {e.contact_id for e in grants if e.channel == channel}
+        blocked = suppressed_contacts(session, contact_ids=ids, channel=channel)
+        for event in grants:
+            reasons = blocked.get(event.contact_id)
+            if event.channel != channel or not reasons:
+                continue
+            if set(reasons) == {"keyword"} and event.source in _SELF_SERVICE:
+                continue  # the person opts in again themselves; the caller lifts the STOP
+            raise ConsentError(
+                f"contact {event.contact_id} is on the {channel} suppression list "
+                f"({', '.join(sorted(reasons))}): marketing consent cannot be recorded"
+            )
+
+
+def append_events(
+    session: Session, *, events: Sequence[NewConsentEvent], now: dt.datetime | None = None
+) -> list[ConsentEvent]:
+    """Chain and insert `events` in bulk, store their proofs, update the current state."""
+    if not events:
+        return []
+    for event in events:
+        _validate(event)
+    _refuse_suppressed(session, events)
+    recorded_at = now or utcnow()
+    head = _lock_head(session)
+    prev_hash, next_id = head.last_hash, head.last_event_id + 1
+    rows: list[dict[str, Any]] = []
+    proofs: list[dict[str, Any]] = []
+    for offset, event in enumerate(events):
+        event_id = next_id + offset
+        digest = None
+        if event.proof:
+            salt = secrets.token_hex(16)
+            data = dict(event.proof)
+            digest = proof_digest(salt=salt, data=data)
+            proofs.append({"event_id": event_id, "salt": salt, "data": data})
+        channel, purpose = str(event.channel), str(event.purpose)
+        action, source = str(event.action), str(event.source)
+        this_hash = event_hash(
+            event_id=event_id,
+            contact_id=event.contact_id,
+            channel=channel,
+            purpose=purpose,
+            action=action,
+            source=source,
+            occurred_at=event.occurred_at,
+            recorded_at=recorded_at,
+            consent_text_version=event.consent_text_version,
+            proof_digest=digest,
+            prev_hash=prev_hash,
+        )
+        row = {
+            "id": event_id,
+            "contact_id": event.contact_id,
+            "channel": channel,
+            "purpose": purpose,
+            "action": action,
+            "source": source,
+            "occurred_at": event.occurred_at,
+            "recorded_at": recorded_at,
+            "consent_text_version": event.consent_text_version,
+            "proof_digest": digest,
+            "prev_hash": prev_hash,
+            "hash": this_hash,
+        }
+        prev_hash = this_hash
+        rows.append(row)
+    session.execute(insert(ConsentEvent), rows)
+    if proofs:
+        session.execute(insert(ConsentProof), proofs)
+    head.last_event_id = rows[-1]["id"]
+    head.last_hash = rows[-1]["hash"]
+    _upsert_states(session, rows)
+    session.flush()
+    ids = [r["id"] for r in rows]
+    found = session.scalars(select(ConsentEvent).where(ConsentEvent.id.in_(ids))).all()
+    return sorted(found, key=lambda e: e.id)
+
+
+def _upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Make each event the current state unless a newer one (by time of consent) is there."""
+    latest: dict[tuple[int, str, str], Mapping[str, Any]] = {}
+    for row in rows:
+        key = (row["contact_id"], row["channel"], row["purpose"])
+        if key not in latest or row["occurred_at"] >= latest[key]["occurred_at"]:
+            latest[key] = row
+    values = [
+        {
+            "contact_id": row["contact_id"],
+            "channel": row["channel"],
+            "purpose": row["purpose"],
+            "status": row["action"],
+            "source": row["source"],
+            "since": row["occurred_at"],
+            "event_id": row["id"],
+        }
+        for row in latest.values()
+    ]
+    statement = upsert_insert(session, ConsentState)
+    statement = statement.on_conflict_do_update(
+        index_elements=["contact_id", "channel", "purpose"],
+        set_={
+            "status": statement.excluded.status,
+            "source": statement.excluded.source,
+            "since": statement.excluded.since,
+            "event_id": statement.excluded.event_id,
+        },
+        where=ConsentState.since <= statement.excluded.since,
+    )
+    session.execute(statement, values)
+
+
+def record_consent(
+    session: Session,
+    *,
+    contact_id: int,
+    channel: Channel | str,
+    purpose: Purpose | str,
+    action: ConsentAction | str,
+    source: ConsentSource | str,
+    occurred_at: dt.datetime | None = None,
+    consent_text_version: str | None = None,
+    proof: Mapping[str, Any] | None = None,
+) -> ConsentEvent:
+    """Append one consent event for one contact (a grant, a confirmation or a revocation)."""
+    if session.get(Contact, contact_id) is None:
+        raise NotFoundError(f"no contact with id {contact_id}")
+    if consent_text_version and get_consent_text(session, version=consent_text_version) is None:
+        raise ValidationError(
+            f"consent text version {consent_text_version!r} is not registered "
+            "(add it with `textopt consent texts add`)",
+            field="consent_text_version",
+        )
+    event = NewConsentEvent(
+        contact_id=contact_id,
+        channel=channel,
+        purpose=purpose,
+        action=action,
+        source=source,
+        occurred_at=occurred_at or utcnow(),
+        consent_text_version=consent_text_version,
+        proof=proof,
+    )
+    return append_events(session, events=[event])[0]
+
+
+def history(session: Session, *, contact_id: int) -> list[tuple[ConsentEvent, ConsentProof | None]]:
+    """Every ledger event of a contact in chain order, with its proof if not erased."""
+    query = (
+        select(ConsentEvent, ConsentProof)
+        .outerjoin(ConsentProof, ConsentProof.event_id == ConsentEvent.id)
+        .where(ConsentEvent.contact_id == contact_id)
+        .order_by(ConsentEvent.id)
+    )
+    return [(event, proof) for event, proof in session.execute(query).tuples()]
+
+
+def current_consent(session: Session, *, contact_id: int) -> dict[tuple[str, str], ConsentState]:
+    """The current consent of one contact, keyed by (channel, purpose)."""
+    return current_consent_bulk(session, contact_ids=[contact_id]).get(contact_id, {})
+
+
+def current_consent_bulk(
+    session: Session, *, contact_ids: Collection[int]
+) -> dict[int, dict[tuple[str, str], ConsentState]]:
+    """The current consent of many contacts in one query, keyed by contact id."""
+    result: dict[int, dict[tuple[str, str], ConsentState]] = {}
+    ids = list(contact_ids)
+    for start in range(0, len(ids), 10_000):
+        chunk = ids[start : start + 10_000]
+        query = select(ConsentState).where(ConsentState.contact_id.in_(chunk))
+        for state in session.scalars(query):
+            result.setdefault(state.contact_id, {})[(state.channel, state.purpose)] = state
+    return result
+
+
+def verify_ledger(session: Session, *, batch_size: int = 5_000) -> LedgerReport:
+    """Recompute the whole chain and every remaining proof digest; name the first break."""
+    report = LedgerReport()
+    expected_id, prev_hash = 1, GENESIS_HASH
+
+    def broken(event_id: int, problem: str) -> None:
+        if report.ok:
+            report.ok, report.first_broken_id, report.problem = False, event_id, problem
+        report.problems.append(problem)
+
+    last_id = 0
+    while True:
+        events = session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.id > last_id)
+            .order_by(ConsentEvent.id)
+            .limit(batch_size)
+        ).all()
+        if not events:
+            break
+        proofs = {
+            p.event_id: p
+            for p in session.scalars(
+                select(ConsentProof).where(ConsentProof.event_id.in_([e.id for e in events]))
+            )
+        }
+        for event in events:
+            report.events_checked += 1
+            if event.id != expected_id:
+                broken(event.id, f"event {expected_id} is missing (next is {event.id})")
+            if event.prev_hash != prev_hash:
+                broken(event.id, f"event {event.id} does not follow the previous event's hash")
+            computed = event_hash(
+                event_id=event.id,
+                contact_id=event.contact_id,
+                channel=event.channel,
+                purpose=event.purpose,
+                action=event.action,
+                source=event.source,
+                occurred_at=event.occurred_at,
+                recorded_at=event.recorded_at,
+                consent_text_version=event.consent_text_version,
+                proof_digest=event.proof_digest,
+                prev_hash=event.prev_hash,
+            )
+            if computed != event.hash:
+                broken(event.id, f"event {event.id} was altered: its content no longer matches")
+            proof = proofs.get(event.id)
+            if proof is not None:
+                report.proofs_checked += 1
+                if proof_digest(salt=proof.salt, data=proof.data) != event.proof_digest:
+                    broken(event.id, f"the proof of event {event.id} was altered")
+            elif event.proof_digest is not None:
+                report.proofs_erased += 1
+            expected_id, prev_hash = event.id + 1, event.hash
+        last_id = events[-1].id
+        session.expunge_all()
+    head = session.get(LedgerHead, _HEAD_ID)
+    if head is not None and (head.last_event_id, head.last_hash) != (expected_id - 1, prev_hash):
+        broken(
+            expected_id,
+            f"the ledger ends at event {expected_id - 1} but its head records event "
+            f"{head.last_event_id}: events were removed from the end",
+        )
+    return report
+
+
+def rebuild_state(session: Session, *, batch_size: int = 10_000) -> int:
+    """Recompute `consent_state` from the ledger; returns the number of states written."""
+    latest: dict[tuple[int, str, str], tuple[dt.datetime, int, str, str]] = {}
+    query = select(
+        ConsentEvent.id,
+        ConsentEvent.contact_id,
+        ConsentEvent.channel,
+        ConsentEvent.purpose,
+        ConsentEvent.action,
+        ConsentEvent.source,
+        ConsentEvent.occurred_at,
+    ).order_by(ConsentEvent.id)
+    for row in session.execute(query.execution_options(yield_per=batch_size)):
+        key = (row.contact_id, row.channel, row.purpose)
+        current = latest.get(key)
+        if current is None or row.occurred_at >= current[0]:
+            latest[key] = (row.occurred_at, row.id, row.action, row.source)
+    session.execute(delete(ConsentState))
+    values = [
+        {
+            "contact_id": key[0],
+            "channel": key[1],
+            "purpose": key[2],
+            "status": action,
+            "source": source,
+            "since": since,
+            "event_id": event_id,
+        }
+        for key, (since, event_id, action, source) in latest.items()
+    ]
+    for start in range(0, len(values), batch_size):
+        session.execute(insert(ConsentState), values[start : start + batch_size])
+    return len(values)
+
+
+def add_consent_text(
+    session: Session,
+    *,
+    version: str,
+    body: str,
+    channel: Channel | str = Channel.SMS,
+    purpose: Purpose | str = Purpose.MARKETING,
+    language: str = "fr",
+) -> ConsentText:
+    """Register the exact text shown to people under a version name (never changed later)."""
+    version = version.strip()
+    if not version or not body.strip():
+        raise ValidationError("a consent text needs a version name and a body")
+    if get_consent_text(session, version=version) is not None:
+        raise ValidationError(
+            f"consent text {version!r} exists already: texts are never changed, "
+            "register a new version",
+            field="version",
+        )
+    text = ConsentText(
+        version=version,
+        channel=str(Channel(channel)),
+        purpose=str(Purpose(purpose)),
+        language=language.lower(),
+        body=body,
+    )
+    session.add(text)
+    session.flush()
+    return text
+
+
+def get_consent_text(session: Session, *, version: str) -> ConsentText | None:
+    """The consent text registered under `version`, or None."""
+    return session.scalars(select(ConsentText).where(ConsentText.version == version)).first()
+
+
+def list_consent_texts(session: Session) -> list[ConsentText]:
+    """Every registered consent text, oldest first."""
+    return list(session.scalars(select(ConsentText).order_by(ConsentText.id)))

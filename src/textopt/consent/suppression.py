@@ -1,0 +1,157 @@
+"""The suppression list: numbers and addresses that must not receive marketing.
+
+Entries are keyed by an HMAC of the number (or lower-cased address) under the workspace's
+secret key, so the list survives erasure without keeping the number itself, and a stolen
+database alone does not reveal it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Collection
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from textopt.config import get_settings
+from textopt.consent.models import Suppression, SuppressionReason
+from textopt.contacts.models import Contact
+from textopt.db.engine import upsert_insert
+from textopt.errors import ValidationError
+from textopt.vocab import Channel
+
+__all__ = [
+    "address_digest",
+    "lift_suppression",
+    "list_suppressions",
+    "suppress",
+    "suppressed_contacts",
+    "suppressed_phones",
+    "suppression_reasons",
+]
+
+_ALL = "all"
+
+
+def address_digest(value: str) -> str:
+    """The keyed digest of an E.164 number or an email address."""
+    normalised = value.strip().lower() if "@" in value else value.strip()
+    key = get_settings().resolved_secret_key()
+    return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def _address(phone: str | None, email: str | None) -> str:
+    if bool(phone) == bool(email):
+        raise ValidationError("give either a phone number or an email address")
+    return phone or email or ""
+
+
+def _channels(channel: str) -> tuple[str, ...]:
+    return (str(Channel(channel)), _ALL)
+
+
+def suppress(
+    session: Session,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    channel: Channel | str = _ALL,
+    reason: SuppressionReason | str,
+    note: str | None = None,
+) -> None:
+    """Add a number or address to the suppression list (idempotent)."""
+    reason = SuppressionReason(reason)
+    if channel != _ALL:
+        channel = Channel(channel)
+    session.execute(
+        upsert_insert(session, Suppression)
+        .values(
+            digest=address_digest(_address(phone, email)),
+            channel=str(channel),
+            reason=str(reason),
+            note=note,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def lift_suppression(
+    session: Session,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    channel: Channel | str,
+    reasons: Collection[SuppressionReason] = (SuppressionReason.KEYWORD,),
+) -> int:
+    """Remove the entries of the given reasons (by default only STOP-words); erasures stay."""
+    digest = address_digest(_address(phone, email))
+    result = session.execute(
+        delete(Suppression).where(
+            Suppression.digest == digest,
+            Suppression.channel.in_(_channels(channel)),
+            Suppression.reason.in_([str(r) for r in reasons]),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def suppression_reasons(
+    session: Session,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    channel: Channel | str = Channel.SMS,
+) -> list[str]:
+    """Why this number or address is suppressed on `channel` (empty if it is not)."""
+    digest = address_digest(_address(phone, email))
+    query = select(Suppression.reason).where(
+        Suppression.digest == digest, Suppression.channel.in_(_channels(channel))
+    )
+    return sorted(set(session.scalars(query)))
+
+
+def _reasons_by_digest(
+    session: Session, *, digests: Collection[str], channel: str
+) -> dict[str, list[str]]:
+    found: dict[str, set[str]] = {}
+    items = list(digests)
+    for start in range(0, len(items), 5_000):
+        query = select(Suppression.digest, Suppression.reason).where(
+            Suppression.digest.in_(items[start : start + 5_000]),
+            Suppression.channel.in_(_channels(channel)),
+        )
+        for digest, reason in session.execute(query):
+            found.setdefault(digest, set()).add(reason)
+    return {digest: sorted(reasons) for digest, reasons in found.items()}
+
+
+def suppressed_phones(
+    session: Session, *, phones: Collection[str], channel: Channel | str = Channel.SMS
+) -> dict[str, list[str]]:
+    """Which of these E.164 numbers (or addresses) are suppressed, and why (one query)."""
+    by_digest = {address_digest(p): p for p in phones}
+    reasons = _reasons_by_digest(session, digests=by_digest, channel=str(channel))
+    return {by_digest[d]: r for d, r in reasons.items()}
+
+
+def suppressed_contacts(
+    session: Session, *, contact_ids: Collection[int], channel: Channel | str
+) -> dict[int, list[str]]:
+    """Which of these contacts are suppressed on `channel` by their number or address."""
+    column = Contact.email if channel == Channel.EMAIL else Contact.phone
+    owners: dict[str, int] = {}
+    ids = list(contact_ids)
+    for start in range(0, len(ids), 5_000):
+        query = select(Contact.id, column).where(Contact.id.in_(ids[start : start + 5_000]))
+        for contact_id, address in session.execute(query):
+            if address:
+                owners[address] = contact_id
+    found = suppressed_phones(session, phones=owners, channel=channel)
+    return {owners[address]: reasons for address, reasons in found.items()}
+
+
+def list_suppressions(session: Session, *, limit: int = 100) -> list[Suppression]:
+    """The newest entries of the suppression list (digests only)."""
+    query = select(Suppression).order_by(Suppression.id.desc()).limit(limit)
+    return list(session.scalars(query))
