@@ -276,7 +276,7 @@ def history(session: Session, *, contact_id: int) -> list[tuple[ConsentEvent, Co
         .where(ConsentEvent.contact_id == contact_id)
         .order_by(ConsentEvent.id)
     )
-    return [(event, proof) for event, proof in session.execute(query).tuples()]
+    return [(event, proof) for event, proof in session.execute(query)]
 
 
 def current_consent(session: Session, *, contact_id: int) -> dict[tuple[str, str], ConsentState]:
@@ -310,8 +310,9 @@ def verify_ledger(session: Session, *, batch_size: int = 5_000) -> LedgerReport:
 
     last_id = 0
     while True:
-        events = session.scalars(
-            select(ConsentEvent)
+        # Plain rows, not ORM objects: the session's identity map stays small and untouched.
+        events = session.execute(
+            select(*ConsentEvent.__table__.columns)
             .where(ConsentEvent.id > last_id)
             .order_by(ConsentEvent.id)
             .limit(batch_size)
@@ -320,8 +321,10 @@ def verify_ledger(session: Session, *, batch_size: int = 5_000) -> LedgerReport:
             break
         proofs = {
             p.event_id: p
-            for p in session.scalars(
-                select(ConsentProof).where(ConsentProof.event_id.in_([e.id for e in events]))
+            for p in session.execute(
+                select(*ConsentProof.__table__.columns).where(
+                    ConsentProof.event_id.in_([e.id for e in events])
+                )
             )
         }
         for event in events:
@@ -354,7 +357,6 @@ def verify_ledger(session: Session, *, batch_size: int = 5_000) -> LedgerReport:
                 report.proofs_erased += 1
             expected_id, prev_hash = event.id + 1, event.hash
         last_id = events[-1].id
-        session.expunge_all()
     head = session.get(LedgerHead, _HEAD_ID)
     if head is not None and (head.last_event_id, head.last_hash) != (expected_id - 1, prev_hash):
         broken(

@@ -1,0 +1,1 @@
+"""GDPR: access, erasure and retention."""

@@ -1,0 +1,196 @@
+"""GDPR: access (art. 15), erasure (art. 17) and retention of prospects.
+
+Erasure keeps the contact row as a tombstone (the consent ledger references it and stays
+valid), deletes the personal proof records, and puts the number and address on the
+suppression list by keyed hash so the person is never messaged for marketing again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from textopt.consent import service as consent_service
+from textopt.consent.models import ConsentEvent, ConsentProof, SuppressionReason
+from textopt.contacts.models import Contact, ContactTag
+from textopt.contacts.phones import parse_phone
+from textopt.db.base import utcnow
+from textopt.errors import NotFoundError
+
+__all__ = [
+    "ErasureReport",
+    "erase_person",
+    "export_person",
+    "find_person",
+    "purge_inactive_prospects",
+    "tombstone_contacts",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReport:
+    """What an erasure removed."""
+
+    contact_ids: list[int]
+    proofs_deleted: int
+    suppressed: list[str]  # "phone", "email"
+
+
+def find_person(session: Session, *, phone: str, default_region: str = "FR") -> Contact:
+    """The live contact with this number, or NotFoundError naming it."""
+    e164 = parse_phone(phone, default_region).e164
+    contact = session.scalars(
+        select(Contact).where(Contact.phone == e164, Contact.erased_at.is_(None))
+    ).first()
+    if contact is None:
+        raise NotFoundError(f"no contact with number {e164}")
+    return contact
+
+
+def export_person(session: Session, *, contact: Contact) -> dict[str, Any]:
+    """Everything held about one person, as JSON-ready data (GDPR art. 15)."""
+    events = consent_service.history(session, contact_id=contact.id)
+    states = consent_service.current_consent(session, contact_id=contact.id)
+    suppressed = {
+        channel: consent_service.suppression_reasons(session, phone=contact.phone, channel=channel)
+        for channel in ("sms", "email")
+        if contact.phone
+    }
+    if contact.email:
+        suppressed["email"] = consent_service.suppression_reasons(
+            session, email=contact.email, channel="email"
+        )
+    return {
+        "exported_at": utcnow().isoformat(),
+        "contact": {
+            "id": contact.id,
+            "phone": contact.phone,
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "language": contact.language,
+            "country": contact.country,
+            "region": contact.region,
+            "timezone": contact.timezone,
+            "timezones": list(contact.timezones or []),
+            "attributes": dict(contact.attributes or {}),
+            "tags": contact.tag_names,
+            "is_customer": contact.is_customer,
+            "created_at": contact.created_at.isoformat(),
+            "last_activity_at": (
+                contact.last_activity_at.isoformat() if contact.last_activity_at else None
+            ),
+        },
+        "consent": {
+            "current": [
+                {
+                    "channel": channel,
+                    "purpose": purpose,
+                    "status": state.status,
+                    "source": state.source,
+                    "since": state.since.isoformat(),
+                }
+                for (channel, purpose), state in sorted(states.items())
+            ],
+            "history": [
+                {
+                    "event": event.id,
+                    "channel": event.channel,
+                    "purpose": event.purpose,
+                    "action": event.action,
+                    "source": event.source,
+                    "occurred_at": event.occurred_at.isoformat(),
+                    "recorded_at": event.recorded_at.isoformat(),
+                    "consent_text_version": event.consent_text_version,
+                    "proof": proof.data if proof is not None else None,
+                }
+                for event, proof in events
+            ],
+        },
+        "suppression": suppressed,
+    }
+
+
+def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int:
+    """Empty every personal field of these contacts and delete their proofs (bulk)."""
+    ids = list(contact_ids)
+    deleted = 0
+    now = utcnow()
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start : start + 5_000]
+        events = select(ConsentEvent.id).where(ConsentEvent.contact_id.in_(chunk))
+        result = session.execute(delete(ConsentProof).where(ConsentProof.event_id.in_(events)))
+        deleted += int(result.rowcount)  # type: ignore[attr-defined]
+        session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(chunk)))
+        session.execute(
+            update(Contact)
+            .where(Contact.id.in_(chunk))
+            .values(
+                phone=None,
+                email=None,
+                first_name=None,
+                last_name=None,
+                language=None,
+                region=None,
+                timezone=None,
+                timezones=[],
+                attributes={},
+                erased_at=now,
+                updated_at=now,
+            )
+        )
+    session.expire_all()
+    return deleted
+
+
+def erase_person(session: Session, *, contact: Contact, note: str | None = None) -> ErasureReport:
+    """Erase one person (GDPR art. 17) and suppress their number and address for good."""
+    suppressed = []
+    if contact.phone:
+        consent_service.suppress(
+            session, phone=contact.phone, reason=SuppressionReason.ERASURE, note=note
+        )
+        suppressed.append("phone")
+    if contact.email:
+        consent_service.suppress(
+            session, email=contact.email, reason=SuppressionReason.ERASURE, note=note
+        )
+        suppressed.append("email")
+    contact_id = contact.id
+    proofs = tombstone_contacts(session, contact_ids=[contact_id])
+    return ErasureReport(contact_ids=[contact_id], proofs_deleted=proofs, suppressed=suppressed)
+
+
+def purge_inactive_prospects(
+    session: Session, *, older_than: dt.timedelta, now: dt.datetime | None = None
+) -> list[int]:
+    """Erase prospects (not customers) with no activity since `now - older_than`.
+
+    Activity is the latest of: creation, recorded activity, and any consent event. No
+    suppression entry is added: retention is not an objection.
+    """
+    cutoff = (now or utcnow()) - older_than
+    last_consent = (
+        select(ConsentEvent.contact_id, func.max(ConsentEvent.occurred_at).label("last"))
+        .group_by(ConsentEvent.contact_id)
+        .subquery()
+    )
+    query = (
+        select(Contact.id)
+        .outerjoin(last_consent, last_consent.c.contact_id == Contact.id)
+        .where(
+            Contact.erased_at.is_(None),
+            Contact.is_customer.is_(False),
+            Contact.created_at < cutoff,
+            (Contact.last_activity_at.is_(None)) | (Contact.last_activity_at < cutoff),
+            (last_consent.c.last.is_(None)) | (last_consent.c.last < cutoff),
+        )
+    )
+    ids = list(session.scalars(query))
+    tombstone_contacts(session, contact_ids=ids)
+    return ids
