@@ -1,7 +1,325 @@
-"""`textopt contacts` commands."""
+"""`textopt contacts`: add, show, list, tag, untag, delete, import and export contacts."""
 
 from __future__ import annotations
 
-import typer
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
-app = typer.Typer(help="contacts commands", no_args_is_help=True)
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from textopt.cli.common import console, console_err, engine, print_json, session
+from textopt.consent import service as consent_service
+from textopt.contacts import service
+from textopt.contacts.export import export_contacts
+from textopt.contacts.importer import ImportProgress, ImportReport, import_contacts
+from textopt.contacts.models import Contact
+from textopt.contacts.schemas import ContactRead
+from textopt.errors import ValidationError
+
+app = typer.Typer(
+    help="Contacts: numbers, names, tags; CSV import and export.", no_args_is_help=True
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
+PhoneArgument = Annotated[str, typer.Argument(help="Phone number, in any notation")]
+TagsArgument = Annotated[list[str], typer.Argument(help="One or more tags")]
+
+# An all-digit argument this short cannot be a phone number: it is a contact id.
+_ID = re.compile(r"[1-9]\d{0,6}")
+
+
+def _contact_data(s: Session, contact: Contact, *, with_consent: bool = False) -> dict[str, Any]:
+    data = ContactRead.model_validate(contact).model_dump(mode="json")
+    if with_consent:
+        states = consent_service.current_consent(s, contact_id=contact.id)
+        data["consent"] = [
+            {
+                "channel": channel,
+                "purpose": purpose,
+                "status": state.status,
+                "source": state.source,
+                "since": state.since.isoformat(),
+            }
+            for (channel, purpose), state in sorted(states.items())
+        ]
+    return data
+
+
+def _parse_attributes(pairs: list[str]) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f'attribute "{pair}" is not of the form key=value', field="attr")
+        attributes[key.strip()] = value.strip()
+    return attributes
+
+
+def _print_contact(data: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    name = " ".join(p for p in (data["first_name"], data["last_name"]) if p)
+    rows = [
+        ("id", str(data["id"])),
+        ("phone", data["phone"] or ""),
+        ("name", name),
+        ("email", data["email"] or ""),
+        ("language", data["language"] or ""),
+        ("country", data["country"] or ""),
+        ("region", data["region"] or ""),
+        ("time zone", data["timezone"] or ", ".join(data["timezones"]) + " (from the number)"),
+        ("customer", "yes" if data["is_customer"] else "no"),
+        ("tags", ", ".join(data["tags"])),
+    ]
+    rows += [(f"  {key}", str(value)) for key, value in sorted(data["attributes"].items())]
+    for state in data.get("consent", []):
+        rows.append(
+            (
+                f"consent {state['channel']}/{state['purpose']}",
+                f"{state['status']} ({state['source']}) since {state['since']}",
+            )
+        )
+    if "consent" in data and not data["consent"]:
+        rows.append(("consent", "none recorded"))
+    for label, value in rows:
+        table.add_row(label, value, style=None)
+    console.print(table, highlight=False)
+
+
+@app.command("add")
+def add(
+    phone: PhoneArgument,
+    email: Annotated[str | None, typer.Option(help="Email address")] = None,
+    first_name: Annotated[str | None, typer.Option(help="First name")] = None,
+    last_name: Annotated[str | None, typer.Option(help="Last name")] = None,
+    language: Annotated[str | None, typer.Option(help="Language code, e.g. fr")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO country; default: the number's")] = None,
+    region: Annotated[str | None, typer.Option(help="State or department, e.g. FL, 67")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone, e.g. Europe/Paris")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable)")] = None,
+    attr: Annotated[list[str] | None, typer.Option("--attr", help="key=value (repeatable)")] = None,
+    customer: Annotated[bool, typer.Option("--customer", help="An existing customer")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a contact."""
+    with session() as s:
+        contact = service.create_contact(
+            s,
+            phone=phone,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            language=language,
+            country=country,
+            region=region,
+            timezone=timezone,
+            attributes=_parse_attributes(attr or []),
+            tags=tag or [],
+            is_customer=customer,
+        )
+        data = _contact_data(s, contact)
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"added contact {data['id']}: {data['phone']}", highlight=False)
+
+
+def _find(s: Session, phone_or_id: str) -> Contact:
+    text = phone_or_id.strip()
+    if _ID.fullmatch(text):
+        return service.get_contact_or_raise(s, contact_id=int(text))
+    return service.get_contact_by_phone_or_raise(s, phone=text)
+
+
+@app.command("show")
+def show(
+    phone_or_id: Annotated[str, typer.Argument(help="Phone number or contact id")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one contact with its current consent."""
+    with session() as s:
+        data = _contact_data(s, _find(s, phone_or_id), with_consent=True)
+    if as_json:
+        print_json(data)
+    else:
+        _print_contact(data)
+
+
+@app.command("list")
+def list_command(
+    tag: Annotated[str | None, typer.Option(help="Only contacts with this tag")] = None,
+    country: Annotated[str | None, typer.Option(help="Only this country, e.g. FR")] = None,
+    search: Annotated[str | None, typer.Option(help="Text in name, email or number")] = None,
+    limit: Annotated[int, typer.Option(help="Page size", min=1, max=10_000)] = 50,
+    after: Annotated[int | None, typer.Option(help="Show contacts after this id")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List contacts by id, a page at a time."""
+    with session() as s:
+        contacts = service.list_contacts(
+            s, tag=tag, country=country, search=search, limit=limit, after_id=after
+        )
+        total = service.count_contacts(s, tag=tag, country=country, search=search)
+        rows = [ContactRead.model_validate(c).model_dump(mode="json") for c in contacts]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{total} contact(s)")
+    for column in ("id", "phone", "name", "email", "country", "tags"):
+        table.add_column(column, justify="right" if column == "id" else "left")
+    for row in rows:
+        name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+        table.add_row(
+            str(row["id"]),
+            row["phone"],
+            name,
+            row["email"] or "",
+            row["country"] or "",
+            ", ".join(row["tags"]),
+        )
+    console.print(table, highlight=False)
+    if len(rows) == limit:
+        console.print(f"next page: --after {rows[-1]['id']}", style="dim")
+
+
+@app.command("tag")
+def tag_command(phone: PhoneArgument, tags: TagsArgument) -> None:
+    """Add tags to a contact."""
+    with session() as s:
+        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
+        added = service.tag_contacts(s, contact_ids=[contact.id], tags=tags)
+        names = contact.tag_names
+    console.print(f"{added} tag(s) added; {contact.phone} has: {', '.join(names)}", highlight=False)
+
+
+@app.command("untag")
+def untag_command(phone: PhoneArgument, tags: TagsArgument) -> None:
+    """Remove tags from a contact."""
+    with session() as s:
+        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
+        removed = service.untag_contacts(s, contact_ids=[contact.id], tags=tags)
+        names = contact.tag_names
+    left = ", ".join(names) or "no tags"
+    console.print(f"{removed} tag(s) removed; {contact.phone} has: {left}", highlight=False)
+
+
+@app.command("delete")
+def delete(
+    phone: PhoneArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete a contact that has no consent history (otherwise use `textopt gdpr erase`)."""
+    with session() as s:
+        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
+        label = f"{contact.id} ({contact.phone})"
+        if not yes:
+            typer.confirm(f"delete contact {label}?", abort=True)
+        service.delete_contact(s, contact_id=contact.id)
+    console.print(f"deleted contact {label}", highlight=False)
+
+
+def _print_report(report: ImportReport) -> None:
+    table = Table(title=f"import of {report.path}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("rows read", str(report.rows_read))
+    table.add_row("created", str(report.created))
+    table.add_row("updated", str(report.updated))
+    table.add_row("unchanged", str(report.unchanged))
+    table.add_row("rejected", str(report.rejected_total))
+    for code, count in sorted(report.rejected.items()):
+        table.add_row(f"  {code.replace('_', ' ')}", str(count))
+    table.add_row("warnings", str(report.warnings_total))
+    for code, count in sorted(report.warnings.items()):
+        table.add_row(f"  {code.replace('_', ' ')}", str(count))
+    table.add_row("consents recorded", str(report.consents_recorded))
+    table.add_row("batches committed", str(report.batches_committed))
+    console.print(table, highlight=False)
+    if report.rejects_path:
+        console.print(f"rejected rows and warnings: {report.rejects_path}", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV file (`,` `;` or tab; UTF-8 or Latin-1)")],
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejects file (default: FILE.rejects.csv beside it)")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per transaction", min=1)] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Region of national numbers (default: settings)")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import contacts from a CSV file: upsert on phone, rejects reported line by line."""
+    if as_json:
+        report = import_contacts(
+            engine(), path=file, rejects_path=rejects, batch_size=batch_size, default_region=region
+        )
+        print_json(report.to_dict())
+        return
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console_err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+
+        def advance(state: ImportProgress) -> None:
+            bar.update(task, completed=state.rows_read, total=state.total_rows)
+
+        report = import_contacts(
+            engine(),
+            path=file,
+            rejects_path=rejects,
+            batch_size=batch_size,
+            default_region=region,
+            progress=advance,
+        )
+    _print_report(report)
+
+
+@app.command("export")
+def export_command(
+    file: Annotated[Path | None, typer.Argument(help="CSV file to write (default: stdout)")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only contacts with this tag")] = None,
+    delimiter: Annotated[str, typer.Option(help="Column delimiter: , ; or tab")] = ",",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
+) -> None:
+    """Export contacts as CSV in the columns `contacts import` reads."""
+    delimiter = "\t" if delimiter in ("tab", "\\t") else delimiter
+    if delimiter not in (",", ";", "\t"):
+        raise ValidationError("the delimiter must be , ; or tab", field="delimiter")
+    if file is None and as_json:
+        raise ValidationError("--json needs a FILE: the CSV itself goes to stdout otherwise")
+    with session() as s:
+        if file is None:
+            result = export_contacts(s, out=sys.stdout, delimiter=delimiter, tag=tag)
+            sys.stdout.flush()
+            return
+        with file.open("w", encoding="utf-8", newline="") as out:
+            result = export_contacts(s, out=out, delimiter=delimiter, tag=tag)
+    summary = {"path": str(file), "rows": result.rows, "columns": list(result.columns)}
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(f"exported {result.rows} contact(s) to {file}", highlight=False)

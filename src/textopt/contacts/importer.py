@@ -1,0 +1,447 @@
+"""CSV import of contacts: streamed in batches, one transaction per batch, upsert on phone.
+
+Memory stays bounded by the batch size (plus one small int per distinct number, for the
+duplicate-in-file check). Each batch costs a fixed number of bulk statements whatever its
+size: one SELECT of the batch's known numbers, one of their tags, a bulk INSERT of the new
+contacts, a bulk UPDATE of the changed ones, a bulk INSERT of tags and one append to the
+consent ledger. A crash leaves whole committed batches only; re-running the same file
+re-applies nothing that is already there (same contacts, tags and ledger).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from textopt.config import get_settings
+from textopt.consent import service as consent_service
+from textopt.consent.models import ConsentAction, ConsentSource
+from textopt.contacts.csvfile import ColumnMap, map_columns, open_rows, sniff_format
+from textopt.contacts.importrows import ImportRow, IssueCode, RowIssue, RowValidator
+from textopt.contacts.models import Contact, ContactTag
+from textopt.db.base import utcnow
+from textopt.db.engine import session_factory, upsert_insert
+from textopt.errors import ValidationError
+from textopt.vocab import Channel, Purpose
+
+__all__ = ["ImportProgress", "ImportReport", "import_contacts", "rejects_path_for"]
+
+_CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+_TAGS: Table = ContactTag.__table__  # type: ignore[assignment]
+_LOOKUP_CHUNK = 1_000
+# Columns an import may change on an existing contact.
+_MERGED = (
+    "email", "first_name", "last_name", "language", "country", "region", "timezone",
+    "timezones", "attributes", "is_customer",
+)  # fmt: skip
+_GRANTED = (ConsentAction.GRANTED.value, ConsentAction.CONFIRMED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """Where an import stands after a committed batch."""
+
+    rows_read: int
+    total_rows: int  # estimated from the file's line count
+    batches_committed: int
+
+
+ProgressCallback = Callable[[ImportProgress], None]
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did; counts are rows of the file."""
+
+    path: str
+    encoding: str = ""
+    delimiter: str = ""
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    warnings: dict[str, int] = field(default_factory=dict)
+    consents_recorded: int = 0
+    batches_committed: int = 0
+    rejects_path: str | None = None
+
+    @property
+    def rejected_total(self) -> int:
+        """Rows not imported."""
+        return sum(self.rejected.values())
+
+    @property
+    def warnings_total(self) -> int:
+        """Imported rows that carried a warning."""
+        return sum(self.warnings.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data."""
+        return {
+            "path": self.path,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "rows_read": self.rows_read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected_total,
+            "rejected_by_reason": dict(sorted(self.rejected.items())),
+            "warnings": self.warnings_total,
+            "warnings_by_reason": dict(sorted(self.warnings.items())),
+            "consents_recorded": self.consents_recorded,
+            "batches_committed": self.batches_committed,
+            "rejects_path": self.rejects_path,
+        }
+
+
+def rejects_path_for(path: Path) -> Path:
+    """Where the rejects of `contacts.csv` go by default: `contacts.rejects.csv` beside it."""
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+class _IssueFile:
+    """The rejects-and-warnings CSV, created at the first issue, in the input's dialect."""
+
+    def __init__(self, path: Path, header: Sequence[str], delimiter: str) -> None:
+        self.path = path
+        self.header = list(header)
+        self.delimiter = delimiter
+        self._handle: TextIO | None = None
+        self._writer: Any = None
+
+    def __enter__(self) -> _IssueFile:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    @property
+    def written(self) -> bool:
+        """Whether any issue was written."""
+        return self._handle is not None
+
+    def write(self, issues: Iterable[RowIssue]) -> None:
+        """Append issues (in line order) and flush them to disk."""
+        for issue in sorted(issues, key=lambda i: (i.line, i.kind)):
+            if self._writer is None:
+                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+                self._writer = csv.writer(self._handle, delimiter=self.delimiter)
+                self._writer.writerow(["line", "kind", "reason", *self.header])
+            self._writer.writerow([issue.line, issue.kind, issue.reason, *issue.cells])
+        if self._handle is not None:
+            self._handle.flush()
+
+
+def import_contacts(
+    engine: Engine,
+    *,
+    path: Path | str,
+    batch_size: int | None = None,
+    default_region: str | None = None,
+    rejects_path: Path | str | None = None,
+    progress: ProgressCallback | None = None,
+    source_name: str | None = None,
+    workspace_timezone: str | None = None,
+) -> ImportReport:
+    """Import a contacts CSV into the database behind `engine`; see the module docstring.
+
+    File-level problems (missing file, no phone column) raise ValidationError before anything
+    is written. Row problems are counted in the report and written to the rejects file.
+    """
+    settings = get_settings()
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(f"{path} does not exist or is not a file", field="path")
+    size = batch_size or settings.import_batch_size
+    if size < 1:
+        raise ValidationError("the batch size must be at least 1", field="batch_size")
+    fmt = sniff_format(path)
+    report = ImportReport(path=str(path), encoding=fmt.encoding, delimiter=fmt.delimiter)
+    rejects = Path(rejects_path) if rejects_path else rejects_path_for(path)
+    make_session = session_factory(engine)
+    with path.open(encoding=fmt.encoding, newline="") as handle:
+        header, rows = open_rows(handle, delimiter=fmt.delimiter)
+        columns = map_columns(header, source=path.name)
+        validator = RowValidator(
+            columns,
+            default_region=(default_region or settings.default_region).upper(),
+            workspace_timezone=workspace_timezone or settings.workspace_timezone,
+            now=utcnow(),
+        )
+        with _IssueFile(rejects, header, fmt.delimiter) as issue_file:
+            for chunk in _chunks(rows, size):
+                accepted: list[ImportRow] = []
+                issues: list[RowIssue] = []
+                for line, cells in chunk:
+                    checked = validator.validate(line, cells)
+                    if isinstance(checked, RowIssue):
+                        issues.append(checked)
+                    else:
+                        accepted.append(checked)
+                        issues.extend(checked.warnings)
+                counts = _BatchCounts()
+                if accepted:
+                    with make_session() as session, session.begin():
+                        _write_batch(
+                            session,
+                            accepted,
+                            columns=columns,
+                            counts=counts,
+                            issues=issues,
+                            source_name=source_name or path.name,
+                        )
+                report.batches_committed += 1
+                report.rows_read += len(chunk)
+                _merge(report, counts, issues)
+                issue_file.write(issues)
+                if progress is not None:
+                    progress(
+                        ImportProgress(
+                            rows_read=report.rows_read,
+                            total_rows=max(fmt.lines - 1, report.rows_read),
+                            batches_committed=report.batches_committed,
+                        )
+                    )
+            report.rejects_path = str(rejects) if issue_file.written else None
+    return report
+
+
+def _chunks(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+@dataclass(slots=True)
+class _BatchCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    consents: int = 0
+
+
+def _merge(report: ImportReport, counts: _BatchCounts, issues: Sequence[RowIssue]) -> None:
+    report.created += counts.created
+    report.updated += counts.updated
+    report.unchanged += counts.unchanged
+    report.consents_recorded += counts.consents
+    for kind, tally in (("reject", report.rejected), ("warning", report.warnings)):
+        for code, n in Counter(i.code for i in issues if i.kind == kind).items():
+            tally[code] = tally.get(code, 0) + n
+
+
+def _existing(session: Session, phones: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The current mergeable values of the contacts holding these numbers, by number."""
+    found: dict[str, dict[str, Any]] = {}
+    wanted = [_CONTACTS.c.id, _CONTACTS.c.phone, *(_CONTACTS.c[name] for name in _MERGED)]
+    for start in range(0, len(phones), _LOOKUP_CHUNK):
+        query = select(*wanted).where(
+            _CONTACTS.c.phone.in_(phones[start : start + _LOOKUP_CHUNK]),
+            _CONTACTS.c.erased_at.is_(None),
+        )
+        for row in session.execute(query).mappings():
+            found[row["phone"]] = dict(row)
+    return found
+
+
+def _existing_tags(session: Session, ids: Sequence[int]) -> set[tuple[int, str]]:
+    pairs: set[tuple[int, str]] = set()
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        query = select(_TAGS.c.contact_id, _TAGS.c.tag).where(
+            _TAGS.c.contact_id.in_(ids[start : start + _LOOKUP_CHUNK])
+        )
+        pairs.update((cid, tag) for cid, tag in session.execute(query).tuples())
+    return pairs
+
+
+def _new_values(row: ImportRow, now: dt.datetime) -> dict[str, Any]:
+    values = row.values
+    return {
+        "phone": row.e164,
+        "email": values.get("email"),
+        "first_name": values.get("first_name"),
+        "last_name": values.get("last_name"),
+        "language": values.get("language"),
+        "country": values.get("country") or row.number_country,
+        "region": values.get("region"),
+        "timezone": values.get("timezone"),
+        "timezones": row.timezones,
+        "attributes": row.attributes,
+        "is_customer": bool(values.get("is_customer", False)),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _merged_values(current: dict[str, Any], row: ImportRow) -> dict[str, Any]:
+    """The contact after the row: non-empty cells win, attributes merge, zones follow the number."""
+    merged = {name: current[name] for name in _MERGED}
+    merged.update(row.values)
+    merged["attributes"] = {**(current["attributes"] or {}), **row.attributes}
+    merged["timezones"] = row.timezones
+    if not merged["country"]:
+        merged["country"] = row.number_country
+    return merged
+
+
+def _write_batch(
+    session: Session,
+    rows: list[ImportRow],
+    *,
+    columns: ColumnMap,
+    counts: _BatchCounts,
+    issues: list[RowIssue],
+    source_name: str,
+) -> None:
+    """Upsert one batch of valid rows, their tags and their consents, in bulk."""
+    now = utcnow()
+    existing = _existing(session, [r.e164 for r in rows])
+    ids: dict[str, int] = {}
+    customers: dict[str, bool] = {}
+    fresh = [r for r in rows if r.e164 not in existing]
+    if fresh:
+        insert = (
+            upsert_insert(session, _CONTACTS)
+            .on_conflict_do_nothing(index_elements=["phone"])
+            .returning(_CONTACTS.c.id, _CONTACTS.c.phone)
+        )
+        result = session.execute(insert, [_new_values(r, now) for r in fresh])
+        ids.update({phone: cid for cid, phone in result.tuples()})
+        counts.created += len(ids)
+        late = [r.e164 for r in fresh if r.e164 not in ids]
+        if late:  # created by someone else since our SELECT: update them instead
+            existing.update(_existing(session, late))
+    known_tags = _existing_tags(session, [c["id"] for c in existing.values()])
+    changes: list[dict[str, Any]] = []
+    tag_rows: list[dict[str, Any]] = []
+    for row in rows:
+        if row.e164 in ids:
+            contact_id = ids[row.e164]
+            customers[row.e164] = bool(row.values.get("is_customer", False))
+            tag_rows.extend({"contact_id": contact_id, "tag": t} for t in row.tags)
+            continue
+        current = existing.get(row.e164)
+        if current is None:  # an erased contact's number taken meanwhile: cannot happen twice
+            issues.append(
+                RowIssue(
+                    row.line, "reject", IssueCode.BAD_ROW, "number could not be stored", row.cells
+                )
+            )
+            continue
+        contact_id = ids[row.e164] = current["id"]
+        merged = _merged_values(current, row)
+        customers[row.e164] = bool(merged["is_customer"])
+        new_tags = [t for t in row.tags if (contact_id, t) not in known_tags]
+        tag_rows.extend({"contact_id": contact_id, "tag": t} for t in new_tags)
+        changed = any(merged[name] != current[name] for name in _MERGED)
+        if changed:
+            changes.append({"u_" + k: v for k, v in merged.items()} | {"u_id": contact_id})
+        if changed or new_tags:
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    if changes:
+        session.execute(_update_statement(), [c | {"u_updated_at": now} for c in changes])
+    touched_by_tags = {t["contact_id"] for t in tag_rows} - {c["u_id"] for c in changes}
+    if touched_by_tags:
+        session.execute(
+            update(_CONTACTS).where(_CONTACTS.c.id.in_(touched_by_tags)).values(updated_at=now)
+        )
+    if tag_rows:
+        session.execute(upsert_insert(session, _TAGS).on_conflict_do_nothing(), tag_rows)
+    if columns.has("consent_sms_marketing"):
+        claims = [r for r in rows if r.consent is not None and r.e164 in ids]
+        counts.consents += _record_consents(
+            session, claims, ids=ids, customers=customers, issues=issues, source_name=source_name
+        )
+
+
+def _update_statement() -> Any:
+    values = {name: bindparam("u_" + name, type_=_CONTACTS.c[name].type) for name in _MERGED}
+    values["updated_at"] = bindparam("u_updated_at", type_=_CONTACTS.c.updated_at.type)
+    return update(_CONTACTS).where(_CONTACTS.c.id == bindparam("u_id")).values(values)
+
+
+def _record_consents(
+    session: Session,
+    rows: list[ImportRow],
+    *,
+    ids: dict[str, int],
+    customers: dict[str, bool],
+    issues: list[RowIssue],
+    source_name: str,
+) -> int:
+    """Append the batch's new SMS marketing grants in one call; warn about the refused ones."""
+    if not rows:
+        return 0
+    suppressed = consent_service.suppressed_phones(
+        session, phones=[r.e164 for r in rows], channel=Channel.SMS
+    )
+    states = consent_service.current_consent_bulk(session, contact_ids=[ids[r.e164] for r in rows])
+    events: list[consent_service.NewConsentEvent] = []
+    for row in rows:
+        claim = row.consent
+        assert claim is not None
+        contact_id = ids[row.e164]
+        if row.e164 in suppressed:
+            _warn(
+                issues,
+                row,
+                IssueCode.SUPPRESSED,
+                f"number is on the suppression list ({', '.join(suppressed[row.e164])}): "
+                "consent not recorded",
+            )
+            continue
+        if claim.source is ConsentSource.SOFT_OPT_IN and not customers[row.e164]:
+            _warn(
+                issues,
+                row,
+                IssueCode.SOFT_OPT_IN_NOT_CUSTOMER,
+                "soft opt-in needs an existing customer (customer column): consent not recorded",
+            )
+            continue
+        state = states.get(contact_id, {}).get((Channel.SMS.value, Purpose.MARKETING.value))
+        if state is not None and state.since >= claim.occurred_at:
+            if state.status not in _GRANTED:
+                _warn(
+                    issues,
+                    row,
+                    IssueCode.REVOKED_LATER,
+                    f"consent was withdrawn on {state.since:%Y-%m-%d %H:%M} UTC, after the "
+                    "file's consent_at: consent not recorded",
+                )
+            continue  # an equal or newer grant is already on record
+        events.append(
+            consent_service.NewConsentEvent(
+                contact_id=contact_id,
+                channel=Channel.SMS,
+                purpose=Purpose.MARKETING,
+                action=ConsentAction.GRANTED,
+                source=claim.source,
+                occurred_at=claim.occurred_at,
+                consent_text_version=claim.text_version,
+                proof={"phone": row.e164, "ip": claim.ip, "file": source_name, "line": row.line},
+            )
+        )
+    consent_service.append_events(session, events=events)
+    return len(events)
+
+
+def _warn(issues: list[RowIssue], row: ImportRow, code: str, reason: str) -> None:
+    issues.append(RowIssue(row.line, "warning", code, reason, row.cells))
