@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +14,17 @@ from sqlalchemy.orm import Session
 
 from textopt.config import get_settings
 from textopt.db.engine import create_db_engine, session_scope
+from textopt.errors import ValidationError
 
-__all__ = ["console", "console_err", "engine", "print_json", "session"]
+__all__ = [
+    "console",
+    "console_err",
+    "engine",
+    "parse_duration",
+    "parse_instant",
+    "print_json",
+    "session",
+]
 
 console = Console()
 console_err = Console(stderr=True)
@@ -48,3 +58,32 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def parse_instant(value: str, *, field: str) -> dt.datetime:
+    """An ISO 8601 instant with its offset (`Z` allowed); a bare date or local time is refused."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValidationError(
+            f"{field}: {value!r} is not an ISO 8601 date-time", field=field
+        ) from exc
+    if parsed.tzinfo is None:
+        raise ValidationError(
+            f"{field}: {value!r} has no offset; write e.g. 2026-11-25T09:30:00+01:00",
+            field=field,
+        )
+    return parsed
+
+
+_UNITS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def parse_duration(value: str, *, field: str) -> dt.timedelta:
+    """A duration such as `90d`, `6w`, `18m` or `3y` (months of 30 days, years of 365)."""
+    text = value.strip().lower()
+    if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit():
+        raise ValidationError(
+            f"{field}: {value!r} is not a duration like 90d, 6w, 18m or 3y", field=field
+        )
+    return dt.timedelta(days=int(text[:-1]) * _UNITS[text[-1]])

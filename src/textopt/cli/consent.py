@@ -1,7 +1,255 @@
-"""`textopt consent` commands."""
+"""`textopt consent`: grant, revoke, history, verify and rebuild; consent texts."""
 
 from __future__ import annotations
 
-import typer
+import getpass
+from pathlib import Path
+from typing import Annotated, Any
 
-app = typer.Typer(help="consent commands", no_args_is_help=True)
+import typer
+from rich.table import Table
+
+from textopt.cli.common import console, parse_instant, print_json, session
+from textopt.consent import service
+from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
+from textopt.contacts.service import get_contact_by_phone_or_raise
+from textopt.errors import LedgerIntegrityError, ValidationError
+from textopt.vocab import Channel, Purpose
+
+app = typer.Typer(help="The consent ledger: grant, revoke, history, verify.", no_args_is_help=True)
+texts_app = typer.Typer(help="Versioned consent texts (what people were told).")
+app.add_typer(texts_app, name="texts")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
+ChannelOption = Annotated[Channel, typer.Option("--channel", help="Channel")]
+PurposeOption = Annotated[Purpose, typer.Option("--purpose", help="Purpose")]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="When the person consented (ISO 8601 with offset); default now"),
+]
+
+
+def _event_dict(event: ConsentEvent, proof: ConsentProof | None = None) -> dict[str, Any]:
+    return {
+        "event": event.id,
+        "channel": event.channel,
+        "purpose": event.purpose,
+        "action": event.action,
+        "source": event.source,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "consent_text_version": event.consent_text_version,
+        "hash": event.hash,
+        "proof": proof.data if proof is not None else None,
+    }
+
+
+def _record(
+    action: ConsentAction,
+    phone: str,
+    channel: Channel,
+    purpose: Purpose,
+    source: ConsentSource,
+    at: str | None,
+    text_version: str | None,
+    ip: str | None,
+    note: str | None,
+    as_json: bool,
+) -> None:
+    with session() as s:
+        contact = get_contact_by_phone_or_raise(s, phone=phone)
+        proof = {"phone": contact.phone, "operator": getpass.getuser()}
+        proof.update({k: v for k, v in {"ip": ip, "note": note}.items() if v})
+        event = service.record_consent(
+            s,
+            contact_id=contact.id,
+            channel=channel,
+            purpose=purpose,
+            action=action,
+            source=source,
+            occurred_at=parse_instant(at, field="--at") if at else None,
+            consent_text_version=text_version,
+            proof=proof,
+        )
+        data = _event_dict(event)
+    if as_json:
+        print_json(data)
+    else:
+        console.print(
+            f"{action} {channel} {purpose} for {phone} recorded as ledger event {data['event']}"
+        )
+
+
+def _proof_text(proof: dict[str, Any] | None) -> str:
+    if proof is None:
+        return "erased"
+    return ", ".join(f"{key}={value}" for key, value in proof.items())
+
+
+@app.command("grant")
+def grant(
+    phone: str,
+    channel: ChannelOption = Channel.SMS,
+    purpose: PurposeOption = Purpose.MARKETING,
+    source: Annotated[ConsentSource, typer.Option("--source")] = ConsentSource.CLI,
+    at: AtOption = None,
+    text_version: Annotated[
+        str | None, typer.Option("--text-version", help="Consent text version shown")
+    ] = None,
+    ip: Annotated[str | None, typer.Option("--ip", help="IP address of the consent")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="How consent was obtained")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record that a contact gave consent."""
+    _record(
+        ConsentAction.GRANTED, phone, channel, purpose, source, at, text_version, ip, note, as_json
+    )
+
+
+@app.command("revoke")
+def revoke(
+    phone: str,
+    channel: ChannelOption = Channel.SMS,
+    purpose: PurposeOption = Purpose.MARKETING,
+    source: Annotated[ConsentSource, typer.Option("--source")] = ConsentSource.CLI,
+    at: AtOption = None,
+    note: Annotated[str | None, typer.Option("--note", help="How the withdrawal came")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record that a contact withdrew consent."""
+    _record(ConsentAction.REVOKED, phone, channel, purpose, source, at, None, None, note, as_json)
+
+
+@app.command("history")
+def history(phone: str, as_json: JsonOption = False) -> None:
+    """Every ledger event of a contact, with its proof unless erased."""
+    with session() as s:
+        contact = get_contact_by_phone_or_raise(s, phone=phone)
+        events = [_event_dict(e, p) for e, p in service.history(s, contact_id=contact.id)]
+        current = {
+            f"{channel}/{purpose}": state.status
+            for (channel, purpose), state in service.current_consent(
+                s, contact_id=contact.id
+            ).items()
+        }
+    if as_json:
+        print_json({"phone": contact.phone, "current": current, "events": events})
+        return
+    table = Table(title=f"consent ledger of {contact.phone}")
+    for column in ("event", "when", "channel", "purpose", "action", "source", "text", "proof"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(
+            str(e["event"]),
+            e["occurred_at"].isoformat(timespec="seconds"),
+            e["channel"],
+            e["purpose"],
+            e["action"],
+            e["source"],
+            e["consent_text_version"] or "",
+            "erased"
+            if e["proof"] is None
+            else ", ".join(f"{k}={v}" for k, v in e["proof"].items()),
+        )
+    console.print(table)
+    console.print("current: " + (", ".join(f"{k} {v}" for k, v in current.items()) or "none"))
+
+
+@app.command("verify")
+def verify(as_json: JsonOption = False) -> None:
+    """Recompute the ledger's hash chain; exit 1 and name the first broken event if any."""
+    with session() as s:
+        report = service.verify_ledger(s)
+    if as_json:
+        print_json(
+            {
+                "ok": report.ok,
+                "events_checked": report.events_checked,
+                "proofs_checked": report.proofs_checked,
+                "proofs_erased": report.proofs_erased,
+                "first_broken_event": report.first_broken_id,
+                "problems": report.problems,
+            }
+        )
+    elif report.ok:
+        console.print(
+            f"[green]ledger intact[/]: {report.events_checked} events, "
+            f"{report.proofs_checked} proofs checked, {report.proofs_erased} erased"
+        )
+    if not report.ok:
+        if not as_json:
+            raise LedgerIntegrityError(
+                f"ledger broken at event {report.first_broken_id}: {report.problem}"
+            )
+        raise typer.Exit(1)
+
+
+@app.command("rebuild")
+def rebuild(as_json: JsonOption = False) -> None:
+    """Recompute the current consent of every contact from the ledger."""
+    with session() as s:
+        count = service.rebuild_state(s)
+    if as_json:
+        print_json({"states": count})
+    else:
+        console.print(f"rebuilt {count} consent states from the ledger")
+
+
+@texts_app.command("add")
+def texts_add(
+    version: str,
+    body: Annotated[str | None, typer.Option("--body", help="The exact text")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--file", help="Read the text from a file")
+    ] = None,
+    channel: ChannelOption = Channel.SMS,
+    purpose: PurposeOption = Purpose.MARKETING,
+    language: Annotated[str, typer.Option("--language")] = "fr",
+    as_json: JsonOption = False,
+) -> None:
+    """Register the exact consent text shown to people, under a version name."""
+    if (body is None) == (body_file is None):
+        raise ValidationError("give the text with --body or --file (one of them)")
+    text = body if body is not None else body_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    with session() as s:
+        saved = service.add_consent_text(
+            s, version=version, body=text, channel=channel, purpose=purpose, language=language
+        )
+        data = {
+            "version": saved.version,
+            "channel": saved.channel,
+            "purpose": saved.purpose,
+            "language": saved.language,
+            "body": saved.body,
+            "created_at": saved.created_at,
+        }
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"consent text {version} registered")
+
+
+@texts_app.command("list")
+def texts_list(as_json: JsonOption = False) -> None:
+    """The registered consent texts."""
+    with session() as s:
+        rows: list[dict[str, Any]] = [
+            {
+                "version": t.version,
+                "channel": t.channel,
+                "purpose": t.purpose,
+                "language": t.language,
+                "body": t.body,
+                "created_at": t.created_at,
+            }
+            for t in service.list_consent_texts(s)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="consent texts")
+    for column in ("version", "channel", "purpose", "language", "text"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["version"], row["channel"], row["purpose"], row["language"], row["body"])
+    console.print(table)

@@ -1,7 +1,81 @@
-"""`textopt gdpr` commands."""
+"""`textopt gdpr`: export everything about a person, erase a person, purge old prospects."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="gdpr commands", no_args_is_help=True)
+from textopt.cli.common import console, parse_duration, print_json, session
+from textopt.contacts.service import get_contact_by_phone_or_raise
+from textopt.gdpr import service
+
+app = typer.Typer(help="GDPR: access (export), erasure and retention.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
+
+
+@app.command("export")
+def export(
+    phone: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout")
+    ] = None,
+) -> None:
+    """Everything held about one person, as JSON (GDPR art. 15)."""
+    with session() as s:
+        data = service.export_person(s, contact=get_contact_by_phone_or_raise(s, phone=phone))
+    if output is None:
+        print_json(data)
+        return
+    output.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    console.print(f"wrote {output}")
+
+
+@app.command("erase")
+def erase(
+    phone: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="Reference of the request")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Erase a person's data (GDPR art. 17); the number stays suppressed as a keyed hash."""
+    if not yes:
+        typer.confirm(f"Erase every personal datum of {phone}? This cannot be undone", abort=True)
+    with session() as s:
+        contact = get_contact_by_phone_or_raise(s, phone=phone)
+        report = service.erase_person(s, contact=contact, note=note)
+    data = {
+        "erased_contacts": report.contact_ids,
+        "proofs_deleted": report.proofs_deleted,
+        "suppressed": report.suppressed,
+    }
+    if as_json:
+        print_json(data)
+    else:
+        console.print(
+            f"erased contact {report.contact_ids[0]}: {report.proofs_deleted} proof records "
+            f"deleted, {' and '.join(report.suppressed) or 'nothing'} suppressed"
+        )
+
+
+@app.command("purge")
+def purge(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Inactivity before erasure, e.g. 3y")
+    ] = "3y",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Erase prospects (not customers) without activity for a while (CNIL: 3 years)."""
+    period = parse_duration(older_than, field="--older-than")
+    if not yes:
+        typer.confirm(f"Erase every prospect inactive for {older_than}?", abort=True)
+    with session() as s:
+        ids = service.purge_inactive_prospects(s, older_than=period)
+    if as_json:
+        print_json({"erased": len(ids), "contact_ids": ids})
+    else:
+        console.print(f"erased {len(ids)} inactive prospects")
