@@ -8,6 +8,7 @@ database: the secret key comes from `TEXTOPT_SECRET_KEY` or a key file (created 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tomllib
@@ -37,11 +38,35 @@ class Settings(BaseModel):
     workspace_timezone: str = "Europe/Paris"
     brand_name: str = "textopt demo"
     stop_number: str = "36111"
+    # Workspace frequency caps for marketing (None: no workspace cap; packs still apply).
+    max_marketing_per_day: int | None = Field(default=1, ge=0)
+    max_marketing_per_30_days: int | None = Field(default=4, ge=0)
+    caps_across_channels: bool = False
+    # Provider accounts by name: {"sandbox": {"kind": "sandbox", "rate": 200}, ...}.
+    providers: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"sandbox": {"kind": "sandbox"}}
+    )
+    default_provider: str = "sandbox"
+    # Dispatcher: messages per claim, lease of a claimed message, attempts before failing.
+    dispatch_batch_size: int = Field(default=500, ge=1)
+    dispatch_lease_seconds: float = Field(default=120.0, gt=0)
+    dispatch_max_attempts: int = Field(default=6, ge=1)
 
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _providers_from_json(cls, value: Any) -> Any:
+        # The environment can only carry text: TEXTOPT_PROVIDERS is JSON.
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("max_marketing_per_day", "max_marketing_per_30_days", mode="before")
+    @classmethod
+    def _none_word(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.lower() in ("none", "") else value
 
     def resolved_secret_key(self) -> bytes:
         """The secret key: from settings, else the key file, created on first use."""

@@ -14,6 +14,9 @@ __all__ = ["MODEL_MODULES", "load_metadata"]
 MODEL_MODULES = (
     "textopt.contacts.models",
     "textopt.consent.models",
+    "textopt.campaigns.segment_models",
+    "textopt.campaigns.models",
+    "textopt.dispatch.models",
 )
 
 

@@ -90,6 +90,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contacts_email"), ["email"], unique=False)
 
     op.create_table(
+        "orphan_receipts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=64), nullable=False),
+        sa.Column("provider_message_id", sa.String(length=100), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("error_code", sa.String(length=32), nullable=True),
+        sa.Column("error_text", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orphan_receipts")),
+    )
+    with op.batch_alter_table("orphan_receipts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_orphan_receipts_provider_id", ["provider", "provider_message_id"], unique=False
+        )
+
+    op.create_table(
+        "rate_buckets",
+        sa.Column("account", sa.String(length=64), nullable=False),
+        sa.Column("tokens", sa.Double(), nullable=False),
+        sa.Column("updated_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account", name=op.f("pk_rate_buckets")),
+    )
+    op.create_table(
+        "segments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("filter", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_segments")),
+        sa.UniqueConstraint("name", name=op.f("uq_segments_name")),
+    )
+    op.create_table(
         "suppressions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
@@ -105,6 +139,43 @@ def upgrade() -> None:
     with op.batch_alter_table("suppressions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_suppressions_digest"), ["digest"], unique=False)
 
+    op.create_table(
+        "campaigns",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("brand_name", sa.String(length=100), nullable=False),
+        sa.Column("sender_id", sa.String(length=32), nullable=True),
+        sa.Column("template", sa.Text(), nullable=False),
+        sa.Column("segment_id", sa.Integer(), nullable=True),
+        sa.Column("audience_filter", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("send_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("validity_hours", sa.Integer(), nullable=False),
+        sa.Column("throughput", sa.Double(), nullable=True),
+        sa.Column("provider", sa.String(length=64), nullable=False),
+        sa.Column("smart_encoding", sa.Boolean(), nullable=False),
+        sa.Column("fold_accents", sa.Boolean(), nullable=False),
+        sa.Column(
+            "options",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("launched_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("planned_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["segment_id"],
+            ["segments.id"],
+            name=op.f("fk_campaigns_segment_id_segments"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
+    )
     op.create_table(
         "consent_events",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -183,6 +254,85 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("contact_id", "channel", "purpose", name=op.f("pk_consent_state")),
     )
+    op.create_table(
+        "messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=True),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("recipient", sa.String(length=320), nullable=True),
+        sa.Column("sender", sa.String(length=32), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("subject", sa.String(length=300), nullable=True),
+        sa.Column("encoding", sa.String(length=8), nullable=True),
+        sa.Column("segments", sa.Integer(), nullable=False),
+        sa.Column("cost", sa.Numeric(precision=12, scale=5), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("pack", sa.String(length=16), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("reason_text", sa.Text(), nullable=True),
+        sa.Column("deferred", sa.Boolean(), nullable=False),
+        sa.Column("send_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("provider", sa.String(length=64), nullable=True),
+        sa.Column("provider_message_id", sa.String(length=100), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("lease_until", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("error_code", sa.String(length=32), nullable=True),
+        sa.Column("error_text", sa.Text(), nullable=True),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_messages_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_messages_contact_id_contacts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sa.UniqueConstraint(
+            "campaign_id", "contact_id", name=op.f("uq_messages_campaign_id_contact_id")
+        ),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_messages_idempotency_key")),
+    )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_contact_time", ["contact_id", "send_at"], unique=False)
+        batch_op.create_index("ix_messages_due", ["status", "send_at"], unique=False)
+        batch_op.create_index(
+            "ix_messages_provider_id", ["provider", "provider_message_id"], unique=False
+        )
+
+    op.create_table(
+        "message_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column(
+            "detail",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_message_events_message_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_events")),
+    )
+    with op.batch_alter_table("message_events", schema=None) as batch_op:
+        batch_op.create_index("ix_message_events_message", ["message_id", "id"], unique=False)
 
     # The consent ledger is append-only, enforced by the database itself.
     for statement in LEDGER_TRIGGERS.get(op.get_bind().dialect.name, []):
@@ -190,6 +340,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("message_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_events_message")
+
+    op.drop_table("message_events")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_provider_id")
+        batch_op.drop_index("ix_messages_due")
+        batch_op.drop_index("ix_messages_contact_time")
+
+    op.drop_table("messages")
     op.drop_table("consent_state")
     op.drop_table("consent_proofs")
     with op.batch_alter_table("contact_tags", schema=None) as batch_op:
@@ -200,10 +360,17 @@ def downgrade() -> None:
         batch_op.drop_index("ix_consent_events_contact")
 
     op.drop_table("consent_events")
+    op.drop_table("campaigns")
     with op.batch_alter_table("suppressions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_suppressions_digest"))
 
     op.drop_table("suppressions")
+    op.drop_table("segments")
+    op.drop_table("rate_buckets")
+    with op.batch_alter_table("orphan_receipts", schema=None) as batch_op:
+        batch_op.drop_index("ix_orphan_receipts_provider_id")
+
+    op.drop_table("orphan_receipts")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contacts_email"))
         batch_op.drop_index(batch_op.f("ix_contacts_country"))

@@ -1,0 +1,1 @@
+"""Campaigns: audiences, preview, planning into the outbox, lifecycle."""

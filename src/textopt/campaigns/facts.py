@@ -1,0 +1,194 @@
+"""Gather what the policy needs about many recipients at once (bulk reads, no query per row).
+
+Planning and the dispatcher's re-check at claim time both call `gather_facts` for a batch of
+contacts, then call the pure `policy.decide` for each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textopt.config import Settings
+from textopt.consent.models import ConsentSource
+from textopt.consent.service import current_consent_bulk, suppressed_phones
+from textopt.contacts.models import Contact
+from textopt.dispatch.models import Message
+from textopt.dispatch.states import MessageStatus
+from textopt.policy import ContactFacts, SendRecord, WorkspacePolicy
+from textopt.vocab import Channel, Purpose
+
+__all__ = [
+    "CAP_WINDOW",
+    "COUNTED_PLANNED",
+    "COUNTED_SENT",
+    "ContactRow",
+    "RecipientFacts",
+    "gather_facts",
+    "workspace_policy",
+]
+
+#: The longest frequency-cap window any pack or workspace uses.
+CAP_WINDOW = dt.timedelta(days=30)
+#: Messages that have gone (or may have gone) out: counted by every cap.
+COUNTED_SENT = (
+    MessageStatus.SENDING,
+    MessageStatus.SUBMITTED,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNKNOWN,
+)
+#: Planned messages also count when planning, so two campaigns cannot exceed a cap together.
+COUNTED_PLANNED = (*COUNTED_SENT, MessageStatus.PLANNED, MessageStatus.QUEUED)
+
+CONTACT_COLUMNS = (
+    Contact.id,
+    Contact.phone,
+    Contact.email,
+    Contact.country,
+    Contact.region,
+    Contact.timezone,
+    Contact.timezones,
+    Contact.is_customer,
+    Contact.first_name,
+    Contact.last_name,
+    Contact.language,
+    Contact.attributes,
+)
+
+
+class ContactRow(Protocol):
+    """The contact attributes planning and dispatch read (an ORM object or a row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def country(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def timezone(self) -> str | None: ...
+    @property
+    def timezones(self) -> Any: ...
+    @property
+    def is_customer(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientFacts:
+    """A contact's facts for the policy, and their marketing history in the cap window."""
+
+    facts: ContactFacts
+    history: tuple[SendRecord, ...]
+
+
+def workspace_policy(settings: Settings) -> WorkspacePolicy:
+    """The workspace's own policy rules from the settings."""
+    return WorkspacePolicy(
+        max_per_day=settings.max_marketing_per_day,
+        max_per_30_days=settings.max_marketing_per_30_days,
+        caps_across_channels=settings.caps_across_channels,
+        default_timezone=settings.workspace_timezone,
+    )
+
+
+def gather_facts(
+    session: Session,
+    *,
+    contacts: Sequence[ContactRow],
+    channel: Channel | str,
+    now: dt.datetime,
+    counted: Iterable[MessageStatus] = COUNTED_PLANNED,
+    exclude_campaign_id: int | None = None,
+    exclude_message_ids: Collection[int] = (),
+) -> dict[int, RecipientFacts]:
+    """Consent, suppression and history of a batch of contacts, in four queries.
+
+    `contacts` are rows with at least the attributes of `ContactRow`.
+    """
+    ids = [c.id for c in contacts]
+    channel = Channel(channel)
+    consents = current_consent_bulk(session, contact_ids=ids)
+    if channel == Channel.EMAIL:
+        addresses = {c.id: c.email for c in contacts if c.email}
+    else:
+        addresses = {c.id: c.phone for c in contacts if c.phone}
+    suppressed = suppressed_phones(session, phones=set(addresses.values()), channel=channel)
+    history = _history(
+        session,
+        contact_ids=ids,
+        since=now - CAP_WINDOW,
+        counted=counted,
+        exclude_campaign_id=exclude_campaign_id,
+        exclude_message_ids=exclude_message_ids,
+    )
+    result: dict[int, RecipientFacts] = {}
+    for contact in contacts:
+        cid = contact.id
+        states = consents.get(cid, {})
+        consent_map: dict[tuple[str, str], str | None] = {}
+        soft_opt_in = False
+        for key, state in states.items():
+            if state.source == ConsentSource.SOFT_OPT_IN and state.status != "revoked":
+                soft_opt_in = True  # a soft opt-in is not consent: the pack decides
+                continue
+            consent_map[key] = state.status
+        reasons = tuple(suppressed.get(addresses.get(cid, ""), ()))
+        facts = ContactFacts(
+            e164=contact.phone,
+            country=contact.country,
+            region=contact.region,
+            timezone=contact.timezone,
+            timezones=tuple(contact.timezones or ()),
+            consents=consent_map,
+            email=contact.email,
+            is_customer=bool(contact.is_customer),
+            soft_opt_in_eligible=soft_opt_in,
+            suppressed=bool(reasons),
+            suppression_reasons=reasons,
+            transactional_opt_out=states.get((str(channel), Purpose.TRANSACTIONAL)) is not None
+            and states[(str(channel), Purpose.TRANSACTIONAL)].status == "revoked",
+        )
+        result[cid] = RecipientFacts(facts=facts, history=tuple(history.get(cid, ())))
+    return result
+
+
+def _history(
+    session: Session,
+    *,
+    contact_ids: Sequence[int],
+    since: dt.datetime,
+    counted: Iterable[MessageStatus],
+    exclude_campaign_id: int | None,
+    exclude_message_ids: Collection[int],
+) -> dict[int, list[SendRecord]]:
+    """Marketing messages sent or planned to these contacts since `since`."""
+    found: dict[int, list[SendRecord]] = {}
+    statuses = [str(s) for s in counted]
+    for start in range(0, len(contact_ids), 5_000):
+        chunk = contact_ids[start : start + 5_000]
+        query = select(Message.contact_id, Message.send_at, Message.channel, Message.id).where(
+            Message.contact_id.in_(chunk),
+            Message.purpose == Purpose.MARKETING,
+            Message.status.in_(statuses),
+            Message.send_at >= since,
+        )
+        if exclude_campaign_id is not None:
+            query = query.where(
+                (Message.campaign_id.is_(None)) | (Message.campaign_id != exclude_campaign_id)
+            )
+        for contact_id, send_at, channel, message_id in session.execute(query):
+            if message_id in exclude_message_ids or send_at is None or contact_id is None:
+                continue
+            found.setdefault(contact_id, []).append(
+                SendRecord(at=send_at, channel=channel, purpose=Purpose.MARKETING)
+            )
+    return found

@@ -1,0 +1,1 @@
+"""Dispatch: the outbox, its state machine, claiming with leases, rate limits and sending."""

@@ -1,0 +1,109 @@
+"""The outbox (`messages`) and the history of each message (`message_events`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from textopt.db.base import Base, JSONType, utcnow
+
+__all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket"]
+
+
+class Message(Base):
+    """One message to one recipient: planned, sent, or blocked with its reason.
+
+    Unique per (campaign, contact), so planning a campaign twice never creates a second
+    message. One-off messages have no campaign and are unique by their idempotency key.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id"),
+        # the dispatcher's claim: due messages of a state, oldest first
+        Index("ix_messages_due", "status", "send_at"),
+        # caps: a contact's recent marketing across campaigns
+        Index("ix_messages_contact_time", "contact_id", "send_at"),
+        Index("ix_messages_provider_id", "provider", "provider_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    purpose: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str | None] = mapped_column(String(320))  # E.164 or address; erasable
+    sender: Mapped[str | None] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(Text)  # erasable
+    subject: Mapped[str | None] = mapped_column(String(300))
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    segments: Mapped[int] = mapped_column(default=0)
+    cost: Mapped[Decimal] = mapped_column(Numeric(12, 5), default=Decimal(0))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    country: Mapped[str | None] = mapped_column(String(2))
+    pack: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(32))  # policy or failure code
+    reason_text: Mapped[str | None] = mapped_column(Text)  # the sentence a user reads
+    deferred: Mapped[bool] = mapped_column(default=False)  # planned later than asked
+    send_at: Mapped[dt.datetime | None] = mapped_column()  # when it may go
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    provider: Mapped[str | None] = mapped_column(String(64))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column()
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column()
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class MessageEvent(Base):
+    """One step in a message's life: a state change, a provider answer or a receipt."""
+
+    __tablename__ = "message_events"
+    __table_args__ = (Index("ix_message_events_message", "message_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(12))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class RateBucket(Base):
+    """A token bucket per provider account, counted in segments, shared by every worker."""
+
+    __tablename__ = "rate_buckets"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(default=0.0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OrphanReceipt(Base):
+    """A receipt that arrived before the provider's answer to the submission.
+
+    SMSCs may send the receipt before `submit_sm_resp`; it waits here and is applied as soon
+    as the answer gives us the provider's message id.
+    """
+
+    __tablename__ = "orphan_receipts"
+    __table_args__ = (Index("ix_orphan_receipts_provider_id", "provider", "provider_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12))
+    at: Mapped[dt.datetime] = mapped_column()
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_text: Mapped[str | None] = mapped_column(Text)

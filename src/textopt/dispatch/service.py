@@ -1,0 +1,565 @@
+"""The outbox's batch operations: claim, record results and receipts, recover, rate-limit.
+
+Every function works on a batch with bulk SQL. A claim re-checks the policy for each
+message (a STOP received after planning wins; a message past its expiry becomes `expired`;
+one due in quiet hours after an outage waits again), then marks the rest `sending` with a
+lease and commits before anything is written to the wire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from textopt.campaigns.facts import COUNTED_SENT, gather_facts
+from textopt.campaigns.models import Campaign, CampaignStatus
+from textopt.contacts.models import Contact
+from textopt.contacts.phones import parse_phone
+from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt, RateBucket
+from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
+from textopt.errors import InvalidPhoneNumber
+from textopt.policy import (
+    ContactFacts,
+    MessageFacts,
+    Reason,
+    SendRecord,
+    Verdict,
+    WorkspacePolicy,
+    decide,
+)
+from textopt.providers.base import (
+    OutboundMessage,
+    Receipt,
+    ReceiptStatus,
+    SubmitOutcome,
+    SubmitResult,
+)
+from textopt.vocab import Channel, Purpose
+
+__all__ = [
+    "ClaimReport",
+    "ResultReport",
+    "claim_batch",
+    "due_count",
+    "record_receipts",
+    "record_results",
+    "recover_stale",
+    "reserve_tokens",
+    "retry_delay",
+]
+
+_S = MessageStatus
+_RECEIPT_STATUS = {
+    ReceiptStatus.DELIVERED: _S.DELIVERED,
+    ReceiptStatus.FAILED: _S.FAILED,
+    ReceiptStatus.EXPIRED: _S.EXPIRED,
+}
+
+
+@dataclass(slots=True)
+class ClaimReport:
+    """What one claim did."""
+
+    sending: list[OutboundMessage] = field(default_factory=list)
+    blocked: int = 0
+    expired: int = 0
+    deferred: int = 0
+    tokens_left: int = 0
+
+
+@dataclass(slots=True)
+class ResultReport:
+    """What recording a batch of provider answers did."""
+
+    submitted: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    throttled: int = 0
+    late: int = 0  # answers for messages no longer ours (lease lost): kept as events
+
+
+def retry_delay(attempt: int) -> dt.timedelta:
+    """Backoff before retry number `attempt`: 15 s, 30 s, 1 min, ... at most 30 min."""
+    return dt.timedelta(seconds=min(15 * 2 ** max(attempt - 1, 0), 1800))
+
+
+def reserve_tokens(
+    session: Session, *, account: str, rate: float, wanted: int, now: dt.datetime
+) -> int:
+    """Take up to `wanted` segment tokens from the account's shared bucket (locked row).
+
+    The bucket refills at `rate` per second up to one second's worth (at least one
+    message), so every worker of every machine together stays under the account's rate.
+    """
+    burst = max(rate, 1.0)
+    bucket = session.scalars(
+        select(RateBucket).where(RateBucket.account == account).with_for_update()
+    ).one_or_none()
+    if bucket is None:
+        bucket = RateBucket(account=account, tokens=burst, updated_at=now)
+        session.add(bucket)
+        session.flush()
+    elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
+    tokens = min(burst, bucket.tokens + elapsed * rate)
+    granted = max(min(wanted, math.floor(tokens)), 0)
+    bucket.tokens = tokens - granted
+    bucket.updated_at = now
+    return granted
+
+
+def _return_tokens(session: Session, *, account: str, tokens: int) -> None:
+    if tokens > 0:
+        session.execute(
+            update(RateBucket)
+            .where(RateBucket.account == account)
+            .values(tokens=RateBucket.tokens + tokens)
+        )
+
+
+def _due_query(provider: str, now: dt.datetime) -> Any:
+    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
+    return select(Message).where(
+        Message.status.in_([_S.PLANNED, _S.QUEUED]),
+        Message.send_at <= now,
+        Message.provider == provider,
+        or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
+    )
+
+
+def due_count(session: Session, *, provider: str | None, now: dt.datetime) -> int:
+    """How many messages are due now (for every provider when `provider` is None)."""
+    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
+    query = select(func.count()).where(
+        Message.status.in_([_S.PLANNED, _S.QUEUED]),
+        Message.send_at <= now,
+        or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
+    )
+    if provider is not None:
+        query = query.where(Message.provider == provider)
+    return int(session.scalar(query) or 0)
+
+
+def _recipient_facts(message: Message) -> ContactFacts:
+    """Facts for a one-off message to a number or address with no contact record."""
+    if message.channel == Channel.EMAIL:
+        return ContactFacts(e164=None, country=None, email=message.recipient)
+    try:
+        info = parse_phone(message.recipient or "")
+    except InvalidPhoneNumber:
+        return ContactFacts(e164=None, country=None)
+    return ContactFacts(e164=info.e164, country=info.country, timezones=info.timezones)
+
+
+def claim_batch(
+    session: Session,
+    *,
+    worker: str,
+    provider: str,
+    rate: float | None,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    workspace: WorkspacePolicy,
+) -> ClaimReport:
+    """Claim due messages of one provider account, re-check them, mark them `sending`.
+
+    Commit right after: the rows are then ours (lease) and nobody else sends them.
+    """
+    report = ClaimReport()
+    budget = limit
+    if rate is not None:
+        budget = reserve_tokens(session, account=provider, rate=rate, wanted=limit, now=now)
+        if budget <= 0:
+            return report
+    query = _due_query(provider, now).order_by(Message.send_at, Message.id).limit(budget)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Message)
+    messages = list(session.scalars(query))
+    if not messages:
+        _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
+        return report
+
+    contact_ids = {m.contact_id for m in messages if m.contact_id is not None}
+    contacts = list(session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))
+    by_channel: dict[str, dict[int, Any]] = {}
+    for channel in {m.channel for m in messages}:
+        by_channel[channel] = gather_facts(
+            session,
+            contacts=contacts,
+            channel=channel,
+            now=now,
+            counted=COUNTED_SENT,
+            exclude_message_ids={m.id for m in messages},
+        )
+    extra_history: dict[int, list[SendRecord]] = {}
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    spent = 0
+    lease_until = now + lease
+    for message in messages:
+        if spent + max(message.segments, 1) > budget:
+            break  # the rest stays due for the next claim
+        recipient = by_channel[message.channel].get(message.contact_id or -1)
+        if message.contact_id is not None and recipient is None:
+            facts, history = ContactFacts(e164=None, country=None), ()  # erased since planning
+        elif recipient is None:
+            facts, history = _recipient_facts(message), ()
+        else:
+            facts, history = recipient.facts, recipient.history
+        history = (*history, *extra_history.get(message.contact_id or -1, ()))
+        decision = decide(
+            facts,
+            MessageFacts(
+                channel=Channel(message.channel),
+                purpose=Purpose(message.purpose),
+                sender_id=message.sender,
+                expires_at=message.expires_at,
+                pack=None,
+            ),
+            now,
+            history,
+            workspace,
+        )
+        row: dict[str, Any] = {"id": message.id}
+        if decision.verdict == Verdict.SEND:
+            spent += max(message.segments, 1)
+            row.update(
+                status=_S.SENDING,
+                claimed_by=worker,
+                lease_until=lease_until,
+                attempts=message.attempts + 1,
+                send_at=now,
+            )
+            report.sending.append(
+                OutboundMessage(
+                    message_id=message.id,
+                    idempotency_key=message.idempotency_key,
+                    recipient=message.recipient or "",
+                    body=message.body or "",
+                    sender=message.sender,
+                    channel=message.channel,
+                    segments=message.segments,
+                    subject=message.subject,
+                )
+            )
+            if message.purpose == Purpose.MARKETING and message.contact_id is not None:
+                extra_history.setdefault(message.contact_id, []).append(
+                    SendRecord(at=now, channel=message.channel)
+                )
+        elif decision.verdict == Verdict.DEFER:
+            report.deferred += 1
+            row.update(
+                status=_S.PLANNED,
+                send_at=decision.at,
+                deferred=True,
+                reason=decision.reason,
+                reason_text=decision.sentence,
+            )
+        else:
+            final = _S.EXPIRED if decision.reason == Reason.EXPIRED else _S.BLOCKED
+            report.expired += final == _S.EXPIRED
+            report.blocked += final == _S.BLOCKED
+            row.update(
+                status=final,
+                reason=decision.reason,
+                reason_text=decision.sentence,
+                done_at=now,
+            )
+        check_transition(message.status, row["status"])
+        updates.append(row)
+        events.append(
+            {
+                "message_id": message.id,
+                "at": now,
+                "status": row["status"],
+                "detail": {"worker": worker}
+                if row["status"] == _S.SENDING
+                else {"reason": str(decision.reason), "sentence": decision.sentence},
+            }
+        )
+    if updates:
+        session.execute(update(Message), updates)
+        session.execute(insert(MessageEvent), events)
+    if rate is not None:
+        _return_tokens(session, account=provider, tokens=budget - spent)
+    report.tokens_left = budget - spent
+    return report
+
+
+def record_results(
+    session: Session,
+    *,
+    worker: str,
+    provider: str,
+    results: Sequence[SubmitResult],
+    now: dt.datetime,
+    max_attempts: int,
+) -> ResultReport:
+    """Store the provider's answers: submitted, retried later, or failed for good."""
+    report = ResultReport()
+    if not results:
+        return report
+    by_id = {r.message_id: r for r in results}
+    rows = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(list(by_id))))}
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    accepted_ids: list[str] = []
+    for message_id, result in by_id.items():
+        message = rows.get(message_id)
+        if message is None:
+            continue  # erased meanwhile
+        detail: dict[str, Any] = {"outcome": str(result.outcome), "worker": worker}
+        if result.provider_message_id:
+            detail["provider_message_id"] = result.provider_message_id
+        if result.error_code:
+            detail.update(code=result.error_code, text=result.error_text)
+        ours = message.status == _S.SENDING and message.claimed_by == worker
+        if not ours:
+            # The lease ran out and recovery moved the row on; keep what the provider said
+            # so that a receipt can still resolve an `unknown` message.
+            report.late += 1
+            if result.outcome == SubmitOutcome.ACCEPTED and message.status == _S.UNKNOWN:
+                updates.append(
+                    {"id": message_id, "provider_message_id": result.provider_message_id}
+                )
+                accepted_ids.append(result.provider_message_id or "")
+            events.append(
+                {
+                    "message_id": message_id,
+                    "at": now,
+                    "status": message.status,
+                    "detail": {**detail, "late": True},
+                }
+            )
+            continue
+        row: dict[str, Any] = {"id": message_id, "lease_until": None}
+        if result.outcome == SubmitOutcome.ACCEPTED:
+            report.submitted += 1
+            row.update(
+                status=_S.SUBMITTED,
+                provider_message_id=result.provider_message_id,
+                submitted_at=now,
+                error_code=None,
+                error_text=None,
+            )
+            accepted_ids.append(result.provider_message_id or "")
+        elif result.outcome == SubmitOutcome.TEMPORARY:
+            report.throttled += result.throttled
+            retry_at = now + retry_delay(message.attempts)
+            if message.expires_at is not None and retry_at >= message.expires_at:
+                report.expired += 1
+                row.update(
+                    status=_S.EXPIRED,
+                    reason="expired",
+                    done_at=now,
+                    reason_text="Expired while the provider was unavailable.",
+                )
+            elif message.attempts >= max_attempts:
+                report.failed += 1
+                row.update(
+                    status=_S.FAILED,
+                    reason="provider_error",
+                    done_at=now,
+                    reason_text=f"Gave up after {message.attempts} attempts.",
+                )
+            else:
+                report.retried += 1
+                row.update(status=_S.QUEUED, send_at=retry_at)
+            row.update(error_code=result.error_code, error_text=result.error_text)
+        else:
+            report.failed += 1
+            row.update(
+                status=_S.FAILED,
+                reason="provider_refused",
+                reason_text=f"The provider refused it: {result.error_text or result.error_code}.",
+                error_code=result.error_code,
+                error_text=result.error_text,
+                done_at=now,
+            )
+        check_transition(message.status, row["status"])
+        updates.append(row)
+        events.append(
+            {"message_id": message_id, "at": now, "status": row["status"], "detail": detail}
+        )
+    if updates:
+        session.execute(update(Message), updates)
+    if events:
+        session.execute(insert(MessageEvent), events)
+    if accepted_ids:
+        _apply_orphans(session, provider=provider, provider_ids=accepted_ids, now=now)
+    return report
+
+
+def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.datetime) -> int:
+    """Apply delivery receipts in bulk; one for a message not yet known is kept for later."""
+    if not receipts:
+        return 0
+    applied = 0
+    by_provider: dict[str, list[Receipt]] = {}
+    for receipt in receipts:
+        by_provider.setdefault(receipt.provider, []).append(receipt)
+    for provider, items in by_provider.items():
+        ids = [r.provider_message_id for r in items]
+        messages = {
+            m.provider_message_id: m
+            for m in session.scalars(
+                select(Message).where(
+                    Message.provider == provider, Message.provider_message_id.in_(ids)
+                )
+            )
+        }
+        orphans = [r for r in items if r.provider_message_id not in messages]
+        if orphans:
+            session.execute(
+                insert(OrphanReceipt),
+                [
+                    {
+                        "provider": provider,
+                        "provider_message_id": r.provider_message_id,
+                        "status": str(r.status),
+                        "at": r.at,
+                        "error_code": r.error_code,
+                        "error_text": r.error_text,
+                    }
+                    for r in orphans
+                ],
+            )
+        applied += _apply_receipts(
+            session,
+            items=[
+                (messages[r.provider_message_id], r)
+                for r in items
+                if r.provider_message_id in messages
+            ],
+            now=now,
+        )
+    return applied
+
+
+def _apply_receipts(
+    session: Session, *, items: Sequence[tuple[Message, Receipt]], now: dt.datetime
+) -> int:
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for message, receipt in items:
+        new = _RECEIPT_STATUS[receipt.status]
+        detail: dict[str, Any] = {
+            "receipt": str(receipt.status),
+            "provider_message_id": receipt.provider_message_id,
+        }
+        if receipt.error_code:
+            detail.update(code=receipt.error_code, text=receipt.error_text)
+        events.append({"message_id": message.id, "at": receipt.at, "status": new, "detail": detail})
+        if message.status == new or new not in _allowed(message.status):
+            continue  # a duplicate receipt, or one after a final state: logged only
+        row: dict[str, Any] = {"id": message.id, "status": new, "done_at": now, "lease_until": None}
+        if new != _S.DELIVERED:
+            row.update(
+                reason=f"receipt_{receipt.status}",
+                reason_text=f"The network reported: {receipt.error_text or receipt.status}.",
+                error_code=receipt.error_code,
+                error_text=receipt.error_text,
+            )
+        updates.append(row)
+    if updates:
+        session.execute(update(Message), updates)
+    if events:
+        session.execute(insert(MessageEvent), events)
+    return len(updates)
+
+
+def _allowed(status: str) -> frozenset[MessageStatus]:
+    return TRANSITIONS[MessageStatus(status)]
+
+
+def _apply_orphans(
+    session: Session, *, provider: str, provider_ids: Sequence[str], now: dt.datetime
+) -> None:
+    """Receipts that arrived before the provider's answer are applied now."""
+    orphans = list(
+        session.scalars(
+            select(OrphanReceipt).where(
+                OrphanReceipt.provider == provider,
+                OrphanReceipt.provider_message_id.in_(provider_ids),
+            )
+        )
+    )
+    if not orphans:
+        return
+    session.flush()
+    receipts = [
+        Receipt(
+            provider=o.provider,
+            provider_message_id=o.provider_message_id,
+            status=ReceiptStatus(o.status),
+            at=o.at,
+            error_code=o.error_code,
+            error_text=o.error_text,
+        )
+        for o in orphans
+    ]
+    for orphan in orphans:
+        session.delete(orphan)
+    session.flush()
+    record_receipts(session, receipts=receipts, now=now)
+
+
+def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
+    """Resolve messages whose worker died mid-send (lease over).
+
+    Marketing becomes `unknown` and is never resent (a duplicate promotion is worse than a
+    missing one); transactional is queued again with the same idempotency key.
+    """
+    stale = select(Message.id, Message.purpose).where(
+        Message.status == _S.SENDING, Message.lease_until < now
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stale = stale.with_for_update(skip_locked=True)
+    rows = session.execute(stale).all()
+    marketing = [r.id for r in rows if r.purpose == Purpose.MARKETING]
+    transactional = [r.id for r in rows if r.purpose != Purpose.MARKETING]
+    if marketing:
+        session.execute(
+            update(Message),
+            [
+                {
+                    "id": i,
+                    "status": _S.UNKNOWN,
+                    "reason": "worker_lost",
+                    "done_at": now,
+                    "reason_text": "The worker stopped while sending; not resent to avoid a "
+                    "duplicate. A late receipt may still resolve it.",
+                    "lease_until": None,
+                }
+                for i in marketing
+            ],
+        )
+    if transactional:
+        session.execute(
+            update(Message),
+            [
+                {"id": i, "status": _S.QUEUED, "send_at": now, "lease_until": None}
+                for i in transactional
+            ],
+        )
+    if rows:
+        session.execute(
+            insert(MessageEvent),
+            [
+                {
+                    "message_id": r.id,
+                    "at": now,
+                    "status": _S.UNKNOWN if r.purpose == Purpose.MARKETING else _S.QUEUED,
+                    "detail": {"recovered": "lease expired"},
+                }
+                for r in rows
+            ],
+        )
+    return len(marketing), len(transactional)

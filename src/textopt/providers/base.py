@@ -1,0 +1,141 @@
+"""The one protocol every provider implements, and the registry of provider kinds.
+
+A provider is asyncio: `start` (connect, bind), `submit` (a batch in, one result per
+message out, in order), `stop`. Receipts arrive whenever the network sends them and are
+handed to the sink given to `start`; the dispatcher records them in bulk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from textopt.errors import ConfigError
+
+__all__ = [
+    "OutboundMessage",
+    "Provider",
+    "Receipt",
+    "ReceiptSink",
+    "ReceiptStatus",
+    "SubmitOutcome",
+    "SubmitResult",
+    "build_provider",
+    "provider_kinds",
+    "register_provider",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """What a provider needs to send one message."""
+
+    message_id: int
+    idempotency_key: str  # the same key on every attempt: providers deduplicate on it
+    recipient: str
+    body: str
+    sender: str | None = None
+    channel: str = "sms"
+    segments: int = 1
+    subject: str | None = None
+
+
+class SubmitOutcome(StrEnum):
+    """How the provider answered one submission."""
+
+    ACCEPTED = "accepted"  # taken; a provider id follows
+    TEMPORARY = "temporary"  # try again later (throttled, queue full, connection lost)
+    PERMANENT = "permanent"  # refused for good (bad number, barred, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """The provider's answer for one message."""
+
+    message_id: int
+    outcome: SubmitOutcome
+    provider_message_id: str | None = None
+    error_code: str | None = None
+    error_text: str | None = None
+    throttled: bool = False  # the provider asked us to slow down
+
+
+class ReceiptStatus(StrEnum):
+    """What a delivery receipt says happened."""
+
+    DELIVERED = "delivered"  # reached the handset
+    FAILED = "failed"  # undeliverable (unknown subscriber, barred, ...)
+    EXPIRED = "expired"  # the network gave up after its validity period
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery receipt from the network."""
+
+    provider: str
+    provider_message_id: str
+    status: ReceiptStatus
+    at: dt.datetime
+    error_code: str | None = None
+    error_text: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+ReceiptSink = Callable[[Receipt], None]
+
+
+class Provider(Protocol):
+    """A way out: SMSC, HTTP API, SMTP server, or the sandbox."""
+
+    name: str  # the account's code, e.g. "sandbox" or "smpp-orange"
+    channel: str  # "sms" or "email"
+    rate: float  # segments (or emails) per second this account allows
+
+    async def start(self, on_receipt: ReceiptSink) -> None:
+        """Connect and be ready to submit; receipts go to `on_receipt`."""
+
+    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+        """Send a batch; one result per message, in the same order."""
+
+    async def stop(self) -> None:
+        """Finish what is in flight and disconnect cleanly."""
+
+
+ProviderFactory = Callable[[str, Mapping[str, Any]], Provider]
+_KINDS: dict[str, ProviderFactory] = {}
+
+
+def register_provider(kind: str) -> Callable[[ProviderFactory], ProviderFactory]:
+    """Register a provider class (or factory) under a kind code such as "sandbox"."""
+
+    def decorator(factory: ProviderFactory) -> ProviderFactory:
+        _KINDS[kind] = factory
+        return factory
+
+    return decorator
+
+
+def provider_kinds() -> list[str]:
+    """The registered provider kinds."""
+    _load_builtin()
+    return sorted(_KINDS)
+
+
+def build_provider(name: str, options: Mapping[str, Any]) -> Provider:
+    """A provider for account `name` built from its configuration (`kind` chooses the class)."""
+    _load_builtin()
+    kind = str(options.get("kind", name))
+    factory = _KINDS.get(kind)
+    if factory is None:
+        raise ConfigError(
+            f"provider account {name!r}: unknown kind {kind!r} (known: {', '.join(sorted(_KINDS))})"
+        )
+    return factory(name, options)
+
+
+def _load_builtin() -> None:
+    # Importing registers them; done lazily so `base` has no import cycle with adapters.
+    from textopt.providers import sandbox  # noqa: F401

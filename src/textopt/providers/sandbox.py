@@ -1,0 +1,172 @@
+"""The sandbox provider: an in-process SMSC for the demo and the tests.
+
+It behaves like a real network: it accepts and returns ids, sends delivery receipts after a
+delay with a mix of outcomes, throttles, and can drop its connection. Every outcome is
+decided from a hash of the message's idempotency key and the seed, so a run is repeatable.
+
+Options (the provider account's table in the configuration):
+
+| option | meaning | default |
+| --- | --- | --- |
+| `rate` | segments per second the account allows | 200 |
+| `receipt_delay` | seconds before a receipt | 0.05 |
+| `failure_rate` | share of accepted messages whose receipt says failed | 0.03 |
+| `expiry_rate` | share whose receipt says expired | 0.01 |
+| `reject_prefixes` | numbers starting so are refused at submit (permanent) | [] |
+| `fail_prefixes` | numbers starting so get a failed receipt | [] |
+| `throttle_every` | every Nth submission is throttled (temporary) | 0 (never) |
+| `drop_after` | the connection drops after N acceptances (once) | 0 (never) |
+| `journal` | a file where each acceptance is appended as a JSON line | none |
+| `seed` | seed of the outcome mix | 0 |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textopt.providers.base import (
+    OutboundMessage,
+    Receipt,
+    ReceiptSink,
+    ReceiptStatus,
+    SubmitOutcome,
+    SubmitResult,
+    register_provider,
+)
+
+__all__ = ["SandboxProvider"]
+
+# Network error codes of failed receipts, as SMSCs report them (GSM MAP causes).
+_FAILURES = (
+    ("001", "unknown subscriber"),
+    ("027", "absent subscriber"),
+    ("013", "call barred"),
+    ("031", "subscriber busy for MT SMS"),
+)
+
+
+@register_provider("sandbox")
+class SandboxProvider:
+    """An SMSC simulated in memory; see the module docstring for its options."""
+
+    instances: ClassVar[dict[str, SandboxProvider]] = {}
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        self.name = name
+        self.channel = str(options.get("channel", "sms"))
+        self.rate = float(options.get("rate", 200))
+        self.receipt_delay = float(options.get("receipt_delay", 0.05))
+        self.failure_rate = float(options.get("failure_rate", 0.03))
+        self.expiry_rate = float(options.get("expiry_rate", 0.01))
+        self.reject_prefixes = tuple(options.get("reject_prefixes", ()))
+        self.fail_prefixes = tuple(options.get("fail_prefixes", ()))
+        self.throttle_every = int(options.get("throttle_every", 0))
+        self.drop_after = int(options.get("drop_after", 0))
+        journal = options.get("journal")
+        self.journal = Path(journal) if journal else None
+        self.seed = str(options.get("seed", 0))
+        self.accepted: dict[str, str] = {}  # idempotency key -> provider id
+        self.submissions = 0
+        self.acceptances = 0  # counts a resubmitted key again: a real SMSC would send twice
+        self._dropped = False
+        self._sink: ReceiptSink | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        SandboxProvider.instances[name] = self
+
+    async def start(self, on_receipt: ReceiptSink) -> None:
+        """Ready at once: there is no network."""
+        self._sink = on_receipt
+
+    async def stop(self) -> None:
+        """Deliver the receipts still pending, then stop."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    def _draw(self, key: str) -> float:
+        digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+        """Accept, refuse, throttle or drop each message as configured."""
+        results: list[SubmitResult] = []
+        for message in messages:
+            results.append(self._submit_one(message))
+        return results
+
+    def _submit_one(self, message: OutboundMessage) -> SubmitResult:
+        self.submissions += 1
+        if self.drop_after and not self._dropped and self.acceptances >= self.drop_after:
+            self._dropped = True
+        if self._dropped and self.submissions % 50 != 0:
+            return SubmitResult(
+                message.message_id,
+                SubmitOutcome.TEMPORARY,
+                error_code="connection_lost",
+                error_text="the connection to the SMSC dropped",
+            )
+        self._dropped = False
+        if self.throttle_every and self.submissions % self.throttle_every == 0:
+            return SubmitResult(
+                message.message_id,
+                SubmitOutcome.TEMPORARY,
+                error_code="0x58",
+                error_text="throttled (ESME_RTHROTTLED)",
+                throttled=True,
+            )
+        if message.recipient.startswith(self.reject_prefixes) and self.reject_prefixes:
+            return SubmitResult(
+                message.message_id,
+                SubmitOutcome.PERMANENT,
+                error_code="0x0B",
+                error_text="invalid destination address (ESME_RINVDSTADR)",
+            )
+        provider_id = f"sbx-{hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:16]}"
+        self.accepted[message.idempotency_key] = provider_id
+        self.acceptances += 1
+        if self.journal is not None:
+            with self.journal.open("a", encoding="utf-8") as handle:
+                line = {
+                    "key": message.idempotency_key,
+                    "to": message.recipient,
+                    "id": provider_id,
+                    "segments": message.segments,
+                }
+                handle.write(json.dumps(line) + "\n")
+        self._schedule_receipt(message, provider_id)
+        return SubmitResult(message.message_id, SubmitOutcome.ACCEPTED, provider_id)
+
+    def _schedule_receipt(self, message: OutboundMessage, provider_id: str) -> None:
+        if self._sink is None:
+            return
+        draw = self._draw(message.idempotency_key)
+        if message.recipient.startswith(self.fail_prefixes) and self.fail_prefixes:
+            status, code, text = ReceiptStatus.FAILED, *_FAILURES[0]
+        elif draw < self.failure_rate:
+            code, text = _FAILURES[int(draw / self.failure_rate * len(_FAILURES)) % 4]
+            status = ReceiptStatus.FAILED
+        elif draw < self.failure_rate + self.expiry_rate:
+            status, code, text = ReceiptStatus.EXPIRED, "expired", "validity period elapsed"
+        else:
+            status, code, text = ReceiptStatus.DELIVERED, None, None
+        receipt = Receipt(
+            provider=self.name,
+            provider_message_id=provider_id,
+            status=status,
+            at=dt.datetime.now(dt.UTC),
+            error_code=code,
+            error_text=text,
+        )
+        task = asyncio.get_running_loop().create_task(self._deliver(receipt))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _deliver(self, receipt: Receipt) -> None:
+        await asyncio.sleep(self.receipt_delay)
+        if self._sink is not None:
+            self._sink(receipt)
