@@ -383,6 +383,12 @@ def analyze(
 
 def _surrogate_error(text: str, position: int) -> ValidationError:
     code = ord(text[position])
+    if 0xDC80 <= code <= 0xDCFF:
+        # Python's surrogateescape: how undecodable bytes of argv or a file arrive.
+        return ValidationError(
+            f"invalid text: byte 0x{code - 0xDC00:02X} at position {position} is not valid UTF-8",
+            field="text",
+        )
     return ValidationError(
         f"invalid text: lone surrogate U+{code:04X} at position {position} "
         "(the input was not valid Unicode; was it decoded from broken UTF-8 or UTF-16?)",

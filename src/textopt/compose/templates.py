@@ -35,7 +35,7 @@ from textopt.compose.formats import (
     parse_language,
 )
 from textopt.compose.identity import MessageFrame
-from textopt.compose.segments import Analysis, analyze, measure
+from textopt.compose.segments import LIMITS, Analysis, analyze, measure
 from textopt.compose.smart import transliterate
 from textopt.errors import TemplateError, TextoptError
 
@@ -388,7 +388,7 @@ class Template:
         missing: Counter[str] = Counter()
         failures: Counter[str] = Counter()
         finish: Callable[[str], str] = (lambda t: frame.apply(t)[0]) if frame else (lambda t: t)
-        worst_key = (-1, -1)
+        worst_key: tuple[int, float] = (-1, -1.0)
         worst_text: str | None = None
         worst_index: int | None = None
         count = 0
@@ -404,11 +404,14 @@ class Template:
                 final = finish(text)
                 if smart_encoding:
                     final = transliterate(final, fold_accents=fold_accents)
-                _, units, segments = measure(final)
+                encoding, units, segments = measure(final)
             except TextoptError as exc:
                 failures[exc.message] += 1
                 continue
-            key = (segments, units)
+            # Among equal segment counts, the worst is the one closest to needing another.
+            limits = LIMITS[encoding]
+            capacity = limits.single if segments <= 1 else limits.per_part * segments
+            key = (segments, units / capacity)
             if key > worst_key:
                 worst_key, worst_text, worst_index = key, final, index
         worst = None

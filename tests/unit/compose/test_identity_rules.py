@@ -1,0 +1,165 @@
+"""Sender IDs per country, the brand in the text, and the opt-out footer."""
+
+from __future__ import annotations
+
+import pytest
+
+from textopt.compose import (
+    BrandMode,
+    Encoding,
+    SenderKind,
+    compose_message,
+    message_frame,
+    names_brand,
+    opt_out_footer,
+    validate_sender_id,
+)
+from textopt.errors import ConfigError, ValidationError
+from textopt.vocab import Purpose
+
+
+@pytest.mark.parametrize(
+    ("sender", "country", "kind"),
+    [
+        ("MaBoutique", "FR", SenderKind.ALPHANUMERIC),
+        ("Shop24", "FR", SenderKind.ALPHANUMERIC),
+        ("A", "FR", SenderKind.ALPHANUMERIC),
+        ("36111", "FR", SenderKind.SHORT_CODE),
+        ("38200", "FR", SenderKind.SHORT_CODE),
+        ("+33612345678", "FR", SenderKind.NUMBER),
+        ("My Shop", "UK", SenderKind.ALPHANUMERIC),
+        ("+14155550123", "US", SenderKind.NUMBER),
+        ("12345", "US", SenderKind.SHORT_CODE),
+        ("+15145550123", "CA", SenderKind.NUMBER),
+    ],
+)
+def test_accepted_senders(sender: str, country: str, kind: SenderKind) -> None:
+    assert validate_sender_id(sender, country=country).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("sender", "country", "rule"),
+    [
+        ("MaBoutiqueXL", "FR", "at most 11 characters"),
+        ("Ma Boutique", "FR", "no spaces"),
+        ("Shop-24", "FR", "no spaces or punctuation"),
+        ("12345678", "FR", "all-digit sender"),
+        ("40000", "FR", "36 or 38"),
+        ("ALERT", "FR", "generic sender names are blocked"),
+        ("colis", "FR", "generic sender names are blocked"),
+        ("Banque", "FR", "generic sender names are blocked"),
+        ("", "FR", "required"),
+        ("Verify", "GB", "generic sender names are blocked"),
+        ("MaBoutique", "US", "alphanumeric senders are not allowed in US"),
+        ("MaBoutique", "CA", "alphanumeric senders are not allowed in CA"),
+        ("+33612345678", "US", "valid mobile number"),
+        ("5551234", "US", "a number is required"),
+    ],
+)
+def test_refused_senders_name_the_rule(sender: str, country: str, rule: str) -> None:
+    with pytest.raises(ValidationError, match=rule):
+        validate_sender_id(sender, country=country)
+
+
+@pytest.mark.parametrize(
+    ("country", "language", "footer"),
+    [
+        ("FR", "", "STOP au 36111"),
+        ("BE", "", "STOP au 36111"),
+        ("US", "", "Reply STOP to opt out"),
+        ("CA", "en", "Reply STOP to opt out"),
+        ("CA", "fr-CA", "Répondez ARRET pour vous désabonner"),
+        ("UK", "", "Reply STOP to opt out"),
+        ("DE", "", "STOP an 36111"),
+    ],
+)
+def test_footers(country: str, language: str, footer: str) -> None:
+    assert opt_out_footer(country=country, stop_number="36111", language=language) == footer
+
+
+def test_french_footer_needs_a_stop_number() -> None:
+    with pytest.raises(ConfigError, match="stop_number"):
+        opt_out_footer(country="FR")
+
+
+def test_marketing_gets_brand_prefix_and_footer_counted_in_segments() -> None:
+    message = compose_message(
+        "x" * 140, purpose=Purpose.MARKETING, country="FR", brand="Boutique", stop_number="36111"
+    )
+    assert message.text == "Boutique: " + "x" * 140 + "\nSTOP au 36111"
+    assert message.brand_prefixed
+    assert message.footer == "STOP au 36111"
+    assert message.analysis.segments == 2
+    assert message.analysis.cost is not None
+    assert message.analysis.cost.amount == 2 * message.analysis.cost.unit_price
+
+
+def test_brand_already_named_is_not_prefixed() -> None:
+    message = compose_message(
+        "Les soldes chez BOUTIQUE commencent",
+        purpose=Purpose.MARKETING,
+        country="US",
+        brand="Boutique",
+    )
+    assert message.text == "Les soldes chez BOUTIQUE commencent\nReply STOP to opt out"
+    assert not message.brand_prefixed
+
+
+def test_brand_must_be_a_word() -> None:
+    assert names_brand("Chez Zara!", "zara")
+    assert not names_brand("Zarathustra", "Zara")
+
+
+def test_require_mode_refuses_a_message_without_brand() -> None:
+    frame = message_frame(
+        purpose=Purpose.MARKETING,
+        country="US",
+        brand="Boutique",
+        brand_mode=BrandMode.REQUIRE,
+    )
+    with pytest.raises(ValidationError, match="must name the brand 'Boutique'"):
+        frame.apply("Soldes !")
+
+
+def test_footer_typed_by_the_user_is_not_repeated() -> None:
+    message = compose_message(
+        "Boutique: soldes. STOP au 36111",
+        purpose=Purpose.MARKETING,
+        country="FR",
+        brand="Boutique",
+        stop_number="36111",
+    )
+    assert message.text == "Boutique: soldes. STOP au 36111"
+
+
+def test_transactional_gets_neither_unless_asked() -> None:
+    plain = compose_message("Code 1234", purpose=Purpose.TRANSACTIONAL, country="FR")
+    assert plain.text == "Code 1234"
+    asked = compose_message(
+        "Code 1234",
+        purpose=Purpose.TRANSACTIONAL,
+        country="FR",
+        brand="Boutique",
+        add_brand=True,
+        add_footer=True,
+        stop_number="36111",
+    )
+    assert asked.text == "Boutique: Code 1234\nSTOP au 36111"
+
+
+def test_marketing_without_brand_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="brand"):
+        message_frame(purpose=Purpose.MARKETING, country="US")
+
+
+def test_smart_encoding_applies_to_the_whole_message() -> None:
+    message = compose_message(
+        "C’est parti",
+        purpose=Purpose.MARKETING,
+        country="FR",
+        brand="Boutique",
+        stop_number="36111",
+        smart_encoding=True,
+    )
+    assert message.text == "Boutique: C'est parti\nSTOP au 36111"
+    assert message.analysis.encoding is Encoding.GSM7
