@@ -115,7 +115,9 @@ def _report(analysis: Analysis, folded: Analysis | None) -> None:
         if saved > 0:
             line += f" (saves {saved} segment{'s' if saved != 1 else ''})"
         console.print(Text(line))
-        if folded is not None and folded.smart.segments < smart.segments:
+        if folded is not None and (
+            folded.smart.segments < smart.segments or folded.smart.encoding != smart.encoding
+        ):
             console.print(
                 Text(
                     f"With accent folding (--fold-accents): {folded.smart.segments} segment"
@@ -228,11 +230,13 @@ def inspect(
     if jsonl:
         if text is not None:
             console_err.print("[bold red]error:[/] give TEXT or --jsonl, not both")
-            raise typer.Exit(2)
-        raise typer.Exit(1 if _inspect_lines(options) else 0)
+            raise SystemExit(2)
+        # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, which turns
+        # typer.Exit into a return value that it then drops, so the code would be lost.
+        raise SystemExit(1 if _inspect_lines(options) else 0)
     if text is None:
         console_err.print("[bold red]error:[/] missing TEXT (or use --jsonl)")
-        raise typer.Exit(2)
+        raise SystemExit(2)
     try:
         analysis = _inspect_one(text, **options)
         folded = None
@@ -244,4 +248,4 @@ def inspect(
             _report(analysis, folded)
     except TextoptError as exc:
         console_err.print(Text.assemble(("error: ", "bold red"), exc.message))
-        raise typer.Exit(2) from None
+        raise SystemExit(2) from None
