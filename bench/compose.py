@@ -45,8 +45,7 @@ def main() -> None:
     for name, template in (("simple", simple), ("jinja", jinja), ("constant", constant)):
         per_second = rate(lambda t=template: [t.render(c) for c in CONTEXTS], 20) * len(CONTEXTS)
         print(
-            f"render {name:9} {per_second:>12,.0f}/s"
-            f"   1,000,000 in {1_000_000 / per_second:.1f} s"
+            f"render {name:9} {per_second:>12,.0f}/s   1,000,000 in {1_000_000 / per_second:.1f} s"
         )
     validate = rate(lambda: simple.validate(CONTEXTS), 5) * len(CONTEXTS)
     print(f"validate simple  {validate:>12,.0f} contexts/s")
