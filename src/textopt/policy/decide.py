@@ -406,8 +406,8 @@ def decide(
         text = "a frequency cap of 0 allows no marketing message"
         trace.append(TraceEntry("earliest", Outcome.BLOCK, text))
         return decision(Verdict.BLOCK, None, Reason.FREQUENCY_CAP, f"Blocked: {text}.")
-    days = horizon.days
+    span = f"{horizon.days} days" if horizon >= _DAY else f"{horizon.total_seconds() / 3600:g} h"
     across = " allowed in every zone at once" if len(zones) > 1 else " allowed"
-    text = f"{detail}, and no instant within {days} days is{across}"
+    text = f"{detail}, and no instant within {span} is{across}"
     trace.append(TraceEntry("earliest", Outcome.BLOCK, text))
     return decision(Verdict.BLOCK, None, Reason.NO_WINDOW, f"Blocked: {text}.")
