@@ -247,7 +247,7 @@ def _hard_checks(
     if message.sender_id is not None and channel == Channel.SMS:
         refusal = pack.sender.refusal(message.sender_id)
         if refusal:
-            verdict("sender", Reason.SENDER_NOT_ALLOWED, f"{refusal} under {pack.name}")
+            verdict("sender", Reason.SENDER_NOT_ALLOWED, f"under {pack.name}, {refusal}")
         else:
             verdict("sender", None, f"sender {message.sender_id!r} accepted under {pack.name}")
 
@@ -272,10 +272,9 @@ def _timing_now(
     if calendar is None:
         trace.append(TraceEntry("hours", Outcome.SKIP, "transactional: exempt from hours"))
     else:
-        window = (
-            f"{describe_days(calendar.days)} {format_minutes(calendar.start)}-"
-            f"{format_minutes(calendar.end)}"
-        )
+        hours = f"{format_minutes(calendar.start)}-{format_minutes(calendar.end)}"
+        days = describe_days(calendar.days)
+        window = f"{days} {hours}"
         for name in zones:
             why = local_block(name, calendar, now)
             local = _local_text(now, name)
@@ -287,9 +286,9 @@ def _timing_now(
                 day = now.astimezone(zone(name)).date()
                 detail = f"{local} is a public holiday ({holiday_name(calendar, day)})"
             elif reason is Reason.QUIET_HOURS:
-                detail = f"{local} is outside {window}"
+                detail = f"{local} is outside the allowed hours {hours}"
             else:
-                detail = f"{local}: only {window}"
+                detail = f"{local}: marketing only {days}"
             trace.append(TraceEntry(f"hours {name}", Outcome.DEFER, detail))
             problems.append((reason, detail))
     if not caps:
