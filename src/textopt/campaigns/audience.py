@@ -628,24 +628,25 @@ class _Parser:
 
     def moment(self, token: _Token, name: str) -> Moment:
         text = token.text.strip()
-        try:
-            if _DATE.fullmatch(text):
+        if _DATE.fullmatch(text):
+            try:
                 return Moment(dt.date.fromisoformat(text))
+            except ValueError:
+                raise self.fail(token.column, f'"{text}" is not a date in the calendar') from None
+        if token.kind == "word" and "T" in text[:11]:  # a bare word stops at the first ":"
+            raise self.fail(
+                token.column, 'write a date-time in double quotes: "2026-01-31T09:00:00+01:00"'
+            )
+        try:
             instant = dt.datetime.fromisoformat(text)
         except ValueError:
-            hint = (
-                '; write a date-time in double quotes, e.g. "2026-01-31T09:00:00+01:00"'
-                if token.kind == "word" and "T" in text
-                else ""
-            )
             raise self.fail(
-                token.column,
-                f'{name} takes a date like 2026-01-31; "{token.text}" is not one{hint}',
+                token.column, f'{name} takes a date like 2026-01-31; "{token.text}" is not one'
             ) from None
         if instant.tzinfo is None:
             raise self.fail(
                 token.column,
-                f'"{token.text}" has no offset: write e.g. 2026-01-31T09:00:00+01:00 or ...Z',
+                f'"{token.text}" has no offset: write e.g. "2026-01-31T09:00:00+01:00" or ...Z',
             )
         return Moment(instant)
 
