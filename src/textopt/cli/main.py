@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from textopt.cli import consent, contacts, db, gdpr, message, policy, segment
+from textopt.cli import campaign, consent, contacts, db, dispatch, gdpr, message, policy, segment
 from textopt.cli.common import console_err
 from textopt.config import load_settings, reset_settings
 from textopt.errors import TextoptError
@@ -45,12 +45,16 @@ app.add_typer(gdpr.app, name="gdpr")
 app.add_typer(message.app, name="message")
 app.add_typer(policy.app, name="policy")
 app.add_typer(segment.app, name="segment")
+app.add_typer(campaign.app, name="campaign")
+app.command("dispatch")(dispatch.dispatch)
+app.command("send")(dispatch.send)
+message.app.command("show")(dispatch.show_message)
 
 
 def main() -> None:
     """Run the CLI, turning domain errors into one readable line."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except TextoptError as exc:
         console_err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
         sys.exit(2)
@@ -59,10 +63,12 @@ def main() -> None:
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            console_err.print(f"error: {exc.format_message()}", highlight=False)
+        sys.exit(exc.exit_code)
+    # click returns the code of a `typer.Exit` instead of exiting when not standalone
+    sys.exit(code if isinstance(code, int) else 0)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from textopt.db.base import Base, JSONType, utcnow
@@ -42,7 +41,8 @@ class Message(Base):
     subject: Mapped[str | None] = mapped_column(String(300))
     encoding: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(default=0)
-    cost: Mapped[Decimal] = mapped_column(Numeric(12, 5), default=Decimal(0))
+    # Estimated cost in millionths of the currency unit: exact, and summed in SQL.
+    cost_micros: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     country: Mapped[str | None] = mapped_column(String(2))
     pack: Mapped[str | None] = mapped_column(String(16))

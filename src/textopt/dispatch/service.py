@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from textopt.campaigns.facts import COUNTED_SENT, gather_facts
 from textopt.campaigns.models import Campaign, CampaignStatus
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
+from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt, RateBucket
 from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
 from textopt.errors import InvalidPhoneNumber
@@ -99,13 +100,15 @@ def reserve_tokens(
     message), so every worker of every machine together stays under the account's rate.
     """
     burst = max(rate, 1.0)
-    bucket = session.scalars(
-        select(RateBucket).where(RateBucket.account == account).with_for_update()
-    ).one_or_none()
-    if bucket is None:
-        bucket = RateBucket(account=account, tokens=burst, updated_at=now)
-        session.add(bucket)
-        session.flush()
+    query = select(RateBucket).where(RateBucket.account == account).with_for_update()
+    bucket = session.scalars(query).one_or_none()
+    if bucket is None:  # first use: two workers may race to create it
+        session.execute(
+            upsert_insert(session, RateBucket)
+            .values(account=account, tokens=burst, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        bucket = session.scalars(query.execution_options(populate_existing=True)).one()
     elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
     tokens = min(burst, bucket.tokens + elapsed * rate)
     granted = max(min(wanted, math.floor(tokens)), 0)
@@ -123,24 +126,27 @@ def _return_tokens(session: Session, *, account: str, tokens: int) -> None:
         )
 
 
-def _due_query(provider: str, now: dt.datetime) -> Any:
+def _due(now: dt.datetime, only_ids: Collection[int] | None) -> list[Any]:
     running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
-    return select(Message).where(
+    conditions = [
         Message.status.in_([_S.PLANNED, _S.QUEUED]),
         Message.send_at <= now,
-        Message.provider == provider,
         or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
-    )
+    ]
+    if only_ids is not None:
+        conditions.append(Message.id.in_(list(only_ids)))
+    return conditions
 
 
-def due_count(session: Session, *, provider: str | None, now: dt.datetime) -> int:
+def due_count(
+    session: Session,
+    *,
+    provider: str | None,
+    now: dt.datetime,
+    only_ids: Collection[int] | None = None,
+) -> int:
     """How many messages are due now (for every provider when `provider` is None)."""
-    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
-    query = select(func.count()).where(
-        Message.status.in_([_S.PLANNED, _S.QUEUED]),
-        Message.send_at <= now,
-        or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
-    )
+    query = select(func.count()).select_from(Message).where(*_due(now, only_ids))
     if provider is not None:
         query = query.where(Message.provider == provider)
     return int(session.scalar(query) or 0)
@@ -167,6 +173,7 @@ def claim_batch(
     limit: int,
     lease: dt.timedelta,
     workspace: WorkspacePolicy,
+    only_ids: Collection[int] | None = None,
 ) -> ClaimReport:
     """Claim due messages of one provider account, re-check them, mark them `sending`.
 
@@ -178,7 +185,12 @@ def claim_batch(
         budget = reserve_tokens(session, account=provider, rate=rate, wanted=limit, now=now)
         if budget <= 0:
             return report
-    query = _due_query(provider, now).order_by(Message.send_at, Message.id).limit(budget)
+    query = (
+        select(Message)
+        .where(Message.provider == provider, *_due(now, only_ids))
+        .order_by(Message.send_at, Message.id)
+        .limit(budget)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Message)
     messages = list(session.scalars(query))

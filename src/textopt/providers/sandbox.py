@@ -17,6 +17,7 @@ Options (the provider account's table in the configuration):
 | `throttle_every` | every Nth submission is throttled (temporary) | 0 (never) |
 | `drop_after` | the connection drops after N acceptances (once) | 0 (never) |
 | `journal` | a file where each acceptance is appended as a JSON line | none |
+| `submit_latency` | seconds between accepting a batch and answering (a slow link) | 0 |
 | `seed` | seed of the outcome mix | 0 |
 """
 
@@ -71,6 +72,7 @@ class SandboxProvider:
         journal = options.get("journal")
         self.journal = Path(journal) if journal else None
         self.seed = str(options.get("seed", 0))
+        self.submit_latency = float(options.get("submit_latency", 0))
         self.accepted: dict[str, str] = {}  # idempotency key -> provider id
         self.submissions = 0
         self.acceptances = 0  # counts a resubmitted key again: a real SMSC would send twice
@@ -94,9 +96,9 @@ class SandboxProvider:
 
     async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
         """Accept, refuse, throttle or drop each message as configured."""
-        results: list[SubmitResult] = []
-        for message in messages:
-            results.append(self._submit_one(message))
+        results = [self._submit_one(message) for message in messages]
+        if self.submit_latency:
+            await asyncio.sleep(self.submit_latency)  # accepted, but the answer is late
         return results
 
     def _submit_one(self, message: OutboundMessage) -> SubmitResult:

@@ -267,7 +267,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=300), nullable=True),
         sa.Column("encoding", sa.String(length=8), nullable=True),
         sa.Column("segments", sa.Integer(), nullable=False),
-        sa.Column("cost", sa.Numeric(precision=12, scale=5), nullable=False),
+        sa.Column("cost_micros", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("pack", sa.String(length=16), nullable=True),

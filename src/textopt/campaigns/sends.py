@@ -1,0 +1,149 @@
+"""One-off messages (`textopt send`, `POST /v1/messages`): one recipient, the same path.
+
+The message is composed, decided by the policy and written to the outbox like a campaign's;
+the idempotency key makes a retried request return the first message instead of a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textopt.campaigns.facts import COUNTED_PLANNED, gather_facts, workspace_policy
+from textopt.compose import compile_template, message_frame
+from textopt.config import Settings
+from textopt.consent.service import suppression_reasons
+from textopt.contacts.models import Contact
+from textopt.contacts.phones import parse_phone
+from textopt.dispatch.models import Message
+from textopt.dispatch.states import MessageStatus
+from textopt.errors import ConfigError, ValidationError
+from textopt.policy import ContactFacts, MessageFacts, Verdict, decide
+from textopt.vocab import Channel, Purpose
+
+__all__ = ["enqueue_message"]
+
+_MICROS = Decimal(1_000_000)
+
+
+def enqueue_message(
+    session: Session,
+    *,
+    settings: Settings,
+    to: str,
+    text: str,
+    variables: Mapping[str, Any] | None = None,
+    purpose: Purpose | str = Purpose.TRANSACTIONAL,
+    sender_id: str | None = None,
+    brand_name: str | None = None,
+    idempotency_key: str | None = None,
+    provider: str | None = None,
+    validity: dt.timedelta = dt.timedelta(hours=24),
+    now: dt.datetime,
+) -> tuple[Message, bool]:
+    """Write one message to the outbox; returns it and whether it is new.
+
+    `text` is a template rendered with the contact's fields and `variables`. The same
+    idempotency key returns the existing message (and refuses a different recipient).
+    """
+    purpose = Purpose(purpose)
+    info = parse_phone(to, settings.default_region)
+    if idempotency_key is not None:
+        existing = session.scalars(
+            select(Message).where(Message.idempotency_key == idempotency_key)
+        ).first()
+        if existing is not None:
+            if existing.recipient != info.e164:
+                raise ValidationError(
+                    f"idempotency key {idempotency_key!r} was used for another recipient",
+                    field="idempotency_key",
+                )
+            return existing, False
+    provider = provider or settings.default_provider
+    if provider not in settings.providers:
+        raise ConfigError(f"provider account {provider!r} is not configured")
+    contact = session.scalars(
+        select(Contact).where(Contact.phone == info.e164, Contact.erased_at.is_(None))
+    ).first()
+    context: dict[str, Any] = {}
+    if contact is not None:
+        context = {
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "email": contact.email,
+            "phone": contact.phone,
+            "attributes": contact.attributes or {},
+            "language": contact.language or "",
+        }
+    context.update(variables or {})
+    body = compile_template(text).render(context)
+    country = contact.country if contact and contact.country else info.country
+    composed = message_frame(
+        purpose=purpose,
+        country=country,
+        brand=brand_name or settings.brand_name,
+        stop_number=settings.stop_number,
+        language=str(context.get("language") or ""),
+    ).compose(body, smart_encoding=True)
+    if contact is not None:
+        recipient = gather_facts(
+            session, contacts=[contact], channel=Channel.SMS, now=now, counted=COUNTED_PLANNED
+        )[contact.id]
+        facts, history = recipient.facts, recipient.history
+    else:
+        reasons = tuple(suppression_reasons(session, phone=info.e164, channel=Channel.SMS))
+        facts = ContactFacts(
+            e164=info.e164,
+            country=info.country,
+            timezones=info.timezones,
+            suppressed=bool(reasons),
+            suppression_reasons=reasons,
+        )
+        history = ()
+    expires = now + validity
+    decision = decide(
+        facts,
+        MessageFacts(channel=Channel.SMS, purpose=purpose, sender_id=sender_id, expires_at=expires),
+        now,
+        history,
+        workspace_policy(settings),
+    )
+    analysis = composed.analysis
+    message = Message(
+        campaign_id=None,
+        contact_id=contact.id if contact else None,
+        channel=Channel.SMS,
+        purpose=purpose,
+        recipient=info.e164,
+        sender=sender_id,
+        body=composed.text,
+        encoding=str(analysis.encoding),
+        segments=analysis.segments,
+        cost_micros=int(analysis.cost.amount * _MICROS) if analysis.cost else 0,
+        currency=analysis.cost.currency if analysis.cost else "EUR",
+        country=country,
+        pack=decision.pack,
+        expires_at=expires,
+        decided_at=now,
+        provider=provider,
+        idempotency_key=idempotency_key or f"m-{uuid.uuid4().hex}",
+        reason_text=decision.sentence,
+    )
+    if decision.verdict == Verdict.BLOCK:
+        message.status = MessageStatus.BLOCKED
+        message.reason = str(decision.reason)
+        message.done_at = now
+    else:
+        message.status = MessageStatus.PLANNED
+        message.send_at = decision.at or now
+        message.deferred = decision.verdict == Verdict.DEFER
+        message.reason = str(decision.reason) if decision.reason else None
+    session.add(message)
+    session.flush()
+    return message, True

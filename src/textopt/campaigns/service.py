@@ -1,0 +1,180 @@
+"""Campaign services: create, find, preview, launch, pause, resume, cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textopt.campaigns.audience import parse_filter
+from textopt.campaigns.lifecycle import (
+    cancel_campaign,
+    pause_campaign,
+    resume_campaign,
+    set_campaign_status,
+)
+from textopt.campaigns.models import Campaign, CampaignStatus
+from textopt.campaigns.planning import PlanReport, plan_campaign, preview_campaign
+from textopt.campaigns.segments import get_segment_or_raise
+from textopt.compose import compile_template, validate_sender_id
+from textopt.config import Settings
+from textopt.errors import ConfigError, NotFoundError, ValidationError
+from textopt.vocab import Channel, Purpose
+
+__all__ = [
+    "cancel",
+    "create_campaign",
+    "get_campaign_or_raise",
+    "launch",
+    "list_campaigns",
+    "pause",
+    "preview",
+    "resume",
+]
+
+
+def create_campaign(
+    session: Session,
+    *,
+    settings: Settings,
+    name: str,
+    template: str,
+    purpose: Purpose | str = Purpose.MARKETING,
+    brand_name: str | None = None,
+    sender_id: str | None = None,
+    segment: str | None = None,
+    audience: str | None = None,
+    send_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
+    validity_hours: int = 24,
+    throughput: float | None = None,
+    provider: str | None = None,
+    smart_encoding: bool = True,
+    fold_accents: bool = False,
+    channel: Channel | str = Channel.SMS,
+) -> Campaign:
+    """Validate and save a draft campaign; every mistake is reported before anything is sent."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("a campaign needs a name", field="name")
+    purpose = Purpose(purpose)
+    compile_template(template)  # a syntax error is reported now, with its line
+    if (segment is None) == (audience is None):
+        raise ValidationError("give the audience as a saved segment or a filter (one of them)")
+    segment_id = None
+    if segment is not None:
+        saved = get_segment_or_raise(session, name_or_id=segment)
+        segment_id, audience = saved.id, saved.filter
+    assert audience is not None
+    parse_filter(audience)  # a bad filter is reported now, with its column
+    brand = (brand_name or settings.brand_name).strip()
+    if purpose == Purpose.MARKETING and not brand:
+        raise ValidationError("a marketing campaign must name its brand", field="brand_name")
+    if sender_id is not None:
+        # the rules of the workspace's own country; each recipient's pack checks again
+        validate_sender_id(sender_id, country=settings.default_region)
+    provider = provider or settings.default_provider
+    if provider not in settings.providers:
+        raise ConfigError(
+            f"provider account {provider!r} is not configured "
+            f"(known: {', '.join(sorted(settings.providers))})"
+        )
+    if send_at is not None and expires_at is not None and expires_at <= send_at:
+        raise ValidationError("the campaign expires before it starts", field="expires_at")
+    if validity_hours <= 0:
+        raise ValidationError("validity must be at least one hour", field="validity_hours")
+    if throughput is not None and throughput <= 0:
+        raise ValidationError("throughput must be positive", field="throughput")
+    campaign = Campaign(
+        name=name,
+        purpose=purpose,
+        channel=Channel(channel),
+        brand_name=brand,
+        sender_id=sender_id,
+        template=template,
+        segment_id=segment_id,
+        audience_filter=audience,
+        status=CampaignStatus.DRAFT,
+        send_at=send_at,
+        expires_at=expires_at,
+        validity_hours=validity_hours,
+        throughput=throughput,
+        provider=provider,
+        smart_encoding=smart_encoding,
+        fold_accents=fold_accents,
+        options={},
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, *, campaign_id: int) -> Campaign | None:
+    """The campaign with this id, or None."""
+    return session.get(Campaign, campaign_id)
+
+
+def get_campaign_or_raise(session: Session, *, campaign_id: int) -> Campaign:
+    """The campaign with this id, or NotFoundError."""
+    campaign = get_campaign(session, campaign_id=campaign_id)
+    if campaign is None:
+        raise NotFoundError(f"no campaign with id {campaign_id}")
+    return campaign
+
+
+def list_campaigns(session: Session, *, limit: int = 50) -> list[Campaign]:
+    """The newest campaigns first."""
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
+
+
+def preview(
+    session: Session,
+    *,
+    campaign: Campaign,
+    settings: Settings,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None = None,
+) -> PlanReport:
+    """What launching would do, computed on the real audience; writes nothing."""
+    return preview_campaign(
+        session, campaign=campaign, settings=settings, now=now, progress=progress
+    )
+
+
+def launch(
+    session: Session,
+    *,
+    campaign: Campaign,
+    settings: Settings,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None = None,
+) -> PlanReport:
+    """Plan every recipient into the outbox, then schedule or start the campaign."""
+    if campaign.status != CampaignStatus.DRAFT:
+        raise ValidationError(f"campaign {campaign.id} is {campaign.status}: only a draft launches")
+    report = plan_campaign(
+        session, campaign=campaign, settings=settings, now=now, progress=progress
+    )
+    future = campaign.send_at is not None and campaign.send_at > now
+    set_campaign_status(
+        campaign, CampaignStatus.SCHEDULED if future else CampaignStatus.RUNNING, now=now
+    )
+    campaign.launched_at = now
+    return report
+
+
+def pause(session: Session, *, campaign: Campaign, now: dt.datetime) -> Campaign:
+    """Stop sending the campaign; nothing is lost and resume continues."""
+    return pause_campaign(session, campaign=campaign, now=now)
+
+
+def resume(session: Session, *, campaign: Campaign, now: dt.datetime) -> Campaign:
+    """Continue a paused campaign."""
+    return resume_campaign(session, campaign=campaign, now=now)
+
+
+def cancel(session: Session, *, campaign: Campaign, now: dt.datetime) -> int:
+    """Cancel the campaign; returns how many unsent messages were cancelled."""
+    return cancel_campaign(session, campaign=campaign, now=now)

@@ -1,0 +1,243 @@
+"""The dispatcher: asyncio workers that claim, send and record, one provider account each.
+
+Database work is synchronous SQLAlchemy run in a thread (`asyncio.to_thread`); providers are
+asyncio. A worker loop: recover stale leases and start due campaigns, claim a batch within
+the account's rate (tokens in segments, shared through the database), submit it, record the
+answers, and record receipts as they arrive, in bulk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import socket
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from textopt.campaigns.facts import workspace_policy
+from textopt.campaigns.lifecycle import complete_finished_campaigns, start_due_campaigns
+from textopt.config import Settings
+from textopt.db.base import utcnow
+from textopt.db.engine import session_scope
+from textopt.dispatch import service
+from textopt.errors import ConfigError
+from textopt.providers.base import Provider, Receipt, build_provider
+
+__all__ = ["DispatchStats", "Dispatcher", "run_dispatch"]
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    """Running totals of one dispatcher run."""
+
+    submitted: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    blocked: int = 0
+    deferred: int = 0
+    receipts: int = 0
+    recovered_unknown: int = 0
+    recovered_requeued: int = 0
+    throttled: int = 0
+    by_provider: dict[str, int] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[DispatchStats], None]
+
+
+class Dispatcher:
+    """Workers for every configured provider account, sharing one receipt queue."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        workers: int = 1,
+        providers: Mapping[str, Provider] | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.workers = max(workers, 1)
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.stats = DispatchStats()
+        self.workspace = workspace_policy(settings)
+        self._providers = dict(providers or {})
+        self._receipts: list[Receipt] = []
+        self._stop = asyncio.Event()
+        self._only_ids: Collection[int] | None = None
+        self._identity = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _provider(self, name: str) -> Provider:
+        if name not in self._providers:
+            options = self.settings.providers.get(name)
+            if options is None:
+                raise ConfigError(
+                    f"provider account {name!r} is not configured "
+                    f"(known: {', '.join(sorted(self.settings.providers))})"
+                )
+            self._providers[name] = build_provider(name, options)
+        return self._providers[name]
+
+    def stop(self) -> None:
+        """Ask every worker to finish its batch and return."""
+        self._stop.set()
+
+    def _on_receipt(self, receipt: Receipt) -> None:
+        self._receipts.append(receipt)
+
+    async def _flush_receipts(self) -> None:
+        if not self._receipts:
+            return
+        batch, self._receipts = self._receipts, []
+
+        def record() -> int:
+            with session_scope(self.engine) as session:
+                return service.record_receipts(session, receipts=batch, now=self.clock())
+
+        self.stats.receipts += await asyncio.to_thread(record)
+
+    async def _housekeeping(self) -> None:
+        def work() -> tuple[int, int]:
+            now = self.clock()
+            with session_scope(self.engine) as session:
+                start_due_campaigns(session, now=now)
+                recovered = service.recover_stale(session, now=now)
+                complete_finished_campaigns(session, now=now)
+            return recovered
+
+        unknown, requeued = await asyncio.to_thread(work)
+        self.stats.recovered_unknown += unknown
+        self.stats.recovered_requeued += requeued
+
+    async def _work_once(self, name: str, worker: str, progress: ProgressCallback | None) -> int:
+        """Claim, send and record one batch; returns how many were sent."""
+        provider = self._provider(name)
+        rate = float(self.settings.providers.get(name, {}).get("rate", provider.rate))
+
+        def claim() -> service.ClaimReport:
+            with session_scope(self.engine) as session:
+                return service.claim_batch(
+                    session,
+                    worker=worker,
+                    provider=name,
+                    rate=rate,
+                    now=self.clock(),
+                    limit=self.settings.dispatch_batch_size,
+                    lease=dt.timedelta(seconds=self.settings.dispatch_lease_seconds),
+                    workspace=self.workspace,
+                    only_ids=self._only_ids,
+                )
+
+        claimed = await asyncio.to_thread(claim)
+        self.stats.blocked += claimed.blocked + claimed.expired
+        self.stats.deferred += claimed.deferred
+        if not claimed.sending:
+            return 0
+        results = await provider.submit(claimed.sending)
+
+        def record() -> service.ResultReport:
+            with session_scope(self.engine) as session:
+                return service.record_results(
+                    session,
+                    worker=worker,
+                    provider=name,
+                    results=results,
+                    now=self.clock(),
+                    max_attempts=self.settings.dispatch_max_attempts,
+                )
+
+        report = await asyncio.to_thread(record)
+        self.stats.submitted += report.submitted
+        self.stats.retried += report.retried
+        self.stats.failed += report.failed
+        self.stats.expired += report.expired
+        self.stats.throttled += report.throttled
+        self.stats.by_provider[name] = self.stats.by_provider.get(name, 0) + report.submitted
+        await self._flush_receipts()
+        if progress is not None:
+            progress(self.stats)
+        if report.throttled:
+            await asyncio.sleep(min(1.0, 0.1 * report.throttled))  # the provider asked
+        return len(claimed.sending)
+
+    def _accounts(self) -> list[str]:
+        return sorted(self.settings.providers)
+
+    async def run(
+        self,
+        *,
+        once: bool = False,
+        progress: ProgressCallback | None = None,
+        only_ids: Collection[int] | None = None,
+    ) -> DispatchStats:
+        """Run until stopped; with `once`, until nothing is due and receipts have arrived.
+
+        `only_ids` limits the run to these messages (a one-off send sent at once).
+        """
+        self._only_ids = only_ids
+        accounts = self._accounts()
+        for name in accounts:
+            await self._provider(name).start(self._on_receipt)
+        try:
+            tasks = [
+                asyncio.create_task(self._worker_loop(name, index, once, progress))
+                for name in accounts
+                for index in range(self.workers)
+            ]
+            await asyncio.gather(*tasks)
+        finally:
+            for name in accounts:
+                await self._provider(name).stop()
+            await self._flush_receipts()
+        return self.stats
+
+    async def _worker_loop(
+        self, name: str, index: int, once: bool, progress: ProgressCallback | None
+    ) -> None:
+        worker = f"{self._identity}/{name}/{index}"
+        idle_rounds = 0
+        while not self._stop.is_set():
+            if index == 0:
+                await self._housekeeping()
+            sent = await self._work_once(name, worker, progress)
+            if sent:
+                idle_rounds = 0
+                continue
+            await self._flush_receipts()
+            if once:
+                due = await asyncio.to_thread(self._due_now, name)
+                if due == 0:
+                    idle_rounds += 1
+                    if idle_rounds >= 2:  # one more round for the last receipts
+                        return
+            await asyncio.sleep(self.poll_interval)
+
+    def _due_now(self, name: str) -> int:
+        with session_scope(self.engine) as session:
+            return service.due_count(
+                session, provider=name, now=self.clock(), only_ids=self._only_ids
+            )
+
+
+def run_dispatch(
+    engine: Engine,
+    settings: Settings,
+    *,
+    workers: int = 1,
+    once: bool = False,
+    progress: ProgressCallback | None = None,
+    providers: Mapping[str, Any] | None = None,
+    only_ids: Collection[int] | None = None,
+) -> DispatchStats:
+    """Run the dispatcher in a fresh event loop (the CLI's entry point)."""
+    dispatcher = Dispatcher(engine, settings, workers=workers, providers=providers)
+    return asyncio.run(dispatcher.run(once=once, progress=progress, only_ids=only_ids))
