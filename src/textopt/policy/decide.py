@@ -20,7 +20,13 @@ from textopt.policy.caps import Cap, cap_allows, cap_next_allowed
 from textopt.policy.facts import ContactFacts, MessageFacts, SendRecord, WorkspacePolicy
 from textopt.policy.packs import Pack, describe_days, ensure_not_looser, format_minutes, get_pack
 from textopt.policy.selection import Selection, select_pack
-from textopt.policy.windows import Calendar, earliest_common, holiday_name, local_block, zone
+from textopt.policy.windows import (
+    Calendar,
+    earliest_common,
+    holiday_name,
+    wall_clock_block,
+    zone,
+)
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
@@ -133,7 +139,6 @@ def _pack_in_force(selected: str, override: str | None, custom: tuple[Pack, ...]
     return pack
 
 
-@lru_cache(maxsize=4096)
 def _calendar(pack: Pack, workspace: WorkspacePolicy, selection: Selection) -> Calendar:
     hours = pack.hours
     days = hours.days if workspace.days is None else hours.days & workspace.days
@@ -150,7 +155,6 @@ def _calendar(pack: Pack, workspace: WorkspacePolicy, selection: Selection) -> C
     return Calendar(frozenset(days), start, max(start, end), country, subdivision)
 
 
-@lru_cache(maxsize=4096)
 def _caps(pack: Pack, workspace: WorkspacePolicy, channel: str) -> tuple[Cap, ...]:
     caps = [
         Cap(c.max_messages, c.window, c.channels, f"pack {pack.name}")
@@ -167,6 +171,49 @@ def _caps(pack: Pack, workspace: WorkspacePolicy, channel: str) -> tuple[Cap, ..
     if workspace.max_per_30_days is not None:
         caps.append(Cap(workspace.max_per_30_days, _MONTH, counted, "workspace"))
     return tuple(caps)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What follows from the pack, the workspace and the channel, whoever the recipient."""
+
+    pack: Pack
+    pack_detail: str
+    calendar: Calendar
+    hours_text: str
+    days_text: str
+    caps: tuple[Cap, ...]
+    cap_rules: tuple[str, ...]
+
+
+# Memo of `_Rules` by workspace identity: hashing a workspace on every decision would cost
+# more than the decision's own work. The stored workspace keeps its id from being reused.
+_RULES: dict[tuple[int, Selection, str | None, str], tuple[WorkspacePolicy, _Rules]] = {}
+
+
+def _rules_for(
+    selection: Selection, override: str | None, channel: str, workspace: WorkspacePolicy
+) -> _Rules:
+    key = (id(workspace), selection, override, channel)
+    hit = _RULES.get(key)
+    if hit is not None and hit[0] is workspace:
+        return hit[1]
+    pack = _pack_in_force(selection.pack, override, workspace.packs)
+    calendar = _calendar(pack, workspace, selection)
+    caps = _caps(pack, workspace, channel)
+    rules = _Rules(
+        pack=pack,
+        pack_detail=f"{selection.describe()}; applying {pack.name}",
+        calendar=calendar,
+        hours_text=f"{format_minutes(calendar.start)}-{format_minutes(calendar.end)}",
+        days_text=describe_days(calendar.days),
+        caps=caps,
+        cap_rules=tuple(f"cap {cap.describe()} ({cap.label})" for cap in caps),
+    )
+    if len(_RULES) >= 4096:
+        _RULES.clear()
+    _RULES[key] = (workspace, rules)
+    return rules
 
 
 def _zones(contact: ContactFacts, workspace: WorkspacePolicy) -> tuple[tuple[str, ...], str]:
@@ -261,6 +308,7 @@ def _hard_checks(
 
 def _timing_now(
     zones: tuple[str, ...],
+    rules: _Rules,
     calendar: Calendar | None,
     caps: tuple[Cap, ...],
     sends: dict[frozenset[str], list[dt.datetime]],
@@ -272,29 +320,27 @@ def _timing_now(
     if calendar is None:
         trace.append(TraceEntry("hours", Outcome.SKIP, "transactional: exempt from hours"))
     else:
-        hours = f"{format_minutes(calendar.start)}-{format_minutes(calendar.end)}"
-        days = describe_days(calendar.days)
-        window = f"{days} {hours}"
         for name in zones:
-            why = local_block(name, calendar, now)
-            local = _local_text(now, name)
+            local = now.astimezone(zone(name))
+            why = wall_clock_block(calendar, local)
+            text = f"{local:%a %Y-%m-%d %H:%M} {name}"
             if why is None:
-                trace.append(TraceEntry(f"hours {name}", Outcome.PASS, f"{local} within {window}"))
+                detail = f"{text} within {rules.days_text} {rules.hours_text}"
+                trace.append(TraceEntry(f"hours {name}", Outcome.PASS, detail))
                 continue
             reason = Reason(why)
             if reason is Reason.HOLIDAY:
-                day = now.astimezone(zone(name)).date()
-                detail = f"{local} is a public holiday ({holiday_name(calendar, day)})"
+                holiday = holiday_name(calendar, local.date())
+                detail = f"{text} is a public holiday ({holiday})"
             elif reason is Reason.QUIET_HOURS:
-                detail = f"{local} is outside the allowed hours {hours}"
+                detail = f"{text} is outside the allowed hours {rules.hours_text}"
             else:
-                detail = f"{local}: marketing only {days}"
+                detail = f"{text}: marketing only {rules.days_text}"
             trace.append(TraceEntry(f"hours {name}", Outcome.DEFER, detail))
             problems.append((reason, detail))
     if not caps:
         trace.append(TraceEntry("caps", Outcome.SKIP, "no frequency cap applies"))
-    for cap in caps:
-        rule = f"cap {cap.describe()} ({cap.label})"
+    for cap, rule in zip(caps, rules.cap_rules if caps else (), strict=True):
         if cap_allows(cap, sends[cap.channels], now):
             trace.append(TraceEntry(rule, Outcome.PASS, "budget available"))
         else:
@@ -349,9 +395,10 @@ def decide(
     now = _utc(now, "now")
     expires = _utc(message.expires_at, "expires_at") if message.expires_at else None
     selection = select_pack(contact.country, contact.region, contact.e164)
-    pack = _pack_in_force(selection.pack, message.pack, workspace.packs)
+    rules = _rules_for(selection, message.pack, message.channel, workspace)
+    pack = rules.pack
     zones, zone_source = _zones(contact, workspace)
-    trace = [TraceEntry("pack", Outcome.PASS, f"{selection.describe()}; applying {pack.name}")]
+    trace = [TraceEntry("pack", Outcome.PASS, rules.pack_detail)]
     trace.append(TraceEntry("zones", Outcome.PASS, f"{', '.join(zones)} ({zone_source})"))
 
     def decision(
@@ -366,24 +413,22 @@ def decide(
 
     marketing = message.purpose == Purpose.MARKETING
     exempt = pack.transactional
-    calendar = (
-        None
-        if not marketing and exempt.exempt_from_hours
-        else _calendar(pack, workspace, selection)
-    )
-    caps = (
-        () if not marketing and exempt.exempt_from_caps else _caps(pack, workspace, message.channel)
-    )
+    calendar = None if not marketing and exempt.exempt_from_hours else rules.calendar
+    caps = () if not marketing and exempt.exempt_from_caps else rules.caps
     sends: dict[frozenset[str], list[dt.datetime]] = {}
     for cap in caps:
         if cap.channels not in sends:
-            sends[cap.channels] = sorted(
-                _utc(r.at, "history")
-                for r in history
-                if r.purpose == Purpose.MARKETING and r.channel in cap.channels
+            sends[cap.channels] = (
+                sorted(
+                    _utc(r.at, "history")
+                    for r in history
+                    if r.purpose == Purpose.MARKETING and r.channel in cap.channels
+                )
+                if history
+                else []
             )
 
-    problems = _timing_now(zones, calendar, caps, sends, now, trace)
+    problems = _timing_now(zones, rules, calendar, caps, sends, now, trace)
     if not problems:
         what = "marketing" if marketing else "transactional"
         return decision(Verdict.SEND, now, None, f"Allowed now: {what} under {pack.name}.")

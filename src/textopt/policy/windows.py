@@ -26,6 +26,7 @@ __all__ = [
     "holiday_name",
     "local_block",
     "next_allowed",
+    "wall_clock_block",
     "zone",
 ]
 
@@ -79,7 +80,11 @@ def holiday_name(calendar: Calendar, day: dt.date) -> str | None:
 def local_block(zone_name: str, calendar: Calendar, instant: dt.datetime) -> str | None:
     """Why `instant` is not allowed in the zone (`holiday`, `sunday`, `closed_day`,
     `quiet_hours`), or None when it is allowed."""
-    local = instant.astimezone(zone(zone_name))
+    return wall_clock_block(calendar, instant.astimezone(zone(zone_name)))
+
+
+def wall_clock_block(calendar: Calendar, local: dt.datetime) -> str | None:
+    """`local_block` for an instant already expressed in the zone's local time."""
     day = local.date()
     if holiday_name(calendar, day) is not None:
         return "holiday"
