@@ -126,6 +126,8 @@ _PERIOD_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 _MAX_PERIOD_DAYS = 100 * 365
 _STATUSES = ("confirmed", "granted", "none", "revoked")
 _GIVEN = ("confirmed", "granted")
+_MAX_LENGTH = 10_000
+_MAX_DEPTH = 50
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 _FIELD_LIST = ", ".join((*TEXT_FIELDS, *DATE_FIELDS, "attributes.<key>"))
 
@@ -406,8 +408,14 @@ def parse_filter(text: str) -> Filter:
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
+        if len(source) > _MAX_LENGTH:
+            raise ValidationError(
+                f"the filter is longer than {_MAX_LENGTH} characters",
+                field="filter",
+            )
         self.tokens = _tokenize(source)
         self.pos = 0
+        self.depth = 0  # open parentheses and "not"s, bounded so recursion stays shallow
 
     def fail(self, column: int, message: str) -> ValidationError:
         return _error(self.source, column, message)
@@ -450,16 +458,26 @@ class _Parser:
         flat = [t for term in terms for t in (term.terms if isinstance(term, And) else (term,))]
         return flat[0] if len(flat) == 1 else And(tuple(flat))
 
+    def nest(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise self.fail(token.column, f"more than {_MAX_DEPTH} nested parentheses or nots")
+
     def parse_not(self) -> Filter:
-        if self.is_word(self.peek(), "not"):
+        token = self.peek()
+        if self.is_word(token, "not"):
             self.advance()
-            return Not(self.parse_not())
+            self.nest(token)
+            term = Not(self.parse_not())
+            self.depth -= 1
+            return term
         return self.parse_primary()
 
     def parse_primary(self) -> Filter:
         token = self.peek()
         if token.kind == "(":
             self.advance()
+            self.nest(token)
             inner = self.parse_or()
             closing = self.peek()
             if closing.kind != ")":
@@ -469,6 +487,7 @@ class _Parser:
                     f"but found {_show(closing)}",
                 )
             self.advance()
+            self.depth -= 1
             return inner
         if token.kind != "word":
             raise self.fail(token.column, f"expected a filter term but found {_show(token)}")

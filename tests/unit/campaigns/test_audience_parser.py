@@ -272,3 +272,18 @@ def test_caret_stays_aligned_when_the_filter_has_tabs_and_newlines() -> None:
     assert first.startswith("column 13: ")
     assert shown == "  tag:vip  and"
     assert caret.index("^") == len("  tag:vip  and")
+
+
+def test_nesting_is_bounded_with_the_column_of_the_first_level_too_many() -> None:
+    assert parse_filter("(" * 50 + "all" + ")" * 50) == Everyone()
+    assert describe(parse_filter("not " * 50 + "all")) == "not " * 50 + "all"
+    with pytest.raises(ValidationError, match=r"^column 51: more than 50 nested"):
+        parse_filter("(" * 51 + "all" + ")" * 51)
+    with pytest.raises(ValidationError, match=r"^column 201: more than 50 nested"):
+        parse_filter("not " * 51 + "all")
+
+
+def test_a_filter_longer_than_ten_thousand_characters_is_refused() -> None:
+    assert isinstance(parse_filter(" or ".join(["tag:a"] * 1000)), Or)
+    with pytest.raises(ValidationError, match="longer than 10000 characters"):
+        parse_filter(" or ".join(["tag:a"] * 1112))
