@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from textopt.config import Settings
 from textopt.consent.models import ConsentSource
-from textopt.consent.service import current_consent_bulk, suppressed_phones
+from textopt.consent.service import consent_status_bulk, suppressed_phones
 from textopt.contacts.models import Contact
+from textopt.db.batching import id_conditions
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.policy import ContactFacts, SendRecord, WorkspacePolicy
@@ -116,7 +117,7 @@ def gather_facts(
     """
     ids = [c.id for c in contacts]
     channel = Channel(channel)
-    consents = current_consent_bulk(session, contact_ids=ids)
+    consents = consent_status_bulk(session, contact_ids=ids)
     if channel == Channel.EMAIL:
         addresses = {c.id: c.email for c in contacts if c.email}
     else:
@@ -136,12 +137,13 @@ def gather_facts(
         states = consents.get(cid, {})
         consent_map: dict[tuple[str, str], str | None] = {}
         soft_opt_in = False
-        for key, state in states.items():
-            if state.source == ConsentSource.SOFT_OPT_IN and state.status != "revoked":
+        for key, (status, source) in states.items():
+            if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
                 soft_opt_in = True  # a soft opt-in is not consent: the pack decides
                 continue
-            consent_map[key] = state.status
+            consent_map[key] = status
         reasons = tuple(suppressed.get(addresses.get(cid, ""), ()))
+        transactional = states.get((str(channel), Purpose.TRANSACTIONAL))
         facts = ContactFacts(
             e164=contact.phone,
             country=contact.country,
@@ -154,8 +156,7 @@ def gather_facts(
             soft_opt_in_eligible=soft_opt_in,
             suppressed=bool(reasons),
             suppression_reasons=reasons,
-            transactional_opt_out=states.get((str(channel), Purpose.TRANSACTIONAL)) is not None
-            and states[(str(channel), Purpose.TRANSACTIONAL)].status == "revoked",
+            transactional_opt_out=transactional is not None and transactional[0] == "revoked",
         )
         result[cid] = RecipientFacts(facts=facts, history=tuple(history.get(cid, ())))
     return result
@@ -173,10 +174,10 @@ def _history(
     """Marketing messages sent or planned to these contacts since `since`."""
     found: dict[int, list[SendRecord]] = {}
     statuses = [str(s) for s in counted]
-    for start in range(0, len(contact_ids), 5_000):
-        chunk = contact_ids[start : start + 5_000]
+    wanted = set(contact_ids)
+    for condition in id_conditions(Message.contact_id, wanted):
         query = select(Message.contact_id, Message.send_at, Message.channel, Message.id).where(
-            Message.contact_id.in_(chunk),
+            condition,
             Message.purpose == Purpose.MARKETING,
             Message.status.in_(statuses),
             Message.send_at >= since,
@@ -186,7 +187,7 @@ def _history(
                 (Message.campaign_id.is_(None)) | (Message.campaign_id != exclude_campaign_id)
             )
         for contact_id, send_at, channel, message_id in session.execute(query):
-            if message_id in exclude_message_ids or send_at is None or contact_id is None:
+            if contact_id not in wanted or message_id in exclude_message_ids or send_at is None:
                 continue
             found.setdefault(contact_id, []).append(
                 SendRecord(at=send_at, channel=channel, purpose=Purpose.MARKETING)

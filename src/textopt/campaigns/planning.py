@@ -10,6 +10,7 @@ recent history share one decision.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,17 +18,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.facts import (
+    CONTACT_COLUMNS,
     COUNTED_PLANNED,
     RecipientFacts,
     gather_facts,
     workspace_policy,
 )
 from textopt.campaigns.models import Campaign
-from textopt.campaigns.segments import audience_ids
 from textopt.compose import (
     ComposedMessage,
     MessageFrame,
@@ -39,7 +41,6 @@ from textopt.compose import (
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.config import Settings
 from textopt.contacts.models import Contact, ContactTag
-from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import TemplateError, TextoptError
@@ -119,6 +120,54 @@ def campaign_window(campaign: Campaign, *, now: dt.datetime) -> tuple[dt.datetim
     return start, expires
 
 
+class _ContactView:
+    """A contact row for planning: zones parsed through a cache, attributes when asked."""
+
+    __slots__ = (
+        "_attributes",
+        "country",
+        "email",
+        "first_name",
+        "id",
+        "is_customer",
+        "language",
+        "last_name",
+        "phone",
+        "region",
+        "timezone",
+        "timezones",
+    )
+
+    def __init__(self, row: Any, zones: dict[Any, tuple[str, ...]]) -> None:
+        self.id = row.id
+        self.phone = row.phone
+        self.email = row.email
+        self.first_name = row.first_name
+        self.last_name = row.last_name
+        self.language = row.language
+        self.country = row.country
+        self.region = row.region
+        self.timezone = row.timezone
+        self.is_customer = row.is_customer
+        raw = row.timezones_json
+        if isinstance(raw, str):
+            parsed = zones.get(raw)
+            if parsed is None:
+                parsed = zones[raw] = tuple(json.loads(raw))
+            self.timezones = parsed
+        else:  # a driver that decodes JSON itself (psycopg with jsonb)
+            self.timezones = tuple(raw or ())
+        self._attributes = row.attributes_json
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """The free attributes, decoded on first use."""
+        raw = self._attributes
+        if isinstance(raw, str):
+            raw = self._attributes = json.loads(raw)
+        return raw or {}
+
+
 class _Planner:
     """Per-campaign state of one planning run: compiled template, caches, counters."""
 
@@ -141,6 +190,7 @@ class _Planner:
         self.prices = prices
         self.template: Template = compile_template(campaign.template)
         self.needs_tags = "tags" in self.template.variables
+        self.needs_attributes = "attributes" in self.template.variables
         self.message = MessageFacts(
             channel=self.channel,
             purpose=self.purpose,
@@ -150,6 +200,7 @@ class _Planner:
         self._frames: dict[tuple[str, str], MessageFrame] = {}
         self._composed: dict[tuple[str, str, str], ComposedMessage] = {}
         self._decisions: dict[tuple[Any, ...], Decision] = {}
+        self._zones: dict[Any, tuple[str, ...]] = {}
         self.report = PlanReport(campaign_id=campaign.id, start=self.start, expires_at=self.expires)
 
     # -- caches -------------------------------------------------------------------------
@@ -210,11 +261,12 @@ class _Planner:
 
     # -- one batch ----------------------------------------------------------------------
 
-    def plan_batch(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+    def plan_batch(self, batch: Sequence[Any]) -> list[dict[str, Any]]:
         session = self.session
-        contacts = list(session.execute(select(*_CONTACT_COLUMNS).where(Contact.id.in_(ids))))
+        contacts = [_ContactView(row, self._zones) for row in batch]
         tags: dict[int, list[str]] = {}
         if self.needs_tags:
+            ids = [c.id for c in contacts]
             query = select(ContactTag.contact_id, ContactTag.tag).where(
                 ContactTag.contact_id.in_(ids)
             )
@@ -251,7 +303,7 @@ class _Planner:
             "phone": contact.phone,
             "country": contact.country,
             "region": contact.region,
-            "attributes": contact.attributes or {},
+            "attributes": contact.attributes if self.needs_attributes else {},
             "tags": tags,
             LANGUAGE_KEY: language,
         }
@@ -353,28 +405,126 @@ def _zone(name: str) -> ZoneInfo:
     return zone
 
 
-_CONTACT_COLUMNS = (
-    Contact.id,
-    Contact.phone,
-    Contact.email,
-    Contact.first_name,
-    Contact.last_name,
-    Contact.language,
-    Contact.country,
-    Contact.region,
-    Contact.timezone,
-    Contact.timezones,
-    Contact.is_customer,
-    Contact.attributes,
+def _contact_batches(
+    session: Session, campaign: Campaign, now: dt.datetime, batch_size: int
+) -> Iterator[list[Any]]:
+    """The audience's contact rows in keyset pages (never the whole list in memory)."""
+    condition = compile_filter(parse_filter(campaign.audience_filter), now=now)
+    columns: list[Any] = [c for c in CONTACT_COLUMNS if c.key not in ("timezones", "attributes")]
+    # JSON columns come back as text and are parsed once per distinct value: most contacts
+    # share their zones, and attributes are parsed only when the template uses them.
+    columns += [
+        type_coerce(Contact.timezones, Text).label("timezones_json"),
+        type_coerce(Contact.attributes, Text).label("attributes_json"),
+    ]
+    query = select(*columns).where(condition).order_by(Contact.id).limit(batch_size)
+    connection = session.connection()  # Core rows: no ORM bookkeeping on the hot path
+    last_id = 0
+    while True:
+        rows = list(connection.execute(query.where(Contact.id > last_id)))
+        if rows:
+            yield rows
+        if len(rows) < batch_size:
+            return
+        last_id = rows[-1].id
+
+
+#: The outbox columns planning writes, in the order of the driver-level INSERT.
+_OUTBOX_COLUMNS = (
+    "campaign_id",
+    "contact_id",
+    "channel",
+    "purpose",
+    "recipient",
+    "sender",
+    "body",
+    "encoding",
+    "segments",
+    "cost_micros",
+    "currency",
+    "country",
+    "pack",
+    "status",
+    "reason",
+    "reason_text",
+    "deferred",
+    "send_at",
+    "expires_at",
+    "decided_at",
+    "provider",
+    "idempotency_key",
+    "attempts",
+    "created_at",
+    "updated_at",
 )
 
 
-def _batches(
-    session: Session, campaign: Campaign, now: dt.datetime, batch_size: int
-) -> Iterator[list[int]]:
-    yield from audience_ids(
-        session, filter=campaign.audience_filter, now=now, batch_size=batch_size
-    )
+class _OutboxWriter:
+    """Bulk INSERT … ON CONFLICT DO NOTHING through the driver's executemany.
+
+    Planning is the hot path: binding values through the ORM's type machinery cost more
+    than the database's own insert, so values are converted here once per distinct value.
+    """
+
+    def __init__(self, session: Session, now: dt.datetime) -> None:
+        self.connection = session.connection()
+        dialect = self.connection.dialect
+        self.sqlite = dialect.name == "sqlite"
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (
+            f"INSERT INTO messages ({', '.join(_OUTBOX_COLUMNS)}) "
+            f"VALUES ({', '.join([marker] * len(_OUTBOX_COLUMNS))}) "
+            "ON CONFLICT (campaign_id, contact_id) DO NOTHING"
+        )
+        self.now = now
+        self._instants: dict[dt.datetime, Any] = {}
+
+    def _instant(self, value: dt.datetime | None) -> Any:
+        if value is None:
+            return None
+        converted = self._instants.get(value)
+        if converted is None:
+            utc = value.astimezone(dt.UTC)
+            # the storage format of SQLAlchemy's SQLite DateTime, read back by UTCDateTime
+            converted = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else utc
+            if len(self._instants) > 100_000:
+                self._instants.clear()
+            self._instants[value] = converted
+        return converted
+
+    def write(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        now = self._instant(self.now)
+        values = [
+            (
+                r["campaign_id"],
+                r["contact_id"],
+                str(r["channel"]),
+                str(r["purpose"]),
+                r["recipient"],
+                r["sender"],
+                r["body"],
+                r["encoding"],
+                r["segments"],
+                r["cost_micros"],
+                r["currency"],
+                r["country"],
+                r["pack"],
+                str(r["status"]),
+                r["reason"],
+                r["reason_text"],
+                r["deferred"],
+                self._instant(r["send_at"]),
+                self._instant(r["expires_at"]),
+                self._instant(r["decided_at"]),
+                r["provider"],
+                r["idempotency_key"],
+                0,
+                now,
+                now,
+            )
+            for r in rows
+        ]
+        self.connection.exec_driver_sql(self.sql, values)
 
 
 def _run(
@@ -391,19 +541,14 @@ def _run(
     planner = _Planner(session, campaign, settings, now=now, prices=prices)
     provider = settings.providers.get(campaign.provider, {})
     planner.report.throughput = float(campaign.throughput or provider.get("rate", 0) or 0)
-    # Core insert on the table: no ORM bookkeeping per row. A row already planned for this
-    # campaign and contact is left as it is, so planning again only adds newcomers.
-    statement = upsert_insert(session, Message.__table__).on_conflict_do_nothing(
-        index_elements=["campaign_id", "contact_id"]
-    )
-    connection = session.connection()
+    writer = _OutboxWriter(session, now) if write else None
     before = _planned_count(session, campaign.id) if write else 0
-    for ids in _batches(session, campaign, planner.start, batch_size):
-        rows = planner.plan_batch(ids)
-        if write and rows and not planner.report.template_problems:
-            connection.execute(statement, rows)
+    for contacts in _contact_batches(session, campaign, planner.start, batch_size):
+        rows = planner.plan_batch(contacts)
+        if writer is not None and rows and not planner.report.template_problems:
+            writer.write(rows)
         if progress is not None:
-            progress(len(ids))
+            progress(len(contacts))
     if write:
         planner.report.written = _planned_count(session, campaign.id) - before
     return planner.report

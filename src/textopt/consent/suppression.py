@@ -7,7 +7,6 @@ database alone does not reveal it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Collection
 
@@ -38,7 +37,7 @@ def address_digest(value: str) -> str:
     """The keyed digest of an E.164 number or an email address."""
     normalised = value.strip().lower() if "@" in value else value.strip()
     key = get_settings().resolved_secret_key()
-    return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, normalised.encode(), "sha256").hex()
 
 
 def _address(phone: str | None, email: str | None) -> str:
