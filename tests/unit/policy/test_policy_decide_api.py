@@ -58,7 +58,10 @@ def test_the_trace_names_every_rule_evaluated() -> None:
         ("cap 4 per 30 days (workspace)", Outcome.PASS),
         ("earliest", Outcome.DEFER),
     ]
-    assert "Sat 2026-03-28 20:00 Europe/Paris is outside the allowed hours 08:00-20:00" in decision.sentence
+    assert (
+        "Sat 2026-03-28 20:00 Europe/Paris is outside the allowed hours 08:00-20:00"
+        in decision.sentence
+    )
     assert "Mon 2026-03-30 08:00 Europe/Paris" in decision.sentence
 
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -65,6 +66,8 @@ ODD_ZONES = [
     "Europe/Paris",
     "America/New_York",
 ]
+# The module, not the function `textopt.policy.decide` that the package re-exports.
+decide_module = importlib.import_module("textopt.policy.decide")
 START = dt.datetime(2025, 1, 1)
 END = dt.datetime(2027, 12, 31)
 
@@ -199,4 +202,5 @@ def test_decide_is_deterministic_with_warm_or_cold_caches(
     assert decide(facts, message, now, list(reversed(history)), workspace) == first
     windows_module.day_intervals.cache_clear()
     selection_module._select.cache_clear()
+    decide_module._RULES.clear()
     assert decide(facts, message, now, history, workspace) == first
