@@ -8,6 +8,7 @@ failure).
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -104,3 +105,32 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on the test database; tests commit as the application would."""
     with session_factory(engine)() as s:
         yield s
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Path:
+    """Where the sandbox provider writes each acceptance (to count duplicates)."""
+    return tmp_path / "sandbox.jsonl"
+
+
+@pytest.fixture
+def campaign_settings(
+    settings: Settings, journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """Settings with a fast, failure-free sandbox that journals every acceptance."""
+    sandbox = {
+        "kind": "sandbox",
+        "rate": 10_000,
+        "receipt_delay": 0.01,
+        "failure_rate": 0,
+        "expiry_rate": 0,
+        "journal": str(journal),
+    }
+    values = settings.model_copy(
+        update={"providers": {"sandbox": sandbox}, "brand_name": "Boutique"}
+    )
+    monkeypatch.setenv("TEXTOPT_PROVIDERS", json.dumps(values.providers))
+    monkeypatch.setenv("TEXTOPT_BRAND_NAME", "Boutique")
+    reset_settings(values)
+    yield values
+    reset_settings(settings)

@@ -458,10 +458,12 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
 def _apply_receipts(
     session: Session, *, items: Sequence[tuple[Message, Receipt]], now: dt.datetime
 ) -> int:
-    updates: list[dict[str, Any]] = []
+    updates: dict[int, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
+    current: dict[int, str] = {}  # the state as this batch leaves it
     for message, receipt in items:
         new = _RECEIPT_STATUS[receipt.status]
+        status = current.setdefault(message.id, message.status)
         detail: dict[str, Any] = {
             "receipt": str(receipt.status),
             "provider_message_id": receipt.provider_message_id,
@@ -469,8 +471,9 @@ def _apply_receipts(
         if receipt.error_code:
             detail.update(code=receipt.error_code, text=receipt.error_text)
         events.append({"message_id": message.id, "at": receipt.at, "status": new, "detail": detail})
-        if message.status == new or new not in _allowed(message.status):
+        if status == new or new not in _allowed(status):
             continue  # a duplicate receipt, or one after a final state: logged only
+        current[message.id] = new
         row: dict[str, Any] = {"id": message.id, "status": new, "done_at": now, "lease_until": None}
         if new != _S.DELIVERED:
             row.update(
@@ -479,9 +482,9 @@ def _apply_receipts(
                 error_code=receipt.error_code,
                 error_text=receipt.error_text,
             )
-        updates.append(row)
+        updates[message.id] = row
     if updates:
-        session.execute(update(Message), updates)
+        session.execute(update(Message), list(updates.values()))
     if events:
         session.execute(insert(MessageEvent), events)
     return len(updates)

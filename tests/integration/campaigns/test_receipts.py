@@ -1,0 +1,123 @@
+"""Receipts: matched to messages in bulk, even when they arrive before the provider's answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, select
+from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
+
+from textopt.campaigns import service as campaigns
+from textopt.campaigns.facts import workspace_policy
+from textopt.config import Settings
+from textopt.db.engine import session_scope
+from textopt.dispatch import service
+from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt
+from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
+
+AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
+
+
+def _claim(engine: Engine, settings: Settings, worker: str = "w1") -> list[int]:
+    with session_scope(engine) as s:
+        report = service.claim_batch(
+            s,
+            worker=worker,
+            provider="sandbox",
+            rate=None,
+            now=AT,
+            limit=100,
+            lease=dt.timedelta(minutes=2),
+            workspace=workspace_policy(settings),
+        )
+    return [m.message_id for m in report.sending]
+
+
+def _setup(engine: Engine, settings: Settings, count: int = 2) -> None:
+    with session_scope(engine) as s:
+        for n in range(count):
+            add_contact(s, f"+3361234567{n}")
+        campaign = new_campaign(s, settings)
+        campaigns.launch(s, campaign=campaign, settings=settings, now=WEDNESDAY_10H)
+
+
+def test_a_receipt_before_the_submit_answer_is_applied_when_the_answer_comes(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _setup(engine, campaign_settings)
+    first, second = _claim(engine, campaign_settings)
+    with session_scope(engine) as s:
+        early = Receipt("sandbox", "smsc-1", ReceiptStatus.DELIVERED, AT)
+        assert service.record_receipts(s, receipts=[early], now=AT) == 0
+        assert s.scalars(select(OrphanReceipt)).one().provider_message_id == "smsc-1"
+    with session_scope(engine) as s:
+        service.record_results(
+            s,
+            worker="w1",
+            provider="sandbox",
+            results=[
+                SubmitResult(first, SubmitOutcome.ACCEPTED, "smsc-1"),
+                SubmitResult(second, SubmitOutcome.PERMANENT, error_code="0x0B", error_text="bad"),
+            ],
+            now=AT,
+            max_attempts=3,
+        )
+    with session_scope(engine) as s:
+        assert s.get(Message, first).status == "delivered"  # type: ignore[union-attr]
+        failed = s.get(Message, second)
+        assert failed is not None
+        assert (failed.status, failed.error_code) == ("failed", "0x0B")
+        assert s.scalars(select(OrphanReceipt)).all() == []
+
+
+def test_duplicate_and_late_receipts_do_not_move_a_final_message(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _setup(engine, campaign_settings, count=1)
+    (message_id,) = _claim(engine, campaign_settings)
+    with session_scope(engine) as s:
+        service.record_results(
+            s,
+            worker="w1",
+            provider="sandbox",
+            now=AT,
+            max_attempts=3,
+            results=[SubmitResult(message_id, SubmitOutcome.ACCEPTED, "0")],
+        )
+    receipts = [
+        Receipt("sandbox", "0", ReceiptStatus.DELIVERED, AT),
+        Receipt("sandbox", "0", ReceiptStatus.DELIVERED, AT),
+        Receipt("sandbox", "0", ReceiptStatus.FAILED, AT, error_code="001"),
+    ]
+    with session_scope(engine) as s:
+        assert service.record_receipts(s, receipts=receipts, now=AT) == 1
+    with session_scope(engine) as s:
+        assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
+        events = s.scalars(select(MessageEvent.status).where(MessageEvent.message_id == message_id))
+        assert list(events).count("delivered") == 2  # every receipt is kept as an event
+
+
+def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _setup(engine, campaign_settings, count=1)
+    (message_id,) = _claim(engine, campaign_settings)
+    with session_scope(engine) as s:
+        assert service.recover_stale(s, now=AT + dt.timedelta(minutes=5)) == (1, 0)
+    with session_scope(engine) as s:
+        report = service.record_results(
+            s,
+            worker="w1",
+            provider="sandbox",
+            now=AT,
+            max_attempts=3,
+            results=[SubmitResult(message_id, SubmitOutcome.ACCEPTED, "smsc-9")],
+        )
+        assert report.late == 1
+    with session_scope(engine) as s:
+        receipt = Receipt("sandbox", "smsc-9", ReceiptStatus.DELIVERED, AT)
+        service.record_receipts(s, receipts=[receipt], now=AT)
+    with session_scope(engine) as s:
+        message = s.get(Message, message_id)
+        assert message is not None
+        assert (message.status, message.provider_message_id) == ("delivered", "smsc-9")
