@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -125,7 +126,7 @@ def scenarios(
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _minutes(value: dt.time | None, default: int, pick: type[max] | type[min]) -> int:
+def _minutes(value: dt.time | None, default: int, pick: Callable[[int, int], int]) -> int:
     return default if value is None else pick(default, value.hour * 60 + value.minute)
 
 

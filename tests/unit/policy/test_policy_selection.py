@@ -84,7 +84,7 @@ def test_pack_is_chosen_from_country_then_region_or_area_code(
 @pytest.mark.parametrize("subdivision", ["57", "6AE"])
 def test_the_holidays_package_knows_the_alsace_moselle_subdivisions(subdivision: str) -> None:
     # Guards against the `holidays` package renaming its subdivisions.
-    assert subdivision in holidays.France.subdivisions
+    assert subdivision in holidays.country_holidays("FR").subdivisions
     calendar = Calendar(frozenset(range(7)), 480, 1200, "FR", subdivision)
     assert holiday_name(calendar, dt.date(2026, 4, 3)) is not None  # Good Friday
     assert holiday_name(calendar, dt.date(2026, 12, 26)) is not None  # St Stephen
