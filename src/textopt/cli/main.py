@@ -56,7 +56,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except TextoptError as exc:
-        console_err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # the message may hold brackets (a filter) and a caret line: print it verbatim
+        console_err.print("error: " + exc.message, markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         console_err.print("aborted")
