@@ -103,7 +103,7 @@ def export_contacts(
             .where(_TAGS.c.contact_id.in_(ids))
             .order_by(_TAGS.c.contact_id, _TAGS.c.tag)
         )
-        for contact_id, name in session.execute(tag_query).tuples():
+        for contact_id, name in session.execute(tag_query):
             tags[contact_id].append(name)
         states = consent_service.current_consent_bulk(session, contact_ids=ids)
         for row in batch:

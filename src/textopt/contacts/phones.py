@@ -68,26 +68,50 @@ def parse_phone(raw: str, default_region: str = "FR") -> PhoneInfo:
     if not phonenumbers.is_possible_number(number):
         reason = _length_reason(number)
         raise InvalidPhoneNumber(f'"{raw}" is not a valid number: {reason}')
-    if not phonenumbers.is_valid_number(number):
+    # The type lookup (dozens of regular expressions) is the cost of parsing: do it once.
+    # A number is valid exactly when its type is known (what is_valid_number computes).
+    number_type = phonenumbers.number_type(number)
+    if number_type == PhoneNumberType.UNKNOWN:
         raise InvalidPhoneNumber(f'"{raw}" is not a valid number: no such number range')
-    return phone_info(number)
+    return _info(number, number_type)
 
 
 def phone_info(number: phonenumbers.PhoneNumber) -> PhoneInfo:
     """The E.164 form, region, candidate zones and type of a parsed valid number."""
+    return _info(number, phonenumbers.number_type(number))
+
+
+def _info(number: phonenumbers.PhoneNumber, number_type: int) -> PhoneInfo:
     region = phonenumbers.region_code_for_number(number) or "ZZ"
-    zones = [z for z in pn_timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE]
+    # As pn_timezone.time_zones_for_number, without looking the type up again.
+    if phonenumbers.is_number_type_geographical(number_type, number.country_code or 0):
+        found = pn_timezone.time_zones_for_geographical_number(number)
+    else:
+        found = _country_zones(number)
+    zones = [z for z in found if z != _UNKNOWN_ZONE]
     # A shared country code (+262 Réunion and Mayotte) lists every zone of the code; keep
     # those of the number's own region when the zone table names any.
     own = [z for z in zones if z in _zones_of_region(region)]
     zones = own or zones
-    number_type = _TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
     return PhoneInfo(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         country=region,
         timezones=tuple(sorted(zones)),
-        number_type=number_type,
+        number_type=_TYPE_NAMES.get(number_type, "unknown"),
     )
+
+
+# Zones of non-geographic numbers (mobiles...) by country calling code: they depend on the
+# code only, so the first valid number of each code answers for all.
+_COUNTRY_ZONES: dict[int, tuple[str, ...]] = {}
+
+
+def _country_zones(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    code = number.country_code or 0
+    zones = _COUNTRY_ZONES.get(code)
+    if zones is None:
+        zones = _COUNTRY_ZONES[code] = tuple(pn_timezone.time_zones_for_number(number))
+    return zones
 
 
 @lru_cache(maxsize=512)
