@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from textopt.config import get_settings
-from textopt.db.engine import create_db_engine, session_scope
+from textopt.db.engine import create_db_engine, display_url, session_scope
+from textopt.db.migrate import ensure_schema
 from textopt.errors import ValidationError
 
 __all__ = [
@@ -32,11 +33,18 @@ console_err = Console(stderr=True)
 _engines: dict[str, Engine] = {}
 
 
-def engine() -> Engine:
-    """The engine for the configured database (one per URL per process)."""
+def engine(*, check_schema: bool = True) -> Engine:
+    """The engine for the configured database (one per URL per process).
+
+    On first use an empty database gets its schema; one behind the code is refused with
+    the command that fixes it.
+    """
     url = get_settings().database_url
     if url not in _engines:
-        _engines[url] = create_db_engine(url)
+        created = create_db_engine(url)
+        if check_schema and ensure_schema(created):
+            console_err.print(f"created the database schema at {display_url(created)}")
+        _engines[url] = created
     return _engines[url]
 
 

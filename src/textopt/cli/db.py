@@ -20,14 +20,15 @@ def upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
 ) -> None:
     """Apply every pending migration."""
-    upgrade(engine(), revision)
-    console.print(f"database at revision {current_revision(engine())}: {display_url(engine())}")
+    eng = engine(check_schema=False)
+    upgrade(eng, revision)
+    console.print(f"database at revision {current_revision(eng)}: {display_url(eng)}")
 
 
 @app.command("status")
 def status(as_json: JsonOption = False) -> None:
     """Show the database URL and its revision against the newest one."""
-    eng = engine()
+    eng = engine(check_schema=False)
     revision, head = current_revision(eng), head_revision(eng)
     data = {
         "url": display_url(eng),
@@ -44,7 +45,7 @@ def status(as_json: JsonOption = False) -> None:
 
 def init(as_json: JsonOption = False) -> None:
     """Create the database (or bring it up to date) and say where it is."""
-    eng = engine()
+    eng = engine(check_schema=False)
     upgrade(eng)
     data = {"url": display_url(eng), "revision": current_revision(eng)}
     if as_json:

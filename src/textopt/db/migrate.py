@@ -8,9 +8,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+from textopt.errors import ConfigError
+
+__all__ = ["alembic_config", "current_revision", "ensure_schema", "head_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -39,3 +41,24 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision(engine: Engine) -> str | None:
     """The newest revision shipped with this version of textopt."""
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def ensure_schema(engine: Engine) -> bool:
+    """Create the schema of an empty database; refuse one that is behind the code.
+
+    Returns whether the schema was created. A database with tables but no revision (built
+    directly from the models) is left as it is.
+    """
+    revision = current_revision(engine)
+    if revision is None:
+        if inspect(engine).get_table_names():
+            return False
+        upgrade(engine)
+        return True
+    head = head_revision(engine)
+    if revision != head:
+        raise ConfigError(
+            f"the database is at revision {revision} but this version of textopt needs {head}: "
+            "run `textopt db upgrade`"
+        )
+    return False

@@ -255,11 +255,15 @@ def _hard_checks(
     else:
         verdict("destination", None, "email address on record")
 
-    if contact.suppressed:
-        why = ", ".join(contact.suppression_reasons) or "listed"
-        verdict("suppression", Reason.SUPPRESSED, f"on the suppression list ({why})")
-    else:
+    why = ", ".join(contact.suppression_reasons) or "listed"
+    if not contact.suppressed:
         verdict("suppression", None, "not on the suppression list")
+    elif message.purpose != Purpose.MARKETING and set(contact.suppression_reasons) == {"keyword"}:
+        # STOP objects to marketing; an order or appointment notice still goes (COMPLIANCE:
+        # transactional messages need no consent and no STOP). Erasure and complaints block.
+        verdict("suppression", None, "sent STOP, which stops marketing only")
+    else:
+        verdict("suppression", Reason.SUPPRESSED, f"on the suppression list ({why})")
 
     if message.purpose == Purpose.MARKETING:
         state = contact.consents.get((channel, Purpose.MARKETING))

@@ -48,3 +48,28 @@ def test_migrated_ledger_refuses_updates(settings: Settings) -> None:
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text("DELETE FROM consent_events"))
     engine.dispose()
+
+
+def test_the_cli_creates_an_empty_database_and_refuses_an_outdated_one(
+    settings: Settings,
+) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    textopt = str(Path(sys.executable).with_name("textopt"))
+    first = subprocess.run(
+        [textopt, "contacts", "list", "--json"], capture_output=True, text=True, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    assert "created the database schema" in first.stderr
+    engine = create_db_engine(settings.database_url)
+    assert current_revision(engine) == head_revision(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    engine.dispose()
+    stale = subprocess.run(
+        [textopt, "contacts", "list"], capture_output=True, text=True, check=False
+    )
+    assert stale.returncode == 2
+    assert "run `textopt db upgrade`" in stale.stderr
