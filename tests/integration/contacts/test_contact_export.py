@@ -1,0 +1,124 @@
+"""CSV export: the import's columns, streamed; exporting then importing changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from textopt.consent import service as consent_service
+from textopt.consent.models import ConsentEvent
+from textopt.contacts import service
+from textopt.contacts.export import EXPORT_COLUMNS, export_contacts
+from textopt.contacts.importer import import_contacts
+from textopt.contacts.models import Contact
+from textopt.contacts.schemas import ContactRead
+
+
+def _people(session: Session) -> None:
+    lea = service.create_contact(
+        session,
+        phone="06 12 34 56 78",
+        email="lea@example.fr",
+        first_name="Léa",
+        last_name="Müller",
+        language="fr",
+        region="67",
+        attributes={"ville": "Strasbourg", "magasin": "Centre; étage 2"},
+        tags=["vip", "alsace"],
+        is_customer=True,
+    )
+    service.create_contact(
+        session,
+        phone="+1 305 555 0142",
+        first_name="Sophia",
+        region="FL",
+        timezone="America/New_York",
+        attributes={"ville": "Miami"},
+    )
+    service.create_contact(session, phone="+44 7400 123456", last_name='O"Brien, Jr')
+    consent_service.record_consent(
+        session,
+        contact_id=lea.id,
+        channel="sms",
+        purpose="marketing",
+        action="granted",
+        source="form",
+        occurred_at=dt.datetime(2024, 3, 1, 13, 30, 15, 250_000, tzinfo=dt.UTC),
+    )
+    session.commit()
+
+
+def _export(session: Session, **kwargs: object) -> tuple[list[dict[str, str]], int]:
+    out = io.StringIO()
+    result = export_contacts(session, out=out, **kwargs)  # type: ignore[arg-type]
+    session.rollback()  # end the read transaction (it holds SQLite's write lock)
+    return list(csv.DictReader(io.StringIO(out.getvalue()))), result.rows
+
+
+def test_export_writes_the_import_columns_and_attributes(session: Session) -> None:
+    _people(session)
+    rows, written = _export(session, batch_size=2)
+    assert written == 3
+    assert list(rows[0]) == [*EXPORT_COLUMNS, "magasin", "ville"]
+    lea, sophia, brian = rows
+    assert lea["phone"] == "+33612345678"
+    assert (lea["tags"], lea["customer"], lea["region"]) == ("alsace|vip", "yes", "67")
+    assert (lea["ville"], lea["magasin"]) == ("Strasbourg", "Centre; étage 2")
+    assert (lea["consent_sms_marketing"], lea["consent_source"]) == ("yes", "form")
+    assert dt.datetime.fromisoformat(lea["consent_at"]) == dt.datetime(
+        2024, 3, 1, 13, 30, 15, 250_000, tzinfo=dt.UTC
+    )
+    assert (sophia["timezone"], sophia["consent_sms_marketing"], sophia["consent_at"]) == (
+        "America/New_York",
+        "no",
+        "",
+    )
+    assert (brian["last_name"], brian["ville"]) == ('O"Brien, Jr', "")
+
+
+def test_export_by_tag(session: Session) -> None:
+    _people(session)
+    rows, written = _export(session, tag="vip", delimiter=",")
+    assert (written, [r["first_name"] for r in rows]) == (1, ["Léa"])
+
+
+def _snapshot(session: Session) -> list[dict[str, object]]:
+    contacts = session.scalars(select(Contact).order_by(Contact.phone)).all()
+    data = [
+        ContactRead.model_validate(c).model_dump(exclude={"id", "created_at", "updated_at"})
+        for c in contacts
+    ]
+    session.rollback()
+    return data
+
+
+def test_export_then_import_round_trips(engine: Engine, session: Session, tmp_path: Path) -> None:
+    _people(session)
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        export_contacts(session, out=out, delimiter=";")
+    before = _snapshot(session)
+    events = session.scalar(select(func.count()).select_from(ConsentEvent))
+    session.rollback()
+
+    # into the same database: nothing changes, no new consent event
+    report = import_contacts(engine, path=path)
+    assert (report.created, report.updated, report.unchanged, report.rejected_total) == (0, 0, 3, 0)
+    assert report.consents_recorded == 0
+    assert _snapshot(session) == before
+    assert session.scalar(select(func.count()).select_from(ConsentEvent)) == events
+    session.rollback()
+
+    # contacts deleted since the export come back exactly as they were
+    for contact in session.scalars(select(Contact)):
+        if contact.first_name != "Léa":
+            service.delete_contact(session, contact_id=contact.id)
+    session.commit()
+    report = import_contacts(engine, path=path)
+    assert (report.created, report.unchanged) == (2, 1)
+    assert _snapshot(session) == before

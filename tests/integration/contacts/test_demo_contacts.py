@@ -1,0 +1,60 @@
+"""The demo customer file: deterministic, varied, and about 1% broken in every way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from textopt.contacts import service
+from textopt.contacts.importer import import_contacts
+from textopt.contacts.models import Contact
+from textopt.demo.contacts import FEATURED_US_NUMBER, write_demo_csv
+
+
+def test_demo_file_is_deterministic_and_a_french_spreadsheet(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert write_demo_csv(first, count=300) == 300
+    write_demo_csv(second, count=300)
+    data = first.read_bytes()
+    assert data == second.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfT\xc3\xa9l\xc3\xa9phone;")
+    assert data.count(b"\r\n") == 301
+
+
+def test_demo_file_imports_with_every_kind_of_reject_and_warning(
+    engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "clients.csv"
+    write_demo_csv(path, count=3000)
+    report = import_contacts(engine, path=path)
+    assert report.delimiter == ";"
+    assert report.encoding == "utf-8-sig"
+    assert set(report.rejected) == {
+        "invalid_number",
+        "duplicate_in_file",
+        "bad_email",
+        "unknown_timezone",
+    }
+    assert 25 <= report.rejected_total <= 35  # about 1%
+    assert set(report.warnings) == {"consent_incomplete"}
+    assert 0.7 < report.consents_recorded / report.created < 0.9
+    countries = dict(
+        session.execute(select(Contact.country, func.count()).group_by(Contact.country)).all()
+    )
+    assert set(countries) == {"FR", "RE", "GP", "BE", "US", "GB"}
+    assert countries["FR"] > countries["US"] > countries["GB"] > countries["GP"]
+    alsace = session.scalar(
+        select(func.count()).where(Contact.country == "FR", Contact.region.in_(["67", "68"]))
+    )
+    assert (alsace or 0) > 50
+    us_states = set(session.scalars(select(Contact.region).where(Contact.country == "US")))
+    assert {"FL", "NY"} <= us_states
+    for state, zone in (("FL", "America/New_York"), ("CA", "America/Los_Angeles")):
+        zones = session.scalars(
+            select(Contact.timezones).where(Contact.country == "US", Contact.region == state)
+        )
+        assert {tuple(z) for z in zones} == {(zone,)}
+    featured = service.get_contact_by_phone_or_raise(session, phone=FEATURED_US_NUMBER)
+    assert (featured.region, featured.is_customer) == ("FL", True)
