@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,8 @@ from textopt.config import reset_settings
 from textopt.consent.service import record_consent
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.errors import ConfigError, InvalidTimezone, NotFoundError, ValidationError
+from textopt.dispatch.models import Message
+from textopt.errors import InvalidTimezone, NotFoundError, ValidationError
 from textopt.gdpr.service import erase_person
 
 runner = CliRunner()
@@ -214,12 +216,32 @@ def test_check_refuses_bad_options(engine: Engine, args: list[str], error: type[
     assert isinstance(result.exception, error)
 
 
-def test_check_needs_an_initialised_database_unless_offline(no_database: Path) -> None:
-    result = runner.invoke(app, ["policy", "check", "--to", FR, "--at", "2026-06-10T10:00+02:00"])
-    assert isinstance(result.exception, ConfigError)
-    assert "textopt init" in result.exception.message
+def test_check_on_a_new_database_creates_it_and_offline_needs_none(no_database: Path) -> None:
     offline = _check("--to", FR, "--at", "2026-06-10T10:00+02:00", "--offline")
     assert offline["decision"] == "SEND"
+    assert not no_database.exists()
+    fresh = _check("--to", FR, "--at", "2026-06-10T10:00+02:00")
+    assert (fresh["decision"], fresh["known_contact"]) == ("SEND", False)
+    assert no_database.exists()
+
+
+def test_check_counts_what_the_outbox_already_sent_to_a_known_contact(engine: Engine) -> None:
+    contact_id = _add_contact(engine)
+    _consent(engine, contact_id, "granted")
+    with session_scope(engine) as s:
+        s.add(
+            Message(
+                contact_id=contact_id,
+                channel="sms",
+                purpose="marketing",
+                recipient=FR,
+                status="delivered",
+                send_at=dt.datetime(2026, 6, 10, 9, 0, tzinfo=dt.UTC),
+                idempotency_key="earlier",
+            )
+        )
+    data = _check("--to", FR, "--at", "2026-06-10T14:00+02:00")
+    assert (data["decision"], data["reason"]) == ("DEFER", "frequency_cap")
 
 
 # --- check, known contacts: consent and suppression come from the database ------------------

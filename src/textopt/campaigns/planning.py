@@ -36,6 +36,7 @@ from textopt.compose import (
     PriceTable,
     Template,
     compile_template,
+    count_segments,
     message_frame,
 )
 from textopt.compose.templates import LANGUAGE_KEY
@@ -198,7 +199,7 @@ class _Planner:
             expires_at=self.expires,
         )
         self._frames: dict[tuple[str, str], MessageFrame] = {}
-        self._composed: dict[tuple[str, str, str], ComposedMessage] = {}
+        self._composed: dict[tuple[str, str, str], tuple[ComposedMessage, int]] = {}
         self._decisions: dict[tuple[Any, ...], Decision] = {}
         self._zones: dict[Any, tuple[str, ...]] = {}
         self.report = PlanReport(campaign_id=campaign.id, start=self.start, expires_at=self.expires)
@@ -219,20 +220,26 @@ class _Planner:
             self._frames[key] = frame
         return frame
 
-    def compose(self, body: str, country: str, language: str) -> ComposedMessage:
+    def compose(self, body: str, country: str, language: str) -> tuple[ComposedMessage, int]:
+        """The final message, and the segments smart encoding saves (or would save)."""
         key = (body, country, language)
-        composed = self._composed.get(key)
-        if composed is None:
-            composed = self.frame(country, language).compose(
+        found = self._composed.get(key)
+        if found is None:
+            frame = self.frame(country, language)
+            composed = frame.compose(
                 body,
                 smart_encoding=self.campaign.smart_encoding,
                 fold_accents=self.campaign.fold_accents,
                 prices=self.prices,
             )
+            if self.campaign.smart_encoding:
+                saving = count_segments(frame.apply(body)[0]) - composed.analysis.segments
+            else:
+                saving = composed.analysis.segments - composed.analysis.smart.segments
             if len(self._composed) > 50_000:
                 self._composed.clear()  # personalised texts rarely repeat: bound the memory
-            self._composed[key] = composed
-        return composed
+            found = self._composed[key] = (composed, max(saving, 0))
+        return found
 
     def decide(self, recipient: RecipientFacts) -> Decision:
         facts = recipient.facts
@@ -313,7 +320,7 @@ class _Planner:
             report.template_problems[exc.message] += 1
             return None
         try:
-            composed = self.compose(body, country, language)
+            composed, saving = self.compose(body, country, language)
         except TextoptError as exc:
             report.template_problems[exc.message] += 1
             return None
@@ -358,7 +365,7 @@ class _Planner:
         else:
             report.send_now += 1
             row.update(status=MessageStatus.PLANNED, send_at=self.start)
-        self._count(row, analysis.smart.segments, decision, recipient)
+        self._count(row, saving, decision, recipient)
         if report.worst is None or analysis.segments > report.worst["segments"]:
             report.worst = {
                 "contact_id": contact.id,
@@ -372,7 +379,7 @@ class _Planner:
     def _count(
         self,
         row: Mapping[str, Any],
-        smart_segments: int,
+        saving: int,
         decision: Decision,
         recipient: RecipientFacts,
     ) -> None:
@@ -386,7 +393,7 @@ class _Planner:
         bucket["messages"] += 1
         bucket["segments"] += segments
         bucket["cost_micros"] += row["cost_micros"]
-        report.smart_saving += abs(segments - smart_segments)
+        report.smart_saving += saving
         zone = recipient.facts.timezone or (
             decision.timezones[0] if decision.timezones else self.workspace.default_timezone
         )

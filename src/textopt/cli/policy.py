@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from textopt.campaigns.facts import gather_facts
 from textopt.cli.common import console, parse_instant, print_json, session
 from textopt.config import get_settings
-from textopt.consent.models import ConsentSource
-from textopt.consent.service import current_consent, suppression_reasons
+from textopt.consent.service import suppression_reasons
 from textopt.contacts.phones import PhoneInfo, parse_phone
 from textopt.contacts.service import get_contact_by_phone
 from textopt.errors import ConfigError, InvalidPhoneNumber, ValidationError
@@ -123,42 +123,24 @@ def _cap_option(value: str | None, default: int | None, name: str) -> int | None
 
 
 def _known_facts(
-    e164: str, info: PhoneInfo, channel: Channel, assume_consent: bool
-) -> tuple[ContactFacts, bool]:
-    """Facts from the database for a known contact, else assumed ones; and whether known."""
+    e164: str, info: PhoneInfo, channel: Channel, assume_consent: bool, now: dt.datetime
+) -> tuple[ContactFacts, tuple[SendRecord, ...], bool]:
+    """Facts and history from the database for a known contact, else assumed ones."""
     try:
         with session() as s:
             contact = get_contact_by_phone(s, phone=e164)
-            reasons = tuple(suppression_reasons(s, phone=e164, channel=channel))
-            states = current_consent(s, contact_id=contact.id) if contact is not None else {}
+            if contact is None:
+                reasons = tuple(suppression_reasons(s, phone=e164, channel=channel))
+                return _assumed_facts(e164, info, channel, assume_consent, reasons), (), False
+            # the same facts planning reads: consent, suppression, sent and planned messages
+            recipient = gather_facts(s, contacts=[contact], channel=channel, now=now)
     except (OperationalError, ProgrammingError) as exc:
         raise ConfigError(
             "the database is not ready (run `textopt init`), or pass --offline to judge "
             f"the number without it: {type(exc).__name__}"
         ) from exc
-    if contact is None:
-        return _assumed_facts(e164, info, channel, assume_consent, reasons), False
-    consents: dict[tuple[str, str], str | None] = {}
-    soft_opt_in = False
-    for key, state in states.items():
-        if state.source == ConsentSource.SOFT_OPT_IN and state.status != "revoked":
-            soft_opt_in = True  # a soft opt-in is not consent: the pack decides
-            continue
-        consents[key] = state.status
-    facts = ContactFacts(
-        e164=e164,
-        country=contact.country or info.country,
-        region=contact.region,
-        timezone=contact.timezone,
-        timezones=tuple(contact.timezones or info.timezones),
-        consents=consents,
-        email=contact.email,
-        is_customer=contact.is_customer or soft_opt_in,
-        soft_opt_in_eligible=soft_opt_in,
-        suppressed=bool(reasons),
-        suppression_reasons=reasons,
-    )
-    return facts, True
+    found = recipient[contact.id]
+    return found.facts, found.history, True
 
 
 def _assumed_facts(
@@ -272,12 +254,13 @@ def check(
         info = None
     assume_consent = not no_consent
     known = False
+    recorded: tuple[SendRecord, ...] = ()
     if info is None:
         facts = _assumed_facts(None, None, channel, assume_consent)
     elif offline:
         facts = _assumed_facts(info.e164, info, channel, assume_consent)
     else:
-        facts, known = _known_facts(info.e164, info, channel, assume_consent)
+        facts, recorded, known = _known_facts(info.e164, info, channel, assume_consent, now)
     overrides: dict[str, Any] = {}
     if timezone is not None:
         overrides["timezone"] = timezone
@@ -298,7 +281,7 @@ def check(
     message = MessageFacts(
         channel=channel, purpose=purpose, sender_id=sender, expires_at=expires_at, pack=pack
     )
-    history = [SendRecord(sent, channel) for sent in sends]
+    history = [*recorded, *(SendRecord(sent, channel) for sent in sends)]
     decision = decide(facts, message, now, history, workspace)
     if as_json:
         data = decision.as_dict()

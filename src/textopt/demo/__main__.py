@@ -1,0 +1,250 @@
+"""`make demo`: the whole story on SQLite with the sandbox provider, in under a minute.
+
+A French shop imports its customers (a few thousand, from France, Belgium, the US and the
+UK; some without consent, some who said STOP, some rows invalid), checks its consent ledger,
+previews and launches a winter sale, sends appointment confirmations, dispatches until
+nothing is due and prints the report. The database is left in `demo/` to explore.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from textopt.campaigns import service as campaigns
+from textopt.campaigns.report import campaign_report
+from textopt.campaigns.segments import count_audience, create_segment
+from textopt.config import load_settings, reset_settings
+from textopt.consent import service as consent
+from textopt.contacts.importer import import_contacts
+from textopt.db.base import utcnow
+from textopt.db.engine import create_db_engine, session_scope
+from textopt.db.migrate import upgrade
+from textopt.demo.contacts import write_demo_csv
+from textopt.dispatch.worker import run_dispatch
+from textopt.vocab import Purpose
+
+console = Console()
+DEMO = Path("demo")
+CONFIG = """\
+# textopt demo configuration: `export TEXTOPT_CONFIG=demo/textopt.toml` to explore it.
+database_url = "sqlite:///demo/textopt.db"
+secret_file = "demo/textopt.secret"
+default_region = "FR"
+brand_name = "Boutique Lumiere"
+stop_number = "36111"
+default_provider = "sandbox"
+
+[providers.sandbox]
+kind = "sandbox"
+rate = 2000
+receipt_delay = 0.02
+failure_rate = 0.03
+expiry_rate = 0.01
+"""
+CONSENT_TEXT = (
+    "J'accepte de recevoir par SMS les offres de Boutique Lumiere (2 par mois au plus). "
+    "Desinscription gratuite a tout moment par STOP au 36111."
+)
+
+
+def _step(text: str) -> None:
+    console.print(f"\n[bold cyan]▶ {text}[/]")
+
+
+def _progress(label: str, total: int | None) -> Progress:
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    progress.add_task(label, total=total)
+    return progress
+
+
+def main() -> None:
+    """Run the demo from scratch."""
+    started = utcnow()
+    if DEMO.exists():
+        shutil.rmtree(DEMO)
+    DEMO.mkdir()
+    (DEMO / "textopt.toml").write_text(CONFIG, encoding="utf-8")
+    settings = load_settings(DEMO / "textopt.toml", environ={})
+    reset_settings(settings)
+    engine = create_db_engine(settings.database_url)
+
+    _step("Creating the database")
+    upgrade(engine)
+    console.print(f"  {settings.database_url}")
+
+    _step("Registering the consent text shown on the signup form")
+    with session_scope(engine) as s:
+        consent.add_consent_text(s, version="sms-fr-v1", body=CONSENT_TEXT)
+    console.print(f"  sms-fr-v1: {CONSENT_TEXT}")
+
+    _step("Importing the shop's customers (a French spreadsheet: `;`, UTF-8 with BOM)")
+    csv_path = DEMO / "clients.csv"
+    write_demo_csv(csv_path, count=3000)
+    with _progress("importing", None) as bar:
+        task = bar.task_ids[0]
+        report = import_contacts(
+            engine,
+            path=csv_path,
+            default_region=settings.default_region,
+            progress=lambda p: bar.update(task, completed=p.rows_read, total=p.total_rows),
+        )
+    table = Table(show_header=False)
+    for key, value in report.to_dict().items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        if key not in ("path", "rejects_path"):
+            table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+    if report.rejects_path:
+        console.print(f"  rejected rows and warnings, with line numbers: {report.rejects_path}")
+
+    _step("Checking the consent ledger's hash chain")
+    with session_scope(engine) as s:
+        ledger = consent.verify_ledger(s)
+    console.print(f"  {'intact' if ledger.ok else 'BROKEN'}: {ledger.events_checked} events")
+
+    now = utcnow()
+    _step("Previewing « Soldes d'hiver -20% » to every contact")
+    with session_scope(engine) as s:
+        create_segment(s, name="tous", filter="all", description="every contact")
+        create_segment(s, name="rendez-vous", filter="tag:rdv", description="appointments")
+        sale = campaigns.create_campaign(
+            s,
+            settings=settings,
+            name="Soldes d'hiver -20%",
+            template=(
+                "{{ first_name | default('Bonjour') }}, les soldes d’hiver commencent : "
+                "-20% sur tout chez Boutique Lumiere jusqu'a dimanche !"
+            ),
+            segment="tous",
+            sender_id="LUMIERE",
+            validity_hours=72,
+        )
+        confirm = campaigns.create_campaign(
+            s,
+            settings=settings,
+            name="Confirmation de rendez-vous",
+            template=(
+                "Boutique Lumiere : votre essayage est confirme demain a 10h. "
+                "Repondez AIDE pour nous joindre."
+            ),
+            segment="rendez-vous",
+            purpose=Purpose.TRANSACTIONAL,
+            sender_id="LUMIERE",
+        )
+        sale_id, confirm_id = sale.id, confirm.id
+    with session_scope(engine) as s:
+        sale = campaigns.get_campaign_or_raise(s, campaign_id=sale_id)
+        total = count_audience(s, filter=sale.audience_filter, now=now)
+        preview = campaigns.preview(s, campaign=sale, settings=settings, now=now)
+    _print_plan(preview.to_dict(), total)
+    saturday = _next_saturday_evening(now)
+    with session_scope(engine) as s:
+        sale = campaigns.get_campaign_or_raise(s, campaign_id=sale_id)
+        later = campaigns.preview(s, campaign=sale, settings=settings, now=saturday)
+    console.print(f"  the same, if launched {saturday:%A %d %B %H:%M} (Paris):")
+    _print_plan(later.to_dict(), total)
+
+    _step("Launching it: every recipient planned into the outbox, with a reason if not sent")
+    with session_scope(engine) as s:
+        sale = campaigns.get_campaign_or_raise(s, campaign_id=sale_id)
+        planned = campaigns.launch(s, campaign=sale, settings=settings, now=now)
+        confirm = campaigns.get_campaign_or_raise(s, campaign_id=confirm_id)
+        confirmations = campaigns.launch(s, campaign=confirm, settings=settings, now=now)
+    console.print(
+        f"  sale: {planned.planned} planned ({sum(planned.deferred.values())} deferred), "
+        f"{sum(planned.blocked.values())} excluded; confirmations: {confirmations.planned}"
+    )
+
+    _step("Dispatching through the sandbox SMSC until nothing is due")
+    with _progress("sending", planned.send_now + confirmations.send_now) as bar:
+        task = bar.task_ids[0]
+        stats = run_dispatch(
+            engine,
+            settings,
+            once=True,
+            progress=lambda st: bar.update(task, completed=st.submitted),
+        )
+    console.print(
+        f"  submitted {stats.submitted}, receipts {stats.receipts}, retried {stats.retried}"
+    )
+
+    for campaign_id in (sale_id, confirm_id):
+        with session_scope(engine) as s:
+            data = campaign_report(
+                s, campaign=campaigns.get_campaign_or_raise(s, campaign_id=campaign_id)
+            )
+        _print_report(data)
+
+    seconds = (utcnow() - started).total_seconds()
+    console.print(f"\n[bold green]Demo done in {seconds:.1f} s.[/] Explore it:")
+    console.print("  export TEXTOPT_CONFIG=demo/textopt.toml")
+    for command in (
+        "textopt contacts list --limit 10",
+        f"textopt campaign report {sale_id}",
+        f"textopt campaign why {sale_id} '+1 305 555 0142'",
+        "textopt consent verify",
+        'textopt message inspect "Soldes d’hiver : -20% !"',
+        "textopt policy check --to '+33 6 12 34 56 78' --at 2026-12-06T10:00:00+01:00",
+    ):
+        console.print(f"  .venv/bin/{command}")
+    engine.dispose()
+
+
+def _next_saturday_evening(now: dt.datetime) -> dt.datetime:
+    """Next Saturday at 20:30 in Paris: after hours, and the next day is a Sunday."""
+    paris = now.astimezone(ZoneInfo("Europe/Paris"))
+    days = (5 - paris.weekday()) % 7 or 7
+    day = (paris + dt.timedelta(days=days)).date()
+    return dt.datetime.combine(day, dt.time(20, 30), tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def _print_plan(data: dict[str, object], audience: int) -> None:
+    console.print(
+        f"  audience {audience:,}: {data['planned']:,} to send, {data['send_now']:,} at once"
+    )
+    for title, key in (("excluded", "blocked"), ("deferred", "deferred")):
+        counts = data[key]
+        assert isinstance(counts, dict)
+        if counts:
+            console.print(
+                f"  {title}: " + ", ".join(f"{reason} {n:,}" for reason, n in counts.items())
+            )
+    console.print(
+        f"  {data['segments']:,} segments, {data['cost']} {data['currency']}; smart encoding "
+        f"saves {data['smart_encoding_saving_segments']:,} segments"
+    )
+
+
+def _print_report(data: dict[str, object]) -> None:
+    table = Table(title=f"report: {data['name']} ({data['status']})")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for key in ("messages", "sent", "delivered", "waiting", "expired", "unknown"):
+        table.add_row(key, f"{data[key]:,}")
+    for group in ("blocked_by_reason", "deferred_by_reason", "failed_by_code"):
+        values = data[group]
+        assert isinstance(values, dict)
+        for reason, count in values.items():
+            table.add_row(f"{group.split('_')[0]}: {reason}", f"{count:,}")
+    table.add_row("cost sent", f"{data['cost_sent']} {data['currency']}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
