@@ -44,7 +44,7 @@ HEADER = [
 ]  # fmt: skip
 
 
-def write_rows(path: Path, rows: int, seed: int = 7) -> None:
+def write_rows(path: Path, rows: int, seed: int = 7, *, with_consent: bool = True) -> None:
     """A `;`-separated UTF-8-with-BOM file; about 1 row in 200 is invalid."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -58,7 +58,7 @@ def write_rows(path: Path, rows: int, seed: int = 7) -> None:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             consent = ["oui", f"{rng.randint(1, 28):02d}/03/2024 10:{n % 60:02d}", "form",
                        "sms-fr-v1", f"198.51.100.{n % 250}"]  # fmt: skip
-            if n % 10 == 0:
+            if n % 10 == 0 or not with_consent:
                 consent = ["", "", "", "", ""]
             writer.writerow(
                 [
@@ -118,13 +118,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--batch-size", type=int, default=5_000)
     parser.add_argument("--profile", action="store_true", help="print the import's hot spots")
+    parser.add_argument(
+        "--without-consent", action="store_true", help="leave the consent columns empty"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url, Path(tmp)) as url:
         workdir = Path(tmp)
         reset_settings(Settings(database_url=url, secret_key="bench", default_region="FR"))
         source = workdir / "contacts.csv"
         started = time.perf_counter()
-        write_rows(source, args.rows)
+        write_rows(source, args.rows, with_consent=not args.without_consent)
         print(f"generated {args.rows} rows in {time.perf_counter() - started:.1f} s", flush=True)
         engine = create_db_engine(url)
         load_metadata().create_all(engine)

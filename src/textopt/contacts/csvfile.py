@@ -22,6 +22,7 @@ from textopt.errors import ValidationError
 __all__ = [
     "CONSENT_FIELDS",
     "CONTACT_FIELDS",
+    "REJECTS_COLUMNS",
     "ColumnMap",
     "CsvFormat",
     "header_key",
@@ -95,11 +96,18 @@ class ColumnMap:
         return name in self.fields
 
 
+#: The first columns of a rejects file: skipped, so a corrected rejects file imports as is.
+REJECTS_COLUMNS = ("line", "kind", "reason")
+
+
 def map_columns(headers: list[str], *, source: str = "the file") -> ColumnMap:
     """Map header names to fields; a file without a phone column is refused here."""
     fields: dict[str, int] = {}
     attributes: list[tuple[int, str]] = []
+    start = len(REJECTS_COLUMNS) if tuple(headers[:3]) == REJECTS_COLUMNS else 0
     for index, raw in enumerate(headers):
+        if index < start:
+            continue
         name = raw.replace("\ufeff", "").strip()
         known = _BY_KEY.get(header_key(name))
         if known is None:

@@ -114,7 +114,7 @@ def rejects_path_for(path: Path) -> Path:
 
 
 class _IssueFile:
-    """The rejects-and-warnings CSV, created at the first issue, in the input's dialect."""
+    """The rejects-and-warnings CSV, created at the first issue, in the input's delimiter."""
 
     def __init__(self, path: Path, header: Sequence[str], delimiter: str) -> None:
         self.path = path
@@ -124,6 +124,7 @@ class _IssueFile:
         self._writer: Any = None
 
     def __enter__(self) -> _IssueFile:
+        self.path.unlink(missing_ok=True)  # a rejects file from an earlier run would mislead
         return self
 
     def __exit__(
@@ -163,7 +164,8 @@ def import_contacts(
     """Import a contacts CSV into the database behind `engine`; see the module docstring.
 
     File-level problems (missing file, no phone column) raise ValidationError before anything
-    is written. Row problems are counted in the report and written to the rejects file.
+    is written. Row problems are counted in the report and written to the rejects file, whose
+    first columns (line, kind, reason) are skipped when it is imported in its turn.
     """
     settings = get_settings()
     path = Path(path)
@@ -175,6 +177,8 @@ def import_contacts(
     fmt = sniff_format(path)
     report = ImportReport(path=str(path), encoding=fmt.encoding, delimiter=fmt.delimiter)
     rejects = Path(rejects_path) if rejects_path else rejects_path_for(path)
+    if rejects.resolve() == path.resolve():
+        raise ValidationError("the rejects file cannot be the file imported", field="rejects")
     make_session = session_factory(engine)
     with path.open(encoding=fmt.encoding, newline="") as handle:
         header, rows = open_rows(handle, delimiter=fmt.delimiter)

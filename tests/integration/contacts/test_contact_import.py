@@ -354,3 +354,35 @@ def test_proofs_of_an_import_name_file_and_line(
     lines = sorted(p.data["line"] for p in session.scalars(select(ConsentProof)))
     files = {p.data["file"] for p in session.scalars(select(ConsentProof))}
     assert (lines, files) == ([3, 4], {"crm-export-2024.csv"})
+
+
+def test_corrected_rejects_file_imports_as_is(
+    engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "in.csv",
+        [["phone", "first_name", "city"], ["0612345678", "Léa", "Lyon"], ["06 12", "Paul", "Caen"]],
+    )
+    report = import_contacts(engine, path=path)
+    assert report.rejects_path is not None
+    rejects = Path(report.rejects_path)
+    fixed = rejects.read_text(encoding="utf-8-sig").replace("06 12", "06 12 34 56 79")
+    rejects.write_text(fixed, encoding="utf-8-sig")
+    again = import_contacts(engine, path=rejects, rejects_path=tmp_path / "r2.csv")
+    assert (again.created, again.rejected_total) == (1, 0)
+    paul = service.get_contact_by_phone_or_raise(session, phone="0612345679")
+    assert (paul.first_name, paul.attributes) == ("Paul", {"city": "Caen"})
+
+
+def test_rejects_file_cannot_overwrite_the_input(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", [["phone"], ["0612345678"]])
+    with pytest.raises(ValidationError, match="cannot be the file imported"):
+        import_contacts(engine, path=path, rejects_path=path)
+
+
+def test_clean_rerun_removes_the_earlier_rejects_file(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", [["phone"], ["0612345678"], ["06 12"]])
+    assert import_contacts(engine, path=path).rejects_path is not None
+    write_csv(path, [["phone"], ["0612345678"]])
+    assert import_contacts(engine, path=path).rejects_path is None
+    assert not (tmp_path / "in.rejects.csv").exists()

@@ -120,3 +120,10 @@ def test_rows_carry_their_physical_line_numbers() -> None:
         (4, "0612345679"),
         (6, "0612345670"),
     ]
+
+
+def test_rejects_file_columns_are_skipped_only_as_its_first_three() -> None:
+    rejects = map_columns(["line", "kind", "reason", "phone", "note"])
+    assert (rejects.fields, rejects.attributes) == ({"phone": 3}, ((4, "note"),))
+    ordinary = map_columns(["phone", "reason"])
+    assert ordinary.attributes == ((1, "reason"),)
