@@ -12,9 +12,9 @@ import datetime as dt
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from textopt.consent.ledger import GENESIS_HASH, event_hash, proof_digest
@@ -62,6 +62,8 @@ __all__ = [
 ]
 
 _HEAD_ID = 1
+_EVENTS = cast(Table, ConsentEvent.__table__)
+_PROOFS = cast(Table, ConsentProof.__table__)
 _GRANTING = (ConsentAction.GRANTED, ConsentAction.CONFIRMED)
 # Sources where the person acts themselves: they may opt in again after a STOP.
 _SELF_SERVICE = (ConsentSource.FORM, ConsentSource.KEYWORD)
@@ -140,8 +142,11 @@ def _refuse_suppressed(session: Session, events: Sequence[NewConsentEvent]) -> N
 
 def append_events(
     session: Session, *, events: Sequence[NewConsentEvent], now: dt.datetime | None = None
-) -> list[ConsentEvent]:
-    """Chain and insert `events` in bulk, store their proofs, update the current state."""
+) -> list[int]:
+    """Chain and insert `events` in bulk, store their proofs, update the current state.
+
+    Returns the new events' ids (their chain positions), in order.
+    """
     if not events:
         return []
     for event in events:
@@ -191,16 +196,16 @@ def append_events(
         }
         prev_hash = this_hash
         rows.append(row)
-    session.execute(insert(ConsentEvent), rows)
+    # Core inserts on the tables: an import appends thousands of events per batch and needs
+    # none of them back as objects.
+    session.execute(insert(_EVENTS), rows)
     if proofs:
-        session.execute(insert(ConsentProof), proofs)
+        session.execute(insert(_PROOFS), proofs)
     head.last_event_id = rows[-1]["id"]
     head.last_hash = rows[-1]["hash"]
     _upsert_states(session, rows)
     session.flush()
-    ids = [r["id"] for r in rows]
-    found = session.scalars(select(ConsentEvent).where(ConsentEvent.id.in_(ids))).all()
-    return sorted(found, key=lambda e: e.id)
+    return [r["id"] for r in rows]
 
 
 def _upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -267,7 +272,8 @@ def record_consent(
         consent_text_version=consent_text_version,
         proof=proof,
     )
-    return append_events(session, events=[event])[0]
+    (event_id,) = append_events(session, events=[event])
+    return session.get_one(ConsentEvent, event_id)
 
 
 def history(session: Session, *, contact_id: int) -> list[tuple[ConsentEvent, ConsentProof | None]]:
