@@ -9,6 +9,8 @@ reads the same file and bulk-inserts its rows untouched into a bare table: the g
 the two rates is what validation, upsert, tags and the consent ledger cost. The last line is
 
     import: R rows/s; raw insert: S rows/s; ratio: X; peak RSS: M MB
+
+where the ratio is R / S (1.0 would mean the import costs no more than a bare insert).
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     raw_rate = raw_rows / raw_seconds
     print(
         f"import: {import_rate:,.0f} rows/s; raw insert: {raw_rate:,.0f} rows/s; "
-        f"ratio: {raw_rate / import_rate:.1f}; peak RSS: {peak_mb:.0f} MB"
+        f"ratio: {import_rate / raw_rate:.3f}; peak RSS: {peak_mb:.0f} MB"
     )
 
 
