@@ -1,0 +1,250 @@
+"""Tracked links: shorten the URLs of a campaign's texts per recipient, follow, count clicks.
+
+`rewrite_links` is the batch path planning calls: every URL in each recipient's rendered
+text becomes `{base}{code}`, one code per (campaign, contact, URL), created in bulk and
+reused when the campaign is planned again. Codes have a fixed length, so `preview_links`
+gives the exact length (and segment count) without writing anything. `follow_link` is the
+redirect: one primary-key lookup and one insert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from textopt.config import Settings
+from textopt.db.batching import id_conditions
+from textopt.db.engine import upsert_insert
+from textopt.errors import ConflictError, NotFoundError, ValidationError
+from textopt.links.models import LinkClick, LinkCode
+
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "ClickSummary",
+    "clicks_by_campaign",
+    "clicks_by_contact",
+    "find_urls",
+    "follow_link",
+    "is_link_code",
+    "link_base",
+    "preview_links",
+    "rewrite_links",
+]
+
+CODE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# 62**7 ≈ 3.5e12 codes: a guessed code hits a live one with negligible odds, and a fixed
+# length makes the preview's segment count exact.
+CODE_LENGTH = 7
+_CODE = re.compile(f"[0-9A-Za-z]{{{CODE_LENGTH}}}")
+# A URL ends at white space or a quote; trailing punctuation belongs to the sentence.
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}»’'\""
+_MAX_URL = 2000
+_MAX_ROUNDS = 5  # code clashes are ~never; a persistent clash means a broken generator
+
+
+@dataclass(frozen=True, slots=True)
+class ClickSummary:
+    """The clicks of one campaign: total, distinct contacts, and per URL."""
+
+    campaign_id: int
+    clicks: int = 0
+    contacts: int = 0
+    links: int = 0  # short codes handed out
+    by_url: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {
+            "campaign": self.campaign_id,
+            "clicks": self.clicks,
+            "contacts_clicking": self.contacts,
+            "links": self.links,
+            "clicks_by_url": dict(self.by_url),
+        }
+
+
+def link_base(settings: Settings) -> str:
+    """The prefix of every short link: `https://{link_domain}/`, else `{public_base_url}/l/`."""
+    if settings.link_domain:
+        return f"https://{settings.link_domain.strip().strip('/')}/"
+    return f"{settings.public_base_url.rstrip('/')}/l/"
+
+
+def is_link_code(code: str) -> bool:
+    """Whether `code` has the shape of a short code (checked before any lookup)."""
+    return _CODE.fullmatch(code) is not None
+
+
+def find_urls(text: str, *, base: str | None = None) -> list[tuple[int, int, str]]:
+    """The (start, end, url) of each URL in `text`, skipping links already on `base`."""
+    found = []
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        if len(url) <= len("https://") or (base and url.startswith(base)):
+            continue
+        found.append((match.start(), match.start() + len(url), url))
+    return found
+
+
+def _replace(text: str, spans: Sequence[tuple[int, int, str]], short: Sequence[str]) -> str:
+    out, last = [], 0
+    for (start, end, _), link in zip(spans, short, strict=True):
+        out.append(text[last:start])
+        out.append(link)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def preview_links(text: str, *, base: str) -> str:
+    """`text` with each URL replaced by a short link of the real length (nothing written)."""
+    spans = find_urls(text, base=base)
+    sample = f"{base}{'x' * CODE_LENGTH}"
+    return _replace(text, spans, [sample] * len(spans))
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValidationError(f"cannot shorten {url!r}: not an http(s) URL", field="url")
+    if len(url) > _MAX_URL:
+        raise ValidationError(
+            f"cannot shorten a URL of {len(url)} characters (at most {_MAX_URL})", field="url"
+        )
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _existing_codes(
+    session: Session, campaign_id: int, contact_ids: Collection[int], urls: Collection[str]
+) -> dict[tuple[int, str], str]:
+    found: dict[tuple[int, str], str] = {}
+    wanted_urls = set(urls)
+    columns = (LinkCode.contact_id, LinkCode.url, LinkCode.code)
+    for condition in id_conditions(LinkCode.contact_id, contact_ids):
+        query = select(*columns).where(LinkCode.campaign_id == campaign_id, condition)
+        for contact_id, url, code in session.execute(query):
+            if contact_id in contact_ids and url in wanted_urls:
+                found[(contact_id, url)] = code
+    return found
+
+
+def rewrite_links(
+    session: Session,
+    *,
+    texts: Sequence[tuple[int, str]],
+    campaign_id: int,
+    base: str,
+) -> list[str]:
+    """Each (contact id, rendered text) with its URLs replaced by that contact's short links.
+
+    Codes are created in bulk (one select, one insert per round) and reused when the same
+    campaign is planned again for the same contact and URL. Flushes, never commits.
+    """
+    spans = [find_urls(text, base=base) for _, text in texts]
+    pairs = {
+        (contact_id, url)
+        for (contact_id, _), found in zip(texts, spans, strict=True)
+        for *_, url in found
+    }
+    if not pairs:
+        return [text for _, text in texts]
+    for _, url in pairs:
+        _check_url(url)
+    contact_ids = {contact_id for contact_id, _ in pairs}
+    urls = {url for _, url in pairs}
+    codes = _existing_codes(session, campaign_id, contact_ids, urls)
+    for _ in range(_MAX_ROUNDS):
+        missing = pairs - codes.keys()
+        if not missing:
+            break
+        rows = [
+            {"code": _new_code(), "campaign_id": campaign_id, "contact_id": c, "url": u}
+            for c, u in sorted(missing)
+        ]
+        # A clash on the code (or a concurrent planner's row) is skipped and retried.
+        session.execute(upsert_insert(session, LinkCode).on_conflict_do_nothing(), rows)
+        codes = _existing_codes(session, campaign_id, contact_ids, urls)
+    else:
+        raise ConflictError(f"could not allocate short codes for campaign {campaign_id}")
+    return [
+        _replace(text, found, [f"{base}{codes[(contact_id, url)]}" for *_, url in found])
+        for (contact_id, text), found in zip(texts, spans, strict=True)
+    ]
+
+
+def _user_agent_hash(user_agent: str | None) -> str | None:
+    if not user_agent:
+        return None
+    return hashlib.sha256(user_agent.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def follow_link(session: Session, *, code: str, user_agent: str | None, now: dt.datetime) -> str:
+    """The URL behind `code`, after recording the click; NotFoundError for an unknown code."""
+    if not is_link_code(code):
+        raise NotFoundError("no such link")
+    row = session.execute(
+        select(LinkCode.url, LinkCode.campaign_id, LinkCode.contact_id).where(LinkCode.code == code)
+    ).first()
+    if row is None:
+        raise NotFoundError("no such link")
+    url, campaign_id, contact_id = row
+    session.execute(
+        insert(LinkClick).values(
+            code=code,
+            campaign_id=campaign_id,
+            contact_id=contact_id,
+            at=now,
+            user_agent_hash=_user_agent_hash(user_agent),
+        )
+    )
+    return str(url)
+
+
+def clicks_by_campaign(session: Session, *, campaign_id: int) -> ClickSummary:
+    """Clicks of one campaign: total, distinct contacts, links handed out, clicks per URL."""
+    clicks, contacts = session.execute(
+        select(func.count(), func.count(func.distinct(LinkClick.contact_id))).where(
+            LinkClick.campaign_id == campaign_id
+        )
+    ).one()
+    links = session.scalar(
+        select(func.count()).select_from(LinkCode).where(LinkCode.campaign_id == campaign_id)
+    )
+    by_url = session.execute(
+        select(LinkCode.url, func.count())
+        .join(LinkClick, LinkClick.code == LinkCode.code)
+        .where(LinkCode.campaign_id == campaign_id)
+        .group_by(LinkCode.url)
+        .order_by(func.count().desc(), LinkCode.url)
+    ).all()
+    return ClickSummary(
+        campaign_id=campaign_id,
+        clicks=int(clicks),
+        contacts=int(contacts),
+        links=int(links or 0),
+        by_url={str(url): int(count) for url, count in by_url},
+    )
+
+
+def clicks_by_contact(session: Session, *, contact_id: int) -> dict[int, int]:
+    """How many times one contact followed a link, per campaign id."""
+    rows = session.execute(
+        select(LinkClick.campaign_id, func.count())
+        .where(LinkClick.contact_id == contact_id)
+        .group_by(LinkClick.campaign_id)
+    )
+    return {int(campaign): int(count) for campaign, count in rows}

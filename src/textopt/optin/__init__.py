@@ -1,0 +1,1 @@
+"""Public opt-in: hosted signup lists and double opt-in by a confirmation SMS."""
