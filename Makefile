@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# The node SMSC the SMPP tests talk to (tests/smsc), installed from its lock file.
+SMSC_STAMP := tests/smsc/node_modules/.installed
 
 .PHONY: demo test lint typecheck unit install dev clean
 
@@ -19,6 +21,10 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+$(SMSC_STAMP): tests/smsc/package-lock.json
+	npm ci --prefix tests/smsc --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(STAMP)
 dev: $(DEV_STAMP)
 
@@ -32,7 +38,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(SMSC_STAMP)
 	TEXTOPT_REQUIRE_POSTGRES=$${TEXTOPT_REQUIRE_POSTGRES:-1} $(BIN)/pytest
 
 clean:

@@ -124,6 +124,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_segments_name")),
     )
     op.create_table(
+        "sms_parts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account", sa.String(length=64), nullable=False),
+        sa.Column("part_id", sa.String(length=100), nullable=False),
+        sa.Column("message_key", sa.String(length=100), nullable=False),
+        sa.Column("part_index", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("stat", sa.String(length=12), nullable=True),
+        sa.Column("error_code", sa.String(length=32), nullable=True),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_parts")),
+    )
+    with op.batch_alter_table("sms_parts", schema=None) as batch_op:
+        batch_op.create_index("ix_sms_parts_account_part", ["account", "part_id"], unique=False)
+
+    op.create_table(
         "suppressions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
@@ -365,6 +381,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_suppressions_digest"))
 
     op.drop_table("suppressions")
+    with op.batch_alter_table("sms_parts", schema=None) as batch_op:
+        batch_op.drop_index("ix_sms_parts_account_part")
+
+    op.drop_table("sms_parts")
     op.drop_table("segments")
     op.drop_table("rate_buckets")
     with op.batch_alter_table("orphan_receipts", schema=None) as batch_op:

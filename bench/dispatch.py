@@ -1,0 +1,210 @@
+"""Benchmark of dispatch through one SMPP bind against a bare pipelined SMPP client.
+
+    .venv/bin/python bench/dispatch.py [--messages 100000] [--window 64] [--workers 2]
+                                       [--database-url URL] [--receipts]
+
+Starts the node SMSC of tests/smsc on loopback, fills a fresh database (temporary SQLite
+file, or a throw-away PostgreSQL schema) with N French contacts with consent, launches a
+campaign to them, and dispatches it through one SMPP bind with the given window: claims,
+policy re-checks, `submit_sm` and `submit_sm_resp`, statuses persisted. Then a bare
+pipelined client (pre-encoded `submit_sm`, same window, nothing else) sends N PDUs to the
+same SMSC: the wire limit. The last line is
+
+    dispatch: R msg/s; wire limit: S msg/s; ratio: X; lost: N; duplicates: N
+
+`lost` counts due messages the SMSC never accepted or the outbox does not show submitted;
+`duplicates` counts recipients the SMSC accepted more than once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
+import plan
+from import_contacts import fresh_database
+from tests.factories.smsc import Smsc, running_smsc
+
+from textopt.campaigns import service as campaigns
+from textopt.config import Settings, reset_settings
+from textopt.db.engine import create_db_engine, session_scope
+from textopt.db.registry import load_metadata
+from textopt.dispatch.models import Message
+from textopt.dispatch.worker import Dispatcher
+from textopt.providers.smpp_pdu import HEADER, SubmitFields, build_submit_sm, with_sequence
+
+NOW = plan.NOW  # a Wednesday morning in Paris: every French contact is due
+
+
+class _BareClient(asyncio.Protocol):
+    """The wire limit: bind, then keep `window` submit_sm in flight, nothing else."""
+
+    def __init__(self, pdus: list[bytes], window: int, done: asyncio.Future[float]) -> None:
+        self.pdus = pdus
+        self.window = window
+        self.done = done
+        self.sent = 0
+        self.answered = 0
+        self.buffer = bytearray()
+        self.started = 0.0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        body = b"textopt\x00secret\x00\x00\x34\x00\x00\x00"
+        transport.write(HEADER.pack(16 + len(body), 0x09, 0, 1) + body)
+
+    def _send(self, count: int) -> None:
+        assert self.transport is not None
+        end = min(self.sent + count, len(self.pdus))
+        self.transport.write(b"".join(self.pdus[self.sent : end]))
+        self.sent = end
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        offset, answered = 0, 0
+        while len(self.buffer) - offset >= 16:
+            length, command, status, _ = HEADER.unpack_from(self.buffer, offset)
+            if len(self.buffer) - offset < length:
+                break
+            offset += length
+            if command == 0x80000009:
+                assert status == 0, f"bind refused: {status:#x}"
+                self.started = time.perf_counter()
+                self._send(self.window)
+            elif command == 0x80000004:
+                answered += 1
+        del self.buffer[:offset]
+        self.answered += answered
+        if answered:
+            self._send(answered)
+        if self.answered == len(self.pdus) and not self.done.done():
+            self.done.set_result(len(self.pdus) / (time.perf_counter() - self.started))
+
+
+async def wire_limit(port: int, count: int, window: int) -> float:
+    """Messages per second of the bare pipelined client."""
+    fields = SubmitFields(5, 0, 1, 1)
+    template = build_submit_sm(
+        fields,
+        source="LUMIERE",
+        destination="33600000000",
+        short_message=b"Les soldes commencent : -20% chez Boutique Lumiere. STOP au 36111",
+        data_coding=0,
+    )
+    pdus = [with_sequence(template, n + 2) for n in range(count)]
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[float] = loop.create_future()
+    transport, _ = await loop.create_connection(
+        lambda: _BareClient(pdus, window, done), "127.0.0.1", port
+    )
+    try:
+        return await done
+    finally:
+        transport.close()
+
+
+def fill_french_contacts(url: str, count: int) -> None:
+    """N contacts with SMS consent, all in France so that all are due now (not measured)."""
+    plan.COUNTRIES = [("FR", "+336", 8, "Europe/Paris", 100)]
+    plan.fill_contacts(create_db_engine(url), count)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both measurements against one SMSC and print the ratio line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="dispatcher workers (one bind)")
+    parser.add_argument("--batch", type=int, default=1000, help="messages per claim")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default SQLite)")
+    parser.add_argument("--receipts", action="store_true", help="the SMSC sends receipts too")
+    args = parser.parse_args(argv)
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        fresh_database(args.database_url, Path(workdir)) as url,
+        running_smsc() as smsc,
+    ):
+        smsc.configure(record=False, receipts="after" if args.receipts else "none")
+        dispatch_rate, due, submitted = run_dispatch(url, smsc, args)
+        summary = smsc.summary()
+        smsc.reset()
+        smsc.configure(record=False, receipts="none")
+        wire_rate = asyncio.run(wire_limit(smsc.port, args.messages, args.window))
+    lost = max(due - summary["distinct_destinations"], due - submitted, 0)
+    print(
+        f"dispatched {due:,} due messages ({submitted:,} submitted; SMSC accepted "
+        f"{summary['accepted']:,}) with window {args.window}, {args.workers} worker(s)",
+        file=sys.stderr,
+    )
+    print(
+        f"dispatch: {dispatch_rate:,.0f} msg/s; wire limit: {wire_rate:,.0f} msg/s; "
+        f"ratio: {dispatch_rate / wire_rate:.2f}; lost: {lost}; "
+        f"duplicates: {summary['duplicates']}"
+    )
+
+
+def run_dispatch(url: str, smsc: Smsc, args: argparse.Namespace) -> tuple[float, int, int]:
+    """Fill, launch, dispatch; returns (rate, due messages, messages submitted)."""
+    account = {
+        "kind": "smpp",
+        "host": "127.0.0.1",
+        "port": smsc.port,
+        "system_id": "textopt",
+        "password": "secret",
+        "window": args.window,
+        "rate": 10_000_000,  # the bucket must not be the limit here
+        "timeout": 30,
+    }
+    settings = Settings(
+        database_url=url,
+        secret_key="bench",
+        brand_name="Boutique Lumiere",
+        providers={"smsc": account},
+        default_provider="smsc",
+        dispatch_batch_size=args.batch,
+    )
+    reset_settings(settings)
+    engine = create_db_engine(url)
+    load_metadata().create_all(engine)
+    print(f"filling {args.messages:,} contacts on {engine.dialect.name}…", file=sys.stderr)
+    fill_french_contacts(url, args.messages)
+    with session_scope(engine) as session:
+        campaign = campaigns.create_campaign(
+            session,
+            settings=settings,
+            name="bench",
+            template="Les soldes commencent : -20% chez Boutique Lumiere.",
+            audience="all",
+            sender_id="LUMIERE",
+        )
+        campaigns.launch(session, campaign=campaign, settings=settings, now=NOW)
+    with session_scope(engine) as session:
+        due = session.scalar(
+            select(func.count()).where(Message.status == "planned", Message.send_at <= NOW)
+        )
+    at = NOW + dt.timedelta(seconds=1)
+    dispatcher = Dispatcher(engine, settings, workers=args.workers, clock=lambda: at)
+    started = time.perf_counter()
+    asyncio.run(dispatcher.run(once=True))
+    elapsed = time.perf_counter() - started
+    with session_scope(engine) as session:
+        submitted = session.scalar(
+            select(func.count()).where(Message.status.in_(["submitted", "delivered"]))
+        )
+    engine.dispose()
+    return (due or 0) / elapsed, int(due or 0), int(submitted or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,511 @@
+"""The SMPP provider: one account, one or more binds, multipart SMS, receipts per message.
+
+A message is cut into parts by the compose module (GSM-7, packed or not, or UCS-2), sent with
+a concatenation UDH or SAR TLVs, its first part first and the others once that one is taken.
+The message's provider id is its first part's SMSC id; the other parts' ids point to it, in
+memory and, for multipart messages, in the `sms_parts` table (a receipt may come after a
+restart). One `Receipt` per message is emitted once every part is final: delivered when all
+parts are, failed or expired as soon as one is. A receipt that overtakes its `submit_sm_resp`
+is held until the response names its part. The options are documented in docs/providers.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import smpp34
+from sqlalchemy import Engine
+
+from textopt.compose.segments import Encoding, Part, split_parts
+from textopt.db.engine import session_scope
+from textopt.errors import ProviderError, TextoptError
+from textopt.providers import smpp_store
+from textopt.providers.base import (
+    OutboundMessage,
+    Receipt,
+    ReceiptSink,
+    ReceiptStatus,
+    SubmitOutcome,
+    SubmitResult,
+    register_provider,
+)
+from textopt.providers.smpp_binds import Bind, SmppOptions
+from textopt.providers.smpp_pdu import (
+    TEMPORARY_STATUSES,
+    THROTTLE_STATUSES,
+    Tag,
+    build_submit_sm,
+    pack_septets,
+    status_name,
+)
+from textopt.providers.smpp_receipts import (
+    PartReceipt,
+    parse_receipt,
+    receipt_from_stat,
+)
+from textopt.providers.smpp_session import SmppSession
+
+__all__ = ["AdaptiveRate", "SmppOptions", "SmppProvider"]
+
+log = logging.getLogger(__name__)
+
+_PART_RETRIES = 5  # a later part refused for a while is retried here: the first is out
+_REMEMBERED_IDS = 500_000  # part ids kept in memory to match receipts (oldest forgotten)
+
+
+class AdaptiveRate:
+    """Additive-increase, multiplicative-decrease pacing of one account's submits.
+
+    Unpaced while the SMSC is happy (the dispatcher's shared bucket keeps the account's
+    rate); a throttle halves the rate actually achieved and pauses; every quiet half second
+    raises it by a quarter until it is back at the ceiling, where pacing stops again.
+    """
+
+    def __init__(self, ceiling: float, *, pause: float = 0.2) -> None:
+        self.ceiling = max(ceiling, 1.0)
+        self.current = self.ceiling
+        self.pause = pause
+        self.cuts = 0
+        self._next = 0.0
+        self._changed = time.monotonic()
+        self._count = 0
+        self._count_since = time.monotonic()
+
+    @property
+    def paced(self) -> bool:
+        """Whether submits are slowed below the ceiling."""
+        return self.current < self.ceiling
+
+    def _recover(self, now: float) -> None:
+        steps = int((now - self._changed) / 0.5)
+        if steps > 0 and self.paced:
+            self.current = min(self.ceiling, self.current * 1.25**steps)
+            self._changed += steps * 0.5
+
+    async def wait(self) -> None:
+        """Wait for this submit's turn."""
+        now = time.monotonic()
+        self._count += 1
+        if now - self._count_since > 1.0:
+            self._count, self._count_since = 1, now
+        if not self.paced:
+            return
+        self._recover(now)
+        slot = max(now, self._next)
+        self._next = slot + 1.0 / self.current
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def throttled(self) -> None:
+        """The SMSC said ESME_RTHROTTLED or ESME_RMSGQFUL: slow down (once per pause)."""
+        now = time.monotonic()
+        if now - self._changed < self.pause and self.paced:
+            return  # the rest of a window sent before the cut
+        achieved = self._count / max(now - self._count_since, 0.1)
+        self.current = max(1.0, min(self.current, achieved) / 2)
+        self.cuts += 1
+        self._changed = now
+        self._next = now + self.pause
+
+
+@dataclass(slots=True)
+class _Tracked:
+    """A multipart message whose receipts are being gathered."""
+
+    ids: list[str]  # the parts' SMSC ids in order; the first is the message's provider id
+    finals: dict[int, PartReceipt] = field(default_factory=dict)  # by part index
+    emitted: bool = False
+
+    @property
+    def key(self) -> str:
+        """The message's provider id."""
+        return self.ids[0]
+
+    @property
+    def total(self) -> int:
+        """How many parts the message has."""
+        return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class _PartAnswer:
+    status: int  # SMPP command_status, or -1 when no response came
+    message_id: str = ""
+    code: str | None = None  # our code when no response came (timeout, connection_lost)
+    text: str | None = None
+
+
+@register_provider("smpp")
+class SmppProvider:
+    """An SMPP account: see the module docstring and docs/providers.md."""
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        self.name = name
+        self.channel = "sms"
+        self.options = SmppOptions.parse(name, options)
+        self.rate = self.options.rate
+        self.pacer = AdaptiveRate(self.options.rate)
+        self.binds = [
+            Bind(self.options, index, on_deliver=self._on_deliver)
+            for index in range(self.options.binds)
+        ]
+        self._sink: ReceiptSink | None = None
+        self._ids: OrderedDict[str, _Tracked | None] = OrderedDict()  # part id -> message
+        self._early: dict[str, PartReceipt] = {}  # receipts before their submit_sm_resp
+        self._unknown: list[PartReceipt] = []  # receipts to look up in the store
+        self._marks: list[tuple[str, str, str | None]] = []  # part outcomes to store
+        self._to_save: list[smpp_store.StoredPart] = []  # multipart messages' parts to store
+        self._in_flight = 0
+        self._reference = 0
+        self._engine: Engine | None = None
+        self._store_task: asyncio.Task[None] | None = None
+        self._store_wake = asyncio.Event()
+        self._stopping = False
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self, on_receipt: ReceiptSink) -> None:
+        """Open every bind; a refused bind or an unreachable SMSC raises at once."""
+        self._sink = on_receipt
+        results = await asyncio.gather(
+            *(bind.open_first() for bind in self.binds), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            await asyncio.gather(*(bind.close() for bind in self.binds))
+            error = errors[0]
+            if isinstance(error, ProviderError):
+                raise ProviderError(
+                    f"provider account {self.name!r}: {error.message}",
+                    temporary=error.temporary,
+                    provider_code=error.provider_code,
+                ) from None
+            raise error
+        self._store_task = asyncio.get_running_loop().create_task(self._store_loop())
+
+    async def stop(self) -> None:
+        """Unbind cleanly and store what is left to store."""
+        await asyncio.gather(*(bind.close() for bind in self.binds))
+        self._resolve_early()
+        self._stopping = True
+        self._store_wake.set()
+        if self._store_task is not None:
+            await self._store_task  # let a write under way finish: its connection is pooled
+            self._store_task = None
+        try:
+            await self._flush_store()
+        except Exception:  # stopping must not fail on it; the receipts are logged as lost
+            log.exception("SMPP %s: storing multipart parts at stop failed", self.name)
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- submitting -------------------------------------------------------------------
+
+    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+        """Send every message through the binds' windows; one result each, in order."""
+        self._in_flight += 1
+        try:
+            return list(await asyncio.gather(*(self._submit_message(m) for m in messages)))
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._resolve_early()
+
+    def _next_reference(self) -> int:
+        self._reference = (self._reference + 1) % 0x10000
+        return self._reference
+
+    async def _submit_message(self, message: OutboundMessage) -> SubmitResult:
+        try:
+            parts = split_parts(message.body)
+        except TextoptError as exc:
+            return SubmitResult(
+                message.message_id,
+                SubmitOutcome.PERMANENT,
+                error_code="invalid_text",
+                error_text=exc.message,
+            )
+        if not parts:
+            return SubmitResult(
+                message.message_id,
+                SubmitOutcome.PERMANENT,
+                error_code="empty",
+                error_text="the message has no text",
+            )
+        bind = await self._ready_bind()
+        if bind is None:
+            return _temporary(message, "not_connected", "no SMPP bind is connected")
+        reference = self._next_reference() if len(parts) > 1 else 0
+        first = await self._submit_part(bind.sender, message, parts[0], reference)
+        if first.status != 0:
+            return _result_of(message, first)
+        ids = [first.message_id]
+        for part in parts[1:]:
+            answer = await self._submit_later_part(bind, message, part, reference)
+            if answer.status != 0:
+                result = _result_of(message, answer)
+                text = f"part {part.index} of {part.total}: {result.error_text}"
+                return SubmitResult(
+                    message.message_id,
+                    result.outcome,
+                    error_code=result.error_code,
+                    error_text=text,
+                    throttled=result.throttled,
+                )
+            ids.append(answer.message_id)
+        self._remember(ids)
+        return SubmitResult(message.message_id, SubmitOutcome.ACCEPTED, ids[0])
+
+    async def _ready_bind(self) -> Bind | None:
+        ready = [b for b in self.binds if b.ready]
+        if ready:
+            return min(ready, key=lambda b: b.sender.in_flight if b.sender else 0)
+        waits = [asyncio.ensure_future(b.wait_ready()) for b in self.binds]
+        _done, pending = await asyncio.wait(
+            waits, timeout=self.options.timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        ready = [b for b in self.binds if b.ready]
+        return ready[0] if ready else None
+
+    async def _submit_later_part(
+        self, bind: Bind, message: OutboundMessage, part: Part, reference: int
+    ) -> _PartAnswer:
+        answer = _PartAnswer(-1, code="not_connected")
+        for _attempt in range(_PART_RETRIES):
+            answer = await self._submit_part(bind.sender, message, part, reference)
+            if answer.status not in TEMPORARY_STATUSES:
+                return answer
+            await asyncio.sleep(self.pacer.pause)
+        return answer
+
+    async def _submit_part(
+        self, session: SmppSession | None, message: OutboundMessage, part: Part, reference: int
+    ) -> _PartAnswer:
+        if session is None or session.closed:
+            return _PartAnswer(-1, code="not_connected", text="the SMPP bind is reconnecting")
+        await self.pacer.wait()
+        pdu = self._encode(message, part, reference)
+        try:
+            response = await session.request(pdu)
+        except ProviderError as exc:
+            return _PartAnswer(-1, code=exc.provider_code, text=exc.message)
+        if response.status in THROTTLE_STATUSES:
+            self.pacer.throttled()
+        if response.status:
+            return _PartAnswer(response.status)
+        return _PartAnswer(0, response.message_id())
+
+    def _encode(self, message: OutboundMessage, part: Part, reference: int) -> bytes:
+        options = self.options
+        udh = b""
+        tlvs: list[tuple[int, bytes]] = []
+        if part.total > 1 and options.multipart == "sar":
+            tlvs = [
+                (Tag.SAR_MSG_REF_NUM, reference.to_bytes(2, "big")),
+                (Tag.SAR_TOTAL_SEGMENTS, bytes((part.total,))),
+                (Tag.SAR_SEGMENT_SEQNUM, bytes((part.index,))),
+            ]
+        elif part.total > 1:
+            udh = bytes((0x05, 0x00, 0x03, reference & 0xFF, part.total, part.index))
+        if part.encoding is Encoding.GSM7:
+            data_coding = 0
+            septets = part.payload()
+            if options.gsm_packing:
+                fill = (7 - len(udh) * 8 % 7) % 7
+                body = udh + pack_septets(septets, fill_bits=fill)
+            else:
+                body = udh + septets
+        else:
+            data_coding = 8
+            body = udh + part.payload()
+        source, source_ton, source_npi = options.source_for(message.sender)
+        destination = message.recipient.removeprefix("+")
+        return build_submit_sm(
+            options.submit_fields(source_ton, source_npi),
+            source=source,
+            destination=destination,
+            short_message=body,
+            data_coding=data_coding,
+            esm_class=0x40 if udh else 0,
+            tlvs=tlvs,
+        )
+
+    # --- receipts ---------------------------------------------------------------------
+
+    def _remember(self, ids: list[str]) -> None:
+        tracked = _Tracked(ids) if len(ids) > 1 else None
+        for part_id in ids:
+            self._ids[part_id] = tracked
+        while len(self._ids) > _REMEMBERED_IDS:
+            self._ids.popitem(last=False)
+        if tracked is not None:
+            self._to_save.extend(
+                smpp_store.StoredPart(part_id, ids[0], index, len(ids), None, None)
+                for index, part_id in enumerate(ids, 1)
+            )
+            self._store_wake.set()
+        for part_id in ids:
+            early = self._early.pop(part_id, None)
+            if early is not None:
+                self._emit_part(early, tracked)
+
+    def _on_deliver(self, session: SmppSession, pdu: smpp34.DeliverSm) -> None:
+        receipt = parse_receipt(
+            esm_class=pdu.esm_class,
+            short_message=pdu.short_message,
+            tlvs=[(t.tag, t.value) for t in pdu.tlvs],
+        )
+        if receipt is None:
+            return  # a mobile-originated message or an intermediate state: not ours here
+        self._route_receipt(receipt)
+
+    def _route_receipt(self, receipt: PartReceipt) -> None:
+        # Ids are opaque: "0", hex, UUIDs. Guessing other spellings (hex for decimal) would
+        # match the wrong message when the SMSC's ids are plain counters.
+        if receipt.message_id in self._ids:
+            self._emit_part(receipt, self._ids[receipt.message_id])
+            return
+        if self._in_flight:
+            self._early[receipt.message_id] = receipt  # its submit_sm_resp may still come
+            return
+        self._unknown.append(receipt)
+        self._store_wake.set()
+
+    def _resolve_early(self) -> None:
+        """Receipts held for a response that never named them: look them up elsewhere."""
+        if self._early:
+            self._unknown.extend(self._early.values())
+            self._early.clear()
+            self._store_wake.set()
+
+    def _emit_part(self, receipt: PartReceipt, tracked: _Tracked | None) -> None:
+        if tracked is None:
+            self._emit(receipt.message_id, receipt)
+            return
+        tracked.finals[tracked.ids.index(receipt.message_id) + 1] = receipt
+        self._marks.append((receipt.message_id, receipt.stat, receipt.error_code))
+        self._store_wake.set()
+        self._emit_if_final(tracked)
+
+    def _emit_if_final(self, tracked: _Tracked) -> None:
+        if tracked.emitted:
+            return
+        failed = [r for r in tracked.finals.values() if r.status is not ReceiptStatus.DELIVERED]
+        if failed:
+            tracked.emitted = True
+            self._emit(tracked.key, failed[0], parts=len(tracked.finals), total=tracked.total)
+        elif len(tracked.finals) >= tracked.total:
+            tracked.emitted = True
+            last = next(iter(tracked.finals.values()))
+            self._emit(tracked.key, last, parts=tracked.total, total=tracked.total)
+
+    def _emit(self, key: str, receipt: PartReceipt, *, parts: int = 1, total: int = 1) -> None:
+        if self._sink is None:
+            return
+        raw = dict(receipt.raw)
+        if total > 1:
+            raw.update(part_id=receipt.message_id, parts_final=parts, parts=total)
+        self._sink(
+            Receipt(
+                provider=self.name,
+                provider_message_id=key,
+                status=receipt.status,
+                at=dt.datetime.now(dt.UTC),
+                error_code=receipt.error_code,
+                error_text=receipt.stat if receipt.status is not ReceiptStatus.DELIVERED else None,
+                raw=raw,
+            )
+        )
+
+    # --- the parts store (multipart messages only) ------------------------------------
+
+    async def _store_loop(self) -> None:
+        while not self._stopping:
+            await self._store_wake.wait()
+            self._store_wake.clear()
+            if self._stopping:
+                return  # `stop` flushes what is left
+            try:
+                await self._flush_store()
+            except Exception:  # the database may be briefly away: the work is kept, retried
+                log.exception("SMPP %s: storing multipart parts failed", self.name)
+                await asyncio.sleep(1.0)
+                self._store_wake.set()
+
+    async def _flush_store(self) -> None:
+        parts, marks, unknown = self._to_save, self._marks, self._unknown
+        if not (parts or marks or unknown):
+            return
+        if self._engine is None:
+            self._engine = self.options.engine()
+        engine = self._engine
+
+        def work() -> dict[str, list[smpp_store.StoredPart]]:
+            with session_scope(engine) as session:
+                smpp_store.save_parts(session, account=self.name, parts=parts)
+                smpp_store.mark_parts(session, account=self.name, outcomes=marks)
+                return smpp_store.find_parts(
+                    session, account=self.name, part_ids=[r.message_id for r in unknown]
+                )
+
+        self._to_save, self._marks, self._unknown = [], [], []
+        try:
+            found = await asyncio.to_thread(work)
+        except BaseException:
+            self._to_save, self._marks = parts + self._to_save, marks + self._marks
+            self._unknown = unknown + self._unknown
+            raise
+        owner = {p.part_id: p.message_key for stored in found.values() for p in stored}
+        for receipt in unknown:
+            key = owner.get(receipt.message_id)
+            if key is None:
+                self._emit(receipt.message_id, receipt)  # single part, or sent long ago
+                continue
+            tracked = self._ids.get(receipt.message_id)
+            if tracked is None:
+                stored = sorted(found[key], key=lambda p: p.part_index)
+                tracked = _Tracked([p.part_id for p in stored])
+                for p in stored:
+                    self._ids[p.part_id] = tracked
+                    if p.stat is not None:
+                        tracked.finals[p.part_index] = receipt_from_stat(
+                            p.part_id, p.stat, p.error_code
+                        )
+            self._emit_part(receipt, tracked)
+
+
+def _temporary(message: OutboundMessage, code: str, text: str) -> SubmitResult:
+    return SubmitResult(
+        message.message_id, SubmitOutcome.TEMPORARY, error_code=code, error_text=text
+    )
+
+
+def _result_of(message: OutboundMessage, answer: _PartAnswer) -> SubmitResult:
+    if answer.status < 0:
+        return _temporary(message, answer.code or "connection_lost", answer.text or "")
+    name = status_name(answer.status)
+    code = f"0x{answer.status:02X}"
+    if answer.status in TEMPORARY_STATUSES:
+        return SubmitResult(
+            message.message_id,
+            SubmitOutcome.TEMPORARY,
+            error_code=code,
+            error_text=f"the SMSC answered {name}",
+            throttled=answer.status in THROTTLE_STATUSES,
+        )
+    return SubmitResult(
+        message.message_id,
+        SubmitOutcome.PERMANENT,
+        error_code=code,
+        error_text=f"the SMSC refused it: {name}",
+    )

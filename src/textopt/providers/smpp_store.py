@@ -1,0 +1,80 @@
+"""The parts of multipart SMS, stored so that a part's receipt finds its message after a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from textopt.providers.models import SmsPart
+
+__all__ = ["StoredPart", "find_parts", "mark_parts", "save_parts"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    """One part as stored: its message, place, and final receipt word if any."""
+
+    part_id: str
+    message_key: str
+    part_index: int
+    total: int
+    stat: str | None
+    error_code: str | None
+
+
+def save_parts(session: Session, *, account: str, parts: Sequence[StoredPart]) -> None:
+    """Remember the parts of multipart messages just accepted by the SMSC."""
+    if parts:
+        session.execute(
+            insert(SmsPart),
+            [
+                {
+                    "account": account,
+                    "part_id": p.part_id,
+                    "message_key": p.message_key,
+                    "part_index": p.part_index,
+                    "total": p.total,
+                    "stat": p.stat,
+                    "error_code": p.error_code,
+                }
+                for p in parts
+            ],
+        )
+
+
+def find_parts(
+    session: Session, *, account: str, part_ids: Collection[str]
+) -> dict[str, list[StoredPart]]:
+    """Every part of each message one of `part_ids` belongs to, by message key."""
+    if not part_ids:
+        return {}
+    keys = select(SmsPart.message_key).where(
+        SmsPart.account == account, SmsPart.part_id.in_(list(part_ids))
+    )
+    rows = session.scalars(
+        select(SmsPart).where(SmsPart.account == account, SmsPart.message_key.in_(keys))
+    )
+    found: dict[str, list[StoredPart]] = {}
+    for row in rows:
+        found.setdefault(row.message_key, []).append(
+            StoredPart(
+                row.part_id, row.message_key, row.part_index, row.total, row.stat, row.error_code
+            )
+        )
+    return found
+
+
+def mark_parts(
+    session: Session, *, account: str, outcomes: Sequence[tuple[str, str, str | None]]
+) -> None:
+    """Record the final receipt word (and error) of parts, as (part_id, stat, error_code)."""
+    if outcomes:
+        for part_id, stat, error_code in outcomes:
+            session.execute(
+                update(SmsPart)
+                .where(SmsPart.account == account, SmsPart.part_id == part_id)
+                .values(stat=stat, error_code=error_code)
+            )

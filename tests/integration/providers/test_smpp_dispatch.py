@@ -1,0 +1,114 @@
+"""The dispatcher sending a campaign through the SMPP provider to the node SMSC."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from tests.factories.campaigns import (
+    WEDNESDAY_10H,
+    add_contact,
+    new_campaign,
+    run_dispatcher,
+    statuses,
+)
+from tests.factories.smsc import Smsc, smpp_account
+
+from textopt.campaigns import service as campaigns
+from textopt.config import Settings, reset_settings
+from textopt.db.engine import session_scope
+from textopt.dispatch.models import Message, MessageEvent
+
+AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
+LONG = "Soldes d'hiver chez Boutique : -20% sur tout le magasin jusqu'a dimanche soir. " * 3
+
+
+@pytest.fixture
+def smpp_settings(
+    settings: Settings, smsc: Smsc, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """Settings whose only SMS account is the node SMSC."""
+    account = smpp_account(smsc, database_url=settings.database_url)
+    values = settings.model_copy(
+        update={
+            "providers": {"smsc": account},
+            "default_provider": "smsc",
+            "brand_name": "Boutique",
+        }
+    )
+    monkeypatch.setenv("TEXTOPT_PROVIDERS", json.dumps(values.providers))
+    monkeypatch.setenv("TEXTOPT_DEFAULT_PROVIDER", "smsc")
+    reset_settings(values)
+    yield values
+    reset_settings(settings)
+
+
+def _campaign(engine: Engine, settings: Settings, text: str, count: int = 3) -> int:
+    with session_scope(engine) as s:
+        for n in range(count):
+            add_contact(s, f"+3361234567{n}")
+        campaign = new_campaign(s, settings, text=text)
+        campaigns.launch(s, campaign=campaign, settings=settings, now=WEDNESDAY_10H)
+        return campaign.id
+
+
+@pytest.mark.parametrize("receipts", ["after", "before"])
+def test_a_campaign_is_delivered_through_smpp_with_receipts_recorded(
+    engine: Engine, smpp_settings: Settings, smsc: Smsc, receipts: str
+) -> None:
+    smsc.configure(receipts=receipts, resp_delay_ms=20)
+    short = _campaign(engine, smpp_settings, "Soldes -20% chez Boutique")
+    stats = run_dispatcher(engine, smpp_settings, at=AT)
+    assert stats.submitted == 3
+    assert {status for status, _ in statuses(engine, short).values()} == {"delivered"}
+    with session_scope(engine) as s:
+        ids = set(s.scalars(select(Message.provider_message_id)))
+        assert ids == {sub["id"] for sub in smsc.state()["submits"]}
+        events = s.scalars(select(MessageEvent).where(MessageEvent.status == "delivered")).all()
+        assert len(events) == 3
+        assert all(e.detail["receipt"] == "delivered" for e in events)
+
+
+def test_a_multipart_campaign_is_delivered_once_every_part_is(
+    engine: Engine, smpp_settings: Settings, smsc: Smsc
+) -> None:
+    smsc.configure(part_stat={"2": "UNDELIV"})
+    campaign = _campaign(engine, smpp_settings, LONG, count=2)
+    run_dispatcher(engine, smpp_settings, at=AT)
+    with session_scope(engine) as s:
+        segments = list(s.scalars(select(Message.segments)))
+    assert min(segments) > 1
+    assert len(smsc.state()["submits"]) == sum(segments)
+    assert {status for status, _ in statuses(engine, campaign).values()} == {"failed"}
+    with session_scope(engine) as s:
+        reasons = set(s.scalars(select(Message.reason)))
+    assert reasons == {"receipt_failed"}
+
+
+def test_dispatch_stops_with_one_clear_line_when_the_bind_is_refused(
+    engine: Engine, smpp_settings: Settings, smsc: Smsc, tmp_path: Path
+) -> None:
+    account = {**smpp_settings.providers["smsc"], "password": "wrong"}
+    env = {**os.environ, "TEXTOPT_PROVIDERS": json.dumps({"smsc": account})}
+    textopt = Path(sys.executable).with_name("textopt")
+    result = subprocess.run(
+        [str(textopt), "dispatch", "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "ESME_RINVPASWD" in result.stderr
+    assert f"127.0.0.1:{smsc.port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "wrong" not in result.stderr  # the password is never shown
