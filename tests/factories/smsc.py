@@ -11,17 +11,21 @@ modules, the SMPP tests fail with a message saying what to install: never skippe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from textopt.providers import Receipt, build_provider
+from textopt.providers.smpp import SmppProvider
 
 SMSC_DIR = Path(__file__).resolve().parent.parent / "smsc"
 
@@ -146,3 +150,31 @@ def smpp_account(smsc: Smsc, **options: Any) -> dict[str, Any]:
     }
     account.update(options)
     return account
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait (bounded) until `check()` holds; the assertion after it says what failed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def run_provider(
+    smsc: Smsc,
+    body: Callable[[SmppProvider, list[Receipt]], Awaitable[None]],
+    **options: Any,
+) -> list[Receipt]:
+    """Start an SMPP provider on `smsc`, run `body` with it, stop it; the receipts it emitted."""
+    receipts: list[Receipt] = []
+
+    async def scenario() -> None:
+        provider = build_provider("smpp-test", smpp_account(smsc, **options))
+        assert isinstance(provider, SmppProvider)
+        await provider.start(receipts.append)
+        try:
+            await body(provider, receipts)
+        finally:
+            await provider.stop()
+
+    asyncio.run(scenario())
+    return receipts

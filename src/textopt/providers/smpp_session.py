@@ -227,20 +227,12 @@ class SmppSession(asyncio.Protocol):
         await self._window.acquire()
         if self.closed:
             self._window.release()
-            raise ProviderError(
-                f"SMPP session to {self.config.where()} is closed",
-                temporary=True,
-                provider_code="not_connected",
-            )
+            raise self._not_connected()
         if self._write_paused is not None:
             await self._write_paused
             if self.closed:
                 self._window.release()
-                raise ProviderError(
-                    f"SMPP session to {self.config.where()} is closed",
-                    temporary=True,
-                    provider_code="not_connected",
-                )
+                raise self._not_connected()
         loop = asyncio.get_running_loop()
         sequence = self._next_sequence()
         future: asyncio.Future[Response] = loop.create_future()
@@ -248,6 +240,14 @@ class SmppSession(asyncio.Protocol):
         self._pending[sequence] = (future, timer)
         self._write(with_sequence(pdu, sequence))
         return await future
+
+    def _not_connected(self) -> ProviderError:
+        # Nothing was written: unlike `connection_lost`, retrying cannot duplicate.
+        return ProviderError(
+            f"SMPP session to {self.config.where()} is closed",
+            temporary=True,
+            provider_code="not_connected",
+        )
 
     def _expire(self, sequence: int) -> None:
         entry = self._pending.pop(sequence, None)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from tests.factories.smsc import Smsc, smpp_account
+from tests.factories.smsc import Smsc, eventually, run_provider
 
 from textopt.compose import encode_gsm, split_parts
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.providers import OutboundMessage, Receipt, SubmitOutcome, build_provider
+from textopt.providers import OutboundMessage, Receipt, SubmitOutcome
 from textopt.providers.models import SmsPart
 from textopt.providers.smpp import SmppProvider
 from textopt.providers.smpp_pdu import pack_septets
@@ -26,41 +25,15 @@ def _message(n: int, text: str = "Bonjour") -> OutboundMessage:
     return OutboundMessage(n, f"key-{n}", f"+336{n:08d}", text)
 
 
-async def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check() and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
-
-
-def _run(
-    smsc: Smsc,
-    body: Callable[[SmppProvider, list[Receipt]], Awaitable[None]],
-    **options: Any,
-) -> list[Receipt]:
-    receipts: list[Receipt] = []
-
-    async def scenario() -> None:
-        provider = build_provider("smpp-test", smpp_account(smsc, **options))
-        assert isinstance(provider, SmppProvider)
-        await provider.start(receipts.append)
-        try:
-            await body(provider, receipts)
-        finally:
-            await provider.stop()
-
-    asyncio.run(scenario())
-    return receipts
-
-
 def _send(smsc: Smsc, messages: list[OutboundMessage], *, wait: int = 0, **options: Any) -> tuple:
     results = []
 
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         results.extend(await provider.submit(messages))
-        await _eventually(lambda: len(receipts) >= wait)
+        await eventually(lambda: len(receipts) >= wait)
         await asyncio.sleep(0.05)  # a duplicate would show up here
 
-    receipts = _run(smsc, body, **options)
+    receipts = run_provider(smsc, body, **options)
     return results, receipts
 
 
@@ -179,11 +152,11 @@ def test_a_receipt_for_a_message_sent_on_an_earlier_connection(smsc: Smsc) -> No
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         results.extend(await provider.submit([_message(1)]))
         smsc.drop()
-        await _eventually(lambda: provider.binds[0].connects == 2 and provider.binds[0].ready)
+        await eventually(lambda: provider.binds[0].connects == 2 and provider.binds[0].ready)
         assert smsc.release() == 1
-        await _eventually(lambda: len(receipts) == 1)
+        await eventually(lambda: len(receipts) == 1)
 
-    receipts = _run(smsc, body)
+    receipts = run_provider(smsc, body)
     assert [r.provider_message_id for r in receipts] == [results[0].provider_message_id]
 
 
@@ -196,15 +169,15 @@ def test_a_part_receipt_after_a_restart_finds_its_message_in_the_database(
     async def send(provider: SmppProvider, receipts: list[Receipt]) -> None:
         first.extend(await provider.submit([_message(1, LONG_GSM)]))
 
-    _run(smsc, send, database_url=settings.database_url)  # stops: the process "restarts"
+    run_provider(smsc, send, database_url=settings.database_url)  # stops: the process "restarts"
 
     async def receive(provider: SmppProvider, receipts: list[Receipt]) -> None:
-        await _eventually(lambda: len(smsc.state()["sessions"]) == 1)
+        await eventually(lambda: len(smsc.state()["sessions"]) == 1)
         assert smsc.release() == 2
-        await _eventually(lambda: len(receipts) == 1)
+        await eventually(lambda: len(receipts) == 1)
         await asyncio.sleep(0.05)
 
-    receipts = _run(smsc, receive, database_url=settings.database_url)
+    receipts = run_provider(smsc, receive, database_url=settings.database_url)
     assert [(r.provider_message_id, r.status) for r in receipts] == [
         (first[0].provider_message_id, "delivered")
     ]

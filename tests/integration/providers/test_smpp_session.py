@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -14,6 +13,8 @@ from tests.factories.smsc import (
     ESME_RSYSERR,
     ESME_RTHROTTLED,
     Smsc,
+    eventually,
+    run_provider,
     smpp_account,
 )
 
@@ -32,32 +33,6 @@ def _provider(smsc: Smsc, **options: Any) -> SmppProvider:
     provider = build_provider("smpp-test", smpp_account(smsc, **options))
     assert isinstance(provider, SmppProvider)
     return provider
-
-
-async def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (bounded) until `check()` holds; the assertion after it says what failed."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check() and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
-
-
-def _with_provider(
-    smsc: Smsc,
-    body: Callable[[SmppProvider, list[Receipt]], Awaitable[None]],
-    **options: Any,
-) -> list[Receipt]:
-    receipts: list[Receipt] = []
-
-    async def scenario() -> None:
-        provider = _provider(smsc, **options)
-        await provider.start(receipts.append)
-        try:
-            await body(provider, receipts)
-        finally:
-            await provider.stop()
-
-    asyncio.run(scenario())
-    return receipts
 
 
 def test_a_wrong_password_fails_start_once_with_host_port_and_status(smsc: Smsc) -> None:
@@ -101,9 +76,9 @@ def test_accepted_messages_carry_the_smsc_id_and_their_receipt(smsc: Smsc) -> No
 
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         results.extend(await provider.submit([_message(n) for n in range(30)]))
-        await _eventually(lambda: len(receipts) == 30)
+        await eventually(lambda: len(receipts) == 30)
 
-    receipts = _with_provider(smsc, body)
+    receipts = run_provider(smsc, body)
     assert [r.outcome for r in results] == [SubmitOutcome.ACCEPTED] * 30
     assert [r.message_id for r in results] == list(range(30))  # in order
     assert {r.provider_message_id for r in results} == {r.provider_message_id for r in receipts}
@@ -121,12 +96,12 @@ def test_the_window_bounds_outstanding_submits_and_each_times_out_alone(smsc: Sm
 
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         task = asyncio.create_task(provider.submit([_message(n) for n in range(25)]))
-        await _eventually(lambda: len(smsc.state()["submits"]) >= 10, timeout=0.5)
+        await eventually(lambda: len(smsc.state()["submits"]) >= 10, timeout=0.5)
         await asyncio.sleep(0.2)
         seen.append(len(smsc.state()["submits"]))
         results.extend(await task)
 
-    _with_provider(smsc, body, window=10, timeout=1)
+    run_provider(smsc, body, window=10, timeout=1)
     assert seen == [10]  # ten outstanding, the rest waiting for a slot
     assert all(r.outcome == SubmitOutcome.TEMPORARY for r in results[:10])
     assert {r.error_code for r in results[:10]} == {"timeout"}
@@ -142,7 +117,7 @@ def test_throttling_retries_the_message_and_slows_the_account_down(smsc: Smsc) -
         pacers.append((provider.pacer.cuts, provider.pacer.paced))
         results.extend(await provider.submit([_message(n) for n in range(3, 6)]))
 
-    _with_provider(smsc, body, window=1)
+    run_provider(smsc, body, window=1)
     assert [r.outcome for r in results[:3]] == [SubmitOutcome.TEMPORARY] * 3
     assert all(r.throttled and r.error_code == "0x58" for r in results[:3])
     assert "ESME_RTHROTTLED" in (results[0].error_text or "")
@@ -158,7 +133,7 @@ def test_a_full_queue_is_throttling_too(smsc: Smsc) -> None:
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         results.extend(await provider.submit([_message(1)]))
 
-    _with_provider(smsc, body)
+    run_provider(smsc, body)
     assert results[0].outcome == SubmitOutcome.TEMPORARY
     assert results[0].throttled
     assert results[0].error_code == "0x14"
@@ -174,7 +149,7 @@ def test_refusals_map_to_permanent_or_temporary_with_the_status_kept(smsc: Smsc)
         ]
         results.extend(await provider.submit(messages))
 
-    _with_provider(smsc, body)
+    run_provider(smsc, body)
     bad_number, system_error, vendor = results
     assert bad_number.outcome == SubmitOutcome.PERMANENT
     assert bad_number.error_code == "0x0B"
@@ -194,10 +169,10 @@ def test_a_connection_dropped_mid_window_makes_in_flight_messages_temporary_then
 
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         results.extend(await provider.submit([_message(n) for n in range(8)]))
-        await _eventually(lambda: provider.binds[0].ready and provider.binds[0].connects == 2)
+        await eventually(lambda: provider.binds[0].ready and provider.binds[0].connects == 2)
         after.extend(await provider.submit([_message(100)]))
 
-    _with_provider(smsc, body, window=10)
+    run_provider(smsc, body, window=10)
     assert {r.outcome for r in results} == {SubmitOutcome.TEMPORARY}
     assert {r.error_code for r in results} <= {"connection_lost", "not_connected"}
     assert "connection_lost" in {r.error_code for r in results}
@@ -211,9 +186,9 @@ def test_an_unknown_command_from_the_smsc_is_nacked_and_the_session_goes_on(smsc
 
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         results.extend(await provider.submit([_message(n) for n in range(3)]))
-        await _eventually(lambda: smsc.state()["generic_nacks"] == 1)
+        await eventually(lambda: smsc.state()["generic_nacks"] == 1)
 
-    _with_provider(smsc, body)
+    run_provider(smsc, body)
     assert [r.outcome for r in results] == [SubmitOutcome.ACCEPTED] * 3
     assert smsc.state()["generic_nacks"] == 1
     assert len(smsc.state()["binds"]) == 1
@@ -225,20 +200,20 @@ def test_a_garbled_stream_closes_the_session_and_a_new_one_is_bound(smsc: Smsc) 
 
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         await provider.submit([_message(1)])
-        await _eventually(lambda: provider.binds[0].connects == 2 and provider.binds[0].ready)
+        await eventually(lambda: provider.binds[0].connects == 2 and provider.binds[0].ready)
         smsc.configure(garbage=None)
         after.extend(await provider.submit([_message(2)]))
 
-    _with_provider(smsc, body)
+    run_provider(smsc, body)
     assert after[0].outcome == SubmitOutcome.ACCEPTED
     assert len(smsc.state()["binds"]) == 2
 
 
 def test_keep_alive_and_clean_unbind(smsc: Smsc) -> None:
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
-        await _eventually(lambda: smsc.state()["enquire_links"] >= 2)
+        await eventually(lambda: smsc.state()["enquire_links"] >= 2)
 
-    _with_provider(smsc, body, enquire_link=0.05)
+    run_provider(smsc, body, enquire_link=0.05)
     state = smsc.wait_for(lambda s: s["unbinds"] == 1)
     assert state["enquire_links"] >= 2
     assert state["unbinds"] == 1
@@ -247,9 +222,9 @@ def test_keep_alive_and_clean_unbind(smsc: Smsc) -> None:
 def test_transmitter_and_receiver_binds_send_on_one_and_receive_on_the_other(smsc: Smsc) -> None:
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         await provider.submit([_message(n) for n in range(4)])
-        await _eventually(lambda: len(receipts) == 4)
+        await eventually(lambda: len(receipts) == 4)
 
-    receipts = _with_provider(smsc, body, bind="transmitter+receiver")
+    receipts = run_provider(smsc, body, bind="transmitter+receiver")
     assert sorted(b["kind"] for b in smsc.state()["binds"]) == ["receiver", "transmitter"]
     assert len(receipts) == 4
 
@@ -260,7 +235,7 @@ def test_several_binds_share_the_work(smsc: Smsc) -> None:
     async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
         await provider.submit([_message(n) for n in range(40)])
 
-    _with_provider(smsc, body, binds=2, window=8)
+    run_provider(smsc, body, binds=2, window=8)
     state = smsc.state()
     assert len(state["binds"]) == 2
     assert len({s["session"] for s in state["submits"]}) == 2
