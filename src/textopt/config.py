@@ -51,11 +51,33 @@ class Settings(BaseModel):
     dispatch_batch_size: int = Field(default=500, ge=1)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
     dispatch_max_attempts: int = Field(default=6, ge=1)
+    # Web and API: sessions, uploads, request limits of public routes (per client IP).
+    session_hours: float = Field(default=12.0, gt=0)
+    cookie_secure: bool = True  # False only for plain-HTTP development off localhost
+    max_upload_mb: float = Field(default=50.0, gt=0)
+    upload_dir: str | None = None  # import uploads and rejects files; None: system temp
+    public_rate_per_minute: int = Field(default=60, ge=1)
+    login_rate_per_minute: int = Field(default=10, ge=1)
+    # Opt-in form against SMS pumping: countries, per-prefix and global confirmation caps.
+    optin_countries: list[str] | None = None  # None: only `default_region`
+    optin_ip_per_hour: int = Field(default=5, ge=1)
+    optin_prefix_per_hour: int = Field(default=3, ge=1)
+    optin_confirmations_per_hour: int = Field(default=100, ge=1)
+    # Outbound webhooks: attempts before a delivery is given up, and the request timeout.
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("optin_countries", mode="before")
+    @classmethod
+    def _countries(cls, value: Any) -> Any:
+        if isinstance(value, str):  # TEXTOPT_OPTIN_COUNTRIES=FR,BE
+            value = [part for part in value.replace(" ", "").split(",") if part]
+        return [str(c).upper() for c in value] if value is not None else None
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -15,12 +15,18 @@ HTTP or CLI errors itself.
     │   └── TemplateError      a template that does not parse or render
     ├── ConsentError           consent rules refuse the operation (e.g. suppressed number)
     ├── LedgerIntegrityError   the consent ledger chain does not verify
-    └── ProviderError          a provider failed (carries temporary/permanent)
+    ├── ProviderError          a provider failed (carries temporary/permanent)
+    ├── AuthError              who is calling, and whether they may
+    │   ├── AuthenticationError  no valid credentials (unknown key, wrong password...)
+    │   └── PermissionDenied     valid credentials without the right role or scope
+    └── RateLimited            too many requests or messages; carries retry_after seconds
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
+    "AuthenticationError",
     "ConfigError",
     "ConflictError",
     "ConsentError",
@@ -30,7 +36,9 @@ __all__ = [
     "InvalidTransition",
     "LedgerIntegrityError",
     "NotFoundError",
+    "PermissionDenied",
     "ProviderError",
+    "RateLimited",
     "TemplateError",
     "TextoptError",
     "ValidationError",
@@ -41,11 +49,12 @@ class TextoptError(Exception):
     """Base of every error textopt raises on purpose."""
 
     code = "error"
+    default_field: str | None = None  # the field at fault when the raiser names none
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = field if field is not None else self.default_field
 
 
 class ConfigError(TextoptError):
@@ -82,18 +91,21 @@ class InvalidPhoneNumber(ValidationError):
     """A phone number that cannot be parsed or is not a valid number."""
 
     code = "invalid_number"
+    default_field = "phone"
 
 
 class InvalidEmail(ValidationError):
     """An email address that is not valid."""
 
     code = "invalid_email"
+    default_field = "email"
 
 
 class InvalidTimezone(ValidationError):
     """A time zone name that is not in the IANA database."""
 
     code = "invalid_timezone"
+    default_field = "timezone"
 
 
 class TemplateError(ValidationError):
@@ -123,3 +135,31 @@ class ProviderError(TextoptError):
         super().__init__(message)
         self.temporary = temporary
         self.provider_code = provider_code
+
+
+class AuthError(TextoptError):
+    """Base of the errors about who calls and what they may do."""
+
+    code = "auth_error"
+
+
+class AuthenticationError(AuthError):
+    """No valid credentials: unknown or revoked key, wrong password, expired session."""
+
+    code = "unauthenticated"
+
+
+class PermissionDenied(AuthError):
+    """The caller is known but lacks the role or scope the operation needs."""
+
+    code = "forbidden"
+
+
+class RateLimited(TextoptError):
+    """Too many requests (or confirmation messages) for now; retry after `retry_after` s."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

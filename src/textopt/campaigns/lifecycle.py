@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from textopt.campaigns.models import Campaign, CampaignStatus, check_campaign_transition
 from textopt.dispatch.models import Message, MessageEvent
 from textopt.dispatch.states import MessageStatus
+from textopt.webhooks.models import WebhookEvent
+from textopt.webhooks.service import emit_events
 
 __all__ = [
     "cancel_campaign",
@@ -94,12 +96,26 @@ def start_due_campaigns(session: Session, *, now: dt.datetime) -> int:
 
 
 def complete_finished_campaigns(session: Session, *, now: dt.datetime) -> int:
-    """Running campaigns with nothing left to send become completed."""
+    """Running campaigns with nothing left to send become completed (and say so by webhook)."""
     pending = exists().where(Message.campaign_id == Campaign.id, Message.status.in_(_OPEN))
-    result = session.execute(
-        update(Campaign)
-        .where(Campaign.status == CampaignStatus.RUNNING, ~pending)
-        .values(status=CampaignStatus.COMPLETED, completed_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
+    finished = list(
+        session.execute(
+            update(Campaign)
+            .where(Campaign.status == CampaignStatus.RUNNING, ~pending)
+            .values(status=CampaignStatus.COMPLETED, completed_at=now, updated_at=now)
+            .returning(Campaign.id, Campaign.name)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    emit_events(
+        session,
+        events=[
+            (
+                WebhookEvent.CAMPAIGN_COMPLETED,
+                {"campaign_id": row.id, "name": row.name, "completed_at": now.isoformat()},
+            )
+            for row in finished
+        ],
+        now=now,
+    )
+    return len(finished)

@@ -56,7 +56,7 @@ def dispatch(
         raise ValidationError("--workers must be at least 1", field="workers")
     settings = get_settings()
     if as_json:
-        stats = run_dispatch(engine(), settings, workers=workers, once=once)
+        stats = run_dispatch(engine(), settings, workers=workers, once=once, webhooks=True)
         print_json(_stats_dict(stats))
         return
     with Live(console=console_err, refresh_per_second=4, transient=False) as live:
@@ -67,6 +67,7 @@ def dispatch(
                 workers=workers,
                 once=once,
                 progress=lambda s: live.update(_line(s)),
+                webhooks=True,
             )
         except KeyboardInterrupt:
             console_err.print("stopped")

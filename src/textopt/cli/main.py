@@ -11,7 +11,20 @@ from typing import Annotated
 
 import typer
 
-from textopt.cli import campaign, consent, contacts, db, dispatch, gdpr, message, policy, segment
+from textopt.cli import (
+    apikeys,
+    campaign,
+    consent,
+    contacts,
+    db,
+    dispatch,
+    gdpr,
+    message,
+    policy,
+    segment,
+    serve,
+    users,
+)
 from textopt.cli.common import console_err
 from textopt.config import load_settings, reset_settings
 from textopt.errors import TextoptError
@@ -49,6 +62,9 @@ app.add_typer(campaign.app, name="campaign")
 app.command("dispatch")(dispatch.dispatch)
 app.command("send")(dispatch.send)
 message.app.command("show")(dispatch.show_message)
+app.add_typer(users.app, name="users")
+app.add_typer(apikeys.app, name="apikeys")
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

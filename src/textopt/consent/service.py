@@ -40,6 +40,8 @@ from textopt.db.batching import id_conditions
 from textopt.db.engine import upsert_insert
 from textopt.errors import ConsentError, NotFoundError, ValidationError
 from textopt.vocab import Channel, Purpose
+from textopt.webhooks.models import WebhookEvent
+from textopt.webhooks.service import emit_events
 
 __all__ = [
     "LedgerReport",
@@ -204,6 +206,25 @@ def append_events(
     head.last_event_id = rows[-1]["id"]
     head.last_hash = rows[-1]["hash"]
     _upsert_states(session, rows)
+    emit_events(
+        session,
+        events=[
+            (
+                WebhookEvent.OPT_OUT,
+                {
+                    "contact_id": row["contact_id"],
+                    "channel": row["channel"],
+                    "purpose": row["purpose"],
+                    "source": row["source"],
+                    "occurred_at": row["occurred_at"].isoformat(),
+                    "ledger_event": row["id"],
+                },
+            )
+            for row in rows
+            if row["action"] == ConsentAction.REVOKED
+        ],
+        now=recorded_at,
+    )
     session.flush()
     return [r["id"] for r in rows]
 

@@ -18,6 +18,8 @@ MODEL_MODULES = (
     "textopt.campaigns.models",
     "textopt.dispatch.models",
     "textopt.providers.models",
+    "textopt.accounts.models",
+    "textopt.webhooks.models",
 )
 
 

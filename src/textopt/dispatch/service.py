@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ from textopt.providers.base import (
     SubmitResult,
 )
 from textopt.vocab import Channel, Purpose
+from textopt.webhooks.models import WebhookEvent
+from textopt.webhooks.service import emit_events
 
 __all__ = [
     "ClaimReport",
@@ -404,9 +406,40 @@ def record_results(
         session.execute(update(Message), updates)
     if events:
         session.execute(insert(MessageEvent), events)
+    _emit_status_changes(session, rows, [u for u in updates if "status" in u], now=now)
     if accepted_ids:
         _apply_orphans(session, provider=provider, provider_ids=accepted_ids, now=now)
     return report
+
+
+def _emit_status_changes(
+    session: Session,
+    messages: Mapping[int, Message],
+    changes: Sequence[Mapping[str, Any]],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Queue one `message.status_changed` webhook event per change (one insert in all)."""
+    emit_events(
+        session,
+        events=[
+            (
+                WebhookEvent.MESSAGE_STATUS,
+                {
+                    "message_id": change["id"],
+                    "campaign_id": messages[change["id"]].campaign_id,
+                    "status": str(change["status"]),
+                    "reason": change.get("reason"),
+                    "provider_message_id": change.get("provider_message_id")
+                    or messages[change["id"]].provider_message_id,
+                    "error_code": change.get("error_code"),
+                },
+            )
+            for change in changes
+            if change["status"] != _S.QUEUED  # a retry is not news to the user's systems
+        ],
+        now=now,
+    )
 
 
 def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.datetime) -> int:
@@ -487,6 +520,8 @@ def _apply_receipts(
         session.execute(update(Message), list(updates.values()))
     if events:
         session.execute(insert(MessageEvent), events)
+    messages = {message.id: message for message, _ in items}
+    _emit_status_changes(session, messages, list(updates.values()), now=now)
     return len(updates)
 
 

@@ -26,6 +26,7 @@ from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.errors import ConfigError
 from textopt.providers.base import Provider, Receipt, build_provider
+from textopt.webhooks.delivery import WebhookDeliverer
 
 __all__ = ["DispatchStats", "Dispatcher", "run_dispatch"]
 
@@ -237,7 +238,27 @@ def run_dispatch(
     progress: ProgressCallback | None = None,
     providers: Mapping[str, Any] | None = None,
     only_ids: Collection[int] | None = None,
+    webhooks: bool = False,
 ) -> DispatchStats:
-    """Run the dispatcher in a fresh event loop (the CLI's entry point)."""
+    """Run the dispatcher in a fresh event loop (the CLI's entry point).
+
+    With `webhooks`, the webhook delivery loop runs beside it (after it, with `once`).
+    """
     dispatcher = Dispatcher(engine, settings, workers=workers, providers=providers)
-    return asyncio.run(dispatcher.run(once=once, progress=progress, only_ids=only_ids))
+
+    async def main() -> DispatchStats:
+        if not webhooks:
+            return await dispatcher.run(once=once, progress=progress, only_ids=only_ids)
+        deliverer = WebhookDeliverer(engine, settings)
+        if once:
+            stats = await dispatcher.run(once=True, progress=progress, only_ids=only_ids)
+            await deliverer.run(once=True)
+            return stats
+        task = asyncio.create_task(deliverer.run())
+        try:
+            return await dispatcher.run(progress=progress, only_ids=only_ids)
+        finally:
+            deliverer.stop()
+            await task
+
+    return asyncio.run(main())

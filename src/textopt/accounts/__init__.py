@@ -1,0 +1,1 @@
+"""Accounts: users and roles, API keys, sessions, the audit log and request limits."""

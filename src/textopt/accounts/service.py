@@ -1,0 +1,351 @@
+"""Accounts services: users, passwords, API keys, login sessions and the audit log.
+
+Functions flush but never commit: the caller owns the transaction. Every failure to
+authenticate raises the same `AuthenticationError` sentence, so a caller cannot learn
+whether an email or a key prefix exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from textopt.accounts.models import (
+    ROLE_SCOPES,
+    ApiKey,
+    AuditEntry,
+    LoginSession,
+    Role,
+    Scope,
+    User,
+)
+from textopt.contacts.fields import normalise_email
+from textopt.db.base import utcnow
+from textopt.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
+
+__all__ = [
+    "KEY_PREFIX",
+    "Actor",
+    "authenticate_api_key",
+    "authenticate_password",
+    "create_api_key",
+    "create_user",
+    "disable_user",
+    "end_login_session",
+    "get_user_or_raise",
+    "key_actor",
+    "list_api_keys",
+    "list_audit",
+    "list_users",
+    "parse_scopes",
+    "record_audit",
+    "revoke_api_key",
+    "session_user",
+    "start_login_session",
+    "user_actor",
+]
+
+KEY_PREFIX = "txo"
+_MIN_PASSWORD = 12
+_MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte password is an attack
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verifying a password against this makes an unknown email cost as much as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_BAD_LOGIN = "wrong email or password, or the account is disabled"
+_BAD_KEY = "invalid, unknown or revoked API key"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: a signed-in user, an API key, or an operator at the command line."""
+
+    kind: str  # "user", "api_key", "cli"
+    id: int | None
+    label: str
+    scopes: frozenset[Scope]
+
+    def require(self, scope: Scope) -> None:
+        """Raise PermissionDenied unless this actor holds `scope`."""
+        if scope not in self.scopes:
+            raise PermissionDenied(f"{self.label} lacks the {scope} permission for this operation")
+
+
+def _email(raw: str) -> str:
+    """User emails compare case-insensitively: stored lower-cased."""
+    return (normalise_email(raw) or "").lower()
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError as exc:
+        known = ", ".join(r.value for r in Role)
+        raise ValidationError(f"unknown role {value!r} (known: {known})", field="role") from exc
+
+
+def _check_password(password: str) -> None:
+    if len(password) < _MIN_PASSWORD:
+        raise ValidationError(
+            f"the password must have at least {_MIN_PASSWORD} characters", field="password"
+        )
+    if len(password) > _MAX_PASSWORD:
+        raise ValidationError(
+            f"the password must have at most {_MAX_PASSWORD} characters", field="password"
+        )
+
+
+def create_user(session: Session, *, email: str, password: str, role: Role | str) -> User:
+    """Add a user with an argon2id hash of the password; the email must be free."""
+    address = _email(email)
+    if not address:
+        raise ValidationError("a user needs an email address", field="email")
+    _check_password(password)
+    checked_role = _role(role)
+    if session.scalars(select(User).where(User.email == address)).first() is not None:
+        raise ConflictError(f"a user with email {address} already exists", field="email")
+    user = User(email=address, password_hash=_hasher.hash(password), role=checked_role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user_or_raise(session: Session, *, user: int | str) -> User:
+    """The user with this id or email, or NotFoundError."""
+    if isinstance(user, int) or user.isdigit():
+        found = session.get(User, int(user)) if int(user) < 2**31 else None
+    else:
+        address = _email(user)
+        found = session.scalars(select(User).where(User.email == address)).first()
+    if found is None:
+        raise NotFoundError(f"no user {user}")
+    return found
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, oldest first."""
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def disable_user(session: Session, *, user: int | str) -> User:
+    """Stop a user from signing in, end their sessions and revoke their API keys."""
+    found = get_user_or_raise(session, user=user)
+    now = utcnow()
+    if found.disabled_at is None:
+        found.disabled_at = now
+    session.execute(delete(LoginSession).where(LoginSession.user_id == found.id))
+    for key in session.scalars(
+        select(ApiKey).where(ApiKey.created_by == found.id, ApiKey.revoked_at.is_(None))
+    ):
+        key.revoked_at = now
+    session.flush()
+    return found
+
+
+def authenticate_password(session: Session, *, email: str, password: str) -> User:
+    """The active user with this email and password, or AuthenticationError."""
+    try:
+        address = _email(email)
+    except ValidationError:
+        address = ""
+    user = session.scalars(select(User).where(User.email == address)).first() if address else None
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password[:_MAX_PASSWORD])
+    except (VerifyMismatchError, VerificationError, InvalidHashError) as exc:
+        raise AuthenticationError(_BAD_LOGIN) from exc
+    if user is None or user.disabled:
+        raise AuthenticationError(_BAD_LOGIN)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    session.flush()
+    return user
+
+
+def user_actor(user: User) -> Actor:
+    """The actor of a signed-in user: the scopes of their role."""
+    return Actor("user", user.id, user.email, ROLE_SCOPES[Role(user.role)])
+
+
+def start_login_session(
+    session: Session, *, user: User, lifetime: dt.timedelta, ip: str | None = None
+) -> tuple[LoginSession, str]:
+    """Open a login session; returns it and the cookie token (never stored in clear)."""
+    token = secrets.token_urlsafe(32)
+    login = LoginSession(
+        token_hash=_digest(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + lifetime,
+        ip=ip,
+    )
+    session.add(login)
+    session.flush()
+    return login, token
+
+
+def session_user(session: Session, *, token: str) -> tuple[LoginSession, User]:
+    """The live login session of a cookie token and its user, or AuthenticationError."""
+    login = session.scalars(
+        select(LoginSession).where(LoginSession.token_hash == _digest(token))
+    ).first()
+    if login is None or login.expires_at <= utcnow():
+        raise AuthenticationError("the session has expired: sign in again")
+    user = session.get(User, login.user_id)
+    if user is None or user.disabled:
+        raise AuthenticationError("the session has expired: sign in again")
+    return login, user
+
+
+def end_login_session(session: Session, *, token: str) -> None:
+    """Sign out: forget the session of this cookie token (nothing if unknown)."""
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
+
+
+def parse_scopes(values: Iterable[str]) -> frozenset[Scope]:
+    """Scopes from their names (comma-separated items allowed); at least one."""
+    names = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not names:
+        raise ValidationError("give at least one scope", field="scopes")
+    try:
+        return frozenset(Scope(name) for name in names)
+    except ValueError as exc:
+        known = ", ".join(s.value for s in Scope)
+        raise ValidationError(f"{exc} (known scopes: {known})", field="scopes") from exc
+
+
+def create_api_key(
+    session: Session,
+    *,
+    name: str,
+    scopes: Iterable[Scope | str],
+    created_by: Actor | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it and its secret, which is shown once and never stored.
+
+    A user may only hand out scopes they hold themselves.
+    """
+    label = " ".join(name.split())
+    if not label or len(label) > 100:
+        raise ValidationError("an API key needs a name of 1 to 100 characters", field="name")
+    wanted = parse_scopes(str(s) for s in scopes)
+    if created_by is not None and not wanted <= created_by.scopes:
+        extra = ", ".join(sorted(wanted - created_by.scopes))
+        raise PermissionDenied(f"{created_by.label} cannot grant scopes they lack: {extra}")
+    prefix = secrets.token_hex(4)
+    secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        name=label,
+        prefix=prefix,
+        secret_hash=_digest(secret),
+        scopes=sorted(wanted),
+        created_by=created_by.id if created_by and created_by.kind == "user" else None,
+    )
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def authenticate_api_key(session: Session, *, secret: str, now: dt.datetime) -> ApiKey:
+    """The live key with this secret (its last use recorded), or AuthenticationError."""
+    parts = secret.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        raise AuthenticationError(_BAD_KEY)
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _digest(secret.strip())):
+        raise AuthenticationError(_BAD_KEY)
+    if key.revoked_at is not None:
+        raise AuthenticationError(_BAD_KEY)
+    # one write per minute at most: a busy integration should not write on every call
+    if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
+        key.last_used_at = now
+    return key
+
+
+def key_actor(key: ApiKey) -> Actor:
+    """The actor of an API key: exactly its scopes."""
+    return Actor("api_key", key.id, f"API key {key.name} ({key.prefix})", parse_scopes(key.scopes))
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every API key, revoked ones included, oldest first."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_api_key(session: Session, *, key: int | str) -> ApiKey:
+    """Revoke a key by id or prefix; it stops working at once."""
+    query = select(ApiKey)
+    if isinstance(key, int) or key.isdigit():
+        query = query.where(ApiKey.id == min(int(key), 2**31 - 1))
+    else:
+        query = query.where(ApiKey.prefix == key.strip())
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFoundError(f"no API key {key}")
+    if found.revoked_at is None:
+        found.revoked_at = utcnow()
+        session.flush()
+    return found
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one audit entry in the caller's transaction (so it exists iff the action did)."""
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_type=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        detail=dict(detail or {}),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def list_audit(
+    session: Session,
+    *,
+    after_id: int | None = None,
+    limit: int = 50,
+    target_type: str | None = None,
+    target_id: str | None = None,
+) -> list[AuditEntry]:
+    """Audit entries oldest first, a page at a time (`after_id`: the last id seen)."""
+    query = select(AuditEntry).order_by(AuditEntry.id).limit(limit)
+    if after_id is not None:
+        query = query.where(AuditEntry.id > after_id)
+    if target_type:
+        query = query.where(AuditEntry.target_type == target_type)
+    if target_id:
+        query = query.where(AuditEntry.target_id == target_id)
+    return list(session.scalars(query))

@@ -1,0 +1,226 @@
+"""`/v1/campaigns`: create, list, show, preview, launch, pause, resume, cancel, report, why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from textopt.accounts.models import Scope
+from textopt.accounts.service import Actor, record_audit
+from textopt.api.deps import CurrentActor, DbSession, get_settings_dep, require
+from textopt.api.pagination import After, Limit, Page, RowId, page_of
+from textopt.campaigns import service
+from textopt.campaigns.models import Campaign
+from textopt.campaigns.report import campaign_report, explain_recipient
+from textopt.config import Settings
+from textopt.contacts.service import get_contact_by_phone_or_raise
+from textopt.db.base import utcnow
+from textopt.errors import ValidationError
+from textopt.vocab import Channel, Purpose
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+Writer = Annotated[Actor, Depends(require(Scope.WRITE))]
+Launcher = Annotated[Actor, Depends(require(Scope.LAUNCH))]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+class CampaignCreate(BaseModel):
+    """A draft campaign: nothing is sent until it is launched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200)
+    text: str = Field(max_length=20_000, description="The message template ({{ first_name }})")
+    purpose: Purpose = Purpose.MARKETING
+    channel: Channel = Channel.SMS
+    segment: str | None = Field(default=None, max_length=100, description="A saved segment")
+    audience: str | None = Field(default=None, max_length=10_000, description="Or a filter")
+    brand_name: str | None = Field(default=None, max_length=100)
+    sender_id: str | None = Field(default=None, max_length=32)
+    send_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    validity_hours: int = Field(default=24, ge=1, le=24 * 365)
+    throughput: float | None = Field(default=None, gt=0, le=1_000_000)
+    provider: str | None = Field(default=None, max_length=64)
+    smart_encoding: bool = True
+    fold_accents: bool = False
+
+
+class CampaignRead(BaseModel):
+    """A campaign's settings and state."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    purpose: str
+    channel: str
+    brand_name: str
+    sender_id: str | None
+    template: str
+    audience_filter: str
+    segment_id: int | None
+    send_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    validity_hours: int
+    throughput: float | None
+    provider: str
+    smart_encoding: bool
+    created_at: dt.datetime
+    launched_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+
+class Cancelled(CampaignRead):
+    """A cancelled campaign and how many unsent messages were cancelled."""
+
+    messages_cancelled: int
+
+
+def _read(campaign: Campaign) -> CampaignRead:
+    return CampaignRead.model_validate(campaign)
+
+
+def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationError(f"{field} needs a time zone offset", field=field)
+    return value
+
+
+@router.get("", response_model=Page[CampaignRead])
+def list_campaigns(
+    actor: CurrentActor, session: DbSession, after: After = None, limit: Limit = 50
+) -> Page[CampaignRead]:
+    """Campaigns by ascending id."""
+    return page_of(
+        session, select(Campaign), id_column=Campaign.id, after=after, limit=limit, convert=_read
+    )
+
+
+@router.post("", response_model=CampaignRead, status_code=201)
+def create_campaign(
+    body: CampaignCreate, actor: Writer, session: DbSession, settings: AppSettings
+) -> CampaignRead:
+    """Create a draft; every mistake (template, filter, sender, brand) is reported now."""
+    values = body.model_dump()
+    text = values.pop("text")
+    campaign = service.create_campaign(
+        session,
+        settings=settings,
+        template=text,
+        **{
+            **values,
+            "send_at": _aware(body.send_at, "send_at"),
+            "expires_at": _aware(body.expires_at, "expires_at"),
+        },
+    )
+    return _read(campaign)
+
+
+@router.get("/{campaign_id}", response_model=CampaignRead)
+def get_campaign(campaign_id: RowId, actor: CurrentActor, session: DbSession) -> CampaignRead:
+    """One campaign."""
+    return _read(service.get_campaign_or_raise(session, campaign_id=campaign_id))
+
+
+@router.post("/{campaign_id}/preview")
+def preview(
+    campaign_id: RowId, actor: CurrentActor, session: DbSession, settings: AppSettings
+) -> dict[str, Any]:
+    """What launching now would do: exclusions by reason, deferrals, send times, cost."""
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    report = service.preview(session, campaign=campaign, settings=settings, now=utcnow())
+    return report.to_dict()
+
+
+@router.post("/{campaign_id}/launch")
+def launch(
+    campaign_id: RowId, actor: Launcher, session: DbSession, settings: AppSettings
+) -> dict[str, Any]:
+    """Plan every recipient into the outbox and start (or schedule) the campaign."""
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    report = service.launch(session, campaign=campaign, settings=settings, now=utcnow())
+    data = report.to_dict()
+    record_audit(
+        session,
+        actor=actor,
+        action="campaign.launched",
+        target_type="campaign",
+        target_id=campaign.id,
+        detail={"planned": data.get("planned"), "status": campaign.status},
+    )
+    return {**data, "status": campaign.status}
+
+
+@router.post("/{campaign_id}/pause", response_model=CampaignRead)
+def pause(campaign_id: RowId, actor: Launcher, session: DbSession) -> CampaignRead:
+    """Stop claiming the campaign's messages; nothing is lost."""
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    service.pause(session, campaign=campaign, now=utcnow())
+    record_audit(
+        session,
+        actor=actor,
+        action="campaign.paused",
+        target_type="campaign",
+        target_id=campaign.id,
+    )
+    return _read(campaign)
+
+
+@router.post("/{campaign_id}/resume", response_model=CampaignRead)
+def resume(campaign_id: RowId, actor: Launcher, session: DbSession) -> CampaignRead:
+    """Continue a paused campaign where it stopped."""
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    service.resume(session, campaign=campaign, now=utcnow())
+    record_audit(
+        session,
+        actor=actor,
+        action="campaign.resumed",
+        target_type="campaign",
+        target_id=campaign.id,
+    )
+    return _read(campaign)
+
+
+@router.post("/{campaign_id}/cancel", response_model=Cancelled)
+def cancel(campaign_id: RowId, actor: Launcher, session: DbSession) -> Cancelled:
+    """Cancel for good; unsent messages become `cancelled`."""
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    count = service.cancel(session, campaign=campaign, now=utcnow())
+    record_audit(
+        session,
+        actor=actor,
+        action="campaign.cancelled",
+        target_type="campaign",
+        target_id=campaign.id,
+        detail={"messages_cancelled": count},
+    )
+    return Cancelled(**_read(campaign).model_dump(), messages_cancelled=count)
+
+
+@router.get("/{campaign_id}/report")
+def report(campaign_id: RowId, actor: CurrentActor, session: DbSession) -> dict[str, Any]:
+    """Counts by state and reason, failures by code, opt-outs, segments and cost."""
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    return campaign_report(session, campaign=campaign)
+
+
+@router.get("/{campaign_id}/why")
+def why(
+    campaign_id: RowId,
+    actor: CurrentActor,
+    session: DbSession,
+    settings: AppSettings,
+    phone: Annotated[str, Query(min_length=1, max_length=40, description="Recipient number")],
+) -> dict[str, Any]:
+    """Why this person did or did not get the campaign: the stored decision and the trace."""
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    contact = get_contact_by_phone_or_raise(session, phone=phone)
+    return explain_recipient(
+        session, campaign=campaign, contact=contact, settings=settings, now=utcnow()
+    )

@@ -1,0 +1,293 @@
+"""`/v1/contacts`: CRUD, tags, CSV import upload with its rejects report, CSV export."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from textopt.accounts.models import Scope
+from textopt.accounts.service import Actor, record_audit
+from textopt.api.deps import (
+    CurrentActor,
+    DbSession,
+    get_settings_dep,
+    require,
+    require_detached,
+)
+from textopt.api.pagination import After, Limit, Page, RowId, page_from_list
+from textopt.config import Settings
+from textopt.consent import service as consent_service
+from textopt.contacts import service
+from textopt.contacts.export import export_contacts
+from textopt.contacts.importer import import_contacts
+from textopt.contacts.models import Contact
+from textopt.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
+from textopt.errors import ValidationError
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
+Writer = Annotated[Actor, Depends(require(Scope.WRITE))]
+DetachedWriter = Annotated[Actor, Depends(require_detached(Scope.WRITE))]
+Exporter = Annotated[Actor, Depends(require(Scope.GDPR))]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_CHUNK = 1 << 20
+_KEEP_REJECTS_SECONDS = 7 * 24 * 3600
+
+
+class ConsentStateRead(BaseModel):
+    """The current consent for one channel and purpose."""
+
+    channel: str
+    purpose: str
+    status: str
+    source: str
+    since: str
+
+
+class ContactDetail(ContactRead):
+    """A contact with its current consent."""
+
+    consent: list[ConsentStateRead] = Field(default_factory=list)
+
+
+class TagsRequest(BaseModel):
+    """Tags to add."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[str] = Field(min_length=1, max_length=100)
+
+
+class ImportResult(BaseModel):
+    """The same report as `textopt contacts import --json`, with where to fetch the rejects."""
+
+    rows_read: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    warnings: int
+    warnings_by_reason: dict[str, int]
+    consents_recorded: int
+    batches_committed: int
+    encoding: str
+    delimiter: str
+    rejects_url: str | None = Field(description="CSV of rejected rows and warnings, if any")
+
+
+def _read(contact: Contact) -> ContactRead:
+    return ContactRead.model_validate(contact)
+
+
+def _detail(session: Session, contact: Contact) -> ContactDetail:
+    states = consent_service.current_consent(session, contact_id=contact.id)
+    consent = [
+        ConsentStateRead(
+            channel=channel,
+            purpose=purpose,
+            status=state.status,
+            source=state.source,
+            since=state.since.isoformat(),
+        )
+        for (channel, purpose), state in sorted(states.items())
+    ]
+    detail = ContactDetail.model_validate(contact)
+    detail.consent = consent
+    return detail
+
+
+@router.get("", response_model=Page[ContactRead])
+def list_contacts(
+    actor: CurrentActor,
+    session: DbSession,
+    after: After = None,
+    limit: Limit = 50,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[ContactRead]:
+    """Contacts by ascending id, filtered by tag, country or text."""
+    rows = service.list_contacts(
+        session, tag=tag, country=country, search=search, limit=limit + 1, after_id=after
+    )
+    return page_from_list(rows, limit=limit, convert=_read)
+
+
+@router.post("", response_model=ContactDetail, status_code=201)
+def create_contact(body: ContactCreate, actor: Writer, session: DbSession) -> ContactDetail:
+    """Add a contact (the number in any notation; stored in E.164)."""
+    contact = service.create_contact(session, **body.model_dump())
+    return _detail(session, contact)
+
+
+def _upload_dir(settings: Settings) -> Path:
+    path = Path(settings.upload_dir or Path(tempfile.gettempdir()) / "textopt-uploads")
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _drop_old_rejects(folder: Path) -> None:
+    cutoff = time.time() - _KEEP_REJECTS_SECONDS
+    for old in folder.glob("*.rejects.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+
+
+def _save_upload(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
+    """Copy the upload to `target` chunk by chunk, refusing it past `max_bytes`."""
+    written = 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(_CHUNK):
+            written += len(chunk)
+            if written > max_bytes:
+                raise HTTPException(413, f"the file is larger than {max_bytes // 2**20} MB")
+            out.write(chunk)
+
+
+@router.post("/import", response_model=ImportResult)
+def import_upload(
+    request: Request,
+    actor: DetachedWriter,
+    settings: AppSettings,
+    file: Annotated[UploadFile, File(description="CSV (`,` `;` or tab; UTF-8 or Latin-1)")],
+    region: Annotated[str | None, Form(max_length=2)] = None,
+) -> ImportResult:
+    """Import a CSV: upsert on phone, one transaction per batch, rejects reported by line."""
+    max_bytes = int(settings.max_upload_mb * 2**20)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+        raise HTTPException(413, f"the file is larger than {max_bytes // 2**20} MB")
+    folder = _upload_dir(settings)
+    _drop_old_rejects(folder)
+    token = secrets.token_urlsafe(18)
+    path = folder / f"{token}.csv"
+    rejects = folder / f"{token}.rejects.csv"
+    try:
+        _save_upload(file, path, max_bytes=max_bytes)
+        report = import_contacts(
+            request.app.state.engine,
+            path=path,
+            rejects_path=rejects,
+            default_region=region,
+            source_name=(file.filename or "upload.csv")[:200],
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    with request.app.state.sessions.begin() as session:
+        record_audit(
+            session,
+            actor=actor,
+            action="contacts.imported",
+            target_type="contacts",
+            detail={"file": file.filename, "rows": report.rows_read, "created": report.created},
+        )
+    data: dict[str, Any] = report.to_dict()
+    data["rejects_url"] = f"/v1/contacts/imports/{token}/rejects" if report.rejects_path else None
+    return ImportResult(**{k: v for k, v in data.items() if k in ImportResult.model_fields})
+
+
+@router.get(
+    "/imports/{token}/rejects",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def import_rejects(token: str, actor: Writer, settings: AppSettings) -> FileResponse:
+    """The rejected rows and warnings of an import, as CSV with a reason column."""
+    path = _upload_dir(settings) / f"{token}.rejects.csv"
+    if not _TOKEN.fullmatch(token) or not path.is_file():
+        raise HTTPException(404, "no rejects file for this import (none, or expired)")
+    return FileResponse(path, media_type="text/csv", filename="rejects.csv")
+
+
+@router.get("/export", response_class=FileResponse, responses={200: {"content": {"text/csv": {}}}})
+def export(
+    actor: Exporter,
+    session: DbSession,
+    settings: AppSettings,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+) -> FileResponse:
+    """Every contact (or those with `tag`) as CSV in the columns the import reads."""
+    folder = _upload_dir(settings)
+    path = folder / f"export-{secrets.token_urlsafe(12)}.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        result = export_contacts(session, out=handle, tag=tag)
+    record_audit(
+        session,
+        actor=actor,
+        action="contacts.exported",
+        target_type="contacts",
+        detail={"rows": result.rows, "tag": tag},
+    )
+    return FileResponse(
+        path,
+        media_type="text/csv",
+        filename="contacts.csv",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.get("/{contact_id}", response_model=ContactDetail)
+def get_contact(contact_id: RowId, actor: CurrentActor, session: DbSession) -> ContactDetail:
+    """One contact with its current consent."""
+    return _detail(session, service.get_contact_or_raise(session, contact_id=contact_id))
+
+
+@router.patch("/{contact_id}", response_model=ContactDetail)
+def update_contact(
+    contact_id: RowId, body: ContactUpdate, actor: Writer, session: DbSession
+) -> ContactDetail:
+    """Change the fields given; a field set to null is cleared (not the phone)."""
+    changes = body.model_dump(exclude_unset=True)
+    if "phone" in changes and changes["phone"] is None:
+        raise ValidationError("the phone number cannot be cleared", field="phone")
+    if "attributes" in changes and changes["attributes"] is None:
+        changes["attributes"] = {}
+    if "is_customer" in changes and changes["is_customer"] is None:
+        raise ValidationError("is_customer is true or false", field="is_customer")
+    contact = service.update_contact(session, contact_id=contact_id, **changes)
+    return _detail(session, contact)
+
+
+@router.delete("/{contact_id}", status_code=204)
+def delete_contact(contact_id: RowId, actor: Writer, session: DbSession) -> Response:
+    """Delete a contact without consent history (otherwise: GDPR erasure)."""
+    service.delete_contact(session, contact_id=contact_id)
+    return Response(status_code=204)
+
+
+@router.post("/{contact_id}/tags", response_model=ContactDetail)
+def add_tags(
+    contact_id: RowId, body: TagsRequest, actor: Writer, session: DbSession
+) -> ContactDetail:
+    """Add tags to a contact."""
+    service.tag_contacts(session, contact_ids=[contact_id], tags=body.tags)
+    return _detail(session, service.get_contact_or_raise(session, contact_id=contact_id))
+
+
+@router.delete("/{contact_id}/tags/{tag}", response_model=ContactDetail)
+def remove_tag(contact_id: RowId, tag: str, actor: Writer, session: DbSession) -> ContactDetail:
+    """Remove one tag from a contact."""
+    service.untag_contacts(session, contact_ids=[contact_id], tags=[tag])
+    return _detail(session, service.get_contact_or_raise(session, contact_id=contact_id))

@@ -1,0 +1,161 @@
+"""Request dependencies: a database session per request, the caller, scopes, limits.
+
+Authentication, in order: an `Authorization: Bearer <API key>` header, else the session
+cookie of a signed-in user. A cookie-authenticated request that changes something must
+echo the session's CSRF token (`X-CSRF-Token` header, or a `csrf_token` form field checked
+by the web pages with `check_csrf`): a cookie is sent by the browser on its own, a header
+or form field from another site is not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from textopt.accounts import service as accounts
+from textopt.accounts.limits import RequestLimiter
+from textopt.accounts.models import LoginSession, Scope, User
+from textopt.accounts.service import Actor
+from textopt.config import Settings
+from textopt.db.base import utcnow
+from textopt.db.engine import session_scope
+from textopt.errors import AuthenticationError, PermissionDenied
+
+__all__ = [
+    "COOKIE_NAME",
+    "CSRF_HEADER",
+    "CurrentActor",
+    "DbSession",
+    "check_csrf",
+    "clear_session_cookie",
+    "client_ip",
+    "current_login",
+    "db_session",
+    "get_settings_dep",
+    "limit",
+    "require",
+    "require_detached",
+    "set_session_cookie",
+]
+
+COOKIE_NAME = "textopt_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A session committed when the route returns (before the response), rolled back on error."""
+    with session_scope(request.app.state.engine) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    """The client's address as the server sees it (set `--proxy-headers` behind a proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def current_login(session: Session, request: Request) -> tuple[LoginSession, User]:
+    """The signed-in user of the request's cookie, or AuthenticationError."""
+    token = request.cookies.get(COOKIE_NAME)
+    if not token:
+        raise AuthenticationError("authentication required: an API key or a signed-in session")
+    return accounts.session_user(session, token=token)
+
+
+def check_csrf(login: LoginSession, token: str | None) -> None:
+    """Refuse a state-changing request of a cookie session without its CSRF token."""
+    if not token or not hmac.compare_digest(token, login.csrf_token):
+        raise PermissionDenied(
+            f"missing or wrong CSRF token: send the session's token in {CSRF_HEADER}"
+        )
+
+
+def _actor(request: Request, session: Session) -> Actor:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if header:
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise AuthenticationError("use `Authorization: Bearer <API key>`")
+        key = accounts.authenticate_api_key(session, secret=credentials, now=utcnow())
+        return accounts.key_actor(key)
+    login, user = current_login(session, request)
+    if request.method not in _SAFE_METHODS:
+        check_csrf(login, request.headers.get(CSRF_HEADER))
+    return accounts.user_actor(user)
+
+
+def require(scope: Scope) -> Callable[[Request, Session], Actor]:
+    """A dependency: the authenticated caller, who must hold `scope`."""
+
+    def dependency(request: Request, session: DbSession) -> Actor:
+        actor = _actor(request, session)
+        actor.require(scope)
+        request.state.actor = actor
+        return actor
+
+    return dependency
+
+
+def require_detached(scope: Scope) -> Callable[[Request], Actor]:
+    """Like `require`, in a transaction of its own that ends before the route runs.
+
+    For routes that write through their own sessions (the CSV import): on SQLite the
+    request's session would otherwise hold the write lock they wait for.
+    """
+
+    def dependency(request: Request) -> Actor:
+        with request.app.state.sessions.begin() as session:
+            actor = _actor(request, session)
+        actor.require(scope)
+        request.state.actor = actor
+        return actor
+
+    return dependency
+
+
+CurrentActor = Annotated[Actor, Depends(require(Scope.READ))]
+
+
+def limit(group: str, *, per_minute: Callable[[Settings], int]) -> Callable[[Request], None]:
+    """A dependency: one token of the (group, client IP) bucket, or 429."""
+
+    def dependency(request: Request) -> None:
+        settings: Settings = request.app.state.settings
+        limiter: RequestLimiter = request.app.state.limiter
+        limiter.take(group, client_ip(request), capacity=per_minute(settings), per_seconds=60)
+
+    return dependency
+
+
+def set_session_cookie(response: Response, *, token: str, settings: Settings) -> None:
+    """Hand the browser its session cookie: httpOnly, SameSite=Lax, Secure unless disabled."""
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=int(dt.timedelta(hours=settings.session_hours).total_seconds()),
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, *, settings: Settings) -> None:
+    """Remove the session cookie."""
+    response.delete_cookie(
+        COOKIE_NAME, httponly=True, secure=settings.cookie_secure, samesite="lax", path="/"
+    )

@@ -1,0 +1,73 @@
+"""`/v1/gdpr`: export everything about a person (art. 15), erase a person (art. 17).
+
+POST with the number in the body, so that it never appears in a URL (and access logs).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from textopt.accounts.models import Scope
+from textopt.accounts.service import Actor, record_audit
+from textopt.api.deps import DbSession, require
+from textopt.contacts.service import get_contact_by_phone_or_raise
+from textopt.gdpr import service
+
+router = APIRouter(prefix="/v1/gdpr", tags=["gdpr"])
+Officer = Annotated[Actor, Depends(require(Scope.GDPR))]
+
+
+class PersonRequest(BaseModel):
+    """The person, by number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(min_length=1, max_length=40)
+
+
+class EraseRequest(PersonRequest):
+    """An erasure, with the reference of the request."""
+
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ErasureRead(BaseModel):
+    """What an erasure removed."""
+
+    erased_contacts: list[int]
+    proofs_deleted: int
+    suppressed: list[str]
+
+
+@router.post("/export")
+def export_person(body: PersonRequest, actor: Officer, session: DbSession) -> dict[str, Any]:
+    """Everything held about one person, as JSON."""
+    contact = get_contact_by_phone_or_raise(session, phone=body.phone)
+    data = service.export_person(session, contact=contact)
+    record_audit(
+        session, actor=actor, action="gdpr.exported", target_type="contact", target_id=contact.id
+    )
+    return data
+
+
+@router.post("/erase", response_model=ErasureRead)
+def erase_person(body: EraseRequest, actor: Officer, session: DbSession) -> ErasureRead:
+    """Erase a person; the number stays suppressed as a keyed hash. Cannot be undone."""
+    contact = get_contact_by_phone_or_raise(session, phone=body.phone)
+    report = service.erase_person(session, contact=contact, note=body.note)
+    record_audit(
+        session,
+        actor=actor,
+        action="gdpr.erased",
+        target_type="contact",
+        target_id=report.contact_ids[0],
+        detail={"note": body.note, "suppressed": report.suppressed},
+    )
+    return ErasureRead(
+        erased_contacts=report.contact_ids,
+        proofs_deleted=report.proofs_deleted,
+        suppressed=report.suppressed,
+    )

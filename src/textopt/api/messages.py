@@ -1,0 +1,122 @@
+"""`/v1/messages`: one-off (transactional) messages with an `Idempotency-Key`, and status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from textopt.accounts.models import IdempotencyRecord, Scope
+from textopt.accounts.service import Actor
+from textopt.api.deps import CurrentActor, DbSession, get_settings_dep, require
+from textopt.api.pagination import RowId
+from textopt.campaigns.report import message_history
+from textopt.campaigns.sends import enqueue_message
+from textopt.config import Settings
+from textopt.db.base import utcnow
+from textopt.dispatch.models import Message
+from textopt.errors import ConflictError, InvalidPhoneNumber
+from textopt.vocab import Purpose
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+Sender = Annotated[Actor, Depends(require(Scope.SEND))]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+_KEY_HEADER = "Idempotency-Key"
+
+
+class MessageCreate(BaseModel):
+    """One message to one number, through the same policy and outbox as campaigns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(min_length=1, max_length=40, description="Number in any notation")
+    text: str = Field(min_length=1, max_length=5000, description="A template: {{ first_name }}")
+    variables: dict[str, str] = Field(default_factory=dict, max_length=100)
+    purpose: Purpose = Purpose.TRANSACTIONAL
+    sender_id: str | None = Field(default=None, max_length=32)
+    provider: str | None = Field(default=None, max_length=64)
+    validity_hours: int = Field(default=24, ge=1, le=72)
+
+
+def _fingerprint(body: MessageCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _enqueue(
+    session: Session, settings: Settings, body: MessageCreate, key: str
+) -> tuple[Message, bool]:
+    return enqueue_message(
+        session,
+        settings=settings,
+        to=body.to,
+        text=body.text,
+        variables=body.variables,
+        purpose=body.purpose,
+        sender_id=body.sender_id,
+        idempotency_key=f"api:{key}",
+        provider=body.provider,
+        validity=dt.timedelta(hours=body.validity_hours),
+        now=utcnow(),
+    )
+
+
+@router.post("", status_code=201)
+def send_message(
+    body: MessageCreate,
+    actor: Sender,
+    session: DbSession,
+    settings: AppSettings,
+    response: Response,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias=_KEY_HEADER,
+            min_length=1,
+            max_length=100,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Your unique id of this message: a retry with it never sends twice",
+        ),
+    ],
+) -> dict[str, Any]:
+    """Queue one message; the dispatcher sends it. A retry with the same key returns it (200)."""
+    fingerprint = _fingerprint(body)
+    record = session.get(IdempotencyRecord, idempotency_key)
+    if record is not None:
+        if record.fingerprint != fingerprint:
+            raise ConflictError(
+                f"{_KEY_HEADER} {idempotency_key!r} was used for a different request",
+                field=_KEY_HEADER,
+            )
+        response.status_code = 200
+        return {**message_history(session, message_id=record.message_id), "created": False}
+    try:
+        message, created = _enqueue(session, settings, body, idempotency_key)
+    except InvalidPhoneNumber as exc:
+        exc.field = "to"  # the request's name for the number
+        raise
+    session.add(
+        IdempotencyRecord(key=idempotency_key, fingerprint=fingerprint, message_id=message.id)
+    )
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same key in a concurrent request
+        raise ConflictError(
+            f"a request with {_KEY_HEADER} {idempotency_key!r} is being processed: retry",
+            field=_KEY_HEADER,
+        ) from exc
+    if not created:
+        response.status_code = 200
+    return {**message_history(session, message_id=message.id), "created": created}
+
+
+@router.get("/{message_id}")
+def get_message(message_id: RowId, actor: CurrentActor, session: DbSession) -> dict[str, Any]:
+    """One message: its state, reason, cost and every event (receipts included)."""
+    return message_history(session, message_id=message_id)

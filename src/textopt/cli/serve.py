@@ -1,0 +1,36 @@
+"""`textopt serve`: the API and web UI, and (unless `--no-dispatch`) the workers, in one process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from textopt.cli.common import console_err, engine
+from textopt.config import get_settings
+from textopt.db.engine import display_url
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port", min=1, max=65535)] = 8000,
+    no_dispatch: Annotated[
+        bool,
+        typer.Option("--no-dispatch", help="HTTP only; run `textopt dispatch` workers apart"),
+    ] = False,
+    proxy_headers: Annotated[
+        bool, typer.Option("--proxy-headers", help="Trust X-Forwarded-For from 127.0.0.1")
+    ] = False,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) and run the dispatcher in the same loop."""
+    from textopt.api.app import create_app
+
+    settings = get_settings()
+    db = engine()
+    app = create_app(settings, dispatcher=not no_dispatch, engine=db)
+    workers = "without workers" if no_dispatch else "with the dispatcher and webhook delivery"
+    console_err.print(
+        f"textopt on http://{host}:{port} ({display_url(db)}, {workers}); API docs at /docs"
+    )
+    uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, log_level="info")

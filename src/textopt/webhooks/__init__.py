@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints of the user's own systems, events, signed deliveries."""

@@ -1,0 +1,129 @@
+"""The webhook delivery loop: claim due deliveries, POST them signed, record each attempt.
+
+asyncio like the dispatcher, which it runs beside (`textopt serve`, `textopt dispatch`);
+database work is synchronous and runs in a thread. Deliveries are at least once: a receiver
+dedupes on the event id (`X-Textopt-Event-Id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import Engine
+
+from textopt.config import Settings
+from textopt.db.base import utcnow
+from textopt.db.engine import session_scope
+from textopt.webhooks import service
+from textopt.webhooks.signing import SIGNATURE_HEADER, endpoint_secret, sign
+
+__all__ = ["WebhookDeliverer"]
+
+_BATCH = 50
+
+
+class WebhookDeliverer:
+    """Delivers pending webhook events until stopped."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        poll_interval: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.delivered = 0
+        self.failed_attempts = 0
+        self._transport = transport
+        self._key = settings.resolved_secret_key()
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the current batch and return."""
+        self._stop.set()
+
+    async def run(self, *, once: bool = False) -> None:
+        """Deliver until stopped; with `once`, until nothing is due."""
+        timeout = httpx.Timeout(self.settings.webhook_timeout_seconds)
+        async with httpx.AsyncClient(
+            timeout=timeout, transport=self._transport, follow_redirects=False
+        ) as client:
+            while not self._stop.is_set():
+                done = await self.deliver_due(client)
+                if done:
+                    continue
+                if once:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.poll_interval)
+
+    async def deliver_due(self, client: httpx.AsyncClient) -> int:
+        """Claim one batch of due deliveries and POST them concurrently; returns their count."""
+        lease = dt.timedelta(seconds=self.settings.webhook_timeout_seconds * 2 + 30)
+
+        def claim() -> list[service.DeliveryJob]:
+            with session_scope(self.engine) as session:
+                return service.claim_deliveries(
+                    session, now=self.clock(), limit=_BATCH, lease=lease
+                )
+
+        jobs = await asyncio.to_thread(claim)
+        if not jobs:
+            return 0
+        outcomes = await asyncio.gather(*(self._post(client, job) for job in jobs))
+
+        def record() -> None:
+            with session_scope(self.engine) as session:
+                service.record_attempts(
+                    session, outcomes=outcomes, max_attempts=self.settings.webhook_max_attempts
+                )
+
+        await asyncio.to_thread(record)
+        ok = sum(1 for o in outcomes if o.ok)
+        self.delivered += ok
+        self.failed_attempts += len(outcomes) - ok
+        return len(jobs)
+
+    async def _post(
+        self, client: httpx.AsyncClient, job: service.DeliveryJob
+    ) -> service.AttemptOutcome:
+        secret = endpoint_secret(workspace_key=self._key, salt=job.secret_salt)
+        at = self.clock()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "textopt-webhooks/1",
+            SIGNATURE_HEADER: sign(secret=secret, body=job.body, timestamp=int(at.timestamp())),
+            "X-Textopt-Event": job.event,
+            "X-Textopt-Event-Id": job.event_id,
+            "X-Textopt-Delivery": str(job.delivery_id),
+            "X-Textopt-Attempt": str(job.attempt),
+        }
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await client.post(job.url, content=job.body, headers=headers)
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}: {response.text[:200]}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        duration = int((time.perf_counter() - started) * 1000)
+        return service.AttemptOutcome(
+            delivery_id=job.delivery_id,
+            at=at,
+            status_code=status,
+            error=error,
+            duration_ms=duration,
+        )

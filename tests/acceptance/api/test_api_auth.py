@@ -1,0 +1,219 @@
+"""Authentication and authorisation: keys, sessions with CSRF, roles, the audit log, limits."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from tests.factories.api import PASSWORD, ApiClient, client, make_app, make_key, make_user
+
+from textopt.accounts.limits import RequestLimiter
+from textopt.accounts.models import Role, Scope
+from textopt.config import Settings
+
+PROBLEM = "application/problem+json"
+PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/v1/auth/login"}
+
+
+def _concrete(path: str) -> str:
+    return (
+        path.replace("{name_or_id}", "1")
+        .replace("{token}", "x" * 20)
+        .replace("{tag}", "vip")
+        .replace("_id}", "}")
+        .replace("{contact}", "1")
+        .replace("{campaign}", "1")
+        .replace("{message}", "1")
+        .replace("{user}", "1")
+        .replace("{key}", "1")
+        .replace("{endpoint}", "1")
+    )
+
+
+def _routes(app: FastAPI) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path not in PUBLIC
+        for method in operations
+    ]
+
+
+def test_every_v1_route_refuses_a_request_without_credentials(
+    app: FastAPI, anonymous: ApiClient
+) -> None:
+    routes = _routes(app)
+    assert len(routes) > 30
+    for method, path in routes:
+        if path == "/v1/auth/logout":
+            continue  # signing out without a session is harmless
+        response = anonymous.request(method, _concrete(path))
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["code"] == "unauthenticated"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_an_unknown_a_malformed_and_a_revoked_key_are_refused(
+    app: FastAPI, admin: ApiClient, engine: Engine
+) -> None:
+    for header in ("Bearer txo_nope_nope", "Bearer nonsense", "Basic abc", "Bearer "):
+        with ApiClient(app, {"Authorization": header}) as c:
+            assert c.get("/v1/contacts").status_code == 401
+    secret = make_key(engine, [Scope.READ], name="soon revoked")
+    with client(app, secret) as c:
+        assert c.get("/v1/contacts").status_code == 200
+        key_id = next(
+            k["id"] for k in admin.get("/v1/api-keys").json() if k["name"] == "soon revoked"
+        )
+        assert admin.delete(f"/v1/api-keys/{key_id}").json()["revoked_at"] is not None
+        assert c.get("/v1/contacts").status_code == 401
+
+
+def test_a_read_only_key_cannot_change_anything(viewer: ApiClient) -> None:
+    assert viewer.get("/v1/contacts").status_code == 200
+    refused = [
+        viewer.post("/v1/contacts", json={"phone": "0612345678"}),
+        viewer.post("/v1/segments", json={"name": "all", "filter": "all"}),
+        viewer.post("/v1/campaigns/1/launch"),
+        viewer.post("/v1/gdpr/export", json={"phone": "0612345678"}),
+        viewer.post(
+            "/v1/messages", json={"to": "0612345678", "text": "x"}, headers={"Idempotency-Key": "k"}
+        ),
+        viewer.get("/v1/users"),
+        viewer.get("/v1/audit"),
+        viewer.post(
+            "/v1/webhooks", json={"url": "http://127.0.0.1/x", "events": ["campaign.completed"]}
+        ),
+    ]
+    for response in refused:
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+
+
+def test_a_marketer_session_launches_but_cannot_erase_and_needs_the_csrf_token(
+    app: FastAPI, engine: Engine
+) -> None:
+    make_user(engine, "mia@example.com", Role.MARKETER)
+    with client(app) as browser:
+        wrong = browser.post(
+            "/v1/auth/login", json={"email": "mia@example.com", "password": "nope"}
+        )
+        assert wrong.status_code == 401
+        login = browser.post(
+            "/v1/auth/login", json={"email": "MIA@example.com", "password": PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "secure" in cookie
+        assert "samesite=lax" in cookie
+        csrf = login.json()["csrf_token"]
+        assert sorted(login.json()["scopes"]) == ["launch", "read", "send", "write"]
+        assert browser.get("/v1/contacts").status_code == 200  # reads need no token
+        without = browser.post("/v1/contacts", json={"phone": "0612345678"})
+        assert without.status_code == 403
+        assert "CSRF" in without.json()["detail"]
+        with_token = browser.post(
+            "/v1/contacts", json={"phone": "0612345678"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert with_token.status_code == 201
+        erase = browser.post(
+            "/v1/gdpr/erase", json={"phone": "0612345678"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert erase.status_code == 403
+        assert browser.get("/v1/auth/me").json()["csrf_token"] == csrf
+        assert browser.post("/v1/auth/logout").status_code == 204
+        assert browser.get("/v1/contacts").status_code == 401
+
+
+def test_users_and_keys_are_managed_by_an_admin_and_audited(admin: ApiClient, app: FastAPI) -> None:
+    created = admin.post(
+        "/v1/users", json={"email": "vic@example.com", "password": PASSWORD, "role": "viewer"}
+    )
+    assert created.status_code == 201
+    assert "password" not in created.text
+    duplicate = admin.post(
+        "/v1/users", json={"email": "vic@example.com", "password": PASSWORD, "role": "viewer"}
+    )
+    assert duplicate.status_code == 409
+    assert duplicate.json()["field"] == "email"
+    short = admin.post(
+        "/v1/users", json={"email": "x@example.com", "password": "short", "role": "viewer"}
+    )
+    assert short.status_code == 422
+    assert short.json()["field"] == "password"
+    bad_role = admin.post(
+        "/v1/users", json={"email": "y@example.com", "password": PASSWORD, "role": "boss"}
+    )
+    assert bad_role.status_code == 422
+    assert bad_role.json()["field"] == "role"
+    assert [u["email"] for u in admin.get("/v1/users").json()] == ["vic@example.com"]
+    user_id = created.json()["id"]
+    assert admin.post(f"/v1/users/{user_id}/disable").json()["disabled_at"] is not None
+    assert admin.post("/v1/users/999/disable").status_code == 404
+    with client(app) as browser:
+        refused = browser.post(
+            "/v1/auth/login", json={"email": "vic@example.com", "password": PASSWORD}
+        )
+        assert refused.status_code == 401
+    key = admin.post("/v1/api-keys", json={"name": "shop", "scopes": ["read", "send"]})
+    assert key.status_code == 201
+    assert key.json()["secret"].startswith("txo_")
+    listed = admin.get("/v1/api-keys").json()
+    assert all("secret" not in k for k in listed)
+    assert admin.post("/v1/api-keys", json={"name": "x", "scopes": ["root"]}).status_code == 422
+    assert admin.delete("/v1/api-keys/999").status_code == 404
+    actions = [e["action"] for e in admin.get("/v1/audit").json()["items"]]
+    assert actions == ["user.created", "user.disabled", "api_key.created"]
+
+
+def test_a_key_cannot_be_granted_scopes_its_creator_lacks(app: FastAPI, engine: Engine) -> None:
+    make_user(engine, "ada@example.com", Role.ADMIN)
+    with client(app) as browser:
+        csrf = browser.post(
+            "/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD}
+        ).json()["csrf_token"]
+        made = browser.post(
+            "/v1/api-keys", json={"name": "ci", "scopes": ["read"]}, headers={"X-CSRF-Token": csrf}
+        )
+        assert made.status_code == 201
+        assert made.json()["created_by"] is not None
+
+
+def test_login_is_rate_limited_per_client_with_retry_after(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    app = make_app(
+        engine,
+        campaign_settings.model_copy(update={"login_rate_per_minute": 2}),
+        limiter=RequestLimiter(),
+    )
+    with client(app) as c:
+        codes = [
+            c.post("/v1/auth/login", json={"email": "a@example.com", "password": "x"}).status_code
+            for _ in range(3)
+        ]
+        assert codes == [401, 401, 429]
+        last = c.post("/v1/auth/login", json={"email": "a@example.com", "password": "x"})
+        assert last.headers["retry-after"].isdigit()
+        assert int(last.headers["retry-after"]) >= 1
+        assert last.json()["code"] == "rate_limited"
+
+
+def test_health_is_public_and_rate_limited(engine: Engine, campaign_settings: Settings) -> None:
+    app = make_app(engine, campaign_settings.model_copy(update={"public_rate_per_minute": 1}))
+    with client(app) as c:
+        assert c.get("/health").json() == {"status": "ok", "database": "ok"}
+        assert c.get("/health").status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
+def test_the_api_documentation_is_served(anonymous: ApiClient, path: str) -> None:
+    assert anonymous.get(path).status_code == 200
+
+
+def test_an_unknown_route_is_a_problem_document(admin: ApiClient) -> None:
+    response = admin.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM

@@ -1,0 +1,137 @@
+"""Contacts over HTTP: CRUD, tags, cursor pagination, bad input, CSV import upload and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from tests.factories.api import ApiClient, make_app
+
+from textopt.config import Settings
+
+
+def test_a_contact_is_created_read_changed_tagged_and_deleted(admin: ApiClient) -> None:
+    created = admin.post(
+        "/v1/contacts",
+        json={
+            "phone": "06 12 34 56 78",
+            "first_name": "Alice",
+            "tags": ["vip"],
+            "attributes": {"city": "Lyon"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    assert contact["phone"] == "+33612345678"
+    assert contact["tags"] == ["vip"]
+    assert contact["consent"] == []
+    cid = contact["id"]
+    assert admin.get(f"/v1/contacts/{cid}").json()["first_name"] == "Alice"
+    changed = admin.patch(f"/v1/contacts/{cid}", json={"first_name": None, "language": "fr"})
+    assert changed.json()["first_name"] is None
+    assert changed.json()["language"] == "fr"
+    assert admin.post(f"/v1/contacts/{cid}/tags", json={"tags": ["new"]}).json()["tags"] == [
+        "new",
+        "vip",
+    ]
+    assert admin.delete(f"/v1/contacts/{cid}/tags/vip").json()["tags"] == ["new"]
+    assert admin.delete(f"/v1/contacts/{cid}").status_code == 204
+    assert admin.get(f"/v1/contacts/{cid}").status_code == 404
+
+
+def test_bad_input_names_the_field_at_fault(admin: ApiClient) -> None:
+    cases = {
+        "phone": admin.post("/v1/contacts", json={"phone": "12"}),
+        "email": admin.post("/v1/contacts", json={"phone": "0612345678", "email": "no-at-sign"}),
+        "timezone": admin.post(
+            "/v1/contacts", json={"phone": "0612345678", "timezone": "Mars/Base"}
+        ),
+        "extra": admin.post("/v1/contacts", json={"phone": "0612345678", "extra": 1}),
+        "limit": admin.get("/v1/contacts?limit=0"),
+        "contact_id": admin.get("/v1/contacts/abc"),
+    }
+    for field, response in cases.items():
+        assert response.status_code == 422, (field, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["status"] == 422, body
+        assert body["field"] == field, body
+        assert body["detail"]
+    admin.post("/v1/contacts", json={"phone": "0612345678"})
+    duplicate = admin.post("/v1/contacts", json={"phone": "+33 6 12 34 56 78"})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["field"] == "phone"
+    assert admin.patch("/v1/contacts/1", json={"phone": None}).json()["field"] == "phone"
+
+
+def test_pages_follow_the_cursor_without_gaps_or_repeats(admin: ApiClient) -> None:
+    for n in range(7):
+        admin.post("/v1/contacts", json={"phone": f"06123456{n:02d}", "tags": ["t"]})
+    seen: list[int] = []
+    url = "/v1/contacts?limit=3&tag=t"
+    pages = 0
+    while url:
+        page = admin.get(url).json()
+        seen += [c["id"] for c in page["items"]]
+        pages += 1
+        url = f"/v1/contacts?limit=3&tag=t&after={page['next']}" if page["next"] else ""
+    assert seen == sorted(seen)
+    assert len(set(seen)) == 7
+    assert pages == 3
+    assert admin.get("/v1/contacts?search=nobody").json() == {"items": [], "next": None}
+
+
+def test_a_csv_upload_imports_and_reports_its_rejects(admin: ApiClient) -> None:
+    csv = (
+        "phone;first_name;consent\n"
+        "0612345678;Alice;yes\nnot a number;Bob;yes\n0698765432;Carol;no\n"
+    )
+    response = admin.post(
+        "/v1/contacts/import", files={"file": ("clients.csv", csv.encode(), "text/csv")}
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["rows_read"], report["created"], report["rejected"]) == (3, 2, 1)
+    assert report["delimiter"] == ";"
+    rejects = admin.get(report["rejects_url"])
+    assert rejects.status_code == 200
+    assert rejects.headers["content-type"].startswith("text/csv")
+    assert "not a number" in rejects.text
+    assert admin.get("/v1/contacts/imports/" + "z" * 24 + "/rejects").status_code == 404
+    audit = admin.get("/v1/audit").json()["items"]
+    assert audit[-1]["action"] == "contacts.imported"
+    assert audit[-1]["detail"]["file"] == "clients.csv"
+
+
+def test_an_upload_larger_than_the_setting_is_refused(
+    engine: Engine, campaign_settings: Settings, admin: ApiClient
+) -> None:
+    small = make_app(engine, campaign_settings.model_copy(update={"max_upload_mb": 0.001}))
+    with ApiClient(small, dict(admin.http.headers)) as c:
+        big = b"phone\n" + b"0612345678\n" * 200
+        response = c.post("/v1/contacts/import", files={"file": ("big.csv", big, "text/csv")})
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
+
+
+def test_a_file_without_a_phone_column_is_refused_before_anything_is_written(
+    admin: ApiClient,
+) -> None:
+    response = admin.post(
+        "/v1/contacts/import", files={"file": ("x.csv", b"name;city\nAlice;Lyon\n", "text/csv")}
+    )
+    assert response.status_code == 422
+    assert admin.get("/v1/contacts").json()["items"] == []
+
+
+def test_the_export_is_csv_in_the_import_columns_and_audited(
+    admin: ApiClient, app: FastAPI, tmp_path: Path
+) -> None:
+    admin.post("/v1/contacts", json={"phone": "0612345678", "first_name": "Alice"})
+    response = admin.get("/v1/contacts/export")
+    assert response.status_code == 200
+    assert response.text.startswith("phone,")
+    assert "+33612345678" in response.text
+    assert "Alice" in response.text
+    assert admin.get("/v1/audit").json()["items"][-1]["action"] == "contacts.exported"

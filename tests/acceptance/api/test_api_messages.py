@@ -1,0 +1,68 @@
+"""One-off messages: the Idempotency-Key never sends twice; status and bad input."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+from tests.factories.api import ApiClient
+
+from textopt.db.engine import session_scope
+from textopt.dispatch.models import Message
+
+BODY = {"to": "06 12 34 56 78", "text": "Votre RDV est confirmé demain 10h"}
+
+
+def _messages(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+def test_the_same_key_returns_the_same_message_and_never_queues_a_second(
+    admin: ApiClient, engine: Engine
+) -> None:
+    first = admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "order-42"})
+    assert first.status_code == 201, first.text
+    assert first.json()["created"] is True
+    assert first.json()["status"] == "planned"
+    again = admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "order-42"})
+    assert again.status_code == 200
+    assert again.json()["created"] is False
+    assert again.json()["id"] == first.json()["id"]
+    assert _messages(engine) == 1
+    status = admin.get(f"/v1/messages/{first.json()['id']}").json()
+    assert status["to"] == "+33612345678"
+    assert status["events"] == []
+
+
+def test_a_used_key_with_another_body_is_a_conflict(admin: ApiClient, engine: Engine) -> None:
+    admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "k1"})
+    other = admin.post(
+        "/v1/messages", json={**BODY, "text": "Autre texte"}, headers={"Idempotency-Key": "k1"}
+    )
+    assert other.status_code == 409
+    assert other.json()["field"] == "Idempotency-Key"
+    assert _messages(engine) == 1
+
+
+def test_a_message_without_a_key_or_with_a_bad_number_is_refused(admin: ApiClient) -> None:
+    missing = admin.post("/v1/messages", json=BODY)
+    assert missing.status_code == 422
+    assert missing.json()["field"] == "Idempotency-Key"
+    bad = admin.post("/v1/messages", json={**BODY, "to": "12"}, headers={"Idempotency-Key": "k"})
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "to"
+    template = admin.post(
+        "/v1/messages", json={**BODY, "text": "{{ broken"}, headers={"Idempotency-Key": "k2"}
+    )
+    assert template.status_code == 422
+    assert admin.get("/v1/messages/999").status_code == 404
+
+
+def test_a_blocked_message_says_why(admin: ApiClient) -> None:
+    marketing = admin.post(
+        "/v1/messages",
+        json={**BODY, "purpose": "marketing", "text": "Promo chez Boutique"},
+        headers={"Idempotency-Key": "promo"},
+    )
+    assert marketing.status_code == 201
+    assert marketing.json()["status"] == "blocked"
+    assert marketing.json()["reason"] == "no_consent"
