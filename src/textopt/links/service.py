@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select
@@ -27,9 +27,13 @@ from textopt.db.engine import upsert_insert
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.links.models import LinkClick, LinkCode
 
+if TYPE_CHECKING:
+    from textopt.campaigns.models import Campaign
+
 __all__ = [
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "TRACK_OPTION",
     "ClickSummary",
     "clicks_by_campaign",
     "clicks_by_contact",
@@ -39,6 +43,8 @@ __all__ = [
     "link_base",
     "preview_links",
     "rewrite_links",
+    "set_link_tracking",
+    "tracks_links",
 ]
 
 CODE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -51,6 +57,8 @@ _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}»’'\""
 _MAX_URL = 2000
 _MAX_ROUNDS = 5  # code clashes are ~never; a persistent clash means a broken generator
+#: The campaign option (in `Campaign.options`) that planning reads to shorten links.
+TRACK_OPTION = "track_links"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,18 @@ def link_base(settings: Settings) -> str:
     if settings.link_domain:
         return f"https://{settings.link_domain.strip().strip('/')}/"
     return f"{settings.public_base_url.rstrip('/')}/l/"
+
+
+def set_link_tracking(campaign: Campaign, *, enabled: bool) -> None:
+    """Turn tracked links on or off for a draft campaign (the option planning reads)."""
+    if campaign.status != "draft":
+        raise ConflictError(f"campaign {campaign.id} is {campaign.status}: only a draft changes")
+    campaign.options = {**(campaign.options or {}), TRACK_OPTION: enabled}
+
+
+def tracks_links(campaign: Campaign) -> bool:
+    """Whether the campaign's URLs are shortened per recipient."""
+    return bool((campaign.options or {}).get(TRACK_OPTION))
 
 
 def is_link_code(code: str) -> bool:

@@ -1,0 +1,79 @@
+"""Who is looking at a page: the signed-in user of the session cookie, their role, the CSRF.
+
+A page without a live session redirects to the sign-in page (`LoginRequired`); a form post
+must carry the session's CSRF token in its `csrf_token` field (`check_form`), checked by
+`api.deps.check_csrf`, the same rule as the REST API's cookie sessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Form, Request
+from sqlalchemy.orm import Session
+
+from textopt.accounts.models import LoginSession, Scope, User
+from textopt.accounts.service import Actor, user_actor
+from textopt.api.deps import DbSession, check_csrf, current_login
+from textopt.errors import AuthenticationError
+
+__all__ = ["LoginRequired", "Viewer", "WebViewer", "check_form", "viewer_of"]
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in user; the web error handler redirects to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user of a page, with their scopes and the session's CSRF token."""
+
+    user: User
+    actor: Actor
+    login: LoginSession
+
+    @property
+    def csrf(self) -> str:
+        """The token every form of the page echoes."""
+        return self.login.csrf_token
+
+    def can(self, scope: str) -> bool:
+        """Whether the user's role grants `scope` (read, write, launch, send, gdpr, admin)."""
+        return Scope(scope) in self.actor.scopes
+
+    def require(self, scope: Scope) -> None:
+        """Raise PermissionDenied unless the role grants `scope`."""
+        self.actor.require(scope)
+
+
+def viewer_of(request: Request, session: Session) -> Viewer:
+    """The signed-in viewer of the request, or LoginRequired."""
+    try:
+        login, user = current_login(session, request)
+    except AuthenticationError as exc:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target) from exc
+    viewer = Viewer(user=user, actor=user_actor(user), login=login)
+    request.state.viewer = viewer
+    return viewer
+
+
+def _viewer(request: Request, session: DbSession) -> Viewer:
+    return viewer_of(request, session)
+
+
+WebViewer = Annotated[Viewer, Depends(_viewer)]
+
+
+def check_form(viewer: Viewer, token: str | None, scope: Scope) -> None:
+    """A state-changing form: the CSRF token of the session, and the role's permission."""
+    check_csrf(viewer.login, token)
+    viewer.require(scope)
+
+
+CsrfField = Annotated[str | None, Form(alias="csrf_token")]

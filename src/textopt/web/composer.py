@@ -1,0 +1,134 @@
+"""The composer's live figures: a draft text analysed as recipients will get it.
+
+Glue over the domain only: the template is rendered for a few real contacts of the chosen
+segment, framed (brand, STOP footer), its links shortened to their real length when tracked,
+and analysed (`compose.analyze`); the audience is counted (`campaigns.segments`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from textopt.campaigns.segments import audience_ids, count_audience, get_segment
+from textopt.compose import compile_template, message_frame
+from textopt.config import Settings
+from textopt.contacts.models import Contact
+from textopt.contacts.service import get_contact
+from textopt.errors import TextoptError
+from textopt.links.service import link_base, preview_links
+from textopt.vocab import Purpose
+
+__all__ = ["analyze_draft"]
+
+_SAMPLES = 3
+_MAX_TEXT = 5_000
+
+
+def _context(contact: Contact | None) -> dict[str, Any]:
+    if contact is None:
+        return {"first_name": "", "last_name": "", "attributes": {}, "tags": [], "language": ""}
+    return {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "country": contact.country,
+        "region": contact.region,
+        "attributes": contact.attributes or {},
+        "tags": contact.tag_names,
+        "language": contact.language or "",
+    }
+
+
+def _samples(session: Session, filter_text: str | None, now: dt.datetime) -> list[Contact]:
+    if not filter_text:
+        return []
+    first = next(iter(audience_ids(session, filter=filter_text, now=now, batch_size=_SAMPLES)), [])
+    return [c for cid in first if (c := get_contact(session, contact_id=cid)) is not None]
+
+
+def analyze_draft(
+    session: Session,
+    *,
+    settings: Settings,
+    text: str,
+    segment: str | None,
+    purpose: str,
+    brand_name: str | None,
+    smart_encoding: bool,
+    track_links: bool,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Encoding, segments, the characters forcing UCS-2, the smart suggestion, samples, cost."""
+    saved = get_segment(session, name_or_id=segment) if segment else None
+    filter_text = saved.filter if saved is not None else None
+    result: dict[str, Any] = {"audience": None, "samples": [], "error": None}
+    try:
+        template = compile_template(text[:_MAX_TEXT])
+        frame = message_frame(
+            purpose=Purpose(purpose),
+            country=settings.default_region,
+            brand=brand_name or settings.brand_name,
+            stop_number=settings.stop_number,
+        )
+        audience = count_audience(session, filter=filter_text, now=now) if filter_text else 0
+        result["audience"] = audience
+        contacts: list[Contact | None] = [*_samples(session, filter_text, now)] or [None]
+        base = link_base(settings)
+        composed = []
+        for contact in contacts:
+            body = template.render(_context(contact))
+            if track_links:
+                body = preview_links(body, base=base)
+            composed.append((contact, frame.compose(body, smart_encoding=False)))
+    except (TextoptError, ValueError) as exc:
+        result["error"] = getattr(exc, "message", str(exc))
+        return result
+    first = composed[0][1].analysis
+    smart = first.smart
+    cost = first.cost
+    result.update(
+        encoding=str(first.encoding),
+        segments=first.segments,
+        units=first.units,
+        per_segment=first.per_segment,
+        characters=first.characters,
+        non_gsm=[
+            {
+                "char": c.char,
+                "name": c.name,
+                "count": len(c.positions),
+                "replacement": c.replacement,
+            }
+            for c in first.non_gsm
+        ],
+        smart={
+            "encoding": str(smart.encoding),
+            "segments": smart.segments,
+            "replacements": [[r.source, r.target] for r in smart.replacements],
+        },
+        smart_applies=smart_encoding,
+        cost=None
+        if cost is None
+        else {
+            "per_message": str(cost.amount),
+            "total": str((cost.amount * Decimal(audience)).quantize(Decimal("0.01"))),
+            "currency": cost.currency,
+        },
+        samples=[
+            {
+                "who": " ".join(filter(None, [c.first_name, c.last_name])) or c.phone
+                if c is not None
+                else "",
+                "text": message.text,
+                "segments": message.analysis.segments,
+                "encoding": str(message.analysis.encoding),
+            }
+            for c, message in composed
+        ],
+    )
+    return result

@@ -1,0 +1,375 @@
+"""Segments, the campaign composer, a campaign's preview and report, launch and its controls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field
+
+from textopt.accounts.models import Scope
+from textopt.accounts.service import record_audit
+from textopt.api.deps import DbSession, check_csrf
+from textopt.campaigns import service
+from textopt.campaigns.overview import sends_by_hour
+from textopt.campaigns.report import campaign_report
+from textopt.campaigns.segments import count_audience, create_segment, list_segments
+from textopt.config import Settings
+from textopt.db.base import utcnow
+from textopt.errors import TextoptError, ValidationError
+from textopt.links.service import clicks_by_campaign, link_base, set_link_tracking, tracks_links
+from textopt.policy import get_pack, select_pack
+from textopt.policy.packs import Pack
+from textopt.web.auth import CsrfField, WebViewer, check_form
+from textopt.web.charts import bar_chart, funnel_chart
+from textopt.web.composer import analyze_draft
+from textopt.web.i18n import Translate, request_translator
+from textopt.web.rendering import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_NOTICES = ("launched", "paused", "resumed", "cancelled", "created")
+_MAX_DAYS_SHOWN = 4
+
+
+def _notice(_: Translate, notice: str | None) -> str | None:
+    return _(f"notice.{notice}") if notice in _NOTICES else None
+
+
+@router.get("/app/segments")
+def segments_page(request: Request, viewer: WebViewer, session: DbSession) -> HTMLResponse:
+    """Saved segments with their live count, and the form to add one."""
+    return _segments(request, session, error=None, name="", filter_text="")
+
+
+def _segments(
+    request: Request, session: DbSession, *, error: str | None, name: str, filter_text: str
+) -> HTMLResponse:
+    now = utcnow()
+    rows = [(s, count_audience(session, filter=s.filter, now=now)) for s in list_segments(session)]
+    return render(
+        request,
+        "segments.html",
+        status_code=422 if error else 200,
+        section="Segments",
+        segments=rows,
+        error=error,
+        name=name,
+        filter=filter_text,
+    )
+
+
+@router.post("/app/segments")
+def add_segment(
+    request: Request,
+    viewer: WebViewer,
+    session: DbSession,
+    name: Annotated[str, Form(max_length=100)],
+    filter: Annotated[str, Form(max_length=10_000)],
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Save a segment; a bad filter is shown with its column."""
+    check_form(viewer, csrf_token, Scope.WRITE)
+    try:
+        with session.begin_nested():
+            create_segment(session, name=name, filter=filter)
+    except ValidationError as exc:
+        return _segments(request, session, error=exc.message, name=name, filter_text=filter)
+    return RedirectResponse("/app/segments", status_code=303)
+
+
+@router.get("/app/api/count")
+def segment_count(viewer: WebViewer, session: DbSession, filter: str = "") -> JSONResponse:
+    """The live count of a filter being typed (or why it does not parse)."""
+    if not filter.strip():
+        return JSONResponse({"count": None, "error": None})
+    try:
+        count = count_audience(session, filter=filter[:10_000], now=utcnow())
+    except ValidationError as exc:
+        return JSONResponse({"count": None, "error": exc.message})
+    return JSONResponse({"count": count, "error": None})
+
+
+class DraftText(BaseModel):
+    """What the composer sends on each keystroke (debounced)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(default="", max_length=20_000)
+    segment: str | None = Field(default=None, max_length=100)
+    purpose: str = Field(default="marketing", pattern="^(marketing|transactional)$")
+    brand_name: str | None = Field(default=None, max_length=100)
+    smart_encoding: bool = True
+    track_links: bool = False
+
+
+@router.post("/app/api/analyze")
+def analyze(
+    request: Request,
+    body: DraftText,
+    viewer: WebViewer,
+    session: DbSession,
+    x_csrf_token: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """The composer's live counter: encoding, segments, UCS-2 characters, samples, cost."""
+    check_csrf(viewer.login, x_csrf_token)
+    settings: Settings = request.app.state.settings
+    result = analyze_draft(
+        session,
+        settings=settings,
+        text=body.text,
+        segment=body.segment,
+        purpose=body.purpose,
+        brand_name=body.brand_name,
+        smart_encoding=body.smart_encoding,
+        track_links=body.track_links,
+        now=utcnow(),
+    )
+    return JSONResponse(result)
+
+
+@router.get("/app/campaigns")
+def campaigns_page(request: Request, viewer: WebViewer, session: DbSession) -> HTMLResponse:
+    """Every campaign, newest first."""
+    return render(
+        request,
+        "campaigns.html",
+        section="Campaigns",
+        campaigns=service.list_campaigns(session, limit=200),
+    )
+
+
+def _composer(
+    request: Request, session: DbSession, *, form: dict[str, Any], error: str | None
+) -> HTMLResponse:
+    return render(
+        request,
+        "compose.html",
+        status_code=422 if error else 200,
+        section="Campaigns",
+        segments=list_segments(session),
+        form=form,
+        error=error,
+        link_base=link_base(request.app.state.settings),
+    )
+
+
+@router.get("/app/campaigns/new")
+def composer(request: Request, viewer: WebViewer, session: DbSession) -> HTMLResponse:
+    """The composer: template editor with live counter, samples and cost."""
+    viewer.require(Scope.WRITE)
+    settings: Settings = request.app.state.settings
+    form = {
+        "name": "",
+        "segment": "",
+        "purpose": "marketing",
+        "brand_name": settings.brand_name,
+        "sender_id": "",
+        "send_at": "",
+        "text": "",
+        "smart_encoding": True,
+        "track_links": False,
+    }
+    return _composer(request, session, form=form, error=None)
+
+
+def _local_time(value: str, zone: str) -> dt.datetime | None:
+    if not value.strip():
+        return None
+    try:
+        naive = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError(f"start {value!r} is not a date and time", field="send_at") from exc
+    return naive.replace(tzinfo=ZoneInfo(zone)) if naive.tzinfo is None else naive
+
+
+@router.post("/app/campaigns/new")
+def create_draft(
+    request: Request,
+    viewer: WebViewer,
+    session: DbSession,
+    name: Annotated[str, Form(max_length=200)],
+    segment: Annotated[str, Form(max_length=100)],
+    text: Annotated[str, Form(max_length=20_000)],
+    purpose: Annotated[str, Form(max_length=16)] = "marketing",
+    brand_name: Annotated[str, Form(max_length=100)] = "",
+    sender_id: Annotated[str, Form(max_length=32)] = "",
+    send_at: Annotated[str, Form(max_length=40)] = "",
+    smart_encoding: Annotated[bool, Form()] = False,
+    track_links: Annotated[bool, Form()] = False,
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Save the draft (every mistake reported now) and go to its preview."""
+    check_form(viewer, csrf_token, Scope.WRITE)
+    settings: Settings = request.app.state.settings
+    form = {
+        "name": name,
+        "segment": segment,
+        "purpose": purpose,
+        "brand_name": brand_name,
+        "sender_id": sender_id,
+        "send_at": send_at,
+        "text": text,
+        "smart_encoding": smart_encoding,
+        "track_links": track_links,
+    }
+    try:
+        with session.begin_nested():
+            campaign = service.create_campaign(
+                session,
+                settings=settings,
+                name=name,
+                template=text,
+                purpose=purpose,
+                brand_name=brand_name or None,
+                sender_id=sender_id.strip() or None,
+                segment=segment,
+                send_at=_local_time(send_at, settings.workspace_timezone),
+                smart_encoding=smart_encoding,
+            )
+            set_link_tracking(campaign, enabled=track_links)
+    except TextoptError as exc:
+        return _composer(request, session, form=form, error=exc.message)
+    record_audit(
+        session,
+        actor=viewer.actor,
+        action="campaign.created",
+        target_type="campaign",
+        target_id=campaign.id,
+    )
+    return RedirectResponse(f"/app/campaigns/{campaign.id}?notice=created", status_code=303)
+
+
+def _quiet_hours(pack: Pack, day: str) -> set[int]:
+    """Hours of `day` ("2026-11-25 Wed") when the pack allows no marketing."""
+    try:
+        weekday = dt.date.fromisoformat(day[:10]).weekday()
+    except ValueError:
+        weekday = -1
+    if weekday not in pack.hours.days:
+        return set(range(24))
+    start, end = pack.hours.start, pack.hours.end
+    return {h for h in range(24) if h * 60 < start or (h + 1) * 60 > end}
+
+
+def _histograms(_: Translate, hours: dict[str, list[int]], pack: Pack) -> list[Markup]:
+    charts = []
+    for day, counts in sorted(hours.items())[:_MAX_DAYS_SHOWN]:
+        charts.append(
+            bar_chart(
+                [(f"{h:02d}h", count) for h, count in enumerate(counts)],
+                title=f"{_('Send times by local hour')}: {day}",
+                shaded=_quiet_hours(pack, day),
+                shaded_label=_("Shaded: hours when marketing may not be sent"),
+                height=150,
+            )
+        )
+    return charts
+
+
+@router.get("/app/campaigns/{campaign_id}")
+def campaign_page(
+    request: Request,
+    campaign_id: int,
+    viewer: WebViewer,
+    session: DbSession,
+    notice: str | None = None,
+) -> HTMLResponse:
+    """A draft's preview (exclusions, send times, cost) or a launched campaign's report."""
+    _ = request_translator(request)
+    settings: Settings = request.app.state.settings
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    now = utcnow()
+    pack = get_pack(select_pack(settings.default_region).pack)
+    values: dict[str, Any] = {"preview": None, "report": None}
+    if campaign.status == "draft":
+        preview = service.preview(session, campaign=campaign, settings=settings, now=now)
+        data = preview.to_dict()
+        values.update(
+            preview=data,
+            deferred_total=sum(preview.deferred.values()),
+            blocked_total=sum(preview.blocked.values()),
+            histograms=_histograms(_, preview.hours, pack),
+            quiet_rule=pack.hours.describe(),
+        )
+    else:
+        report = campaign_report(session, campaign=campaign)
+        clicks = clicks_by_campaign(session, campaign_id=campaign.id)
+        start = campaign.launched_at or campaign.created_at
+        end = min(campaign.completed_at or now, start + dt.timedelta(hours=48), now)
+        # at least half a day, so that one busy hour does not fill the whole chart
+        until = max(end + dt.timedelta(hours=1), start + dt.timedelta(hours=12))
+        hours = sends_by_hour(session, since=start, until=until, campaign_id=campaign.id)
+        zone = ZoneInfo(settings.workspace_timezone)
+        values.update(
+            report=report,
+            clicks=clicks,
+            funnel_chart=funnel_chart(
+                [
+                    (_("planned"), report["messages"] - sum(report["blocked_by_reason"].values())),
+                    (_("sent"), report["sent"]),
+                    (_("delivered"), report["delivered"]),
+                    (_("clicked"), clicks.contacts),
+                ],
+                title=_("Delivery funnel"),
+            ),
+            hours_chart=bar_chart(
+                [(f"{at.astimezone(zone).hour:02d}h", count) for at, count in hours],
+                title=_("Sends per hour"),
+            ),
+        )
+    return render(
+        request,
+        "campaign.html",
+        section="Campaigns",
+        campaign=campaign,
+        tracked=tracks_links(campaign),
+        notice=_notice(_, notice),
+        **values,
+    )
+
+
+@router.post("/app/campaigns/{campaign_id}/{action}")
+def campaign_action(
+    request: Request,
+    campaign_id: int,
+    action: str,
+    viewer: WebViewer,
+    session: DbSession,
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Launch, pause, resume or cancel (the launch permission)."""
+    check_form(viewer, csrf_token, Scope.LAUNCH)
+    settings: Settings = request.app.state.settings
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    now = utcnow()
+    detail: dict[str, Any] = {}
+    if action == "launch":
+        report = service.launch(session, campaign=campaign, settings=settings, now=now)
+        detail = {"planned": report.planned, "status": campaign.status}
+        done = "launched"
+    elif action == "pause":
+        service.pause(session, campaign=campaign, now=now)
+        done = "paused"
+    elif action == "resume":
+        service.resume(session, campaign=campaign, now=now)
+        done = "resumed"
+    elif action == "cancel":
+        detail = {"messages_cancelled": service.cancel(session, campaign=campaign, now=now)}
+        done = "cancelled"
+    else:
+        raise ValidationError(f"unknown campaign action {action!r}", field="action")
+    record_audit(
+        session,
+        actor=viewer.actor,
+        action=f"campaign.{done}",
+        target_type="campaign",
+        target_id=campaign.id,
+        detail=detail,
+    )
+    return RedirectResponse(f"/app/campaigns/{campaign.id}?notice={done}", status_code=303)

@@ -1,0 +1,275 @@
+"""Contacts: search, one contact's page, the printable consent proof, and the CSV import."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from textopt.accounts.models import Scope
+from textopt.accounts.service import record_audit
+from textopt.api.deps import DbSession
+from textopt.campaigns.overview import contact_messages
+from textopt.config import Settings
+from textopt.consent import service as consent
+from textopt.contacts import service as contacts
+from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
+from textopt.contacts.importer import import_contacts
+from textopt.db.base import utcnow
+from textopt.errors import NotFoundError, TextoptError, ValidationError
+from textopt.inbound.service import list_inbound
+from textopt.links.service import clicks_by_contact
+from textopt.web.auth import CsrfField, WebViewer, check_form
+from textopt.web.i18n import request_translator
+from textopt.web.rendering import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_PAGE = 50
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_CHUNK = 1 << 20
+_SAMPLES = 3
+
+
+@router.get("/app/contacts")
+def contact_list(
+    request: Request,
+    viewer: WebViewer,
+    session: DbSession,
+    q: str = "",
+    tag: str = "",
+    after: int | None = None,
+) -> HTMLResponse:
+    """Contacts matching a search, a page at a time."""
+    search, tag_name = q.strip()[:200] or None, tag.strip()[:64] or None
+    rows = contacts.list_contacts(
+        session, search=search, tag=tag_name, limit=_PAGE + 1, after_id=after
+    )
+    total = contacts.count_contacts(session, search=search, tag=tag_name)
+    return render(
+        request,
+        "contacts.html",
+        section="Contacts",
+        contacts=rows[:_PAGE],
+        total=total,
+        q=q,
+        tag=tag,
+        next_after=rows[_PAGE - 1].id if len(rows) > _PAGE else None,
+    )
+
+
+@router.get("/app/contacts/{contact_id}")
+def contact_page(
+    request: Request, contact_id: int, viewer: WebViewer, session: DbSession
+) -> HTMLResponse:
+    """One contact: details, consent now and its history, every message and reply."""
+    contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
+    states = sorted(consent.current_consent(session, contact_id=contact.id).items())
+    suppressed = consent.suppression_reasons(session, phone=contact.phone, channel="sms")
+    return render(
+        request,
+        "contact.html",
+        section="Contacts",
+        contact=contact,
+        states=states,
+        suppressed=suppressed,
+        ledger=consent.history(session, contact_id=contact.id),
+        messages=contact_messages(session, contact_id=contact.id),
+        inbound=list_inbound(session, contact_id=contact.id),
+        clicks=clicks_by_contact(session, contact_id=contact.id),
+    )
+
+
+@router.get("/app/contacts/{contact_id}/proof")
+def consent_proof(
+    request: Request, contact_id: int, viewer: WebViewer, session: DbSession
+) -> HTMLResponse:
+    """The printable consent record of one person: what a CNIL audit asks for."""
+    settings: Settings = request.app.state.settings
+    contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
+    ledger = consent.history(session, contact_id=contact.id)
+    versions = sorted({e.consent_text_version for e, _ in ledger if e.consent_text_version})
+    texts = [t for v in versions if (t := consent.get_consent_text(session, version=v))]
+    replies = [
+        r
+        for r in list_inbound(session, contact_id=contact.id)
+        if r.keyword in ("confirm", "stop", "start")
+    ]
+    check = consent.verify_ledger(session)
+    return render(
+        request,
+        "proof.html",
+        section="Contacts",
+        contact=contact,
+        brand=settings.brand_name,
+        now=utcnow(),
+        states=sorted(consent.current_consent(session, contact_id=contact.id).items()),
+        ledger=ledger,
+        texts=texts,
+        replies=replies,
+        ledger_ok=check.ok,
+        ledger_problem=check.problem,
+        events_checked=check.events_checked,
+    )
+
+
+def _upload_folder(settings: Settings) -> Path:
+    folder = Path(settings.upload_dir or Path(tempfile.gettempdir()) / "textopt-uploads")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def _store(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
+    written = 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(_CHUNK):
+            written += len(chunk)
+            if written > max_bytes:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise ValidationError(
+                    f"the file is larger than {max_bytes // 2**20} MB", field="file"
+                )
+            out.write(chunk)
+
+
+def _uploaded(settings: Settings, token: str) -> Path:
+    path = _upload_folder(settings) / f"{token}.csv"
+    if not _TOKEN.fullmatch(token) or not path.is_file():
+        raise NotFoundError("this upload is gone: upload the file again")
+    return path
+
+
+@router.get("/app/import")
+def import_page(request: Request, viewer: WebViewer) -> HTMLResponse:
+    """Upload a CSV."""
+    settings: Settings = request.app.state.settings
+    return render(
+        request,
+        "import.html",
+        section="Import",
+        stage="upload",
+        error=None,
+        region=settings.default_region,
+    )
+
+
+@router.post("/app/import")
+def upload(
+    request: Request,
+    viewer: WebViewer,
+    file: Annotated[UploadFile, File()],
+    region: Annotated[str, Form(max_length=2)] = "",
+    csrf_token: CsrfField = None,
+) -> HTMLResponse:
+    """Keep the upload aside and show how its columns will be read."""
+    check_form(viewer, csrf_token, Scope.WRITE)
+    settings: Settings = request.app.state.settings
+    region = (region or settings.default_region).upper()
+    token = secrets.token_urlsafe(18)
+    path = _upload_folder(settings) / f"{token}.csv"
+    filename = (file.filename or "upload.csv")[:200]
+    try:
+        _store(file, path, max_bytes=int(settings.max_upload_mb * 2**20))
+        fmt = sniff_format(path)
+        with path.open(encoding=fmt.encoding, newline="") as handle:
+            header, rows = open_rows(handle, delimiter=fmt.delimiter)
+            columns = map_columns(header, source=filename)
+            samples = [cells for _, cells in zip(range(_SAMPLES), rows, strict=False)]
+    except TextoptError as exc:
+        path.unlink(missing_ok=True)
+        _ = request_translator(request)
+        return render(
+            request,
+            "import.html",
+            status_code=422,
+            section="Import",
+            stage="upload",
+            error=_(exc.message),
+            region=region,
+        )
+    targets = {index: name for name, index in columns.fields.items()}
+    mapping = [
+        (
+            name,
+            targets.get(index),
+            [row[index] for row in samples if index < len(row) and row[index]],
+        )
+        for index, name in enumerate(header)
+    ]
+    return render(
+        request,
+        "import.html",
+        section="Import",
+        stage="mapping",
+        error=None,
+        token=token,
+        filename=filename,
+        fmt=fmt,
+        mapping=mapping,
+        region=region,
+    )
+
+
+@router.post("/app/import/{token}")
+def run_import(
+    request: Request,
+    token: str,
+    viewer: WebViewer,
+    session: DbSession,
+    region: Annotated[str, Form(max_length=2)] = "",
+    filename: Annotated[str, Form(max_length=200)] = "upload.csv",
+    csrf_token: CsrfField = None,
+) -> HTMLResponse:
+    """Import the upload: upsert on phone, batch by batch; rejects kept for download."""
+    check_form(viewer, csrf_token, Scope.WRITE)
+    settings: Settings = request.app.state.settings
+    path = _uploaded(settings, token)
+    rejects = path.with_name(f"{token}.rejects.csv")
+    # The import commits batch by batch in its own sessions: end this request's transaction
+    # first (on SQLite it holds the write lock the import needs).
+    session.commit()
+    try:
+        report = import_contacts(
+            request.app.state.engine,
+            path=path,
+            rejects_path=rejects,
+            default_region=region or None,
+            source_name=filename,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    record_audit(
+        session,
+        actor=viewer.actor,
+        action="contacts.imported",
+        target_type="contacts",
+        detail={"file": filename, "rows": report.rows_read, "created": report.created},
+    )
+    return render(
+        request,
+        "import.html",
+        section="Import",
+        stage="done",
+        error=None,
+        filename=filename,
+        report=report,
+        rejected=sum(report.rejected.values()),
+        rejects_token=token if report.rejects_path else None,
+    )
+
+
+@router.get("/app/import/{token}/rejects")
+def download_rejects(request: Request, token: str, viewer: WebViewer) -> Response:
+    """The rejected rows and warnings of an import, as CSV with a reason column."""
+    viewer.require(Scope.WRITE)
+    path = _upload_folder(request.app.state.settings) / f"{token}.rejects.csv"
+    if not _TOKEN.fullmatch(token) or not path.is_file():
+        raise NotFoundError("no rejects file for this import (none, or expired)")
+    return FileResponse(path, media_type="text/csv", filename="rejects.csv")

@@ -1,0 +1,147 @@
+// textopt dashboard: a little progressive enhancement in plain JavaScript.
+// Every page works without it; it adds the composer's live counter, the segment counter
+// and the print button.
+"use strict";
+
+function debounce(fn, ms) {
+  let timer = null;
+  return function (...args) {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn.apply(this, args), ms);
+  };
+}
+
+function setText(root, name, value) {
+  const node = root.querySelector(`[data-field="${name}"]`);
+  if (node) node.textContent = value == null ? "—" : String(value);
+  return node;
+}
+
+function show(root, name, visible) {
+  const node = root.querySelector(`[data-field="${name}"]`);
+  if (node) node.hidden = !visible;
+}
+
+// The message with each character forcing UCS-2 wrapped in <mark> (built as DOM nodes,
+// never as HTML, so nothing typed can inject markup).
+function mirror(node, text, forcing) {
+  node.replaceChildren();
+  let run = "";
+  for (const char of text) {
+    if (forcing.has(char)) {
+      if (run) node.append(document.createTextNode(run));
+      run = "";
+      const mark = document.createElement("mark");
+      mark.textContent = char;
+      mark.title = "UCS-2";
+      node.append(mark);
+    } else {
+      run += char;
+    }
+  }
+  if (run) node.append(document.createTextNode(run));
+}
+
+function composer(form) {
+  const area = form.querySelector("textarea[data-live]");
+  const panel = form.querySelector("#analysis");
+  const samples = form.querySelector('[data-field="samples"]');
+  const csrf = form.querySelector('input[name="csrf_token"]').value;
+  let lastSmart = [];
+
+  async function refresh() {
+    const body = {
+      text: area.value,
+      segment: form.segment.value,
+      purpose: form.purpose.value,
+      brand_name: form.brand_name.value,
+      smart_encoding: form.smart_encoding.checked,
+      track_links: form.track_links.checked,
+    };
+    let data;
+    try {
+      const response = await fetch(form.dataset.analyze, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+      });
+      data = await response.json();
+    } catch (error) {
+      return;
+    }
+    setText(panel, "audience", data.audience);
+    if (data.error) {
+      setText(panel, "error", data.error);
+      show(panel, "error", true);
+      return;
+    }
+    show(panel, "error", false);
+    setText(panel, "encoding", data.encoding);
+    setText(panel, "segments", data.segments);
+    setText(panel, "units", data.units);
+    setText(panel, "per_segment", data.per_segment);
+    setText(panel, "cost", data.cost ? `${data.cost.total} ${data.cost.currency}` : "—");
+    const forcing = new Set(data.non_gsm.map((c) => c.char));
+    setText(panel, "chars", data.non_gsm.map((c) => `${c.char} (${c.name}) ×${c.count}`).join(", "));
+    show(panel, "ucs2", forcing.size > 0);
+    mirror(panel.querySelector('[data-field="mirror"]'), area.value, forcing);
+    const saves = data.smart.segments < data.segments || data.smart.encoding !== data.encoding;
+    lastSmart = data.smart.replacements;
+    setText(panel, "smart_encoding", data.smart.encoding);
+    setText(panel, "smart_segments", data.smart.segments);
+    show(panel, "smart", forcing.size > 0 && saves);
+    samples.replaceChildren();
+    for (const sample of data.samples) {
+      const item = document.createElement("li");
+      const who = document.createElement("strong");
+      who.textContent = sample.who ? `${sample.who} — ` : "";
+      const meta = document.createElement("small");
+      meta.textContent = ` (${sample.segments} × ${sample.encoding})`;
+      item.append(who, document.createTextNode(sample.text), meta);
+      samples.append(item);
+    }
+  }
+
+  const later = debounce(refresh, 250);
+  for (const field of [area, form.segment, form.purpose, form.brand_name]) {
+    field.addEventListener("input", later);
+  }
+  for (const box of [form.smart_encoding, form.track_links, form.segment, form.purpose]) {
+    box.addEventListener("change", later);
+  }
+  const apply = panel.querySelector("[data-apply-smart]");
+  if (apply) {
+    apply.addEventListener("click", () => {
+      let text = area.value;
+      for (const [source, target] of lastSmart) text = text.split(source).join(target);
+      area.value = text;
+      area.focus();
+      refresh();
+    });
+  }
+  refresh();
+}
+
+function segmentCounter(area) {
+  const out = document.getElementById(area.dataset.countTarget);
+  const refresh = debounce(async () => {
+    const response = await fetch(`/app/api/count?filter=${encodeURIComponent(area.value)}`, {
+      credentials: "same-origin",
+    });
+    const data = await response.json();
+    out.textContent = data.error ? data.error : data.count == null ? "" : `${data.count} ✓`;
+    out.className = data.error ? "live error" : "live";
+  }, 300);
+  area.addEventListener("input", refresh);
+  if (area.value) refresh();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("composer");
+  if (form) composer(form);
+  for (const area of document.querySelectorAll("textarea[data-count-target]")) segmentCounter(area);
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
+  }
+});
