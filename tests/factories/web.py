@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from textopt.api.app import create_app
 from textopt.config import Settings
-
 from textopt.consent.service import add_consent_text
 from textopt.optin.models import SignupList
 from textopt.optin.service import create_list

@@ -23,6 +23,7 @@ from textopt.api.problems import install_problem_handlers
 from textopt.config import Settings
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
+from textopt.web import mount_web
 from textopt.webhooks.delivery import WebhookDeliverer
 
 __all__ = ["create_app"]
@@ -80,4 +81,5 @@ def create_app(
     for module in (accounts, contacts, consent, segments, campaigns, messages, gdpr):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
+    mount_web(app)  # the dashboard, signup pages and short links (last: it adds `/{code}`)
     return app

@@ -388,7 +388,9 @@ FR: dict[str, str] = {
     "consent_at": "date du consentement",
     "consent_source": "source du consentement",
     "consent_ip": "IP du consentement",
-    "notice.launched": "La campagne est lancée : les messages partent selon les heures et plafonds.",
+    "notice.launched": (
+        "La campagne est lancée : les messages partent selon les heures et plafonds."
+    ),
     "notice.paused": "La campagne est en pause.",
     "notice.resumed": "La campagne reprend.",
     "notice.cancelled": "La campagne est annulée.",
