@@ -63,6 +63,11 @@ class Settings(BaseModel):
     optin_ip_per_hour: int = Field(default=5, ge=1)
     optin_prefix_per_hour: int = Field(default=3, ge=1)
     optin_confirmations_per_hour: int = Field(default=100, ge=1)
+    # Web dashboard: its language when the browser states no preference (fr or en).
+    web_language: str = Field(default="fr", pattern="^(fr|en)$")
+    # Tracked links: short links are `https://{link_domain}/{code}` (None: the server's own
+    # `{public_base_url}/l/{code}`); the domain must point at `textopt serve`.
+    link_domain: str | None = None
     # Outbound webhooks: attempts before a delivery is given up, and the request timeout.
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

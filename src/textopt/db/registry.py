@@ -20,6 +20,8 @@ MODEL_MODULES = (
     "textopt.providers.models",
     "textopt.accounts.models",
     "textopt.webhooks.models",
+    "textopt.links.models",
+    "textopt.optin.models",
 )
 
 
