@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # The node SMSC the SMPP tests talk to (tests/smsc), installed from its lock file.
 SMSC_STAMP := tests/smsc/node_modules/.installed
 
-.PHONY: demo test lint typecheck unit install dev clean
+.PHONY: demo test lint typecheck unit install dev clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ $(SMSC_STAMP): tests/smsc/package-lock.json
 	npm ci --prefix tests/smsc --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The browser tests drive Debian's chromium through Playwright (never a browser build of
+# Playwright's own); CI runs as root, a developer may need sudo once.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 install: $(STAMP)
 dev: $(DEV_STAMP)
 
@@ -38,8 +43,12 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck $(SMSC_STAMP)
+test: lint typecheck $(SMSC_STAMP) chromium
 	TEXTOPT_REQUIRE_POSTGRES=$${TEXTOPT_REQUIRE_POSTGRES:-1} $(BIN)/pytest
+
+# A PNG of each page of the browser walkthroughs, in docs/screenshots/ (SQLite run only).
+screenshots: $(DEV_STAMP) chromium
+	TEXTOPT_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/acceptance/web -q -k sqlite
 
 clean:
 	rm -rf $(VENV) demo textopt.db textopt.db-* textopt.secret
