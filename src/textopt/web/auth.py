@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 
-from textopt.accounts.models import LoginSession, Scope, User
+from textopt.accounts.models import LoginSession, Scope
 from textopt.accounts.service import Actor, user_actor
 from textopt.api.deps import DbSession, check_csrf, current_login
 from textopt.errors import AuthenticationError
@@ -31,16 +31,17 @@ class LoginRequired(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The signed-in user of a page, with their scopes and the session's CSRF token."""
+    """The signed-in user of a page, with their scopes and the session's CSRF token.
 
-    user: User
+    Plain values, read once: an error page is rendered after the request's transaction was
+    rolled back, when the ORM rows can no longer be read.
+    """
+
+    email: str
+    role: str
     actor: Actor
     login: LoginSession
-
-    @property
-    def csrf(self) -> str:
-        """The token every form of the page echoes."""
-        return self.login.csrf_token
+    csrf: str  # the token every form of the page echoes
 
     def can(self, scope: str) -> bool:
         """Whether the user's role grants `scope` (read, write, launch, send, gdpr, admin)."""
@@ -58,7 +59,13 @@ def viewer_of(request: Request, session: Session) -> Viewer:
     except AuthenticationError as exc:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target) from exc
-    viewer = Viewer(user=user, actor=user_actor(user), login=login)
+    viewer = Viewer(
+        email=user.email,
+        role=user.role,
+        actor=user_actor(user),
+        login=login,
+        csrf=login.csrf_token,
+    )
     request.state.viewer = viewer
     return viewer
 

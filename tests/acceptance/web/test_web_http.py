@@ -1,0 +1,167 @@
+"""The web face over real HTTP: roles, CSRF, the signup form's guards, short links, headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select
+from tests.factories.api import PASSWORD, make_user
+from tests.factories.campaigns import add_contact, new_campaign
+from tests.factories.web import LiveServer, signup_list
+
+from textopt.accounts.models import Role
+from textopt.consent.models import ConsentEvent, SuppressionReason
+from textopt.consent.service import suppress
+from textopt.db.engine import session_scope
+from textopt.links.models import LinkClick
+from textopt.links.service import link_base, rewrite_links
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def http(live: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.url, follow_redirects=False, timeout=20) as client:
+        yield client
+
+
+def _sign_in(http: httpx.Client, engine: Engine, role: Role) -> str:
+    """Sign in a new user of `role`; returns the session's CSRF token."""
+    email = f"{role}@boutique.example"
+    make_user(engine, email, role)
+    answer = http.post("/app/login", data={"email": email, "password": PASSWORD, "next": "/app/"})
+    assert answer.status_code == 303
+    page = http.get("/app/")
+    token = _CSRF.search(page.text)
+    assert token is not None
+    return token.group(1)
+
+
+def test_pages_need_a_session_and_the_api_keeps_its_problem_answers(http: httpx.Client) -> None:
+    answer = http.get("/app/campaigns")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/app/login?next=/app/campaigns"
+    api = http.get("/v1/campaigns")
+    assert api.status_code == 401
+    assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_viewer_reads_but_cannot_create_or_launch(http: httpx.Client, engine: Engine) -> None:
+    csrf = _sign_in(http, engine, Role.VIEWER)
+    listing = http.get("/app/campaigns")
+    assert listing.status_code == 200
+    assert "/app/campaigns/new" not in listing.text
+    assert http.get("/app/campaigns/new").status_code == 403
+    refused = http.post("/app/segments", data={"name": "x", "filter": "tag:x", "csrf_token": csrf})
+    assert refused.status_code == 403
+    assert "text/html" in refused.headers["content-type"]
+
+
+def test_a_form_without_the_sessions_csrf_token_changes_nothing(
+    http: httpx.Client, engine: Engine
+) -> None:
+    _sign_in(http, engine, Role.MARKETER)
+    for token in (None, "forged"):
+        data = {"name": "vip", "filter": "tag:vip"} | ({"csrf_token": token} if token else {})
+        assert http.post("/app/segments", data=data).status_code == 403
+    page = http.get("/app/segments").text
+    assert "<td>vip</td>" not in page
+
+
+def test_the_viewer_cannot_reach_an_admin_setting(http: httpx.Client, engine: Engine) -> None:
+    csrf = _sign_in(http, engine, Role.MARKETER)
+    answer = http.post(
+        "/app/settings/lists",
+        data={
+            "name": "Club",
+            "slug": "club",
+            "brand": "B",
+            "consent_text_version": "v1",
+            "csrf_token": csrf,
+        },
+    )
+    assert answer.status_code == 403
+
+
+def test_pages_forbid_other_origins_for_scripts_styles_and_framing(
+    http: httpx.Client, engine: Engine
+) -> None:
+    _sign_in(http, engine, Role.VIEWER)
+    headers = http.get("/app/").headers
+    policy = headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def _signup(http: httpx.Client, phone: str, *, consent: str = "yes") -> httpx.Response:
+    form = http.get("/s/club")
+    token = _FORM_TOKEN.search(form.text)
+    assert token is not None
+    return http.post(
+        "/s/club", data={"phone": phone, "consent": consent, "form_token": token.group(1)}
+    )
+
+
+def test_the_signup_form_refuses_a_post_without_its_token_or_without_the_box(
+    http: httpx.Client, engine: Engine
+) -> None:
+    with session_scope(engine) as session:
+        signup_list(session)
+    bare = http.post("/s/club", data={"phone": "06 12 34 56 78", "consent": "yes"})
+    assert bare.status_code == 403
+    unticked = _signup(http, "06 12 34 56 78", consent="")
+    assert unticked.status_code == 422
+    assert "Cochez la case" in unticked.text
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 0
+
+
+def test_the_signup_answer_says_nothing_about_whether_a_number_is_known_or_erased(
+    http: httpx.Client, engine: Engine
+) -> None:
+    with session_scope(engine) as session:
+        signup_list(session)
+        suppress(session, phone="+33612345601", reason=SuppressionReason.ERASURE)
+        add_contact(session, "+33612345602", first_name="Bruno")
+    answers = [_signup(http, f"06 12 34 56 0{n}") for n in (1, 2, 3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    bodies = {
+        a.text.replace(f"06 12 34 56 0{n}", "NUMBER")
+        for n, a in zip((1, 2, 3), answers, strict=True)
+    }
+    assert len(bodies) == 1
+    assert "Bruno" not in answers[1].text
+
+
+def test_a_short_link_redirects_counts_the_click_and_an_unknown_one_tells_nothing(
+    http: httpx.Client, engine: Engine, live: LiveServer
+) -> None:
+    base = link_base(live.settings)
+    with session_scope(engine) as session:
+        contact = add_contact(session, "+33612345601")
+        campaign = new_campaign(session, live.settings)
+        [text] = rewrite_links(
+            session,
+            texts=[(contact.id, "https://shop.example.fr/soldes?utm=sms")],
+            campaign_id=campaign.id,
+            base=base,
+        )
+    code = text.removeprefix(base)
+    for path in (f"/l/{code}", f"/{code}"):
+        answer = http.get(path)
+        assert answer.status_code == 302
+        assert answer.headers["location"] == "https://shop.example.fr/soldes?utm=sms"
+        assert answer.headers["cache-control"] == "no-store"
+    unknown = http.get("/l/ZZZZZZZ")
+    assert unknown.status_code == 404
+    assert "ZZZZZZZ" not in unknown.text
+    assert "shop.example.fr" not in unknown.text
+    assert http.get("/docs").status_code == 200  # the API's own pages still come first
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(LinkClick)) == 2

@@ -1,0 +1,87 @@
+"""The web face's pure parts: the French catalogue, language choice, charts, safe redirects."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from textopt.web import charts
+from textopt.web.i18n import _from_header, translator
+from textopt.web.messages import FR
+from textopt.web.pages_home import safe_next
+
+WEB = Path(charts.__file__).parent
+_TEXT = re.compile(r"""_\(\s*(["'])(.+?)\1\s*\)""")
+
+
+def _texts() -> set[str]:
+    found = set()
+    for path in [*WEB.glob("templates/*.html"), *WEB.glob("*.py")]:
+        found |= {match.group(2) for match in _TEXT.finditer(path.read_text())}
+    return found
+
+
+def test_every_text_of_the_pages_has_a_french_translation() -> None:
+    missing = sorted(text for text in _texts() if text not in FR)
+    assert missing == []
+
+
+def test_the_menu_labels_are_translated_too() -> None:
+    menu = re.findall(r'\("/app/[^"]*", "([^"]+)"\)', (WEB / "templates/base.html").read_text())
+    assert menu
+    assert [label for label in menu if label not in FR] == []
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-FR,fr;q=0.9,en;q=0.8", "fr"),
+        ("en-GB,en;q=0.9,fr;q=0.5", "en"),
+        ("de-DE,de;q=0.9,en;q=0.3", "en"),
+        ("de-DE", None),
+        ("fr;q=0, en;q=0.1", "en"),
+        ("", None),
+    ],
+)
+def test_the_browsers_preferred_supported_language_wins(header: str, expected: str | None) -> None:
+    assert _from_header(header) == expected
+
+
+def test_codes_read_as_words_in_both_languages() -> None:
+    assert translator("en")("no_consent") == "no marketing consent"
+    assert translator("fr")("no_consent") == "pas de consentement marketing"
+    assert translator("fr")("an unknown text") == "an unknown text"
+
+
+def test_a_funnel_draws_one_bar_per_stage_with_its_share_and_an_accessible_title() -> None:
+    svg = str(charts.funnel_chart([("sent", 200), ("delivered", 150)], title="Funnel <1>"))
+    assert svg.count("<rect") == 2
+    assert "150 (75 %)" in svg
+    assert "<title" in svg
+    assert "Funnel &lt;1&gt;" in svg
+    assert 'role="img"' in svg
+
+
+def test_quiet_hours_are_shaded_behind_the_bars() -> None:
+    hours = [(f"{h:02d}h", 5 if 8 <= h < 20 else 0) for h in range(24)]
+    quiet = {h for h in range(24) if not 8 <= h < 20}
+    svg = str(charts.bar_chart(hours, title="Send times", shaded=quiet, shaded_label="quiet"))
+    assert svg.count('fill="#e4e7eb"') == len(quiet)
+    assert svg.count("<title>") == 12  # one tooltip per non-empty bar
+    assert "quiet" in svg
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/app/contacts?q=x", "/app/contacts?q=x"),
+        ("https://evil.example/", "/app/"),
+        ("//evil.example/", "/app/"),
+        ("/\\evil.example", "/app/"),
+        ("", "/app/"),
+    ],
+)
+def test_going_back_after_sign_in_stays_on_this_site(target: str, expected: str) -> None:
+    assert safe_next(target) == expected
