@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import tempfile
+from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
@@ -181,7 +182,7 @@ def upload(
         with path.open(encoding=fmt.encoding, newline="") as handle:
             header, rows = open_rows(handle, delimiter=fmt.delimiter)
             columns = map_columns(header, source=filename)
-            samples = [cells for _, cells in zip(range(_SAMPLES), rows, strict=False)]
+            samples = [cells for _, cells in islice(rows, _SAMPLES)]
     except TextoptError as exc:
         path.unlink(missing_ok=True)
         _ = request_translator(request)

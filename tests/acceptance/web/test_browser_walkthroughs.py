@@ -86,7 +86,6 @@ def test_a_marketer_imports_segments_composes_previews_launches_and_reads_the_re
 
     page.goto("/app/")
     expect(page.locator("h1")).to_have_text("Vue d’ensemble")
-    pages.check("overview")
 
     _menu(page, "Import")
     page.locator("#file").set_input_files(str(spreadsheet))
@@ -94,6 +93,7 @@ def test_a_marketer_imports_segments_composes_previews_launches_and_reads_the_re
     mapping = page.locator("table")
     expect(mapping).to_contain_text("téléphone")
     expect(mapping).to_contain_text("ville")
+    expect(mapping).to_contain_text("Alice · Bruno · Chloé")
     pages.check("import-mapping")
     page.get_by_role("button", name=re.compile("Importer ces contacts")).click()
     expect(page.locator(".tiles")).to_contain_text("5")
@@ -156,6 +156,10 @@ def test_a_marketer_imports_segments_composes_previews_launches_and_reads_the_re
     _menu(page, "Réglages")
     expect(page.locator("body")).to_contain_text("Le Club Lumière")
     pages.check("settings")
+
+    _menu(page, "Vue d’ensemble")
+    expect(page.locator("tbody")).to_contain_text("Soldes d'hiver")
+    pages.check("overview")
 
 
 def test_a_person_signs_up_confirms_by_sms_and_the_proof_shows_the_confirmed_consent(
