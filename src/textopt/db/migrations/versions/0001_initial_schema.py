@@ -144,6 +144,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_segments_name")),
     )
     op.create_table(
+        "signup_lists",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("brand", sa.String(length=100), nullable=False),
+        sa.Column("consent_text_version", sa.String(length=64), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column(
+            "countries",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_signup_lists")),
+        sa.UniqueConstraint("slug", name=op.f("uq_signup_lists_slug")),
+    )
+    op.create_table(
         "sms_parts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("account", sa.String(length=64), nullable=False),
@@ -395,6 +413,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contact_id", "channel", "purpose", name=op.f("pk_consent_state")),
     )
     op.create_table(
+        "link_codes",
+        sa.Column("code", sa.String(length=8), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_link_codes_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_link_codes_contact_id_contacts")
+        ),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_link_codes")),
+        sa.UniqueConstraint(
+            "campaign_id",
+            "contact_id",
+            "url",
+            name=op.f("uq_link_codes_campaign_id_contact_id_url"),
+        ),
+    )
+    op.create_table(
         "messages",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=True),
@@ -486,6 +528,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_records")),
     )
     op.create_table(
+        "link_clicks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=8), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("user_agent_hash", sa.String(length=16), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["code"],
+            ["link_codes.code"],
+            name=op.f("fk_link_clicks_code_link_codes"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link_clicks")),
+    )
+    with op.batch_alter_table("link_clicks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_link_clicks_campaign", ["campaign_id", "contact_id"], unique=False
+        )
+
+    op.create_table(
         "message_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=False),
@@ -507,16 +570,58 @@ def upgrade() -> None:
     with op.batch_alter_table("message_events", schema=None) as batch_op:
         batch_op.create_index("ix_message_events_message", ["message_id", "id"], unique=False)
 
+    op.create_table(
+        "signups",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("consent_event_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["consent_event_id"],
+            ["consent_events.id"],
+            name=op.f("fk_signups_consent_event_id_consent_events"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_signups_contact_id_contacts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["list_id"],
+            ["signup_lists.id"],
+            name=op.f("fk_signups_list_id_signup_lists"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_signups_message_id_messages"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_signups")),
+    )
+    with op.batch_alter_table("signups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_signups_contact_id"), ["contact_id"], unique=False)
+
     # The consent ledger is append-only, enforced by the database itself.
     for statement in LEDGER_TRIGGERS.get(op.get_bind().dialect.name, []):
         op.execute(statement)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("signups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_signups_contact_id"))
+
+    op.drop_table("signups")
     with op.batch_alter_table("message_events", schema=None) as batch_op:
         batch_op.drop_index("ix_message_events_message")
 
     op.drop_table("message_events")
+    with op.batch_alter_table("link_clicks", schema=None) as batch_op:
+        batch_op.drop_index("ix_link_clicks_campaign")
+
+    op.drop_table("link_clicks")
     op.drop_table("idempotency_records")
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_attempts_delivery")
@@ -528,6 +633,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_messages_contact_time")
 
     op.drop_table("messages")
+    op.drop_table("link_codes")
     op.drop_table("consent_state")
     op.drop_table("consent_proofs")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
@@ -559,6 +665,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sms_parts_account_part")
 
     op.drop_table("sms_parts")
+    op.drop_table("signup_lists")
     op.drop_table("segments")
     op.drop_table("rate_buckets")
     with op.batch_alter_table("orphan_receipts", schema=None) as batch_op:
