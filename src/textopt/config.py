@@ -51,6 +51,16 @@ class Settings(BaseModel):
     dispatch_batch_size: int = Field(default=500, ge=1)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
     dispatch_max_attempts: int = Field(default=6, ge=1)
+    # Email: the public address of unsubscribe links, the From address (the brand is its
+    # name), the price of one email, permanent failures before an address is undeliverable
+    # (a 5.1.x "no such user" counts at once), and the account used when a campaign names none
+    # (None: the first account whose channel is email).
+    public_base_url: str = "http://127.0.0.1:8000"
+    email_from_address: str = "newsletter@example.com"
+    email_unsubscribe_mailto: str | None = None  # also offered in List-Unsubscribe
+    email_price: float = Field(default=0.0, ge=0)
+    email_bounce_limit: int = Field(default=3, ge=1)
+    default_email_provider: str | None = None
     # Web and API: sessions, uploads, request limits of public routes (per client IP).
     session_hours: float = Field(default=12.0, gt=0)
     cookie_secure: bool = True  # False only for plain-HTTP development off localhost

@@ -50,6 +50,7 @@ CONTACT_COLUMNS = (
     Contact.id,
     Contact.phone,
     Contact.email,
+    Contact.email_undeliverable_at,
     Contact.country,
     Contact.region,
     Contact.timezone,
@@ -63,7 +64,11 @@ CONTACT_COLUMNS = (
 
 
 class ContactRow(Protocol):
-    """The contact attributes planning and dispatch read (an ORM object or a row)."""
+    """The contact attributes planning and dispatch read (an ORM object or a row).
+
+    A row may also carry `email_undeliverable_at`: an address that bounced for good is then
+    treated as no address at all.
+    """
 
     @property
     def id(self) -> int: ...
@@ -119,7 +124,7 @@ def gather_facts(
     channel = Channel(channel)
     consents = consent_status_bulk(session, contact_ids=ids)
     if channel == Channel.EMAIL:
-        addresses = {c.id: c.email for c in contacts if c.email}
+        addresses = {c.id: address for c in contacts if (address := _email(c))}
     else:
         addresses = {c.id: c.phone for c in contacts if c.phone}
     suppressed = suppressed_phones(session, phones=set(addresses.values()), channel=channel)
@@ -151,7 +156,7 @@ def gather_facts(
             timezone=contact.timezone,
             timezones=tuple(contact.timezones or ()),
             consents=consent_map,
-            email=contact.email,
+            email=_email(contact),
             is_customer=bool(contact.is_customer),
             soft_opt_in_eligible=soft_opt_in,
             suppressed=bool(reasons),
@@ -160,6 +165,13 @@ def gather_facts(
         )
         result[cid] = RecipientFacts(facts=facts, history=tuple(history.get(cid, ())))
     return result
+
+
+def _email(contact: ContactRow) -> str | None:
+    """The contact's address, or None when it bounced for good."""
+    if getattr(contact, "email_undeliverable_at", None) is not None:
+        return None
+    return contact.email
 
 
 def _history(

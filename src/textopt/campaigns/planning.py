@@ -5,15 +5,18 @@ Per batch of contacts: one query for the contacts, four for their facts, one bul
 Renderings, compositions and decisions are cached on what they depend on, so a campaign
 whose text does not vary costs one composition, and recipients with the same facts and no
 recent history share one decision.
+
+A campaign on two channels decides each recipient's primary channel first. With `both`,
+the other channel is decided too, after the primary's planned send when the frequency budget
+is shared; with `sms-else-email` or `email-else-sms`, the other channel is decided (with its
+own facts, in one more bulk read) only for recipients the primary cannot reach.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +25,7 @@ from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
+from textopt.campaigns.emails import FALLBACK_REASONS, EmailComposer
 from textopt.campaigns.facts import (
     CONTACT_COLUMNS,
     COUNTED_PLANNED,
@@ -29,7 +33,8 @@ from textopt.campaigns.facts import (
     gather_facts,
     workspace_policy,
 )
-from textopt.campaigns.models import Campaign
+from textopt.campaigns.models import Campaign, ChannelRule
+from textopt.campaigns.plan_report import ChannelPlan, PlanReport
 from textopt.compose import (
     ComposedMessage,
     MessageFrame,
@@ -45,73 +50,13 @@ from textopt.contacts.models import Contact, ContactTag
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import TemplateError, TextoptError
-from textopt.policy import Decision, MessageFacts, Verdict, WorkspacePolicy, decide
+from textopt.policy import Decision, MessageFacts, SendRecord, Verdict, WorkspacePolicy, decide
 from textopt.vocab import Channel, Purpose
 
-__all__ = ["PlanReport", "campaign_window", "plan_campaign", "preview_campaign"]
+__all__ = ["ChannelPlan", "PlanReport", "campaign_window", "plan_campaign", "preview_campaign"]
 
 _MICROS = Decimal(1_000_000)
 ProgressCallback = Callable[[int], None]
-
-
-@dataclass(slots=True)
-class PlanReport:
-    """What planning (or a preview) found, ready for the CLI, the API and the UI."""
-
-    campaign_id: int
-    start: dt.datetime
-    expires_at: dt.datetime
-    audience: int = 0
-    send_now: int = 0
-    deferred: Counter[str] = field(default_factory=Counter)
-    blocked: Counter[str] = field(default_factory=Counter)
-    written: int = 0  # rows inserted (0 for a preview; less on re-planning)
-    segments: int = 0
-    cost_micros: int = 0
-    currency: str = "EUR"
-    by_country: dict[str, dict[str, int]] = field(default_factory=dict)
-    smart_saving: int = 0  # segments saved by smart encoding (or that it would save)
-    hours: dict[str, list[int]] = field(default_factory=dict)  # local day -> 24 counts
-    worst: dict[str, Any] | None = None
-    template_problems: Counter[str] = field(default_factory=Counter)
-    throughput: float = 0.0  # segments per second used for the estimate
-
-    @property
-    def planned(self) -> int:
-        """Messages that will go out: now or later."""
-        return self.send_now + sum(self.deferred.values())
-
-    @property
-    def estimated_seconds(self) -> float:
-        """Sending time at the throughput cap, not counting deferrals."""
-        return self.segments / self.throughput if self.throughput else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready values (money as decimal strings)."""
-        return {
-            "campaign": self.campaign_id,
-            "start": self.start.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-            "audience": self.audience,
-            "planned": self.planned,
-            "send_now": self.send_now,
-            "deferred": dict(self.deferred.most_common()),
-            "blocked": dict(self.blocked.most_common()),
-            "written": self.written,
-            "segments": self.segments,
-            "cost": str(Decimal(self.cost_micros) / _MICROS),
-            "currency": self.currency,
-            "by_country": {
-                key: {**value, "cost": str(Decimal(value["cost_micros"]) / _MICROS)}
-                for key, value in sorted(self.by_country.items())
-            },
-            "smart_encoding_saving_segments": self.smart_saving,
-            "send_times_by_local_hour": self.hours,
-            "worst_message": self.worst,
-            "template_problems": dict(self.template_problems.most_common()),
-            "throughput_segments_per_second": self.throughput,
-            "estimated_duration_seconds": round(self.estimated_seconds, 1),
-        }
 
 
 def campaign_window(campaign: Campaign, *, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -128,6 +73,7 @@ class _ContactView:
         "_attributes",
         "country",
         "email",
+        "email_undeliverable_at",
         "first_name",
         "id",
         "is_customer",
@@ -143,6 +89,7 @@ class _ContactView:
         self.id = row.id
         self.phone = row.phone
         self.email = row.email
+        self.email_undeliverable_at = row.email_undeliverable_at
         self.first_name = row.first_name
         self.last_name = row.last_name
         self.language = row.language
@@ -170,7 +117,7 @@ class _ContactView:
 
 
 class _Planner:
-    """Per-campaign state of one planning run: compiled template, caches, counters."""
+    """Per-campaign state of one planning run: compiled templates, caches, counters."""
 
     def __init__(
         self,
@@ -184,25 +131,50 @@ class _Planner:
         self.session = session
         self.campaign = campaign
         self.settings = settings
-        self.channel = Channel(campaign.channel)
+        self.rule = ChannelRule(campaign.channels)
+        self.primary = self.rule.primary
+        self.second: Channel | None = self.rule.channels[1] if len(self.rule.channels) > 1 else None
         self.purpose = Purpose(campaign.purpose)
         self.start, self.expires = campaign_window(campaign, now=now)
         self.workspace: WorkspacePolicy = workspace_policy(settings)
         self.prices = prices
-        self.template: Template = compile_template(campaign.template)
-        self.needs_tags = "tags" in self.template.variables
-        self.needs_attributes = "attributes" in self.template.variables
-        self.message = MessageFacts(
-            channel=self.channel,
-            purpose=self.purpose,
-            sender_id=campaign.sender_id,
-            expires_at=self.expires,
+        channels = self.rule.channels
+        # An email-only campaign has no SMS text to compile.
+        self.template: Template = compile_template(
+            campaign.template if Channel.SMS in channels else ""
         )
+        self.email = EmailComposer(campaign, settings) if Channel.EMAIL in channels else None
+        variables = self.template.variables | (self.email.variables if self.email else set())
+        self.needs_tags = "tags" in variables
+        self.needs_attributes = "attributes" in variables
+        self.messages = {
+            channel: MessageFacts(
+                channel=channel,
+                purpose=self.purpose,
+                sender_id=campaign.sender_id if channel == Channel.SMS else None,
+                expires_at=self.expires,
+            )
+            for channel in channels
+        }
+        self.providers = {
+            Channel.SMS: campaign.provider,
+            Channel.EMAIL: campaign.email_provider or campaign.provider,
+        }
+        # With a shared budget, a contact's SMS of this campaign counts against its email.
+        self.shared_caps = self.workspace.caps_across_channels and self.purpose == Purpose.MARKETING
         self._frames: dict[tuple[str, str], MessageFrame] = {}
         self._composed: dict[tuple[str, str, str], tuple[ComposedMessage, int]] = {}
-        self._decisions: dict[tuple[Any, ...], Decision] = {}
+        self._decisions: dict[Channel, dict[tuple[Any, ...], Decision]] = {c: {} for c in channels}
         self._zones: dict[Any, tuple[str, ...]] = {}
-        self.report = PlanReport(campaign_id=campaign.id, start=self.start, expires_at=self.expires)
+        self.report = PlanReport(
+            campaign_id=campaign.id,
+            start=self.start,
+            expires_at=self.expires,
+            channel_rule=str(self.rule),
+        )
+        self.sections = {
+            c: self.report.channels.setdefault(c, ChannelPlan(str(c))) for c in channels
+        }
 
     # -- caches -------------------------------------------------------------------------
 
@@ -241,10 +213,14 @@ class _Planner:
             found = self._composed[key] = (composed, max(saving, 0))
         return found
 
-    def decide(self, recipient: RecipientFacts) -> Decision:
+    def decide(
+        self, recipient: RecipientFacts, channel: Channel, extra: tuple[SendRecord, ...] = ()
+    ) -> Decision:
         facts = recipient.facts
-        if recipient.history:
-            return decide(facts, self.message, self.start, recipient.history, self.workspace)
+        message = self.messages[channel]
+        if recipient.history or extra:
+            history = recipient.history + extra
+            return decide(facts, message, self.start, history, self.workspace)
         e164 = facts.e164
         key = (
             facts.country,
@@ -260,13 +236,24 @@ class _Planner:
             facts.email is None,
             e164[:5] if e164 and e164.startswith("+1") else None,  # NANP area code: the state
         )
-        decision = self._decisions.get(key)
+        decisions = self._decisions[channel]
+        decision = decisions.get(key)
         if decision is None:
-            decision = decide(facts, self.message, self.start, (), self.workspace)
-            self._decisions[key] = decision
+            decision = decide(facts, message, self.start, (), self.workspace)
+            decisions[key] = decision
         return decision
 
     # -- one batch ----------------------------------------------------------------------
+
+    def _facts(self, contacts: Sequence[Any], channel: Channel) -> dict[int, RecipientFacts]:
+        return gather_facts(
+            self.session,
+            contacts=contacts,
+            channel=channel,
+            now=self.start,
+            counted=COUNTED_PLANNED,
+            exclude_campaign_id=self.campaign.id,
+        )
 
     def plan_batch(self, batch: Sequence[Any]) -> list[dict[str, Any]]:
         session = self.session
@@ -279,31 +266,48 @@ class _Planner:
             )
             for contact_id, tag in session.execute(query):
                 tags.setdefault(contact_id, []).append(tag)
-        facts = gather_facts(
-            session,
-            contacts=contacts,
-            channel=self.channel,
-            now=self.start,
-            counted=COUNTED_PLANNED,
-            exclude_campaign_id=self.campaign.id,
-        )
+        primary, second = self.primary, self.second
+        facts = self._facts(contacts, primary)
+        both = second is not None and not self.rule.is_fallback
+        other = self._facts(contacts, second) if both and second is not None else {}
         rows: list[dict[str, Any]] = []
+        fallback: list[tuple[Any, dict[str, Any]]] = []
         report = self.report
         for contact in contacts:
             report.audience += 1
-            row = self.plan_one(contact, facts[contact.id], tags.get(contact.id, []))
-            if row is not None:
-                rows.append(row)
+            context = self.context(contact, tags.get(contact.id, []))
+            row = self.plan_channel(primary, contact, facts[contact.id], context)
+            if row is None:
+                continue
+            rows.append(row)
+            reached = row["status"] == MessageStatus.PLANNED
+            if second is None:
+                report.reached += reached
+            elif both:
+                extra: tuple[SendRecord, ...] = ()
+                if reached and self.shared_caps:
+                    extra = (SendRecord(at=row["send_at"], channel=primary),)
+                row = self.plan_channel(second, contact, other[contact.id], context, extra)
+                if row is not None:
+                    rows.append(row)
+                    reached = reached or row["status"] == MessageStatus.PLANNED
+                report.reached += reached
+            elif reached:
+                report.reached += 1
+            elif row["reason"] in FALLBACK_REASONS:
+                fallback.append((contact, context))
+        if fallback and second is not None:
+            other = self._facts([contact for contact, _ in fallback], second)
+            for contact, context in fallback:
+                row = self.plan_channel(second, contact, other[contact.id], context)
+                if row is not None:
+                    rows.append(row)
+                    report.reached += row["status"] == MessageStatus.PLANNED
         return rows
 
-    def plan_one(
-        self, contact: Any, recipient: RecipientFacts, tags: list[str]
-    ) -> dict[str, Any] | None:
-        report = self.report
-        campaign = self.campaign
-        language = contact.language or ""
-        country = contact.country or "ZZ"
-        context = {
+    def context(self, contact: Any, tags: list[str]) -> dict[str, Any]:
+        """What a template may use about one contact."""
+        return {
             "first_name": contact.first_name,
             "last_name": contact.last_name,
             "email": contact.email,
@@ -312,8 +316,34 @@ class _Planner:
             "region": contact.region,
             "attributes": contact.attributes if self.needs_attributes else {},
             "tags": tags,
-            LANGUAGE_KEY: language,
+            LANGUAGE_KEY: contact.language or "",
         }
+
+    def plan_channel(
+        self,
+        channel: Channel,
+        contact: Any,
+        recipient: RecipientFacts,
+        context: dict[str, Any],
+        extra: tuple[SendRecord, ...] = (),
+    ) -> dict[str, Any] | None:
+        """The outbox row of one contact on one channel, or None for a template problem."""
+        self.sections[channel].audience += 1
+        if channel == Channel.EMAIL:
+            return self.plan_email(contact, recipient, context, extra)
+        return self.plan_sms(contact, recipient, context, extra)
+
+    def plan_sms(
+        self,
+        contact: Any,
+        recipient: RecipientFacts,
+        context: dict[str, Any],
+        extra: tuple[SendRecord, ...] = (),
+    ) -> dict[str, Any] | None:
+        report = self.report
+        campaign = self.campaign
+        language = context[LANGUAGE_KEY]
+        country = contact.country or "ZZ"
         try:
             body = self.template.render(context)
         except TemplateError as exc:
@@ -324,48 +354,20 @@ class _Planner:
         except TextoptError as exc:
             report.template_problems[exc.message] += 1
             return None
-        decision = self.decide(recipient)
+        decision = self.decide(recipient, Channel.SMS, extra)
         analysis = composed.analysis
         cost_micros = int(analysis.cost.amount * _MICROS) if analysis.cost else 0
-        row: dict[str, Any] = {
-            "campaign_id": campaign.id,
-            "contact_id": contact.id,
-            "channel": self.channel,
-            "purpose": self.purpose,
-            "recipient": contact.email if self.channel == Channel.EMAIL else contact.phone,
-            "sender": campaign.sender_id,
-            "body": composed.text,
-            "encoding": str(analysis.encoding),
-            "segments": analysis.segments,
-            "cost_micros": cost_micros,
-            "currency": analysis.cost.currency if analysis.cost else report.currency,
-            "country": contact.country,
-            "pack": decision.pack,
-            "expires_at": self.expires,
-            "decided_at": self.start,
-            "provider": campaign.provider,
-            "idempotency_key": f"c{campaign.id}-{contact.id}",
-            "deferred": False,
-            "reason": None,
-            "reason_text": decision.sentence,
-        }
-        if decision.verdict == Verdict.BLOCK:
-            reason = str(decision.reason)
-            report.blocked[reason] += 1
-            row.update(status=MessageStatus.BLOCKED, reason=reason, send_at=None)
+        row = self._row(contact, decision, Channel.SMS, f"c{campaign.id}-{contact.id}")
+        row["recipient"] = contact.phone
+        row["sender"] = campaign.sender_id
+        row["body"] = composed.text
+        row["encoding"] = str(analysis.encoding)
+        row["segments"] = analysis.segments
+        row["cost_micros"] = cost_micros
+        row["currency"] = analysis.cost.currency if analysis.cost else report.currency
+        if not self._settle(row, decision, self.sections[Channel.SMS], recipient):
             return row
-        if decision.verdict == Verdict.DEFER:
-            report.deferred[str(decision.reason)] += 1
-            row.update(
-                status=MessageStatus.PLANNED,
-                send_at=decision.at,
-                deferred=True,
-                reason=str(decision.reason),
-            )
-        else:
-            report.send_now += 1
-            row.update(status=MessageStatus.PLANNED, send_at=self.start)
-        self._count(row, saving, decision, recipient)
+        report.smart_saving += saving
         if report.worst is None or analysis.segments > report.worst["segments"]:
             report.worst = {
                 "contact_id": contact.id,
@@ -376,24 +378,106 @@ class _Planner:
             }
         return row
 
+    def plan_email(
+        self,
+        contact: Any,
+        recipient: RecipientFacts,
+        context: dict[str, Any],
+        extra: tuple[SendRecord, ...] = (),
+    ) -> dict[str, Any] | None:
+        assert self.email is not None
+        report = self.report
+        campaign = self.campaign
+        try:
+            rendered, headers = self.email.render(contact.id, context)
+        except TextoptError as exc:
+            report.template_problems[exc.message] += 1
+            return None
+        decision = self.decide(recipient, Channel.EMAIL, extra)
+        row = self._row(contact, decision, Channel.EMAIL, f"c{campaign.id}-{contact.id}-email")
+        row.update(
+            recipient=recipient.facts.email or contact.email,
+            sender=None,
+            subject=rendered.subject,
+            body=rendered.text,
+            html=rendered.html,
+            headers=headers,
+            encoding=None,
+            segments=1,  # the dispatcher's token bucket counts one per email
+            cost_micros=self.email.cost_micros,
+            currency=report.currency,
+        )
+        if not self._settle(row, decision, self.sections[Channel.EMAIL], recipient):
+            row.update(body=None, html=None, headers=None)  # never sent: the reason is enough
+        return row
+
+    def _row(self, contact: Any, decision: Decision, channel: Channel, key: str) -> dict[str, Any]:
+        """The outbox columns every channel fills the same way."""
+        return {
+            "campaign_id": self.campaign.id,
+            "contact_id": contact.id,
+            "channel": channel,
+            "purpose": self.purpose,
+            "country": contact.country,
+            "pack": decision.pack,
+            "expires_at": self.expires,
+            "decided_at": self.start,
+            "provider": self.providers[channel],
+            "idempotency_key": key,
+            "deferred": False,
+            "reason": None,
+            "reason_text": decision.sentence,
+        }
+
+    def _settle(
+        self,
+        row: dict[str, Any],
+        decision: Decision,
+        section: ChannelPlan,
+        recipient: RecipientFacts,
+    ) -> bool:
+        """Apply the decision to the row and count it; whether the message is to go."""
+        report = self.report
+        if decision.verdict == Verdict.BLOCK:
+            reason = str(decision.reason)
+            report.blocked[reason] += 1
+            section.blocked[reason] += 1
+            row.update(status=MessageStatus.BLOCKED, reason=reason, send_at=None)
+            return False
+        if decision.verdict == Verdict.DEFER:
+            reason = str(decision.reason)
+            report.deferred[reason] += 1
+            section.deferred[reason] += 1
+            row.update(
+                status=MessageStatus.PLANNED, send_at=decision.at, deferred=True, reason=reason
+            )
+        else:
+            report.send_now += 1
+            section.send_now += 1
+            row.update(status=MessageStatus.PLANNED, send_at=self.start)
+        self._count(row, decision, recipient, section)
+        return True
+
     def _count(
         self,
         row: Mapping[str, Any],
-        saving: int,
         decision: Decision,
         recipient: RecipientFacts,
+        section: ChannelPlan,
     ) -> None:
         report = self.report
         segments = row["segments"]
+        cost = row["cost_micros"]
         report.segments += segments
-        report.cost_micros += row["cost_micros"]
+        report.cost_micros += cost
         report.currency = row["currency"]
-        key = f"{row['country'] or '??'}/{row['encoding']}"
+        section.segments += segments
+        section.cost_micros += cost
+        key = f"{row['country'] or '??'}/{row['encoding'] or row['channel']}"
         bucket = report.by_country.setdefault(key, {"messages": 0, "segments": 0, "cost_micros": 0})
         bucket["messages"] += 1
         bucket["segments"] += segments
-        bucket["cost_micros"] += row["cost_micros"]
-        report.smart_saving += saving
+        bucket["cost_micros"] += cost
         zone = recipient.facts.timezone or (
             decision.timezones[0] if decision.timezones else self.workspace.default_timezone
         )
@@ -464,6 +548,8 @@ _OUTBOX_COLUMNS = (
     "created_at",
     "updated_at",
 )
+#: An email row's extra columns, after the common ones.
+_EMAIL_COLUMNS = ("subject", "html", "headers")
 
 
 class _OutboxWriter:
@@ -478,11 +564,16 @@ class _OutboxWriter:
         dialect = self.connection.dialect
         self.sqlite = dialect.name == "sqlite"
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.sql = (
-            f"INSERT INTO messages ({', '.join(_OUTBOX_COLUMNS)}) "
-            f"VALUES ({', '.join([marker] * len(_OUTBOX_COLUMNS))}) "
-            "ON CONFLICT (campaign_id, contact_id) DO NOTHING"
-        )
+
+        def insert(columns: Sequence[str]) -> str:
+            return (
+                f"INSERT INTO messages ({', '.join(columns)}) "
+                f"VALUES ({', '.join([marker] * len(columns))}) "
+                "ON CONFLICT (campaign_id, contact_id, channel) DO NOTHING"
+            )
+
+        self.sql = insert(_OUTBOX_COLUMNS)
+        self.email_sql = insert(_OUTBOX_COLUMNS + _EMAIL_COLUMNS)
         self.now = now
         self._instants: dict[dt.datetime, Any] = {}
 
@@ -500,8 +591,23 @@ class _OutboxWriter:
         return converted
 
     def write(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        sms = [r for r in rows if r["channel"] == Channel.SMS]
+        if len(sms) < len(rows):
+            emails = [r for r in rows if r["channel"] == Channel.EMAIL]
+            values = self._values(emails)
+            extras = [
+                (r["subject"], r["html"], json.dumps(r["headers"]) if r["headers"] else None)
+                for r in emails
+            ]
+            self.connection.exec_driver_sql(
+                self.email_sql, [v + e for v, e in zip(values, extras, strict=True)]
+            )
+        if sms:
+            self.connection.exec_driver_sql(self.sql, self._values(sms))
+
+    def _values(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         now = self._instant(self.now)
-        values = [
+        return [
             (
                 r["campaign_id"],
                 r["contact_id"],
@@ -531,7 +637,6 @@ class _OutboxWriter:
             )
             for r in rows
         ]
-        self.connection.exec_driver_sql(self.sql, values)
 
 
 def _run(
@@ -546,8 +651,11 @@ def _run(
     prices: PriceTable | None,
 ) -> PlanReport:
     planner = _Planner(session, campaign, settings, now=now, prices=prices)
-    provider = settings.providers.get(campaign.provider, {})
-    planner.report.throughput = float(campaign.throughput or provider.get("rate", 0) or 0)
+    for channel, section in planner.sections.items():
+        account = settings.providers.get(planner.providers[channel], {})
+        rate = campaign.throughput if channel == Channel.SMS else None
+        section.throughput = float(rate or account.get("rate", 0) or 0)
+    planner.report.throughput = planner.sections[planner.primary].throughput
     writer = _OutboxWriter(session, now) if write else None
     before = _planned_count(session, campaign.id) if write else 0
     for contacts in _contact_batches(session, campaign, planner.start, batch_size):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.facts import COUNTED_SENT, gather_facts, workspace_policy
-from textopt.campaigns.models import Campaign
+from textopt.campaigns.models import Campaign, ChannelRule
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentEvent
 from textopt.contacts.models import Contact
@@ -26,37 +26,50 @@ _MICROS = Decimal(1_000_000)
 
 
 def campaign_report(session: Session, *, campaign: Campaign) -> dict[str, Any]:
-    """Counts by state and reason, failures by provider code, opt-outs, segments and cost."""
+    """Counts by state and reason, failures by provider code, opt-outs, segments and cost.
+
+    The totals cover every channel; `channels` holds each channel's own counts side by side.
+    """
+    rule = ChannelRule(campaign.channels)
+    totals = _counts(session, campaign=campaign, channel=None)
+    currency = (
+        session.scalar(select(Message.currency).where(Message.campaign_id == campaign.id).limit(1))
+        or "EUR"
+    )
+    return {
+        "campaign": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "channel_rule": str(rule),
+        **totals,
+        "currency": currency,
+        "launched_at": campaign.launched_at.isoformat() if campaign.launched_at else None,
+        "completed_at": campaign.completed_at.isoformat() if campaign.completed_at else None,
+        "channels": {
+            str(channel): _counts(session, campaign=campaign, channel=channel)
+            for channel in rule.channels
+        },
+    }
+
+
+def _counts(session: Session, *, campaign: Campaign, channel: Channel | None) -> dict[str, Any]:
+    """The report's counts over one channel of the campaign (None: every channel)."""
     cid = campaign.id
-    by_status = dict(
-        session.execute(
-            select(Message.status, func.count())
-            .where(Message.campaign_id == cid)
-            .group_by(Message.status)
-        ).all()
+    mine = [Message.campaign_id == cid]
+    if channel is not None:
+        mine.append(Message.channel == channel)
+
+    def grouped(column: Any, *where: Any) -> dict[Any, int]:
+        query = select(column, func.count()).where(*mine, *where).group_by(column)
+        return {key: count for key, count in session.execute(query)}  # noqa: C416 (typed rows)
+
+    by_status = grouped(Message.status)
+    blocked = grouped(Message.reason, Message.status == MessageStatus.BLOCKED)
+    deferred = grouped(Message.reason, Message.deferred.is_(True))
+    failures = grouped(
+        func.coalesce(Message.error_code, Message.reason), Message.status == MessageStatus.FAILED
     )
-    blocked = dict(
-        session.execute(
-            select(Message.reason, func.count())
-            .where(Message.campaign_id == cid, Message.status == MessageStatus.BLOCKED)
-            .group_by(Message.reason)
-        ).all()
-    )
-    deferred = dict(
-        session.execute(
-            select(Message.reason, func.count())
-            .where(Message.campaign_id == cid, Message.deferred.is_(True))
-            .group_by(Message.reason)
-        ).all()
-    )
-    failures = dict(
-        session.execute(
-            select(func.coalesce(Message.error_code, Message.reason), func.count())
-            .where(Message.campaign_id == cid, Message.status == MessageStatus.FAILED)
-            .group_by(func.coalesce(Message.error_code, Message.reason))
-        ).all()
-    )
-    sent_filter = (Message.campaign_id == cid, Message.submitted_at.is_not(None))
+    sent_filter = (*mine, Message.submitted_at.is_not(None))
     sent, segments, cost = session.execute(
         select(
             func.count(),
@@ -68,31 +81,32 @@ def campaign_report(session: Session, *, campaign: Campaign) -> dict[str, Any]:
         select(
             func.coalesce(func.sum(Message.segments), 0),
             func.coalesce(func.sum(Message.cost_micros), 0),
-        ).where(Message.campaign_id == cid, Message.status != MessageStatus.BLOCKED)
+        ).where(*mine, Message.status != MessageStatus.BLOCKED)
     ).one()
     opt_outs = 0
     if campaign.launched_at is not None:
+        # An opt-out counts on the channel it was made on, after a message of that channel.
+        channels = (
+            [channel] if channel is not None else list(ChannelRule(campaign.channels).channels)
+        )
         opt_outs = int(
             session.scalar(
                 select(func.count(func.distinct(ConsentEvent.contact_id))).where(
                     ConsentEvent.action == ConsentAction.REVOKED,
-                    ConsentEvent.channel == campaign.channel,
+                    ConsentEvent.channel.in_([str(c) for c in channels]),
                     ConsentEvent.purpose == Purpose.MARKETING,
                     ConsentEvent.occurred_at >= campaign.launched_at,
-                    ConsentEvent.contact_id.in_(select(Message.contact_id).where(*sent_filter)),
+                    ConsentEvent.contact_id.in_(
+                        select(Message.contact_id).where(
+                            *sent_filter, Message.channel == ConsentEvent.channel
+                        )
+                    ),
                 )
             )
             or 0
         )
-    currency = (
-        session.scalar(select(Message.currency).where(Message.campaign_id == cid).limit(1)) or "EUR"
-    )
-    total = sum(by_status.values())
     return {
-        "campaign": cid,
-        "name": campaign.name,
-        "status": campaign.status,
-        "messages": total,
+        "messages": sum(by_status.values()),
         "by_status": {str(k): v for k, v in sorted(by_status.items())},
         "blocked_by_reason": {str(k): v for k, v in sorted(blocked.items())},
         "deferred_by_reason": {str(k): v for k, v in sorted(deferred.items())},
@@ -107,9 +121,6 @@ def campaign_report(session: Session, *, campaign: Campaign) -> dict[str, Any]:
         "cost_sent": str(Decimal(int(cost)) / _MICROS),
         "segments_planned": int(planned_segments),
         "cost_planned": str(Decimal(int(planned_cost)) / _MICROS),
-        "currency": currency,
-        "launched_at": campaign.launched_at.isoformat() if campaign.launched_at else None,
-        "completed_at": campaign.completed_at.isoformat() if campaign.completed_at else None,
     }
 
 
@@ -158,11 +169,46 @@ def explain_recipient(
     settings: Settings,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """The stored decision for one recipient, and the policy's full trace evaluated now."""
+    """The stored decision for one recipient, and the policy's full trace evaluated now.
+
+    The top-level decision is the primary channel's; `channels` has one per channel.
+    """
+    rule = ChannelRule(campaign.channels)
+    channels = {
+        str(channel): _explain_channel(
+            session, campaign=campaign, contact=contact, channel=channel, settings=settings, now=now
+        )
+        for channel in rule.channels
+    }
+    primary = channels[str(rule.primary)]
+    return {
+        "campaign": campaign.id,
+        "contact": contact.id,
+        "phone": contact.phone,
+        "email": contact.email,
+        "in_audience": any(c["stored_decision"] is not None for c in channels.values()),
+        "stored_decision": primary["stored_decision"],
+        "evaluated_now": primary["evaluated_now"],
+        "channels": channels,
+    }
+
+
+def _explain_channel(
+    session: Session,
+    *,
+    campaign: Campaign,
+    contact: Contact,
+    channel: Channel,
+    settings: Settings,
+    now: dt.datetime,
+) -> dict[str, Any]:
     message = session.scalars(
-        select(Message).where(Message.campaign_id == campaign.id, Message.contact_id == contact.id)
+        select(Message).where(
+            Message.campaign_id == campaign.id,
+            Message.contact_id == contact.id,
+            Message.channel == channel,
+        )
     ).first()
-    channel = Channel(campaign.channel)
     recipient = gather_facts(
         session,
         contacts=[contact],
@@ -176,7 +222,7 @@ def explain_recipient(
         MessageFacts(
             channel=channel,
             purpose=Purpose(campaign.purpose),
-            sender_id=campaign.sender_id,
+            sender_id=campaign.sender_id if channel == Channel.SMS else None,
             expires_at=message.expires_at if message else campaign.expires_at,
         ),
         now,
@@ -193,11 +239,4 @@ def explain_recipient(
             "decided_at": message.decided_at.isoformat(),
             "send_at": message.send_at.isoformat() if message.send_at else None,
         }
-    return {
-        "campaign": campaign.id,
-        "contact": contact.id,
-        "phone": contact.phone,
-        "in_audience": message is not None,
-        "stored_decision": stored,
-        "evaluated_now": decision.as_dict(),
-    }
+    return {"stored_decision": stored, "evaluated_now": decision.as_dict()}

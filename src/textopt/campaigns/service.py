@@ -9,16 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import parse_filter
+from textopt.campaigns.emails import email_account, from_header
 from textopt.campaigns.lifecycle import (
     cancel_campaign,
     pause_campaign,
     resume_campaign,
     set_campaign_status,
 )
-from textopt.campaigns.models import Campaign, CampaignStatus
+from textopt.campaigns.models import Campaign, CampaignStatus, ChannelRule
 from textopt.campaigns.planning import PlanReport, plan_campaign, preview_campaign
 from textopt.campaigns.segments import get_segment_or_raise
 from textopt.compose import compile_template, validate_sender_id
+from textopt.compose.email import EmailTemplate
 from textopt.config import Settings
 from textopt.errors import ConfigError, NotFoundError, ValidationError
 from textopt.vocab import Channel, Purpose
@@ -54,13 +56,46 @@ def create_campaign(
     smart_encoding: bool = True,
     fold_accents: bool = False,
     channel: Channel | str = Channel.SMS,
+    channels: ChannelRule | str | None = None,
+    email_subject: str | None = None,
+    email_template: str | None = None,
+    email_text_template: str | None = None,
+    email_from: str | None = None,
+    email_provider: str | None = None,
 ) -> Campaign:
-    """Validate and save a draft campaign; every mistake is reported before anything is sent."""
+    """Validate and save a draft campaign; every mistake is reported before anything is sent.
+
+    `channels` is the channel rule (`sms`, `email`, `both`, `sms-else-email`,
+    `email-else-sms`; default: `channel` alone). The SMS text is `template`; the email is
+    `email_subject` and the HTML `email_template` (its text part derived from the HTML unless
+    `email_text_template` is given), sent from `email_from` (default: the brand and
+    `email_from_address`) through `email_provider`.
+    """
     name = name.strip()
     if not name:
         raise ValidationError("a campaign needs a name", field="name")
     purpose = Purpose(purpose)
-    compile_template(template)  # a syntax error is reported now, with its line
+    rule = _channel_rule(channels if channels is not None else channel)
+    if Channel.SMS in rule.channels:
+        if not template.strip():
+            raise ValidationError(f"a {rule} campaign needs an SMS text", field="template")
+        compile_template(template)  # a syntax error is reported now, with its line
+    elif template.strip():
+        raise ValidationError(
+            f"an SMS text was given but the channel rule is {rule}", field="template"
+        )
+    if Channel.EMAIL in rule.channels:
+        EmailTemplate(
+            subject=email_subject or "", html=email_template or "", text=email_text_template
+        )
+        email_provider = email_account(settings, wanted=email_provider)
+    elif email_template or email_subject or email_text_template:
+        raise ValidationError(
+            f"an email was given but the channel rule is {rule}: use --channels",
+            field="channels",
+        )
+    else:
+        email_provider = None
     if (segment is None) == (audience is None):
         raise ValidationError("give the audience as a saved segment or a filter (one of them)")
     segment_id = None
@@ -75,6 +110,7 @@ def create_campaign(
     if sender_id is not None:
         # the rules of the workspace's own country; each recipient's pack checks again
         validate_sender_id(sender_id, country=settings.default_region)
+    provider = provider or (email_provider if rule == ChannelRule.EMAIL else None)
     provider = provider or settings.default_provider
     if provider not in settings.providers:
         raise ConfigError(
@@ -87,13 +123,21 @@ def create_campaign(
         raise ValidationError("validity must be at least one hour", field="validity_hours")
     if throughput is not None and throughput <= 0:
         raise ValidationError("throughput must be positive", field="throughput")
+    if email_provider is not None:
+        from_header(brand=brand, address=email_from or settings.email_from_address)
     campaign = Campaign(
         name=name,
         purpose=purpose,
-        channel=Channel(channel),
+        channels=rule,
+        channel=rule.primary,
         brand_name=brand,
         sender_id=sender_id,
         template=template,
+        email_subject=email_subject if email_provider else None,
+        email_template=email_template if email_provider else None,
+        email_text_template=email_text_template if email_provider else None,
+        email_from=email_from if email_provider else None,
+        email_provider=email_provider,
         segment_id=segment_id,
         audience_filter=audience,
         status=CampaignStatus.DRAFT,
@@ -109,6 +153,16 @@ def create_campaign(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def _channel_rule(value: ChannelRule | str) -> ChannelRule:
+    try:
+        return ChannelRule(value)
+    except ValueError:
+        known = ", ".join(rule.value for rule in ChannelRule)
+        raise ValidationError(
+            f"unknown channel rule {value!r} (one of {known})", field="channels"
+        ) from None
 
 
 def get_campaign(session: Session, *, campaign_id: int) -> Campaign | None:

@@ -34,9 +34,15 @@ def _campaign_dict(campaign: Campaign) -> dict[str, Any]:
         "status": campaign.status,
         "purpose": campaign.purpose,
         "channel": campaign.channel,
+        "channels": campaign.channels,
         "brand_name": campaign.brand_name,
         "sender_id": campaign.sender_id,
         "template": campaign.template,
+        "email_subject": campaign.email_subject,
+        "email_template": campaign.email_template,
+        "email_text_template": campaign.email_text_template,
+        "email_from": campaign.email_from,
+        "email_provider": campaign.email_provider,
         "audience": campaign.audience_filter,
         "segment_id": campaign.segment_id,
         "send_at": campaign.send_at,
@@ -79,12 +85,36 @@ def create(
     no_smart: Annotated[
         bool, typer.Option("--no-smart-encoding", help="Keep typographic characters")
     ] = False,
+    channels: Annotated[
+        str,
+        typer.Option("--channels", help="sms, email, both, sms-else-email or email-else-sms"),
+    ] = "sms",
+    email_template: Annotated[
+        Path | None, typer.Option("--email-template", help="The email's HTML (Jinja2) file")
+    ] = None,
+    email_text: Annotated[
+        Path | None,
+        typer.Option("--email-text-template", help="The email's text part (else from the HTML)"),
+    ] = None,
+    email_subject: Annotated[
+        str | None, typer.Option("--email-subject", help="The email's subject (a template)")
+    ] = None,
+    email_from: Annotated[
+        str | None, typer.Option("--email-from", help="From address (default: the settings')")
+    ] = None,
+    email_provider: Annotated[
+        str | None, typer.Option("--email-provider", help="Provider account for the email")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a draft campaign (nothing is sent until `launch`)."""
-    if (text is None) == (template_file is None):
-        raise ValidationError("give the message with --text or --template (one of them)")
-    template = text if text is not None else template_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    if text is not None and template_file is not None:
+        raise ValidationError("give the SMS with --text or --template, not both")
+    if text is None and template_file is None and channels != "email":
+        raise ValidationError(
+            "give the SMS with --text or --template (or use --channels email)", field="--text"
+        )
+    template = text if text is not None else _read(template_file, "--template")
     with session() as s:
         campaign = service.create_campaign(
             s,
@@ -102,12 +132,30 @@ def create(
             throughput=throughput,
             provider=provider,
             smart_encoding=not no_smart,
+            channels=channels,
+            email_subject=email_subject,
+            email_template=_read(email_template, "--email-template") or None,
+            email_text_template=_read(email_text, "--email-text-template") or None,
+            email_from=email_from,
+            email_provider=email_provider,
         )
         data = _campaign_dict(campaign)
     if as_json:
         print_json(data)
     else:
         console.print(f"campaign {data['id']} created as a draft: {data['name']}")
+
+
+def _read(path: Path | None, option: str) -> str:
+    """A template file's text ("" without a file); a missing file is a clear error."""
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(
+            f"{option}: cannot read {path}: {exc.strerror}", field=option
+        ) from None
 
 
 @app.command("list")
@@ -168,6 +216,8 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         highlight=False,
     )
     console.print(f"start {data['start']}, expires {data['expires_at']}")
+    if len(data["channels"]) > 1:
+        _print_channels(data)
     for kind in ("blocked", "deferred"):
         if data[kind]:
             table = Table(title="excluded" if kind == "blocked" else "deferred")
@@ -208,6 +258,36 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         )
     for problem, count in data["template_problems"].items():
         console.print(f"[red]template problem[/]: {problem} ({count:,} recipients)")
+
+
+def _print_channels(data: dict[str, Any]) -> None:
+    """Each channel's audience, exclusions and cost side by side."""
+    channels = data["channels"]
+    console.print(
+        f"channels {data['channel_rule']}: {data['reached']:,} of {data['audience']:,} "
+        "contacts reached",
+        highlight=False,
+    )
+    table = Table(title="channels side by side")
+    table.add_column("")
+    for name in channels:
+        table.add_column(name, justify="right")
+    rows: list[tuple[str, str]] = [
+        ("decided for", "audience"),
+        ("to send", "planned"),
+        ("at the start", "send_now"),
+    ]
+    for label, key in rows:
+        table.add_row(label, *(f"{c[key]:,}" for c in channels.values()))
+    for kind, title in (("deferred", "deferred"), ("blocked", "excluded")):
+        reasons = sorted({r for c in channels.values() for r in c[kind]})
+        for reason in reasons:
+            table.add_row(
+                f"{title}: {reason}", *(f"{c[kind].get(reason, 0):,}" for c in channels.values())
+            )
+    table.add_row("segments or emails", *(f"{c['segments']:,}" for c in channels.values()))
+    table.add_row("cost", *(f"{c['cost']} {c['currency']}" for c in channels.values()))
+    console.print(table)
 
 
 @app.command("preview")
@@ -323,6 +403,8 @@ def report(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
         summary.add_row(key.replace("_", " "), f"{data[key]:,}")
     summary.add_row("cost sent", f"{data['cost_sent']} {data['currency']}")
     console.print(summary)
+    if len(data["channels"]) > 1:
+        _print_report_channels(data)
     for key in ("by_status", "blocked_by_reason", "deferred_by_reason", "failed_by_code"):
         if data[key]:
             table = Table(title=key.replace("_", " "))
@@ -331,6 +413,28 @@ def report(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
             for name, count in data[key].items():
                 table.add_row(name, f"{count:,}")
             console.print(table)
+
+
+def _print_report_channels(data: dict[str, Any]) -> None:
+    """The report's counts per channel, side by side."""
+    channels = data["channels"]
+    table = Table(title=f"channels side by side ({data['channel_rule']})")
+    table.add_column("")
+    for name in channels:
+        table.add_column(name, justify="right")
+    for key in ("messages", "sent", "delivered", "waiting", "expired", "opt_outs_after_launch"):
+        table.add_row(key.replace("_", " "), *(f"{c[key]:,}" for c in channels.values()))
+    for group, title in (
+        ("blocked_by_reason", "excluded"),
+        ("deferred_by_reason", "deferred"),
+        ("failed_by_code", "failed"),
+    ):
+        for reason in sorted({r for c in channels.values() for r in c[group]}):
+            table.add_row(
+                f"{title}: {reason}", *(f"{c[group].get(reason, 0):,}" for c in channels.values())
+            )
+    table.add_row("cost sent", *(f"{c['cost_sent']} {data['currency']}" for c in channels.values()))
+    console.print(table)
 
 
 @app.command("why")

@@ -49,6 +49,7 @@ class ConsentSource(StrEnum):
     API = "api"  # the REST API
     CLI = "cli"  # the command line
     SOFT_OPT_IN = "soft-opt-in"  # existing customer, similar products, opt-out offered
+    UNSUBSCRIBE_LINK = "unsubscribe-link"  # the signed link of an email (RFC 8058 one-click)
 
 
 class SuppressionReason(StrEnum):

@@ -37,6 +37,9 @@ class Contact(Base):
     timezones: Mapped[list[str]] = mapped_column(JSONType, default=list)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Permanent SMTP failures in a row; past the limit the address is undeliverable.
+    email_bounces: Mapped[int] = mapped_column(default=0, server_default="0")
+    email_undeliverable_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_activity_at: Mapped[dt.datetime | None] = mapped_column()

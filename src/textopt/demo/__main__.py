@@ -3,7 +3,8 @@
 A French shop imports its customers (a few thousand, from France, Belgium, the US and the
 UK; some without consent, some who said STOP, some rows invalid), checks its consent ledger,
 previews and launches a winter sale, sends appointment confirmations, dispatches until
-nothing is due and prints the report. The database is left in `demo/` to explore.
+nothing is due and prints the report; then sends a newsletter on two channels (an SMS teaser
+to SMS subscribers, the full email to the others). The database is left in `demo/`.
 """
 
 from __future__ import annotations
@@ -11,24 +12,28 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine, select
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.report import campaign_report
 from textopt.campaigns.segments import count_audience, create_segment
-from textopt.config import load_settings, reset_settings
+from textopt.config import Settings, load_settings, reset_settings
 from textopt.consent import service as consent
+from textopt.consent.models import ConsentAction, ConsentSource, ConsentState
 from textopt.contacts.importer import import_contacts
+from textopt.contacts.models import Contact
 from textopt.db.base import utcnow
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.migrate import upgrade
 from textopt.demo.contacts import write_demo_csv
 from textopt.dispatch.worker import run_dispatch
-from textopt.vocab import Purpose
+from textopt.vocab import Channel, Purpose
 
 console = Console()
 DEMO = Path("demo")
@@ -41,13 +46,36 @@ brand_name = "Boutique Lumiere"
 stop_number = "36111"
 default_provider = "sandbox"
 
+public_base_url = "https://boutique-lumiere.example"
+email_from_address = "lettre@boutique-lumiere.example"
+
 [providers.sandbox]
 kind = "sandbox"
 rate = 2000
 receipt_delay = 0.02
 failure_rate = 0.03
 expiry_rate = 0.01
+
+# The email account: a real shop sets kind = "smtp" with its relay (docs/providers.md).
+[providers.email]
+kind = "sandbox"
+channel = "email"
+rate = 500
+receipt_delay = 0.02
+failure_rate = 0.01
+expiry_rate = 0
 """
+EMAIL_CONSENT_TEXT = (
+    "Je souhaite recevoir par email la lettre de Boutique Lumiere (une par mois). "
+    "Desinscription en un clic dans chaque lettre."
+)
+NEWSLETTER = """<html><body>
+<h1>{{ first_name | default('Bonjour') }}, la lettre d'hiver de Boutique Lumiere</h1>
+<p>Les soldes continuent jusqu'a dimanche : <b>-20% sur tout</b>, et les nouveautes de la
+saison sont arrivees en boutique.</p>
+<ul><li>Manteaux et doudounes</li><li>Pulls en laine</li><li>Accessoires</li></ul>
+<p><a href="https://boutique-lumiere.example/hiver">Voir la collection</a></p>
+</body></html>"""
 CONSENT_TEXT = (
     "J'accepte de recevoir par SMS les offres de Boutique Lumiere (2 par mois au plus). "
     "Desinscription gratuite a tout moment par STOP au 36111."
@@ -190,12 +218,15 @@ def main() -> None:
             )
         _print_report(data)
 
+    letter_id = _newsletter(engine, settings)
+
     seconds = (utcnow() - started).total_seconds()
     console.print(f"\n[bold green]Demo done in {seconds:.1f} s.[/] Explore it:")
     console.print("  export TEXTOPT_CONFIG=demo/textopt.toml")
     for command in (
         "textopt contacts list --limit 10",
         f"textopt campaign report {sale_id}",
+        f"textopt campaign report {letter_id}   # SMS and email side by side",
         f"textopt campaign why {sale_id} '+1 305 555 0142'",
         "textopt consent verify",
         'textopt message inspect "Soldes d’hiver : -20% !"',
@@ -203,6 +234,87 @@ def main() -> None:
     ):
         console.print(f"  .venv/bin/{command}")
     engine.dispose()
+
+
+def _newsletter(engine: Engine, settings: Settings) -> int:
+    """A multichannel newsletter: an SMS teaser where SMS is allowed, else the full email."""
+    _step("A newsletter on two channels: an SMS teaser, else the full letter by email")
+    now = utcnow()
+    with session_scope(engine) as s:
+        consent.add_consent_text(
+            s, version="email-fr-v1", body=EMAIL_CONSENT_TEXT, channel=Channel.EMAIL
+        )
+        # Website newsletter signups: most customers with an address and no SMS consent.
+        sms_ok = select(ConsentState.contact_id).where(
+            ConsentState.channel == Channel.SMS,
+            ConsentState.purpose == Purpose.MARKETING,
+            ConsentState.status.in_(("granted", "confirmed")),
+        )
+        candidates = s.scalars(
+            select(Contact.id).where(Contact.email.is_not(None), Contact.id.not_in(sms_ok))
+        ).all()
+        signed_up = [cid for cid in candidates if cid % 5]
+        consent.append_events(
+            s,
+            events=[
+                consent.NewConsentEvent(
+                    contact_id=cid,
+                    channel=Channel.EMAIL,
+                    purpose=Purpose.MARKETING,
+                    action=ConsentAction.GRANTED,
+                    source=ConsentSource.FORM,
+                    occurred_at=now - dt.timedelta(days=60),
+                    consent_text_version="email-fr-v1",
+                    proof={"form": "https://boutique-lumiere.example/lettre"},
+                )
+                for cid in signed_up
+            ],
+        )
+        letter = campaigns.create_campaign(
+            s,
+            settings=settings,
+            name="Lettre d'hiver",
+            template="La lettre d'hiver de Boutique Lumiere est sortie : -20% jusqu'a dimanche !",
+            segment="tous",
+            sender_id="LUMIERE",
+            validity_hours=72,
+            channels="sms-else-email",
+            email_subject="{{ first_name | default('Bonjour') }}, la lettre d'hiver est arrivee",
+            email_template=NEWSLETTER,
+        )
+        planned = campaigns.launch(s, campaign=letter, settings=settings, now=now)
+        letter_id = letter.id
+    console.print(
+        f"  {len(signed_up):,} newsletter signups recorded (email consent, form, email-fr-v1)"
+    )
+    _print_channels(planned.to_dict())
+    stats = run_dispatch(engine, settings, once=True)
+    console.print(f"  sent now: {stats.submitted} (the SMS teasers wait for the daily cap)")
+    with session_scope(engine) as s:
+        data = campaign_report(
+            s, campaign=campaigns.get_campaign_or_raise(s, campaign_id=letter_id)
+        )
+    table = Table(title=f"report: {data['name']}, channels side by side")
+    table.add_column("")
+    for name in data["channels"]:
+        table.add_column(name, justify="right")
+    for key in ("messages", "sent", "delivered", "waiting"):
+        table.add_row(key, *(f"{c[key]:,}" for c in data["channels"].values()))
+    console.print(table)
+    return letter_id
+
+
+def _print_channels(data: dict[str, Any]) -> None:
+    for name, section in data["channels"].items():
+        excluded = ", ".join(f"{r} {n:,}" for r, n in section["blocked"].items()) or "none"
+        deferred = ", ".join(f"{r} {n:,}" for r, n in section["deferred"].items()) or "none"
+        console.print(
+            f"  {name:>5}: decided for {section['audience']:,}, {section['planned']:,} to send "
+            f"({section['send_now']:,} now; deferred: {deferred}); excluded: {excluded}; "
+            f"cost {section['cost']} {section['currency']}",
+            highlight=False,
+        )
+    console.print(f"  {data['reached']:,} of {data['audience']:,} customers reached")
 
 
 def _next_saturday_evening(now: dt.datetime) -> dt.datetime:

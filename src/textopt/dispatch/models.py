@@ -16,13 +16,14 @@ __all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket"]
 class Message(Base):
     """One message to one recipient: planned, sent, or blocked with its reason.
 
-    Unique per (campaign, contact), so planning a campaign twice never creates a second
-    message. One-off messages have no campaign and are unique by their idempotency key.
+    Unique per (campaign, contact, channel), so planning a campaign twice never creates a
+    second message, and a campaign on both channels gives a contact one SMS and one email.
+    One-off messages have no campaign and are unique by their idempotency key.
     """
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "contact_id"),
+        UniqueConstraint("campaign_id", "contact_id", "channel"),
         # the dispatcher's claim: due messages of a state, oldest first
         Index("ix_messages_due", "status", "send_at"),
         # caps: a contact's recent marketing across campaigns
@@ -39,6 +40,9 @@ class Message(Base):
     sender: Mapped[str | None] = mapped_column(String(32))
     body: Mapped[str | None] = mapped_column(Text)  # erasable
     subject: Mapped[str | None] = mapped_column(String(300))
+    html: Mapped[str | None] = mapped_column(Text)  # an email's HTML part (body: its text part)
+    # An email's stored headers (From, List-Unsubscribe...): the provider writes them as given.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONType)
     encoding: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(default=0)
     # Estimated cost in millionths of the currency unit: exact, and summed in SQL.

@@ -261,6 +261,8 @@ def claim_batch(
                     channel=message.channel,
                     segments=message.segments,
                     subject=message.subject,
+                    html=message.html,
+                    headers=message.headers,
                 )
             )
             if message.purpose == Purpose.MARKETING and message.contact_id is not None:

@@ -24,8 +24,10 @@ from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
+from textopt.dispatch.bounces import record_email_bounces
 from textopt.errors import ConfigError
 from textopt.providers.base import Provider, Receipt, build_provider
+from textopt.vocab import Channel
 from textopt.webhooks.delivery import WebhookDeliverer
 
 __all__ = ["DispatchStats", "Dispatcher", "run_dispatch"]
@@ -147,7 +149,7 @@ class Dispatcher:
 
         def record() -> service.ResultReport:
             with session_scope(self.engine) as session:
-                return service.record_results(
+                report = service.record_results(
                     session,
                     worker=worker,
                     provider=name,
@@ -155,6 +157,14 @@ class Dispatcher:
                     now=self.clock(),
                     max_attempts=self.settings.dispatch_max_attempts,
                 )
+                if provider.channel == Channel.EMAIL:
+                    record_email_bounces(
+                        session,
+                        results=results,
+                        limit=self.settings.email_bounce_limit,
+                        now=self.clock(),
+                    )
+                return report
 
         report = await asyncio.to_thread(record)
         self.stats.submitted += report.submitted

@@ -41,6 +41,8 @@ class OutboundMessage:
     channel: str = "sms"
     segments: int = 1
     subject: str | None = None
+    html: str | None = None  # an email's HTML part (`body` is its text part)
+    headers: Mapping[str, str] | None = None  # an email's stored headers (From, List-...)
 
 
 class SubmitOutcome(StrEnum):
@@ -138,4 +140,4 @@ def build_provider(name: str, options: Mapping[str, Any]) -> Provider:
 
 def _load_builtin() -> None:
     # Importing registers them; done lazily so `base` has no import cycle with adapters.
-    from textopt.providers import sandbox, smpp  # noqa: F401
+    from textopt.providers import sandbox, smpp, smtp  # noqa: F401

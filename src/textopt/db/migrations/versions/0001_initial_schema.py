@@ -98,6 +98,10 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("is_customer", sa.Boolean(), nullable=False),
+        sa.Column("email_bounces", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "email_undeliverable_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_activity_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -249,10 +253,16 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("channels", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("brand_name", sa.String(length=100), nullable=False),
         sa.Column("sender_id", sa.String(length=32), nullable=True),
         sa.Column("template", sa.Text(), nullable=False),
+        sa.Column("email_subject", sa.String(length=300), nullable=True),
+        sa.Column("email_template", sa.Text(), nullable=True),
+        sa.Column("email_text_template", sa.Text(), nullable=True),
+        sa.Column("email_from", sa.String(length=320), nullable=True),
+        sa.Column("email_provider", sa.String(length=64), nullable=True),
         sa.Column("segment_id", sa.Integer(), nullable=True),
         sa.Column("audience_filter", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
@@ -447,6 +457,12 @@ def upgrade() -> None:
         sa.Column("sender", sa.String(length=32), nullable=True),
         sa.Column("body", sa.Text(), nullable=True),
         sa.Column("subject", sa.String(length=300), nullable=True),
+        sa.Column("html", sa.Text(), nullable=True),
+        sa.Column(
+            "headers",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("encoding", sa.String(length=8), nullable=True),
         sa.Column("segments", sa.Integer(), nullable=False),
         sa.Column("cost_micros", sa.BigInteger(), nullable=False),
@@ -483,7 +499,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint(
-            "campaign_id", "contact_id", name=op.f("uq_messages_campaign_id_contact_id")
+            "campaign_id",
+            "contact_id",
+            "channel",
+            name=op.f("uq_messages_campaign_id_contact_id_channel"),
         ),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_messages_idempotency_key")),
     )
