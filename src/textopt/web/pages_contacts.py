@@ -48,6 +48,8 @@ def contact_list(
     after: int | None = None,
 ) -> HTMLResponse:
     """Contacts matching a search, a page at a time."""
+    # NUL cannot be stored or compared in PostgreSQL text: it is never part of a search
+    q, tag = q.replace("\x00", ""), tag.replace("\x00", "")
     search, tag_name = q.strip()[:200] or None, tag.strip()[:64] or None
     rows = contacts.list_contacts(
         session, search=search, tag=tag_name, limit=_PAGE + 1, after_id=after
