@@ -20,6 +20,7 @@ from textopt.consent.models import ConsentEvent, ConsentProof, SuppressionReason
 from textopt.contacts.models import Contact, ContactTag
 from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
+from textopt.dispatch.models import Message
 from textopt.errors import NotFoundError
 
 __all__ = [
@@ -113,6 +114,24 @@ def export_person(session: Session, *, contact: Contact) -> dict[str, Any]:
             ],
         },
         "suppression": suppressed,
+        "messages": [
+            {
+                "id": m.id,
+                "campaign": m.campaign_id,
+                "channel": m.channel,
+                "purpose": m.purpose,
+                "to": m.recipient,
+                "subject": m.subject,
+                "text": m.body,
+                "status": m.status,
+                "reason": m.reason,
+                "send_at": m.send_at.isoformat() if m.send_at else None,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in session.scalars(
+                select(Message).where(Message.contact_id == contact.id).order_by(Message.id)
+            )
+        ],
     }
 
 
@@ -127,6 +146,12 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
         result = session.execute(delete(ConsentProof).where(ConsentProof.event_id.in_(events)))
         deleted += int(result.rowcount)  # type: ignore[attr-defined]
         session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(chunk)))
+        # the outbox keeps each message's state and reason for the reports, not its content
+        session.execute(
+            update(Message)
+            .where(Message.contact_id.in_(chunk))
+            .values(recipient=None, body=None, subject=None, html=None, headers=None)
+        )
         session.execute(
             update(Contact)
             .where(Contact.id.in_(chunk))

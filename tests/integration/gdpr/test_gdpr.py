@@ -114,3 +114,27 @@ def test_purge_erases_inactive_prospects_only(session: Session) -> None:
     assert session.get(Contact, active.id).erased_at is None  # type: ignore[union-attr]
     assert consent.suppression_reasons(session, phone="+33611111111") == []
     assert consent.verify_ledger(session).ok
+
+
+def test_erasure_empties_the_outbox_content_and_export_lists_messages(session: Session) -> None:
+    from textopt.dispatch.models import Message
+
+    alice = _person(session)
+    session.add(
+        Message(
+            contact_id=alice.id,
+            channel="sms",
+            purpose="marketing",
+            recipient=alice.phone,
+            body="Alice, -20% chez Boutique",
+            status="delivered",
+            idempotency_key="c1-1",
+        )
+    )
+    session.flush()
+    exported = gdpr.export_person(session, contact=alice)
+    assert [m["text"] for m in exported["messages"]] == ["Alice, -20% chez Boutique"]
+    gdpr.erase_person(session, contact=alice)
+    session.commit()
+    message = session.scalars(select(Message)).one()
+    assert (message.recipient, message.body, message.status) == (None, None, "delivered")
