@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.facts import COUNTED_SENT, gather_facts
@@ -54,6 +54,7 @@ __all__ = [
     "record_results",
     "recover_stale",
     "reserve_tokens",
+    "resolve_orphan_receipts",
     "retry_delay",
 ]
 
@@ -535,17 +536,25 @@ def _apply_orphans(
     session: Session, *, provider: str, provider_ids: Sequence[str], now: dt.datetime
 ) -> None:
     """Receipts that arrived before the provider's answer are applied now."""
-    orphans = list(
-        session.scalars(
-            select(OrphanReceipt).where(
-                OrphanReceipt.provider == provider,
-                OrphanReceipt.provider_message_id.in_(provider_ids),
+    _apply_orphan_rows(
+        session,
+        orphans=list(
+            session.scalars(
+                select(OrphanReceipt).where(
+                    OrphanReceipt.provider == provider,
+                    OrphanReceipt.provider_message_id.in_(provider_ids),
+                )
             )
-        )
+        ),
+        now=now,
     )
+
+
+def _apply_orphan_rows(
+    session: Session, *, orphans: Sequence[OrphanReceipt], now: dt.datetime
+) -> None:
     if not orphans:
         return
-    session.flush()
     receipts = [
         Receipt(
             provider=o.provider,
@@ -557,10 +566,32 @@ def _apply_orphans(
         )
         for o in orphans
     ]
-    for orphan in orphans:
-        session.delete(orphan)
-    session.flush()
+    session.execute(delete(OrphanReceipt).where(OrphanReceipt.id.in_([o.id for o in orphans])))
     record_receipts(session, receipts=receipts, now=now)
+
+
+def resolve_orphan_receipts(
+    session: Session, *, now: dt.datetime, keep: dt.timedelta = dt.timedelta(days=7)
+) -> int:
+    """Apply waiting receipts whose message is now known; drop those waiting too long.
+
+    A receipt stored while another worker's transaction was recording the provider's
+    answer (PostgreSQL, two accounts) finds its message on this sweep.
+    """
+    matched = list(
+        session.scalars(
+            select(OrphanReceipt)
+            .join(
+                Message,
+                (Message.provider == OrphanReceipt.provider)
+                & (Message.provider_message_id == OrphanReceipt.provider_message_id),
+            )
+            .limit(10_000)
+        )
+    )
+    _apply_orphan_rows(session, orphans=matched, now=now)
+    session.execute(delete(OrphanReceipt).where(OrphanReceipt.at < now - keep))
+    return len(matched)
 
 
 def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:

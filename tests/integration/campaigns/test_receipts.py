@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 
 from textopt.campaigns import service as campaigns
@@ -121,3 +121,27 @@ def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
         message = s.get(Message, message_id)
         assert message is not None
         assert (message.status, message.provider_message_id) == ("delivered", "smsc-9")
+
+
+def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_sweep(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _setup(engine, campaign_settings, count=1)
+    (message_id,) = _claim(engine, campaign_settings)
+    with session_scope(engine) as s:  # the receipt lands before the answer is visible
+        receipt = Receipt("sandbox", "smsc-7", ReceiptStatus.DELIVERED, AT)
+        assert service.record_receipts(s, receipts=[receipt], now=AT) == 0
+    with session_scope(engine) as s:  # the answer, recorded without seeing the orphan
+        s.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(status="submitted", provider_message_id="smsc-7")
+        )
+    with session_scope(engine) as s:
+        stale = Receipt("sandbox", "never-sent", ReceiptStatus.FAILED, AT - dt.timedelta(days=9))
+        service.record_receipts(s, receipts=[stale], now=AT)
+    with session_scope(engine) as s:
+        assert service.resolve_orphan_receipts(s, now=AT) == 1
+    with session_scope(engine) as s:
+        assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
+        assert s.scalars(select(OrphanReceipt)).all() == []  # the 9-day-old one is dropped
