@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from tests.factories.campaigns import add_contact
 from typer.testing import CliRunner
 
+from textopt.accounts.service import list_audit
 from textopt.cli.main import app
 from textopt.config import Settings
 from textopt.db.engine import session_scope
@@ -80,6 +81,10 @@ def test_a_campaign_from_segment_to_report(engine: Engine, campaign_settings: Se
     assert [c["name"] for c in listed] == ["Rappel", "Soldes"]
     cancelled = _json("campaign", "cancel", str(promo["id"]))
     assert cancelled["status"] == "cancelled"
+    with session_scope(engine) as s:
+        audit = [(e.action, e.target_id, e.actor_type) for e in list_audit(s)]
+    assert ("campaign.launched", str(reminder["id"]), "cli") in audit
+    assert ("campaign.cancelled", str(promo["id"]), "cli") in audit
 
 
 def test_send_one_message_and_show_it(engine: Engine, campaign_settings: Settings) -> None:

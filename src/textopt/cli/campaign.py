@@ -9,12 +9,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from textopt.accounts.service import record_audit
 from textopt.campaigns import service
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.planning import PlanReport
 from textopt.campaigns.report import campaign_report, explain_recipient
 from textopt.campaigns.segments import count_audience
 from textopt.cli.common import console, console_err, parse_instant, print_json, session
+from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
 from textopt.db.base import utcnow
@@ -290,22 +292,37 @@ def _print_channels(data: dict[str, Any]) -> None:
     console.print(table)
 
 
-@app.command("preview")
-def preview(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
-    """What launching would do: exclusions, deferrals, send times, segments, cost."""
+def _plan(campaign_id: int, *, launch: bool) -> tuple[PlanReport, str]:
+    """Preview or launch with a progress bar; a launch is audited, a preview writes nothing."""
     settings = get_settings()
     now = utcnow()
+    run = service.launch if launch else service.preview
     with session() as s:
         campaign = service.get_campaign_or_raise(s, campaign_id=campaign_id)
         total = count_audience(s, filter=campaign.audience_filter, now=now)
         report = _progress_run(
             total,
-            "previewing",
-            lambda step: service.preview(
-                s, campaign=campaign, settings=settings, now=now, progress=step
-            ),
+            "planning" if launch else "previewing",
+            lambda step: run(s, campaign=campaign, settings=settings, now=now, progress=step),
         )
-        s.rollback()  # a preview writes nothing
+        if launch:
+            record_audit(
+                s,
+                actor=cli_actor(),
+                action="campaign.launched",
+                target_type="campaign",
+                target_id=campaign.id,
+                detail={"planned": report.planned},
+            )
+        else:
+            s.rollback()
+        return report, campaign.status
+
+
+@app.command("preview")
+def preview(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
+    """What launching would do: exclusions, deferrals, send times, segments, cost."""
+    report, _ = _plan(campaign_id, launch=False)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -315,24 +332,15 @@ def preview(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
 @app.command("launch")
 def launch(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
     """Plan every recipient into the outbox and start (or schedule) the campaign."""
-    settings = get_settings()
-    now = utcnow()
-    with session() as s:
-        campaign = service.get_campaign_or_raise(s, campaign_id=campaign_id)
-        total = count_audience(s, filter=campaign.audience_filter, now=now)
-        report = _progress_run(
-            total,
-            "planning",
-            lambda step: service.launch(
-                s, campaign=campaign, settings=settings, now=now, progress=step
-            ),
-        )
-        status = campaign.status
+    report, status = _plan(campaign_id, launch=True)
     if as_json:
         print_json({**report.to_dict(), "status": status})
     else:
         _print_plan(report, title=f"campaign {campaign_id} {status}")
         console.print("run `textopt dispatch` to send")
+
+
+_PAST = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 
 
 def _transition(campaign_id: int, action: str, as_json: bool) -> None:
@@ -346,6 +354,13 @@ def _transition(campaign_id: int, action: str, as_json: bool) -> None:
             service.resume(s, campaign=campaign, now=now)
         else:
             cancelled = service.cancel(s, campaign=campaign, now=now)
+        record_audit(
+            s,
+            actor=cli_actor(),
+            action=f"campaign.{_PAST[action]}",
+            target_type="campaign",
+            target_id=campaign.id,
+        )
         data: dict[str, Any] = {"id": campaign.id, "status": campaign.status}
         if cancelled is not None:
             data["messages_cancelled"] = cancelled

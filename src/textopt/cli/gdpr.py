@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from textopt.accounts.service import record_audit
 from textopt.cli.common import console, parse_duration, print_json, session
+from textopt.cli.users import cli_actor
 from textopt.contacts.service import get_contact_by_phone_or_raise
 from textopt.gdpr import service
 
@@ -26,7 +28,15 @@ def export(
 ) -> None:
     """Everything held about one person, as JSON (GDPR art. 15)."""
     with session() as s:
-        data = service.export_person(s, contact=get_contact_by_phone_or_raise(s, phone=phone))
+        contact = get_contact_by_phone_or_raise(s, phone=phone)
+        data = service.export_person(s, contact=contact)
+        record_audit(
+            s,
+            actor=cli_actor(),
+            action="gdpr.exported",
+            target_type="contact",
+            target_id=contact.id,
+        )
     if output is None:
         print_json(data)
         return
@@ -47,6 +57,14 @@ def erase(
     with session() as s:
         contact = get_contact_by_phone_or_raise(s, phone=phone)
         report = service.erase_person(s, contact=contact, note=note)
+        record_audit(
+            s,
+            actor=cli_actor(),
+            action="gdpr.erased",
+            target_type="contact",
+            target_id=report.contact_ids[0],
+            detail={"note": note} if note else None,
+        )
     data = {
         "erased_contacts": report.contact_ids,
         "proofs_deleted": report.proofs_deleted,
@@ -75,6 +93,13 @@ def purge(
         typer.confirm(f"Erase every prospect inactive for {older_than}?", abort=True)
     with session() as s:
         ids = service.purge_inactive_prospects(s, older_than=period)
+        record_audit(
+            s,
+            actor=cli_actor(),
+            action="gdpr.purged",
+            target_type="contact",
+            detail={"older_than": older_than, "erased": len(ids)},
+        )
     if as_json:
         print_json({"erased": len(ids), "contact_ids": ids})
     else:
