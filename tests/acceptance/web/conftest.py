@@ -64,14 +64,16 @@ class Pages:
             self.page.screenshot(path=str(self.folder / f"{name}.png"))
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in the main thread while
+# it is started, which would break every later test that calls `asyncio.run`.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's chromium, headless, with a fresh profile and no background traffic."""
     browser = playwright.chromium.launch(
         executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True
