@@ -89,6 +89,17 @@ def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     reset_settings(values)
     yield values
     reset_settings(None)
+    _dispose_cli_engines()
+
+
+def _dispose_cli_engines() -> None:
+    """Close the connection pools the CLI opened during a test (each test has its own
+    database URL, so a pool left open is never reused and only holds connections)."""
+    from textopt.cli import common
+
+    for cached in common._engines.values():
+        cached.dispose()
+    common._engines.clear()
 
 
 @pytest.fixture
