@@ -29,6 +29,7 @@ from textopt.campaigns.emails import FALLBACK_REASONS, EmailComposer
 from textopt.campaigns.facts import (
     CONTACT_COLUMNS,
     COUNTED_PLANNED,
+    DecisionCache,
     RecipientFacts,
     gather_facts,
     workspace_policy,
@@ -50,7 +51,7 @@ from textopt.contacts.models import Contact, ContactTag
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import TemplateError, TextoptError
-from textopt.policy import Decision, MessageFacts, SendRecord, Verdict, WorkspacePolicy, decide
+from textopt.policy import Decision, MessageFacts, SendRecord, Verdict, WorkspacePolicy
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["ChannelPlan", "PlanReport", "campaign_window", "plan_campaign", "preview_campaign"]
@@ -164,7 +165,7 @@ class _Planner:
         self.shared_caps = self.workspace.caps_across_channels and self.purpose == Purpose.MARKETING
         self._frames: dict[tuple[str, str], MessageFrame] = {}
         self._composed: dict[tuple[str, str, str], tuple[ComposedMessage, int]] = {}
-        self._decisions: dict[Channel, dict[tuple[Any, ...], Decision]] = {c: {} for c in channels}
+        self._decider = DecisionCache(self.workspace)
         self._zones: dict[Any, tuple[str, ...]] = {}
         self.report = PlanReport(
             campaign_id=campaign.id,
@@ -216,32 +217,8 @@ class _Planner:
     def decide(
         self, recipient: RecipientFacts, channel: Channel, extra: tuple[SendRecord, ...] = ()
     ) -> Decision:
-        facts = recipient.facts
-        message = self.messages[channel]
-        if recipient.history or extra:
-            history = recipient.history + extra
-            return decide(facts, message, self.start, history, self.workspace)
-        e164 = facts.e164
-        key = (
-            facts.country,
-            facts.region,
-            facts.timezone,
-            facts.timezones,
-            tuple(sorted(facts.consents.items())),
-            facts.soft_opt_in_eligible,
-            facts.is_customer,
-            facts.suppression_reasons,
-            facts.transactional_opt_out,
-            e164 is None,
-            facts.email is None,
-            e164[:5] if e164 and e164.startswith("+1") else None,  # NANP area code: the state
-        )
-        decisions = self._decisions[channel]
-        decision = decisions.get(key)
-        if decision is None:
-            decision = decide(facts, message, self.start, (), self.workspace)
-            decisions[key] = decision
-        return decision
+        history = recipient.history + extra
+        return self._decider.decide(recipient.facts, self.messages[channel], self.start, history)
 
     # -- one batch ----------------------------------------------------------------------
 

@@ -12,12 +12,12 @@ import datetime as dt
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import COUNTED_SENT, gather_facts
+from textopt.campaigns.facts import CONTACT_COLUMNS, COUNTED_SENT, DecisionCache, gather_facts
 from textopt.campaigns.models import Campaign, CampaignStatus
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
@@ -32,7 +32,6 @@ from textopt.policy import (
     SendRecord,
     Verdict,
     WorkspacePolicy,
-    decide,
 )
 from textopt.providers.base import (
     OutboundMessage,
@@ -87,6 +86,59 @@ class ResultReport:
     expired: int = 0
     throttled: int = 0
     late: int = 0  # answers for messages no longer ours (lease lost): kept as events
+
+
+_MESSAGES = cast(Table, Message.__table__)
+_EVENTS = cast(Table, MessageEvent.__table__)
+#: What a claim reads of a message (plain rows: the ORM's per-object work cost more than
+#: the database's on this path).
+_CLAIM_COLUMNS = (
+    Message.id,
+    Message.contact_id,
+    Message.channel,
+    Message.purpose,
+    Message.status,
+    Message.recipient,
+    Message.sender,
+    Message.body,
+    Message.subject,
+    Message.html,
+    Message.headers,
+    Message.segments,
+    Message.attempts,
+    Message.expires_at,
+    Message.idempotency_key,
+)
+#: What recording an answer or a receipt reads of a message.
+_STATE_COLUMNS = (
+    Message.id,
+    Message.campaign_id,
+    Message.status,
+    Message.claimed_by,
+    Message.attempts,
+    Message.expires_at,
+    Message.provider_message_id,
+)
+
+
+def _write_updates(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """UPDATE messages by id in bulk: one executemany per set of columns changed."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        keys = tuple(sorted(k for k in row if k != "id"))
+        groups.setdefault(keys, []).append({"_id": row["id"], **{k: row[k] for k in keys}})
+    for keys, params in groups.items():
+        statement = (
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == bindparam("_id"))
+            .values({key: bindparam(key) for key in keys})
+        )
+        session.execute(statement, params)
+
+
+def _write_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    if events:
+        session.execute(insert(_EVENTS), events)
 
 
 def retry_delay(attempt: int) -> dt.timedelta:
@@ -155,7 +207,7 @@ def due_count(
     return int(session.scalar(query) or 0)
 
 
-def _recipient_facts(message: Message) -> ContactFacts:
+def _recipient_facts(message: Any) -> ContactFacts:
     """Facts for a one-off message to a number or address with no contact record."""
     if message.channel == Channel.EMAIL:
         return ContactFacts(e164=None, country=None, email=message.recipient)
@@ -189,20 +241,22 @@ def claim_batch(
         if budget <= 0:
             return report
     query = (
-        select(Message)
+        select(*_CLAIM_COLUMNS)
         .where(Message.provider == provider, *_due(now, only_ids))
         .order_by(Message.send_at, Message.id)
         .limit(budget)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Message)
-    messages = list(session.scalars(query))
+        query = query.with_for_update(skip_locked=True, of=_MESSAGES)
+    messages = list(session.connection().execute(query))
     if not messages:
         _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
         return report
 
     contact_ids = {m.contact_id for m in messages if m.contact_id is not None}
-    contacts = list(session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))
+    contacts = list(
+        session.connection().execute(select(*CONTACT_COLUMNS).where(Contact.id.in_(contact_ids)))
+    )
     by_channel: dict[str, dict[int, Any]] = {}
     for channel in {m.channel for m in messages}:
         by_channel[channel] = gather_facts(
@@ -214,6 +268,7 @@ def claim_batch(
             exclude_message_ids={m.id for m in messages},
         )
     extra_history: dict[int, list[SendRecord]] = {}
+    decider = DecisionCache(workspace)
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     spent = 0
@@ -229,18 +284,16 @@ def claim_batch(
         else:
             facts, history = recipient.facts, recipient.history
         history = (*history, *extra_history.get(message.contact_id or -1, ()))
-        decision = decide(
+        decision = decider.decide(
             facts,
             MessageFacts(
                 channel=Channel(message.channel),
                 purpose=Purpose(message.purpose),
                 sender_id=message.sender,
                 expires_at=message.expires_at,
-                pack=None,
             ),
             now,
             history,
-            workspace,
         )
         row: dict[str, Any] = {"id": message.id}
         if decision.verdict == Verdict.SEND:
@@ -301,9 +354,8 @@ def claim_batch(
                 else {"reason": str(decision.reason), "sentence": decision.sentence},
             }
         )
-    if updates:
-        session.execute(update(Message), updates)
-        session.execute(insert(MessageEvent), events)
+    _write_updates(session, updates)
+    _write_events(session, events)
     if rate is not None:
         _return_tokens(session, account=provider, tokens=budget - spent)
     report.tokens_left = budget - spent
@@ -324,7 +376,12 @@ def record_results(
     if not results:
         return report
     by_id = {r.message_id: r for r in results}
-    rows = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(list(by_id))))}
+    rows = {
+        m.id: m
+        for m in session.connection().execute(
+            select(*_STATE_COLUMNS).where(Message.id.in_(list(by_id)))
+        )
+    }
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     accepted_ids: list[str] = []
@@ -405,10 +462,8 @@ def record_results(
         events.append(
             {"message_id": message_id, "at": now, "status": row["status"], "detail": detail}
         )
-    if updates:
-        session.execute(update(Message), updates)
-    if events:
-        session.execute(insert(MessageEvent), events)
+    _write_updates(session, updates)
+    _write_events(session, events)
     _emit_status_changes(session, rows, [u for u in updates if "status" in u], now=now)
     if accepted_ids:
         _apply_orphans(session, provider=provider, provider_ids=accepted_ids, now=now)
@@ -417,7 +472,7 @@ def record_results(
 
 def _emit_status_changes(
     session: Session,
-    messages: Mapping[int, Message],
+    messages: Mapping[int, Any],
     changes: Sequence[Mapping[str, Any]],
     *,
     now: dt.datetime,
@@ -457,8 +512,8 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
         ids = [r.provider_message_id for r in items]
         messages = {
             m.provider_message_id: m
-            for m in session.scalars(
-                select(Message).where(
+            for m in session.connection().execute(
+                select(*_STATE_COLUMNS).where(
                     Message.provider == provider, Message.provider_message_id.in_(ids)
                 )
             )
@@ -492,7 +547,7 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
 
 
 def _apply_receipts(
-    session: Session, *, items: Sequence[tuple[Message, Receipt]], now: dt.datetime
+    session: Session, *, items: Sequence[tuple[Any, Receipt]], now: dt.datetime
 ) -> int:
     updates: dict[int, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
@@ -519,10 +574,8 @@ def _apply_receipts(
                 error_text=receipt.error_text,
             )
         updates[message.id] = row
-    if updates:
-        session.execute(update(Message), list(updates.values()))
-    if events:
-        session.execute(insert(MessageEvent), events)
+    _write_updates(session, list(updates.values()))
+    _write_events(session, events)
     messages = {message.id: message for message, _ in items}
     _emit_status_changes(session, messages, list(updates.values()), now=now)
     return len(updates)
@@ -608,41 +661,38 @@ def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
     rows = session.execute(stale).all()
     marketing = [r.id for r in rows if r.purpose == Purpose.MARKETING]
     transactional = [r.id for r in rows if r.purpose != Purpose.MARKETING]
-    if marketing:
-        session.execute(
-            update(Message),
-            [
-                {
-                    "id": i,
-                    "status": _S.UNKNOWN,
-                    "reason": "worker_lost",
-                    "done_at": now,
-                    "reason_text": "The worker stopped while sending; not resent to avoid a "
-                    "duplicate. A late receipt may still resolve it.",
-                    "lease_until": None,
-                }
-                for i in marketing
-            ],
-        )
-    if transactional:
-        session.execute(
-            update(Message),
-            [
-                {"id": i, "status": _S.QUEUED, "send_at": now, "lease_until": None}
-                for i in transactional
-            ],
-        )
-    if rows:
-        session.execute(
-            insert(MessageEvent),
-            [
-                {
-                    "message_id": r.id,
-                    "at": now,
-                    "status": _S.UNKNOWN if r.purpose == Purpose.MARKETING else _S.QUEUED,
-                    "detail": {"recovered": "lease expired"},
-                }
-                for r in rows
-            ],
-        )
+    lost = (
+        "The worker stopped while sending; not resent to avoid a duplicate. "
+        "A late receipt may still resolve it."
+    )
+    _write_updates(
+        session,
+        [
+            {
+                "id": i,
+                "status": _S.UNKNOWN,
+                "reason": "worker_lost",
+                "done_at": now,
+                "reason_text": lost,
+                "lease_until": None,
+            }
+            for i in marketing
+        ]
+        + [
+            {"id": i, "status": _S.QUEUED, "send_at": now, "lease_until": None}
+            for i in transactional
+        ],
+    )
+    _write_events(
+        session,
+        [
+            {
+                "message_id": r.id,
+                "at": now,
+                "status": _S.UNKNOWN if r.purpose == Purpose.MARKETING else _S.QUEUED,
+                "detail": {"recovered": "lease expired"},
+            }
+            for r in rows
+        ],
+    )
     return len(marketing), len(transactional)
