@@ -51,6 +51,7 @@ from textopt.contacts.models import Contact, ContactTag
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import TemplateError, TextoptError
+from textopt.links.service import link_base, preview_links, rewrite_links, tracks_links
 from textopt.policy import Decision, MessageFacts, SendRecord, Verdict, WorkspacePolicy
 from textopt.vocab import Channel, Purpose
 
@@ -128,10 +129,16 @@ class _Planner:
         *,
         now: dt.datetime,
         prices: PriceTable | None,
+        write: bool = False,
     ) -> None:
         self.session = session
         self.campaign = campaign
         self.settings = settings
+        self.write = write
+        # Tracked links: URLs become per-recipient short links before the text is measured,
+        # so segments and cost count the short link (a preview uses a link of equal length).
+        self.link_base = link_base(settings) if tracks_links(campaign) else None
+        self._bodies: dict[int, str] = {}
         self.rule = ChannelRule(campaign.channels)
         self.primary = self.rule.primary
         self.second: Channel | None = self.rule.channels[1] if len(self.rule.channels) > 1 else None
@@ -243,6 +250,8 @@ class _Planner:
             )
             for contact_id, tag in session.execute(query):
                 tags.setdefault(contact_id, []).append(tag)
+        if self.link_base is not None and Channel.SMS in self.rule.channels:
+            self._bodies = self._linked_bodies(contacts, tags)
         primary, second = self.primary, self.second
         facts = self._facts(contacts, primary)
         both = second is not None and not self.rule.is_fallback
@@ -281,6 +290,28 @@ class _Planner:
                     rows.append(row)
                     report.reached += row["status"] == MessageStatus.PLANNED
         return rows
+
+    def _linked_bodies(self, contacts: Sequence[Any], tags: dict[int, list[str]]) -> dict[int, str]:
+        """The batch's SMS texts with their URLs shortened per recipient (bulk)."""
+        assert self.link_base is not None
+        texts: list[tuple[int, str]] = []
+        for contact in contacts:
+            try:
+                texts.append(
+                    (
+                        contact.id,
+                        self.template.render(self.context(contact, tags.get(contact.id, []))),
+                    )
+                )
+            except TemplateError:
+                continue  # counted when the contact is planned
+        if self.write:
+            bodies = rewrite_links(
+                self.session, texts=texts, campaign_id=self.campaign.id, base=self.link_base
+            )
+        else:
+            bodies = [preview_links(text, base=self.link_base) for _, text in texts]
+        return {contact_id: body for (contact_id, _), body in zip(texts, bodies, strict=True)}
 
     def context(self, contact: Any, tags: list[str]) -> dict[str, Any]:
         """What a template may use about one contact."""
@@ -321,11 +352,13 @@ class _Planner:
         campaign = self.campaign
         language = context[LANGUAGE_KEY]
         country = contact.country or "ZZ"
-        try:
-            body = self.template.render(context)
-        except TemplateError as exc:
-            report.template_problems[exc.message] += 1
-            return None
+        body = self._bodies.get(contact.id)
+        if body is None:
+            try:
+                body = self.template.render(context)
+            except TemplateError as exc:
+                report.template_problems[exc.message] += 1
+                return None
         try:
             composed, saving = self.compose(body, country, language)
         except TextoptError as exc:
@@ -627,7 +660,7 @@ def _run(
     progress: ProgressCallback | None,
     prices: PriceTable | None,
 ) -> PlanReport:
-    planner = _Planner(session, campaign, settings, now=now, prices=prices)
+    planner = _Planner(session, campaign, settings, now=now, prices=prices, write=write)
     for channel, section in planner.sections.items():
         account = settings.providers.get(planner.providers[channel], {})
         rate = campaign.throughput if channel == Channel.SMS else None

@@ -17,6 +17,7 @@ from textopt.contacts.models import Contact
 from textopt.dispatch.models import Message, MessageEvent
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import NotFoundError
+from textopt.links.service import clicks_by_campaign
 from textopt.policy import MessageFacts, decide
 from textopt.vocab import Channel, Purpose
 
@@ -117,6 +118,7 @@ def _counts(session: Session, *, campaign: Campaign, channel: Channel | None) ->
         "unknown": by_status.get(MessageStatus.UNKNOWN, 0),
         "waiting": by_status.get(MessageStatus.PLANNED, 0) + by_status.get(MessageStatus.QUEUED, 0),
         "opt_outs_after_launch": opt_outs,
+        "clicks": clicks_by_campaign(session, campaign_id=cid).to_dict(),
         "segments_sent": int(segments),
         "cost_sent": str(Decimal(int(cost)) / _MICROS),
         "segments_planned": int(planned_segments),

@@ -23,6 +23,7 @@ from textopt.compose import compile_template, validate_sender_id
 from textopt.compose.email import EmailTemplate
 from textopt.config import Settings
 from textopt.errors import ConfigError, NotFoundError, ValidationError
+from textopt.links.service import TRACK_OPTION
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
@@ -55,6 +56,7 @@ def create_campaign(
     provider: str | None = None,
     smart_encoding: bool = True,
     fold_accents: bool = False,
+    track_links: bool = False,
     channel: Channel | str = Channel.SMS,
     channels: ChannelRule | str | None = None,
     email_subject: str | None = None,
@@ -148,7 +150,7 @@ def create_campaign(
         provider=provider,
         smart_encoding=smart_encoding,
         fold_accents=fold_accents,
-        options={},
+        options={TRACK_OPTION: True} if track_links else {},
     )
     session.add(campaign)
     session.flush()

@@ -107,6 +107,9 @@ def create(
     email_provider: Annotated[
         str | None, typer.Option("--email-provider", help="Provider account for the email")
     ] = None,
+    track_links: Annotated[
+        bool, typer.Option("--track-links", help="Shorten URLs per recipient and count clicks")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Create a draft campaign (nothing is sent until `launch`)."""
@@ -134,6 +137,7 @@ def create(
             throughput=throughput,
             provider=provider,
             smart_encoding=not no_smart,
+            track_links=track_links,
             channels=channels,
             email_subject=email_subject,
             email_template=_read(email_template, "--email-template") or None,
