@@ -51,6 +51,16 @@ class Settings(BaseModel):
     dispatch_batch_size: int = Field(default=500, ge=1)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
     dispatch_max_attempts: int = Field(default=6, ge=1)
+    # Failover: an account is in outage after this many temporary errors in a row (or one
+    # failed connection); its due messages then move to its `fallback` accounts until
+    # the cool-down has passed and it is tried again.
+    failover_after_errors: int = Field(default=5, ge=1)
+    failover_cooldown_seconds: float = Field(default=60.0, gt=0)
+    # Inbound: the HELP reply (None: built from brand, support contact and caps), the
+    # support contact it names, and how old a signed webhook may be (replays are refused).
+    help_text: str | None = None
+    support_contact: str | None = None
+    webhook_max_age_seconds: int = Field(default=300, ge=1)
     # Email: the public address of unsubscribe links, the From address (the brand is its
     # name), the price of one email, permanent failures before an address is undeliverable
     # (a 5.1.x "no such user" counts at once), and the account used when a campaign names none

@@ -12,7 +12,8 @@ HTTP or CLI errors itself.
     │   ├── InvalidPhoneNumber
     │   ├── InvalidEmail
     │   ├── InvalidTimezone
-    │   └── TemplateError      a template that does not parse or render
+    │   ├── TemplateError      a template that does not parse or render
+    │   └── SignatureError     a provider callback unsigned or wrongly signed: not applied
     ├── ConsentError           consent rules refuse the operation (e.g. suppressed number)
     ├── LedgerIntegrityError   the consent ledger chain does not verify
     ├── ProviderError          a provider failed (carries temporary/permanent)
@@ -39,6 +40,7 @@ __all__ = [
     "PermissionDenied",
     "ProviderError",
     "RateLimited",
+    "SignatureError",
     "TemplateError",
     "TextoptError",
     "ValidationError",
@@ -112,6 +114,12 @@ class TemplateError(ValidationError):
     """A template that does not parse, or lacks a variable when rendered."""
 
     code = "template_error"
+
+
+class SignatureError(ValidationError):
+    """A provider callback (status or inbound) without a valid signature; nothing applied."""
+
+    code = "bad_signature"
 
 
 class ConsentError(TextoptError):

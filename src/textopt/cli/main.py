@@ -19,6 +19,7 @@ from textopt.cli import (
     db,
     dispatch,
     gdpr,
+    inbound,
     message,
     policy,
     segment,
@@ -62,6 +63,7 @@ app.add_typer(campaign.app, name="campaign")
 app.command("dispatch")(dispatch.dispatch)
 app.command("send")(dispatch.send)
 message.app.command("show")(dispatch.show_message)
+app.add_typer(inbound.app, name="inbound")
 app.add_typer(users.app, name="users")
 app.add_typer(apikeys.app, name="apikeys")
 app.command("serve")(serve.serve)

@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "textopt.campaigns.segment_models",
     "textopt.campaigns.models",
     "textopt.dispatch.models",
+    "textopt.inbound.models",
     "textopt.providers.models",
     "textopt.accounts.models",
     "textopt.webhooks.models",

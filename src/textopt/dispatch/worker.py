@@ -25,6 +25,7 @@ from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.bounces import record_email_bounces
+from textopt.dispatch.failover import OutageTracker, move_due_messages
 from textopt.errors import ConfigError
 from textopt.providers.base import Provider, Receipt, build_provider
 from textopt.vocab import Channel
@@ -47,6 +48,7 @@ class DispatchStats:
     recovered_unknown: int = 0
     recovered_requeued: int = 0
     throttled: int = 0
+    failed_over: int = 0  # due messages moved to a fallback account during an outage
     by_provider: dict[str, int] = field(default_factory=dict)
 
 
@@ -78,6 +80,11 @@ class Dispatcher:
         self._stop = asyncio.Event()
         self._only_ids: Collection[int] | None = None
         self._identity = f"{socket.gethostname()}:{os.getpid()}"
+        self._busy = 0  # workers between a claim and its recorded results
+        self.outages = OutageTracker(
+            after_errors=settings.failover_after_errors,
+            cooldown=dt.timedelta(seconds=settings.failover_cooldown_seconds),
+        )
 
     def _provider(self, name: str) -> Provider:
         if name not in self._providers:
@@ -125,6 +132,8 @@ class Dispatcher:
         """Claim, send and record one batch; returns how many were sent."""
         provider = self._provider(name)
         rate = float(self.settings.providers.get(name, {}).get("rate", provider.rate))
+        if self.outages.in_outage(name, now=self.clock()):
+            await self._fail_over(name)
 
         def claim() -> service.ClaimReport:
             with session_scope(self.engine) as session:
@@ -167,6 +176,8 @@ class Dispatcher:
                 return report
 
         report = await asyncio.to_thread(record)
+        if self.outages.observe(name, results, now=self.clock()):
+            await self._fail_over(name)
         self.stats.submitted += report.submitted
         self.stats.retried += report.retried
         self.stats.failed += report.failed
@@ -179,6 +190,24 @@ class Dispatcher:
         if report.throttled:
             await asyncio.sleep(min(1.0, 0.1 * report.throttled))  # the provider asked
         return len(claimed.sending)
+
+    async def _fail_over(self, name: str) -> None:
+        """Move the due messages of an account in outage to their fallback accounts."""
+
+        def work() -> int:
+            now = self.clock()
+            with session_scope(self.engine) as session:
+                report = move_due_messages(
+                    session,
+                    account=name,
+                    providers=self.settings.providers,
+                    is_down=lambda account: self.outages.in_outage(account, now=now),
+                    now=now,
+                    horizon=self.outages.cooldown,
+                )
+            return sum(report.moved.values())
+
+        self.stats.failed_over += await asyncio.to_thread(work)
 
     def _accounts(self) -> list[str]:
         return sorted(self.settings.providers)
@@ -219,14 +248,19 @@ class Dispatcher:
         while not self._stop.is_set():
             if index == 0:
                 await self._housekeeping()
-            sent = await self._work_once(name, worker, progress)
+            self._busy += 1
+            try:
+                sent = await self._work_once(name, worker, progress)
+            finally:
+                self._busy -= 1
             if sent:
                 idle_rounds = 0
                 continue
             await self._flush_receipts()
             if once:
                 due = await asyncio.to_thread(self._due_now, name)
-                if due == 0:
+                # a busy worker may still hand its messages over to this one (failover)
+                if due == 0 and not self._busy:
                     idle_rounds += 1
                     if idle_rounds >= 2:  # one more round for the last receipts
                         return
@@ -234,8 +268,12 @@ class Dispatcher:
 
     def _due_now(self, name: str) -> int:
         with session_scope(self.engine) as session:
-            return service.due_count(
-                session, provider=name, now=self.clock(), only_ids=self._only_ids
+            # every served account's: a failover may hand this worker another's messages
+            return sum(
+                service.due_count(
+                    session, provider=account, now=self.clock(), only_ids=self._only_ids
+                )
+                for account in self._accounts()
             )
 
 

@@ -140,4 +140,4 @@ def build_provider(name: str, options: Mapping[str, Any]) -> Provider:
 
 def _load_builtin() -> None:
     # Importing registers them; done lazily so `base` has no import cycle with adapters.
-    from textopt.providers import sandbox, smpp, smtp  # noqa: F401
+    from textopt.providers import http_twilio, http_webhook, sandbox, smpp, smtp  # noqa: F401

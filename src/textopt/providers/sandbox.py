@@ -19,6 +19,10 @@ Options (the provider account's table in the configuration):
 | `journal` | a file where each acceptance is appended as a JSON line | none |
 | `submit_latency` | seconds between accepting a batch and answering (a slow link) | 0 |
 | `seed` | seed of the outcome mix | 0 |
+| `outage_after` | after N acceptances the SMSC is down until `restore()` (0: never) | 0 |
+| `outage_mode` | `refuse`: no connection; `no_answer`: takes messages, never answers | `refuse` |
+
+`deliver_mo` simulates a person texting one of our numbers (an MO), for the demo and tests.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,6 +45,8 @@ from textopt.providers.base import (
     SubmitResult,
     register_provider,
 )
+from textopt.providers.codes import CONNECT_FAILED, NO_ANSWER
+from textopt.providers.mo import InboundSms
 
 __all__ = ["SandboxProvider"]
 
@@ -57,6 +64,7 @@ class SandboxProvider:
     """An SMSC simulated in memory; see the module docstring for its options."""
 
     instances: ClassVar[dict[str, SandboxProvider]] = {}
+    _mo_ids: ClassVar[itertools.count[int]] = itertools.count(1)
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
@@ -73,6 +81,10 @@ class SandboxProvider:
         self.journal = Path(journal) if journal else None
         self.seed = str(options.get("seed", 0))
         self.submit_latency = float(options.get("submit_latency", 0))
+        self.outage_after = int(options.get("outage_after", 0))
+        self.outage_mode = str(options.get("outage_mode", "refuse"))
+        self.down = False
+        self.number = str(options.get("number", "+33700000000"))  # our number, for MOs
         self.accepted: dict[str, str] = {}  # idempotency key -> provider id
         self.submissions = 0
         self.acceptances = 0  # counts a resubmitted key again: a real SMSC would send twice
@@ -101,8 +113,38 @@ class SandboxProvider:
             await asyncio.sleep(self.submit_latency)  # accepted, but the answer is late
         return results
 
+    def restore(self) -> None:
+        """End a simulated outage: the SMSC answers again."""
+        self.down = False
+        self.outage_after = 0
+
+    def deliver_mo(
+        self,
+        *,
+        sender: str,
+        text: str,
+        recipient: str | None = None,
+        provider_message_id: str | None = None,
+        received_at: dt.datetime | None = None,
+    ) -> InboundSms:
+        """A message a person sends to our number, as the SMSC would hand it over."""
+        at = received_at or dt.datetime.now(dt.UTC)
+        return InboundSms(
+            provider=self.name,
+            provider_message_id=provider_message_id
+            or f"sbx-mo-{at.timestamp():.0f}-{next(SandboxProvider._mo_ids)}",
+            sender=sender,
+            recipient=recipient or self.number,
+            text=text,
+            received_at=at,
+        )
+
     def _submit_one(self, message: OutboundMessage) -> SubmitResult:
         self.submissions += 1
+        if self.outage_after and self.acceptances >= self.outage_after:
+            self.down = True
+        if self.down:
+            return self._outage(message)
         if self.drop_after and not self._dropped and self.acceptances >= self.drop_after:
             self._dropped = True
         if self._dropped and self.submissions % 50 != 0:
@@ -131,17 +173,40 @@ class SandboxProvider:
         provider_id = f"sbx-{hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:16]}"
         self.accepted[message.idempotency_key] = provider_id
         self.acceptances += 1
-        if self.journal is not None:
-            with self.journal.open("a", encoding="utf-8") as handle:
-                line = {
-                    "key": message.idempotency_key,
-                    "to": message.recipient,
-                    "id": provider_id,
-                    "segments": message.segments,
-                }
-                handle.write(json.dumps(line) + "\n")
+        self._journal(message, provider_id)
         self._schedule_receipt(message, provider_id)
         return SubmitResult(message.message_id, SubmitOutcome.ACCEPTED, provider_id)
+
+    def _outage(self, message: OutboundMessage) -> SubmitResult:
+        if self.outage_mode == "no_answer":
+            # It took the message (journaled: it would reach the handset) but the answer
+            # never came back: the sender cannot know whether it went.
+            self._journal(message, "sbx-lost")
+            return SubmitResult(
+                message.message_id,
+                SubmitOutcome.TEMPORARY,
+                error_code=NO_ANSWER,
+                error_text="no answer from the SMSC",
+            )
+        return SubmitResult(
+            message.message_id,
+            SubmitOutcome.TEMPORARY,
+            error_code=CONNECT_FAILED,
+            error_text="cannot connect to the SMSC",
+        )
+
+    def _journal(self, message: OutboundMessage, provider_id: str) -> None:
+        if self.journal is None:
+            return
+        with self.journal.open("a", encoding="utf-8") as handle:
+            line = {
+                "key": message.idempotency_key,
+                "to": message.recipient,
+                "id": provider_id,
+                "segments": message.segments,
+                "account": self.name,
+            }
+            handle.write(json.dumps(line) + "\n")
 
     def _schedule_receipt(self, message: OutboundMessage, provider_id: str) -> None:
         if self._sink is None:

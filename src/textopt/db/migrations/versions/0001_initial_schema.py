@@ -547,6 +547,48 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_records")),
     )
     op.create_table(
+        "inbound_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("received_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("provider", sa.String(length=64), nullable=False),
+        sa.Column("provider_message_id", sa.String(length=100), nullable=False),
+        sa.Column("sender", sa.String(length=20), nullable=True),
+        sa.Column("recipient", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("keyword", sa.String(length=12), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("action", sa.String(length=24), nullable=True),
+        sa.Column("consent_event_id", sa.Integer(), nullable=True),
+        sa.Column("reply_message_id", sa.Integer(), nullable=True),
+        sa.Column("handled_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["consent_event_id"],
+            ["consent_events.id"],
+            name=op.f("fk_inbound_messages_consent_event_id_consent_events"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_inbound_messages_contact_id_contacts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["reply_message_id"],
+            ["messages.id"],
+            name=op.f("fk_inbound_messages_reply_message_id_messages"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_messages")),
+        sa.UniqueConstraint(
+            "provider",
+            "provider_message_id",
+            name=op.f("uq_inbound_messages_provider_provider_message_id"),
+        ),
+    )
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_inbound_messages_contact", ["contact_id", "received_at"], unique=False
+        )
+
+    op.create_table(
         "link_clicks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=8), nullable=False),
@@ -641,6 +683,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_link_clicks_campaign")
 
     op.drop_table("link_clicks")
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_messages_contact")
+
+    op.drop_table("inbound_messages")
     op.drop_table("idempotency_records")
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_attempts_delivery")

@@ -1,0 +1,138 @@
+"""`textopt inbound`: simulate a message a person sends (MO) and list what came in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from textopt.cli.common import console, engine, print_json, session
+from textopt.config import get_settings
+from textopt.contacts.phones import parse_phone
+from textopt.db.base import utcnow
+from textopt.dispatch.models import Message
+from textopt.dispatch.states import MessageStatus
+from textopt.dispatch.worker import run_dispatch
+from textopt.errors import ConfigError, ValidationError
+from textopt.inbound.models import InboundMessage
+from textopt.inbound.service import list_inbound, record_sms
+from textopt.providers.base import build_provider
+from textopt.providers.mo import InboundSms
+from textopt.providers.sandbox import SandboxProvider
+
+app = typer.Typer(
+    help="Inbound messages: STOP, START, HELP and YES replies, and everything else people send.",
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
+
+
+def _data(message: InboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "received_at": message.received_at.isoformat(),
+        "provider": message.provider,
+        "provider_message_id": message.provider_message_id,
+        "from": message.sender,
+        "to": message.recipient,
+        "text": message.text,
+        "contact_id": message.contact_id,
+        "keyword": message.keyword,
+        "language": message.language,
+        "action": message.action,
+        "consent_event_id": message.consent_event_id,
+        "reply_message_id": message.reply_message_id,
+    }
+
+
+@app.command("receive")
+def receive(
+    sender: Annotated[str, typer.Option("--from", help="The person's number")],
+    text: Annotated[str, typer.Option("--text", help="What they wrote")],
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Account it arrives on (default account)")
+    ] = None,
+    message_id: Annotated[
+        str | None, typer.Option("--id", help="Provider message id (the same id is stored once)")
+    ] = None,
+    queue_only: Annotated[
+        bool, typer.Option("--queue-only", help="Leave the reply in the outbox for a dispatcher")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate an inbound message: stored, its keyword applied, the reply sent."""
+    settings = get_settings()
+    account = provider or settings.default_provider
+    options = settings.providers.get(account)
+    if options is None:
+        raise ConfigError(
+            f"provider account {account!r} is not configured "
+            f"(known: {', '.join(sorted(settings.providers))})"
+        )
+    if not text.strip():
+        raise ValidationError("--text: an inbound message has some text", field="text")
+    adapter = build_provider(account, options)
+    if isinstance(adapter, SandboxProvider):
+        sms = adapter.deliver_mo(sender=sender, text=text, provider_message_id=message_id)
+    else:  # another kind of account: the message as its webhook would bring it
+        sms = InboundSms(account, message_id or uuid.uuid4().hex, sender, "", text, utcnow())
+    with session() as s:
+        result = record_sms(s, sms=sms, settings=settings)
+        data = _data(result.message)
+        reply = result.reply
+        reply_id, reply_status = (reply.id, reply.status) if reply else (None, None)
+    if result.created and reply_id and not queue_only and reply_status == MessageStatus.PLANNED:
+        run_dispatch(engine(), settings, once=True, only_ids=[reply_id])
+    if reply_id:
+        with session() as s:
+            sent = s.get_one(Message, reply_id)
+            reply_status = sent.status
+            data["reply"] = {"id": reply_id, "status": reply_status, "text": sent.body}
+    data["created"] = result.created
+    if as_json:
+        print_json(data)
+        return
+    note = "" if result.created else " (already received: nothing applied again)"
+    console.print(
+        f"inbound {data['id']} from {data['from']}: [bold]{data['keyword']}[/] → "
+        f"{data['action']}{note}"
+    )
+    if "reply" in data:
+        console.print(
+            f"  reply {reply_id} {reply_status}: {data['reply']['text']}", highlight=False
+        )
+
+
+@app.command("list")
+def list_(
+    contact: Annotated[
+        str | None, typer.Option("--contact", help="Only this number's messages")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest inbound messages, with the keyword found and what was done."""
+    settings = get_settings()
+    sender = parse_phone(contact, settings.default_region).e164 if contact else None
+    with session() as s:
+        rows = [_data(m) for m in list_inbound(s, sender=sender, limit=limit)]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no inbound messages")
+        return
+    table = Table("id", "received", "from", "text", "keyword", "action", box=None)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["received_at"][:19],
+            row["from"] or "(erased)",
+            (row["text"] or "")[:40],
+            row["keyword"],
+            row["action"] or "",
+        )
+    console.print(table, highlight=False)

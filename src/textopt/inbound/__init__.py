@@ -1,0 +1,1 @@
+"""Inbound messages (MO): stored whatever they say; STOP, START, HELP and YES applied."""

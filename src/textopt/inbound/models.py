@@ -1,0 +1,57 @@
+"""The inbound messages table: every message a person sent us, whatever it says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from textopt.db.base import Base, utcnow
+
+__all__ = ["InboundAction", "InboundMessage"]
+
+
+class InboundAction(StrEnum):
+    """What textopt did about one inbound message."""
+
+    STORED = "stored"  # no keyword: kept for a person to read
+    STOPPED = "stopped"  # consent revoked, number suppressed, confirmation sent
+    ALREADY_STOPPED = "already_stopped"  # a repeated STOP: nothing new, no second reply
+    RESTARTED = "restarted"  # consent granted again, STOP lifted, confirmation sent
+    START_REFUSED = "start_refused"  # an erasure, complaint or operator's entry stays
+    START_WITHOUT_CONTACT = "start_without_contact"  # STOP lifted; no contact to consent
+    HELPED = "helped"  # the brand's help text sent
+    CONFIRMED = "confirmed"  # a pending double opt-in confirmed
+    NOTHING_TO_CONFIRM = "nothing_to_confirm"  # YES/OUI with no pending double opt-in
+
+
+class InboundMessage(Base):
+    """One mobile-originated message, stored once per provider message id.
+
+    A provider that retries its webhook gives the same id again: the unique constraint
+    keeps one row, so the keyword is applied (and answered) once.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id"),
+        Index("ix_inbound_messages_contact", "contact_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column()
+    provider: Mapped[str] = mapped_column(String(64))
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str | None] = mapped_column(String(20))  # E.164; erasable
+    recipient: Mapped[str] = mapped_column(String(32))  # our number or short code
+    text: Mapped[str | None] = mapped_column(Text)  # erasable
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    keyword: Mapped[str] = mapped_column(String(12))  # a KeywordKind value
+    language: Mapped[str | None] = mapped_column(String(8))  # of the keyword or the reply
+    action: Mapped[str | None] = mapped_column(String(24))  # an InboundAction value
+    consent_event_id: Mapped[int | None] = mapped_column(ForeignKey("consent_events.id"))
+    reply_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    handled_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

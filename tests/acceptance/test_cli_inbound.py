@@ -1,0 +1,52 @@
+"""`textopt inbound`: a simulated STOP from the command line, answered once, then listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from tests.factories.campaigns import add_contact, journal_keys
+from typer.testing import CliRunner
+
+from textopt.cli.main import app
+from textopt.config import Settings
+from textopt.db.engine import session_scope
+
+runner = CliRunner()
+
+
+def _json(*args: str) -> Any:
+    result = runner.invoke(app, [*args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_stop_is_stored_applied_and_answered_once(
+    engine: Engine, campaign_settings: Settings, journal: Path
+) -> None:
+    with session_scope(engine) as s:
+        add_contact(s, "+33612345678")
+    first = _json("inbound", "receive", "--from", "06 12 34 56 78", "--text", "Stop", "--id", "m1")
+    assert (first["keyword"], first["action"], first["created"]) == ("stop", "stopped", True)
+    assert first["reply"]["status"] in ("submitted", "delivered")
+    assert first["reply"]["text"].startswith("Vous ne recevrez plus de SMS de Boutique.")
+    again = _json("inbound", "receive", "--from", "+33612345678", "--text", "Stop", "--id", "m1")
+    assert again["created"] is False
+    assert again["id"] == first["id"]
+    assert len(journal_keys(journal)) == 1
+
+    _json("inbound", "receive", "--from", "+33612345678", "--text", "Bonjour !")
+    listed = _json("inbound", "list", "--contact", "06 12 34 56 78")
+    assert [m["text"] for m in listed] == ["Bonjour !", "Stop"]
+    assert listed[1]["action"] == "stopped"
+    assert "stopped" in runner.invoke(app, ["inbound", "list"]).stdout
+
+
+def test_receive_names_an_unknown_provider_account(campaign_settings: Settings) -> None:
+    result = runner.invoke(
+        app, ["inbound", "receive", "--from", "+33612345678", "--text", "x", "--provider", "nope"]
+    )
+    assert result.exit_code != 0
+    assert "provider account 'nope' is not configured" in str(result.exception)
