@@ -50,3 +50,15 @@ def test_receive_names_an_unknown_provider_account(campaign_settings: Settings) 
     )
     assert result.exit_code != 0
     assert "provider account 'nope' is not configured" in str(result.exception)
+
+
+def test_contacts_show_lists_the_last_messages_the_contact_sent(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    with session_scope(engine) as s:
+        add_contact(s, "+33612345678")
+    _json("inbound", "receive", "--from", "+33612345678", "--text", "Ouvert dimanche ?")
+    shown = _json("contacts", "show", "+33612345678")
+    assert [(m["text"], m["action"]) for m in shown["inbound"]] == [("Ouvert dimanche ?", "stored")]
+    text = runner.invoke(app, ["contacts", "show", "+33612345678"]).stdout
+    assert "'Ouvert dimanche ?' (stored)" in text

@@ -28,6 +28,7 @@ from textopt.contacts.importer import ImportProgress, ImportReport, import_conta
 from textopt.contacts.models import Contact
 from textopt.contacts.schemas import ContactRead
 from textopt.errors import ValidationError
+from textopt.inbound.service import list_inbound
 
 app = typer.Typer(
     help="Contacts: numbers, names, tags; CSV import and export.", no_args_is_help=True
@@ -95,6 +96,10 @@ def _print_contact(data: dict[str, Any]) -> None:
         )
     if "consent" in data and not data["consent"]:
         rows.append(("consent", "none recorded"))
+    for message in data.get("inbound", []):
+        rows.append(
+            (f"sent us {message['received_at'][:16]}", f"{message['text']!r} ({message['action']})")
+        )
     for label, value in rows:
         table.add_row(label, value, style=None)
     console.print(table, highlight=False)
@@ -150,9 +155,19 @@ def show(
     phone_or_id: Annotated[str, typer.Argument(help="Phone number or contact id")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show one contact with its current consent."""
+    """Show one contact with its current consent and the last messages it sent us."""
     with session() as s:
-        data = _contact_data(s, _find(s, phone_or_id), with_consent=True)
+        contact = _find(s, phone_or_id)
+        data = _contact_data(s, contact, with_consent=True)
+        data["inbound"] = [
+            {
+                "received_at": m.received_at.isoformat(),
+                "text": m.text,
+                "keyword": m.keyword,
+                "action": m.action,
+            }
+            for m in list_inbound(s, contact_id=contact.id, limit=5)
+        ]
     if as_json:
         print_json(data)
     else:

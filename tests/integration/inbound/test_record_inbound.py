@@ -19,7 +19,7 @@ from textopt.dispatch.models import Message
 from textopt.dispatch.worker import Dispatcher
 from textopt.gdpr.service import erase_person
 from textopt.inbound.models import InboundAction, InboundMessage
-from textopt.inbound.service import list_inbound
+from textopt.inbound.service import erase_inbound, list_inbound
 
 ALICE = "+33612345678"
 
@@ -259,3 +259,20 @@ def test_the_stop_confirmation_reaches_the_network_exactly_once_when_the_webhook
     [key] = journal_keys(journal)
     assert key.startswith("inbound-")
     assert key.endswith("-reply")
+
+
+def test_erasing_inbound_messages_empties_their_number_and_text(
+    session: Session, campaign_settings: Settings
+) -> None:
+    alice = add_contact(session, ALICE)
+    text_in(session, campaign_settings, sender=ALICE, text="Bonjour", message_id="mo-1")
+    text_in(session, campaign_settings, sender="+33611111111", text="Salut", message_id="mo-2")
+    text_in(session, campaign_settings, sender="+33622222222", text="Hello", message_id="mo-3")
+    assert erase_inbound(session, contact_ids=[alice.id], numbers=["+33611111111"]) == 2
+    rows = {m.provider_message_id: (m.sender, m.text) for m in list_inbound(session)}
+    assert rows == {
+        "mo-1": (None, None),
+        "mo-2": (None, None),
+        "mo-3": ("+33622222222", "Hello"),
+    }
+    assert erase_inbound(session, contact_ids=[], numbers=[]) == 0
