@@ -35,8 +35,9 @@ __all__ = [
 class ConsentAction(StrEnum):
     """What a ledger event says about a person's consent."""
 
+    REQUESTED = "requested"  # asked to subscribe (signup form); not consent until confirmed
     GRANTED = "granted"  # the person agreed (form, keyword, import with proof, soft opt-in)
-    CONFIRMED = "confirmed"  # the person confirmed a pending grant (double opt-in reply)
+    CONFIRMED = "confirmed"  # the person confirmed a request (double opt-in reply)
     REVOKED = "revoked"  # the person withdrew (STOP, unsubscribe, request)
 
 

@@ -66,7 +66,7 @@ __all__ = [
 _HEAD_ID = 1
 _EVENTS = cast(Table, ConsentEvent.__table__)
 _PROOFS = cast(Table, ConsentProof.__table__)
-_GRANTING = (ConsentAction.GRANTED, ConsentAction.CONFIRMED)
+_GRANTING = (ConsentAction.REQUESTED, ConsentAction.GRANTED, ConsentAction.CONFIRMED)
 # Sources where the person acts themselves: they may opt in again after a STOP.
 _SELF_SERVICE = (ConsentSource.FORM, ConsentSource.KEYWORD)
 

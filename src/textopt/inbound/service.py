@@ -269,16 +269,13 @@ def _start(
 def _confirm(
     session: Session, *, contact: Contact, proof: dict[str, Any], at: dt.datetime
 ) -> _Applied:
-    """Confirm the latest grant that asked for confirmation and has none yet."""
+    """Confirm the latest request (double opt-in) that has no confirmation yet."""
     pending = None
-    for event, event_proof in history(session, contact_id=contact.id):
+    for event, _proof in history(session, contact_id=contact.id):
         if (event.channel, event.purpose) != _MARKETING:
             continue
-        if event.action == ConsentAction.GRANTED:
-            asked = event_proof is not None and bool(event_proof.data.get("double_opt_in"))
-            pending = event if asked else None
-        else:  # a confirmation or a revocation settles any earlier grant
-            pending = None
+        # a grant, a confirmation or a revocation settles any earlier request
+        pending = event if event.action == ConsentAction.REQUESTED else None
     if pending is None:
         return _Applied(_A.NOTHING_TO_CONFIRM)
     try:

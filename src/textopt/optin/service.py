@@ -243,7 +243,7 @@ def start_signup(
                 contact_id=contact.id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,
-                action=ConsentAction.GRANTED,
+                action=ConsentAction.REQUESTED,
                 source=ConsentSource.FORM,
                 occurred_at=now,
                 consent_text_version=signup_list.consent_text_version,
@@ -253,7 +253,6 @@ def start_signup(
                     "user_agent": (user_agent or "")[:500],
                     "consent_text_version": signup_list.consent_text_version,
                     "signup_list": signup_list.slug,
-                    "double_opt_in": True,
                 },
             )
     except ConsentError:
@@ -296,8 +295,8 @@ def signup_status(session: Session, *, signup: Signup) -> SignupStatus:
             proof is None or proof.data.get("confirms_event") == signup.consent_event_id
         ):
             status = SignupStatus.CONFIRMED
-        elif event.action == ConsentAction.GRANTED:
-            break  # a later grant starts its own double opt-in
+        elif event.action in (ConsentAction.REQUESTED, ConsentAction.GRANTED):
+            break  # a later request or grant supersedes this signup
     return status
 
 

@@ -271,6 +271,12 @@ def _hard_checks(
             verdict("consent", Reason.CONSENT_REVOKED, f"{channel} marketing consent revoked")
         elif state in _CONSENTED:
             verdict("consent", None, f"{channel} marketing consent {state}")
+        elif state == "requested":
+            verdict(
+                "consent",
+                Reason.NO_CONSENT,
+                f"{channel} marketing requested but not yet confirmed (double opt-in pending)",
+            )
         elif contact.is_customer and contact.soft_opt_in_eligible:
             if pack.consent.soft_opt_in:
                 verdict("consent", None, f"soft opt-in (existing customer), allowed by {pack.name}")

@@ -338,6 +338,7 @@ FR: dict[str, str] = {
     "expired": "expiré",
     "blocked": "bloqué",
     "unknown": "inconnu",
+    "requested": "demandé (en attente du OUI)",
     "granted": "accordé",
     "confirmed": "confirmé",
     "revoked": "retiré",

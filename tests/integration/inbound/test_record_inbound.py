@@ -174,10 +174,10 @@ def test_oui_confirms_a_pending_double_opt_in(
         contact_id=bob.id,
         channel="sms",
         purpose="marketing",
-        action="granted",
+        action="requested",
         source="form",
         occurred_at=RECEIVED - dt.timedelta(minutes=5),
-        proof={"phone": bob.phone, "double_opt_in": True},
+        proof={"phone": bob.phone},
     )
     result = text_in(session, campaign_settings, sender="+33698765432", text="Oui")
     session.commit()

@@ -65,7 +65,7 @@ def test_a_signup_records_a_pending_grant_with_its_proof_and_queues_one_confirma
     signup = outcome.signup
     [(event, proof)] = history(session, contact_id=signup.contact_id)
     assert (event.action, event.source, event.consent_text_version) == (
-        "granted",
+        "requested",
         "form",
         "club-v1",
     )
@@ -76,7 +76,6 @@ def test_a_signup_records_a_pending_grant_with_its_proof_and_queues_one_confirma
         "user_agent": "Mozilla/5.0 (test)",
         "consent_text_version": "club-v1",
         "signup_list": "club",
-        "double_opt_in": True,
     }
     message = session.get_one(Message, signup.message_id)
     assert message.purpose == "transactional"

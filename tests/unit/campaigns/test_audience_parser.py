@@ -220,7 +220,7 @@ ERRORS = [
     ("consent_status:sms", 19, 'expected "=" and statuses after "consent_status:sms" (e.g. '
      "=revoked) but found the end of the filter"),
     ("consent_status:sms=maybe", 20,
-     'unknown consent status "maybe" (statuses: confirmed, granted, none, revoked)'),
+     'unknown consent status "maybe" (statuses: confirmed, granted, none, requested, revoked)'),
     ("consent:sms,email", 13, "consent takes one value, not a list"),
     ("has:attributes.", 16,
      'expected an attribute name after "attributes." (letters, digits, _ and -)'),

@@ -198,6 +198,7 @@ CASES: list[tuple[str, str | None, str, str, dict[str, Any]]] = [
     ("tx-expired", FR, "2026-06-10T03:00+02:00", "BLOCK expired", {**TX, "expires": "2026-06-10T02:00+02:00"}),  # expiry is a hard block
     # --- suppression and destination
     ("suppressed-with-consent", FR, "2026-06-10T10:00+02:00", "BLOCK suppressed", {"suppressed": ("keyword",)}),  # suppression wins over consent
+    ("pending-double-opt-in", FR, "2026-06-10T10:00+02:00", "BLOCK no_consent", {"consent": "requested"}),  # not consent until the OUI
     ("tx-after-stop", FR, "2026-06-10T03:00+02:00", "SEND", {**TX, "suppressed": ("keyword",)}),  # STOP stops marketing, not an order notice
     ("tx-after-complaint", FR, "2026-06-10T10:00+02:00", "BLOCK suppressed", {**TX, "suppressed": ("complaint",)}),  # a complaint stops everything
     ("marketing-invalid-number", INVALID, "2026-06-10T10:00+02:00", "BLOCK invalid_number", {"country": "FR"}),  # no valid number

@@ -24,9 +24,10 @@ field names are case-insensitive; attribute keys are not)::
                                      booleans, anything else is text)
 
 Special forms: ``consent:sms`` (current marketing consent granted or confirmed),
-``consent:sms.transactional``, ``consent_status:sms=revoked`` (statuses granted, confirmed,
-revoked, none), ``has:email``, ``active_within:90d``, ``inactive_for:1y`` (d, w, m = 30 days,
-y = 365 days), ``created_after:2026-01-01`` (on or after), ``created_before:2026-02-01``.
+``consent:sms.transactional``, ``consent_status:sms=revoked`` (statuses requested, granted,
+confirmed, revoked, none), ``has:email``, ``active_within:90d``, ``inactive_for:1y`` (d, w,
+m = 30 days, y = 365 days), ``created_after:2026-01-01`` (on or after),
+``created_before:2026-02-01``.
 
 The logic has two values: a comparison on a missing value is false, and ``not X`` always
 matches exactly the contacts ``X`` does not (so ``first_name != "Bob"`` includes contacts
