@@ -88,6 +88,7 @@ def record_inbound(
     if received_at.tzinfo is None:
         raise ValidationError("received_at must carry a time zone offset", field="received_at")
     now = now or utcnow()
+    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; keep the rest
     info = parse_phone(sender, settings.default_region)
     match = classify(text)
     contact = session.scalars(

@@ -276,3 +276,12 @@ def test_erasing_inbound_messages_empties_their_number_and_text(
         "mo-3": ("+33622222222", "Hello"),
     }
     assert erase_inbound(session, contact_ids=[], numbers=[]) == 0
+
+
+def test_a_message_with_a_nul_character_is_stored_with_a_replacement(
+    session: Session, campaign_settings: Settings
+) -> None:
+    result = text_in(session, campaign_settings, sender=ALICE, text="STOP\x00")
+    session.commit()
+    assert result.message.text == "STOP\ufffd"
+    assert result.action == InboundAction.STOPPED  # the stray character is punctuation
