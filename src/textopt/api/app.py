@@ -16,7 +16,17 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from textopt.accounts.limits import RequestLimiter
-from textopt.api import accounts, campaigns, consent, contacts, gdpr, health, messages, segments
+from textopt.api import (
+    accounts,
+    campaigns,
+    consent,
+    contacts,
+    gdpr,
+    health,
+    hooks,
+    messages,
+    segments,
+)
 from textopt.api import webhooks as webhook_routes
 from textopt.api.deps import limit
 from textopt.api.problems import install_problem_handlers
@@ -81,5 +91,6 @@ def create_app(
     for module in (accounts, contacts, consent, segments, campaigns, messages, gdpr):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
+    app.include_router(hooks.router)
     mount_web(app)  # the dashboard, signup pages and short links (last: it adds `/{code}`)
     return app

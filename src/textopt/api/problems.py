@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textopt.errors import (
@@ -25,6 +26,7 @@ from textopt.errors import (
     PermissionDenied,
     ProviderError,
     RateLimited,
+    SignatureError,
     TextoptError,
     ValidationError,
 )
@@ -37,6 +39,7 @@ _log = logging.getLogger("textopt.api")
 # Most specific class first: the first match wins.
 _STATUS: tuple[tuple[type[TextoptError], int], ...] = (
     (AuthenticationError, 401),
+    (SignatureError, 401),  # a provider callback without a valid signature
     (PermissionDenied, 403),
     (NotFoundError, 404),
     (ConflictError, 409),  # InvalidTransition included
@@ -135,6 +138,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the schema let through (a NUL character in text,
+    # a number out of range): the request is at fault, not the server.
+    assert isinstance(exc, DataError)
+    _log.info("refused value on %s %s: %s", request.method, request.url.path, exc.orig)
+    return problem_response(
+        422, "a value of the request cannot be stored (e.g. a NUL character)", code="invalid"
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     _log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem_response(500, "an unexpected error occurred", code="internal")
@@ -145,4 +158,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TextoptError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

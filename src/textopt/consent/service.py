@@ -9,6 +9,7 @@ the derived `consent_state` in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ __all__ = [
 ]
 
 _HEAD_ID = 1
+_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _EVENTS = cast(Table, ConsentEvent.__table__)
 _PROOFS = cast(Table, ConsentProof.__table__)
 _GRANTING = (ConsentAction.REQUESTED, ConsentAction.GRANTED, ConsentAction.CONFIRMED)
@@ -465,6 +467,13 @@ def add_consent_text(
     version = version.strip()
     if not version or not body.strip():
         raise ValidationError("a consent text needs a version name and a body")
+    if not _VERSION.fullmatch(version):
+        raise ValidationError(
+            f"consent text version {version!r}: use 1 to 64 letters, digits, '.', '-' or '_'",
+            field="version",
+        )
+    if any(ord(char) < 32 and char not in "\n\r\t" for char in body):
+        raise ValidationError("a consent text cannot hold control characters", field="body")
     if get_consent_text(session, version=version) is not None:
         raise ValidationError(
             f"consent text {version!r} exists already: texts are never changed, "

@@ -13,6 +13,9 @@ from textopt.config import Settings
 
 PROBLEM = "application/problem+json"
 PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/v1/auth/login"}
+# Provider callbacks and unsubscribe links carry their own signatures instead of a login
+# (tests/acceptance/api/test_api_hooks.py proves they refuse unsigned requests).
+SIGNED = ("/hooks/", "/u/")
 
 
 def _concrete(path: str) -> str:
@@ -34,7 +37,7 @@ def _routes(app: FastAPI) -> list[tuple[str, str]]:
     return [
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
-        if path not in PUBLIC
+        if path not in PUBLIC and not path.startswith(SIGNED)
         for method in operations
     ]
 

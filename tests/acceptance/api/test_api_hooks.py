@@ -1,0 +1,178 @@
+"""Provider callbacks and unsubscribe links over HTTP: signed or refused, then applied."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, select
+from tests.factories.api import ApiClient, client, make_app
+from tests.factories.campaigns import add_contact
+
+from textopt.config import Settings
+from textopt.consent import service as consent
+from textopt.consent.unsubscribe import unsubscribe_token
+from textopt.db.engine import session_scope
+from textopt.dispatch.models import Message
+from textopt.inbound.models import InboundMessage
+from textopt.providers.http_signatures import twilio_signature
+from textopt.webhooks.signing import sign
+
+TOKEN = "twilio-auth-token"
+SECRET = "generic-callback-secret"
+PUBLIC = "https://sms.boutique.example"
+
+
+@pytest.fixture
+def hook_settings(campaign_settings: Settings) -> Settings:
+    providers = {
+        **campaign_settings.providers,
+        "tw": {"kind": "twilio", "account_sid": "AC1", "auth_token": TOKEN, "from": "+15005550006"},
+        "gw": {"kind": "webhook", "url": "https://gw.example/send", "secret": SECRET},
+    }
+    return campaign_settings.model_copy(update={"providers": providers, "public_base_url": PUBLIC})
+
+
+@pytest.fixture
+def hooks(engine: Engine, hook_settings: Settings) -> Iterator[ApiClient]:
+    app: FastAPI = make_app(engine, hook_settings)
+    with client(app) as c:
+        yield c
+
+
+def _twilio(hooks: ApiClient, path: str, params: dict[str, str], *, token: str = TOKEN):  # type: ignore[no-untyped-def]
+    signature = twilio_signature(auth_token=token, url=f"{PUBLIC}{path}", params=params)
+    return hooks.post(
+        path,
+        content=urlencode(params),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+
+
+def _submitted(engine: Engine, provider: str, provider_id: str) -> int:
+    with session_scope(engine) as s:
+        message = Message(
+            channel="sms",
+            purpose="transactional",
+            recipient="+33612345678",
+            status="submitted",
+            provider=provider,
+            provider_message_id=provider_id,
+            idempotency_key=f"k-{provider_id}",
+        )
+        s.add(message)
+        s.flush()
+        return message.id
+
+
+def _status(engine: Engine, message_id: int) -> str:
+    with session_scope(engine) as s:
+        return s.get_one(Message, message_id).status
+
+
+def test_a_signed_twilio_status_callback_delivers_and_a_forged_one_is_refused(
+    engine: Engine, hooks: ApiClient
+) -> None:
+    message_id = _submitted(engine, "tw", "SM123")
+    params = {"MessageSid": "SM123", "MessageStatus": "delivered", "AccountSid": "AC1"}
+    forged = _twilio(hooks, "/hooks/twilio/status", params, token="not-the-token")
+    assert forged.status_code == 401
+    assert forged.json()["field"] == "signature"
+    assert _status(engine, message_id) == "submitted"
+    unsigned = hooks.post("/hooks/twilio/status", data=params)
+    assert unsigned.status_code == 401
+    assert _twilio(hooks, "/hooks/twilio/status", params).status_code == 204
+    assert _status(engine, message_id) == "delivered"
+
+
+def test_a_stop_through_twilio_revokes_consent_and_answers_twiml(
+    engine: Engine, hooks: ApiClient
+) -> None:
+    with session_scope(engine) as s:
+        contact_id = add_contact(s, "+33612345678").id
+    params = {"MessageSid": "SM9", "From": "+33612345678", "To": "36111", "Body": "Stop"}
+    response = _twilio(hooks, "/hooks/twilio/inbound", params)
+    assert response.status_code == 200
+    assert response.text.endswith("<Response></Response>")
+    with session_scope(engine) as s:
+        state = consent.current_consent(s, contact_id=contact_id)[("sms", "marketing")]
+        assert (state.status, state.source) == ("revoked", "keyword")
+        assert s.scalars(select(InboundMessage.text)).all() == ["Stop"]
+
+
+def test_a_generic_callback_needs_its_hmac(engine: Engine, hooks: ApiClient) -> None:
+    message_id = _submitted(engine, "gw", "g-1")
+    body = json.dumps({"id": "g-1", "status": "delivered"}).encode()
+    stale = sign(secret=SECRET, body=body, timestamp=int(time.time()) - 3600)
+    refused = hooks.post(
+        "/hooks/generic/gw/status", content=body, headers={"X-Textopt-Signature": stale}
+    )
+    assert refused.status_code == 401
+    fresh = sign(secret=SECRET, body=body, timestamp=int(time.time()))
+    accepted = hooks.post(
+        "/hooks/generic/gw/status", content=body, headers={"X-Textopt-Signature": fresh}
+    )
+    assert accepted.status_code == 204
+    assert _status(engine, message_id) == "delivered"
+    assert hooks.post("/hooks/generic/nope/status", content=body).status_code == 404
+
+
+def test_one_click_unsubscribe_revokes_email_consent_once(
+    engine: Engine, hooks: ApiClient, hook_settings: Settings
+) -> None:
+    with session_scope(engine) as s:
+        contact = add_contact(s, "+33612345678", email="alice@example.org", consent_at=None)
+        consent.record_consent(
+            s,
+            contact_id=contact.id,
+            channel="email",
+            purpose="marketing",
+            action="granted",
+            source="form",
+        )
+        contact_id = contact.id
+    token = unsubscribe_token(
+        contact_id=contact_id,
+        channel="email",
+        campaign_id=None,
+        key=hook_settings.resolved_secret_key(),
+    )
+    page = hooks.get(f"/u/{token}")
+    assert page.status_code == 200
+    assert 'method="post"' in page.text
+    with session_scope(engine) as s:  # opening the page (a mail scanner) changes nothing
+        state = consent.current_consent(s, contact_id=contact_id)[("email", "marketing")]
+        assert state.status == "granted"
+    one_click = {"Content-Type": "application/x-www-form-urlencoded"}
+    done = hooks.post(f"/u/{token}", content="List-Unsubscribe=One-Click", headers=one_click)
+    assert done.status_code == 200
+    again = hooks.post(f"/u/{token}", content="List-Unsubscribe=One-Click", headers=one_click)
+    assert "Already done" in again.text
+    with session_scope(engine) as s:
+        state = consent.current_consent(s, contact_id=contact_id)[("email", "marketing")]
+        assert (state.status, state.source) == ("revoked", "unsubscribe-link")
+        revocations = [
+            e for e, _ in consent.history(s, contact_id=contact_id) if e.action == "revoked"
+        ]
+        assert len(revocations) == 1
+    assert hooks.get(f"/u/{token[:-2]}xx").status_code == 422
+
+
+def test_a_value_the_database_cannot_store_is_a_422_not_a_500(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    from tests.factories.api import make_key
+
+    from textopt.accounts.models import Scope
+
+    app = make_app(engine, campaign_settings)
+    with client(app, make_key(engine, list(Scope))) as admin:
+        response = admin.post("/v1/consent/texts", json={"body": "0", "version": "v\u0000"})
+    assert response.status_code == 422
