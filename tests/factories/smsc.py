@@ -88,6 +88,10 @@ class Smsc:
         """Cut every connection now."""
         self._call("POST", "/drop", {})
 
+    def send_mo(self, *, sender: str, text: str, ucs2: bool = False) -> None:
+        """Have the SMSC deliver a message a person sent (a mobile-originated deliver_sm)."""
+        self._call("POST", "/mo", {"from": sender, "text": text, "ucs2": ucs2})
+
     def release(self) -> int:
         """Send the held receipts on the sessions bound now; returns how many."""
         return int(self._call("POST", "/release", {})["released"])

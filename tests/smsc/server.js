@@ -318,6 +318,20 @@ const control = http.createServer((req, res) => {
         }
         return reply(res, 200, { dropped: true });
       }
+      if (req.method === 'POST' && req.url === '/mo') {
+        // a message a person sends to the ESME: a plain deliver_sm (esm_class 0)
+        const mo = JSON.parse(data || '{}');
+        const target = receiverFor(null);
+        if (!target) return reply(res, 409, { error: 'no receiver bound' });
+        target.deliver_sm({
+          source_addr: mo.from,
+          destination_addr: mo.to || '36111',
+          esm_class: 0,
+          data_coding: mo.ucs2 ? 8 : 0,
+          short_message: mo.ucs2 ? { message: mo.text } : mo.text,
+        });
+        return reply(res, 200, { sent: true });
+      }
       if (req.method === 'POST' && req.url === '/release') {
         const pending = held;
         held = [];

@@ -27,7 +27,9 @@ from textopt.dispatch import service
 from textopt.dispatch.bounces import record_email_bounces
 from textopt.dispatch.failover import OutageTracker, move_due_messages
 from textopt.errors import ConfigError
+from textopt.inbound.service import record_sms
 from textopt.providers.base import Provider, Receipt, build_provider
+from textopt.providers.mo import InboundSms
 from textopt.vocab import Channel
 from textopt.webhooks.delivery import WebhookDeliverer
 
@@ -77,6 +79,7 @@ class Dispatcher:
         self.workspace = workspace_policy(settings)
         self._providers = dict(providers or {})
         self._receipts: list[Receipt] = []
+        self._inbound: list[InboundSms] = []
         self._stop = asyncio.Event()
         self._only_ids: Collection[int] | None = None
         self._identity = f"{socket.gethostname()}:{os.getpid()}"
@@ -101,10 +104,27 @@ class Dispatcher:
         """Ask every worker to finish its batch and return."""
         self._stop.set()
 
-    def _on_receipt(self, receipt: Receipt) -> None:
-        self._receipts.append(receipt)
+    def _on_receipt(self, item: Receipt | InboundSms) -> None:
+        if isinstance(item, InboundSms):
+            self._inbound.append(item)
+        else:
+            self._receipts.append(item)
+
+    async def _flush_inbound(self) -> None:
+        """Store the messages people sent (STOP, START, HELP, OUI...) and apply them."""
+        if not self._inbound:
+            return
+        batch, self._inbound = self._inbound, []
+
+        def record() -> None:
+            for sms in batch:  # each in its own transaction: one bad message loses no other
+                with session_scope(self.engine) as session:
+                    record_sms(session, sms=sms, settings=self.settings, now=self.clock())
+
+        await asyncio.to_thread(record)
 
     async def _flush_receipts(self) -> None:
+        await self._flush_inbound()
         if not self._receipts:
             return
         batch, self._receipts = self._receipts, []
@@ -121,6 +141,7 @@ class Dispatcher:
             with session_scope(self.engine) as session:
                 start_due_campaigns(session, now=now)
                 recovered = service.recover_stale(session, now=now)
+                service.resolve_orphan_receipts(session, now=now)
                 complete_finished_campaigns(session, now=now)
             return recovered
 

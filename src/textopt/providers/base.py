@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from textopt.errors import ConfigError
+from textopt.providers.mo import InboundSms
 
 __all__ = [
     "OutboundMessage",
@@ -86,7 +87,9 @@ class Receipt:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
-ReceiptSink = Callable[[Receipt], None]
+#: Where a provider hands what the network sends back: delivery receipts, and the messages
+#: people send to our numbers (MO), which the dispatcher stores through `inbound`.
+ReceiptSink = Callable[["Receipt | InboundSms"], None]
 
 
 class Provider(Protocol):

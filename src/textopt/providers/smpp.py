@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from typing import Any
 import smpp34
 from sqlalchemy import Engine
 
+from textopt.compose import decode_gsm
 from textopt.compose.segments import Encoding, Part, split_parts
 from textopt.db.engine import session_scope
 from textopt.errors import ProviderError, TextoptError
@@ -36,6 +38,7 @@ from textopt.providers.base import (
     SubmitResult,
     register_provider,
 )
+from textopt.providers.mo import InboundSms
 from textopt.providers.smpp_binds import Bind, SmppOptions
 from textopt.providers.smpp_pdu import (
     TEMPORARY_STATUSES,
@@ -366,8 +369,38 @@ class SmppProvider:
             tlvs=[(t.tag, t.value) for t in pdu.tlvs],
         )
         if receipt is None:
-            return  # a mobile-originated message or an intermediate state: not ours here
+            if not pdu.esm_class & 0x3C and self._sink is not None:  # a plain MO, not a report
+                self._sink(self._inbound(pdu))
+            return
         self._route_receipt(receipt)
+
+    def _inbound(self, pdu: smpp34.DeliverSm) -> InboundSms:
+        """A message a person sent to our number, decoded by its data_coding."""
+        raw = bytes(pdu.short_message or b"")
+        for tag, value in ((t.tag, t.value) for t in pdu.tlvs):
+            if tag == 0x0424 and not raw:  # message_payload carries long MOs
+                raw = bytes(value)
+        if pdu.data_coding == 8:
+            text = raw.decode("utf-16-be", "replace")
+        elif pdu.data_coding in (0, 1):
+            try:
+                text = decode_gsm(raw)
+            except ValueError:
+                text = raw.decode("latin-1")
+        else:
+            text = raw.decode("latin-1")
+        received = dt.datetime.now(dt.UTC)
+        digest = hashlib.sha256(
+            f"{pdu.source_addr}|{pdu.destination_addr}|{text}|{received.isoformat()}".encode()
+        ).hexdigest()[:24]
+        return InboundSms(
+            provider=self.name,
+            provider_message_id=f"mo-{digest}",
+            sender=str(pdu.source_addr),
+            recipient=str(pdu.destination_addr),
+            text=text,
+            received_at=received,
+        )
 
     def _route_receipt(self, receipt: PartReceipt) -> None:
         # Ids are opaque: "0", hex, UUIDs. Guessing other spellings (hex for decimal) would

@@ -112,3 +112,47 @@ def test_dispatch_stops_with_one_clear_line_when_the_bind_is_refused(
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "wrong" not in result.stderr  # the password is never shown
+
+
+def test_a_stop_sent_as_an_smpp_mo_revokes_consent_and_is_stored(
+    engine: Engine, smpp_settings: Settings, smsc: Smsc
+) -> None:
+    import asyncio
+
+    from textopt.consent.service import current_consent, suppression_reasons
+    from textopt.dispatch.worker import Dispatcher
+    from textopt.inbound.models import InboundMessage
+
+    with session_scope(engine) as s:
+        contact_id = add_contact(s, "+33612345670").id
+
+    def stored() -> list[str]:
+        with session_scope(engine) as s:
+            return [t or "" for t in s.scalars(select(InboundMessage.text))]
+
+    async def scenario() -> None:
+        dispatcher = Dispatcher(engine, smpp_settings, clock=lambda: AT, poll_interval=0.01)
+        running = asyncio.create_task(dispatcher.run())
+        try:
+            for _ in range(500):  # until the dispatcher's bind is up to receive it
+                try:
+                    await asyncio.to_thread(
+                        smsc.send_mo, sender="33612345670", text="Arrêt", ucs2=True
+                    )
+                    break
+                except Exception:  # the SMSC answers 409 while nobody is bound
+                    await asyncio.sleep(0.02)
+            for _ in range(500):
+                if await asyncio.to_thread(stored):
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            dispatcher.stop()
+            await running
+
+    asyncio.run(scenario())
+    assert stored() == ["Arrêt"]
+    with session_scope(engine) as s:
+        state = current_consent(s, contact_id=contact_id)[("sms", "marketing")]
+        assert (state.status, state.source) == ("revoked", "keyword")
+        assert suppression_reasons(s, phone="+33612345670") == ["keyword"]
