@@ -40,6 +40,7 @@ from textopt.providers.base import (
     SubmitOutcome,
     SubmitResult,
 )
+from textopt.providers.codes import AMBIGUOUS_CODES
 from textopt.vocab import Channel, Purpose
 from textopt.webhooks.models import WebhookEvent
 from textopt.webhooks.service import emit_events
@@ -86,6 +87,7 @@ class ResultReport:
     expired: int = 0
     throttled: int = 0
     late: int = 0  # answers for messages no longer ours (lease lost): kept as events
+    unknown: int = 0  # marketing without an answer from the provider: never resent
 
 
 _MESSAGES = cast(Table, Message.__table__)
@@ -113,6 +115,7 @@ _CLAIM_COLUMNS = (
 _STATE_COLUMNS = (
     Message.id,
     Message.campaign_id,
+    Message.purpose,
     Message.status,
     Message.claimed_by,
     Message.attempts,
@@ -427,7 +430,17 @@ def record_results(
         elif result.outcome == SubmitOutcome.TEMPORARY:
             report.throttled += result.throttled
             retry_at = now + retry_delay(message.attempts)
-            if message.expires_at is not None and retry_at >= message.expires_at:
+            ambiguous = result.ambiguous or result.error_code in AMBIGUOUS_CODES
+            if ambiguous and message.purpose == Purpose.MARKETING:
+                report.unknown += 1
+                row.update(
+                    status=_S.UNKNOWN,
+                    reason="ambiguous_submit",
+                    done_at=now,
+                    reason_text="No answer came from the provider, which may have sent it; "
+                    "not resent to avoid a duplicate. A receipt may still resolve it.",
+                )
+            elif message.expires_at is not None and retry_at >= message.expires_at:
                 report.expired += 1
                 row.update(
                     status=_S.EXPIRED,

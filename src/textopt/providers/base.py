@@ -64,6 +64,9 @@ class SubmitResult:
     error_code: str | None = None
     error_text: str | None = None
     throttled: bool = False  # the provider asked us to slow down
+    # No answer came (timeout, connection lost after writing): the provider may have it.
+    # A marketing message is then never retried (at most once), a transactional one is.
+    ambiguous: bool = False
 
 
 class ReceiptStatus(StrEnum):

@@ -518,8 +518,14 @@ class SmppProvider:
 
 
 def _temporary(message: OutboundMessage, code: str, text: str) -> SubmitResult:
+    # "not_connected": nothing was written, a retry cannot duplicate; the others may have
+    # reached the SMSC before the link or the answer was lost.
     return SubmitResult(
-        message.message_id, SubmitOutcome.TEMPORARY, error_code=code, error_text=text
+        message.message_id,
+        SubmitOutcome.TEMPORARY,
+        error_code=code,
+        error_text=text,
+        ambiguous=code != "not_connected",
     )
 
 

@@ -145,3 +145,26 @@ def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_
     with session_scope(engine) as s:
         assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
         assert s.scalars(select(OrphanReceipt)).all() == []  # the 9-day-old one is dropped
+
+
+def test_a_promotion_without_an_answer_is_unknown_and_never_resent(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _setup(engine, campaign_settings, count=2)
+    first, second = _claim(engine, campaign_settings)
+    with session_scope(engine) as s:
+        report = service.record_results(
+            s,
+            worker="w1",
+            provider="sandbox",
+            now=AT,
+            max_attempts=3,
+            results=[
+                SubmitResult(first, SubmitOutcome.TEMPORARY, error_code="timeout", ambiguous=True),
+                SubmitResult(second, SubmitOutcome.TEMPORARY, error_code="not_connected"),
+            ],
+        )
+        assert (report.unknown, report.retried) == (1, 1)
+    with session_scope(engine) as s:
+        assert s.get_one(Message, first).status == "unknown"
+        assert s.get_one(Message, second).status == "queued"
