@@ -22,6 +22,7 @@ from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
 from textopt.dispatch.models import Message
 from textopt.errors import NotFoundError
+from textopt.inbound.service import erase_inbound, list_inbound
 
 __all__ = [
     "ErasureReport",
@@ -114,6 +115,18 @@ def export_person(session: Session, *, contact: Contact) -> dict[str, Any]:
             ],
         },
         "suppression": suppressed,
+        "inbound_messages": [
+            {
+                "id": m.id,
+                "received_at": m.received_at.isoformat(),
+                "from": m.sender,
+                "to": m.recipient,
+                "text": m.text,
+                "keyword": m.keyword,
+                "action": m.action,
+            }
+            for m in list_inbound(session, contact_id=contact.id, limit=10_000)
+        ],
         "messages": [
             {
                 "id": m.id,
@@ -146,6 +159,7 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
         result = session.execute(delete(ConsentProof).where(ConsentProof.event_id.in_(events)))
         deleted += int(result.rowcount)  # type: ignore[attr-defined]
         session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(chunk)))
+        erase_inbound(session, contact_ids=chunk, numbers=[])
         # the outbox keeps each message's state and reason for the reports, not its content
         session.execute(
             update(Message)
@@ -187,6 +201,10 @@ def erase_person(session: Session, *, contact: Contact, note: str | None = None)
         )
         suppressed.append("email")
     contact_id = contact.id
+    # messages the person sent, also those from before they were a contact
+    erase_inbound(
+        session, contact_ids=[contact_id], numbers=[contact.phone] if contact.phone else []
+    )
     proofs = tombstone_contacts(session, contact_ids=[contact_id])
     return ErasureReport(contact_ids=[contact_id], proofs_deleted=proofs, suppressed=suppressed)
 

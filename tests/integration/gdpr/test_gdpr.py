@@ -138,3 +138,21 @@ def test_erasure_empties_the_outbox_content_and_export_lists_messages(session: S
     session.commit()
     message = session.scalars(select(Message)).one()
     assert (message.recipient, message.body, message.status) == (None, None, "delivered")
+
+
+def test_erasure_empties_what_the_person_sent_and_export_lists_it(
+    session: Session, campaign_settings: object
+) -> None:
+    from tests.factories.inbound import text_in
+
+    from textopt.inbound.models import InboundMessage
+
+    alice = _person(session)
+    text_in(session, campaign_settings, sender="+33612345678", text="Bonjour, horaires ?")  # type: ignore[arg-type]
+    session.flush()
+    exported = gdpr.export_person(session, contact=alice)
+    assert [m["text"] for m in exported["inbound_messages"]] == ["Bonjour, horaires ?"]
+    gdpr.erase_person(session, contact=alice)
+    session.commit()
+    inbound = session.scalars(select(InboundMessage)).one()
+    assert (inbound.sender, inbound.text) == (None, None)
