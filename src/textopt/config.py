@@ -42,6 +42,15 @@ class Settings(BaseModel):
     max_marketing_per_day: int | None = Field(default=1, ge=0)
     max_marketing_per_30_days: int | None = Field(default=4, ge=0)
     caps_across_channels: bool = False
+    # The workspace's own rules on top of every pack, never looser than its legal minimum:
+    # a later start / earlier end of the daily window ("09:00"), allowed weekdays
+    # (["mon", ..., "fri"]), no marketing on the recipient's public holidays, and whole-pack
+    # overrides in a pack file's shape, e.g. {"FR": {"hours": {"end": "19:00"}}}.
+    policy_earliest: str | None = None
+    policy_latest: str | None = None
+    policy_days: list[str] | None = None
+    policy_block_holidays: bool = False
+    policy_packs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Provider accounts by name: {"sandbox": {"kind": "sandbox", "rate": 200}, ...}.
     providers: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {"sandbox": {"kind": "sandbox"}}

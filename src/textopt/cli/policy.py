@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from textopt.campaigns.facts import gather_facts
+from textopt.campaigns.facts import gather_facts, workspace_policy
 from textopt.cli.common import console, parse_instant, print_json, session
 from textopt.config import get_settings
 from textopt.consent.service import suppression_reasons
@@ -22,7 +22,6 @@ from textopt.policy import (
     Decision,
     MessageFacts,
     SendRecord,
-    WorkspacePolicy,
     decide,
     get_pack,
     load_packs,
@@ -268,7 +267,8 @@ def check(
         overrides["region"] = region
     if overrides:
         facts = replace(facts, **overrides)
-    workspace = WorkspacePolicy(
+    workspace = replace(  # the workspace's configured rules, with this command's caps
+        workspace_policy(settings),
         max_per_day=_cap_option(max_per_day, settings.max_marketing_per_day, "--max-per-day"),
         max_per_30_days=_cap_option(
             max_per_30_days, settings.max_marketing_per_30_days, "--max-per-30-days"
@@ -276,7 +276,6 @@ def check(
         caps_across_channels=(
             settings.caps_across_channels if caps_across_channels is None else caps_across_channels
         ),
-        default_timezone=settings.workspace_timezone,
     )
     message = MessageFacts(
         channel=channel, purpose=purpose, sender_id=sender, expires_at=expires_at, pack=pack

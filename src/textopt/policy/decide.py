@@ -278,13 +278,14 @@ def _hard_checks(
                 f"{channel} marketing requested but not yet confirmed (double opt-in pending)",
             )
         elif contact.is_customer and contact.soft_opt_in_eligible:
-            if pack.consent.soft_opt_in:
+            if pack.consent.allows_soft_opt_in(channel):
                 verdict("consent", None, f"soft opt-in (existing customer), allowed by {pack.name}")
             else:
                 verdict(
                     "consent",
                     Reason.NO_CONSENT,
-                    f"existing customer, but {pack.name} does not accept a soft opt-in",
+                    f"existing customer, but {pack.name} does not accept a soft opt-in "
+                    f"for {channel}",
                 )
         else:
             verdict("consent", Reason.NO_CONSENT, f"no {channel} marketing consent on record")

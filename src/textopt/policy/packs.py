@@ -91,11 +91,21 @@ class HolidayRule:
 
 @dataclass(frozen=True, slots=True)
 class ConsentRule:
-    """Whether a soft opt-in (existing customer, similar products) stands in for consent."""
+    """Whether a soft opt-in (existing customer, similar products) stands in for consent.
+
+    The law may differ by channel (Germany's UWG s. 7(3) allows it for email only): SMS
+    reads `soft_opt_in`, email `email_soft_opt_in` (the same as SMS unless a pack says).
+    """
 
     soft_opt_in: bool
     source: str
     confidence: str
+    email_soft_opt_in: bool = False
+    email_source: str = ""
+
+    def allows_soft_opt_in(self, channel: str) -> bool:
+        """Whether an existing customer's soft opt-in counts on `channel`."""
+        return self.email_soft_opt_in if channel == "email" else self.soft_opt_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +221,12 @@ class Pack:
             ("holidays", holiday_text, hol.source, hol.confidence),
             (
                 "consent",
-                "consent or soft opt-in" if c.soft_opt_in else "express consent only",
+                ("SMS: consent or soft opt-in" if c.soft_opt_in else "SMS: express consent only")
+                + (
+                    "; email: consent or soft opt-in"
+                    if c.email_soft_opt_in
+                    else "; email: express consent only"
+                ),
                 c.source,
                 c.confidence,
             ),
@@ -264,6 +279,16 @@ def _need(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
             field=f"{where}.{key}",
         )
     return value
+
+
+def _parse_consent(table: Mapping[str, Any], where: str) -> ConsentRule:
+    sms = _need(table, "soft_opt_in", bool, where)
+    source, confidence = _cited(table, where)
+    email = table.get("email_soft_opt_in", sms)
+    if not isinstance(email, bool):
+        raise ValidationError(f"{where}.email_soft_opt_in must be true or false", field=where)
+    email_source = str(table.get("email_source", "")).strip() or source
+    return ConsentRule(sms, source, confidence, email, email_source)
 
 
 def _cited(table: Mapping[str, Any], where: str) -> tuple[str, str]:
@@ -343,9 +368,7 @@ def parse_pack(data: Mapping[str, Any], *, origin: str) -> Pack:
             country,
             *_cited(hol, f"{where}: holidays"),
         ),
-        consent=ConsentRule(
-            _need(con, "soft_opt_in", bool, f"{where}: consent"), *_cited(con, f"{where}: consent")
-        ),
+        consent=_parse_consent(con, f"{where}: consent"),
         transactional=TransactionalRule(
             _need(tra, "exempt_from_hours", bool, f"{where}: transactional"),
             _need(tra, "exempt_from_caps", bool, f"{where}: transactional"),
@@ -463,6 +486,10 @@ def loosened_rules(candidate: Pack, minimum: Pack) -> tuple[str, ...]:
         found.append("holidays: allows public holidays, the minimum forbids them")
     if candidate.consent.soft_opt_in and not minimum.consent.soft_opt_in:
         found.append("consent: accepts a soft opt-in, the minimum requires express consent")
+    if candidate.consent.email_soft_opt_in and not minimum.consent.email_soft_opt_in:
+        found.append(
+            "consent: accepts a soft opt-in for email, the minimum requires express consent"
+        )
     ct, mt = candidate.transactional, minimum.transactional
     if ct.exempt_from_hours and not mt.exempt_from_hours:
         found.append("transactional: exempts from hours, the minimum does not")

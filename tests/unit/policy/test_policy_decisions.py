@@ -177,6 +177,8 @@ CASES: list[tuple[str, str | None, str, str, dict[str, Any]]] = [
     ("account-only-fr", FR, "2026-06-10T10:00+02:00", "BLOCK no_consent", {"consent": None, "account_only": True}),  # an account alone is not enough
     ("eligible-not-customer", FR, "2026-06-10T10:00+02:00", "BLOCK no_consent", {"consent": None, "eligible_only": True}),  # soft opt-in needs a customer
     ("soft-opt-in-de", DE, "2026-06-10T10:00+02:00", "BLOCK no_consent", {"consent": None, "customer": True}),  # Germany: consent only
+    ("soft-opt-in-de-email", DE, "2026-06-10T10:00+02:00", "SEND", {"consent": None, "customer": True, "channel": "email", "email": "kunde@example.de"}),  # UWG s. 7(3): email only
+    ("soft-opt-in-us-sms", FL, "2026-06-10T10:00-04:00", "BLOCK no_consent", {"consent": None, "customer": True}),  # TCPA: express consent for SMS
     ("soft-opt-in-es", ES, "2026-06-10T10:00+02:00", "SEND", {"consent": None, "customer": True}),  # LSSI art. 21
     ("soft-opt-in-uk", UK, "2026-06-10T10:00+01:00", "SEND", {"consent": None, "customer": True}),  # PECR reg. 22(3)
     ("soft-opt-in-be", BE, "2026-06-10T10:00+02:00", "SEND", {"consent": None, "customer": True}),  # Belgian soft opt-in
