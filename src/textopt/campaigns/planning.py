@@ -25,6 +25,7 @@ from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
+from textopt.campaigns.context import template_context
 from textopt.campaigns.emails import FALLBACK_REASONS, EmailComposer
 from textopt.campaigns.facts import (
     CONTACT_COLUMNS,
@@ -315,17 +316,7 @@ class _Planner:
 
     def context(self, contact: Any, tags: list[str]) -> dict[str, Any]:
         """What a template may use about one contact."""
-        return {
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "email": contact.email,
-            "phone": contact.phone,
-            "country": contact.country,
-            "region": contact.region,
-            "attributes": contact.attributes if self.needs_attributes else {},
-            "tags": tags,
-            LANGUAGE_KEY: contact.language or "",
-        }
+        return template_context(contact, tags=tags, attributes=self.needs_attributes)
 
     def plan_channel(
         self,

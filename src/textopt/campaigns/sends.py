@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textopt.campaigns.context import template_context
 from textopt.campaigns.facts import COUNTED_PLANNED, gather_facts, workspace_policy
 from textopt.compose import compile_template, message_frame
 from textopt.config import Settings
@@ -71,16 +72,7 @@ def enqueue_message(
     contact = session.scalars(
         select(Contact).where(Contact.phone == info.e164, Contact.erased_at.is_(None))
     ).first()
-    context: dict[str, Any] = {}
-    if contact is not None:
-        context = {
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "email": contact.email,
-            "phone": contact.phone,
-            "attributes": contact.attributes or {},
-            "language": contact.language or "",
-        }
+    context: dict[str, Any] = template_context(contact) if contact is not None else {}
     context.update(variables or {})
     body = compile_template(text).render(context)
     country = contact.country if contact and contact.country else info.country

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from textopt.campaigns.context import template_context
 from textopt.campaigns.segments import audience_ids, count_audience, get_segment
 from textopt.compose import compile_template, message_frame
 from textopt.config import Settings
@@ -29,19 +30,8 @@ _MAX_TEXT = 5_000
 
 
 def _context(contact: Contact | None) -> dict[str, Any]:
-    if contact is None:
-        return {"first_name": "", "last_name": "", "attributes": {}, "tags": [], "language": ""}
-    return {
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "email": contact.email,
-        "phone": contact.phone,
-        "country": contact.country,
-        "region": contact.region,
-        "attributes": contact.attributes or {},
-        "tags": contact.tag_names,
-        "language": contact.language or "",
-    }
+    tags = contact.tag_names if contact is not None else ()
+    return template_context(contact, tags=tags)
 
 
 def _samples(session: Session, filter_text: str | None, now: dt.datetime) -> list[Contact]:
