@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # The node SMSC the SMPP tests talk to (tests/smsc), installed from its lock file.
 SMSC_STAMP := tests/smsc/node_modules/.installed
 
-.PHONY: demo test lint typecheck unit install dev clean chromium screenshots
+.PHONY: demo test lint typecheck unit install dev clean chromium screenshots migration
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,8 @@ demo: $(STAMP)
 	$(BIN)/python -m textopt.demo
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
@@ -52,3 +52,7 @@ screenshots: $(DEV_STAMP) chromium
 
 clean:
 	rm -rf $(VENV) demo textopt.db textopt.db-* textopt.secret
+
+# Until the first release the schema has one migration, regenerated from the models.
+migration: $(DEV_STAMP)
+	$(BIN)/python tools/regen_migration.py
