@@ -499,7 +499,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def _contact_batches(
     session: Session, campaign: Campaign, now: dt.datetime, batch_size: int
-) -> Iterator[list[Any]]:
+) -> Iterator[Sequence[Any]]:
     """The audience's contact rows in keyset pages (never the whole list in memory)."""
     condition = compile_filter(parse_filter(campaign.audience_filter), now=now)
     columns: list[Any] = [c for c in CONTACT_COLUMNS if c.key not in ("timezones", "attributes")]
@@ -513,7 +513,7 @@ def _contact_batches(
     connection = session.connection()  # Core rows: no ORM bookkeeping on the hot path
     last_id = 0
     while True:
-        rows = list(connection.execute(query.where(Contact.id > last_id)))
+        rows = connection.execute(query.where(Contact.id > last_id)).all()
         if rows:
             yield rows
         if len(rows) < batch_size:

@@ -33,10 +33,10 @@ __all__ = [
 _ALL = "all"
 
 
-def address_digest(value: str) -> str:
-    """The keyed digest of an E.164 number or an email address."""
+def address_digest(value: str, *, key: bytes | None = None) -> str:
+    """The keyed digest of an E.164 number or an email address (`key`: the secret key)."""
     normalised = value.strip().lower() if "@" in value else value.strip()
-    key = get_settings().resolved_secret_key()
+    key = key if key is not None else get_settings().resolved_secret_key()
     return hmac.digest(key, normalised.encode(), "sha256").hex()
 
 
@@ -129,7 +129,8 @@ def suppressed_phones(
     session: Session, *, phones: Collection[str], channel: Channel | str = Channel.SMS
 ) -> dict[str, list[str]]:
     """Which of these E.164 numbers (or addresses) are suppressed, and why (one query)."""
-    by_digest = {address_digest(p): p for p in phones}
+    key = get_settings().resolved_secret_key()  # once: it may be read from a key file
+    by_digest = {address_digest(p, key=key): p for p in phones}
     reasons = _reasons_by_digest(session, digests=by_digest, channel=str(channel))
     return {by_digest[d]: r for d, r in reasons.items()}
 
