@@ -23,7 +23,6 @@ from textopt.vocab import Channel
 __all__ = [
     "address_digest",
     "lift_suppression",
-    "list_suppressions",
     "suppress",
     "suppressed_contacts",
     "suppressed_phones",
@@ -149,9 +148,3 @@ def suppressed_contacts(
                 owners[address] = contact_id
     found = suppressed_phones(session, phones=owners, channel=channel)
     return {owners[address]: reasons for address, reasons in found.items()}
-
-
-def list_suppressions(session: Session, *, limit: int = 100) -> list[Suppression]:
-    """The newest entries of the suppression list (digests only)."""
-    query = select(Suppression).order_by(Suppression.id.desc()).limit(limit)
-    return list(session.scalars(query))

@@ -18,17 +18,14 @@ from sqlalchemy.orm import Session
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof, SuppressionReason
 from textopt.contacts.models import Contact, ContactTag
-from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
 from textopt.dispatch.models import Message
-from textopt.errors import NotFoundError
 from textopt.inbound.service import erase_inbound, list_inbound
 
 __all__ = [
     "ErasureReport",
     "erase_person",
     "export_person",
-    "find_person",
     "purge_inactive_prospects",
     "tombstone_contacts",
 ]
@@ -41,17 +38,6 @@ class ErasureReport:
     contact_ids: list[int]
     proofs_deleted: int
     suppressed: list[str]  # "phone", "email"
-
-
-def find_person(session: Session, *, phone: str, default_region: str = "FR") -> Contact:
-    """The live contact with this number, or NotFoundError naming it."""
-    e164 = parse_phone(phone, default_region).e164
-    contact = session.scalars(
-        select(Contact).where(Contact.phone == e164, Contact.erased_at.is_(None))
-    ).first()
-    if contact is None:
-        raise NotFoundError(f"no contact with number {e164}")
-    return contact
 
 
 def export_person(session: Session, *, contact: Contact) -> dict[str, Any]:
