@@ -41,11 +41,13 @@ from textopt.providers.base import (
 from textopt.providers.mo import InboundSms
 from textopt.providers.smpp_binds import Bind, SmppOptions
 from textopt.providers.smpp_pdu import (
+    HEADER,
     TEMPORARY_STATUSES,
     THROTTLE_STATUSES,
     Tag,
     build_submit_sm,
     pack_septets,
+    read_cstring,
     status_name,
 )
 from textopt.providers.smpp_receipts import (
@@ -53,7 +55,7 @@ from textopt.providers.smpp_receipts import (
     parse_receipt,
     receipt_from_stat,
 )
-from textopt.providers.smpp_session import SmppSession
+from textopt.providers.smpp_session import BatchAnswer, SmppSession
 
 __all__ = ["AdaptiveRate", "SmppOptions", "SmppProvider"]
 
@@ -61,6 +63,8 @@ log = logging.getLogger(__name__)
 
 _PART_RETRIES = 5  # a later part refused for a while is retried here: the first is out
 _REMEMBERED_IDS = 500_000  # part ids kept in memory to match receipts (oldest forgotten)
+_TEMPLATES = 4096  # single-part submit_sm encodings kept, by (text, sender)
+_MAX_DESTINATION = 20  # destination_addr is a C string of at most 21 octets
 
 
 class AdaptiveRate:
@@ -105,6 +109,16 @@ class AdaptiveRate:
         self._next = slot + 1.0 / self.current
         if slot > now:
             await asyncio.sleep(slot - now)
+
+    def admit(self) -> bool:
+        """Count one submit that goes now, unpaced; False (not counted) once pacing starts."""
+        if self.current < self.ceiling:
+            return False
+        now = time.monotonic()
+        self._count += 1
+        if now - self._count_since > 1.0:
+            self._count, self._count_since = 1, now
+        return True
 
     def throttled(self) -> None:
         """The SMSC said ESME_RTHROTTLED or ESME_RMSGQFUL: slow down (once per pause)."""
@@ -171,6 +185,9 @@ class SmppProvider:
         self._store_task: asyncio.Task[None] | None = None
         self._store_wake = asyncio.Event()
         self._stopping = False
+        # single-part encodings: (text, sender) -> (PDU body before and after the
+        # destination), or None when the message takes the per-message way (multipart...)
+        self._templates: dict[tuple[str, str | None], tuple[bytes, bytes] | None] = {}
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -213,14 +230,131 @@ class SmppProvider:
     # --- submitting -------------------------------------------------------------------
 
     async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
-        """Send every message through the binds' windows; one result each, in order."""
+        """Send every message through the binds' windows; one result each, in order.
+
+        Single-part messages, while the SMSC is not throttling us, go as one batch per
+        bind (`SmppSession.send_batch`: pre-encoded PDUs, no task per message); the others,
+        and those a throttle stopped before they were written, go one by one, paced.
+        """
         self._in_flight += 1
         try:
-            return list(await asyncio.gather(*(self._submit_message(m) for m in messages)))
+            results: list[SubmitResult | None] = [None] * len(messages)
+            await self._submit_batch(messages, results)
+            slow = [i for i, result in enumerate(results) if result is None]
+            if slow:
+                answers = await asyncio.gather(*(self._submit_message(messages[i]) for i in slow))
+                for i, result in zip(slow, answers, strict=True):
+                    results[i] = result
+            return [r for r in results if r is not None]
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._resolve_early()
+
+    async def _submit_batch(
+        self, messages: Sequence[OutboundMessage], results: list[SubmitResult | None]
+    ) -> None:
+        """The fast way for single-part messages; leaves None where the slow way must go."""
+        senders = [b.sender for b in self.binds if b.ready and b.sender is not None]
+        if not senders or self.pacer.paced:
+            return
+        indexes: list[int] = []
+        pdus: list[bytes] = []
+        templates = self._templates
+        for index, message in enumerate(messages):
+            key = (message.body, message.sender)
+            template = templates[key] if key in templates else self._template(message)
+            destination = message.recipient.removeprefix("+")
+            if (
+                template is None
+                or not destination
+                or len(destination) > _MAX_DESTINATION
+                or not destination.isascii()
+            ):
+                continue
+            before, after = template
+            length = 16 + len(before) + len(destination) + 1 + len(after)
+            pdus.append(
+                HEADER.pack(length, 4, 0, 0) + before + destination.encode() + b"\0" + after
+            )
+            indexes.append(index)
+        if not pdus:
+            return
+        pacer = self.pacer
+        share = -(-len(pdus) // len(senders))
+        futures = [
+            session.send_batch(
+                pdus[start : start + share], gate=pacer.admit, on_refusal=self._on_refusal
+            )
+            for start, session in zip(range(0, len(pdus), share), senders, strict=False)
+        ]
+        answers: list[BatchAnswer] = []
+        for chunk in await asyncio.gather(*futures):
+            answers.extend(chunk)
+        accepted: list[str] = []
+        for index, answer in zip(indexes, answers, strict=True):
+            message = messages[index]
+            if answer is None:
+                continue  # not written: the slow way sends it
+            if type(answer) is tuple:
+                status, body = answer
+                if status == 0:
+                    provider_id = read_cstring(body)
+                    accepted.append(provider_id)
+                    results[index] = SubmitResult(
+                        message.message_id, SubmitOutcome.ACCEPTED, provider_id
+                    )
+                else:
+                    results[index] = _result_of(message, _PartAnswer(status))
+            else:
+                assert isinstance(answer, ProviderError)
+                results[index] = _temporary(
+                    message, answer.provider_code or "connection_lost", answer.message
+                )
+        self._remember_single(accepted)
+
+    def _on_refusal(self, status: int) -> None:
+        if status in THROTTLE_STATUSES:
+            self.pacer.throttled()
+
+    def _template(self, message: OutboundMessage) -> tuple[bytes, bytes] | None:
+        """The single-part PDU body around the destination, for this text and sender."""
+        if len(self._templates) >= _TEMPLATES:
+            self._templates.clear()
+        key = (message.body, message.sender)
+        template: tuple[bytes, bytes] | None = None
+        try:
+            parts = split_parts(message.body)
+        except TextoptError:
+            parts = ()
+        if len(parts) == 1:
+            source, source_ton, source_npi = self.options.source_for(message.sender)
+            fields = self.options.submit_fields(source_ton, source_npi)
+            sample = "33600000000"
+            pdu = self._encode(
+                OutboundMessage(0, "", "+" + sample, message.body, sender=message.sender),
+                parts[0],
+                0,
+            )
+            start = 16 + len(fields.service_type.encode()) + 1 + 2 + len(source.encode()) + 1 + 2
+            end = start + len(sample) + 1
+            if pdu[start:end] == sample.encode() + b"\0":  # else: the slow way, always
+                template = (pdu[16:start], pdu[end:])
+        self._templates[key] = template
+        return template
+
+    def _remember_single(self, ids: list[str]) -> None:
+        """`_remember` for single-part messages, in bulk."""
+        known = self._ids
+        early = self._early
+        for part_id in ids:
+            known[part_id] = None
+            if early:
+                receipt = early.pop(part_id, None)
+                if receipt is not None:
+                    self._emit(part_id, receipt)
+        while len(known) > _REMEMBERED_IDS:
+            known.popitem(last=False)
 
     def _next_reference(self) -> int:
         self._reference = (self._reference + 1) % 0x10000

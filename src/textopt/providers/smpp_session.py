@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import smpp34
 
@@ -31,7 +33,7 @@ from textopt.providers.smpp_pdu import (
     with_sequence,
 )
 
-__all__ = ["BindMode", "Response", "SessionConfig", "SmppSession"]
+__all__ = ["BatchAnswer", "BindMode", "Response", "SessionConfig", "SmppSession"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,39 @@ class Response:
         return read_cstring(self.body)
 
 
+#: One answer of `send_batch`: (command_status, response body); a `ProviderError` when no
+#: answer came (timeout, connection lost); None when the PDU was never written (the gate
+#: closed, or the session was closed before its turn).
+BatchAnswer = tuple[int, bytes] | ProviderError | None
+
+
+class _Batch:
+    """PDUs sent with `send_batch`: their answers, and the future resolved with the last."""
+
+    __slots__ = ("answers", "future", "gate", "left", "on_refusal")
+
+    def __init__(
+        self,
+        size: int,
+        future: asyncio.Future[list[BatchAnswer]],
+        gate: Callable[[], bool],
+        on_refusal: Callable[[int], None] | None,
+    ) -> None:
+        self.answers: list[BatchAnswer] = [None] * size
+        self.left = size
+        self.future = future
+        self.gate = gate
+        self.on_refusal = on_refusal
+
+    def answer(self, index: int, value: BatchAnswer) -> None:
+        if self.on_refusal is not None and type(value) is tuple and value[0]:
+            self.on_refusal(value[0])
+        self.answers[index] = value
+        self.left -= 1
+        if not self.left and not self.future.done():
+            self.future.set_result(self.answers)
+
+
 DeliverCallback = Callable[["SmppSession", smpp34.DeliverSm], None]
 LostCallback = Callable[["SmppSession"], None]
 
@@ -105,9 +140,17 @@ class SmppSession(asyncio.Protocol):
         self.closed = False
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
-        self._pending: dict[int, tuple[asyncio.Future[Response], asyncio.TimerHandle]] = {}
+        # by sequence: (future, timer) of a `request`, or (batch, index) of a `send_batch` PDU
+        self._pending: dict[int, tuple[Any, Any]] = {}
         self._sequence = 0
-        self._window = asyncio.Semaphore(max(config.window, 1))
+        # The window: free slots, `request` callers waiting for one (served first), and
+        # `send_batch` PDUs waiting for one (sent as answers free slots, no task each).
+        self._slots = max(config.window, 1)
+        self._slot_waiters: deque[asyncio.Future[None]] = deque()
+        self._backlog: deque[tuple[_Batch, int, bytes]] = deque()
+        # `send_batch` PDUs by deadline (one timeout for all): one timer, not one per PDU
+        self._deadlines: deque[tuple[float, int]] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self._write_paused: asyncio.Future[None] | None = None
         self._outgoing: list[bytes] = []
@@ -137,6 +180,9 @@ class SmppSession(asyncio.Protocol):
             if not self._write_paused.done():
                 self._write_paused.set_result(None)
             self._write_paused = None
+        while self._backlog and self._slots > 0 and self._write_paused is None:
+            self._slots -= 1
+            self._send_next()
 
     def data_received(self, data: bytes) -> None:
         """Cut the stream into PDUs and handle each."""
@@ -171,11 +217,14 @@ class SmppSession(asyncio.Protocol):
             entry = self._pending.pop(sequence, None)
             if entry is None:
                 return  # late, after its timeout: the provider already answered
-            future, timer = entry
-            timer.cancel()
-            if not future.done():
-                future.set_result(Response(command, status, body))
-            self._window.release()
+            owner, detail = entry
+            if type(owner) is _Batch:
+                owner.answer(detail, (status, body))
+            else:
+                detail.cancel()
+                if not owner.done():
+                    owner.set_result(Response(command, status, body))
+            self._release()
             return
         if command == Command.DELIVER_SM:
             self._write(build_pdu(Command.DELIVER_SM_RESP, sequence, b"\x00"))
@@ -222,16 +271,41 @@ class SmppSession(asyncio.Protocol):
         self._sequence = self._sequence % 0x7FFFFFFF + 1
         return self._sequence
 
+    async def _acquire(self) -> None:
+        if self._slots > 0 and not self._slot_waiters:
+            self._slots -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._slot_waiters.append(waiter)
+        try:
+            await waiter  # a slot is handed over with the result
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed over just as we were cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        """A slot is free: to a waiting `request`, else to the next batch PDU, else kept."""
+        while self._slot_waiters:
+            waiter = self._slot_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        if self._backlog and self._write_paused is None:
+            self._send_next()
+            return
+        self._slots += 1
+
     async def request(self, pdu: bytes, *, timeout: float | None = None) -> Response:
         """Send `pdu` (its sequence is set here) within the window and await its response."""
-        await self._window.acquire()
+        await self._acquire()
         if self.closed:
-            self._window.release()
+            self._release()
             raise self._not_connected()
         if self._write_paused is not None:
             await self._write_paused
             if self.closed:
-                self._window.release()
+                self._release()
                 raise self._not_connected()
         loop = asyncio.get_running_loop()
         sequence = self._next_sequence()
@@ -240,6 +314,73 @@ class SmppSession(asyncio.Protocol):
         self._pending[sequence] = (future, timer)
         self._write(with_sequence(pdu, sequence))
         return await future
+
+    def send_batch(
+        self,
+        pdus: Sequence[bytes],
+        *,
+        gate: Callable[[], bool] | None = None,
+        on_refusal: Callable[[int], None] | None = None,
+    ) -> asyncio.Future[list[BatchAnswer]]:
+        """Send many PDUs through the window; a future of their answers, in order.
+
+        No task or future per PDU: each waits in a queue and is written as soon as an
+        answer frees a slot. `gate` is asked before each write; once it says no, the PDUs
+        not yet written are answered None (the caller sends them its slower, paced way).
+        `on_refusal` hears each non-zero command_status as it arrives (a throttle).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[BatchAnswer]] = loop.create_future()
+        batch = _Batch(len(pdus), future, gate or _always, on_refusal)
+        if not pdus:
+            future.set_result([])
+            return future
+        if self.closed:
+            for index in range(len(pdus)):
+                batch.answer(index, None)
+            return future
+        backlog = self._backlog
+        for index, pdu in enumerate(pdus):
+            backlog.append((batch, index, pdu))
+        while self._slots > 0 and backlog and self._write_paused is None:
+            self._slots -= 1
+            self._send_next()
+        return future
+
+    def _send_next(self) -> None:
+        """Write the next batch PDU with the slot the caller holds (or give the slot back)."""
+        backlog = self._backlog
+        while backlog:
+            batch, index, pdu = backlog.popleft()
+            if not batch.gate():
+                batch.answer(index, None)
+                continue
+            sequence = self._next_sequence()
+            self._pending[sequence] = (batch, index)
+            deadline = asyncio.get_running_loop().time() + self.config.timeout
+            self._deadlines.append((deadline, sequence))
+            if self._sweeper is None:
+                self._sweeper = asyncio.get_running_loop().call_at(deadline, self._sweep)
+            self._write(pdu[:12] + sequence.to_bytes(4, "big") + pdu[16:])
+            return
+        self._release()
+
+    def _sweep(self) -> None:
+        """Time out the batch PDUs whose deadline passed; wake again at the next deadline."""
+        self._sweeper = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadlines = self._deadlines
+        while deadlines:
+            deadline, sequence = deadlines[0]
+            if sequence not in self._pending:
+                deadlines.popleft()  # answered
+                continue
+            if deadline > now:
+                self._sweeper = loop.call_at(deadline, self._sweep)
+                return
+            deadlines.popleft()
+            self._expire(sequence)
 
     def _not_connected(self) -> ProviderError:
         # Nothing was written: unlike `connection_lost`, retrying cannot duplicate.
@@ -253,16 +394,17 @@ class SmppSession(asyncio.Protocol):
         entry = self._pending.pop(sequence, None)
         if entry is None:
             return
-        future = entry[0]
-        if not future.done():
-            future.set_exception(
-                ProviderError(
-                    f"no response from {self.config.where()} within {self.config.timeout:g} s",
-                    temporary=True,
-                    provider_code="timeout",
-                )
-            )
-        self._window.release()
+        error = ProviderError(
+            f"no response from {self.config.where()} within {self.config.timeout:g} s",
+            temporary=True,
+            provider_code="timeout",
+        )
+        owner, detail = entry
+        if type(owner) is _Batch:
+            owner.answer(detail, error)
+        elif not owner.done():
+            owner.set_exception(error)
+        self._release()
 
     @property
     def in_flight(self) -> int:
@@ -354,10 +496,30 @@ class SmppSession(asyncio.Protocol):
         if self._keepalive is not None and self._keepalive is not asyncio.current_task():
             self._keepalive.cancel()
         pending, self._pending = self._pending, {}
-        for future, timer in pending.values():
-            timer.cancel()
-            if not future.done():
-                future.set_exception(ProviderError(text, temporary=True, provider_code=reason))
-            self._window.release()
+        for owner, detail in pending.values():
+            error = ProviderError(text, temporary=True, provider_code=reason)
+            if type(owner) is _Batch:
+                owner.answer(detail, error)
+            else:
+                detail.cancel()
+                if not owner.done():
+                    owner.set_exception(error)
+            self._slots += 1
+        backlog, self._backlog = self._backlog, deque()
+        for batch, index, _pdu in backlog:
+            batch.answer(index, None)  # never written: sending it again cannot duplicate
+        self._deadlines.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        waiters, self._slot_waiters = self._slot_waiters, deque()
+        for waiter in waiters:  # they find the session closed
+            if not waiter.done():
+                waiter.set_result(None)
+                self._slots -= 1
         if self._write_paused is not None and not self._write_paused.done():
             self._write_paused.set_result(None)
+
+
+def _always() -> bool:
+    return True

@@ -239,3 +239,44 @@ def test_several_binds_share_the_work(smsc: Smsc) -> None:
     state = smsc.state()
     assert len(state["binds"]) == 2
     assert len({s["session"] for s in state["submits"]}) == 2
+
+
+def test_a_batch_encodes_each_message_as_the_codec_does(smsc: Smsc) -> None:
+    # Single-part messages of one text share an encoding; each keeps its own destination,
+    # sender and text, in GSM-7 or UCS-2.
+    texts = ["Soldes -20% chez Boutique", "Été : -20% 😀", "Soldes -20% chez Boutique"]
+    messages = [
+        OutboundMessage(n, f"key-{n}", f"+3361234{n:04d}", texts[n % 3], sender=sender)
+        for n, sender in enumerate([None, "LUMIERE", None, "LUMIERE", "33612345678", None])
+    ]
+    results = []
+
+    async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
+        results.extend(await provider.submit(messages))
+
+    run_provider(smsc, body, window=4)
+    assert [r.outcome for r in results] == [SubmitOutcome.ACCEPTED] * len(messages)
+    submits = sorted(smsc.state()["submits"], key=lambda s: s["to"])
+    assert [s["to"] for s in submits] == [m.recipient[1:] for m in messages]
+    assert [s["from"] for s in submits] == [
+        "BOUTIQUE", "LUMIERE", "BOUTIQUE", "LUMIERE", "33612345678", "BOUTIQUE"
+    ]  # fmt: skip
+    assert [s["data_coding"] for s in submits] == [0, 8, 0, 0, 8, 0]
+    assert bytes.fromhex(submits[1]["body"]).decode("utf-16-be") == texts[1]
+    assert [s["source_ton"] for s in submits[3:5]] == [5, 1]  # alphanumeric, then a number
+
+
+def test_a_throttle_in_the_middle_of_a_batch_paces_the_rest(smsc: Smsc) -> None:
+    smsc.configure(throttle_first=2, throttle_status=ESME_RTHROTTLED)
+    results = []
+
+    async def body(provider: SmppProvider, receipts: list[Receipt]) -> None:
+        results.extend(await provider.submit([_message(n) for n in range(40)]))
+
+    run_provider(smsc, body, window=2)
+    assert [r.message_id for r in results] == list(range(40))  # one answer each, in order
+    throttled = [r for r in results if r.outcome == SubmitOutcome.TEMPORARY]
+    assert len(throttled) == 2
+    assert all(r.throttled for r in throttled)
+    assert all(r.outcome == SubmitOutcome.ACCEPTED for r in results if r not in throttled)
+    assert len(smsc.state()["submits"]) == 40  # nothing sent twice
