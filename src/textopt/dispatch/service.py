@@ -9,25 +9,24 @@ lease and commits before anything is written to the wire.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import String, Table, bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import CONTACT_COLUMNS, COUNTED_SENT, DecisionCache, gather_facts
+from textopt.campaigns.facts import COUNTED_SENT
 from textopt.campaigns.models import Campaign, CampaignStatus
 from textopt.contacts.models import Contact
-from textopt.contacts.phones import parse_phone
+from textopt.db.base import JSONType, UTCDateTime
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt, RateBucket
+from textopt.dispatch.recheck import Rechecker, raw
 from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
-from textopt.errors import InvalidPhoneNumber
 from textopt.policy import (
-    ContactFacts,
-    MessageFacts,
     Reason,
     SendRecord,
     Verdict,
@@ -41,8 +40,8 @@ from textopt.providers.base import (
     SubmitResult,
 )
 from textopt.providers.codes import AMBIGUOUS_CODES
-from textopt.vocab import Channel, Purpose
-from textopt.webhooks.models import WebhookEvent
+from textopt.vocab import Purpose
+from textopt.webhooks.models import WebhookEndpoint, WebhookEvent
 from textopt.webhooks.service import emit_events
 
 __all__ = [
@@ -105,11 +104,24 @@ _CLAIM_COLUMNS = (
     Message.body,
     Message.subject,
     Message.html,
-    Message.headers,
+    raw(Message.headers),
     Message.segments,
     Message.attempts,
-    Message.expires_at,
+    raw(Message.expires_at),
     Message.idempotency_key,
+)
+_CONTACTS = cast(Table, Contact.__table__)
+#: What a claim reads of the message's contact, for the re-check (None when erased).
+_CLAIM_CONTACT_COLUMNS = (
+    _CONTACTS.c.id.label("c_id"),
+    _CONTACTS.c.phone.label("c_phone"),
+    _CONTACTS.c.email.label("c_email"),
+    raw(_CONTACTS.c.email_undeliverable_at).label("c_email_undeliverable_at"),
+    _CONTACTS.c.country.label("c_country"),
+    _CONTACTS.c.region.label("c_region"),
+    _CONTACTS.c.timezone.label("c_timezone"),
+    raw(_CONTACTS.c.timezones).label("c_timezones"),
+    _CONTACTS.c.is_customer.label("c_is_customer"),
 )
 #: What recording an answer or a receipt reads of a message.
 _STATE_COLUMNS = (
@@ -210,17 +222,6 @@ def due_count(
     return int(session.scalar(query) or 0)
 
 
-def _recipient_facts(message: Any) -> ContactFacts:
-    """Facts for a one-off message to a number or address with no contact record."""
-    if message.channel == Channel.EMAIL:
-        return ContactFacts(e164=None, country=None, email=message.recipient)
-    try:
-        info = parse_phone(message.recipient or "")
-    except InvalidPhoneNumber:
-        return ContactFacts(e164=None, country=None)
-    return ContactFacts(e164=info.e164, country=info.country, timezones=info.timezones)
-
-
 def claim_batch(
     session: Session,
     *,
@@ -235,7 +236,9 @@ def claim_batch(
 ) -> ClaimReport:
     """Claim due messages of one provider account, re-check them, mark them `sending`.
 
-    Commit right after: the rows are then ours (lease) and nobody else sends them.
+    Commit right after: the rows are then ours (lease) and nobody else sends them. The rows
+    are read with their contact (locked, skipping locked ones, on PostgreSQL); those still
+    allowed become `sending` in one statement, with their `sending` events in one more.
     """
     report = ClaimReport()
     budget = limit
@@ -244,7 +247,8 @@ def claim_batch(
         if budget <= 0:
             return report
     query = (
-        select(*_CLAIM_COLUMNS)
+        select(*_CLAIM_COLUMNS, *_CLAIM_CONTACT_COLUMNS)
+        .outerjoin(_CONTACTS, _CONTACTS.c.id == Message.contact_id)
         .where(Message.provider == provider, *_due(now, only_ids))
         .order_by(Message.send_at, Message.id)
         .limit(budget)
@@ -256,77 +260,44 @@ def claim_batch(
         _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
         return report
 
-    contact_ids = {m.contact_id for m in messages if m.contact_id is not None}
-    contacts = list(
-        session.connection().execute(select(*CONTACT_COLUMNS).where(Contact.id.in_(contact_ids)))
-    )
-    by_channel: dict[str, dict[int, Any]] = {}
-    for channel in {m.channel for m in messages}:
-        by_channel[channel] = gather_facts(
-            session,
-            contacts=contacts,
-            channel=channel,
-            now=now,
-            counted=COUNTED_SENT,
-            exclude_message_ids={m.id for m in messages},
-        )
-    extra_history: dict[int, list[SendRecord]] = {}
-    decider = DecisionCache(workspace)
+    checker = Rechecker(session, workspace=workspace, now=now, rows=messages, counted=COUNTED_SENT)
+    sending: list[int] = []
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     spent = 0
-    lease_until = now + lease
+    send = Verdict.SEND
+    marketing = Purpose.MARKETING
+    outbound = report.sending
     for message in messages:
-        if spent + max(message.segments, 1) > budget:
+        segments = message.segments if message.segments > 1 else 1
+        if spent + segments > budget:
             break  # the rest stays due for the next claim
-        recipient = by_channel[message.channel].get(message.contact_id or -1)
-        if message.contact_id is not None and recipient is None:
-            facts, history = ContactFacts(e164=None, country=None), ()  # erased since planning
-        elif recipient is None:
-            facts, history = _recipient_facts(message), ()
-        else:
-            facts, history = recipient.facts, recipient.history
-        history = (*history, *extra_history.get(message.contact_id or -1, ()))
-        decision = decider.decide(
-            facts,
-            MessageFacts(
-                channel=Channel(message.channel),
-                purpose=Purpose(message.purpose),
-                sender_id=message.sender,
-                expires_at=message.expires_at,
-            ),
-            now,
-            history,
-        )
-        row: dict[str, Any] = {"id": message.id}
-        if decision.verdict == Verdict.SEND:
-            spent += max(message.segments, 1)
-            row.update(
-                status=_S.SENDING,
-                claimed_by=worker,
-                lease_until=lease_until,
-                attempts=message.attempts + 1,
-                send_at=now,
-            )
-            report.sending.append(
+        decision = checker.decide(message)
+        if decision.verdict == send:
+            spent += segments
+            sending.append(message.id)
+            headers = message.headers
+            outbound.append(
                 OutboundMessage(
-                    message_id=message.id,
-                    idempotency_key=message.idempotency_key,
-                    recipient=message.recipient or "",
-                    body=message.body or "",
-                    sender=message.sender,
-                    channel=message.channel,
-                    segments=message.segments,
-                    subject=message.subject,
-                    html=message.html,
-                    headers=message.headers,
+                    message.id,
+                    message.idempotency_key,
+                    message.recipient or "",
+                    message.body or "",
+                    message.sender,
+                    message.channel,
+                    message.segments,
+                    message.subject,
+                    message.html,
+                    json.loads(headers) if isinstance(headers, str) else headers,
                 )
             )
-            if message.purpose == Purpose.MARKETING and message.contact_id is not None:
-                extra_history.setdefault(message.contact_id, []).append(
+            if message.purpose == marketing and message.contact_id is not None:
+                checker.history(message.contact_id).append(
                     SendRecord(at=now, channel=message.channel)
                 )
-        elif decision.verdict == Verdict.DEFER:
+            continue
+        row: dict[str, Any] = {"id": message.id}
+        if decision.verdict == Verdict.DEFER:
             report.deferred += 1
             row.update(
                 status=_S.PLANNED,
@@ -352,10 +323,23 @@ def claim_batch(
                 "message_id": message.id,
                 "at": now,
                 "status": row["status"],
-                "detail": {"worker": worker}
-                if row["status"] == _S.SENDING
-                else {"reason": str(decision.reason), "sentence": decision.sentence},
+                "detail": {"reason": str(decision.reason), "sentence": decision.sentence},
             }
+        )
+    if sending:  # planned or queued (the query's condition) to sending: always allowed
+        session.execute(
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id.in_(sending))
+            .values(
+                status=_S.SENDING,
+                claimed_by=worker,
+                lease_until=now + lease,
+                attempts=_MESSAGES.c.attempts + 1,
+                send_at=now,
+            )
+        )
+        _events_from_messages(
+            session, ids=sending, at=now, status=_S.SENDING, detail={"worker": worker}
         )
     _write_updates(session, updates)
     _write_events(session, events)
@@ -363,6 +347,23 @@ def claim_batch(
         _return_tokens(session, account=provider, tokens=budget - spent)
     report.tokens_left = budget - spent
     return report
+
+
+def _events_from_messages(
+    session: Session, *, ids: Sequence[int], at: dt.datetime, status: str, detail: dict[str, Any]
+) -> None:
+    """One event per message, the same for all, written by the database in one statement."""
+    session.execute(
+        insert(_EVENTS).from_select(
+            ["message_id", "at", "status", "detail"],
+            select(
+                _MESSAGES.c.id,
+                literal(at, UTCDateTime),
+                literal(str(status), String),
+                literal(detail, JSONType),
+            ).where(_MESSAGES.c.id.in_(ids)),
+        )
+    )
 
 
 def record_results(
@@ -374,10 +375,111 @@ def record_results(
     now: dt.datetime,
     max_attempts: int,
 ) -> ResultReport:
-    """Store the provider's answers: submitted, retried later, or failed for good."""
+    """Store the provider's answers: submitted, retried later, or failed for good.
+
+    Acceptances, the common answer, are written in bulk: one statement for the rows (each
+    only if still `sending` and ours), one for their events, written by the database. Any
+    other answer, an acceptance for a row no longer ours, or any answer while a webhook
+    endpoint listens for status changes, takes the way that reads each row first.
+    """
     report = ResultReport()
     if not results:
         return report
+    rest: Sequence[SubmitResult] = results
+    if not _status_webhooks(session):
+        accepted = [
+            r for r in results if r.outcome == SubmitOutcome.ACCEPTED and r.provider_message_id
+        ]
+        if accepted:
+            done = _record_accepted(session, worker=worker, accepted=accepted, now=now)
+            report.submitted += len(done)
+            rest = [r for r in results if r.message_id not in done]
+            _apply_orphans(
+                session,
+                provider=provider,
+                provider_ids=[
+                    r.provider_message_id or "" for r in accepted if r.message_id in done
+                ],
+                now=now,
+            )
+    if rest:
+        _record_each(
+            session,
+            report,
+            worker=worker,
+            provider=provider,
+            results=rest,
+            now=now,
+            max_attempts=max_attempts,
+        )
+    return report
+
+
+def _status_webhooks(session: Session) -> bool:
+    """Whether an active webhook endpoint may want `message.status_changed` events."""
+    query = select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True)).limit(1)
+    return session.execute(query).first() is not None
+
+
+def _record_accepted(
+    session: Session, *, worker: str, accepted: Sequence[SubmitResult], now: dt.datetime
+) -> set[int]:
+    """Mark accepted messages `submitted` in bulk; the ids of those that were still ours."""
+    connection = session.connection()
+    dialect = connection.dialect
+    ph = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    process = _MESSAGES.c.submitted_at.type._cached_bind_processor(dialect)
+    stamp = process(now) if process is not None else now
+    connection.exec_driver_sql(
+        f"UPDATE messages SET status = 'submitted', provider_message_id = {ph}, "
+        f"submitted_at = {ph}, updated_at = {ph}, lease_until = NULL, error_code = NULL, "
+        f"error_text = NULL WHERE id = {ph} AND status = 'sending' AND claimed_by = {ph}",
+        [(r.provider_message_id, stamp, stamp, r.message_id, worker) for r in accepted],
+    )
+    ids = [r.message_id for r in accepted]
+    ours = (
+        _MESSAGES.c.id.in_(ids),
+        _MESSAGES.c.status == _S.SUBMITTED,
+        _MESSAGES.c.claimed_by == worker,
+        _MESSAGES.c.submitted_at == now,
+    )
+    count = session.scalar(select(func.count()).select_from(_MESSAGES).where(*ours))
+    done = (
+        set(ids) if count == len(ids) else set(session.scalars(select(_MESSAGES.c.id).where(*ours)))
+    )
+    build = func.jsonb_build_object if dialect.name == "postgresql" else func.json_object
+    session.execute(
+        insert(_EVENTS).from_select(
+            ["message_id", "at", "status", "detail"],
+            select(
+                _MESSAGES.c.id,
+                literal(now, UTCDateTime),
+                literal(str(_S.SUBMITTED), String),
+                build(
+                    literal("outcome", String),
+                    literal(str(SubmitOutcome.ACCEPTED), String),
+                    literal("worker", String),
+                    literal(worker, String),
+                    literal("provider_message_id", String),
+                    _MESSAGES.c.provider_message_id,
+                ),
+            ).where(*ours),
+        )
+    )
+    return done
+
+
+def _record_each(
+    session: Session,
+    report: ResultReport,
+    *,
+    worker: str,
+    provider: str,
+    results: Sequence[SubmitResult],
+    now: dt.datetime,
+    max_attempts: int,
+) -> None:
+    """Record answers one row at a time (after reading each row's state)."""
     by_id = {r.message_id: r for r in results}
     rows = {
         m.id: m
@@ -480,7 +582,6 @@ def record_results(
     _emit_status_changes(session, rows, [u for u in updates if "status" in u], now=now)
     if accepted_ids:
         _apply_orphans(session, provider=provider, provider_ids=accepted_ids, now=now)
-    return report
 
 
 def _emit_status_changes(
@@ -602,6 +703,9 @@ def _apply_orphans(
     session: Session, *, provider: str, provider_ids: Sequence[str], now: dt.datetime
 ) -> None:
     """Receipts that arrived before the provider's answer are applied now."""
+    waiting = select(OrphanReceipt.id).where(OrphanReceipt.provider == provider).limit(1)
+    if not provider_ids or session.execute(waiting).first() is None:
+        return
     _apply_orphan_rows(
         session,
         orphans=list(
