@@ -1,9 +1,15 @@
 """The dispatcher: asyncio workers that claim, send and record, one provider account each.
 
-Database work is synchronous SQLAlchemy run in a thread (`asyncio.to_thread`); providers are
-asyncio. A worker loop: recover stale leases and start due campaigns, claim a batch within
-the account's rate (tokens in segments, shared through the database), submit it, record the
-answers, and record receipts as they arrive, in bulk.
+Database work is synchronous SQLAlchemy run in one thread of the dispatcher's own, in turn
+(SQLite takes one writer at a time; a second thread would only wait for the lock); providers
+are asyncio. A worker loop: recover stale leases and start due campaigns, claim a batch
+within the account's rate (tokens in segments, shared through the database), submit it,
+record the answers, and record receipts as they arrive, in bulk.
+
+The loop is a pipeline while all goes well: as a batch goes on the wire, the next one is
+claimed and the previous one's answers recorded in the database thread, so the database
+work overlaps the wire instead of alternating with it. After any answer but an acceptance
+(throttling, errors, a lost link), the worker goes back to one step at a time.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import asyncio
 import datetime as dt
 import os
 import socket
+import time
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -28,7 +36,7 @@ from textopt.dispatch.bounces import record_email_bounces
 from textopt.dispatch.failover import OutageTracker, move_due_messages
 from textopt.errors import ConfigError
 from textopt.inbound.service import record_sms
-from textopt.providers.base import Provider, Receipt, build_provider
+from textopt.providers.base import Provider, Receipt, SubmitOutcome, SubmitResult, build_provider
 from textopt.providers.mo import InboundSms
 from textopt.vocab import Channel
 from textopt.webhooks.delivery import WebhookDeliverer
@@ -55,6 +63,7 @@ class DispatchStats:
 
 
 ProgressCallback = Callable[[DispatchStats], None]
+_T = TypeVar("_T")
 
 
 class Dispatcher:
@@ -84,6 +93,7 @@ class Dispatcher:
         self._only_ids: Collection[int] | None = None
         self._identity = f"{socket.gethostname()}:{os.getpid()}"
         self._busy = 0  # workers between a claim and its recorded results
+        self._executor: ThreadPoolExecutor | None = None
         self.outages = OutageTracker(
             after_errors=settings.failover_after_errors,
             cooldown=dt.timedelta(seconds=settings.failover_cooldown_seconds),
@@ -99,6 +109,12 @@ class Dispatcher:
                 )
             self._providers[name] = build_provider(name, options)
         return self._providers[name]
+
+    async def _db(self, work: Callable[[], _T]) -> _T:
+        """Run database work in the dispatcher's database thread (one job at a time)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="textopt-dispatch-db")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     def stop(self) -> None:
         """Ask every worker to finish its batch and return."""
@@ -121,7 +137,7 @@ class Dispatcher:
                 with session_scope(self.engine) as session:
                     record_sms(session, sms=sms, settings=self.settings, now=self.clock())
 
-        await asyncio.to_thread(record)
+        await self._db(record)
 
     async def _flush_receipts(self) -> None:
         await self._flush_inbound()
@@ -133,7 +149,7 @@ class Dispatcher:
             with session_scope(self.engine) as session:
                 return service.record_receipts(session, receipts=batch, now=self.clock())
 
-        self.stats.receipts += await asyncio.to_thread(record)
+        self.stats.receipts += await self._db(record)
 
     async def _housekeeping(self) -> None:
         def work() -> tuple[int, int]:
@@ -145,17 +161,11 @@ class Dispatcher:
                 complete_finished_campaigns(session, now=now)
             return recovered
 
-        unknown, requeued = await asyncio.to_thread(work)
+        unknown, requeued = await self._db(work)
         self.stats.recovered_unknown += unknown
         self.stats.recovered_requeued += requeued
 
-    async def _work_once(self, name: str, worker: str, progress: ProgressCallback | None) -> int:
-        """Claim, send and record one batch; returns how many were sent."""
-        provider = self._provider(name)
-        rate = float(self.settings.providers.get(name, {}).get("rate", provider.rate))
-        if self.outages.in_outage(name, now=self.clock()):
-            await self._fail_over(name)
-
+    def _claim_job(self, name: str, worker: str, rate: float) -> Callable[[], service.ClaimReport]:
         def claim() -> service.ClaimReport:
             with session_scope(self.engine) as session:
                 return service.claim_batch(
@@ -170,12 +180,12 @@ class Dispatcher:
                     only_ids=self._only_ids,
                 )
 
-        claimed = await asyncio.to_thread(claim)
-        self.stats.blocked += claimed.blocked + claimed.expired
-        self.stats.deferred += claimed.deferred
-        if not claimed.sending:
-            return 0
-        results = await provider.submit(claimed.sending)
+        return claim
+
+    def _record_job(
+        self, provider: Provider, worker: str, results: list[SubmitResult]
+    ) -> Callable[[], service.ResultReport]:
+        name = provider.name
 
         def record() -> service.ResultReport:
             with session_scope(self.engine) as session:
@@ -196,9 +206,20 @@ class Dispatcher:
                     )
                 return report
 
-        report = await asyncio.to_thread(record)
-        if self.outages.observe(name, results, now=self.clock()):
-            await self._fail_over(name)
+        return record
+
+    def _count(self, name: str, claimed: service.ClaimReport) -> None:
+        self.stats.blocked += claimed.blocked + claimed.expired
+        self.stats.deferred += claimed.deferred
+
+    async def _recorded(
+        self,
+        name: str,
+        recording: asyncio.Future[service.ResultReport],
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Count a batch's recorded answers; slow down if the provider asked."""
+        report = await recording
         self.stats.submitted += report.submitted
         self.stats.retried += report.retried
         self.stats.failed += report.failed
@@ -210,7 +231,73 @@ class Dispatcher:
             progress(self.stats)
         if report.throttled:
             await asyncio.sleep(min(1.0, 0.1 * report.throttled))  # the provider asked
-        return len(claimed.sending)
+
+    async def _work(
+        self, name: str, worker: str, progress: ProgressCallback | None, *, keeper: bool
+    ) -> int:
+        """Claim, send and record batches while there are some; returns how many were sent.
+
+        While every answer is an acceptance, the next claim and the last recording run in
+        the database thread as a batch is on the wire; otherwise one batch at a time. The
+        `keeper` worker does the housekeeping between batches, at most once a second.
+        """
+        provider = self._provider(name)
+        rate = float(self.settings.providers.get(name, {}).get("rate", provider.rate))
+        claim = self._claim_job(name, worker, rate)
+        sent = 0
+        kept = time.monotonic()
+        ahead: asyncio.Future[service.ClaimReport] | None = None
+        recording: asyncio.Future[service.ResultReport] | None = None
+        try:
+            while True:
+                if ahead is None:
+                    if self.outages.in_outage(name, now=self.clock()):
+                        await self._fail_over(name)
+                    claimed = await self._db(claim)
+                else:
+                    claimed, ahead = await ahead, None
+                self._count(name, claimed)
+                if not claimed.sending:
+                    return sent
+                if claimed.tokens_left == 0 and not self._stop.is_set():
+                    ahead = asyncio.ensure_future(self._db(claim))  # while this batch is out
+                results = await provider.submit(claimed.sending)
+                sent += len(claimed.sending)
+                if recording is not None:
+                    await self._recorded(name, recording, progress)
+                recording = asyncio.ensure_future(
+                    self._db(self._record_job(provider, worker, results))
+                )
+                if self.outages.observe(name, results, now=self.clock()):
+                    await self._fail_over(name)
+                if not all(r.outcome == SubmitOutcome.ACCEPTED for r in results):
+                    # the slow way: this batch recorded before anything else is claimed
+                    await self._recorded(name, recording, progress)
+                    recording = None
+                    if ahead is not None:
+                        claimed, ahead = await ahead, None
+                        self._count(name, claimed)
+                        if claimed.sending:  # claimed, so sent: leases must not run out
+                            results = await provider.submit(claimed.sending)
+                            sent += len(claimed.sending)
+                            await self._recorded(
+                                name,
+                                asyncio.ensure_future(
+                                    self._db(self._record_job(provider, worker, results))
+                                ),
+                                progress,
+                            )
+                    return sent
+                if self._stop.is_set() and ahead is None:
+                    return sent
+                if keeper and time.monotonic() - kept > 1.0:
+                    await self._housekeeping()
+                    kept = time.monotonic()
+        finally:
+            if ahead is not None:  # cancelled mid-batch: the database work still ends
+                await asyncio.gather(ahead, return_exceptions=True)
+            if recording is not None:
+                await self._recorded(name, recording, progress)
 
     async def _fail_over(self, name: str) -> None:
         """Move the due messages of an account in outage to their fallback accounts."""
@@ -228,7 +315,7 @@ class Dispatcher:
                 )
             return sum(report.moved.values())
 
-        self.stats.failed_over += await asyncio.to_thread(work)
+        self.stats.failed_over += await self._db(work)
 
     def _accounts(self) -> list[str]:
         return sorted(self.settings.providers)
@@ -259,6 +346,9 @@ class Dispatcher:
             for name in accounts:
                 await self._provider(name).stop()
             await self._flush_receipts()
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
         return self.stats
 
     async def _worker_loop(
@@ -271,7 +361,7 @@ class Dispatcher:
                 await self._housekeeping()
             self._busy += 1
             try:
-                sent = await self._work_once(name, worker, progress)
+                sent = await self._work(name, worker, progress, keeper=index == 0)
             finally:
                 self._busy -= 1
             if sent:
@@ -279,7 +369,7 @@ class Dispatcher:
                 continue
             await self._flush_receipts()
             if once:
-                due = await asyncio.to_thread(self._due_now, name)
+                due = await self._db(lambda: self._due_now(name))
                 # a busy worker may still hand its messages over to this one (failover)
                 if due == 0 and not self._busy:
                     idle_rounds += 1
