@@ -1,12 +1,13 @@
-"""The claim's policy re-check: facts read in bulk, one `policy.decide` per distinct case.
+"""The claim's policy re-check: facts read with the claim, one `policy.decide` per distinct case.
 
-Planning's `gather_facts` builds a `ContactFacts` per contact; at claim time most messages of
-a batch share every fact the policy reads (country, zones, consent, no recent history), so
-here a message costs a tuple of its raw values and one dictionary lookup, and the policy
-runs once per distinct tuple. The tuple holds every field of `ContactFacts` except the
-number and the address themselves (only whether they are known, and a NANP area code, which
-names a state), as `campaigns.facts.DecisionCache` does. Messages whose contact has marketing
-history in the cap window are decided one by one with it.
+Planning builds a `ContactFacts` per contact; at claim time most messages of a batch share
+every fact the policy reads (country, zones, consent, no recent history), so here a message
+costs a tuple of values read by the claim's own query and one dictionary lookup, and the
+full facts are gathered, and the policy run, once per distinct tuple. The tuple holds every
+input of `ContactFacts` except the number and the address themselves (only whether they are
+known, and a NANP area code, which names a state), as `campaigns.facts.DecisionCache` does;
+consent enters it as the contact's consent rows joined into one string by the database.
+A message whose contact has marketing in the cap window is decided one by one with it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    and_,
+    any_,
+    exists,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.facts import CAP_WINDOW
-from textopt.consent.models import ConsentSource
+from textopt.config import get_settings
+from textopt.consent.models import ConsentSource, ConsentState, Suppression
 from textopt.consent.service import consent_status_bulk
-from textopt.consent.suppression import suppressed_phones
+from textopt.consent.suppression import address_digest
+from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
@@ -37,12 +53,25 @@ from textopt.policy import (
 )
 from textopt.vocab import Channel, Purpose
 
-__all__ = ["Rechecker", "parse_instant", "raw"]
+__all__ = ["Rechecker", "among", "contact_columns", "parse_instant", "raw"]
 
 
 def raw(column: Any) -> Any:
     """`column` read as the driver gives it (no per-row conversion: done when needed)."""
     return type_coerce(column, String).label(column.key)
+
+
+def among(dialect: str, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values` with the values as one parameter (a JSON array, or an array).
+
+    A long IN list is rendered and bound value by value on every execution; one parameter
+    costs the same for ten values or ten thousand.
+    """
+    if dialect == "postgresql":
+        kind = Integer if column.type._type_affinity is Integer else String
+        return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(kind))))
+    each = func.json_each(literal(json.dumps(list(values)), Text)).table_valued("value")
+    return cast(ColumnElement[bool], column.in_(select(each.c.value)))
 
 
 def parse_instant(value: Any) -> dt.datetime | None:
@@ -55,12 +84,57 @@ def parse_instant(value: Any) -> dt.datetime | None:
     return instant.astimezone(dt.UTC)
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+def contact_columns(
+    dialect: str, *, now: dt.datetime, counted: Iterable[MessageStatus]
+) -> tuple[Any, ...]:
+    """What a claim reads of each message's contact (None when erased), in this order:
+
+    id, phone, email, email_undeliverable_at, country, region, timezone, timezones,
+    is_customer, consent rows as one string, and whether it has marketing in the cap window.
+    """
+    row = (
+        ConsentState.channel
+        + ":"
+        + ConsentState.purpose
+        + ":"
+        + ConsentState.status
+        + ":"
+        + ConsentState.source
+    )
+    if dialect == "postgresql":
+        joined = func.string_agg(row, literal("|"))
+    else:
+        joined = func.group_concat(row, "|")
+    consents = select(joined).where(ConsentState.contact_id == Message.contact_id).scalar_subquery()
+    earlier = Message.__table__.alias("earlier")
+    history = exists().where(
+        and_(
+            earlier.c.contact_id == Message.contact_id,
+            earlier.c.purpose == Purpose.MARKETING,
+            earlier.c.status.in_([str(s) for s in counted]),
+            earlier.c.send_at >= now - CAP_WINDOW,
+        )
+    )
+    return (
+        Contact.id,
+        Contact.phone,
+        Contact.email,
+        raw(Contact.email_undeliverable_at),
+        Contact.country,
+        Contact.region,
+        Contact.timezone,
+        raw(Contact.timezones),
+        Contact.is_customer,
+        consents.label("consents"),
+        history.label("has_history"),
+    )
 
 
 class Rechecker:
-    """Decisions for the messages of one claim, at one instant."""
+    """Decisions for the messages of one claim, at one instant.
+
+    Each row is (message columns..., then the `contact_columns`) as `decide` documents.
+    """
 
     def __init__(
         self,
@@ -68,33 +142,28 @@ class Rechecker:
         *,
         workspace: WorkspacePolicy,
         now: dt.datetime,
-        rows: Sequence[Any],
+        contacts: Sequence[Sequence[Any]],
+        channels: Collection[str],
         counted: Iterable[MessageStatus],
+        claimed_ids: Collection[int],
     ) -> None:
-        """`rows` are the claimed messages with their contact's columns (`c_*`, None if erased)."""
+        """`contacts`: the contact columns of the claimed rows (see `contact_columns`)."""
+        self.session = session
         self.workspace = workspace
         self.now = now
+        self.dialect = session.get_bind().dialect.name
         self._answers: dict[tuple[Any, ...], Decision] = {}
         self._instants: dict[Any, dt.datetime | None] = {}
-        contacts = {
-            r.contact_id: r for r in rows if r.contact_id is not None and r.c_id is not None
+        self._suppressed = {
+            channel: _suppressions(session, self.dialect, contacts, channel) for channel in channels
         }
-        ids = list(contacts)
-        self._consents = consent_status_bulk(session, contact_ids=ids) if ids else {}
-        self._suppressed: dict[str, dict[str, list[str]]] = {}
-        for channel in {r.channel for r in rows}:
-            addresses = {
-                address for r in contacts.values() if (address := _address(r, channel)) is not None
-            }
-            self._suppressed[channel] = (
-                suppressed_phones(session, phones=addresses, channel=channel) if addresses else {}
-            )
+        with_history = [c[0] for c in contacts if c[0] is not None and c[10]]
         self._history = _history(
             session,
-            contact_ids=ids,
+            contact_ids=with_history,
             since=now - CAP_WINDOW,
             counted=counted,
-            exclude_message_ids={r.id for r in rows},
+            exclude_message_ids=claimed_ids,
         )
 
     def instant(self, value: Any) -> dt.datetime | None:
@@ -103,91 +172,94 @@ class Rechecker:
             self._instants[value] = parse_instant(value)
         return self._instants[value]
 
-    def history(self, contact_id: int | None) -> list[SendRecord]:
+    def history(self, contact_id: int) -> list[SendRecord]:
         """The contact's marketing in the cap window (this claim adds to it as it goes)."""
-        return self._history.setdefault(contact_id or -1, [])
+        return self._history.setdefault(contact_id, [])
 
-    def decide(self, row: Any) -> Decision:
-        """The decision for one claimed message with its contact's columns."""
-        history = self._history.get(row.contact_id or -1)
-        if row.contact_id is None or row.c_id is None or history:
-            return decide(
-                self._facts(row), self._message(row), self.now, history or (), self.workspace
-            )
-        states = self._consents.get(row.contact_id, {})
-        consents: list[tuple[tuple[str, str], str]] = []
-        soft_opt_in = False
-        for pair, (status, source) in states.items():
-            if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
-                soft_opt_in = True  # a soft opt-in is not consent: the pack decides
-            else:
-                consents.append((pair, status))
-        channel = row.channel
-        transactional = states.get((channel, Purpose.TRANSACTIONAL))
-        address = _address(row, channel)
-        reasons = self._suppressed[channel].get(address or "")
-        phone = row.c_phone
-        zones = row.c_timezones
-        if type(zones) is list:  # PostgreSQL gives JSON decoded
-            zones = tuple(zones)
-        key: tuple[Any, ...] = (
+    def decide(
+        self,
+        *,
+        contact_id: int | None,
+        channel: str,
+        purpose: str,
+        sender: str | None,
+        expires_at: Any,
+        recipient: str | None,
+        contact: Sequence[Any],
+    ) -> Decision:
+        """The decision for one claimed message; `contact` is its `contact_columns` values."""
+        (cid, phone, email, bounced, country, region, zone, zones, customer, consents, _) = contact
+        history = self._history.get(contact_id) if contact_id is not None else None
+        if cid is None or history:
+            message = self._message(channel, purpose, sender, expires_at)
+            facts = self._facts(contact_id, channel, recipient, contact)
+            return decide(facts, message, self.now, history or (), self.workspace)
+        if email is not None and bounced is not None:
+            email = None
+        address = email if channel == Channel.EMAIL else phone
+        reasons = self._suppressed[channel].get(address) if address else None
+        key = (
             channel,
-            row.purpose,
-            row.sender,
-            row.expires_at,
-            row.c_country,
-            row.c_region,
-            row.c_timezone,
-            zones,
-            tuple(sorted(consents)) if len(consents) > 1 else tuple(consents),
-            soft_opt_in,
-            bool(row.c_is_customer),
-            tuple(reasons) if reasons else (),
-            transactional is not None and transactional[0] == "revoked",
+            purpose,
+            sender,
+            expires_at,
+            country,
+            region,
+            zone,
+            tuple(zones) if type(zones) is list else zones,  # PostgreSQL gives JSON decoded
+            consents,
+            bool(customer),
+            reasons,
             phone is None,
-            row.c_email is None or row.c_email_undeliverable_at is not None,
+            email is None,
             phone[:5] if phone and phone.startswith("+1") else None,  # NANP area code: the state
         )
         answer = self._answers.get(key)
         if answer is None:
-            answer = self._answers[key] = decide(
-                self._facts(row), self._message(row), self.now, (), self.workspace
-            )
+            message = self._message(channel, purpose, sender, expires_at)
+            facts = self._facts(contact_id, channel, recipient, contact)
+            answer = self._answers[key] = decide(facts, message, self.now, (), self.workspace)
         return answer
 
-    def _message(self, row: Any) -> MessageFacts:
+    def _message(
+        self, channel: str, purpose: str, sender: str | None, expires_at: Any
+    ) -> MessageFacts:
         return MessageFacts(
-            channel=Channel(row.channel),
-            purpose=Purpose(row.purpose),
-            sender_id=row.sender,
-            expires_at=self.instant(row.expires_at),
+            channel=Channel(channel),
+            purpose=Purpose(purpose),
+            sender_id=sender,
+            expires_at=self.instant(expires_at),
         )
 
-    def _facts(self, row: Any) -> ContactFacts:
-        if row.contact_id is not None and row.c_id is None:
+    def _facts(
+        self, contact_id: int | None, channel: str, recipient: str | None, contact: Sequence[Any]
+    ) -> ContactFacts:
+        (cid, phone, email, bounced, country, region, zone, zones, customer, _, _) = contact
+        if contact_id is not None and cid is None:
             return ContactFacts(e164=None, country=None)  # erased since planning
-        if row.contact_id is None:
-            return _recipient_facts(row)
-        states = self._consents.get(row.contact_id, {})
+        if contact_id is None:
+            return _recipient_facts(channel, recipient)
+        states = consent_status_bulk(self.session, contact_ids=[contact_id]).get(contact_id, {})
         consents: dict[tuple[str, str], str | None] = {}
         soft_opt_in = False
-        for key, (status, source) in states.items():
+        for pair, (status, source) in states.items():
             if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
-                soft_opt_in = True
+                soft_opt_in = True  # a soft opt-in is not consent: the pack decides
                 continue
-            consents[key] = status
-        transactional = states.get((row.channel, Purpose.TRANSACTIONAL))
-        address = _address(row, row.channel)
-        reasons = tuple(self._suppressed[row.channel].get(address or "", ()))
+            consents[pair] = status
+        transactional = states.get((channel, Purpose.TRANSACTIONAL))
+        email = email if bounced is None else None
+        address = email if channel == Channel.EMAIL else phone
+        reasons = tuple(self._suppressed[channel].get(address or "", ()))
         return ContactFacts(
-            e164=row.c_phone,
-            country=row.c_country,
-            region=row.c_region,
-            timezone=row.c_timezone,
-            timezones=tuple(_json(row.c_timezones) or ()),
+            e164=phone,
+            country=country,
+            region=region,
+            timezone=zone,
+            timezones=tuple((json.loads(zones) if isinstance(zones, str) else zones) or ()),
             consents=consents,
-            email=row.c_email if row.c_email_undeliverable_at is None else None,
-            is_customer=bool(row.c_is_customer),
+            email=email,
+            is_customer=bool(customer),
             soft_opt_in_eligible=soft_opt_in,
             suppressed=bool(reasons),
             suppression_reasons=reasons,
@@ -195,18 +267,34 @@ class Rechecker:
         )
 
 
-def _address(row: Any, channel: str) -> str | None:
+def _suppressions(
+    session: Session, dialect: str, contacts: Sequence[Sequence[Any]], channel: str
+) -> dict[str, tuple[str, ...]]:
+    """The suppressed addresses among the contacts' (for `channel`), with their reasons."""
     if channel == Channel.EMAIL:
-        return row.c_email if row.c_email and row.c_email_undeliverable_at is None else None
-    return row.c_phone or None
+        addresses = {c[2] for c in contacts if c[2] and c[3] is None}
+    else:
+        addresses = {c[1] for c in contacts if c[1]}
+    if not addresses:
+        return {}
+    key = get_settings().resolved_secret_key()  # once: it may be read from a key file
+    by_digest = {address_digest(a, key=key): a for a in addresses}
+    found: dict[str, set[str]] = {}
+    query = select(Suppression.digest, Suppression.reason).where(
+        among(dialect, Suppression.digest, by_digest),
+        Suppression.channel.in_([str(Channel(channel)), "all"]),
+    )
+    for digest, reason in session.execute(query):
+        found.setdefault(by_digest[digest], set()).add(reason)
+    return {address: tuple(sorted(reasons)) for address, reasons in found.items()}
 
 
-def _recipient_facts(row: Any) -> ContactFacts:
+def _recipient_facts(channel: str, recipient: str | None) -> ContactFacts:
     """Facts for a one-off message to a number or address with no contact record."""
-    if row.channel == Channel.EMAIL:
-        return ContactFacts(e164=None, country=None, email=row.recipient)
+    if channel == Channel.EMAIL:
+        return ContactFacts(e164=None, country=None, email=recipient)
     try:
-        info = parse_phone(row.recipient or "")
+        info = parse_phone(recipient or "")
     except InvalidPhoneNumber:
         return ContactFacts(e164=None, country=None)
     return ContactFacts(e164=info.e164, country=info.country, timezones=info.timezones)
@@ -224,18 +312,18 @@ def _history(
     found: dict[int, list[SendRecord]] = {}
     if not contact_ids:
         return found
-    statuses = [str(s) for s in counted]
-    for start in range(0, len(contact_ids), 5_000):
-        query = select(Message.contact_id, raw(Message.send_at), Message.channel, Message.id).where(
-            Message.contact_id.in_(contact_ids[start : start + 5_000]),
-            Message.purpose == Purpose.MARKETING,
-            Message.status.in_(statuses),
-            Message.send_at >= since,
+    dialect = session.get_bind().dialect.name
+    query = select(Message.contact_id, raw(Message.send_at), Message.channel, Message.id).where(
+        among(dialect, Message.contact_id, contact_ids),
+        Message.purpose == Purpose.MARKETING,
+        Message.status.in_([str(s) for s in counted]),
+        Message.send_at >= since,
+    )
+    for contact_id, send_at, channel, message_id in session.connection().execute(query):
+        at = parse_instant(send_at)
+        if message_id in exclude_message_ids or at is None:
+            continue
+        found.setdefault(contact_id, []).append(
+            SendRecord(at=at, channel=channel, purpose=Purpose.MARKETING)
         )
-        for contact_id, send_at, channel, message_id in session.connection().execute(query):
-            if message_id in exclude_message_ids or send_at is None:
-                continue
-            found.setdefault(contact_id, []).append(
-                SendRecord(at=parse_instant(send_at), channel=channel, purpose=Purpose.MARKETING)  # type: ignore[arg-type]
-            )
     return found

@@ -24,7 +24,7 @@ from textopt.contacts.models import Contact
 from textopt.db.base import JSONType, UTCDateTime
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt, RateBucket
-from textopt.dispatch.recheck import Rechecker, raw
+from textopt.dispatch.recheck import Rechecker, among, contact_columns, raw
 from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
 from textopt.policy import (
     Reason,
@@ -109,19 +109,6 @@ _CLAIM_COLUMNS = (
     Message.attempts,
     raw(Message.expires_at),
     Message.idempotency_key,
-)
-_CONTACTS = cast(Table, Contact.__table__)
-#: What a claim reads of the message's contact, for the re-check (None when erased).
-_CLAIM_CONTACT_COLUMNS = (
-    _CONTACTS.c.id.label("c_id"),
-    _CONTACTS.c.phone.label("c_phone"),
-    _CONTACTS.c.email.label("c_email"),
-    raw(_CONTACTS.c.email_undeliverable_at).label("c_email_undeliverable_at"),
-    _CONTACTS.c.country.label("c_country"),
-    _CONTACTS.c.region.label("c_region"),
-    _CONTACTS.c.timezone.label("c_timezone"),
-    raw(_CONTACTS.c.timezones).label("c_timezones"),
-    _CONTACTS.c.is_customer.label("c_is_customer"),
 )
 #: What recording an answer or a receipt reads of a message.
 _STATE_COLUMNS = (
@@ -246,21 +233,31 @@ def claim_batch(
         budget = reserve_tokens(session, account=provider, rate=rate, wanted=limit, now=now)
         if budget <= 0:
             return report
+    dialect = session.get_bind().dialect.name
     query = (
-        select(*_CLAIM_COLUMNS, *_CLAIM_CONTACT_COLUMNS)
-        .outerjoin(_CONTACTS, _CONTACTS.c.id == Message.contact_id)
+        select(*_CLAIM_COLUMNS, *contact_columns(dialect, now=now, counted=COUNTED_SENT))
+        .outerjoin(Contact, Contact.id == Message.contact_id)
         .where(Message.provider == provider, *_due(now, only_ids))
         .order_by(Message.send_at, Message.id)
         .limit(budget)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         query = query.with_for_update(skip_locked=True, of=_MESSAGES)
-    messages = list(session.connection().execute(query))
+    messages = session.connection().execute(query).all()
     if not messages:
         _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
         return report
 
-    checker = Rechecker(session, workspace=workspace, now=now, rows=messages, counted=COUNTED_SENT)
+    width = len(_CLAIM_COLUMNS)
+    checker = Rechecker(
+        session,
+        workspace=workspace,
+        now=now,
+        contacts=[m[width:] for m in messages],
+        channels={m.channel for m in messages},
+        counted=COUNTED_SENT,
+        claimed_ids={m.id for m in messages},
+    )
     sending: list[int] = []
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -269,34 +266,56 @@ def claim_batch(
     marketing = Purpose.MARKETING
     outbound = report.sending
     for message in messages:
-        segments = message.segments if message.segments > 1 else 1
-        if spent + segments > budget:
+        (
+            message_id,
+            contact_id,
+            channel,
+            purpose,
+            status,
+            recipient,
+            sender,
+            body,
+            subject,
+            html,
+            headers,
+            segments,
+            _attempts,
+            expires_at,
+            key,
+        ) = message[:width]
+        cost = segments if segments > 1 else 1
+        if spent + cost > budget:
             break  # the rest stays due for the next claim
-        decision = checker.decide(message)
+        decision = checker.decide(
+            contact_id=contact_id,
+            channel=channel,
+            purpose=purpose,
+            sender=sender,
+            expires_at=expires_at,
+            recipient=recipient,
+            contact=message[width:],
+        )
         if decision.verdict == send:
-            spent += segments
-            sending.append(message.id)
-            headers = message.headers
+            spent += cost
+            sending.append(message_id)
             outbound.append(
                 OutboundMessage(
-                    message.id,
-                    message.idempotency_key,
-                    message.recipient or "",
-                    message.body or "",
-                    message.sender,
-                    message.channel,
-                    message.segments,
-                    message.subject,
-                    message.html,
+                    message_id,
+                    key,
+                    recipient or "",
+                    body or "",
+                    sender,
+                    channel,
+                    segments,
+                    subject,
+                    html,
                     json.loads(headers) if isinstance(headers, str) else headers,
                 )
             )
-            if message.purpose == marketing and message.contact_id is not None:
-                checker.history(message.contact_id).append(
-                    SendRecord(at=now, channel=message.channel)
-                )
+            if purpose == marketing and contact_id is not None:
+                checker.history(contact_id).append(SendRecord(at=now, channel=channel))
             continue
-        row: dict[str, Any] = {"id": message.id}
+        row: dict[str, Any] = {"id": message_id}
         if decision.verdict == Verdict.DEFER:
             report.deferred += 1
             row.update(
@@ -316,11 +335,11 @@ def claim_batch(
                 reason_text=decision.sentence,
                 done_at=now,
             )
-        check_transition(message.status, row["status"])
+        check_transition(status, row["status"])
         updates.append(row)
         events.append(
             {
-                "message_id": message.id,
+                "message_id": message_id,
                 "at": now,
                 "status": row["status"],
                 "detail": {"reason": str(decision.reason), "sentence": decision.sentence},
@@ -329,7 +348,7 @@ def claim_batch(
     if sending:  # planned or queued (the query's condition) to sending: always allowed
         session.execute(
             update(_MESSAGES)
-            .where(_MESSAGES.c.id.in_(sending))
+            .where(among(dialect, _MESSAGES.c.id, sending))
             .values(
                 status=_S.SENDING,
                 claimed_by=worker,
@@ -361,7 +380,7 @@ def _events_from_messages(
                 literal(at, UTCDateTime),
                 literal(str(status), String),
                 literal(detail, JSONType),
-            ).where(_MESSAGES.c.id.in_(ids)),
+            ).where(among(session.get_bind().dialect.name, _MESSAGES.c.id, ids)),
         )
     )
 
@@ -438,7 +457,7 @@ def _record_accepted(
     )
     ids = [r.message_id for r in accepted]
     ours = (
-        _MESSAGES.c.id.in_(ids),
+        among(dialect.name, _MESSAGES.c.id, ids),
         _MESSAGES.c.status == _S.SUBMITTED,
         _MESSAGES.c.claimed_by == worker,
         _MESSAGES.c.submitted_at == now,
