@@ -15,7 +15,20 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.facts import COUNTED_SENT
@@ -195,6 +208,37 @@ def _due(now: dt.datetime, only_ids: Collection[int] | None) -> list[Any]:
     return conditions
 
 
+def _first_due(
+    *, provider: str, now: dt.datetime, only_ids: Collection[int] | None, limit: int
+) -> Select[Any]:
+    """The ids of the first `limit` due messages, oldest first, read from the index alone.
+
+    One ordered index range per state, merged: `status IN (...) ORDER BY send_at` would sort
+    every due message of the outbox on every claim.
+    """
+    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
+    firsts = []
+    for status in (_S.PLANNED, _S.QUEUED):
+        conditions = [
+            Message.provider == provider,
+            Message.status == status,
+            Message.send_at <= now,
+            or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
+        ]
+        if only_ids is not None:
+            conditions.append(Message.id.in_(list(only_ids)))
+        first = (
+            select(Message.id, Message.send_at)
+            .where(*conditions)
+            .order_by(Message.send_at, Message.id)
+            .limit(limit)
+            .subquery()
+        )
+        firsts.append(select(first.c.id, first.c.send_at))
+    merged = union_all(*firsts).subquery()
+    return select(merged.c.id).order_by(merged.c.send_at, merged.c.id).limit(limit)
+
+
 def due_count(
     session: Session,
     *,
@@ -234,15 +278,20 @@ def claim_batch(
         if budget <= 0:
             return report
     dialect = session.get_bind().dialect.name
-    query = (
-        select(*_CLAIM_COLUMNS, *contact_columns(dialect, now=now, counted=COUNTED_SENT))
-        .outerjoin(Contact, Contact.id == Message.contact_id)
-        .where(Message.provider == provider, *_due(now, only_ids))
-        .order_by(Message.send_at, Message.id)
-        .limit(budget)
-    )
+    query = select(
+        *_CLAIM_COLUMNS, *contact_columns(dialect, now=now, counted=COUNTED_SENT)
+    ).outerjoin(Contact, Contact.id == Message.contact_id)
     if dialect == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=_MESSAGES)
+        query = (
+            query.where(Message.provider == provider, *_due(now, only_ids))
+            .order_by(Message.send_at, Message.id)
+            .limit(budget)
+            .with_for_update(skip_locked=True, of=_MESSAGES)
+        )
+    else:
+        query = query.where(
+            Message.id.in_(_first_due(provider=provider, now=now, only_ids=only_ids, limit=budget))
+        ).order_by(Message.send_at, Message.id)
     messages = session.connection().execute(query).all()
     if not messages:
         _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
