@@ -14,9 +14,15 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textopt.config import Settings
+from textopt.config import Settings, get_settings
 from textopt.consent.models import ConsentSource
-from textopt.consent.service import consent_status_bulk, suppressed_phones
+from textopt.consent.service import consent_rows_bulk, parse_consent_summary
+from textopt.consent.suppression import (
+    address_digest,
+    count_suppressions,
+    reasons_by_digest,
+    suppressed_phones,
+)
 from textopt.contacts.models import Contact
 from textopt.db.batching import id_conditions
 from textopt.dispatch.models import Message
@@ -38,9 +44,12 @@ __all__ = [
     "CAP_WINDOW",
     "COUNTED_PLANNED",
     "COUNTED_SENT",
+    "BatchFacts",
     "ContactRow",
     "DecisionCache",
     "RecipientFacts",
+    "SuppressionLookup",
+    "gather_batch_facts",
     "gather_facts",
     "workspace_policy",
 ]
@@ -144,6 +153,189 @@ def workspace_policy(settings: Settings) -> WorkspacePolicy:
     )
 
 
+@dataclass(slots=True)
+class BatchFacts:
+    """What the policy needs about a batch of contacts, as plain values (bulk reads).
+
+    `contact_facts` turns one contact's share into `ContactFacts`; `decision_key` names
+    what a decision depends on without building them, so recipients alike share one.
+    """
+
+    channel: Channel
+    consents: dict[int, str]  # contact -> `consent_summary` text
+    suppressed: dict[str, tuple[str, ...]]  # address -> reasons
+    history: dict[int, list[SendRecord]]
+
+    def address(self, contact: ContactRow) -> str | None:
+        """The contact's address on this batch's channel."""
+        return _email(contact) if self.channel == Channel.EMAIL else contact.phone
+
+    def reasons(self, contact: ContactRow) -> tuple[str, ...]:
+        """Why the contact's address is suppressed on this channel (empty if it is not)."""
+        address = self.address(contact)
+        return self.suppressed.get(address, ()) if address else ()
+
+    def contact_facts(self, contact: ContactRow, timezones: Sequence[str]) -> ContactFacts:
+        """The policy's view of one contact of the batch."""
+        consent_map: dict[tuple[str, str], str | None] = {}
+        soft_opt_in = transactional_opt_out = False
+        for channel, purpose, status, source in parse_consent_summary(
+            self.consents.get(contact.id)
+        ):
+            if channel == self.channel and purpose == Purpose.TRANSACTIONAL:
+                transactional_opt_out = status == "revoked"
+            if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
+                soft_opt_in = True  # a soft opt-in is not consent: the pack decides
+                continue
+            consent_map[(channel, purpose)] = status
+        reasons = self.reasons(contact)
+        return ContactFacts(
+            e164=contact.phone,
+            country=contact.country,
+            region=contact.region,
+            timezone=contact.timezone,
+            timezones=tuple(timezones),
+            consents=consent_map,
+            email=_email(contact),
+            is_customer=bool(contact.is_customer),
+            soft_opt_in_eligible=soft_opt_in,
+            suppressed=bool(reasons),
+            suppression_reasons=reasons,
+            transactional_opt_out=transactional_opt_out,
+        )
+
+    def decision_key(self, contact: ContactRow, zones_key: Any) -> tuple[Any, ...]:
+        """Everything of one contact a decision without history depends on.
+
+        `zones_key` stands for the candidate zones (their stored text will do).
+        """
+        return self.key_of(
+            contact.id,
+            contact.phone,
+            _email(contact),
+            contact.country,
+            contact.region,
+            contact.timezone,
+            zones_key,
+            contact.is_customer,
+        )
+
+    def key_of(
+        self,
+        contact_id: int,
+        phone: str | None,
+        email: str | None,
+        country: str | None,
+        region: str | None,
+        timezone: str | None,
+        zones_key: Any,
+        is_customer: Any,
+    ) -> tuple[Any, ...]:
+        """`decision_key` from plain values (`email`: None when it bounced for good).
+
+        The number itself matters only by its presence and, in North America, its area
+        code (the state).
+        """
+        suppressed = self.suppressed
+        if suppressed:
+            address = email if self.channel == Channel.EMAIL else phone
+            reasons = suppressed.get(address, ()) if address else ()
+        else:
+            reasons = ()
+        return (
+            country,
+            region,
+            timezone,
+            zones_key,
+            self.consents.get(contact_id),
+            bool(is_customer),
+            reasons,
+            phone is None,
+            email is None,
+            phone[:5] if phone and phone[:2] == "+1" else None,
+        )
+
+
+class SuppressionLookup:
+    """The suppression list of one channel for a planning run.
+
+    A short list is read once and numbers are checked in memory; a long one is queried
+    per batch. Either way a number is compared by its keyed digest only.
+    """
+
+    def __init__(self, session: Session, channel: Channel, *, preload_limit: int = 200_000):
+        self.channel = channel
+        self.key = get_settings().resolved_secret_key()  # once: it may come from a key file
+        self._all: dict[str, tuple[str, ...]] | None = None
+        if preload_limit and count_suppressions(session, channel=channel) <= preload_limit:
+            self._all = {
+                digest: tuple(reasons)
+                for digest, reasons in reasons_by_digest(session, channel=channel).items()
+            }
+
+    @property
+    def empty(self) -> bool:
+        """Whether the list is known to have no entry for this channel."""
+        return self._all is not None and not self._all
+
+    def find(self, session: Session, addresses: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """Which of these addresses are suppressed, and why."""
+        if self._all is not None:
+            table, key = self._all, self.key
+            found = {}
+            for address in addresses:
+                reasons = table.get(address_digest(address, key=key))
+                if reasons:
+                    found[address] = reasons
+            return found
+        return {
+            address: tuple(reasons)
+            for address, reasons in suppressed_phones(
+                session, phones=addresses, channel=self.channel
+            ).items()
+        }
+
+
+def gather_batch_facts(
+    session: Session,
+    *,
+    contacts: Sequence[ContactRow],
+    channel: Channel | str,
+    now: dt.datetime,
+    counted: Iterable[MessageStatus] = COUNTED_PLANNED,
+    exclude_campaign_id: int | None = None,
+    exclude_message_ids: Collection[int] = (),
+    suppression: SuppressionLookup | None = None,
+    consents: dict[int, str] | None = None,
+) -> BatchFacts:
+    """Consent, suppression and history of a batch of contacts, in three or four queries.
+
+    `consents`: the contacts' `consent_summary` texts when they were read with them.
+    """
+    ids = [c.id for c in contacts]
+    channel = Channel(channel)
+    facts = BatchFacts(
+        channel=channel,
+        consents=consent_rows_bulk(session, contact_ids=ids) if consents is None else consents,
+        suppressed={},
+        history={},
+    )
+    if suppression is None:
+        suppression = SuppressionLookup(session, channel, preload_limit=0)
+    if not suppression.empty:
+        addresses = {a for c in contacts if (a := facts.address(c))}
+        facts.suppressed = suppression.find(session, addresses)
+    facts.history = _history(
+        session,
+        contact_ids=ids,
+        since=now - CAP_WINDOW,
+        counted=counted,
+        exclude_campaign_id=exclude_campaign_id,
+        exclude_message_ids=exclude_message_ids,
+    )
+    return facts
+
+
 def gather_facts(
     session: Session,
     *,
@@ -158,51 +350,22 @@ def gather_facts(
 
     `contacts` are rows with at least the attributes of `ContactRow`.
     """
-    ids = [c.id for c in contacts]
-    channel = Channel(channel)
-    consents = consent_status_bulk(session, contact_ids=ids)
-    if channel == Channel.EMAIL:
-        addresses = {c.id: address for c in contacts if (address := _email(c))}
-    else:
-        addresses = {c.id: c.phone for c in contacts if c.phone}
-    suppressed = suppressed_phones(session, phones=set(addresses.values()), channel=channel)
-    history = _history(
+    batch = gather_batch_facts(
         session,
-        contact_ids=ids,
-        since=now - CAP_WINDOW,
+        contacts=contacts,
+        channel=channel,
+        now=now,
         counted=counted,
         exclude_campaign_id=exclude_campaign_id,
         exclude_message_ids=exclude_message_ids,
     )
-    result: dict[int, RecipientFacts] = {}
-    for contact in contacts:
-        cid = contact.id
-        states = consents.get(cid, {})
-        consent_map: dict[tuple[str, str], str | None] = {}
-        soft_opt_in = False
-        for key, (status, source) in states.items():
-            if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
-                soft_opt_in = True  # a soft opt-in is not consent: the pack decides
-                continue
-            consent_map[key] = status
-        reasons = tuple(suppressed.get(addresses.get(cid, ""), ()))
-        transactional = states.get((str(channel), Purpose.TRANSACTIONAL))
-        facts = ContactFacts(
-            e164=contact.phone,
-            country=contact.country,
-            region=contact.region,
-            timezone=contact.timezone,
-            timezones=tuple(contact.timezones or ()),
-            consents=consent_map,
-            email=_email(contact),
-            is_customer=bool(contact.is_customer),
-            soft_opt_in_eligible=soft_opt_in,
-            suppressed=bool(reasons),
-            suppression_reasons=reasons,
-            transactional_opt_out=transactional is not None and transactional[0] == "revoked",
+    return {
+        contact.id: RecipientFacts(
+            facts=batch.contact_facts(contact, tuple(contact.timezones or ())),
+            history=tuple(batch.history.get(contact.id, ())),
         )
-        result[cid] = RecipientFacts(facts=facts, history=tuple(history.get(cid, ())))
-    return result
+        for contact in contacts
+    }
 
 
 def _email(contact: ContactRow) -> str | None:
@@ -229,14 +392,16 @@ def _history(
         query = select(Message.contact_id, Message.send_at, Message.channel, Message.id).where(
             condition,
             Message.purpose == Purpose.MARKETING,
-            Message.status.in_(statuses),
+            # `|| ''`: not the dispatcher's (status, send_at) index, which would read every
+            # due message of the outbox; the (contact, time) one reads only this batch's.
+            Message.status.concat("").in_(statuses),
             Message.send_at >= since,
         )
         if exclude_campaign_id is not None:
             query = query.where(
                 (Message.campaign_id.is_(None)) | (Message.campaign_id != exclude_campaign_id)
             )
-        for contact_id, send_at, channel, message_id in session.execute(query):
+        for contact_id, send_at, channel, message_id in session.connection().execute(query):
             if contact_id not in wanted or message_id in exclude_message_ids or send_at is None:
                 continue
             found.setdefault(contact_id, []).append(

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,20 +30,18 @@ from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
-from textopt.campaigns.context import template_context
+from textopt.campaigns.context import context_builder
 from textopt.campaigns.emails import FALLBACK_REASONS, EmailComposer
 from textopt.campaigns.facts import (
-    CONTACT_COLUMNS,
     COUNTED_PLANNED,
-    DecisionCache,
-    RecipientFacts,
-    gather_facts,
+    BatchFacts,
+    SuppressionLookup,
+    gather_batch_facts,
     workspace_policy,
 )
 from textopt.campaigns.models import Campaign, ChannelRule
 from textopt.campaigns.plan_report import ChannelPlan, PlanReport
 from textopt.compose import (
-    ComposedMessage,
     MessageFrame,
     PriceTable,
     Template,
@@ -48,12 +51,13 @@ from textopt.compose import (
 )
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.config import Settings
+from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact, ContactTag
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import TemplateError, TextoptError
 from textopt.links.service import link_base, preview_links, rewrite_links, tracks_links
-from textopt.policy import Decision, MessageFacts, SendRecord, Verdict, WorkspacePolicy
+from textopt.policy import Decision, MessageFacts, SendRecord, Verdict, WorkspacePolicy, decide
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["ChannelPlan", "PlanReport", "campaign_window", "plan_campaign", "preview_campaign"]
@@ -69,58 +73,53 @@ def campaign_window(campaign: Campaign, *, now: dt.datetime) -> tuple[dt.datetim
     return start, expires
 
 
-class _ContactView:
-    """A contact row for planning: zones parsed through a cache, attributes when asked."""
+_EMPTY: dict[str, Any] = {}
 
-    __slots__ = (
-        "_attributes",
-        "country",
-        "email",
-        "email_undeliverable_at",
-        "first_name",
-        "id",
-        "is_customer",
-        "language",
-        "last_name",
-        "phone",
-        "region",
-        "timezone",
-        "timezones",
-    )
 
-    def __init__(self, row: Any, zones: dict[Any, tuple[str, ...]]) -> None:
-        self.id = row.id
-        self.phone = row.phone
-        self.email = row.email
-        self.email_undeliverable_at = row.email_undeliverable_at
-        self.first_name = row.first_name
-        self.last_name = row.last_name
-        self.language = row.language
-        self.country = row.country
-        self.region = row.region
-        self.timezone = row.timezone
-        self.is_customer = row.is_customer
-        raw = row.timezones_json
-        if isinstance(raw, str):
-            parsed = zones.get(raw)
-            if parsed is None:
-                parsed = zones[raw] = tuple(json.loads(raw))
-            self.timezones = parsed
-        else:  # a driver that decodes JSON itself (psycopg with jsonb)
-            self.timezones = tuple(raw or ())
-        self._attributes = row.attributes_json
+@dataclass(slots=True)
+class _ChannelState:
+    """One channel of a planning run: its message, account, section and decisions."""
 
-    @property
-    def attributes(self) -> dict[str, Any]:
-        """The free attributes, decoded on first use."""
-        raw = self._attributes
-        if isinstance(raw, str):
-            raw = self._attributes = json.loads(raw)
-        return raw or {}
+    channel: Channel
+    message: MessageFacts
+    provider: str | None
+    section: ChannelPlan
+    suppression: SuppressionLookup | None = None
+    # decision key -> (decision, its outbox columns: pack ... send_at)
+    decisions: dict[tuple[Any, ...], tuple[Decision, tuple[Any, ...]]] = field(default_factory=dict)
+
+
+#: What planning one contact on one channel gave: (verdict, deferred to, reason).
+_Outcome = tuple[Verdict, dt.datetime | None, Any]
+
+
+@dataclass(slots=True)
+class _Fetched:
+    """What one batch needs from the database, read before the pure-Python work."""
+
+    tags: dict[int, list[str]]
+    bodies: dict[int, str]
+    facts: dict[Channel, BatchFacts]
+
+
+@dataclass(slots=True)
+class _Rows:
+    """The outbox rows of one batch, as tuples in the writer's column order."""
+
+    sms: list[tuple[Any, ...]] = field(default_factory=list)
+    email: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.sms or self.email)
 
 
 class _Planner:
-    """Per-campaign state of one planning run: compiled templates, caches, counters."""
+    """Per-campaign state of one planning run: compiled templates, caches, counters.
+
+    The hot path works on plain rows and tuples: a recipient costs a few dictionary
+    lookups when their facts match an earlier recipient's, and the report is tallied per
+    distinct outcome rather than per recipient.
+    """
 
     def __init__(
         self,
@@ -134,12 +133,12 @@ class _Planner:
     ) -> None:
         self.session = session
         self.campaign = campaign
+        self.campaign_id = campaign.id
         self.settings = settings
         self.write = write
         # Tracked links: URLs become per-recipient short links before the text is measured,
         # so segments and cost count the short link (a preview uses a link of equal length).
         self.link_base = link_base(settings) if tracks_links(campaign) else None
-        self._bodies: dict[int, str] = {}
         self.rule = ChannelRule(campaign.channels)
         self.primary = self.rule.primary
         self.second: Channel | None = self.rule.channels[1] if len(self.rule.channels) > 1 else None
@@ -147,6 +146,10 @@ class _Planner:
         self.start, self.expires = campaign_window(campaign, now=now)
         self.workspace: WorkspacePolicy = workspace_policy(settings)
         self.prices = prices
+        self.sender = campaign.sender_id
+        self.brand = campaign.brand_name
+        self.smart_encoding = campaign.smart_encoding
+        self.fold_accents = campaign.fold_accents
         channels = self.rule.channels
         # An email-only campaign has no SMS text to compile.
         self.template: Template = compile_template(
@@ -156,34 +159,50 @@ class _Planner:
         variables = self.template.variables | (self.email.variables if self.email else set())
         self.needs_tags = "tags" in variables
         self.needs_attributes = "attributes" in variables
-        self.messages = {
-            channel: MessageFacts(
-                channel=channel,
-                purpose=self.purpose,
-                sender_id=campaign.sender_id if channel == Channel.SMS else None,
-                expires_at=self.expires,
-            )
-            for channel in channels
-        }
-        self.providers = {
+        # Decoded attributes are shared between contacts with the same ones, unless a
+        # template runs Jinja code (which might change them).
+        self.share_attributes = self.template.is_simple and self.email is None
+        self.build_context = context_builder(
+            variables, {name: i for i, name in enumerate(_CONTACT_ROW)}
+        )
+        providers = {
             Channel.SMS: campaign.provider,
             Channel.EMAIL: campaign.email_provider or campaign.provider,
         }
-        # With a shared budget, a contact's SMS of this campaign counts against its email.
-        self.shared_caps = self.workspace.caps_across_channels and self.purpose == Purpose.MARKETING
-        self._frames: dict[tuple[str, str], MessageFrame] = {}
-        self._composed: dict[tuple[str, str, str], tuple[ComposedMessage, int]] = {}
-        self._decider = DecisionCache(self.workspace)
-        self._zones: dict[Any, tuple[str, ...]] = {}
         self.report = PlanReport(
             campaign_id=campaign.id,
             start=self.start,
             expires_at=self.expires,
             channel_rule=str(self.rule),
         )
-        self.sections = {
-            c: self.report.channels.setdefault(c, ChannelPlan(str(c))) for c in channels
+        self.channels = {
+            channel: _ChannelState(
+                channel=channel,
+                message=MessageFacts(
+                    channel=channel,
+                    purpose=self.purpose,
+                    sender_id=campaign.sender_id if channel == Channel.SMS else None,
+                    expires_at=self.expires,
+                ),
+                provider=providers[channel],
+                section=self.report.channels.setdefault(channel, ChannelPlan(str(channel))),
+            )
+            for channel in channels
         }
+        self.sections = {c: state.section for c, state in self.channels.items()}
+        # With a shared budget, a contact's SMS of this campaign counts against its email.
+        self.shared_caps = self.workspace.caps_across_channels and self.purpose == Purpose.MARKETING
+        self._frames: dict[tuple[str, str], MessageFrame] = {}
+        self._composed: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        self._zones: dict[Any, tuple[str, ...]] = {}
+        self._attributes: dict[Any, dict[str, Any]] = {}
+        self._instants = _Instants(session)
+        self._starts = self._instants(self.start)
+        self._expires = self._instants(self.expires)
+        # Tally of planned messages per distinct outcome, folded into the report per batch.
+        self._tally: Counter[tuple[Any, ...]] = Counter()
+        self._alive: dict[int, Decision] = {}  # the decisions the tally names, by id
+        self._worst_segments = -1
 
     # -- caches -------------------------------------------------------------------------
 
@@ -194,102 +213,205 @@ class _Planner:
             frame = message_frame(
                 purpose=self.purpose,
                 country=country,
-                brand=self.campaign.brand_name,
+                brand=self.brand,
                 stop_number=self.settings.stop_number,
                 language=language,
             )
             self._frames[key] = frame
         return frame
 
-    def compose(self, body: str, country: str, language: str) -> tuple[ComposedMessage, int]:
-        """The final message, and the segments smart encoding saves (or would save)."""
+    def compose(self, body: str, country: str, language: str) -> tuple[Any, ...]:
+        """(text, encoding, segments, cost, currency, smart-encoding saving, units)."""
         key = (body, country, language)
         found = self._composed.get(key)
         if found is None:
             frame = self.frame(country, language)
             composed = frame.compose(
                 body,
-                smart_encoding=self.campaign.smart_encoding,
-                fold_accents=self.campaign.fold_accents,
+                smart_encoding=self.smart_encoding,
+                fold_accents=self.fold_accents,
                 prices=self.prices,
             )
-            if self.campaign.smart_encoding:
-                saving = count_segments(frame.apply(body)[0]) - composed.analysis.segments
+            analysis = composed.analysis
+            if self.smart_encoding:
+                saving = count_segments(frame.apply(body)[0]) - analysis.segments
             else:
-                saving = composed.analysis.segments - composed.analysis.smart.segments
+                saving = analysis.segments - analysis.smart.segments
+            cost = analysis.cost
             if len(self._composed) > 50_000:
                 self._composed.clear()  # personalised texts rarely repeat: bound the memory
-            found = self._composed[key] = (composed, max(saving, 0))
+            found = self._composed[key] = (
+                composed.text,
+                str(analysis.encoding),
+                analysis.segments,
+                int(cost.amount * _MICROS) if cost else 0,
+                cost.currency if cost else None,
+                max(saving, 0),
+                analysis.units,
+            )
         return found
 
+    def zones(self, raw: Any) -> tuple[str, ...]:
+        """Candidate zones from their stored JSON text (parsed once per distinct value)."""
+        if not isinstance(raw, str):  # a driver that decodes JSON itself (psycopg, jsonb)
+            return tuple(raw or ())
+        parsed = self._zones.get(raw)
+        if parsed is None:
+            parsed = self._zones[raw] = tuple(json.loads(raw))
+        return parsed
+
+    def attributes(self, raw: Any) -> dict[str, Any]:
+        """A contact's attributes from their stored JSON text."""
+        if not isinstance(raw, str):
+            return dict(raw or {})
+        if not self.share_attributes:
+            return json.loads(raw) or {}
+        parsed = self._attributes.get(raw)
+        if parsed is None:
+            if len(self._attributes) > 50_000:
+                self._attributes.clear()
+            parsed = self._attributes[raw] = json.loads(raw) or {}
+        return parsed
+
     def decide(
-        self, recipient: RecipientFacts, channel: Channel, extra: tuple[SendRecord, ...] = ()
-    ) -> Decision:
-        history = recipient.history + extra
-        return self._decider.decide(recipient.facts, self.messages[channel], self.start, history)
+        self,
+        state: _ChannelState,
+        contact: Any,
+        facts: BatchFacts,
+        extra: tuple[SendRecord, ...] = (),
+        key: tuple[Any, ...] | None = None,
+    ) -> tuple[Decision, tuple[Any, ...]]:
+        """The decision for one contact on one channel, and its outbox columns.
+
+        With `key` (recipients without history), the answer is remembered for everyone
+        alike; with history or `extra` sends, it is the contact's own.
+        """
+        history = facts.history.get(contact.id, ())
+        decision = decide(
+            facts.contact_facts(contact, self.zones(contact.timezones_json)),
+            state.message,
+            self.start,
+            (*history, *extra),
+            self.workspace,
+        )
+        found = (decision, self._columns(decision))
+        if key is not None:
+            if len(state.decisions) >= 100_000:
+                state.decisions.clear()
+            state.decisions[key] = found
+        return found
+
+    def _columns(self, decision: Decision) -> tuple[Any, ...]:
+        """pack, status, reason, reason_text, deferred, send_at: what a decision writes."""
+        verdict = decision.verdict
+        if verdict == Verdict.BLOCK:
+            status, send_at, deferred = MessageStatus.BLOCKED, None, False
+        elif verdict == Verdict.DEFER:
+            status, send_at, deferred = MessageStatus.PLANNED, decision.at, True
+        else:
+            status, send_at, deferred = MessageStatus.PLANNED, self.start, False
+        reason = str(decision.reason) if verdict != Verdict.SEND else None
+        return (
+            decision.pack,
+            str(status),
+            reason,
+            decision.sentence,
+            deferred,
+            self._instants(send_at),
+        )
 
     # -- one batch ----------------------------------------------------------------------
 
-    def _facts(self, contacts: Sequence[Any], channel: Channel) -> dict[int, RecipientFacts]:
-        return gather_facts(
+    def _facts(
+        self, contacts: Sequence[Any], channel: Channel, consents: dict[int, str]
+    ) -> BatchFacts:
+        state = self.channels[channel]
+        if state.suppression is None:
+            state.suppression = SuppressionLookup(self.session, channel)
+        return gather_batch_facts(
             self.session,
             contacts=contacts,
             channel=channel,
             now=self.start,
             counted=COUNTED_PLANNED,
-            exclude_campaign_id=self.campaign.id,
+            exclude_campaign_id=self.campaign_id,
+            suppression=state.suppression,
+            consents=consents,
         )
 
-    def plan_batch(self, batch: Sequence[Any]) -> list[dict[str, Any]]:
-        session = self.session
-        contacts = [_ContactView(row, self._zones) for row in batch]
+    def fetch(self, contacts: Sequence[Any]) -> _Fetched:
+        """Everything the batch needs from the database (the only part that reads it)."""
         tags: dict[int, list[str]] = {}
         if self.needs_tags:
             ids = [c.id for c in contacts]
             query = select(ContactTag.contact_id, ContactTag.tag).where(
                 ContactTag.contact_id.in_(ids)
             )
-            for contact_id, tag in session.execute(query):
+            for contact_id, tag in self.session.connection().execute(query):
                 tags.setdefault(contact_id, []).append(tag)
+        bodies: dict[int, str] = {}
         if self.link_base is not None and Channel.SMS in self.rule.channels:
-            self._bodies = self._linked_bodies(contacts, tags)
-        primary, second = self.primary, self.second
-        facts = self._facts(contacts, primary)
-        both = second is not None and not self.rule.is_fallback
-        other = self._facts(contacts, second) if both and second is not None else {}
-        rows: list[dict[str, Any]] = []
-        fallback: list[tuple[Any, dict[str, Any]]] = []
+            bodies = self._linked_bodies(contacts, tags)
+        # A fallback channel's facts are read for the whole batch: the pure-Python part
+        # that finds who needs it must not wait for the database.
+        consents = {c[0]: c[13] for c in contacts if c[13] is not None}
+        facts = {channel: self._facts(contacts, channel, consents) for channel in self.channels}
+        return _Fetched(tags=tags, bodies=bodies, facts=facts)
+
+    def compute(self, contacts: Sequence[Any], fetched: _Fetched) -> _Rows:
+        """The batch's outbox rows, and its share of the report (no database work)."""
+        rows = _Rows()
         report = self.report
-        for contact in contacts:
-            report.audience += 1
-            context = self.context(contact, tags.get(contact.id, []))
-            row = self.plan_channel(primary, contact, facts[contact.id], context)
-            if row is None:
-                continue
-            rows.append(row)
-            reached = row["status"] == MessageStatus.PLANNED
-            if second is None:
-                report.reached += reached
-            elif both:
-                extra: tuple[SendRecord, ...] = ()
-                if reached and self.shared_caps:
-                    extra = (SendRecord(at=row["send_at"], channel=primary),)
-                row = self.plan_channel(second, contact, other[contact.id], context, extra)
-                if row is not None:
-                    rows.append(row)
-                    reached = reached or row["status"] == MessageStatus.PLANNED
-                report.reached += reached
-            elif reached:
-                report.reached += 1
-            elif row["reason"] in FALLBACK_REASONS:
-                fallback.append((contact, context))
-        if fallback and second is not None:
-            other = self._facts([contact for contact, _ in fallback], second)
-            for contact, context in fallback:
-                row = self.plan_channel(second, contact, other[contact.id], context)
-                if row is not None:
-                    rows.append(row)
-                    report.reached += row["status"] == MessageStatus.PLANNED
+        report.audience += len(contacts)
+        tags, build = fetched.tags, self.build_context
+        if self.needs_attributes:
+            attributes = self.attributes
+            contexts = [build(c, attributes(c[11]), tags.get(c[0], ())) for c in contacts]
+        elif tags:
+            contexts = [build(c, _EMPTY, tags.get(c[0], ())) for c in contacts]
+        else:
+            contexts = [build(c, _EMPTY, ()) for c in contacts]
+        first = self.plan_channel(self.primary, contacts, contexts, fetched, rows)
+        if self.second is None:
+            report.reached += sum(o is not None and o[0] != Verdict.BLOCK for o in first)
+        elif not self.rule.is_fallback:  # both channels
+            planned = [i for i, o in enumerate(first) if o is not None]
+            extras: dict[int, tuple[SendRecord, ...]] = {}
+            if self.shared_caps:
+                for i in planned:
+                    verdict, at, _ = first[i]  # type: ignore[misc]
+                    if verdict != Verdict.BLOCK:
+                        record = SendRecord(at=at or self.start, channel=self.primary)
+                        extras[contacts[i].id] = (record,)
+            other = self.plan_channel(
+                self.second,
+                [contacts[i] for i in planned],
+                [contexts[i] for i in planned],
+                fetched,
+                rows,
+                extras,
+            )
+            for i, outcome in zip(planned, other, strict=True):
+                primary = first[i]
+                report.reached += (primary is not None and primary[0] != Verdict.BLOCK) or (
+                    outcome is not None and outcome[0] != Verdict.BLOCK
+                )
+        else:  # the second channel for those the first cannot reach
+            report.reached += sum(o is not None and o[0] != Verdict.BLOCK for o in first)
+            wanted = [
+                i
+                for i, o in enumerate(first)
+                if o is not None and o[0] == Verdict.BLOCK and o[2] in FALLBACK_REASONS
+            ]
+            other = self.plan_channel(
+                self.second,
+                [contacts[i] for i in wanted],
+                [contexts[i] for i in wanted],
+                fetched,
+                rows,
+            )
+            report.reached += sum(o is not None and o[0] != Verdict.BLOCK for o in other)
+        self._fold_tally()
         return rows
 
     def _linked_bodies(self, contacts: Sequence[Any], tags: dict[int, list[str]]) -> dict[int, str]:
@@ -297,194 +419,260 @@ class _Planner:
         assert self.link_base is not None
         texts: list[tuple[int, str]] = []
         for contact in contacts:
+            attributes = self.attributes(contact.attributes_json) if self.needs_attributes else {}
+            context = self.build_context(contact, attributes, tags.get(contact.id, ()))
             try:
-                texts.append(
-                    (
-                        contact.id,
-                        self.template.render(self.context(contact, tags.get(contact.id, []))),
-                    )
-                )
+                texts.append((contact.id, self.template.render(context)))
             except TemplateError:
                 continue  # counted when the contact is planned
         if self.write:
             bodies = rewrite_links(
-                self.session, texts=texts, campaign_id=self.campaign.id, base=self.link_base
+                self.session, texts=texts, campaign_id=self.campaign_id, base=self.link_base
             )
         else:
             bodies = [preview_links(text, base=self.link_base) for _, text in texts]
         return {contact_id: body for (contact_id, _), body in zip(texts, bodies, strict=True)}
 
-    def context(self, contact: Any, tags: list[str]) -> dict[str, Any]:
-        """What a template may use about one contact."""
-        return template_context(contact, tags=tags, attributes=self.needs_attributes)
-
     def plan_channel(
         self,
         channel: Channel,
-        contact: Any,
-        recipient: RecipientFacts,
-        context: dict[str, Any],
-        extra: tuple[SendRecord, ...] = (),
-    ) -> dict[str, Any] | None:
-        """The outbox row of one contact on one channel, or None for a template problem."""
-        self.sections[channel].audience += 1
+        contacts: Sequence[Any],
+        contexts: Sequence[dict[str, Any]],
+        fetched: _Fetched,
+        rows: _Rows,
+        extras: dict[int, tuple[SendRecord, ...]] | None = None,
+    ) -> list[_Outcome | None]:
+        """Plan contacts on one channel: per contact (verdict, deferred to, reason), or
+        None for a template problem."""
+        state = self.channels[channel]
+        state.section.audience += len(contacts)
+        facts = fetched.facts[channel]
         if channel == Channel.EMAIL:
-            return self.plan_email(contact, recipient, context, extra)
-        return self.plan_sms(contact, recipient, context, extra)
+            return self.plan_email(state, contacts, contexts, facts, rows, extras)
+        return self.plan_sms(state, contacts, contexts, facts, fetched.bodies, rows, extras)
 
     def plan_sms(
         self,
-        contact: Any,
-        recipient: RecipientFacts,
-        context: dict[str, Any],
-        extra: tuple[SendRecord, ...] = (),
-    ) -> dict[str, Any] | None:
+        state: _ChannelState,
+        contacts: Sequence[Any],
+        contexts: Sequence[dict[str, Any]],
+        facts: BatchFacts,
+        bodies: dict[int, str],
+        rows: _Rows,
+        extras: dict[int, tuple[SendRecord, ...]] | None,
+    ) -> list[_Outcome | None]:
+        """The SMS rows of a batch: the hot loop of planning."""
         report = self.report
-        campaign = self.campaign
-        language = context[LANGUAGE_KEY]
-        country = contact.country or "ZZ"
-        body = self._bodies.get(contact.id)
-        if body is None:
+        problems = report.template_problems
+        outcomes: list[_Outcome | None] = []
+        append_outcome, append_row = outcomes.append, rows.sms.append
+        render, composed_cache, compose = self.template.render, self._composed, self.compose
+        history, decisions, decide_one = facts.history, state.decisions, self.decide
+        tally, alive = self._tally, self._alive
+        campaign_id, purpose, sender = self.campaign_id, self.purpose.value, self.sender
+        tail = (self._expires, self._starts, state.provider)
+        key_prefix = f"c{campaign_id}-"
+        fallback_currency = report.currency
+        key_of = facts.key_of
+        for contact, context in zip(contacts, contexts, strict=True):
+            # the row by position: an attribute read of a database row costs more
+            (contact_id, phone, email, country, region, zone, is_customer) = contact[:7]
+            body = bodies.get(contact_id) if bodies else None
             try:
-                body = self.template.render(context)
-            except TemplateError as exc:
-                report.template_problems[exc.message] += 1
-                return None
-        try:
-            composed, saving = self.compose(body, country, language)
-        except TextoptError as exc:
-            report.template_problems[exc.message] += 1
-            return None
-        decision = self.decide(recipient, Channel.SMS, extra)
-        analysis = composed.analysis
-        cost_micros = int(analysis.cost.amount * _MICROS) if analysis.cost else 0
-        row = self._row(contact, decision, Channel.SMS, f"c{campaign.id}-{contact.id}")
-        row["recipient"] = contact.phone
-        row["sender"] = campaign.sender_id
-        row["body"] = composed.text
-        row["encoding"] = str(analysis.encoding)
-        row["segments"] = analysis.segments
-        row["cost_micros"] = cost_micros
-        row["currency"] = analysis.cost.currency if analysis.cost else report.currency
-        if not self._settle(row, decision, self.sections[Channel.SMS], recipient):
-            return row
-        report.smart_saving += saving
-        if report.worst is None or analysis.segments > report.worst["segments"]:
-            report.worst = {
-                "contact_id": contact.id,
-                "text": composed.text,
-                "segments": analysis.segments,
-                "encoding": str(analysis.encoding),
-                "units": analysis.units,
-            }
-        return row
+                if body is None:
+                    body = render(context)
+                composed_key = (body, country or "ZZ", context[LANGUAGE_KEY])
+                composed = composed_cache.get(composed_key)
+                if composed is None:
+                    composed = compose(*composed_key)
+            except TextoptError as exc:  # a template error, or a text that cannot be sent
+                problems[exc.message] += 1
+                append_outcome(None)
+                continue
+            extra = extras.get(contact_id) if extras else None
+            if extra or (history and contact_id in history):
+                decision, columns = decide_one(state, contact, facts, extra or ())
+            else:
+                raw_zones = contact[10]
+                key = key_of(
+                    contact_id,
+                    phone,
+                    email if contact[12] is None else None,
+                    country,
+                    region,
+                    zone,
+                    raw_zones if type(raw_zones) is str else tuple(raw_zones or ()),
+                    is_customer,
+                )
+                found = decisions.get(key)
+                if found is None:
+                    found = decide_one(state, contact, facts, (), key)
+                decision, columns = found
+            text, encoding, segments, cost, currency, _, units = composed
+            append_row(
+                (
+                    campaign_id,
+                    contact_id,
+                    "sms",
+                    purpose,
+                    phone,
+                    sender,
+                    text,
+                    encoding,
+                    segments,
+                    cost,
+                    currency or fallback_currency,
+                    country,
+                    *columns,
+                    *tail,
+                    key_prefix + str(contact_id),
+                )
+            )
+            alive[id(decision)] = decision
+            tally[(Channel.SMS, id(decision), country, zone, composed)] += 1
+            verdict = decision.verdict
+            if verdict != Verdict.BLOCK and segments > self._worst_segments:
+                self._worst_segments = segments
+                report.worst = {
+                    "contact_id": contact_id,
+                    "text": text,
+                    "segments": segments,
+                    "encoding": encoding,
+                    "units": units,
+                }
+            append_outcome((verdict, decision.at, decision.reason))
+        return outcomes
 
     def plan_email(
         self,
-        contact: Any,
-        recipient: RecipientFacts,
-        context: dict[str, Any],
-        extra: tuple[SendRecord, ...] = (),
-    ) -> dict[str, Any] | None:
+        state: _ChannelState,
+        contacts: Sequence[Any],
+        contexts: Sequence[dict[str, Any]],
+        facts: BatchFacts,
+        rows: _Rows,
+        extras: dict[int, tuple[SendRecord, ...]] | None,
+    ) -> list[_Outcome | None]:
+        """The email rows of a batch (each rendered with the recipient's own links)."""
         assert self.email is not None
         report = self.report
-        campaign = self.campaign
-        try:
-            rendered, headers = self.email.render(contact.id, context)
-        except TextoptError as exc:
-            report.template_problems[exc.message] += 1
-            return None
-        decision = self.decide(recipient, Channel.EMAIL, extra)
-        row = self._row(contact, decision, Channel.EMAIL, f"c{campaign.id}-{contact.id}-email")
-        row.update(
-            recipient=recipient.facts.email or contact.email,
-            sender=None,
-            subject=rendered.subject,
-            body=rendered.text,
-            html=rendered.html,
-            headers=headers,
-            encoding=None,
-            segments=1,  # the dispatcher's token bucket counts one per email
-            cost_micros=self.email.cost_micros,
-            currency=report.currency,
-        )
-        if not self._settle(row, decision, self.sections[Channel.EMAIL], recipient):
-            row.update(body=None, html=None, headers=None)  # never sent: the reason is enough
-        return row
-
-    def _row(self, contact: Any, decision: Decision, channel: Channel, key: str) -> dict[str, Any]:
-        """The outbox columns every channel fills the same way."""
-        return {
-            "campaign_id": self.campaign.id,
-            "contact_id": contact.id,
-            "channel": channel,
-            "purpose": self.purpose,
-            "country": contact.country,
-            "pack": decision.pack,
-            "expires_at": self.expires,
-            "decided_at": self.start,
-            "provider": self.providers[channel],
-            "idempotency_key": key,
-            "deferred": False,
-            "reason": None,
-            "reason_text": decision.sentence,
-        }
-
-    def _settle(
-        self,
-        row: dict[str, Any],
-        decision: Decision,
-        section: ChannelPlan,
-        recipient: RecipientFacts,
-    ) -> bool:
-        """Apply the decision to the row and count it; whether the message is to go."""
-        report = self.report
-        if decision.verdict == Verdict.BLOCK:
-            reason = str(decision.reason)
-            report.blocked[reason] += 1
-            section.blocked[reason] += 1
-            row.update(status=MessageStatus.BLOCKED, reason=reason, send_at=None)
-            return False
-        if decision.verdict == Verdict.DEFER:
-            reason = str(decision.reason)
-            report.deferred[reason] += 1
-            section.deferred[reason] += 1
-            row.update(
-                status=MessageStatus.PLANNED, send_at=decision.at, deferred=True, reason=reason
+        outcomes: list[_Outcome | None] = []
+        cost = self.email.cost_micros
+        # encoding, segments (the token bucket counts one per email), cost, currency, saving
+        composed = (None, None, 1, cost, report.currency, 0, 0)
+        for contact, context in zip(contacts, contexts, strict=True):
+            try:
+                rendered, headers = self.email.render(contact.id, context)
+            except TextoptError as exc:
+                report.template_problems[exc.message] += 1
+                outcomes.append(None)
+                continue
+            extra = extras.get(contact.id, ()) if extras else ()
+            if extra or contact.id in facts.history:
+                decision, columns = self.decide(state, contact, facts, extra)
+            else:
+                raw_zones = contact.timezones_json
+                key = facts.decision_key(
+                    contact, raw_zones if type(raw_zones) is str else tuple(raw_zones or ())
+                )
+                found = state.decisions.get(key) or self.decide(state, contact, facts, (), key)
+                decision, columns = found
+            blocked = decision.verdict == Verdict.BLOCK
+            rows.email.append(
+                (
+                    self.campaign_id,
+                    contact.id,
+                    "email",
+                    self.purpose.value,
+                    _email(contact) or contact.email,
+                    None,
+                    None if blocked else rendered.text,  # never sent: the reason is enough
+                    None,
+                    1,
+                    cost,
+                    report.currency,
+                    contact.country,
+                    *columns,
+                    self._expires,
+                    self._starts,
+                    state.provider,
+                    f"c{self.campaign_id}-{contact.id}-email",
+                    rendered.subject,
+                    None if blocked else rendered.html,
+                    None if blocked or not headers else json.dumps(headers),
+                )
             )
-        else:
-            report.send_now += 1
-            section.send_now += 1
-            row.update(status=MessageStatus.PLANNED, send_at=self.start)
-        self._count(row, decision, recipient, section)
-        return True
+            self._alive[id(decision)] = decision
+            self._tally[
+                (Channel.EMAIL, id(decision), contact.country, contact.timezone, composed)
+            ] += 1
+            outcomes.append((decision.verdict, decision.at, decision.reason))
+        return outcomes
 
-    def _count(
-        self,
-        row: Mapping[str, Any],
-        decision: Decision,
-        recipient: RecipientFacts,
-        section: ChannelPlan,
-    ) -> None:
+    def _fold_tally(self) -> None:
+        """Count the batch's messages into the report, once per distinct outcome."""
         report = self.report
-        segments = row["segments"]
-        cost = row["cost_micros"]
-        report.segments += segments
-        report.cost_micros += cost
-        report.currency = row["currency"]
-        section.segments += segments
-        section.cost_micros += cost
-        key = f"{row['country'] or '??'}/{row['encoding'] or row['channel']}"
-        bucket = report.by_country.setdefault(key, {"messages": 0, "segments": 0, "cost_micros": 0})
-        bucket["messages"] += 1
-        bucket["segments"] += segments
-        bucket["cost_micros"] += cost
-        zone = recipient.facts.timezone or (
-            decision.timezones[0] if decision.timezones else self.workspace.default_timezone
-        )
-        local = row["send_at"].astimezone(_zone(zone))
-        day = report.hours.setdefault(local.strftime("%Y-%m-%d %a"), [0] * 24)
-        day[local.hour] += 1
+        default_zone = self.workspace.default_timezone
+        for key, count in self._tally.items():
+            channel, decision_id, country, zone, composed = key
+            _, encoding, segments, cost, currency, saving, _ = composed
+            decision = self._alive[decision_id]
+            section = self.sections[channel]
+            reason = str(decision.reason)
+            if decision.verdict == Verdict.BLOCK:
+                report.blocked[reason] += count
+                section.blocked[reason] += count
+                continue
+            if decision.verdict == Verdict.DEFER:
+                report.deferred[reason] += count
+                section.deferred[reason] += count
+                send_at = decision.at
+            else:
+                report.send_now += count
+                section.send_now += count
+                send_at = self.start
+            assert send_at is not None
+            currency = currency or report.currency
+            report.segments += segments * count
+            report.cost_micros += cost * count
+            report.currency = currency
+            section.segments += segments * count
+            section.cost_micros += cost * count
+            report.smart_saving += saving * count
+            bucket = report.by_country.setdefault(
+                f"{country or '??'}/{encoding or channel}",
+                {"messages": 0, "segments": 0, "cost_micros": 0},
+            )
+            bucket["messages"] += count
+            bucket["segments"] += segments * count
+            bucket["cost_micros"] += cost * count
+            if zone is None:
+                zone = decision.timezones[0] if decision.timezones else default_zone
+            local = send_at.astimezone(_zone(zone))
+            day = report.hours.setdefault(local.strftime("%Y-%m-%d %a"), [0] * 24)
+            day[local.hour] += count
+        self._tally.clear()
+        self._alive.clear()
+
+
+class _Instants:
+    """Instants in the form the database stores them, converted once per distinct value."""
+
+    def __init__(self, session: Session) -> None:
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        self._known: dict[dt.datetime, Any] = {}
+
+    def __call__(self, value: dt.datetime | None) -> Any:
+        if value is None:
+            return None
+        converted = self._known.get(value)
+        if converted is None:
+            utc = value.astimezone(dt.UTC)
+            # the storage format of SQLAlchemy's SQLite DateTime, read back by UTCDateTime
+            converted = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else utc
+            if len(self._known) > 100_000:
+                self._known.clear()
+            self._known[value] = converted
+        return converted
 
 
 _ZONES: dict[str, ZoneInfo] = {}
@@ -497,18 +685,50 @@ def _zone(name: str) -> ZoneInfo:
     return zone
 
 
+def _email(contact: Any) -> str | None:
+    """The contact's address, or None when it bounced for good."""
+    return None if contact.email_undeliverable_at is not None else contact.email
+
+
+#: The columns of the contact rows planning reads, in order (the hot loop unpacks them).
+_CONTACT_ROW = (
+    "id",
+    "phone",
+    "email",
+    "country",
+    "region",
+    "timezone",
+    "is_customer",
+    "first_name",
+    "last_name",
+    "language",
+    "timezones_json",
+    "attributes_json",
+    "email_undeliverable_at",
+    "consents",
+)
+
+
 def _contact_batches(
     session: Session, campaign: Campaign, now: dt.datetime, batch_size: int
 ) -> Iterator[Sequence[Any]]:
-    """The audience's contact rows in keyset pages (never the whole list in memory)."""
+    """The audience's contact rows in keyset pages (never the whole list in memory).
+
+    JSON columns come back as text and are parsed once per distinct value: most contacts
+    share their zones, and attributes are parsed only when the template uses them. Only
+    the presence of a bounce date matters here.
+    """
     condition = compile_filter(parse_filter(campaign.audience_filter), now=now)
-    columns: list[Any] = [c for c in CONTACT_COLUMNS if c.key not in ("timezones", "attributes")]
-    # JSON columns come back as text and are parsed once per distinct value: most contacts
-    # share their zones, and attributes are parsed only when the template uses them.
-    columns += [
-        type_coerce(Contact.timezones, Text).label("timezones_json"),
-        type_coerce(Contact.attributes, Text).label("attributes_json"),
+    as_text = {
+        "timezones_json": Contact.timezones,
+        "attributes_json": Contact.attributes,
+        "email_undeliverable_at": Contact.email_undeliverable_at,
+    }
+    columns = [
+        type_coerce(as_text[name], Text).label(name) if name in as_text else getattr(Contact, name)
+        for name in _CONTACT_ROW[:-1]
     ]
+    columns.append(consent_summary(Contact.id).label("consents"))  # read with the contact
     query = select(*columns).where(condition).order_by(Contact.id).limit(batch_size)
     connection = session.connection()  # Core rows: no ORM bookkeeping on the hot path
     last_id = 0
@@ -518,10 +738,10 @@ def _contact_batches(
             yield rows
         if len(rows) < batch_size:
             return
-        last_id = rows[-1].id
+        last_id = rows[-1][0]
 
 
-#: The outbox columns planning writes, in the order of the driver-level INSERT.
+#: The outbox columns planning writes, in the order of the rows' tuples.
 _OUTBOX_COLUMNS = (
     "campaign_id",
     "contact_id",
@@ -545,99 +765,81 @@ _OUTBOX_COLUMNS = (
     "decided_at",
     "provider",
     "idempotency_key",
-    "attempts",
-    "created_at",
-    "updated_at",
 )
 #: An email row's extra columns, after the common ones.
 _EMAIL_COLUMNS = ("subject", "html", "headers")
+#: Filled by the writer: attempts, created_at, updated_at.
+_WRITER_COLUMNS = ("attempts", "created_at", "updated_at")
 
 
 class _OutboxWriter:
-    """Bulk INSERT … ON CONFLICT DO NOTHING through the driver's executemany.
+    """Multi-row INSERT … ON CONFLICT DO NOTHING, run beside the planning of the next batch.
 
-    Planning is the hot path: binding values through the ORM's type machinery cost more
-    than the database's own insert, so values are converted here once per distinct value.
+    Planning is the hot path. Each statement inserts many rows at once, so the database
+    works without Python between rows; it runs in a thread while the main thread plans the
+    next batch (the database driver releases the interpreter lock while it works). The
+    connection is only ever used by one thread at a time: `start` hands a batch over,
+    `wait` takes the connection back before the next read.
     """
 
     def __init__(self, session: Session, now: dt.datetime) -> None:
         self.connection = session.connection()
         dialect = self.connection.dialect
-        self.sqlite = dialect.name == "sqlite"
-        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        now_value = _Instants(session)(now)
+        self.tail = (0, now_value, now_value)
+        driver = self.connection.connection.driver_connection
+        if isinstance(driver, sqlite3.Connection):  # bound parameters per statement
+            limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        else:
+            limit = 65_535
+        self.chunk = {
+            "sms": limit // (len(_OUTBOX_COLUMNS) + len(_WRITER_COLUMNS)),
+            "email": limit // (len(_OUTBOX_COLUMNS) + len(_EMAIL_COLUMNS) + len(_WRITER_COLUMNS)),
+        }
+        self._sql: dict[tuple[str, int], str] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
+        self._pending: Future[None] | None = None
 
-        def insert(columns: Sequence[str]) -> str:
-            return (
-                f"INSERT INTO messages ({', '.join(columns)}) "
-                f"VALUES ({', '.join([marker] * len(columns))}) "
+    def _statement(self, kind: str, count: int) -> str:
+        sql = self._sql.get((kind, count))
+        if sql is None:
+            columns = _OUTBOX_COLUMNS + (_EMAIL_COLUMNS if kind == "email" else ())
+            columns += _WRITER_COLUMNS
+            one = f"({', '.join([self.marker] * len(columns))})"
+            sql = self._sql[(kind, count)] = (
+                f"INSERT INTO messages ({', '.join(columns)}) VALUES "
+                f"{', '.join([one] * count)} "
                 "ON CONFLICT (campaign_id, contact_id, channel) DO NOTHING"
             )
+        return sql
 
-        self.sql = insert(_OUTBOX_COLUMNS)
-        self.email_sql = insert(_OUTBOX_COLUMNS + _EMAIL_COLUMNS)
-        self.now = now
-        self._instants: dict[dt.datetime, Any] = {}
+    def _write(self, rows: _Rows) -> None:
+        tail = self.tail
+        for kind, batch in (("sms", rows.sms), ("email", rows.email)):
+            size = self.chunk[kind]
+            for begin in range(0, len(batch), size):
+                chunk = batch[begin : begin + size]
+                values = tuple(chain.from_iterable(row + tail for row in chunk))
+                self.connection.exec_driver_sql(self._statement(kind, len(chunk)), values)
 
-    def _instant(self, value: dt.datetime | None) -> Any:
-        if value is None:
-            return None
-        converted = self._instants.get(value)
-        if converted is None:
-            utc = value.astimezone(dt.UTC)
-            # the storage format of SQLAlchemy's SQLite DateTime, read back by UTCDateTime
-            converted = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else utc
-            if len(self._instants) > 100_000:
-                self._instants.clear()
-            self._instants[value] = converted
-        return converted
+    def start(self, rows: _Rows) -> None:
+        """Write `rows` in the background (after any earlier batch)."""
+        self.wait()
+        self._pending = self._pool.submit(self._write, rows)
 
-    def write(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        sms = [r for r in rows if r["channel"] == Channel.SMS]
-        if len(sms) < len(rows):
-            emails = [r for r in rows if r["channel"] == Channel.EMAIL]
-            values = self._values(emails)
-            extras = [
-                (r["subject"], r["html"], json.dumps(r["headers"]) if r["headers"] else None)
-                for r in emails
-            ]
-            self.connection.exec_driver_sql(
-                self.email_sql, [v + e for v, e in zip(values, extras, strict=True)]
-            )
-        if sms:
-            self.connection.exec_driver_sql(self.sql, self._values(sms))
+    def wait(self) -> None:
+        """Block until the batch handed over is written; raise what writing it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
-    def _values(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        now = self._instant(self.now)
-        return [
-            (
-                r["campaign_id"],
-                r["contact_id"],
-                str(r["channel"]),
-                str(r["purpose"]),
-                r["recipient"],
-                r["sender"],
-                r["body"],
-                r["encoding"],
-                r["segments"],
-                r["cost_micros"],
-                r["currency"],
-                r["country"],
-                r["pack"],
-                str(r["status"]),
-                r["reason"],
-                r["reason_text"],
-                r["deferred"],
-                self._instant(r["send_at"]),
-                self._instant(r["expires_at"]),
-                self._instant(r["decided_at"]),
-                r["provider"],
-                r["idempotency_key"],
-                0,
-                now,
-                now,
-            )
-            for r in rows
-        ]
+    def close(self) -> None:
+        """Wait for the last batch, then stop the thread."""
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _run(
@@ -653,18 +855,31 @@ def _run(
 ) -> PlanReport:
     planner = _Planner(session, campaign, settings, now=now, prices=prices, write=write)
     for channel, section in planner.sections.items():
-        account = settings.providers.get(planner.providers[channel], {})
+        account = settings.providers.get(planner.channels[channel].provider or "", {})
         rate = campaign.throughput if channel == Channel.SMS else None
         section.throughput = float(rate or account.get("rate", 0) or 0)
     planner.report.throughput = planner.sections[planner.primary].throughput
     writer = _OutboxWriter(session, now) if write else None
     before = _planned_count(session, campaign.id) if write else 0
-    for contacts in _contact_batches(session, campaign, planner.start, batch_size):
-        rows = planner.plan_batch(contacts)
-        if writer is not None and rows and not planner.report.template_problems:
-            writer.write(rows)
-        if progress is not None:
-            progress(len(contacts))
+    pending: _Rows | None = None
+    try:
+        # Read and fetch batch n+1 while nothing else uses the connection, then write
+        # batch n in the background while batch n+1 is planned.
+        for contacts in _contact_batches(session, campaign, planner.start, batch_size):
+            fetched = planner.fetch(contacts)
+            if writer is not None and pending:
+                writer.start(pending)
+            rows = planner.compute(contacts, fetched)
+            if writer is not None:
+                writer.wait()
+            pending = rows if not planner.report.template_problems else None
+            if progress is not None:
+                progress(len(contacts))
+        if writer is not None and pending:
+            writer.start(pending)
+    finally:
+        if writer is not None:
+            writer.close()
     if write:
         planner.report.written = _planned_count(session, campaign.id) - before
     return planner.report

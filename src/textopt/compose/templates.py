@@ -308,6 +308,11 @@ class Template:
         if not self.variables and not uses_language:
             self._constant = self._render_jinja({})
 
+    @property
+    def is_simple(self) -> bool:
+        """Whether rendering only reads variables (no Jinja code that could change them)."""
+        return self._constant is not None or self._pieces is not None
+
     def render(self, context: Mapping[str, Any]) -> str:
         """The text for one contact; raise TemplateError naming a missing variable."""
         if self._constant is not None:

@@ -9,13 +9,14 @@ the derived `consent_state` in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from textopt.consent.ledger import GENESIS_HASH, event_hash, proof_digest
@@ -49,13 +50,16 @@ __all__ = [
     "NewConsentEvent",
     "add_consent_text",
     "append_events",
+    "consent_rows_bulk",
     "consent_status_bulk",
+    "consent_summary",
     "current_consent",
     "current_consent_bulk",
     "get_consent_text",
     "history",
     "lift_suppression",
     "list_consent_texts",
+    "parse_consent_summary",
     "rebuild_state",
     "record_consent",
     "suppress",
@@ -348,6 +352,62 @@ def consent_status_bulk(
             if contact_id in wanted:
                 result.setdefault(contact_id, {})[(channel, purpose)] = (status, source)
     return result
+
+
+def _summary_entry() -> Any:
+    return (
+        ConsentState.channel
+        + ":"
+        + ConsentState.purpose
+        + ":"
+        + ConsentState.status
+        + ":"
+        + ConsentState.source
+    )
+
+
+def consent_summary(contact_id: Any) -> Any:
+    """A SQL expression: one contact's consent states as one text (see `parse_consent_summary`).
+
+    `contact_id` is the column or value naming the contact; NULL when there is none. The
+    planner reads it with each contact, and recipients with the same text share a decision.
+    """
+    entry = _summary_entry()
+    return (
+        select(func.aggregate_strings(entry, "|"))
+        .where(ConsentState.contact_id == contact_id)
+        .scalar_subquery()
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_consent_summary(summary: str | None) -> tuple[tuple[str, str, str, str], ...]:
+    """(channel, purpose, status, source) per state, from `consent_summary`'s text."""
+    if not summary:
+        return ()
+    states = []
+    for entry in summary.split("|"):
+        channel, purpose, status, source = entry.split(":")
+        states.append((channel, purpose, status, source))
+    return tuple(sorted(states))
+
+
+def consent_rows_bulk(session: Session, *, contact_ids: Collection[int]) -> dict[int, str]:
+    """`consent_summary` of many contacts (those with any state), in bulk."""
+    found: dict[int, str] = {}
+    wanted = set(contact_ids)
+    entry = _summary_entry()
+    connection = session.connection()  # plain rows: no ORM work on the hot path
+    for condition in id_conditions(ConsentState.contact_id, wanted):
+        query = (
+            select(ConsentState.contact_id, func.aggregate_strings(entry, "|"))
+            .where(condition)
+            .group_by(ConsentState.contact_id)
+        )
+        for contact_id, summary in connection.execute(query).all():
+            if contact_id in wanted:
+                found[contact_id] = summary
+    return found
 
 
 def verify_ledger(session: Session, *, batch_size: int = 5_000) -> LedgerReport:

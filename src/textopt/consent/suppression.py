@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Collection
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from textopt.config import get_settings
@@ -22,7 +22,9 @@ from textopt.vocab import Channel
 
 __all__ = [
     "address_digest",
+    "count_suppressions",
     "lift_suppression",
+    "reasons_by_digest",
     "suppress",
     "suppressed_contacts",
     "suppressed_phones",
@@ -121,6 +123,23 @@ def _reasons_by_digest(
         )
         for digest, reason in session.execute(query):
             found.setdefault(digest, set()).add(reason)
+    return {digest: sorted(reasons) for digest, reasons in found.items()}
+
+
+def count_suppressions(session: Session, *, channel: Channel | str) -> int:
+    """How many entries apply to `channel` (its own and those for every channel)."""
+    query = select(func.count()).where(Suppression.channel.in_(_channels(channel)))
+    return int(session.connection().scalar(query) or 0)
+
+
+def reasons_by_digest(session: Session, *, channel: Channel | str) -> dict[str, list[str]]:
+    """Every entry that applies to `channel`: digest -> sorted reasons."""
+    found: dict[str, set[str]] = {}
+    query = select(Suppression.digest, Suppression.reason).where(
+        Suppression.channel.in_(_channels(channel))
+    )
+    for digest, reason in session.connection().execute(query):
+        found.setdefault(digest, set()).add(reason)
     return {digest: sorted(reasons) for digest, reasons in found.items()}
 
 
