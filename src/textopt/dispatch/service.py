@@ -152,8 +152,27 @@ def _write_updates(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def _write_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
-    if events:
-        session.execute(insert(_EVENTS), events)
+    """INSERT message events in bulk, straight to the driver (values converted once each)."""
+    if not events:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    ph = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    at = _EVENTS.c.at.type._cached_bind_processor(dialect)
+    detail = _EVENTS.c.detail.type._cached_bind_processor(dialect)
+    connection.exec_driver_sql(
+        f"INSERT INTO message_events (message_id, at, status, detail) "
+        f"VALUES ({ph}, {ph}, {ph}, {ph})",
+        [
+            (
+                e["message_id"],
+                at(e["at"]) if at is not None else e["at"],
+                str(e["status"]),
+                detail(e["detail"]) if detail is not None else e["detail"],
+            )
+            for e in events
+        ],
+    )
 
 
 def retry_delay(attempt: int) -> dt.timedelta:
@@ -660,6 +679,8 @@ def _emit_status_changes(
     now: dt.datetime,
 ) -> None:
     """Queue one `message.status_changed` webhook event per change (one insert in all)."""
+    if not changes or not _status_webhooks(session):
+        return  # nobody listens: the events are not even built
     emit_events(
         session,
         events=[
@@ -696,7 +717,8 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
             m.provider_message_id: m
             for m in session.connection().execute(
                 select(*_STATE_COLUMNS).where(
-                    Message.provider == provider, Message.provider_message_id.in_(ids)
+                    Message.provider == provider,
+                    among(session.get_bind().dialect.name, Message.provider_message_id, ids),
                 )
             )
         }
@@ -756,7 +778,19 @@ def _apply_receipts(
                 error_text=receipt.error_text,
             )
         updates[message.id] = row
-    _write_updates(session, list(updates.values()))
+    delivered = [
+        message_id
+        for message_id, row in updates.items()
+        if row["status"] == _S.DELIVERED and len(row) == 4  # id, status, done_at, lease_until
+    ]
+    if delivered:  # the common case, in one statement
+        session.execute(
+            update(_MESSAGES)
+            .where(among(session.get_bind().dialect.name, _MESSAGES.c.id, delivered))
+            .values(status=_S.DELIVERED, done_at=now, lease_until=None)
+        )
+    done = set(delivered)
+    _write_updates(session, [row for key, row in updates.items() if key not in done])
     _write_events(session, events)
     messages = {message.id: message for message, _ in items}
     _emit_status_changes(session, messages, list(updates.values()), now=now)
