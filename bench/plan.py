@@ -33,8 +33,9 @@ from import_contacts import fresh_database
 from textopt.campaigns.planning import plan_campaign
 from textopt.campaigns.service import create_campaign
 from textopt.config import Settings, reset_settings
-from textopt.consent.models import ConsentState
+from textopt.consent.models import ConsentState, Suppression
 from textopt.consent.service import NewConsentEvent, append_events
+from textopt.consent.suppression import address_digest
 from textopt.contacts.models import Contact
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.registry import load_metadata
@@ -49,13 +50,18 @@ COUNTRIES = [
 
 
 def fill_contacts(engine: Engine, count: int, batch: int = 20_000) -> None:
-    """Insert `count` contacts with consent states, in bulk (setup, not measured)."""
+    """Insert `count` contacts with consent states, in bulk (setup, not measured).
+
+    One number in 200 sent STOP: it is on the suppression list, so planning checks every
+    number against the list, as in any workspace that has been sending for a while.
+    """
     rng = random.Random(11)
+    key = b"bench"  # the benchmark's secret key
     weights = [c[4] for c in COUNTRIES]
     created = NOW - dt.timedelta(days=100)
     with engine.begin() as connection:
         for start in range(0, count, batch):
-            contacts, states = [], []
+            contacts, states, stops = [], [], []
             for n in range(start, min(start + batch, count)):
                 country, prefix, digits, zone, _ = rng.choices(COUNTRIES, weights)[0]
                 number = f"{prefix}{n % 10**digits:0{digits}d}"
@@ -74,6 +80,14 @@ def fill_contacts(engine: Engine, count: int, batch: int = 20_000) -> None:
                         "updated_at": created,
                     }
                 )
+                if n % 200 == 7:
+                    stops.append(
+                        {
+                            "digest": address_digest(number, key=key),
+                            "channel": "sms",
+                            "reason": "keyword",
+                        }
+                    )
                 if n % 10 and n:  # 90% consent (contact 1's state comes from the ledger)
                     states.append(
                         {
@@ -95,6 +109,8 @@ def fill_contacts(engine: Engine, count: int, batch: int = 20_000) -> None:
                     )
                     session.flush()
             connection.execute(insert(ConsentState), states)
+            if stops:
+                connection.execute(insert(Suppression), stops)
 
 
 def raw_insert(engine: Engine, count: int, batch: int = 5_000) -> float:

@@ -207,16 +207,34 @@ def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
     return pieces
 
 
-def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> str:
-    try:
-        value = context[path[0]]
-        for key in path[1:]:
-            if type(value) is not dict:
-                raise _Fallback
-            value = value[key]
-    except (KeyError, TypeError):
-        raise _Fallback from None
-    return str(value)
+def _as_dict(value: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _Fallback
+    return value
+
+
+def _fast_renderer(pieces: list[_Piece]) -> Callable[[Mapping[str, Any]], str]:
+    """One function joining the literals and the looked-up values of `pieces`.
+
+    Generated once per template: a lookup is then a subscript, not a loop. Names come
+    from Jinja's parser (identifiers) and are written as string literals; the template's
+    own text is passed as constants, never as code.
+    """
+    constants: dict[str, Any] = {"_as_dict": _as_dict, "_str": str}
+    parts: list[str] = []
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, str):
+            constants[f"_text{index}"] = piece
+            parts.append(f"_text{index}")
+            continue
+        expression = f"context[{piece[0]!r}]"
+        for key in piece[1:]:
+            expression = f"_as_dict({expression})[{key!r}]"
+        parts.append(f"_str({expression})")
+    source = f"def render(context):\n    return ''.join(({', '.join(parts)},))\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<template>", "exec"), constants, namespace)
+    return cast(Callable[[Mapping[str, Any]], str], namespace["render"])
 
 
 def _find_path(context: Mapping[str, Any], target: object, depth: int = 3) -> str | None:
@@ -303,6 +321,7 @@ class Template:
         )
         self._recording: Any = None
         self._pieces = _fast_pieces(tree)
+        self._fast = _fast_renderer(self._pieces) if self._pieces else None
         uses_language = any(f.name in _LOCALE_FILTERS for f in tree.find_all(nodes.Filter))
         self._constant: str | None = None
         if not self.variables and not uses_language:
@@ -317,12 +336,10 @@ class Template:
         """The text for one contact; raise TemplateError naming a missing variable."""
         if self._constant is not None:
             return self._constant
-        if self._pieces is not None:
+        if self._fast is not None:
             try:
-                return "".join(
-                    [p if type(p) is str else _lookup(context, p) for p in self._pieces]  # type: ignore[arg-type]
-                )
-            except _Fallback:
+                return self._fast(context)
+            except (_Fallback, KeyError, TypeError):
                 pass  # let Jinja give the exact behaviour or the exact error
         return self._render_jinja(context)
 
