@@ -275,14 +275,16 @@ def _suppressions(
         addresses = {c[2] for c in contacts if c[2] and c[3] is None}
     else:
         addresses = {c[1] for c in contacts if c[1]}
-    if not addresses:
-        return {}
+    channels = [str(Channel(channel)), "all"]
+    anything = select(Suppression.id).where(Suppression.channel.in_(channels)).limit(1)
+    if not addresses or session.execute(anything).first() is None:
+        return {}  # nothing suppressed on this channel: no address needs hashing
     key = get_settings().resolved_secret_key()  # once: it may be read from a key file
     by_digest = {address_digest(a, key=key): a for a in addresses}
     found: dict[str, set[str]] = {}
     query = select(Suppression.digest, Suppression.reason).where(
         among(dialect, Suppression.digest, by_digest),
-        Suppression.channel.in_([str(Channel(channel)), "all"]),
+        Suppression.channel.in_(channels),
     )
     for digest, reason in session.execute(query):
         found.setdefault(by_digest[digest], set()).add(reason)

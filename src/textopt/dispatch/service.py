@@ -517,7 +517,7 @@ def _record_accepted(
     ph = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
     process = _MESSAGES.c.submitted_at.type._cached_bind_processor(dialect)
     stamp = process(now) if process is not None else now
-    connection.exec_driver_sql(
+    written = connection.exec_driver_sql(
         f"UPDATE messages SET status = 'submitted', provider_message_id = {ph}, "
         f"submitted_at = {ph}, updated_at = {ph}, lease_until = NULL, error_code = NULL, "
         f"error_text = NULL WHERE id = {ph} AND status = 'sending' AND claimed_by = {ph}",
@@ -530,10 +530,10 @@ def _record_accepted(
         _MESSAGES.c.claimed_by == worker,
         _MESSAGES.c.submitted_at == now,
     )
-    count = session.scalar(select(func.count()).select_from(_MESSAGES).where(*ours))
-    done = (
-        set(ids) if count == len(ids) else set(session.scalars(select(_MESSAGES.c.id).where(*ours)))
-    )
+    if written.rowcount == len(ids):  # rows changed, summed over the parameter sets
+        done = set(ids)
+    else:
+        done = set(session.scalars(select(_MESSAGES.c.id).where(*ours)))
     build = func.jsonb_build_object if dialect.name == "postgresql" else func.json_object
     session.execute(
         insert(_EVENTS).from_select(
