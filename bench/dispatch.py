@@ -136,15 +136,16 @@ def main(argv: list[str] | None = None) -> None:
         running_smsc() as smsc,
     ):
         smsc.configure(record=False, receipts="after" if args.receipts else "none")
-        dispatch_rate, due, submitted = run_dispatch(url, smsc, args)
+        dispatch_rate, due, submitted, delivered = run_dispatch(url, smsc, args)
         summary = smsc.summary()
         smsc.reset()
         smsc.configure(record=False, receipts="none")
         wire_rate = asyncio.run(wire_limit(smsc.port, args.messages, args.window))
     lost = max(due - summary["distinct_destinations"], due - submitted, 0)
     print(
-        f"dispatched {due:,} due messages ({submitted:,} submitted; SMSC accepted "
-        f"{summary['accepted']:,}) with window {args.window}, {args.workers} worker(s)",
+        f"dispatched {due:,} due messages ({submitted:,} submitted, {delivered:,} of them "
+        f"delivered by a receipt; SMSC accepted {summary['accepted']:,}) with window "
+        f"{args.window}, {args.workers} worker(s)",
         file=sys.stderr,
     )
     print(
@@ -154,8 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
-def run_dispatch(url: str, smsc: Smsc, args: argparse.Namespace) -> tuple[float, int, int]:
-    """Fill, launch, dispatch; returns (rate, due messages, messages submitted)."""
+def run_dispatch(url: str, smsc: Smsc, args: argparse.Namespace) -> tuple[float, int, int, int]:
+    """Fill, launch, dispatch; returns (rate, due messages, submitted, delivered)."""
     account = {
         "kind": "smpp",
         "host": "127.0.0.1",
@@ -202,8 +203,9 @@ def run_dispatch(url: str, smsc: Smsc, args: argparse.Namespace) -> tuple[float,
         submitted = session.scalar(
             select(func.count()).where(Message.status.in_(["submitted", "delivered"]))
         )
+        delivered = session.scalar(select(func.count()).where(Message.status == "delivered"))
     engine.dispose()
-    return (due or 0) / elapsed, int(due or 0), int(submitted or 0)
+    return (due or 0) / elapsed, int(due or 0), int(submitted or 0), int(delivered or 0)
 
 
 if __name__ == "__main__":

@@ -72,14 +72,17 @@ def parse_receipt(
     has_receipt_tlv = Tag.RECEIPTED_MESSAGE_ID in by_tag
     if esm_class & _MESSAGE_TYPE_MASK not in _RECEIPT_TYPES and not has_receipt_tlv:
         return None
-    text = {
-        key.lower().decode(): value.decode("latin-1")
-        for key, value in _TEXT_FIELD.findall(short_message)
-    }
     message_id = _tlv_text(by_tag[Tag.RECEIPTED_MESSAGE_ID]) if has_receipt_tlv else None
+    state = by_tag.get(Tag.MESSAGE_STATE)
+    # The text is read only for what the TLVs leave out (most SMSCs send both).
+    text: dict[str, str] = {}
+    if not message_id or not state or state[0] != 2:  # 2: DELIVERED needs no error code
+        text = {
+            key.lower().decode(): value.decode("latin-1")
+            for key, value in _TEXT_FIELD.findall(short_message)
+        }
     message_id = message_id or text.get("id")
     stat: str | None = None
-    state = by_tag.get(Tag.MESSAGE_STATE)
     if state:
         stat = _STATE_WORDS.get(state[0], "UNKNOWN")
     elif "stat" in text:
