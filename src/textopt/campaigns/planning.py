@@ -19,7 +19,7 @@ import json
 import sqlite3
 from collections import Counter, namedtuple
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain
@@ -199,6 +199,8 @@ class _Planner:
         self._instants = _Instants(session)
         self._starts = self._instants(self.start)
         self._expires = self._instants(self.expires)
+        stamp = self._instants(now)
+        self._created = (0, stamp, stamp)  # attempts, created_at, updated_at
         # Tally of planned messages per distinct outcome, folded into the report per batch.
         self._tally: Counter[tuple[Any, ...]] = Counter()
         self._alive: dict[int, Decision] = {}  # the decisions the tally names, by id
@@ -471,6 +473,7 @@ class _Planner:
         tally, alive = self._tally, self._alive
         campaign_id, purpose, sender = self.campaign_id, self.purpose.value, self.sender
         tail = (self._expires, self._starts, state.provider)
+        created = self._created
         key_prefix = f"c{campaign_id}-"
         fallback_currency = report.currency
         key_of = facts.key_of
@@ -526,6 +529,7 @@ class _Planner:
                     *columns,
                     *tail,
                     key_prefix + str(contact_id),
+                    *created,
                 )
             )
             alive[id(decision)] = decision
@@ -596,6 +600,7 @@ class _Planner:
                     self._starts,
                     state.provider,
                     f"c{self.campaign_id}-{contact.id}-email",
+                    *self._created,
                     rendered.subject,
                     None if blocked else rendered.html,
                     None if blocked or not headers else json.dumps(headers),
@@ -771,47 +776,43 @@ _OUTBOX_COLUMNS = (
     "decided_at",
     "provider",
     "idempotency_key",
+    "attempts",
+    "created_at",
+    "updated_at",
 )
 #: An email row's extra columns, after the common ones.
 _EMAIL_COLUMNS = ("subject", "html", "headers")
-#: Filled by the writer: attempts, created_at, updated_at.
-_WRITER_COLUMNS = ("attempts", "created_at", "updated_at")
 
 
 class _OutboxWriter:
-    """Multi-row INSERT … ON CONFLICT DO NOTHING, run beside the planning of the next batch.
+    """Multi-row INSERT … ON CONFLICT DO NOTHING through the driver's own cursor.
 
     Planning is the hot path. Each statement inserts many rows at once, so the database
-    works without Python between rows; it runs in a thread while the main thread plans the
-    next batch (the database driver releases the interpreter lock while it works). The
-    connection is only ever used by one thread at a time: `start` hands a batch over,
-    `wait` takes the connection back before the next read.
+    works without Python between rows, and the driver binds the values in C and runs the
+    insert without the interpreter lock: `_run` writes one batch while the next is planned.
     """
 
-    def __init__(self, session: Session, now: dt.datetime) -> None:
+    def __init__(self, session: Session) -> None:
         self.connection = session.connection()
         dialect = self.connection.dialect
         self.marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        now_value = _Instants(session)(now)
-        self.tail = (0, now_value, now_value)
         driver = self.connection.connection.driver_connection
+        assert driver is not None
+        self.driver = driver
         if isinstance(driver, sqlite3.Connection):  # bound parameters per statement
             limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         else:
             limit = 65_535
         self.chunk = {
-            "sms": limit // (len(_OUTBOX_COLUMNS) + len(_WRITER_COLUMNS)),
-            "email": limit // (len(_OUTBOX_COLUMNS) + len(_EMAIL_COLUMNS) + len(_WRITER_COLUMNS)),
+            "sms": limit // len(_OUTBOX_COLUMNS),
+            "email": limit // (len(_OUTBOX_COLUMNS) + len(_EMAIL_COLUMNS)),
         }
         self._sql: dict[tuple[str, int], str] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
-        self._pending: Future[None] | None = None
 
     def _statement(self, kind: str, count: int) -> str:
         sql = self._sql.get((kind, count))
         if sql is None:
             columns = _OUTBOX_COLUMNS + (_EMAIL_COLUMNS if kind == "email" else ())
-            columns += _WRITER_COLUMNS
             one = f"({', '.join([self.marker] * len(columns))})"
             sql = self._sql[(kind, count)] = (
                 f"INSERT INTO messages ({', '.join(columns)}) VALUES "
@@ -820,32 +821,18 @@ class _OutboxWriter:
             )
         return sql
 
-    def _write(self, rows: _Rows) -> None:
-        tail = self.tail
-        for kind, batch in (("sms", rows.sms), ("email", rows.email)):
-            size = self.chunk[kind]
-            for begin in range(0, len(batch), size):
-                chunk = batch[begin : begin + size]
-                values = tuple(chain.from_iterable(row + tail for row in chunk))
-                self.connection.exec_driver_sql(self._statement(kind, len(chunk)), values)
-
-    def start(self, rows: _Rows) -> None:
-        """Write `rows` in the background (after any earlier batch)."""
-        self.wait()
-        self._pending = self._pool.submit(self._write, rows)
-
-    def wait(self) -> None:
-        """Block until the batch handed over is written; raise what writing it raised."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self) -> None:
-        """Wait for the last batch, then stop the thread."""
+    def write(self, rows: _Rows) -> None:
+        """Insert the batch's rows (existing ones are kept as they are)."""
+        cursor = self.driver.cursor()
         try:
-            self.wait()
+            for kind, batch in (("sms", rows.sms), ("email", rows.email)):
+                size = self.chunk[kind]
+                for begin in range(0, len(batch), size):
+                    chunk = batch[begin : begin + size]
+                    values = list(chain.from_iterable(chunk))
+                    cursor.execute(self._statement(kind, len(chunk)), values)
         finally:
-            self._pool.shutdown(wait=True)
+            cursor.close()
 
 
 def _run(
@@ -865,27 +852,27 @@ def _run(
         rate = campaign.throughput if channel == Channel.SMS else None
         section.throughput = float(rate or account.get("rate", 0) or 0)
     planner.report.throughput = planner.sections[planner.primary].throughput
-    writer = _OutboxWriter(session, now) if write else None
+    writer = _OutboxWriter(session) if write else None
     before = _planned_count(session, campaign.id) if write else 0
-    pending: _Rows | None = None
-    try:
-        # Read and fetch batch n+1 while nothing else uses the connection, then write
-        # batch n in the background while batch n+1 is planned.
+    # While the main thread plans batch n, a thread writes batch n-1: the driver binds and
+    # inserts without the interpreter lock. The connection is used by one thread at a time:
+    # reading a page and the batch's facts waits until the write is done. (Reads stay on
+    # the main thread: the driver takes the lock back for every row it reads.)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer") as background:
+        pending: _Rows | None = None
         for contacts in _contact_batches(session, campaign, planner.start, batch_size):
             fetched = planner.fetch(contacts)
-            if writer is not None and pending:
-                writer.start(pending)
-            rows = planner.compute(contacts, fetched)
-            if writer is not None:
-                writer.wait()
+            step = background.submit(writer.write, pending) if writer and pending else None
+            try:
+                rows = planner.compute(contacts, fetched)
+            finally:
+                if step is not None:
+                    step.result()  # the connection is free again
             pending = rows if not planner.report.template_problems else None
             if progress is not None:
                 progress(len(contacts))
         if writer is not None and pending:
-            writer.start(pending)
-    finally:
-        if writer is not None:
-            writer.close()
+            writer.write(pending)
     if write:
         planner.report.written = _planned_count(session, campaign.id) - before
     return planner.report
