@@ -799,10 +799,10 @@ class _OutboxWriter:
         driver = self.connection.connection.driver_connection
         assert driver is not None
         self.driver = driver
-        if isinstance(driver, sqlite3.Connection):  # bound parameters per statement
-            limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        else:
-            limit = 65_535
+        # SQLite: as many rows per statement as it takes parameters. PostgreSQL plans a
+        # long VALUES list slowly: one row per statement, pipelined by the driver.
+        self.multirow = isinstance(driver, sqlite3.Connection)
+        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if self.multirow else 0
         self.chunk = {
             "sms": limit // len(_OUTBOX_COLUMNS),
             "email": limit // (len(_OUTBOX_COLUMNS) + len(_EMAIL_COLUMNS)),
@@ -826,6 +826,10 @@ class _OutboxWriter:
         cursor = self.driver.cursor()
         try:
             for kind, batch in (("sms", rows.sms), ("email", rows.email)):
+                if not self.multirow:
+                    if batch:
+                        cursor.executemany(self._statement(kind, 1), batch)
+                    continue
                 size = self.chunk[kind]
                 for begin in range(0, len(batch), size):
                     chunk = batch[begin : begin + size]
