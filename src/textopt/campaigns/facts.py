@@ -30,12 +30,9 @@ from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConfigError
 from textopt.policy import (
     ContactFacts,
-    Decision,
-    MessageFacts,
     SendRecord,
     WorkspacePolicy,
     customise_pack,
-    decide,
     get_pack,
 )
 from textopt.vocab import Channel, Purpose
@@ -46,7 +43,6 @@ __all__ = [
     "COUNTED_SENT",
     "BatchFacts",
     "ContactRow",
-    "DecisionCache",
     "RecipientFacts",
     "SuppressionLookup",
     "gather_batch_facts",
@@ -408,51 +404,3 @@ def _history(
                 SendRecord(at=send_at, channel=channel, purpose=Purpose.MARKETING)
             )
     return found
-
-
-class DecisionCache:
-    """`policy.decide` with the answers of recipients without recent history remembered.
-
-    A decision depends only on the facts below, the message and the instant; most of an
-    audience shares them (country, zones, consent, no history), so most recipients cost a
-    dictionary lookup. Recipients with history are decided one by one.
-    """
-
-    def __init__(self, workspace: WorkspacePolicy, *, size: int = 100_000) -> None:
-        self.workspace = workspace
-        self.size = size
-        self._answers: dict[tuple[Any, ...], Decision] = {}
-
-    def decide(
-        self,
-        facts: ContactFacts,
-        message: MessageFacts,
-        now: dt.datetime,
-        history: Sequence[SendRecord] = (),
-    ) -> Decision:
-        """The decision for one recipient (see `policy.decide`)."""
-        if history:
-            return decide(facts, message, now, history, self.workspace)
-        e164 = facts.e164
-        key = (
-            message,
-            now,
-            facts.country,
-            facts.region,
-            facts.timezone,
-            facts.timezones,
-            tuple(sorted(facts.consents.items())),
-            facts.soft_opt_in_eligible,
-            facts.is_customer,
-            facts.suppression_reasons,
-            facts.transactional_opt_out,
-            e164 is None,
-            facts.email is None,
-            e164[:5] if e164 and e164.startswith("+1") else None,  # NANP area code: the state
-        )
-        answer = self._answers.get(key)
-        if answer is None:
-            if len(self._answers) >= self.size:
-                self._answers.clear()
-            answer = self._answers[key] = decide(facts, message, now, (), self.workspace)
-        return answer
