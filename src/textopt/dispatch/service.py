@@ -37,7 +37,7 @@ from textopt.contacts.models import Contact
 from textopt.db.base import JSONType, UTCDateTime
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt, RateBucket
-from textopt.dispatch.recheck import Rechecker, among, contact_columns, raw
+from textopt.dispatch.recheck import Rechecker, among, contact_columns, parse_instant, raw
 from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
 from textopt.policy import (
     Reason,
@@ -131,7 +131,7 @@ _STATE_COLUMNS = (
     Message.status,
     Message.claimed_by,
     Message.attempts,
-    Message.expires_at,
+    raw(Message.expires_at),  # parsed where a retry is weighed against it
     Message.provider_message_id,
 )
 
@@ -629,7 +629,7 @@ def _record_each(
                     reason_text="No answer came from the provider, which may have sent it; "
                     "not resent to avoid a duplicate. A receipt may still resolve it.",
                 )
-            elif message.expires_at is not None and retry_at >= message.expires_at:
+            elif (expires := parse_instant(message.expires_at)) is not None and retry_at >= expires:
                 report.expired += 1
                 row.update(
                     status=_S.EXPIRED,
