@@ -15,16 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
-    ColumnElement,
+    BindParameter,
     Integer,
     String,
     Text,
     and_,
     any_,
+    bindparam,
     exists,
     func,
     literal,
@@ -53,7 +54,15 @@ from textopt.policy import (
 )
 from textopt.vocab import Channel, Purpose
 
-__all__ = ["Rechecker", "among", "contact_columns", "parse_instant", "raw"]
+__all__ = [
+    "Rechecker",
+    "among",
+    "contact_columns",
+    "id_list",
+    "ids_parameter",
+    "parse_instant",
+    "raw",
+]
 
 
 def raw(column: Any) -> Any:
@@ -61,17 +70,34 @@ def raw(column: Any) -> Any:
     return type_coerce(column, String).label(column.key)
 
 
-def among(dialect: str, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+def among(dialect: str, column: Any, values: Collection[Any] | BindParameter[Any]) -> Any:
     """`column IN values` with the values as one parameter (a JSON array, or an array).
 
     A long IN list is rendered and bound value by value on every execution; one parameter
-    costs the same for ten values or ten thousand.
+    costs the same for ten values or ten thousand. `values` may be a bound parameter whose
+    value `id_list` makes.
     """
+    if not isinstance(values, BindParameter):
+        values = literal(id_list(dialect, values), _list_type(dialect, column))
     if dialect == "postgresql":
-        kind = Integer if column.type._type_affinity is Integer else String
-        return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(kind))))
-    each = func.json_each(literal(json.dumps(list(values)), Text)).table_valued("value")
-    return cast(ColumnElement[bool], column.in_(select(each.c.value)))
+        return column == any_(values)
+    return column.in_(select(func.json_each(values).table_valued("value").c.value))
+
+
+def id_list(dialect: str, values: Collection[Any]) -> Any:
+    """The value of an `among` parameter: a list on PostgreSQL, a JSON array on SQLite."""
+    return list(values) if dialect == "postgresql" else json.dumps(list(values))
+
+
+def _list_type(dialect: str, column: Any) -> Any:
+    if dialect != "postgresql":
+        return Text()
+    return ARRAY(Integer if column.type._type_affinity is Integer else String)
+
+
+def ids_parameter(dialect: str, name: str, column: Any) -> BindParameter[Any]:
+    """A bound parameter for `among`, to build a statement once and bind its list later."""
+    return bindparam(name, type_=_list_type(dialect, column))
 
 
 def parse_instant(value: Any) -> dt.datetime | None:
@@ -85,12 +111,13 @@ def parse_instant(value: Any) -> dt.datetime | None:
 
 
 def contact_columns(
-    dialect: str, *, now: dt.datetime, counted: Iterable[MessageStatus]
+    dialect: str, *, since: Any, counted: Iterable[MessageStatus]
 ) -> tuple[Any, ...]:
     """What a claim reads of each message's contact (None when erased), in this order:
 
     id, phone, email, email_undeliverable_at, country, region, timezone, timezones,
-    is_customer, consent rows as one string, and whether it has marketing in the cap window.
+    is_customer, consent rows as one string, and whether it has marketing since `since` (the
+    start of the cap window: an instant or a bound parameter).
     """
     row = (
         ConsentState.channel
@@ -112,7 +139,7 @@ def contact_columns(
             earlier.c.contact_id == Message.contact_id,
             earlier.c.purpose == Purpose.MARKETING,
             earlier.c.status.in_([str(s) for s in counted]),
-            earlier.c.send_at >= now - CAP_WINDOW,
+            earlier.c.send_at >= since,
         )
     )
     return (

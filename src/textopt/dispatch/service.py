@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import (
+    Integer,
     Select,
     String,
     Table,
@@ -31,13 +32,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import COUNTED_SENT
+from textopt.campaigns.facts import CAP_WINDOW, COUNTED_SENT
 from textopt.campaigns.models import Campaign, CampaignStatus
 from textopt.contacts.models import Contact
 from textopt.db.base import JSONType, UTCDateTime
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt, RateBucket
-from textopt.dispatch.recheck import Rechecker, among, contact_columns, parse_instant, raw
+from textopt.dispatch.recheck import (
+    Rechecker,
+    among,
+    contact_columns,
+    id_list,
+    ids_parameter,
+    parse_instant,
+    raw,
+)
 from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
 from textopt.policy import (
     Reason,
@@ -215,7 +224,7 @@ def _return_tokens(session: Session, *, account: str, tokens: int) -> None:
         )
 
 
-def _due(now: dt.datetime, only_ids: Collection[int] | None) -> list[Any]:
+def _due(now: Any, only_ids: Collection[int] | None) -> list[Any]:
     running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
     conditions = [
         Message.status.in_([_S.PLANNED, _S.QUEUED]),
@@ -227,8 +236,38 @@ def _due(now: dt.datetime, only_ids: Collection[int] | None) -> list[Any]:
     return conditions
 
 
+#: The claim's select by dialect, with parameters provider, now, since and budget.
+_CLAIM_QUERIES: dict[str, Select[Any]] = {}
+
+
+def _claim_query(
+    dialect: str,
+    *,
+    provider: Any,
+    now: Any,
+    since: Any,
+    limit: Any,
+    only_ids: Collection[int] | None,
+) -> Select[Any]:
+    """The claim's select: due messages with their contact's columns, oldest first.
+
+    The values may be bound parameters (see `_CLAIM_QUERIES`).
+    """
+    query = select(*_CLAIM_COLUMNS, *contact_columns(dialect, since=since, counted=COUNTED_SENT))
+    query = query.outerjoin(Contact, Contact.id == Message.contact_id)
+    if dialect == "postgresql":
+        return (
+            query.where(Message.provider == provider, *_due(now, only_ids))
+            .order_by(Message.send_at, Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=_MESSAGES)
+        )
+    first = _first_due(provider=provider, now=now, only_ids=only_ids, limit=limit)
+    return query.where(Message.id.in_(first)).order_by(Message.send_at, Message.id)
+
+
 def _first_due(
-    *, provider: str, now: dt.datetime, only_ids: Collection[int] | None, limit: int
+    *, provider: Any, now: Any, only_ids: Collection[int] | None, limit: Any
 ) -> Select[Any]:
     """The ids of the first `limit` due messages, oldest first, read from the index alone.
 
@@ -297,21 +336,28 @@ def claim_batch(
         if budget <= 0:
             return report
     dialect = session.get_bind().dialect.name
-    query = select(
-        *_CLAIM_COLUMNS, *contact_columns(dialect, now=now, counted=COUNTED_SENT)
-    ).outerjoin(Contact, Contact.id == Message.contact_id)
-    if dialect == "postgresql":
-        query = (
-            query.where(Message.provider == provider, *_due(now, only_ids))
-            .order_by(Message.send_at, Message.id)
-            .limit(budget)
-            .with_for_update(skip_locked=True, of=_MESSAGES)
-        )
+    if only_ids is None:  # the common case: one statement per dialect, built once
+        query = _CLAIM_QUERIES.get(dialect)
+        if query is None:
+            query = _CLAIM_QUERIES[dialect] = _claim_query(
+                dialect,
+                provider=bindparam("provider", type_=String),
+                now=bindparam("now", type_=UTCDateTime),
+                since=bindparam("since", type_=UTCDateTime),
+                limit=bindparam("budget", type_=Integer),
+                only_ids=None,
+            )
     else:
-        query = query.where(
-            Message.id.in_(_first_due(provider=provider, now=now, only_ids=only_ids, limit=budget))
-        ).order_by(Message.send_at, Message.id)
-    messages = session.connection().execute(query).all()
+        query = _claim_query(
+            dialect,
+            provider=provider,
+            now=now,
+            since=now - CAP_WINDOW,
+            limit=budget,
+            only_ids=only_ids,
+        )
+    values = {"provider": provider, "now": now, "since": now - CAP_WINDOW, "budget": budget}
+    messages = session.connection().execute(query, values if only_ids is None else {}).all()
     if not messages:
         _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
         return report
@@ -414,20 +460,10 @@ def claim_batch(
             }
         )
     if sending:  # planned or queued (the query's condition) to sending: always allowed
-        session.execute(
-            update(_MESSAGES)
-            .where(among(dialect, _MESSAGES.c.id, sending))
-            .values(
-                status=_S.SENDING,
-                claimed_by=worker,
-                lease_until=now + lease,
-                attempts=_MESSAGES.c.attempts + 1,
-                send_at=now,
-            )
-        )
-        _events_from_messages(
-            session, ids=sending, at=now, status=_S.SENDING, detail={"worker": worker}
-        )
+        mark, log = _sending_statements(dialect)
+        ids = id_list(dialect, sending)
+        session.execute(mark, {"ids": ids, "worker": worker, "lease": now + lease, "now": now})
+        session.execute(log, {"ids": ids, "now": now, "detail": {"worker": worker}})
     _write_updates(session, updates)
     _write_events(session, events)
     if rate is not None:
@@ -436,21 +472,36 @@ def claim_batch(
     return report
 
 
-def _events_from_messages(
-    session: Session, *, ids: Sequence[int], at: dt.datetime, status: str, detail: dict[str, Any]
-) -> None:
-    """One event per message, the same for all, written by the database in one statement."""
-    session.execute(
-        insert(_EVENTS).from_select(
+#: The claim's two writes by dialect: rows to `sending`, and their events.
+_SENDING_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _sending_statements(dialect: str) -> tuple[Any, Any]:
+    """UPDATE to `sending` and INSERT of the events (ids, worker, lease, now, detail)."""
+    if dialect not in _SENDING_STATEMENTS:
+        ids = among(dialect, _MESSAGES.c.id, ids_parameter(dialect, "ids", _MESSAGES.c.id))
+        mark = (
+            update(_MESSAGES)
+            .where(ids)
+            .values(
+                status=_S.SENDING,
+                claimed_by=bindparam("worker", type_=String),
+                lease_until=bindparam("lease", type_=UTCDateTime),
+                attempts=_MESSAGES.c.attempts + 1,
+                send_at=bindparam("now", type_=UTCDateTime),
+            )
+        )
+        log = insert(_EVENTS).from_select(
             ["message_id", "at", "status", "detail"],
             select(
                 _MESSAGES.c.id,
-                literal(at, UTCDateTime),
-                literal(str(status), String),
-                literal(detail, JSONType),
-            ).where(among(session.get_bind().dialect.name, _MESSAGES.c.id, ids)),
+                bindparam("now", type_=UTCDateTime),
+                literal(str(_S.SENDING), String),
+                bindparam("detail", type_=JSONType),
+            ).where(ids),
         )
-    )
+        _SENDING_STATEMENTS[dialect] = (mark, log)
+    return _SENDING_STATEMENTS[dialect]
 
 
 def record_results(
