@@ -575,36 +575,49 @@ def _record_accepted(
         [(r.provider_message_id, stamp, stamp, r.message_id, worker) for r in accepted],
     )
     ids = [r.message_id for r in accepted]
-    ours = (
-        among(dialect.name, _MESSAGES.c.id, ids),
-        _MESSAGES.c.status == _S.SUBMITTED,
-        _MESSAGES.c.claimed_by == worker,
-        _MESSAGES.c.submitted_at == now,
-    )
-    if written.rowcount == len(ids):  # rows changed, summed over the parameter sets
-        done = set(ids)
-    else:
-        done = set(session.scalars(select(_MESSAGES.c.id).where(*ours)))
-    build = func.jsonb_build_object if dialect.name == "postgresql" else func.json_object
-    session.execute(
-        insert(_EVENTS).from_select(
+    find, log = _submitted_statements(dialect.name)
+    values = {"ids": id_list(dialect.name, ids), "worker": worker, "now": now}
+    # the driver's row count sums the parameter sets: all ours, or look which ones are
+    done = set(ids) if written.rowcount == len(ids) else set(session.scalars(find, values))
+    session.execute(log, values)
+    return done
+
+
+#: Recording acceptances, by dialect: which rows are ours now, and their events.
+_SUBMITTED_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _submitted_statements(dialect: str) -> tuple[Any, Any]:
+    """SELECT of the ids just marked `submitted` by us, INSERT of their events (ids, worker,
+    now)."""
+    if dialect not in _SUBMITTED_STATEMENTS:
+        now = bindparam("now", type_=UTCDateTime)
+        worker = bindparam("worker", type_=String)
+        ours = (
+            among(dialect, _MESSAGES.c.id, ids_parameter(dialect, "ids", _MESSAGES.c.id)),
+            _MESSAGES.c.status == _S.SUBMITTED,
+            _MESSAGES.c.claimed_by == worker,
+            _MESSAGES.c.submitted_at == now,
+        )
+        build = func.jsonb_build_object if dialect == "postgresql" else func.json_object
+        log = insert(_EVENTS).from_select(
             ["message_id", "at", "status", "detail"],
             select(
                 _MESSAGES.c.id,
-                literal(now, UTCDateTime),
+                now,
                 literal(str(_S.SUBMITTED), String),
                 build(
                     literal("outcome", String),
                     literal(str(SubmitOutcome.ACCEPTED), String),
                     literal("worker", String),
-                    literal(worker, String),
+                    worker,
                     literal("provider_message_id", String),
                     _MESSAGES.c.provider_message_id,
                 ),
             ).where(*ours),
         )
-    )
-    return done
+        _SUBMITTED_STATEMENTS[dialect] = (select(_MESSAGES.c.id).where(*ours), log)
+    return _SUBMITTED_STATEMENTS[dialect]
 
 
 def _record_each(
