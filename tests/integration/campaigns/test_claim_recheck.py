@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from tests.factories.campaigns import (
     WEDNESDAY_10H,
     add_contact,
@@ -16,12 +16,16 @@ from tests.factories.campaigns import (
 )
 
 from textopt.campaigns import service as campaigns
+from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.models import SuppressionReason
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
+from textopt.dispatch import service
+from textopt.dispatch.models import Message, MessageEvent
 from textopt.gdpr import service as gdpr
+from textopt.providers.base import SubmitOutcome, SubmitResult
 
 PHONES = [f"+336123400{n:02d}" for n in range(12)]
 SUPPRESSED, REVOKED, ERASED = PHONES[3], PHONES[7], PHONES[10]
@@ -57,3 +61,50 @@ def test_changes_after_planning_block_only_their_own_message_in_a_batch(
     others = [p for p in PHONES if p not in (SUPPRESSED, REVOKED, ERASED)]
     assert {result[p] for p in others} == {("delivered", None)}  # one decision for them all
     assert len(journal_keys(journal)) == len(others)  # the erased one was not sent either
+
+
+def test_an_answer_for_a_message_no_longer_ours_is_kept_without_moving_it(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    # The lease of a claimed batch ran out and recovery made one promotion `unknown` before
+    # the SMSC's acceptances were recorded: the others become submitted, that one keeps
+    # its state and the provider's id (a receipt may still resolve it).
+    with session_scope(engine) as s:
+        for phone in PHONES[:3]:
+            add_contact(s, phone)
+        campaign = new_campaign(s, campaign_settings)
+        campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=WEDNESDAY_10H)
+    at = WEDNESDAY_10H + dt.timedelta(minutes=1)
+    with session_scope(engine) as s:
+        claimed = service.claim_batch(
+            s,
+            worker="w1",
+            provider="sandbox",
+            rate=None,
+            now=at,
+            limit=10,
+            lease=dt.timedelta(seconds=60),
+            workspace=workspace_policy(campaign_settings),
+        )
+    ids = [m.message_id for m in claimed.sending]
+    assert len(ids) == 3
+    with session_scope(engine) as s:
+        s.execute(
+            update(Message).where(Message.id == ids[1]).values(status="unknown", lease_until=None)
+        )
+    results = [SubmitResult(i, SubmitOutcome.ACCEPTED, f"smsc-{i}") for i in ids]
+    with session_scope(engine) as s:
+        report = service.record_results(
+            s, worker="w1", provider="sandbox", results=results, now=at, max_attempts=3
+        )
+    assert (report.submitted, report.late) == (2, 1)
+    with session_scope(engine) as s:
+        rows = {m.id: m for m in s.scalars(select(Message).where(Message.id.in_(ids)))}
+        events = {
+            (e.message_id, e.status, bool(e.detail.get("late")))
+            for e in s.scalars(select(MessageEvent).where(MessageEvent.message_id.in_(ids)))
+        }
+    assert [rows[i].status for i in ids] == ["submitted", "unknown", "submitted"]
+    assert [rows[i].provider_message_id for i in ids] == [f"smsc-{i}" for i in ids]
+    assert (ids[1], "unknown", True) in events
+    assert {(i, "submitted", False) for i in (ids[0], ids[2])} <= events
