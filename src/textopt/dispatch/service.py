@@ -767,6 +767,10 @@ def _emit_status_changes(
     )
 
 
+#: The messages receipts name, by dialect (provider, ids).
+_RECEIPT_QUERIES: dict[str, Any] = {}
+
+
 def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.datetime) -> int:
     """Apply delivery receipts in bulk; one for a message not yet known is kept for later."""
     if not receipts:
@@ -777,15 +781,20 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
         by_provider.setdefault(receipt.provider, []).append(receipt)
     for provider, items in by_provider.items():
         ids = [r.provider_message_id for r in items]
-        messages = {
-            m.provider_message_id: m
-            for m in session.connection().execute(
-                select(*_STATE_COLUMNS).where(
-                    Message.provider == provider,
-                    among(session.get_bind().dialect.name, Message.provider_message_id, ids),
-                )
+        dialect = session.get_bind().dialect.name
+        if dialect not in _RECEIPT_QUERIES:
+            _RECEIPT_QUERIES[dialect] = select(*_STATE_COLUMNS).where(
+                Message.provider == bindparam("provider", type_=String),
+                among(
+                    dialect,
+                    Message.provider_message_id,
+                    ids_parameter(dialect, "ids", Message.provider_message_id),
+                ),
             )
-        }
+        found = session.connection().execute(
+            _RECEIPT_QUERIES[dialect], {"provider": provider, "ids": id_list(dialect, ids)}
+        )
+        messages = {m.provider_message_id: m for m in found.all()}
         orphans = [r for r in items if r.provider_message_id not in messages]
         if orphans:
             session.execute(
@@ -861,8 +870,12 @@ def _apply_receipts(
     return len(updates)
 
 
+#: Every allowed move, by the state's plain name (rows hold plain strings).
+_ALLOWED = {str(state): moves for state, moves in TRANSITIONS.items()}
+
+
 def _allowed(status: str) -> frozenset[MessageStatus]:
-    return TRANSITIONS[MessageStatus(status)]
+    return _ALLOWED[status]
 
 
 def _apply_orphans(
