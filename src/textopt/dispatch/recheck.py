@@ -1,13 +1,13 @@
 """The claim's policy re-check: facts read with the claim, one `policy.decide` per distinct case.
 
-Planning builds a `ContactFacts` per contact; at claim time most messages of a batch share
-every fact the policy reads (country, zones, consent, no recent history), so here a message
-costs a tuple of values read by the claim's own query and one dictionary lookup, and the
-full facts are gathered, and the policy run, once per distinct tuple. The tuple holds every
-input of `ContactFacts` except the number and the address themselves (only whether they are
-known, and a NANP area code, which names a state), as `campaigns.facts.DecisionCache` does;
-consent enters it as the contact's consent rows joined into one string by the database.
-A message whose contact has marketing in the cap window is decided one by one with it.
+At claim time most messages of a batch share every fact the policy reads (country, zones,
+consent, no recent history), so here a message costs a tuple of values read by the claim's
+own query and one dictionary lookup, and the full facts are gathered, and the policy run,
+once per distinct tuple. The tuple holds every input of `ContactFacts` except the number and
+the address themselves: only whether they are known, and a NANP area code (which names a
+state; the policy reads nothing else of a number). Consent enters it as the contact's
+consent rows joined into one string by the database. A message whose contact has marketing
+in the cap window is decided one by one with it.
 """
 
 from __future__ import annotations
