@@ -18,7 +18,7 @@ from textopt.config import Settings, get_settings
 from textopt.consent.models import ConsentSource
 from textopt.consent.service import consent_rows_bulk, parse_consent_summary
 from textopt.consent.suppression import (
-    address_digest,
+    address_digester,
     count_suppressions,
     reasons_by_digest,
     suppressed_phones,
@@ -261,7 +261,7 @@ class SuppressionLookup:
 
     def __init__(self, session: Session, channel: Channel, *, preload_limit: int = 200_000):
         self.channel = channel
-        self.key = get_settings().resolved_secret_key()  # once: it may come from a key file
+        self.digest = address_digester(get_settings().resolved_secret_key())  # a key file
         self._all: dict[str, tuple[str, ...]] | None = None
         if preload_limit and count_suppressions(session, channel=channel) <= preload_limit:
             self._all = {
@@ -277,10 +277,10 @@ class SuppressionLookup:
     def find(self, session: Session, addresses: Collection[str]) -> dict[str, tuple[str, ...]]:
         """Which of these addresses are suppressed, and why."""
         if self._all is not None:
-            table, key = self._all, self.key
+            table, digest = self._all, self.digest
             found = {}
             for address in addresses:
-                reasons = table.get(address_digest(address, key=key))
+                reasons = table.get(digest(address))
                 if reasons:
                     found[address] = reasons
             return found

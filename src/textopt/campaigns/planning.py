@@ -479,7 +479,22 @@ class _Planner:
         key_of = facts.key_of
         for contact, context in zip(contacts, contexts, strict=True):
             # the row by position: an attribute read of a database row costs more
-            (contact_id, phone, email, country, region, zone, is_customer) = contact[:7]
+            (
+                contact_id,
+                phone,
+                email,
+                country,
+                region,
+                zone,
+                is_customer,
+                _,
+                _,
+                _,
+                raw_zones,
+                _,
+                bounced,
+                _,
+            ) = contact
             body = bodies.get(contact_id) if bodies else None
             try:
                 if body is None:
@@ -496,11 +511,10 @@ class _Planner:
             if extra or (history and contact_id in history):
                 decision, columns = decide_one(state, contact, facts, extra or ())
             else:
-                raw_zones = contact[10]
                 key = key_of(
                     contact_id,
                     phone,
-                    email if contact[12] is None else None,
+                    email if bounced is None else None,
                     country,
                     region,
                     zone,

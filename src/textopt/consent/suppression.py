@@ -8,7 +8,7 @@ database alone does not reveal it.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from textopt.vocab import Channel
 
 __all__ = [
     "address_digest",
+    "address_digester",
     "count_suppressions",
     "lift_suppression",
     "reasons_by_digest",
@@ -39,6 +40,19 @@ def address_digest(value: str, *, key: bytes | None = None) -> str:
     normalised = value.strip().lower() if "@" in value else value.strip()
     key = key if key is not None else get_settings().resolved_secret_key()
     return hmac.digest(key, normalised.encode(), "sha256").hex()
+
+
+def address_digester(key: bytes) -> Callable[[str], str]:
+    """`address_digest` under one key, for many addresses: the keyed hash is set up once."""
+    keyed = hmac.new(key, digestmod="sha256")
+
+    def digest(value: str) -> str:
+        normalised = value.strip().lower() if "@" in value else value.strip()
+        state = keyed.copy()
+        state.update(normalised.encode())
+        return state.hexdigest()
+
+    return digest
 
 
 def _address(phone: str | None, email: str | None) -> str:
@@ -147,8 +161,8 @@ def suppressed_phones(
     session: Session, *, phones: Collection[str], channel: Channel | str = Channel.SMS
 ) -> dict[str, list[str]]:
     """Which of these E.164 numbers (or addresses) are suppressed, and why (one query)."""
-    key = get_settings().resolved_secret_key()  # once: it may be read from a key file
-    by_digest = {address_digest(p, key=key): p for p in phones}
+    digest = address_digester(get_settings().resolved_secret_key())  # a key file: read once
+    by_digest = {digest(p): p for p in phones}
     reasons = _reasons_by_digest(session, digests=by_digest, channel=str(channel))
     return {by_digest[d]: r for d, r in reasons.items()}
 
