@@ -79,7 +79,8 @@ def statuses(engine: Engine, campaign_id: int) -> dict[str, tuple[str, str | Non
             .join(Contact, Contact.id == Message.contact_id)
             .where(Message.campaign_id == campaign_id)
         ).all()
-    return {phone: (status, reason) for phone, status, reason in rows}
+    # messages of erased contacts (no number any more) have no key here
+    return {phone: (status, reason) for phone, status, reason in rows if phone is not None}
 
 
 def journal_keys(journal: Path) -> list[str]:
