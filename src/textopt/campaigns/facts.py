@@ -45,6 +45,7 @@ __all__ = [
     "ContactRow",
     "RecipientFacts",
     "SuppressionLookup",
+    "contact_facts",
     "gather_batch_facts",
     "gather_facts",
     "workspace_policy",
@@ -149,6 +150,49 @@ def workspace_policy(settings: Settings) -> WorkspacePolicy:
     )
 
 
+def contact_facts(
+    *,
+    channel: Channel | str,
+    consents: Iterable[tuple[str, str, str, str]],
+    phone: str | None,
+    email: str | None,
+    country: str | None,
+    region: str | None,
+    timezone: str | None,
+    timezones: Sequence[str],
+    is_customer: Any,
+    suppression_reasons: tuple[str, ...],
+) -> ContactFacts:
+    """The policy's view of a contact from plain values, for a message on `channel`.
+
+    `consents`: (channel, purpose, status, source) per state; `email`: None when it bounced
+    for good. One definition for planning and the dispatcher's re-check.
+    """
+    consent_map: dict[tuple[str, str], str | None] = {}
+    soft_opt_in = transactional_opt_out = False
+    for state_channel, purpose, status, source in consents:
+        if state_channel == channel and purpose == Purpose.TRANSACTIONAL:
+            transactional_opt_out = status == "revoked"
+        if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
+            soft_opt_in = True  # a soft opt-in is not consent: the pack decides
+            continue
+        consent_map[(state_channel, purpose)] = status
+    return ContactFacts(
+        e164=phone,
+        country=country,
+        region=region,
+        timezone=timezone,
+        timezones=tuple(timezones),
+        consents=consent_map,
+        email=email,
+        is_customer=bool(is_customer),
+        soft_opt_in_eligible=soft_opt_in,
+        suppressed=bool(suppression_reasons),
+        suppression_reasons=suppression_reasons,
+        transactional_opt_out=transactional_opt_out,
+    )
+
+
 @dataclass(slots=True)
 class BatchFacts:
     """What the policy needs about a batch of contacts, as plain values (bulk reads).
@@ -173,31 +217,17 @@ class BatchFacts:
 
     def contact_facts(self, contact: ContactRow, timezones: Sequence[str]) -> ContactFacts:
         """The policy's view of one contact of the batch."""
-        consent_map: dict[tuple[str, str], str | None] = {}
-        soft_opt_in = transactional_opt_out = False
-        for channel, purpose, status, source in parse_consent_summary(
-            self.consents.get(contact.id)
-        ):
-            if channel == self.channel and purpose == Purpose.TRANSACTIONAL:
-                transactional_opt_out = status == "revoked"
-            if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
-                soft_opt_in = True  # a soft opt-in is not consent: the pack decides
-                continue
-            consent_map[(channel, purpose)] = status
-        reasons = self.reasons(contact)
-        return ContactFacts(
-            e164=contact.phone,
+        return contact_facts(
+            channel=self.channel,
+            consents=parse_consent_summary(self.consents.get(contact.id)),
+            phone=contact.phone,
+            email=_email(contact),
             country=contact.country,
             region=contact.region,
             timezone=contact.timezone,
-            timezones=tuple(timezones),
-            consents=consent_map,
-            email=_email(contact),
-            is_customer=bool(contact.is_customer),
-            soft_opt_in_eligible=soft_opt_in,
-            suppressed=bool(reasons),
-            suppression_reasons=reasons,
-            transactional_opt_out=transactional_opt_out,
+            timezones=timezones,
+            is_customer=contact.is_customer,
+            suppression_reasons=self.reasons(contact),
         )
 
     def decision_key(self, contact: ContactRow, zones_key: Any) -> tuple[Any, ...]:

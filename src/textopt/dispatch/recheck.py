@@ -34,10 +34,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import CAP_WINDOW
+from textopt.campaigns.facts import CAP_WINDOW, contact_facts
 from textopt.config import get_settings
-from textopt.consent.models import ConsentSource, ConsentState, Suppression
-from textopt.consent.service import consent_status_bulk
+from textopt.consent.models import Suppression
+from textopt.consent.service import consent_summary, parse_consent_summary
 from textopt.consent.suppression import address_digest
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
@@ -110,29 +110,14 @@ def parse_instant(value: Any) -> dt.datetime | None:
     return instant.astimezone(dt.UTC)
 
 
-def contact_columns(
-    dialect: str, *, since: Any, counted: Iterable[MessageStatus]
-) -> tuple[Any, ...]:
+def contact_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[Any, ...]:
     """What a claim reads of each message's contact (None when erased), in this order:
 
     id, phone, email, email_undeliverable_at, country, region, timezone, timezones,
     is_customer, consent rows as one string, and whether it has marketing since `since` (the
     start of the cap window: an instant or a bound parameter).
     """
-    row = (
-        ConsentState.channel
-        + ":"
-        + ConsentState.purpose
-        + ":"
-        + ConsentState.status
-        + ":"
-        + ConsentState.source
-    )
-    if dialect == "postgresql":
-        joined = func.string_agg(row, literal("|"))
-    else:
-        joined = func.group_concat(row, "|")
-    consents = select(joined).where(ConsentState.contact_id == Message.contact_id).scalar_subquery()
+    consents = consent_summary(Message.contact_id)
     earlier = Message.__table__.alias("earlier")
     history = exists().where(
         and_(
@@ -261,36 +246,24 @@ class Rechecker:
     def _facts(
         self, contact_id: int | None, channel: str, recipient: str | None, contact: Sequence[Any]
     ) -> ContactFacts:
-        (cid, phone, email, bounced, country, region, zone, zones, customer, _, _) = contact
+        (cid, phone, email, bounced, country, region, zone, zones, customer, consents, _) = contact
         if contact_id is not None and cid is None:
             return ContactFacts(e164=None, country=None)  # erased since planning
         if contact_id is None:
             return _recipient_facts(channel, recipient)
-        states = consent_status_bulk(self.session, contact_ids=[contact_id]).get(contact_id, {})
-        consents: dict[tuple[str, str], str | None] = {}
-        soft_opt_in = False
-        for pair, (status, source) in states.items():
-            if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
-                soft_opt_in = True  # a soft opt-in is not consent: the pack decides
-                continue
-            consents[pair] = status
-        transactional = states.get((channel, Purpose.TRANSACTIONAL))
         email = email if bounced is None else None
         address = email if channel == Channel.EMAIL else phone
-        reasons = tuple(self._suppressed[channel].get(address or "", ()))
-        return ContactFacts(
-            e164=phone,
+        return contact_facts(
+            channel=channel,
+            consents=parse_consent_summary(consents),
+            phone=phone,
+            email=email,
             country=country,
             region=region,
             timezone=zone,
-            timezones=tuple((json.loads(zones) if isinstance(zones, str) else zones) or ()),
-            consents=consents,
-            email=email,
-            is_customer=bool(customer),
-            soft_opt_in_eligible=soft_opt_in,
-            suppressed=bool(reasons),
-            suppression_reasons=reasons,
-            transactional_opt_out=transactional is not None and transactional[0] == "revoked",
+            timezones=(json.loads(zones) if isinstance(zones, str) else zones) or (),
+            is_customer=customer,
+            suppression_reasons=tuple(self._suppressed[channel].get(address or "", ())),
         )
 
 

@@ -253,7 +253,7 @@ def _claim_query(
 
     The values may be bound parameters (see `_CLAIM_QUERIES`).
     """
-    query = select(*_CLAIM_COLUMNS, *contact_columns(dialect, since=since, counted=COUNTED_SENT))
+    query = select(*_CLAIM_COLUMNS, *contact_columns(since=since, counted=COUNTED_SENT))
     query = query.outerjoin(Contact, Contact.id == Message.contact_id)
     if dialect == "postgresql":
         return (
