@@ -123,7 +123,9 @@ def contact_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[An
         and_(
             earlier.c.contact_id == Message.contact_id,
             earlier.c.purpose == Purpose.MARKETING,
-            earlier.c.status.in_([str(s) for s in counted]),
+            # `|| ''`: not the (status, send_at) index, which would read every message sent
+            # in the window for each claimed one; the (contact, time) index reads only its own.
+            earlier.c.status.concat("").in_([str(s) for s in counted]),
             earlier.c.send_at >= since,
         )
     )
