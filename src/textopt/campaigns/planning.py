@@ -1,15 +1,17 @@
 """Planning: stream the audience, render, compose, decide, write the outbox in bulk.
 
 `plan_campaign` and `preview_campaign` share one code path; the preview writes nothing.
-Per batch of contacts: one query for the contacts, four for their facts, one bulk insert.
-Renderings, compositions and decisions are cached on what they depend on, so a campaign
-whose text does not vary costs one composition, and recipients with the same facts and no
-recent history share one decision.
+Per batch of contacts: one query for the contacts with their consent, two or three for the
+rest of their facts (cap history, a long suppression list, tags), and multi-row inserts that
+run in a thread while the next batch is planned. Compositions and decisions are cached on
+what they depend on, so a campaign whose text does not vary costs one composition, and
+recipients with the same facts and no recent history share one decision; the report is
+tallied once per distinct outcome.
 
 A campaign on two channels decides each recipient's primary channel first. With `both`,
 the other channel is decided too, after the primary's planned send when the frequency budget
 is shared; with `sms-else-email` or `email-else-sms`, the other channel is decided (with its
-own facts, in one more bulk read) only for recipients the primary cannot reach.
+own facts, read with the batch's) only for recipients the primary cannot reach.
 """
 
 from __future__ import annotations
