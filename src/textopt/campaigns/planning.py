@@ -815,6 +815,9 @@ class _OutboxWriter:
         driver = self.connection.connection.driver_connection
         assert driver is not None
         self.driver = driver
+        # An in-memory SQLite database lives in one connection tied to its thread.
+        database = self.connection.engine.url.database
+        self.threads = dialect.name != "sqlite" or database not in (None, "", ":memory:")
         # SQLite: as many rows per statement as it takes parameters. PostgreSQL plans a
         # long VALUES list slowly: one row per statement, pipelined by the driver.
         self.multirow = isinstance(driver, sqlite3.Connection)
@@ -882,7 +885,12 @@ def _run(
         pending: _Rows | None = None
         for contacts in _contact_batches(session, campaign, planner.start, batch_size):
             fetched = planner.fetch(contacts)
-            step = background.submit(writer.write, pending) if writer and pending else None
+            step = None
+            if writer is not None and pending:
+                if writer.threads:
+                    step = background.submit(writer.write, pending)
+                else:
+                    writer.write(pending)
             try:
                 rows = planner.compute(contacts, fetched)
             finally:
