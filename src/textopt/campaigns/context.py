@@ -22,11 +22,17 @@ def template_context(
 ) -> dict[str, Any]:
     """The template variables of `contact` (a Contact or a row); None gives empty values.
 
+    Fields the contact does not have (None) are left out.
+
     `attributes=False` skips decoding them when the template does not use them.
     """
     if contact is None:
         return {"first_name": "", "last_name": "", "attributes": {}, "tags": [], LANGUAGE_KEY: ""}
-    context = {name: getattr(contact, name) for name in CONTEXT_FIELDS}
+    # A field the contact lacks is absent, not None: `{{ first_name }}` is then reported
+    # missing, and `{{ first_name | default("Bonjour") }}` takes its default.
+    context = {
+        name: value for name in CONTEXT_FIELDS if (value := getattr(contact, name)) is not None
+    }
     context["attributes"] = (contact.attributes or {}) if attributes else {}
     context["tags"] = list(tags)
     context[LANGUAGE_KEY] = contact.language or ""
@@ -58,9 +64,14 @@ def context_builder(
         if getter is None:
             context = {}
         elif len(fields) == 1:
-            context = {fields[0]: getter(contact)}
+            value = getter(contact)
+            context = {} if value is None else {fields[0]: value}
         else:
-            context = dict(zip(fields, getter(contact), strict=True))
+            context = {
+                name: value
+                for name, value in zip(fields, getter(contact), strict=True)
+                if value is not None
+            }
         if wants_attributes:
             context["attributes"] = attributes
         if wants_tags:
