@@ -48,6 +48,7 @@ __all__ = [
     "contact_facts",
     "gather_batch_facts",
     "gather_facts",
+    "usable_email",
     "workspace_policy",
 ]
 
@@ -208,7 +209,7 @@ class BatchFacts:
 
     def address(self, contact: ContactRow) -> str | None:
         """The contact's address on this batch's channel."""
-        return _email(contact) if self.channel == Channel.EMAIL else contact.phone
+        return usable_email(contact) if self.channel == Channel.EMAIL else contact.phone
 
     def reasons(self, contact: ContactRow) -> tuple[str, ...]:
         """Why the contact's address is suppressed on this channel (empty if it is not)."""
@@ -221,7 +222,7 @@ class BatchFacts:
             channel=self.channel,
             consents=parse_consent_summary(self.consents.get(contact.id)),
             phone=contact.phone,
-            email=_email(contact),
+            email=usable_email(contact),
             country=contact.country,
             region=contact.region,
             timezone=contact.timezone,
@@ -238,7 +239,7 @@ class BatchFacts:
         return self.key_of(
             contact.id,
             contact.phone,
-            _email(contact),
+            usable_email(contact),
             contact.country,
             contact.region,
             contact.timezone,
@@ -394,7 +395,7 @@ def gather_facts(
     }
 
 
-def _email(contact: ContactRow) -> str | None:
+def usable_email(contact: ContactRow) -> str | None:
     """The contact's address, or None when it bounced for good."""
     if getattr(contact, "email_undeliverable_at", None) is not None:
         return None

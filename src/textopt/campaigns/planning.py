@@ -39,6 +39,7 @@ from textopt.campaigns.facts import (
     BatchFacts,
     SuppressionLookup,
     gather_batch_facts,
+    usable_email,
     workspace_policy,
 )
 from textopt.campaigns.models import Campaign, ChannelRule
@@ -603,7 +604,7 @@ class _Planner:
                     contact.id,
                     "email",
                     self.purpose.value,
-                    _email(contact) or contact.email,
+                    usable_email(contact) or contact.email,
                     None,
                     None if blocked else rendered.text,  # never sent: the reason is enough
                     None,
@@ -704,11 +705,6 @@ def _zone(name: str) -> ZoneInfo:
     if zone is None:
         zone = _ZONES[name] = ZoneInfo(name)
     return zone
-
-
-def _email(contact: Any) -> str | None:
-    """The contact's address, or None when it bounced for good."""
-    return None if contact.email_undeliverable_at is not None else contact.email
 
 
 #: The columns of the contact rows planning reads, in order (the hot loop unpacks them).

@@ -51,7 +51,6 @@ __all__ = [
     "add_consent_text",
     "append_events",
     "consent_rows_bulk",
-    "consent_status_bulk",
     "consent_summary",
     "current_consent",
     "current_consent_bulk",
@@ -330,27 +329,6 @@ def current_consent_bulk(
         query = select(ConsentState).where(ConsentState.contact_id.in_(chunk))
         for state in session.scalars(query):
             result.setdefault(state.contact_id, {})[(state.channel, state.purpose)] = state
-    return result
-
-
-def consent_status_bulk(
-    session: Session, *, contact_ids: Collection[int]
-) -> dict[int, dict[tuple[str, str], tuple[str, str]]]:
-    """(status, source) per (channel, purpose) of many contacts: plain rows, for hot paths."""
-    result: dict[int, dict[tuple[str, str], tuple[str, str]]] = {}
-    wanted = set(contact_ids)
-    columns = (
-        ConsentState.contact_id,
-        ConsentState.channel,
-        ConsentState.purpose,
-        ConsentState.status,
-        ConsentState.source,
-    )
-    chunks = [select(*columns).where(c) for c in id_conditions(ConsentState.contact_id, wanted)]
-    for query in chunks:
-        for contact_id, channel, purpose, status, source in session.execute(query):
-            if contact_id in wanted:
-                result.setdefault(contact_id, {})[(channel, purpose)] = (status, source)
     return result
 
 

@@ -125,35 +125,32 @@ def suppression_reasons(
     return sorted(set(session.scalars(query)))
 
 
-def _reasons_by_digest(
-    session: Session, *, digests: Collection[str], channel: str
-) -> dict[str, list[str]]:
-    found: dict[str, set[str]] = {}
-    items = list(digests)
-    for start in range(0, len(items), 5_000):
-        query = select(Suppression.digest, Suppression.reason).where(
-            Suppression.digest.in_(items[start : start + 5_000]),
-            Suppression.channel.in_(_channels(channel)),
-        )
-        for digest, reason in session.execute(query):
-            found.setdefault(digest, set()).add(reason)
-    return {digest: sorted(reasons) for digest, reasons in found.items()}
-
-
 def count_suppressions(session: Session, *, channel: Channel | str) -> int:
     """How many entries apply to `channel` (its own and those for every channel)."""
     query = select(func.count()).where(Suppression.channel.in_(_channels(channel)))
     return int(session.connection().scalar(query) or 0)
 
 
-def reasons_by_digest(session: Session, *, channel: Channel | str) -> dict[str, list[str]]:
-    """Every entry that applies to `channel`: digest -> sorted reasons."""
+def reasons_by_digest(
+    session: Session, *, channel: Channel | str, digests: Collection[str] | None = None
+) -> dict[str, list[str]]:
+    """The entries that apply to `channel` (only those of `digests` when given): digest ->
+    sorted reasons."""
     found: dict[str, set[str]] = {}
-    query = select(Suppression.digest, Suppression.reason).where(
-        Suppression.channel.in_(_channels(channel))
-    )
-    for digest, reason in session.connection().execute(query):
-        found.setdefault(digest, set()).add(reason)
+    condition = Suppression.channel.in_(_channels(channel))
+    query = select(Suppression.digest, Suppression.reason).where(condition)
+    if digests is None:
+        queries = [query]
+    else:
+        items = list(digests)
+        queries = [
+            query.where(Suppression.digest.in_(items[start : start + 5_000]))
+            for start in range(0, len(items), 5_000)
+        ]
+    connection = session.connection()
+    for chunk in queries:
+        for digest, reason in connection.execute(chunk):
+            found.setdefault(digest, set()).add(reason)
     return {digest: sorted(reasons) for digest, reasons in found.items()}
 
 
@@ -163,7 +160,7 @@ def suppressed_phones(
     """Which of these E.164 numbers (or addresses) are suppressed, and why (one query)."""
     digest = address_digester(get_settings().resolved_secret_key())  # a key file: read once
     by_digest = {digest(p): p for p in phones}
-    reasons = _reasons_by_digest(session, digests=by_digest, channel=str(channel))
+    reasons = reasons_by_digest(session, channel=channel, digests=by_digest)
     return {by_digest[d]: r for d, r in reasons.items()}
 
 
