@@ -177,7 +177,7 @@ def import_upload(
     """Import a CSV: upsert on phone, one transaction per batch, rejects reported by line."""
     max_bytes = int(settings.max_upload_mb * 2**20)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+    if declared.isdecimal() and int(declared) > max_bytes + 64 * 1024:
         raise HTTPException(413, f"the file is larger than {max_bytes // 2**20} MB")
     folder = _upload_dir(settings)
     _drop_old_rejects(folder)

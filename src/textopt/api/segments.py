@@ -64,7 +64,7 @@ class SegmentCount(BaseModel):
 
 def _key(name_or_id: str) -> str:
     """A name, or an id within range (a larger number cannot be an id: not found)."""
-    if name_or_id.strip().isdigit() and int(name_or_id) > MAX_ID:
+    if name_or_id.strip().isdecimal() and int(name_or_id) > MAX_ID:
         raise NotFoundError(f'no segment "{name_or_id}"')
     return name_or_id
 

@@ -54,7 +54,7 @@ def _segment_name(raw: str) -> str:
             "starting with a letter or digit",
             field="name",
         )
-    if name.isdigit():
+    if name.isdecimal():
         raise ValidationError(
             f'segment name "{name}" cannot be only digits (it would read as an id)', field="name"
         )
@@ -78,7 +78,7 @@ def get_segment(session: Session, *, name_or_id: str | int) -> Segment | None:
         return session.get(Segment, name_or_id)
     name = " ".join(name_or_id.split())
     found = session.scalars(select(Segment).where(Segment.name == name)).one_or_none()
-    if found is None and name.isdigit():
+    if found is None and name.isdecimal():
         return session.get(Segment, int(name))
     return found
 

@@ -90,7 +90,7 @@ _UNITS = {"d": 1, "w": 7, "m": 30, "y": 365}
 def parse_duration(value: str, *, field: str) -> dt.timedelta:
     """A duration such as `90d`, `6w`, `18m` or `3y` (months of 30 days, years of 365)."""
     text = value.strip().lower()
-    if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit():
+    if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdecimal():
         raise ValidationError(
             f"{field}: {value!r} is not a duration like 90d, 6w, 18m or 3y", field=field
         )

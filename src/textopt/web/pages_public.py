@@ -56,7 +56,7 @@ def _check_form_token(settings: Settings, slug: str, field: str, cookie: str | N
     issued, _, rest = field.partition(".")
     nonce, _, signature = rest.partition(".")
     expected = _signature(settings, slug, issued, nonce)
-    if not issued.isdigit() or not hmac.compare_digest(signature, expected):
+    if not issued.isdecimal() or not hmac.compare_digest(signature, expected):
         raise refused
     if not 0 <= time.time() - int(issued) <= _FORM_MAX_AGE:
         raise refused

@@ -32,6 +32,10 @@ def test_segments_are_created_counted_renamed_and_deleted(admin: ApiClient, engi
     assert admin.post("/v1/segments", json={"name": "best", "filter": "all"}).status_code == 409
     assert admin.delete("/v1/segments/best").status_code == 204
     assert admin.get("/v1/segments/best").status_code == 404
+    # digits int() does not read (superscripts) are a name like any other: not found
+    for key in ("4\u00b3", "\u00b2"):
+        assert admin.get(f"/v1/segments/{key}").status_code == 404
+        assert admin.patch(f"/v1/segments/{key}", json={"name": "z"}).status_code == 404
 
 
 def test_a_campaign_is_previewed_launched_paused_resumed_cancelled_and_audited(
