@@ -189,7 +189,11 @@ def sniff_delimiter(sample: str) -> str:
     candidates = ([sniffed] if sniffed else []) + [d for d in DELIMITERS if d != sniffed]
 
     def score(delimiter: str) -> tuple[int, int]:
-        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+        # newline="": the reader itself splits lines, a lone carriage return included
+        try:
+            header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+        except csv.Error:  # not CSV with this delimiter (a field over the size limit...)
+            return 0, 0
         known = {_BY_KEY.get(header_key(h)) for h in header} - {None}
         return len(known), len(header)
 
@@ -217,12 +221,21 @@ def open_rows(
         header = next(reader)
     except StopIteration:
         header = []
+    except csv.Error as exc:
+        raise _not_csv(max(reader.line_num, 1), exc) from None
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         last = reader.line_num
-        for row in reader:
-            start, last = last + 1, reader.line_num
-            if any(cell.strip() for cell in row):
-                yield start, row
+        try:
+            for row in reader:
+                start, last = last + 1, reader.line_num
+                if any(cell.strip() for cell in row):
+                    yield start, row
+        except csv.Error as exc:
+            raise _not_csv(max(reader.line_num, 1), exc) from None
 
     return header, rows()
+
+
+def _not_csv(line: int, exc: csv.Error) -> ValidationError:
+    return ValidationError(f"line {line}: not readable as CSV ({exc})", field="file")

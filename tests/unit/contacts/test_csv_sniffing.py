@@ -127,3 +127,20 @@ def test_rejects_file_columns_are_skipped_only_as_its_first_three() -> None:
     assert (rejects.fields, rejects.attributes) == ({"phone": 3}, ((4, "note"),))
     ordinary = map_columns(["phone", "reason"])
     assert ordinary.attributes == ((1, "reason"),)
+
+
+@pytest.mark.parametrize("sample", ["\r0", "phone;first_name\rx;y\r", "\r\r\r"])
+def test_lone_carriage_returns_end_lines(sample: str) -> None:
+    """Old Mac line ends (and stray carriage returns) are lines, never a crash."""
+    assert sniff_delimiter(sample) in (",", ";", "\t")
+
+
+def test_cells_over_the_size_limit_are_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("phone,first_name\n0612345678," + "x" * 200_000 + "\n", encoding="utf-8")
+    assert sniff_delimiter(path.read_text(encoding="utf-8")[:65_536]) == ","
+    with path.open(encoding="utf-8", newline="") as handle:
+        header, rows = open_rows(handle, delimiter=",")
+        assert header == ["phone", "first_name"]
+        with pytest.raises(ValidationError, match="line 2: not readable as CSV"):
+            list(rows)
