@@ -301,6 +301,11 @@ class SuppressionLookup:
             }
 
     @property
+    def preloaded(self) -> bool:
+        """Whether the list is held in memory (checking needs no database work)."""
+        return self._all is not None
+
+    @property
     def empty(self) -> bool:
         """Whether the list is known to have no entry for this channel."""
         return self._all is not None and not self._all

@@ -1,6 +1,9 @@
 """Planning: stream the audience, render, compose, decide, write the outbox in bulk.
 
 `plan_campaign` and `preview_campaign` share one code path; the preview writes nothing.
+SMS campaigns with plain templates are planned by class of recipient (`plan_classes`):
+the per-recipient code below then plans only the first recipient of each class and text,
+and the recipients with recent marketing or on the suppression list.
 Per batch of contacts: one query for the contacts with their consent, two or three for the
 rest of their facts (cap history, a long suppression list, tags), and multi-row inserts that
 run in a thread while the next batch is planned. Compositions and decisions are cached on
@@ -20,7 +23,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections import Counter, namedtuple
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,6 +46,7 @@ from textopt.campaigns.facts import (
     workspace_policy,
 )
 from textopt.campaigns.models import Campaign, ChannelRule
+from textopt.campaigns.plan_classes import ClassPlanner, FastInsert, FastRows
 from textopt.campaigns.plan_report import ChannelPlan, PlanReport
 from textopt.compose import (
     MessageFrame,
@@ -56,6 +60,8 @@ from textopt.compose.templates import LANGUAGE_KEY
 from textopt.config import Settings
 from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact, ContactTag
+from textopt.db.batching import id_conditions, keyset_pages
+from textopt.db.engine import CHANGES_AT_BEGIN, SNAPSHOT
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import TemplateError, TextoptError
@@ -111,9 +117,10 @@ class _Rows:
 
     sms: list[tuple[Any, ...]] = field(default_factory=list)
     email: list[tuple[Any, ...]] = field(default_factory=list)
+    fast: FastRows | None = None  # the set-based path's share (see plan_classes)
 
     def __bool__(self) -> bool:
-        return bool(self.sms or self.email)
+        return bool(self.sms or self.email or self.fast)
 
 
 class _Planner:
@@ -327,12 +334,35 @@ class _Planner:
 
     # -- one batch ----------------------------------------------------------------------
 
+    def suppression(self, channel: Channel) -> SuppressionLookup:
+        """The channel's suppression list for this run (read once when it is short)."""
+        state = self.channels[channel]
+        if state.suppression is None:
+            state.suppression = SuppressionLookup(self.session, channel)
+        return state.suppression
+
+    def contacts_by_id(self, ids: Collection[int]) -> list[Any]:
+        """Whole contact rows (as the pages give them) of these contacts."""
+        found: list[Any] = []
+        if not ids:
+            return found
+        connection = self.session.connection()
+        wanted = set(ids)
+        for condition in id_conditions(Contact.id, wanted):
+            result = connection.execute(select(*_contact_columns()).where(condition))
+            try:
+                rows = result.cursor.fetchall()
+            finally:
+                result.close()
+            # a range may hold contacts that were not asked for
+            found.extend(_ContactTuple._make(row) for row in rows if row[0] in wanted)
+        return found
+
     def _facts(
         self, contacts: Sequence[Any], channel: Channel, consents: dict[int, str]
     ) -> BatchFacts:
         state = self.channels[channel]
-        if state.suppression is None:
-            state.suppression = SuppressionLookup(self.session, channel)
+        self.suppression(channel)
         return gather_batch_facts(
             self.session,
             contacts=contacts,
@@ -727,6 +757,21 @@ _CONTACT_ROW = (
 _ContactTuple = namedtuple("_ContactTuple", _CONTACT_ROW)  # type: ignore[misc]
 
 
+def _contact_columns() -> list[Any]:
+    """The columns of `_CONTACT_ROW`, JSON as its stored text, consent read with the contact."""
+    as_text = {
+        "timezones_json": Contact.timezones,
+        "attributes_json": Contact.attributes,
+        "email_undeliverable_at": Contact.email_undeliverable_at,
+    }
+    columns = [
+        type_coerce(as_text[name], Text).label(name) if name in as_text else getattr(Contact, name)
+        for name in _CONTACT_ROW[:-1]
+    ]
+    columns.append(consent_summary(Contact.id).label("consents"))
+    return columns
+
+
 def _contact_batches(
     session: Session, campaign: Campaign, now: dt.datetime, batch_size: int
 ) -> Iterator[Sequence[Any]]:
@@ -737,31 +782,10 @@ def _contact_batches(
     the presence of a bounce date matters here.
     """
     condition = compile_filter(parse_filter(campaign.audience_filter), now=now)
-    as_text = {
-        "timezones_json": Contact.timezones,
-        "attributes_json": Contact.attributes,
-        "email_undeliverable_at": Contact.email_undeliverable_at,
-    }
-    columns = [
-        type_coerce(as_text[name], Text).label(name) if name in as_text else getattr(Contact, name)
-        for name in _CONTACT_ROW[:-1]
-    ]
-    columns.append(consent_summary(Contact.id).label("consents"))  # read with the contact
-    query = select(*columns).where(condition).order_by(Contact.id).limit(batch_size)
-    connection = session.connection()  # Core rows: no ORM bookkeeping on the hot path
-    last_id = 0
-    while True:
-        result = connection.execute(query.where(Contact.id > last_id))
-        try:
-            # the driver's own tuples, named: a database row object costs more to build
-            rows: list[Any] = list(map(_ContactTuple._make, result.cursor.fetchall()))
-        finally:
-            result.close()
-        if rows:
-            yield rows
-        if len(rows) < batch_size:
-            return
-        last_id = rows[-1][0]
+    query = select(*_contact_columns()).where(condition)
+    # Core rows: no ORM bookkeeping on the hot path; the driver's tuples, named
+    for rows in keyset_pages(session.connection(), query, Contact.id, batch_size):
+        yield list(map(_ContactTuple._make, rows))
 
 
 #: The outbox columns planning writes, in the order of the rows' tuples.
@@ -804,7 +828,7 @@ class _OutboxWriter:
     insert without the interpreter lock: `_run` writes one batch while the next is planned.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, planner: _Planner | None = None) -> None:
         self.connection = session.connection()
         dialect = self.connection.dialect
         self.marker = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -823,6 +847,11 @@ class _OutboxWriter:
             "email": limit // (len(_OUTBOX_COLUMNS) + len(_EMAIL_COLUMNS)),
         }
         self._sql: dict[tuple[str, int], str] = {}
+        self.fast = (
+            FastInsert(planner, marker=self.marker, multirow_limit=limit)
+            if planner is not None
+            else None
+        )
 
     def _statement(self, kind: str, count: int) -> str:
         sql = self._sql.get((kind, count))
@@ -850,6 +879,9 @@ class _OutboxWriter:
                     chunk = batch[begin : begin + size]
                     values = list(chain.from_iterable(chunk))
                     cursor.execute(self._statement(kind, len(chunk)), values)
+            if rows.fast:
+                assert self.fast is not None
+                self.fast.write(cursor, rows.fast)
         finally:
             cursor.close()
 
@@ -871,8 +903,28 @@ def _run(
         rate = campaign.throughput if channel == Channel.SMS else None
         section.throughput = float(rate or account.get("rate", 0) or 0)
     planner.report.throughput = planner.sections[planner.primary].throughput
-    writer = _OutboxWriter(session) if write else None
+    classes = ClassPlanner(planner) if ClassPlanner.applies(planner) else None
+    writer = _OutboxWriter(session, planner if classes else None) if write else None
     before = _planned_count(session, campaign.id) if write else 0
+    if classes is not None:
+        connection = session.connection()
+        if write:
+            classes.create_tables(connection)
+        reader = _snapshot_session(session) if writer is not None and writer.threads else None
+        try:
+            if reader is not None:
+                planner.session = classes.session = reader  # every read; the writer writes
+            _plan_by_class(planner, classes, writer, batch_size=batch_size, progress=progress)
+        finally:
+            if reader is not None:
+                planner.session = classes.session = session
+                bind = reader.get_bind()
+                reader.close()
+                bind.close()  # type: ignore[union-attr]
+        if write:
+            classes.drop_tables(connection)
+            planner.report.written = _planned_count(session, campaign.id) - before
+        return planner.report
     # While the main thread plans batch n, a thread writes batch n-1: the driver binds and
     # inserts without the interpreter lock. The connection is used by one thread at a time:
     # reading a page and the batch's facts waits until the write is done. (Reads stay on
@@ -902,6 +954,96 @@ def _run(
     return planner.report
 
 
+def _plan_by_class(
+    planner: _Planner,
+    classes: ClassPlanner,
+    writer: _OutboxWriter | None,
+    *,
+    batch_size: int,
+    progress: ProgressCallback | None,
+) -> None:
+    """`_run` by class of recipient: the page's outbox rows are built by the database.
+
+    With a reading connection of its own (`_snapshot_session`), pages are read and planned
+    while the writer's thread writes the previous one; otherwise the connection is shared,
+    and the reads wait for the write as in `_run`.
+    """
+    shared = writer is not None and planner.session.connection() is writer.connection
+    threads = writer is not None and writer.threads
+
+    def write(rows: _Rows | None) -> Any:
+        if writer is None or not rows or planner.report.template_problems:
+            return None
+        if threads:
+            return background.submit(writer.write, rows)
+        writer.write(rows)
+        return None
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer") as background:
+        step: Any = None  # the write in progress
+        pending: _Rows | None = None  # a shared connection: the page to write once read
+
+        def read(ids: Collection[int]) -> list[Any]:
+            nonlocal step
+            if shared and step is not None:
+                step.result()  # the connection is free again
+                step = None
+            return planner.contacts_by_id(ids)
+
+        for page in classes.pages(batch_size):
+            numbers = classes.suppressed(page)
+            # the recipients planned one by one: recent marketing (caps), or suppressed
+            flagged = [row[0] for row in page if row[2]]
+            alone_rows = planner.contacts_by_id(flagged)
+            alone_facts = planner.fetch(alone_rows) if alone_rows else None
+            if shared:
+                step, pending = write(pending), None
+            fast, suppressed = classes.plan(page, numbers, read)
+            rows = _Rows(fast=fast)
+            if alone_facts is not None:
+                rows.sms = planner.compute(alone_rows, alone_facts).sms
+            if step is not None:
+                step.result()  # one write at a time, in page order; the connection is free
+                step = None
+            if suppressed:  # on the list: planned one by one, with their facts
+                contacts = planner.contacts_by_id(suppressed)
+                rows.sms.extend(planner.compute(contacts, planner.fetch(contacts)).sms)
+            if shared:
+                pending = rows
+            else:
+                step = write(rows)  # beside the next page's reading and planning
+            if progress is not None:
+                progress(len(page))
+        if pending is not None:
+            step = write(pending)
+        if step is not None:
+            step.result()
+
+
+def _snapshot_session(session: Session) -> Session | None:
+    """A session reading what `session` sees through a connection of its own, or None.
+
+    SQLite in WAL lets a reader run beside the writer, so planning can read the next page
+    while the previous one is written. It sees exactly what the planning transaction sees
+    only while that transaction has written nothing yet: the transaction holds the write
+    lock, so nobody else can commit meanwhile. An in-memory database has one connection.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    if connection.engine.url.database in (None, "", ":memory:"):
+        return None
+    fairy = connection.connection
+    driver = fairy.driver_connection
+    if driver is None or fairy.info.get(CHANGES_AT_BEGIN) != driver.total_changes:
+        return None  # the transaction wrote: only its own connection sees that
+    reader = connection.engine.connect().execution_options(**{SNAPSHOT: True})
+    if reader.connection.driver_connection is driver:  # a pool of one connection
+        reader.close()
+        return None
+    return Session(bind=reader)
+
+
 def _planned_count(session: Session, campaign_id: int) -> int:
     query = select(func.count()).select_from(Message).where(Message.campaign_id == campaign_id)
     return int(session.scalar(query) or 0)
@@ -913,7 +1055,7 @@ def preview_campaign(
     campaign: Campaign,
     settings: Settings,
     now: dt.datetime,
-    batch_size: int = 5_000,
+    batch_size: int = 10_000,
     progress: ProgressCallback | None = None,
     prices: PriceTable | None = None,
 ) -> PlanReport:
@@ -936,7 +1078,7 @@ def plan_campaign(
     campaign: Campaign,
     settings: Settings,
     now: dt.datetime,
-    batch_size: int = 5_000,
+    batch_size: int = 10_000,
     progress: ProgressCallback | None = None,
     prices: PriceTable | None = None,
 ) -> PlanReport:

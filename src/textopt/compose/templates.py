@@ -332,6 +332,16 @@ class Template:
         """Whether rendering only reads variables (no Jinja code that could change them)."""
         return self._constant is not None or self._pieces is not None
 
+    @property
+    def paths(self) -> tuple[tuple[str, ...], ...] | None:
+        """The variable paths a simple template reads (`("attributes", "city")`), in order
+        and without repeats; None when the template runs Jinja code."""
+        if self._constant is not None:
+            return ()
+        if self._pieces is None:
+            return None
+        return tuple(dict.fromkeys(p for p in self._pieces if not isinstance(p, str)))
+
     def render(self, context: Mapping[str, Any]) -> str:
         """The text for one contact; raise TemplateError naming a missing variable."""
         if self._constant is not None:

@@ -35,11 +35,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Where a SQLite connection notes its change count when its transaction began.
+CHANGES_AT_BEGIN = "textopt_changes_at_begin"
+#: The execution option of a read-only SQLite connection beside the writer (`BEGIN`).
+SNAPSHOT = "textopt_snapshot"
+
+
 def _sqlite_begin(connection: Any) -> None:
+    if connection.get_execution_options().get(SNAPSHOT):
+        # A reader beside this process's writer: it must not wait for the write lock.
+        connection.exec_driver_sql("BEGIN")
+        return
     # One writer at a time, decided when the transaction starts: a transaction that read
     # first can never find its snapshot stale when it comes to write (which SQLite reports
     # as an error, or worse, a row read outside any transaction leads to a lost update).
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Whether the transaction has written anything yet (see `planning._snapshot_session`).
+    fairy = connection.connection
+    fairy.info[CHANGES_AT_BEGIN] = fairy.driver_connection.total_changes
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
