@@ -43,7 +43,7 @@ from textopt.vocab import Channel, Purpose
 if TYPE_CHECKING:
     from textopt.campaigns.planning import _Planner
 
-__all__ = ["ClassPlanner", "FastRows"]
+__all__ = ["ClassPlanner", "FastInsert", "FastRows"]
 
 #: Where the parts of a page row start: id, phone, recent marketing, then the class.
 _CLASS_START = 3
@@ -54,6 +54,8 @@ CLASSES_TABLE = "textopt_plan_classes"
 TEXTS_TABLE = "textopt_plan_texts"
 _CLASS_COLUMNS = ("pack", "status", "reason", "reason_text", "deferred", "send_at")
 _TEXT_COLUMNS = ("body", "encoding", "segments", "cost_micros", "currency")
+#: How many distinct texts a run keeps in memory (their rows stay in the temporary table).
+_MAX_TEXTS = 50_000
 
 
 @dataclass(slots=True)
@@ -101,8 +103,9 @@ class ClassPlanner:
         self.class_info: list[_Class] = []
         self.texts: dict[tuple[Any, ...], int] = {}
         # a text's composition (text, encoding, segments, cost, currency, saving, units), or
-        # the message of the template error it gives
-        self.text_info: list[tuple[Any, ...] | str] = []
+        # the message of the template error it gives, by index
+        self.text_info: dict[int, tuple[Any, ...] | str] = {}
+        self._next_text = 0
         self.dialect = self.session.get_bind().dialect.name
 
     # -- reading ------------------------------------------------------------------------
@@ -191,6 +194,11 @@ class ClassPlanner:
             lookup = planner.suppression(Channel.SMS)
             phones = [row[1] for row in rows if row[1] and not row[2]]
             suppressed = set(lookup.find(self.session, phones)) if not lookup.empty else set()
+        if len(self.texts) > _MAX_TEXTS:
+            # Texts personal to each recipient rarely repeat: forget them rather than hold
+            # one per recipient (a text seen again is composed again, under a new index).
+            self.texts.clear()
+            self.text_info.clear()
         out = FastRows()
         alone: list[int] = []
         missed: list[tuple[Any, ...]] = []
@@ -257,14 +265,15 @@ class ClassPlanner:
         planner = self.planner
         attributes = planner.attributes(contact.attributes_json) if planner.needs_attributes else {}
         context = planner.build_context(contact, attributes, ())
-        index = len(self.text_info)
+        index = self._next_text
+        self._next_text += 1
         try:
             body = planner.template.render(context)
             composed = planner.compose(body, contact.country or "ZZ", context[LANGUAGE_KEY])
         except TextoptError as exc:  # a template error, or a text that cannot be sent
-            self.text_info.append(exc.message)
+            self.text_info[index] = exc.message
         else:
-            self.text_info.append(composed)
+            self.text_info[index] = composed
             text, encoding, segments, cost, currency, _, _ = composed
             out.texts.append(
                 (index, text, encoding, segments, cost, currency or planner.report.currency)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 
-from textopt.campaigns import planning
+from textopt.campaigns import plan_classes, planning
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.plan_classes import ClassPlanner
 from textopt.campaigns.planning import plan_campaign, preview_campaign
@@ -84,9 +84,13 @@ def _report(report: Any) -> dict[str, Any]:
     return report.to_dict()
 
 
+@pytest.mark.parametrize("max_texts", [50_000, 3], ids=["texts-kept", "texts-forgotten"])
 def test_planning_by_class_writes_what_planning_one_by_one_writes(
-    engine: Engine, campaign_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, campaign_settings: Settings, monkeypatch: pytest.MonkeyPatch, max_texts: int
 ) -> None:
+    """Also when the run forgets the texts it has seen (as with texts personal to each
+    recipient): they are composed again under new indexes."""
+    monkeypatch.setattr(plan_classes, "_MAX_TEXTS", max_texts)
     settings = campaign_settings
     with session_scope(engine) as session:
         _audience(session)
