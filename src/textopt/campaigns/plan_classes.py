@@ -290,7 +290,7 @@ class ClassPlanner:
         groups = Counter((c, t) for _, c, t in triples)
         problems = report.template_problems
         text_info, class_info = self.text_info, self.class_info
-        worst: tuple[int, int] | None = None  # a (class, text) with more segments than before
+        longest = -1  # the segments of a message longer than any before, if the page has one
         for (class_index, text_index), count in groups.items():
             composed = text_info[text_index]
             if isinstance(composed, str):
@@ -304,28 +304,18 @@ class ClassPlanner:
             )
             if decision.verdict != Verdict.BLOCK:
                 report.reached += count
-                if composed[2] > planner._worst_segments:
-                    planner._worst_segments = composed[2]
-                    worst = (class_index, text_index)
-        if worst is not None:  # the page's first recipient with the most segments
-            segments = planner._worst_segments
+                longest = max(longest, composed[2])
+        if longest > planner._worst_segments:  # the page's first recipient with the most
             contact_id, text_index = min(
                 (contact_id, text_index)
                 for contact_id, class_index, text_index in triples
                 if not isinstance(composed := text_info[text_index], str)
-                and composed[2] == segments
+                and composed[2] == longest
                 and class_info[class_index].decision.verdict != Verdict.BLOCK
             )
             best = text_info[text_index]
             assert not isinstance(best, str)
-            text, encoding, _, _, _, _, units = best
-            report.worst = {
-                "contact_id": contact_id,
-                "text": text,
-                "segments": segments,
-                "encoding": encoding,
-                "units": units,
-            }
+            planner.set_worst(contact_id, best)
         planner._fold_tally()
 
     # -- writing ------------------------------------------------------------------------

@@ -313,6 +313,18 @@ class _Planner:
             state.decisions[key] = found
         return found
 
+    def set_worst(self, contact_id: int, composed: tuple[Any, ...]) -> None:
+        """Show `composed` (for `contact_id`) as the plan's longest message."""
+        text, encoding, segments, _, _, _, units = composed
+        self._worst_segments = segments
+        self.report.worst = {
+            "contact_id": contact_id,
+            "text": text,
+            "segments": segments,
+            "encoding": encoding,
+            "units": units,
+        }
+
     def _columns(self, decision: Decision) -> tuple[Any, ...]:
         """pack, status, reason, reason_text, deferred, send_at: what a decision writes."""
         verdict = decision.verdict
@@ -558,7 +570,7 @@ class _Planner:
                 if found is None:
                     found = decide_one(state, contact, facts, (), key)
                 decision, columns = found
-            text, encoding, segments, cost, currency, _, units = composed
+            text, encoding, segments, cost, currency, _, _ = composed
             append_row(
                 (
                     campaign_id,
@@ -583,14 +595,7 @@ class _Planner:
             tally[(Channel.SMS, id(decision), country, zone, composed)] += 1
             verdict = decision.verdict
             if verdict != Verdict.BLOCK and segments > self._worst_segments:
-                self._worst_segments = segments
-                report.worst = {
-                    "contact_id": contact_id,
-                    "text": text,
-                    "segments": segments,
-                    "encoding": encoding,
-                    "units": units,
-                }
+                self.set_worst(contact_id, composed)
             append_outcome((verdict, decision.at, decision.reason))
         return outcomes
 
