@@ -20,6 +20,7 @@ attributes (no Jinja code, no tags), and it tracks no links.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -158,9 +159,12 @@ class ClassPlanner:
         """An attribute's value as JSON text (equal text, equal value), NULL when the
         contact does not have it: a JSON null and a missing key render differently."""
         if self.dialect == "sqlite":
-            # `->` keeps them apart; JSON_QUOTE(JSON_EXTRACT(…)) gives "null" for both
-            location = "$" + "".join(f'."{key}"' for key in path)
-            return Contact.attributes.op("->")(literal(location, Text))
+            # JSON_QUOTE(JSON_EXTRACT(…)) gives "null" for both; `->` keeps them apart
+            location = literal("$" + "".join(f'."{key}"' for key in path), Text)
+            if sqlite3.sqlite_version_info >= (3, 38):
+                return Contact.attributes.op("->")(location)
+            value = func.json_quote(func.json_extract(Contact.attributes, location))
+            return case((func.json_type(Contact.attributes, location).is_(None), None), else_=value)
         return cast(Contact.attributes[path if len(path) > 1 else path[0]], Text)
 
     def pages(self, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:

@@ -84,13 +84,24 @@ def _report(report: Any) -> dict[str, Any]:
     return report.to_dict()
 
 
-@pytest.mark.parametrize("max_texts", [50_000, 3], ids=["texts-kept", "texts-forgotten"])
+@pytest.mark.parametrize(
+    ("max_texts", "sqlite_version"),
+    [(50_000, None), (3, None), (50_000, (3, 37, 2))],
+    ids=["texts-kept", "texts-forgotten", "sqlite-without-arrow"],
+)
 def test_planning_by_class_writes_what_planning_one_by_one_writes(
-    engine: Engine, campaign_settings: Settings, monkeypatch: pytest.MonkeyPatch, max_texts: int
+    engine: Engine,
+    campaign_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    max_texts: int,
+    sqlite_version: tuple[int, int, int] | None,
 ) -> None:
     """Also when the run forgets the texts it has seen (as with texts personal to each
-    recipient): they are composed again under new indexes."""
+    recipient: they are composed again under new indexes), and with a SQLite older than
+    the `->` operator."""
     monkeypatch.setattr(plan_classes, "_MAX_TEXTS", max_texts)
+    if sqlite_version is not None:
+        monkeypatch.setattr(plan_classes.sqlite3, "sqlite_version_info", sqlite_version)
     settings = campaign_settings
     with session_scope(engine) as session:
         _audience(session)
