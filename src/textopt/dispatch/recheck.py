@@ -38,7 +38,7 @@ from textopt.campaigns.facts import CAP_WINDOW, contact_facts
 from textopt.config import get_settings
 from textopt.consent.models import Suppression
 from textopt.consent.service import consent_summary, parse_consent_summary
-from textopt.consent.suppression import address_digest
+from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.dispatch.models import Message
@@ -281,8 +281,9 @@ def _suppressions(
     anything = select(Suppression.id).where(Suppression.channel.in_(channels)).limit(1)
     if not addresses or session.execute(anything).first() is None:
         return {}  # nothing suppressed on this channel: no address needs hashing
-    key = get_settings().resolved_secret_key()  # once: it may be read from a key file
-    by_digest = {address_digest(a, key=key): a for a in addresses}
+    # the keyed hash set up once per claim (the key may be read from a key file)
+    hashed = address_digester(get_settings().resolved_secret_key())
+    by_digest = {hashed(a): a for a in addresses}
     found: dict[str, set[str]] = {}
     query = select(Suppression.digest, Suppression.reason).where(
         among(dialect, Suppression.digest, by_digest),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -60,9 +61,17 @@ def _mixed_audience(engine: Engine) -> None:
         add_contact(s, "+33633333333", tags=("other",))  # not in the audience
 
 
+@pytest.mark.parametrize("old_sqlite", [False, True], ids=["sqlite-now", "sqlite-3.32"])
 def test_a_mixed_audience_ends_with_exactly_the_expected_recipients(
-    engine: Engine, campaign_settings: Settings, journal: Path
+    engine: Engine,
+    campaign_settings: Settings,
+    journal: Path,
+    old_sqlite: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Also with a SQLite before 3.33 (no UPDATE … FROM, no `->`): the fallbacks."""
+    if old_sqlite:
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 32, 3))
     _mixed_audience(engine)
     with session_scope(engine) as s:
         campaign = new_campaign(s, campaign_settings, sender_id="BOUTIQUE")
