@@ -321,7 +321,8 @@ def _history(
     query = select(Message.contact_id, raw(Message.send_at), Message.channel, Message.id).where(
         among(dialect, Message.contact_id, contact_ids),
         Message.purpose == Purpose.MARKETING,
-        Message.status.in_([str(s) for s in counted]),
+        # `|| ''`: the (contact, time) index, not the dispatcher's (status, send_at) one
+        Message.status.concat("").in_([str(s) for s in counted]),
         Message.send_at >= since,
     )
     for contact_id, send_at, channel, message_id in session.connection().execute(query):

@@ -619,7 +619,9 @@ def _submitted_statements(dialect: str) -> tuple[Any, Any]:
         worker = bindparam("worker", type_=String)
         ours = (
             among(dialect, _MESSAGES.c.id, ids_parameter(dialect, "ids", _MESSAGES.c.id)),
-            _MESSAGES.c.status == _S.SUBMITTED,
+            # `|| ''`: found by id, not through the (status, send_at) index, which would read
+            # every submitted message of the outbox for each batch
+            _MESSAGES.c.status.concat("") == _S.SUBMITTED,
             _MESSAGES.c.claimed_by == worker,
             _MESSAGES.c.submitted_at == now,
         )
