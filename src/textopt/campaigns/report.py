@@ -65,10 +65,13 @@ def _counts(session: Session, *, campaign: Campaign, channel: Channel | None) ->
         return {key: count for key, count in session.execute(query)}  # noqa: C416 (typed rows)
 
     by_status = grouped(Message.status)
-    blocked = grouped(Message.reason, Message.status == MessageStatus.BLOCKED)
+    # `|| ''`: the campaign's rows through its own index, not every blocked or failed
+    # message of the outbox through the dispatcher's (status, send_at) one
+    status = Message.status.concat("")
+    blocked = grouped(Message.reason, status == MessageStatus.BLOCKED)
     deferred = grouped(Message.reason, Message.deferred.is_(True))
     failures = grouped(
-        func.coalesce(Message.error_code, Message.reason), Message.status == MessageStatus.FAILED
+        func.coalesce(Message.error_code, Message.reason), status == MessageStatus.FAILED
     )
     sent_filter = (*mine, Message.submitted_at.is_not(None))
     sent, segments, cost = session.execute(
