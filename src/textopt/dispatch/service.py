@@ -916,23 +916,17 @@ def _apply_orphans(
     waiting = select(OrphanReceipt.id).where(OrphanReceipt.provider == provider).limit(1)
     if not provider_ids or session.execute(waiting).first() is None:
         return
-    _apply_orphan_rows(
-        session,
-        orphans=list(
-            session.scalars(
-                select(OrphanReceipt).where(
-                    OrphanReceipt.provider == provider,
-                    OrphanReceipt.provider_message_id.in_(provider_ids),
-                )
-            )
-        ),
-        now=now,
+    dialect = session.get_bind().dialect.name
+    # Core rows (they have the attributes `_apply_orphan_rows` reads), the ids as one
+    # parameter: an SMSC that sends its receipt at once makes most receipts wait here
+    query = select(*OrphanReceipt.__table__.c).where(
+        OrphanReceipt.provider == provider,
+        among(dialect, OrphanReceipt.provider_message_id, provider_ids),
     )
+    _apply_orphan_rows(session, orphans=session.connection().execute(query).all(), now=now)
 
 
-def _apply_orphan_rows(
-    session: Session, *, orphans: Sequence[OrphanReceipt], now: dt.datetime
-) -> None:
+def _apply_orphan_rows(session: Session, *, orphans: Sequence[Any], now: dt.datetime) -> None:
     if not orphans:
         return
     receipts = [
@@ -946,7 +940,10 @@ def _apply_orphan_rows(
         )
         for o in orphans
     ]
-    session.execute(delete(OrphanReceipt).where(OrphanReceipt.id.in_([o.id for o in orphans])))
+    gone = delete(OrphanReceipt).where(
+        among(session.get_bind().dialect.name, OrphanReceipt.id, [o.id for o in orphans])
+    )
+    session.execute(gone, execution_options={"synchronize_session": False})
     record_receipts(session, receipts=receipts, now=now)
 
 
