@@ -302,14 +302,11 @@ class ClassPlanner:
                 continue
             known = class_info[class_index]
             decision = known.decision
-            planner._alive[id(decision)] = decision
-            planner._tally[(Channel.SMS, id(decision), known.country, known.zone, composed)] += (
-                count
-            )
+            planner.tally(Channel.SMS, decision, known.country, known.zone, composed, count)
             if decision.verdict != Verdict.BLOCK:
                 report.reached += count
                 longest = max(longest, composed[2])
-        if longest > planner._worst_segments:  # the page's first recipient with the most
+        if longest > planner.worst_segments:  # the page's first recipient with the most
             contact_id, text_index = min(
                 (contact_id, text_index)
                 for contact_id, class_index, text_index in triples
@@ -320,7 +317,7 @@ class ClassPlanner:
             best = text_info[text_index]
             assert not isinstance(best, str)
             planner.set_worst(contact_id, best)
-        planner._fold_tally()
+        planner.fold_tally()
 
     # -- writing ------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ own facts, read with the batch's) only for recipients the primary cannot reach.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 from collections import Counter, namedtuple
@@ -313,6 +314,24 @@ class _Planner:
             state.decisions[key] = found
         return found
 
+    def tally(
+        self,
+        channel: Channel,
+        decision: Decision,
+        country: str | None,
+        zone: str | None,
+        composed: tuple[Any, ...],
+        count: int,
+    ) -> None:
+        """Count `count` messages of one outcome into the batch's tally (see `fold_tally`)."""
+        self._alive[id(decision)] = decision
+        self._tally[(channel, id(decision), country, zone, composed)] += count
+
+    @property
+    def worst_segments(self) -> int:
+        """The segments of the plan's longest message so far (-1 before the first)."""
+        return self._worst_segments
+
     def set_worst(self, contact_id: int, composed: tuple[Any, ...]) -> None:
         """Show `composed` (for `contact_id`) as the plan's longest message."""
         text, encoding, segments, _, _, _, units = composed
@@ -373,8 +392,6 @@ class _Planner:
     def _facts(
         self, contacts: Sequence[Any], channel: Channel, consents: dict[int, str]
     ) -> BatchFacts:
-        state = self.channels[channel]
-        self.suppression(channel)
         return gather_batch_facts(
             self.session,
             contacts=contacts,
@@ -382,7 +399,7 @@ class _Planner:
             now=self.start,
             counted=COUNTED_PLANNED,
             exclude_campaign_id=self.campaign_id,
-            suppression=state.suppression,
+            suppression=self.suppression(channel),
             consents=consents,
         )
 
@@ -458,7 +475,7 @@ class _Planner:
                 rows,
             )
             report.reached += sum(o is not None and o[0] != Verdict.BLOCK for o in other)
-        self._fold_tally()
+        self.fold_tally()
         return rows
 
     def _linked_bodies(self, contacts: Sequence[Any], tags: dict[int, list[str]]) -> dict[int, str]:
@@ -665,7 +682,7 @@ class _Planner:
             outcomes.append((decision.verdict, decision.at, decision.reason))
         return outcomes
 
-    def _fold_tally(self) -> None:
+    def fold_tally(self) -> None:
         """Count the batch's messages into the report, once per distinct outcome."""
         report = self.report
         default_zone = self.workspace.default_timezone
@@ -762,8 +779,10 @@ _CONTACT_ROW = (
 _ContactTuple = namedtuple("_ContactTuple", _CONTACT_ROW)  # type: ignore[misc]
 
 
-def _contact_columns() -> list[Any]:
-    """The columns of `_CONTACT_ROW`, JSON as its stored text, consent read with the contact."""
+@functools.cache
+def _contact_columns() -> tuple[Any, ...]:
+    """The columns of `_CONTACT_ROW`, JSON as its stored text, consent read with the contact
+    (built once: a statement of the same columns is then compiled once)."""
     as_text = {
         "timezones_json": Contact.timezones,
         "attributes_json": Contact.attributes,
@@ -774,7 +793,7 @@ def _contact_columns() -> list[Any]:
         for name in _CONTACT_ROW[:-1]
     ]
     columns.append(consent_summary(Contact.id).label("consents"))
-    return columns
+    return tuple(columns)
 
 
 def _contact_batches(
