@@ -59,6 +59,8 @@ class Settings(BaseModel):
     # Dispatcher: messages per claim, lease of a claimed message, attempts before failing.
     dispatch_batch_size: int = Field(default=500, ge=1)
     dispatch_lease_seconds: float = Field(default=120.0, gt=0)
+    # claimed batches a worker keeps on the wire at once: the window never drains between two
+    dispatch_batches_in_flight: int = Field(default=2, ge=1, le=8)
     dispatch_max_attempts: int = Field(default=6, ge=1)
     # Failover: an account is in outage after this many temporary errors in a row (or one
     # failed connection); its due messages then move to its `fallback` accounts until

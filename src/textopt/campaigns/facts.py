@@ -424,8 +424,8 @@ def _history(
         query = select(Message.contact_id, Message.send_at, Message.channel, Message.id).where(
             condition,
             Message.purpose == Purpose.MARKETING,
-            # `|| ''`: not the dispatcher's (status, send_at) index, which would read every
-            # due message of the outbox; the (contact, time) one reads only this batch's.
+            # `|| ''`: never a status index, which would read every message of those states
+            # in the outbox; the (contact, time) one reads only this batch's.
             Message.status.concat("").in_(statuses),
             Message.send_at >= since,
         )

@@ -65,8 +65,8 @@ def _counts(session: Session, *, campaign: Campaign, channel: Channel | None) ->
         return {key: count for key, count in session.execute(query)}  # noqa: C416 (typed rows)
 
     by_status = grouped(Message.status)
-    # `|| ''`: the campaign's rows through its own index, not every blocked or failed
-    # message of the outbox through the dispatcher's (status, send_at) one
+    # `|| ''`: the campaign's rows through its own index, never a status index that would
+    # read every blocked or failed message of the outbox
     status = Message.status.concat("")
     blocked = grouped(Message.reason, status == MessageStatus.BLOCKED)
     deferred = grouped(Message.reason, Message.deferred.is_(True))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from textopt.campaigns.models import Campaign
 from textopt.db.base import UTCDateTime
-from textopt.dispatch.models import Message, MessageEvent
+from textopt.dispatch.models import Message, MessageEvent, status_in
 from textopt.dispatch.states import MessageStatus
 from textopt.providers.base import SubmitOutcome, SubmitResult
 from textopt.providers.codes import AMBIGUOUS_CODES, CONNECT_FAILED
@@ -126,7 +126,7 @@ def move_due_messages(
         select(Message.id, Message.purpose, Message.attempts, Message.campaign_id)
         .where(
             Message.provider == account,
-            Message.status.in_(_MOVABLE),
+            status_in(*_MOVABLE),
             Message.send_at <= now + horizon,
         )
         .order_by(Message.send_at, Message.id)
@@ -158,7 +158,7 @@ def move_due_messages(
     for target, ids in targets.items():
         moved = session.execute(
             update(Message)
-            .where(Message.id.in_(ids), Message.provider == account, Message.status.in_(_MOVABLE))
+            .where(Message.id.in_(ids), Message.provider == account, status_in(*_MOVABLE))
             .values(
                 provider=target,
                 updated_at=now,

@@ -5,12 +5,39 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from textopt.db.base import Base, JSONType, utcnow
 
-__all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket"]
+__all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket", "status_in"]
+
+#: The states a claim takes messages from. The dispatcher's indexes are partial: each holds
+#: only the messages in the states it serves, so a message leaves them as it is sent instead
+#: of moving inside one index on every change of state.
+_DUE = "status IN ('planned', 'queued')"
+_SENDING = "status = 'sending'"
+
+
+def status_in(*states: str) -> ColumnElement[bool]:
+    """`messages.status IN (...)` with the states written as SQL literals.
+
+    A partial index serves a query only when its condition is written out in the query (a
+    bound parameter could be anything); the due and sending indexes need this form.
+    """
+    if len(states) == 1:  # `= 'x'`, as the sending index is written (SQLite matches terms)
+        return Message.status == literal_column(f"'{states[0]}'")
+    return Message.status.in_([literal_column(f"'{state}'") for state in states])
 
 
 class Message(Base):
@@ -24,11 +51,32 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id", "channel"),
-        # the dispatcher's claim: due messages of a state, oldest first
-        Index("ix_messages_due", "status", "send_at"),
+        # the dispatcher's claim: an account's due messages, oldest first
+        Index(
+            "ix_messages_due",
+            "provider",
+            "send_at",
+            "id",
+            sqlite_where=text(_DUE),
+            postgresql_where=text(_DUE),
+        ),
+        # recovery: messages whose worker may have died, by lease
+        Index(
+            "ix_messages_sending",
+            "lease_until",
+            sqlite_where=text(_SENDING),
+            postgresql_where=text(_SENDING),
+        ),
         # caps: a contact's recent marketing across campaigns
         Index("ix_messages_contact_time", "contact_id", "send_at"),
-        Index("ix_messages_provider_id", "provider", "provider_message_id"),
+        # receipts: the message an SMSC id names (only messages that have one)
+        Index(
+            "ix_messages_provider_id",
+            "provider",
+            "provider_message_id",
+            sqlite_where=text("provider_message_id IS NOT NULL"),
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

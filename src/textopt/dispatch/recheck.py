@@ -26,9 +26,12 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
+    cast,
     exists,
     func,
     literal,
+    literal_column,
     select,
     type_coerce,
 )
@@ -55,9 +58,10 @@ from textopt.policy import (
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
+    "FIRST",
     "Rechecker",
     "among",
-    "contact_columns",
+    "claim_columns",
     "id_list",
     "ids_parameter",
     "parse_instant",
@@ -110,12 +114,25 @@ def parse_instant(value: Any) -> dt.datetime | None:
     return instant.astimezone(dt.UTC)
 
 
-def contact_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[Any, ...]:
-    """What a claim reads of each message's contact (None when erased), in this order:
+#: Where `claim_columns` start in a claimed row (the message's own columns come first), and
+#: the slice of them a decision depends on: a message costs one tuple slice and one lookup.
+FIRST = 10
+_KEY = slice(FIRST, FIRST + 13)
+(_CHANNEL, _PURPOSE, _SENDER, _EXPIRES, _COUNTRY, _REGION, _ZONE, _ZONES, _CUSTOMER, _CONSENTS) = (
+    range(FIRST, FIRST + 10)
+)
+_CONTACT, _PHONE, _EMAIL, _HISTORY = range(FIRST + 13, FIRST + 17)
 
-    id, phone, email, email_undeliverable_at, country, region, timezone, timezones,
-    is_customer, consent rows as one string, and whether it has marketing since `since` (the
-    start of the cap window: an instant or a bound parameter).
+
+def claim_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[Any, ...]:
+    """What the re-check reads of each claimed message and its contact, in this order.
+
+    First what a decision depends on (the `_KEY` slice): the message's channel, purpose,
+    sender and expiry; the contact's country, region, zone, zones (as text), customer flag,
+    consent rows as one string, whether it lacks a number, whether it lacks a usable
+    address, and the North American area code of its number (which names a state). Then the
+    contact's id (None when erased), number and usable address, and whether it has marketing
+    since `since` (the start of the cap window: an instant or a bound parameter).
     """
     consents = consent_summary(Message.contact_id)
     earlier = Message.__table__.alias("earlier")
@@ -123,23 +140,32 @@ def contact_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[An
         and_(
             earlier.c.contact_id == Message.contact_id,
             earlier.c.purpose == Purpose.MARKETING,
-            # `|| ''`: not the (status, send_at) index, which would read every message sent
-            # in the window for each claimed one; the (contact, time) index reads only its own.
+            # `|| ''`: not the dispatcher's indexes, which would read every message sent in
+            # the window for each claimed one; the (contact, time) index reads only its own.
             earlier.c.status.concat("").in_([str(s) for s in counted]),
             earlier.c.send_at >= since,
         )
     )
+    usable = case((Contact.email_undeliverable_at.is_(None), Contact.email), else_=None)
     return (
-        Contact.id,
-        Contact.phone,
-        Contact.email,
-        raw(Contact.email_undeliverable_at),
+        Message.channel,
+        Message.purpose,
+        Message.sender,
+        raw(Message.expires_at),
         Contact.country,
         Contact.region,
         Contact.timezone,
-        raw(Contact.timezones),
+        cast(Contact.timezones, Text).label("timezones"),  # text: hashable on both databases
         Contact.is_customer,
         consents.label("consents"),
+        Contact.phone.is_(None).label("no_phone"),
+        usable.is_(None).label("no_email"),
+        case((Contact.phone.like("+1%"), func.substr(Contact.phone, 1, 5)), else_=None).label(
+            "nanp"
+        ),
+        Contact.id.label("contact"),
+        Contact.phone,
+        usable.label("email"),
         history.label("has_history"),
     )
 
@@ -147,7 +173,10 @@ def contact_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[An
 class Rechecker:
     """Decisions for the messages of one claim, at one instant.
 
-    Each row is (message columns..., then the `contact_columns`) as `decide` documents.
+    Each row is the message's own columns, then `claim_columns` from index `FIRST` on.
+    Messages alike (the `_KEY` slice, and the suppression reasons of their address) share
+    one `policy.decide`; a message whose contact was erased or has marketing in the cap
+    window (from before, or from this very claim) is decided on its own with its history.
     """
 
     def __init__(
@@ -156,22 +185,22 @@ class Rechecker:
         *,
         workspace: WorkspacePolicy,
         now: dt.datetime,
-        contacts: Sequence[Sequence[Any]],
-        channels: Collection[str],
+        rows: Sequence[Sequence[Any]],
         counted: Iterable[MessageStatus],
         claimed_ids: Collection[int],
     ) -> None:
-        """`contacts`: the contact columns of the claimed rows (see `contact_columns`)."""
         self.session = session
         self.workspace = workspace
         self.now = now
         self.dialect = session.get_bind().dialect.name
         self._answers: dict[tuple[Any, ...], Decision] = {}
-        self._instants: dict[Any, dt.datetime | None] = {}
+        channels = {row[_CHANNEL] for row in rows}
         self._suppressed = {
-            channel: _suppressions(session, self.dialect, contacts, channel) for channel in channels
+            channel: _suppressions(session, self.dialect, rows, channel) for channel in channels
         }
-        with_history = [c[0] for c in contacts if c[0] is not None and c[10]]
+        with_history = [
+            row[_CONTACT] for row in rows if row[_CONTACT] is not None and row[_HISTORY]
+        ]
         self._history = _history(
             session,
             contact_ids=with_history,
@@ -179,117 +208,100 @@ class Rechecker:
             counted=counted,
             exclude_message_ids=claimed_ids,
         )
+        #: The channels of the marketing this claim sends, by contact: the caller adds to it
+        #: as it goes, and a later message to the same contact counts them.
+        self.sent_now: dict[int, list[str]] = {}
 
-    def instant(self, value: Any) -> dt.datetime | None:
-        """A stored instant, parsed once per distinct value."""
-        if value not in self._instants:
-            self._instants[value] = parse_instant(value)
-        return self._instants[value]
-
-    def history(self, contact_id: int) -> list[SendRecord]:
-        """The contact's marketing in the cap window (this claim adds to it as it goes)."""
-        return self._history.setdefault(contact_id, [])
-
-    def decide(
-        self,
-        *,
-        contact_id: int | None,
-        channel: str,
-        purpose: str,
-        sender: str | None,
-        expires_at: Any,
-        recipient: str | None,
-        contact: Sequence[Any],
-    ) -> Decision:
-        """The decision for one claimed message; `contact` is its `contact_columns` values."""
-        (cid, phone, email, bounced, country, region, zone, zones, customer, consents, _) = contact
-        history = self._history.get(contact_id) if contact_id is not None else None
-        if cid is None or history:
-            message = self._message(channel, purpose, sender, expires_at)
-            facts = self._facts(contact_id, channel, recipient, contact)
-            return decide(facts, message, self.now, history or (), self.workspace)
-        if email is not None and bounced is not None:
-            email = None
-        address = email if channel == Channel.EMAIL else phone
-        reasons = self._suppressed[channel].get(address) if address else None
-        key = (
-            channel,
-            purpose,
-            sender,
-            expires_at,
-            country,
-            region,
-            zone,
-            tuple(zones) if type(zones) is list else zones,  # PostgreSQL gives JSON decoded
-            consents,
-            bool(customer),
-            reasons,
-            phone is None,
-            email is None,
-            phone[:5] if phone and phone.startswith("+1") else None,  # NANP area code: the state
-        )
-        answer = self._answers.get(key)
+    def decide(self, row: tuple[Any, ...]) -> Decision:
+        """The decision for one claimed row."""
+        contact_id = row[1]
+        if row[_CONTACT] is None or contact_id in self.sent_now or contact_id in self._history:
+            return self._decide_alone(row)
+        key: tuple[Any, ...] = row[_KEY]
+        suppressed = self._suppressed[row[_CHANNEL]]
+        if suppressed:
+            address = row[_EMAIL] if row[_CHANNEL] == Channel.EMAIL else row[_PHONE]
+            reasons = suppressed.get(address) if address else None
+            if reasons:
+                key = (*key, reasons)
+        answer: Decision | None = self._answers.get(key)
         if answer is None:
-            message = self._message(channel, purpose, sender, expires_at)
-            facts = self._facts(contact_id, channel, recipient, contact)
-            answer = self._answers[key] = decide(facts, message, self.now, (), self.workspace)
+            answer = self._answers[key] = decide(
+                self._facts(row), self._message(row), self.now, (), self.workspace
+            )
         return answer
 
-    def _message(
-        self, channel: str, purpose: str, sender: str | None, expires_at: Any
-    ) -> MessageFacts:
+    def _decide_alone(self, row: Sequence[Any]) -> Decision:
+        contact_id = row[1]
+        history = list(self._history.get(contact_id, ())) if contact_id is not None else []
+        history += (
+            SendRecord(at=self.now, channel=channel, purpose=Purpose.MARKETING)
+            for channel in self.sent_now.get(contact_id, ())
+        )
+        return decide(self._facts(row), self._message(row), self.now, history, self.workspace)
+
+    def _message(self, row: Sequence[Any]) -> MessageFacts:
         return MessageFacts(
-            channel=Channel(channel),
-            purpose=Purpose(purpose),
-            sender_id=sender,
-            expires_at=self.instant(expires_at),
+            channel=Channel(row[_CHANNEL]),
+            purpose=Purpose(row[_PURPOSE]),
+            sender_id=row[_SENDER],
+            expires_at=parse_instant(row[_EXPIRES]),
         )
 
-    def _facts(
-        self, contact_id: int | None, channel: str, recipient: str | None, contact: Sequence[Any]
-    ) -> ContactFacts:
-        (cid, phone, email, bounced, country, region, zone, zones, customer, consents, _) = contact
-        if contact_id is not None and cid is None:
-            return ContactFacts(e164=None, country=None)  # erased since planning
+    def _facts(self, row: Sequence[Any]) -> ContactFacts:
+        contact_id, channel = row[1], row[_CHANNEL]
         if contact_id is None:
-            return _recipient_facts(channel, recipient)
-        email = email if bounced is None else None
+            return _recipient_facts(channel, row[2])
+        if row[_CONTACT] is None:
+            return ContactFacts(e164=None, country=None)  # erased since planning
+        phone, email = row[_PHONE], row[_EMAIL]
         address = email if channel == Channel.EMAIL else phone
+        zones = row[_ZONES]
         return contact_facts(
             channel=channel,
-            consents=parse_consent_summary(consents),
+            consents=parse_consent_summary(row[_CONSENTS]),
             phone=phone,
             email=email,
-            country=country,
-            region=region,
-            timezone=zone,
-            timezones=(json.loads(zones) if isinstance(zones, str) else zones) or (),
-            is_customer=customer,
-            suppression_reasons=tuple(self._suppressed[channel].get(address or "", ())),
+            country=row[_COUNTRY],
+            region=row[_REGION],
+            timezone=row[_ZONE],
+            timezones=(json.loads(zones) if zones else None) or (),
+            is_customer=row[_CUSTOMER],
+            suppression_reasons=self._suppressed[channel].get(address or "", ()),
         )
+
+
+#: The suppression lookup by dialect and channel: digests -> digest, reason.
+_SUPPRESSION_QUERIES: dict[tuple[str, str], Any] = {}
 
 
 def _suppressions(
-    session: Session, dialect: str, contacts: Sequence[Sequence[Any]], channel: str
+    session: Session, dialect: str, rows: Sequence[Sequence[Any]], channel: str
 ) -> dict[str, tuple[str, ...]]:
-    """The suppressed addresses among the contacts' (for `channel`), with their reasons."""
-    if channel == Channel.EMAIL:
-        addresses = {c[2] for c in contacts if c[2] and c[3] is None}
-    else:
-        addresses = {c[1] for c in contacts if c[1]}
+    """The suppressed addresses among the rows' (for `channel`), with their reasons."""
+    column = _EMAIL if channel == Channel.EMAIL else _PHONE
+    addresses = {row[column] for row in rows if row[column]}
     channels = [str(Channel(channel)), "all"]
+    connection = session.connection()
     anything = select(Suppression.id).where(Suppression.channel.in_(channels)).limit(1)
-    if not addresses or session.execute(anything).first() is None:
+    if not addresses or connection.execute(anything).first() is None:
         return {}  # nothing suppressed on this channel: no address needs hashing
     # the keyed hash set up once per claim (the key may be read from a key file)
     hashed = address_digester(get_settings().resolved_secret_key())
     by_digest = {hashed(a): a for a in addresses}
+    query = _SUPPRESSION_QUERIES.get((dialect, channel))
+    if query is None:
+        query = _SUPPRESSION_QUERIES[(dialect, channel)] = select(
+            Suppression.digest, Suppression.reason
+        ).where(
+            among(
+                dialect, Suppression.digest, ids_parameter(dialect, "digests", Suppression.digest)
+            ),
+            Suppression.channel.in_([literal_column(f"'{c}'") for c in channels]),
+        )
     found: dict[str, set[str]] = {}
-    query = select(Suppression.digest, Suppression.reason).where(
-        among(dialect, Suppression.digest, by_digest),
-        Suppression.channel.in_(channels),
-    )
-    for digest, reason in session.execute(query):
+    values = {"digests": id_list(dialect, by_digest)}
+    for digest, reason in connection.execute(query, values):
         found.setdefault(by_digest[digest], set()).add(reason)
     return {address: tuple(sorted(reasons)) for address, reasons in found.items()}
 
@@ -321,7 +333,7 @@ def _history(
     query = select(Message.contact_id, raw(Message.send_at), Message.channel, Message.id).where(
         among(dialect, Message.contact_id, contact_ids),
         Message.purpose == Purpose.MARKETING,
-        # `|| ''`: the (contact, time) index, not the dispatcher's (status, send_at) one
+        # `|| ''`: the (contact, time) index, never a status one
         Message.status.concat("").in_([str(s) for s in counted]),
         Message.send_at >= since,
     )

@@ -1,62 +1,42 @@
-"""The outbox's batch operations: claim, record results and receipts, recover, rate-limit.
+"""The outbox after the wire: record answers and receipts, recover from crashes.
 
-Every function works on a batch with bulk SQL. A claim re-checks the policy for each
-message (a STOP received after planning wins; a message past its expiry becomes `expired`;
-one due in quiet hours after an outage waits again), then marks the rest `sending` with a
-lease and commits before anything is written to the wire.
+Every function works on a batch with bulk SQL. Claiming (the rate bucket, the re-check, the
+mark `sending`) is `dispatch.claim`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
-    Integer,
-    Select,
     String,
-    Table,
     bindparam,
     delete,
     func,
     insert,
     literal,
-    or_,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import CAP_WINDOW, COUNTED_SENT
-from textopt.campaigns.models import Campaign, CampaignStatus
-from textopt.contacts.models import Contact
-from textopt.db.base import JSONType, UTCDateTime
-from textopt.db.engine import upsert_insert
-from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt, RateBucket
+from textopt.db.base import UTCDateTime
+from textopt.dispatch.models import Message, OrphanReceipt, status_in
 from textopt.dispatch.recheck import (
-    Rechecker,
     among,
-    contact_columns,
     id_list,
     ids_parameter,
     parse_instant,
     raw,
 )
 from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
-from textopt.policy import (
-    Reason,
-    SendRecord,
-    Verdict,
-    WorkspacePolicy,
-)
+from textopt.dispatch.writes import EVENTS, MESSAGES, write_events, write_updates
 from textopt.providers.base import (
-    OutboundMessage,
     Receipt,
     ReceiptStatus,
     SubmitOutcome,
@@ -68,14 +48,10 @@ from textopt.webhooks.models import WebhookEndpoint, WebhookEvent
 from textopt.webhooks.service import emit_events
 
 __all__ = [
-    "ClaimReport",
     "ResultReport",
-    "claim_batch",
-    "due_count",
     "record_receipts",
     "record_results",
     "recover_stale",
-    "reserve_tokens",
     "resolve_orphan_receipts",
     "retry_delay",
 ]
@@ -86,17 +62,6 @@ _RECEIPT_STATUS = {
     ReceiptStatus.FAILED: _S.FAILED,
     ReceiptStatus.EXPIRED: _S.EXPIRED,
 }
-
-
-@dataclass(slots=True)
-class ClaimReport:
-    """What one claim did."""
-
-    sending: list[OutboundMessage] = field(default_factory=list)
-    blocked: int = 0
-    expired: int = 0
-    deferred: int = 0
-    tokens_left: int = 0
 
 
 @dataclass(slots=True)
@@ -112,27 +77,6 @@ class ResultReport:
     unknown: int = 0  # marketing without an answer from the provider: never resent
 
 
-_MESSAGES = cast(Table, Message.__table__)
-_EVENTS = cast(Table, MessageEvent.__table__)
-#: What a claim reads of a message (plain rows: the ORM's per-object work cost more than
-#: the database's on this path).
-_CLAIM_COLUMNS = (
-    Message.id,
-    Message.contact_id,
-    Message.channel,
-    Message.purpose,
-    Message.status,
-    Message.recipient,
-    Message.sender,
-    Message.body,
-    Message.subject,
-    Message.html,
-    raw(Message.headers),
-    Message.segments,
-    Message.attempts,
-    raw(Message.expires_at),
-    Message.idempotency_key,
-)
 #: What recording an answer or a receipt reads of a message.
 _STATE_COLUMNS = (
     Message.id,
@@ -146,368 +90,9 @@ _STATE_COLUMNS = (
 )
 
 
-def _write_updates(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """UPDATE messages by id in bulk: one executemany per set of columns changed."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        keys = tuple(sorted(k for k in row if k != "id"))
-        groups.setdefault(keys, []).append({"_id": row["id"], **{k: row[k] for k in keys}})
-    for keys, params in groups.items():
-        statement = (
-            update(_MESSAGES)
-            .where(_MESSAGES.c.id == bindparam("_id"))
-            .values({key: bindparam(key) for key in keys})
-        )
-        session.execute(statement, params)
-
-
-def _write_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT message events in bulk, straight to the driver (values converted once each)."""
-    if not events:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    ph = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
-    at = _EVENTS.c.at.type._cached_bind_processor(dialect)
-    detail = _EVENTS.c.detail.type._cached_bind_processor(dialect)
-    connection.exec_driver_sql(
-        f"INSERT INTO message_events (message_id, at, status, detail) "
-        f"VALUES ({ph}, {ph}, {ph}, {ph})",
-        [
-            (
-                e["message_id"],
-                at(e["at"]) if at is not None else e["at"],
-                str(e["status"]),
-                detail(e["detail"]) if detail is not None else e["detail"],
-            )
-            for e in events
-        ],
-    )
-
-
 def retry_delay(attempt: int) -> dt.timedelta:
     """Backoff before retry number `attempt`: 15 s, 30 s, 1 min, ... at most 30 min."""
     return dt.timedelta(seconds=min(15 * 2 ** max(attempt - 1, 0), 1800))
-
-
-def reserve_tokens(
-    session: Session, *, account: str, rate: float, wanted: int, now: dt.datetime
-) -> int:
-    """Take up to `wanted` segment tokens from the account's shared bucket (locked row).
-
-    The bucket refills at `rate` per second up to one second's worth (at least one
-    message), so every worker of every machine together stays under the account's rate.
-    """
-    burst = max(rate, 1.0)
-    query = select(RateBucket).where(RateBucket.account == account).with_for_update()
-    bucket = session.scalars(query).one_or_none()
-    if bucket is None:  # first use: two workers may race to create it
-        session.execute(
-            upsert_insert(session, RateBucket)
-            .values(account=account, tokens=burst, updated_at=now)
-            .on_conflict_do_nothing()
-        )
-        bucket = session.scalars(query.execution_options(populate_existing=True)).one()
-    elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
-    tokens = min(burst, bucket.tokens + elapsed * rate)
-    granted = max(min(wanted, math.floor(tokens)), 0)
-    bucket.tokens = tokens - granted
-    bucket.updated_at = now
-    return granted
-
-
-def _return_tokens(session: Session, *, account: str, tokens: int) -> None:
-    if tokens > 0:
-        session.execute(
-            update(RateBucket)
-            .where(RateBucket.account == account)
-            .values(tokens=RateBucket.tokens + tokens)
-        )
-
-
-def _due(now: Any, only_ids: Collection[int] | None) -> list[Any]:
-    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
-    conditions = [
-        Message.status.in_([_S.PLANNED, _S.QUEUED]),
-        Message.send_at <= now,
-        or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
-    ]
-    if only_ids is not None:
-        conditions.append(Message.id.in_(list(only_ids)))
-    return conditions
-
-
-#: The claim's select by dialect, with parameters provider, now, since and budget.
-_CLAIM_QUERIES: dict[str, Select[Any]] = {}
-
-
-def _claim_query(
-    dialect: str,
-    *,
-    provider: Any,
-    now: Any,
-    since: Any,
-    limit: Any,
-    only_ids: Collection[int] | None,
-) -> Select[Any]:
-    """The claim's select: due messages with their contact's columns, oldest first.
-
-    The values may be bound parameters (see `_CLAIM_QUERIES`).
-    """
-    query = select(*_CLAIM_COLUMNS, *contact_columns(since=since, counted=COUNTED_SENT))
-    query = query.outerjoin(Contact, Contact.id == Message.contact_id)
-    if dialect == "postgresql":
-        return (
-            query.where(Message.provider == provider, *_due(now, only_ids))
-            .order_by(Message.send_at, Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=_MESSAGES)
-        )
-    first = _first_due(provider=provider, now=now, only_ids=only_ids, limit=limit)
-    return query.where(Message.id.in_(first)).order_by(Message.send_at, Message.id)
-
-
-def _first_due(
-    *, provider: Any, now: Any, only_ids: Collection[int] | None, limit: Any
-) -> Select[Any]:
-    """The ids of the first `limit` due messages, oldest first, read from the index alone.
-
-    One ordered index range per state, merged: `status IN (...) ORDER BY send_at` would sort
-    every due message of the outbox on every claim.
-    """
-    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
-    firsts = []
-    for status in (_S.PLANNED, _S.QUEUED):
-        conditions = [
-            Message.provider == provider,
-            Message.status == status,
-            Message.send_at <= now,
-            or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
-        ]
-        if only_ids is not None:
-            conditions.append(Message.id.in_(list(only_ids)))
-        first = (
-            select(Message.id, Message.send_at)
-            .where(*conditions)
-            .order_by(Message.send_at, Message.id)
-            .limit(limit)
-            .subquery()
-        )
-        firsts.append(select(first.c.id, first.c.send_at))
-    merged = union_all(*firsts).subquery()
-    return select(merged.c.id).order_by(merged.c.send_at, merged.c.id).limit(limit)
-
-
-def due_count(
-    session: Session,
-    *,
-    provider: str | None,
-    now: dt.datetime,
-    only_ids: Collection[int] | None = None,
-) -> int:
-    """How many messages are due now (for every provider when `provider` is None)."""
-    query = select(func.count()).select_from(Message).where(*_due(now, only_ids))
-    if provider is not None:
-        query = query.where(Message.provider == provider)
-    return int(session.scalar(query) or 0)
-
-
-def claim_batch(
-    session: Session,
-    *,
-    worker: str,
-    provider: str,
-    rate: float | None,
-    now: dt.datetime,
-    limit: int,
-    lease: dt.timedelta,
-    workspace: WorkspacePolicy,
-    only_ids: Collection[int] | None = None,
-) -> ClaimReport:
-    """Claim due messages of one provider account, re-check them, mark them `sending`.
-
-    Commit right after: the rows are then ours (lease) and nobody else sends them. The rows
-    are read with their contact (locked, skipping locked ones, on PostgreSQL); those still
-    allowed become `sending` in one statement, with their `sending` events in one more.
-    """
-    report = ClaimReport()
-    budget = limit
-    if rate is not None:
-        budget = reserve_tokens(session, account=provider, rate=rate, wanted=limit, now=now)
-        if budget <= 0:
-            return report
-    dialect = session.get_bind().dialect.name
-    if only_ids is None:  # the common case: one statement per dialect, built once
-        query = _CLAIM_QUERIES.get(dialect)
-        if query is None:
-            query = _CLAIM_QUERIES[dialect] = _claim_query(
-                dialect,
-                provider=bindparam("provider", type_=String),
-                now=bindparam("now", type_=UTCDateTime),
-                since=bindparam("since", type_=UTCDateTime),
-                limit=bindparam("budget", type_=Integer),
-                only_ids=None,
-            )
-    else:
-        query = _claim_query(
-            dialect,
-            provider=provider,
-            now=now,
-            since=now - CAP_WINDOW,
-            limit=budget,
-            only_ids=only_ids,
-        )
-    values = {"provider": provider, "now": now, "since": now - CAP_WINDOW, "budget": budget}
-    result = session.connection().execute(query, values if only_ids is None else {})
-    try:
-        # the driver's tuples: the columns are read raw (see `raw`), a row object costs more
-        messages: list[Any] = list(result.cursor.fetchall())
-    finally:
-        result.close()
-    if not messages:
-        _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
-        return report
-
-    width = len(_CLAIM_COLUMNS)
-    checker = Rechecker(
-        session,
-        workspace=workspace,
-        now=now,
-        contacts=[m[width:] for m in messages],
-        channels={m[2] for m in messages},
-        counted=COUNTED_SENT,
-        claimed_ids={m[0] for m in messages},
-    )
-    sending: list[int] = []
-    updates: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    spent = 0
-    send = Verdict.SEND
-    marketing = Purpose.MARKETING
-    outbound = report.sending
-    for message in messages:
-        (
-            message_id,
-            contact_id,
-            channel,
-            purpose,
-            status,
-            recipient,
-            sender,
-            body,
-            subject,
-            html,
-            headers,
-            segments,
-            _attempts,
-            expires_at,
-            key,
-        ) = message[:width]
-        cost = segments if segments > 1 else 1
-        if spent + cost > budget:
-            break  # the rest stays due for the next claim
-        decision = checker.decide(
-            contact_id=contact_id,
-            channel=channel,
-            purpose=purpose,
-            sender=sender,
-            expires_at=expires_at,
-            recipient=recipient,
-            contact=message[width:],
-        )
-        if decision.verdict == send:
-            spent += cost
-            sending.append(message_id)
-            outbound.append(
-                OutboundMessage(
-                    message_id,
-                    key,
-                    recipient or "",
-                    body or "",
-                    sender,
-                    channel,
-                    segments,
-                    subject,
-                    html,
-                    json.loads(headers) if isinstance(headers, str) else headers,
-                )
-            )
-            if purpose == marketing and contact_id is not None:
-                checker.history(contact_id).append(SendRecord(at=now, channel=channel))
-            continue
-        row: dict[str, Any] = {"id": message_id}
-        if decision.verdict == Verdict.DEFER:
-            report.deferred += 1
-            row.update(
-                status=_S.PLANNED,
-                send_at=decision.at,
-                deferred=True,
-                reason=decision.reason,
-                reason_text=decision.sentence,
-            )
-        else:
-            final = _S.EXPIRED if decision.reason == Reason.EXPIRED else _S.BLOCKED
-            report.expired += final == _S.EXPIRED
-            report.blocked += final == _S.BLOCKED
-            row.update(
-                status=final,
-                reason=decision.reason,
-                reason_text=decision.sentence,
-                done_at=now,
-            )
-        check_transition(status, row["status"])
-        updates.append(row)
-        events.append(
-            {
-                "message_id": message_id,
-                "at": now,
-                "status": row["status"],
-                "detail": {"reason": str(decision.reason), "sentence": decision.sentence},
-            }
-        )
-    if sending:  # planned or queued (the query's condition) to sending: always allowed
-        mark, log = _sending_statements(dialect)
-        ids = id_list(dialect, sending)
-        session.execute(mark, {"ids": ids, "worker": worker, "lease": now + lease, "now": now})
-        session.execute(log, {"ids": ids, "now": now, "detail": {"worker": worker}})
-    _write_updates(session, updates)
-    _write_events(session, events)
-    if rate is not None:
-        _return_tokens(session, account=provider, tokens=budget - spent)
-    report.tokens_left = budget - spent
-    return report
-
-
-#: The claim's two writes by dialect: rows to `sending`, and their events.
-_SENDING_STATEMENTS: dict[str, tuple[Any, Any]] = {}
-
-
-def _sending_statements(dialect: str) -> tuple[Any, Any]:
-    """UPDATE to `sending` and INSERT of the events (ids, worker, lease, now, detail)."""
-    if dialect not in _SENDING_STATEMENTS:
-        ids = among(dialect, _MESSAGES.c.id, ids_parameter(dialect, "ids", _MESSAGES.c.id))
-        mark = (
-            update(_MESSAGES)
-            .where(ids)
-            .values(
-                status=_S.SENDING,
-                claimed_by=bindparam("worker", type_=String),
-                lease_until=bindparam("lease", type_=UTCDateTime),
-                attempts=_MESSAGES.c.attempts + 1,
-                send_at=bindparam("now", type_=UTCDateTime),
-            )
-        )
-        log = insert(_EVENTS).from_select(
-            ["message_id", "at", "status", "detail"],
-            select(
-                _MESSAGES.c.id,
-                bindparam("now", type_=UTCDateTime),
-                literal(str(_S.SENDING), String),
-                bindparam("detail", type_=JSONType),
-            ).where(ids),
-        )
-        _SENDING_STATEMENTS[dialect] = (mark, log)
-    return _SENDING_STATEMENTS[dialect]
 
 
 def record_results(
@@ -572,7 +157,7 @@ def _record_accepted(
     connection = session.connection()
     dialect = connection.dialect
     ph = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
-    process = _MESSAGES.c.submitted_at.type._cached_bind_processor(dialect)
+    process = MESSAGES.c.submitted_at.type._cached_bind_processor(dialect)
     stamp = process(now) if process is not None else now
     ids = [r.message_id for r in accepted]
     columns = (
@@ -594,8 +179,8 @@ def _record_accepted(
         written = connection.exec_driver_sql(
             f"UPDATE messages SET {columns} FROM (SELECT json_extract(value, '$[0]') AS id, "
             f"json_extract(value, '$[1]') AS pid FROM json_each({ph})) AS v "
-            # `+status`: not the (status, send_at) index, which would read every message
-            # in `sending` for each pair; each pair finds its row by id
+            # `+status`: not the sending index, which would read every message in
+            # `sending` for each pair; each pair finds its row by id
             f"WHERE {ours.replace('messages.status', '+messages.status')}",
             (stamp, stamp, pairs, worker),
         )
@@ -623,18 +208,18 @@ def _submitted_statements(dialect: str) -> tuple[Any, Any]:
         now = bindparam("now", type_=UTCDateTime)
         worker = bindparam("worker", type_=String)
         ours = (
-            among(dialect, _MESSAGES.c.id, ids_parameter(dialect, "ids", _MESSAGES.c.id)),
-            # `|| ''`: found by id, not through the (status, send_at) index, which would read
-            # every submitted message of the outbox for each batch
-            _MESSAGES.c.status.concat("") == _S.SUBMITTED,
-            _MESSAGES.c.claimed_by == worker,
-            _MESSAGES.c.submitted_at == now,
+            among(dialect, MESSAGES.c.id, ids_parameter(dialect, "ids", MESSAGES.c.id)),
+            # `|| ''`: found by id, never through a status index, which would read every
+            # message of that state in the outbox for each batch
+            MESSAGES.c.status.concat("") == _S.SUBMITTED,
+            MESSAGES.c.claimed_by == worker,
+            MESSAGES.c.submitted_at == now,
         )
         build = func.jsonb_build_object if dialect == "postgresql" else func.json_object
-        log = insert(_EVENTS).from_select(
+        log = insert(EVENTS).from_select(
             ["message_id", "at", "status", "detail"],
             select(
-                _MESSAGES.c.id,
+                MESSAGES.c.id,
                 now,
                 literal(str(_S.SUBMITTED), String),
                 build(
@@ -643,11 +228,11 @@ def _submitted_statements(dialect: str) -> tuple[Any, Any]:
                     literal("worker", String),
                     worker,
                     literal("provider_message_id", String),
-                    _MESSAGES.c.provider_message_id,
+                    MESSAGES.c.provider_message_id,
                 ),
             ).where(*ours),
         )
-        _SUBMITTED_STATEMENTS[dialect] = (select(_MESSAGES.c.id).where(*ours), log)
+        _SUBMITTED_STATEMENTS[dialect] = (select(MESSAGES.c.id).where(*ours), log)
     return _SUBMITTED_STATEMENTS[dialect]
 
 
@@ -759,8 +344,8 @@ def _record_each(
         events.append(
             {"message_id": message_id, "at": now, "status": row["status"], "detail": detail}
         )
-    _write_updates(session, updates)
-    _write_events(session, events)
+    write_updates(session, updates)
+    write_events(session, events)
     _emit_status_changes(session, rows, [u for u in updates if "status" in u], now=now)
     if accepted_ids:
         _apply_orphans(session, provider=provider, provider_ids=accepted_ids, now=now)
@@ -889,13 +474,13 @@ def _apply_receipts(
     ]
     if delivered:  # the common case, in one statement
         session.execute(
-            update(_MESSAGES)
-            .where(among(session.get_bind().dialect.name, _MESSAGES.c.id, delivered))
+            update(MESSAGES)
+            .where(among(session.get_bind().dialect.name, MESSAGES.c.id, delivered))
             .values(status=_S.DELIVERED, done_at=now, lease_until=None)
         )
     done = set(delivered)
-    _write_updates(session, [row for key, row in updates.items() if key not in done])
-    _write_events(session, events)
+    write_updates(session, [row for key, row in updates.items() if key not in done])
+    write_events(session, events)
     messages = {message.id: message for message, _ in items}
     _emit_status_changes(session, messages, list(updates.values()), now=now)
     return len(updates)
@@ -978,7 +563,7 @@ def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
     missing one); transactional is queued again with the same idempotency key.
     """
     stale = select(Message.id, Message.purpose).where(
-        Message.status == _S.SENDING, Message.lease_until < now
+        status_in(_S.SENDING), Message.lease_until < now
     )
     if session.get_bind().dialect.name == "postgresql":
         stale = stale.with_for_update(skip_locked=True)
@@ -989,7 +574,7 @@ def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
         "The worker stopped while sending; not resent to avoid a duplicate. "
         "A late receipt may still resolve it."
     )
-    _write_updates(
+    write_updates(
         session,
         [
             {
@@ -1007,7 +592,7 @@ def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
             for i in transactional
         ],
     )
-    _write_events(
+    write_events(
         session,
         [
             {

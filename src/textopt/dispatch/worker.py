@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.bounces import record_email_bounces
+from textopt.dispatch.claim import ClaimReport, claim_batch, due_count
 from textopt.dispatch.failover import OutageTracker, move_due_messages
 from textopt.errors import ConfigError
 from textopt.inbound.service import record_sms
@@ -165,10 +167,10 @@ class Dispatcher:
         self.stats.recovered_unknown += unknown
         self.stats.recovered_requeued += requeued
 
-    def _claim_job(self, name: str, worker: str, rate: float) -> Callable[[], service.ClaimReport]:
-        def claim() -> service.ClaimReport:
+    def _claim_job(self, name: str, worker: str, rate: float) -> Callable[[], ClaimReport]:
+        def claim() -> ClaimReport:
             with session_scope(self.engine) as session:
-                return service.claim_batch(
+                return claim_batch(
                     session,
                     worker=worker,
                     provider=name,
@@ -208,7 +210,7 @@ class Dispatcher:
 
         return record
 
-    def _count(self, name: str, claimed: service.ClaimReport) -> None:
+    def _count(self, name: str, claimed: ClaimReport) -> None:
         self.stats.blocked += claimed.blocked + claimed.expired
         self.stats.deferred += claimed.deferred
 
@@ -237,32 +239,52 @@ class Dispatcher:
     ) -> int:
         """Claim, send and record batches while there are some; returns how many were sent.
 
-        While every answer is an acceptance, the next claim and the last recording run in
-        the database thread as a batch is on the wire; otherwise one batch at a time. The
-        `keeper` worker does the housekeeping between batches, at most once a second.
+        While every answer is an acceptance, up to `dispatch_batches_in_flight` claimed
+        batches are handed to a pipelined provider at once (its window never drains between
+        two),
+        and the next claim and the last recording run in the database thread meanwhile.
+        After any other answer, the batches already handed over are answered and recorded,
+        and the worker starts again one batch at a time. The `keeper` worker does the
+        housekeeping between batches, at most once a second.
         """
         provider = self._provider(name)
         rate = float(self.settings.providers.get(name, {}).get("rate", provider.rate))
         claim = self._claim_job(name, worker, rate)
+        # only a provider whose batches share one window gains from several at once (SMPP);
+        # others would open a connection per batch
+        pipelined = getattr(provider, "pipelined", False)
+        depth = self.settings.dispatch_batches_in_flight if pipelined else 1
         sent = 0
         kept = time.monotonic()
-        ahead: asyncio.Future[service.ClaimReport] | None = None
+        more = True  # the last claim took its whole budget: more may be due
+        ahead: asyncio.Future[ClaimReport] | None = None
+        flying: deque[asyncio.Future[list[SubmitResult]]] = deque()
         recording: asyncio.Future[service.ResultReport] | None = None
         try:
             while True:
-                if ahead is None:
-                    if self.outages.in_outage(name, now=self.clock()):
-                        await self._fail_over(name)
-                    claimed = await self._db(claim)
-                else:
-                    claimed, ahead = await ahead, None
-                self._count(name, claimed)
-                if not claimed.sending:
+                while more and len(flying) < depth:
+                    if ahead is None:
+                        if self._stop.is_set():
+                            more = False
+                            break
+                        if self.outages.in_outage(name, now=self.clock()):
+                            await self._fail_over(name)
+                        claimed = await self._db(claim)
+                    else:
+                        claimed, ahead = await ahead, None
+                    self._count(name, claimed)
+                    if not claimed.sending:
+                        more = False
+                        break
+                    # claimed, so sent, even when asked to stop: leases must not run out
+                    flying.append(asyncio.ensure_future(provider.submit(claimed.sending)))
+                    sent += len(claimed.sending)
+                    more = claimed.tokens_left == 0
+                    if more and not self._stop.is_set():
+                        ahead = asyncio.ensure_future(self._db(claim))  # while it is out
+                if not flying:
                     return sent
-                if claimed.tokens_left == 0 and not self._stop.is_set():
-                    ahead = asyncio.ensure_future(self._db(claim))  # while this batch is out
-                results = await provider.submit(claimed.sending)
-                sent += len(claimed.sending)
+                results = await flying.popleft()
                 if recording is not None:
                     await self._recorded(name, recording, progress)
                 recording = asyncio.ensure_future(
@@ -271,33 +293,46 @@ class Dispatcher:
                 if self.outages.observe(name, results, now=self.clock()):
                     await self._fail_over(name)
                 if not all(r.outcome == SubmitOutcome.ACCEPTED for r in results):
-                    # the slow way: this batch recorded before anything else is claimed
+                    # the slow way: what is claimed is sent and recorded, one batch at a time
+                    more = False
                     await self._recorded(name, recording, progress)
                     recording = None
                     if ahead is not None:
                         claimed, ahead = await ahead, None
                         self._count(name, claimed)
-                        if claimed.sending:  # claimed, so sent: leases must not run out
-                            results = await provider.submit(claimed.sending)
+                        if claimed.sending:
+                            flying.append(asyncio.ensure_future(provider.submit(claimed.sending)))
                             sent += len(claimed.sending)
-                            await self._recorded(
-                                name,
-                                asyncio.ensure_future(
-                                    self._db(self._record_job(provider, worker, results))
-                                ),
-                                progress,
-                            )
-                    return sent
-                if self._stop.is_set() and ahead is None:
+                    while flying:
+                        results = await flying.popleft()
+                        await self._recorded(
+                            name,
+                            asyncio.ensure_future(
+                                self._db(self._record_job(provider, worker, results))
+                            ),
+                            progress,
+                        )
                     return sent
                 if keeper and time.monotonic() - kept > 1.0:
                     await self._housekeeping()
                     kept = time.monotonic()
         finally:
-            if ahead is not None:  # cancelled mid-batch: the database work still ends
+            # cancelled or failed mid-batch: the database work still ends, and what the
+            # provider answered is recorded (the rest waits for lease recovery)
+            if ahead is not None:
                 await asyncio.gather(ahead, return_exceptions=True)
+            answered = await asyncio.gather(*flying, return_exceptions=True)
             if recording is not None:
                 await self._recorded(name, recording, progress)
+            for answer in answered:
+                if isinstance(answer, list):
+                    await self._recorded(
+                        name,
+                        asyncio.ensure_future(
+                            self._db(self._record_job(provider, worker, results))
+                        ),
+                        progress,
+                    )
 
     async def _fail_over(self, name: str) -> None:
         """Move the due messages of an account in outage to their fallback accounts."""
@@ -381,9 +416,7 @@ class Dispatcher:
         with session_scope(self.engine) as session:
             # every served account's: a failover may hand this worker another's messages
             return sum(
-                service.due_count(
-                    session, provider=account, now=self.clock(), only_ids=self._only_ids
-                )
+                due_count(session, provider=account, now=self.clock(), only_ids=self._only_ids)
                 for account in self._accounts()
             )
 

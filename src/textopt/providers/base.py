@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from textopt.errors import ConfigError
 from textopt.providers.mo import InboundSms
@@ -30,9 +30,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
-    """What a provider needs to send one message."""
+class OutboundMessage(NamedTuple):
+    """What a provider needs to send one message.
+
+    A named tuple, like `SubmitResult`: the dispatcher builds one per message of every batch,
+    and a tuple costs a fifth of a frozen dataclass to build.
+    """
 
     message_id: int
     idempotency_key: str  # the same key on every attempt: providers deduplicate on it
@@ -54,8 +57,7 @@ class SubmitOutcome(StrEnum):
     PERMANENT = "permanent"  # refused for good (bad number, barred, ...)
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitResult:
+class SubmitResult(NamedTuple):
     """The provider's answer for one message."""
 
     message_id: int
@@ -101,6 +103,8 @@ class Provider(Protocol):
     name: str  # the account's code, e.g. "sandbox" or "smpp-orange"
     channel: str  # "sms" or "email"
     rate: float  # segments (or emails) per second this account allows
+    # An optional `pipelined = True` says that batches handed over while earlier ones are
+    # still out share one window (SMPP): the dispatcher then keeps several in flight.
 
     async def start(self, on_receipt: ReceiptSink) -> None:
         """Connect and be ready to submit; receipts go to `on_receipt`."""

@@ -166,6 +166,7 @@ class SmppProvider:
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
         self.channel = "sms"
+        self.pipelined = True  # batches queue in the binds' windows: several may be out
         self.options = SmppOptions.parse(name, options)
         self.rate = self.options.rate
         self.pacer = AdaptiveRate(self.options.rate)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ from textopt.providers.smpp_pdu import (
 __all__ = ["BatchAnswer", "BindMode", "Response", "SessionConfig", "SmppSession"]
 
 log = logging.getLogger(__name__)
+
+#: Linux's "acknowledge now" socket option (None elsewhere): see `SmppSession._ack_now`.
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 _BIND_COMMANDS = {
     "transceiver": Command.BIND_TRANSCEIVER,
@@ -154,6 +158,7 @@ class SmppSession(asyncio.Protocol):
         self._keepalive: asyncio.Task[None] | None = None
         self._write_paused: asyncio.Future[None] | None = None
         self._outgoing: list[bytes] = []
+        self._socket: Any = None
 
     # --- asyncio.Protocol -------------------------------------------------------------
 
@@ -161,6 +166,7 @@ class SmppSession(asyncio.Protocol):
         """Keep the transport."""
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._socket = transport.get_extra_info("socket")
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Fail everything in flight; tell the provider unless we closed on purpose."""
@@ -209,6 +215,22 @@ class SmppSession(asyncio.Protocol):
             offset += length
             self._handle(command, status, sequence, body, pdu)
         del buffer[:offset]
+        if self._pending and not self._outgoing:
+            self._ack_now()
+
+    def _ack_now(self) -> None:
+        """Have the kernel acknowledge what was just read at once, not up to 40 ms later.
+
+        An SMSC that writes with Nagle's algorithm (node's default, and many servers') holds
+        its next responses until our acknowledgement arrives. While we write, the ACK
+        travels with our PDUs; when we read and have nothing to write (a batch's last
+        answers, a window refilled later), the delayed ACK would stall the window for a
+        delayed-ACK timeout each time. Linux forgets the option after each ACK, hence the
+        call per read.
+        """
+        if _QUICKACK is not None and self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     # --- PDUs in ----------------------------------------------------------------------
 

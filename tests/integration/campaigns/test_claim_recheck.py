@@ -23,6 +23,7 @@ from textopt.consent.models import SuppressionReason
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
+from textopt.dispatch.claim import claim_batch
 from textopt.dispatch.models import Message, MessageEvent
 from textopt.gdpr import service as gdpr
 from textopt.providers.base import SubmitOutcome, SubmitResult
@@ -76,7 +77,7 @@ def test_an_answer_for_a_message_no_longer_ours_is_kept_without_moving_it(
         campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=WEDNESDAY_10H)
     at = WEDNESDAY_10H + dt.timedelta(minutes=1)
     with session_scope(engine) as s:
-        claimed = service.claim_batch(
+        claimed = claim_batch(
             s,
             worker="w1",
             provider="sandbox",

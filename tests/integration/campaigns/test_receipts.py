@@ -12,6 +12,7 @@ from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
+from textopt.dispatch.claim import claim_batch
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 
@@ -20,7 +21,7 @@ AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
 
 def _claim(engine: Engine, settings: Settings, worker: str = "w1") -> list[int]:
     with session_scope(engine) as s:
-        report = service.claim_batch(
+        report = claim_batch(
             s,
             worker=worker,
             provider="sandbox",

@@ -508,9 +508,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_contact_time", ["contact_id", "send_at"], unique=False)
-        batch_op.create_index("ix_messages_due", ["status", "send_at"], unique=False)
         batch_op.create_index(
-            "ix_messages_provider_id", ["provider", "provider_message_id"], unique=False
+            "ix_messages_due",
+            ["provider", "send_at", "id"],
+            unique=False,
+            sqlite_where=sa.text("status IN ('planned', 'queued')"),
+            postgresql_where=sa.text("status IN ('planned', 'queued')"),
+        )
+        batch_op.create_index(
+            "ix_messages_provider_id",
+            ["provider", "provider_message_id"],
+            unique=False,
+            sqlite_where=sa.text("provider_message_id IS NOT NULL"),
+            postgresql_where=sa.text("provider_message_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_messages_sending",
+            ["lease_until"],
+            unique=False,
+            sqlite_where=sa.text("status = 'sending'"),
+            postgresql_where=sa.text("status = 'sending'"),
         )
 
     op.create_table(
@@ -693,8 +710,21 @@ def downgrade() -> None:
 
     op.drop_table("webhook_attempts")
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_messages_provider_id")
-        batch_op.drop_index("ix_messages_due")
+        batch_op.drop_index(
+            "ix_messages_sending",
+            sqlite_where=sa.text("status = 'sending'"),
+            postgresql_where=sa.text("status = 'sending'"),
+        )
+        batch_op.drop_index(
+            "ix_messages_provider_id",
+            sqlite_where=sa.text("provider_message_id IS NOT NULL"),
+            postgresql_where=sa.text("provider_message_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_messages_due",
+            sqlite_where=sa.text("status IN ('planned', 'queued')"),
+            postgresql_where=sa.text("status IN ('planned', 'queued')"),
+        )
         batch_op.drop_index("ix_messages_contact_time")
 
     op.drop_table("messages")

@@ -1,0 +1,393 @@
+"""Claiming due messages: the shared rate bucket, the policy re-check, the mark `sending`.
+
+A claim reads an account's due messages oldest first through the partial due index, with
+what the re-check needs of each contact (`recheck.claim_columns`), re-checks them (a STOP
+received after planning wins; a message past its expiry becomes `expired`; one due in quiet
+hours after an outage waits again), and marks the rest `sending` with a lease. The caller
+commits before anything is written to the wire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from textopt.campaigns.facts import CAP_WINDOW, COUNTED_SENT
+from textopt.campaigns.models import Campaign, CampaignStatus
+from textopt.contacts.models import Contact
+from textopt.db.base import JSONType, UTCDateTime
+from textopt.db.engine import upsert_insert
+from textopt.dispatch.models import Message, RateBucket, status_in
+from textopt.dispatch.recheck import (
+    FIRST,
+    Rechecker,
+    among,
+    claim_columns,
+    id_list,
+    ids_parameter,
+    raw,
+)
+from textopt.dispatch.states import MessageStatus, check_transition
+from textopt.dispatch.writes import EVENTS, MESSAGES, write_events, write_updates
+from textopt.policy import Reason, Verdict, WorkspacePolicy
+from textopt.providers.base import OutboundMessage
+from textopt.vocab import Purpose
+
+__all__ = ["ClaimReport", "claim_batch", "due_condition", "due_count", "reserve_tokens"]
+
+_S = MessageStatus
+
+
+@dataclass(slots=True)
+class ClaimReport:
+    """What one claim did."""
+
+    sending: list[OutboundMessage] = field(default_factory=list)
+    blocked: int = 0
+    expired: int = 0
+    deferred: int = 0
+    tokens_left: int = 0
+
+
+#: What a claim reads of the message itself, before the re-check's columns (plain rows: the
+#: ORM's per-object work cost more than the database's on this path).
+_MESSAGE_COLUMNS = (
+    Message.id,
+    Message.contact_id,
+    Message.recipient,
+    Message.body,
+    Message.segments,
+    Message.idempotency_key,
+    Message.subject,
+    Message.html,
+    raw(Message.headers),
+    Message.status,
+)
+assert len(_MESSAGE_COLUMNS) == FIRST
+
+
+def reserve_tokens(
+    session: Session, *, account: str, rate: float, wanted: int, now: dt.datetime
+) -> int:
+    """Take up to `wanted` segment tokens from the account's shared bucket (locked row).
+
+    The bucket refills at `rate` per second up to one second's worth (at least one
+    message), so every worker of every machine together stays under the account's rate.
+    """
+    burst = max(rate, 1.0)
+    connection = session.connection()
+    query = (
+        select(RateBucket.tokens, RateBucket.updated_at)
+        .where(RateBucket.account == account)
+        .with_for_update()
+    )
+    bucket = connection.execute(query).first()
+    if bucket is None:  # first use: two workers may race to create it
+        connection.execute(
+            upsert_insert(session, RateBucket)
+            .values(account=account, tokens=burst, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        bucket = connection.execute(query).one()
+    elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
+    tokens = min(burst, bucket.tokens + elapsed * rate)
+    granted = int(max(min(wanted, math.floor(tokens)), 0))
+    connection.execute(
+        update(RateBucket)
+        .where(RateBucket.account == account)
+        .values(tokens=tokens - granted, updated_at=now)
+    )
+    return granted
+
+
+def _return_tokens(session: Session, *, account: str, tokens: int) -> None:
+    if tokens > 0:
+        session.connection().execute(
+            update(RateBucket)
+            .where(RateBucket.account == account)
+            .values(tokens=RateBucket.tokens + tokens)
+        )
+
+
+def due_condition(now: Any, only_ids: Collection[int] | None = None) -> list[Any]:
+    """Messages due at `now`: planned or queued, their time come, their campaign running.
+
+    The states are literals, so that the partial due index serves the query.
+    """
+    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
+    conditions = [
+        status_in(_S.PLANNED, _S.QUEUED),
+        Message.send_at <= now,
+        or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
+    ]
+    if only_ids is not None:
+        conditions.append(Message.id.in_(list(only_ids)))
+    return conditions
+
+
+def due_count(
+    session: Session,
+    *,
+    provider: str | None,
+    now: dt.datetime,
+    only_ids: Collection[int] | None = None,
+) -> int:
+    """How many messages are due now (for every provider when `provider` is None)."""
+    query = select(func.count()).select_from(Message).where(*due_condition(now, only_ids))
+    if provider is not None:
+        query = query.where(Message.provider == provider)
+    return int(session.scalar(query) or 0)
+
+
+#: The claim's select by dialect, with parameters provider, now, since and budget.
+_CLAIM_QUERIES: dict[str, Select[Any]] = {}
+
+
+def _claim_query(
+    dialect: str,
+    *,
+    provider: Any,
+    now: Any,
+    since: Any,
+    limit: Any,
+    only_ids: Collection[int] | None,
+) -> Select[Any]:
+    """The claim's select: an account's due messages with their contact's columns, oldest
+    first, read in order from the partial due index (locked, skipping locked ones, on
+    PostgreSQL). The values may be bound parameters (see `_CLAIM_QUERIES`)."""
+    query = (
+        select(*_MESSAGE_COLUMNS, *claim_columns(since=since, counted=COUNTED_SENT))
+        .select_from(Message)
+        .outerjoin(Contact, Contact.id == Message.contact_id)
+        .where(Message.provider == provider, *due_condition(now, only_ids))
+        .order_by(Message.send_at, Message.id)
+        .limit(limit)
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=MESSAGES)
+    return query
+
+
+def _as_one_row(dialect: str, query: Select[Any]) -> Select[Any]:
+    """On SQLite, the claim's rows as one JSON array in one row.
+
+    The driver gives the interpreter lock back while SQLite steps to each row and takes it
+    again after: with the event loop busy in the other thread, every row of a plain select
+    waits for the lock. One row waits once. (SQLite aggregates the ordered subquery's rows
+    in its order.) PostgreSQL's driver reads the whole result at once anyway.
+    """
+    if dialect != "sqlite":
+        return query
+    rows = query.subquery()
+    return select(func.json_group_array(func.json_array(*rows.c)))
+
+
+def _read_rows(dialect: str, result: Any) -> list[tuple[Any, ...]]:
+    """The claim's rows as tuples, from `_as_one_row`'s JSON text or the driver's rows."""
+    try:
+        if dialect == "sqlite":
+            text = result.scalar()
+            return [tuple(row) for row in json.loads(text)] if text else []
+        # the driver's tuples: the columns are read raw (see `raw`), a row object costs more
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def claim_batch(
+    session: Session,
+    *,
+    worker: str,
+    provider: str,
+    rate: float | None,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    workspace: WorkspacePolicy,
+    only_ids: Collection[int] | None = None,
+) -> ClaimReport:
+    """Claim due messages of one provider account, re-check them, mark them `sending`.
+
+    Commit right after: the rows are then ours (lease) and nobody else sends them. Those
+    still allowed become `sending` in one statement, with their `sending` events in one
+    more; the others are deferred, blocked or expired with their reason.
+    """
+    report = ClaimReport()
+    budget = limit
+    if rate is not None:
+        budget = reserve_tokens(session, account=provider, rate=rate, wanted=limit, now=now)
+        if budget <= 0:
+            return report
+    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    if only_ids is None:  # the common case: one statement per dialect, built once
+        query = _CLAIM_QUERIES.get(dialect)
+        if query is None:
+            query = _CLAIM_QUERIES[dialect] = _as_one_row(
+                dialect,
+                _claim_query(
+                    dialect,
+                    provider=bindparam("provider", type_=String),
+                    now=bindparam("now", type_=UTCDateTime),
+                    since=bindparam("since", type_=UTCDateTime),
+                    limit=bindparam("budget", type_=Integer),
+                    only_ids=None,
+                ),
+            )
+        values = {"provider": provider, "now": now, "since": now - CAP_WINDOW, "budget": budget}
+        rows = _read_rows(dialect, connection.execute(query, values))
+    else:  # a one-off: its ids are part of the statement
+        query = _claim_query(
+            dialect,
+            provider=provider,
+            now=now,
+            since=now - CAP_WINDOW,
+            limit=budget,
+            only_ids=only_ids,
+        )
+        rows = _read_rows("", connection.execute(query))
+    if not rows:
+        _return_tokens(session, account=provider, tokens=budget if rate is not None else 0)
+        return report
+
+    checker = Rechecker(
+        session,
+        workspace=workspace,
+        now=now,
+        rows=rows,
+        counted=COUNTED_SENT,
+        claimed_ids={row[0] for row in rows},
+    )
+    sending: list[int] = []
+    changes: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    spent = 0
+    send = Verdict.SEND
+    marketing = Purpose.MARKETING
+    outbound = report.sending
+    sent_now = checker.sent_now  # marketing this claim sends, by contact (for caps)
+    channel_at, sender_at = FIRST, FIRST + 2
+    for row in rows:
+        segments = row[4]
+        cost = segments if segments > 1 else 1
+        if spent + cost > budget:
+            break  # the rest stays due for the next claim
+        decision = checker.decide(row)
+        if decision.verdict is send:
+            spent += cost
+            message_id, contact_id, channel = row[0], row[1], row[channel_at]
+            sending.append(message_id)
+            headers = row[8]
+            outbound.append(
+                OutboundMessage(
+                    message_id,
+                    row[5],
+                    row[2] or "",
+                    row[3] or "",
+                    row[sender_at],
+                    channel,
+                    segments,
+                    row[6],
+                    row[7],
+                    json.loads(headers) if type(headers) is str else headers,
+                )
+            )
+            if row[FIRST + 1] == marketing and contact_id is not None:
+                if contact_id in sent_now:  # a second message to the same person
+                    sent_now[contact_id].append(channel)
+                else:
+                    sent_now[contact_id] = [channel]
+            continue
+        changes.append(_not_sent(row, decision, now, report))
+        events.append(
+            {
+                "message_id": row[0],
+                "at": now,
+                "status": changes[-1]["status"],
+                "detail": {"reason": str(decision.reason), "sentence": decision.sentence},
+            }
+        )
+    if sending:  # planned or queued (the query's condition) to sending: always allowed
+        mark, log = _sending_statements(dialect)
+        ids = id_list(dialect, sending)
+        connection.execute(mark, {"ids": ids, "worker": worker, "lease": now + lease, "now": now})
+        connection.execute(log, {"ids": ids, "now": now, "detail": {"worker": worker}})
+    write_updates(session, changes)
+    write_events(session, events)
+    if rate is not None:
+        _return_tokens(session, account=provider, tokens=budget - spent)
+    report.tokens_left = budget - spent
+    return report
+
+
+def _not_sent(row: Any, decision: Any, now: dt.datetime, report: ClaimReport) -> dict[str, Any]:
+    """The change of a claimed message the re-check deferred, blocked or expired."""
+    change: dict[str, Any] = {"id": row[0]}
+    if decision.verdict == Verdict.DEFER:
+        report.deferred += 1
+        change.update(
+            status=_S.PLANNED,
+            send_at=decision.at,
+            deferred=True,
+            reason=decision.reason,
+            reason_text=decision.sentence,
+        )
+    else:
+        final = _S.EXPIRED if decision.reason == Reason.EXPIRED else _S.BLOCKED
+        report.expired += final == _S.EXPIRED
+        report.blocked += final == _S.BLOCKED
+        change.update(
+            status=final, reason=decision.reason, reason_text=decision.sentence, done_at=now
+        )
+    check_transition(row[9], change["status"])
+    return change
+
+
+#: The claim's two writes by dialect: rows to `sending`, and their events.
+_SENDING_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _sending_statements(dialect: str) -> tuple[Any, Any]:
+    """UPDATE to `sending` and INSERT of the events (ids, worker, lease, now, detail)."""
+    if dialect not in _SENDING_STATEMENTS:
+        ids = among(dialect, MESSAGES.c.id, ids_parameter(dialect, "ids", MESSAGES.c.id))
+        mark = (
+            update(MESSAGES)
+            .where(ids)
+            .values(
+                status=_S.SENDING,
+                claimed_by=bindparam("worker", type_=String),
+                lease_until=bindparam("lease", type_=UTCDateTime),
+                attempts=MESSAGES.c.attempts + 1,
+                send_at=bindparam("now", type_=UTCDateTime),
+            )
+        )
+        log = insert(EVENTS).from_select(
+            ["message_id", "at", "status", "detail"],
+            select(
+                MESSAGES.c.id,
+                bindparam("now", type_=UTCDateTime),
+                literal(str(_S.SENDING), String),
+                bindparam("detail", type_=JSONType),
+            ).where(ids),
+        )
+        _SENDING_STATEMENTS[dialect] = (mark, log)
+    return _SENDING_STATEMENTS[dialect]
