@@ -8,8 +8,9 @@ Per batch of contacts: one query for the contacts with their consent, two or thr
 rest of their facts (cap history, a long suppression list, tags), and multi-row inserts that
 run in a thread while the next batch is planned. Compositions and decisions are cached on
 what they depend on, so a campaign whose text does not vary costs one composition, and
-recipients with the same facts and no recent history share one decision; the report is
-tallied once per distinct outcome.
+recipients with the same facts and the same recent marketing (`history_key`: the messages
+of one earlier batch share their instant) share one decision; the report is tallied once
+per distinct outcome.
 
 A campaign on two channels decides each recipient's primary channel first. With `both`,
 the other channel is decided too, after the primary's planned send when the frequency budget
@@ -67,7 +68,15 @@ from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import TemplateError, TextoptError
 from textopt.links.service import link_base, preview_links, rewrite_links, tracks_links
-from textopt.policy import Decision, MessageFacts, SendRecord, Verdict, WorkspacePolicy, decide
+from textopt.policy import (
+    Decision,
+    MessageFacts,
+    SendRecord,
+    Verdict,
+    WorkspacePolicy,
+    decide,
+    history_key,
+)
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["ChannelPlan", "PlanReport", "campaign_window", "plan_campaign", "preview_campaign"]
@@ -293,18 +302,21 @@ class _Planner:
         facts: BatchFacts,
         extra: tuple[SendRecord, ...] = (),
         key: tuple[Any, ...] | None = None,
+        history: tuple[SendRecord, ...] | None = None,
     ) -> tuple[Decision, tuple[Any, ...]]:
         """The decision for one contact on one channel, and its outbox columns.
 
-        With `key` (recipients without history), the answer is remembered for everyone
-        alike; with history or `extra` sends, it is the contact's own.
+        With `key`, the answer is remembered for every recipient with that key: the key
+        holds the contact's `history` (`history_key`) when it has any. Without `history`,
+        the contact's history in `facts` and the `extra` sends of this run are used.
         """
-        history = facts.history.get(contact.id, ())
+        if history is None:
+            history = (*facts.history.get(contact.id, ()), *extra)
         decision = decide(
             facts.contact_facts(contact, self.zones(contact.timezones_json)),
             state.message,
             self.start,
-            (*history, *extra),
+            history,
             self.workspace,
         )
         found = (decision, self._columns(decision))
@@ -570,23 +582,24 @@ class _Planner:
                 append_outcome(None)
                 continue
             extra = extras.get(contact_id) if extras else None
+            key = key_of(
+                contact_id,
+                phone,
+                email if bounced is None else None,
+                country,
+                region,
+                zone,
+                raw_zones if type(raw_zones) is str else tuple(raw_zones or ()),
+                is_customer,
+            )
+            records = None
             if extra or (history and contact_id in history):
-                decision, columns = decide_one(state, contact, facts, extra or ())
-            else:
-                key = key_of(
-                    contact_id,
-                    phone,
-                    email if bounced is None else None,
-                    country,
-                    region,
-                    zone,
-                    raw_zones if type(raw_zones) is str else tuple(raw_zones or ()),
-                    is_customer,
-                )
-                found = decisions.get(key)
-                if found is None:
-                    found = decide_one(state, contact, facts, (), key)
-                decision, columns = found
+                records = history_key(history.get(contact_id, ()), extra or ())
+                key = (key, records)
+            found = decisions.get(key)
+            if found is None:
+                found = decide_one(state, contact, facts, (), key, records)
+            decision, columns = found
             text, encoding, segments, cost, currency, _, _ = composed
             append_row(
                 (
@@ -640,15 +653,16 @@ class _Planner:
                 outcomes.append(None)
                 continue
             extra = extras.get(contact.id, ()) if extras else ()
+            raw_zones = contact.timezones_json
+            key = facts.decision_key(
+                contact, raw_zones if type(raw_zones) is str else tuple(raw_zones or ())
+            )
+            records = None
             if extra or contact.id in facts.history:
-                decision, columns = self.decide(state, contact, facts, extra)
-            else:
-                raw_zones = contact.timezones_json
-                key = facts.decision_key(
-                    contact, raw_zones if type(raw_zones) is str else tuple(raw_zones or ())
-                )
-                found = state.decisions.get(key) or self.decide(state, contact, facts, (), key)
-                decision, columns = found
+                records = history_key(facts.history.get(contact.id, ()), extra)
+                key = (key, records)
+            found = state.decisions.get(key) or self.decide(state, contact, facts, (), key, records)
+            decision, columns = found
             blocked = decision.verdict == Verdict.BLOCK
             rows.email.append(
                 (

@@ -54,6 +54,7 @@ from textopt.policy import (
     SendRecord,
     WorkspacePolicy,
     decide,
+    history_key,
 )
 from textopt.vocab import Channel, Purpose
 
@@ -174,9 +175,9 @@ class Rechecker:
     """Decisions for the messages of one claim, at one instant.
 
     Each row is the message's own columns, then `claim_columns` from index `FIRST` on.
-    Messages alike (the `_KEY` slice, and the suppression reasons of their address) share
-    one `policy.decide`; a message whose contact was erased or has marketing in the cap
-    window (from before, or from this very claim) is decided on its own with its history.
+    Messages alike (the `_KEY` slice, the suppression reasons of their address, and their
+    marketing in the cap window, from before or from this very claim) share one
+    `policy.decide`; a message whose contact was erased is decided on its own.
     """
 
     def __init__(
@@ -215,8 +216,8 @@ class Rechecker:
     def decide(self, row: tuple[Any, ...]) -> Decision:
         """The decision for one claimed row."""
         contact_id = row[1]
-        if row[_CONTACT] is None or contact_id in self.sent_now or contact_id in self._history:
-            return self._decide_alone(row)
+        if row[_CONTACT] is None:  # erased since planning, or a one-off without a contact
+            return decide(self._facts(row), self._message(row), self.now, (), self.workspace)
         key: tuple[Any, ...] = row[_KEY]
         suppressed = self._suppressed[row[_CHANNEL]]
         if suppressed:
@@ -224,21 +225,28 @@ class Rechecker:
             reasons = suppressed.get(address) if address else None
             if reasons:
                 key = (*key, reasons)
+        history: tuple[SendRecord, ...] = ()
+        if contact_id in self._history or contact_id in self.sent_now:
+            # caps read the history, and only its instants and channels: contacts whose
+            # marketing went out in the same earlier batches share it, and the decision
+            history = self._history_of(contact_id)
+            key = (key, history)
         answer: Decision | None = self._answers.get(key)
         if answer is None:
             answer = self._answers[key] = decide(
-                self._facts(row), self._message(row), self.now, (), self.workspace
+                self._facts(row), self._message(row), self.now, history, self.workspace
             )
         return answer
 
-    def _decide_alone(self, row: Sequence[Any]) -> Decision:
-        contact_id = row[1]
-        history = list(self._history.get(contact_id, ())) if contact_id is not None else []
-        history += (
-            SendRecord(at=self.now, channel=channel, purpose=Purpose.MARKETING)
-            for channel in self.sent_now.get(contact_id, ())
+    def _history_of(self, contact_id: int) -> tuple[SendRecord, ...]:
+        """The contact's marketing in the cap window, this claim's included (`history_key`)."""
+        return history_key(
+            self._history.get(contact_id, ()),
+            (
+                SendRecord(at=self.now, channel=channel, purpose=Purpose.MARKETING)
+                for channel in self.sent_now.get(contact_id, ())
+            ),
         )
-        return decide(self._facts(row), self._message(row), self.now, history, self.workspace)
 
     def _message(self, row: Sequence[Any]) -> MessageFacts:
         return MessageFacts(
@@ -337,11 +345,18 @@ def _history(
         Message.status.concat("").in_([str(s) for s in counted]),
         Message.send_at >= since,
     )
+    # the messages of one earlier batch share their instant: one record for them all
+    records: dict[tuple[Any, str], SendRecord | None] = {}
     for contact_id, send_at, channel, message_id in session.connection().execute(query):
-        at = parse_instant(send_at)
-        if message_id in exclude_message_ids or at is None:
+        if message_id in exclude_message_ids:
             continue
-        found.setdefault(contact_id, []).append(
-            SendRecord(at=at, channel=channel, purpose=Purpose.MARKETING)
-        )
+        if (send_at, channel) not in records:
+            at = parse_instant(send_at)
+            marketing = Purpose.MARKETING
+            records[(send_at, channel)] = (
+                None if at is None else SendRecord(at=at, channel=channel, purpose=marketing)
+            )
+        record = records[(send_at, channel)]
+        if record is not None:
+            found.setdefault(contact_id, []).append(record)
     return found

@@ -17,7 +17,13 @@ from textopt.policy.decide import (
     Verdict,
     decide,
 )
-from textopt.policy.facts import ContactFacts, MessageFacts, SendRecord, WorkspacePolicy
+from textopt.policy.facts import (
+    ContactFacts,
+    MessageFacts,
+    SendRecord,
+    WorkspacePolicy,
+    history_key,
+)
 from textopt.policy.packs import (
     Pack,
     customise_pack,
@@ -61,6 +67,7 @@ __all__ = [
     "earliest_common",
     "ensure_not_looser",
     "get_pack",
+    "history_key",
     "load_packs",
     "local_block",
     "loosened_rules",

@@ -7,13 +7,13 @@ line) so that the policy itself does no I/O.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from textopt.policy.packs import Pack
 from textopt.vocab import Channel, Purpose
 
-__all__ = ["ContactFacts", "MessageFacts", "SendRecord", "WorkspacePolicy"]
+__all__ = ["ContactFacts", "MessageFacts", "SendRecord", "WorkspacePolicy", "history_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,19 @@ class SendRecord:
     at: dt.datetime
     channel: str = Channel.SMS
     purpose: str = Purpose.MARKETING
+
+
+def history_key(*parts: Iterable[SendRecord]) -> tuple[SendRecord, ...]:
+    """A recipient's history as one value, in a set order.
+
+    `decide` reads a history only through the instants, channels and purposes of its
+    records, in any order: recipients whose histories give the same key share a decision.
+    The messages of one batch share their instant, so such keys repeat.
+    """
+    records = [record for part in parts for record in part]
+    if len(records) > 1:
+        records.sort(key=lambda r: (r.at, r.channel, r.purpose))
+    return tuple(records)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from collections.abc import Callable
+from random import Random
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -27,6 +28,7 @@ from textopt.policy import (
     WorkspacePolicy,
     decide,
     get_pack,
+    history_key,
 )
 from textopt.policy import selection as selection_module
 from textopt.policy import windows as windows_module
@@ -205,3 +207,23 @@ def test_decide_is_deterministic_with_warm_or_cold_caches(
     selection_module._select.cache_clear()
     decide_module._RULES.clear()
     assert decide(facts, message, now, history, workspace) == first
+
+
+@SETTINGS
+@given(scenarios(), st.randoms(use_true_random=False))
+def test_histories_with_one_key_share_one_decision(
+    scenario: tuple[
+        ContactFacts, MessageFacts, dt.datetime, list[SendRecord], WorkspacePolicy, str | None
+    ],
+    rng: Random,
+) -> None:
+    # Planning and the claim's re-check share a decision between recipients whose
+    # `history_key` is equal: any order of the same records gives the same key and decision.
+    facts, message, now, history, workspace, _ = scenario
+    shuffled = list(history)
+    rng.shuffle(shuffled)
+    key = history_key(history[:2], history[2:])
+    assert history_key(shuffled) == key
+    assert decide(facts, message, now, key, workspace) == decide(
+        facts, message, now, history, workspace
+    )
