@@ -36,6 +36,19 @@ def _message(session: Session, contact: Contact, status: str, at: dt.datetime, k
     )
 
 
+def _send_earlier(session: Session, people: dict[str, Contact]) -> None:
+    """Marketing that went out before: A and D alike, B's month spent, C's day spent."""
+    earlier = {
+        "A": [AGO_2_DAYS],  # one, two days ago: room left
+        "D": [AGO_2_DAYS],  # the same history as A: the same decision
+        "B": [DUE - dt.timedelta(days=d) for d in (2, 5, 9, 12)],  # the month is spent
+        "C": [DUE - dt.timedelta(hours=2)],  # one today already
+    }
+    for person, ats in earlier.items():
+        for n, at in enumerate(ats):
+            _message(session, people[person], "submitted", at, f"earlier-{person}-{n}")
+
+
 def test_each_recipient_is_capped_on_its_own_history_in_one_claim(
     engine: Engine, campaign_settings: Settings
 ) -> None:
@@ -47,15 +60,7 @@ def test_each_recipient_is_capped_on_its_own_history_in_one_claim(
         campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=WEDNESDAY_10H)
         campaign_id = campaign.id
     with session_scope(engine) as s:
-        earlier = {
-            "A": [AGO_2_DAYS],  # one, two days ago: room left
-            "D": [AGO_2_DAYS],  # the same history as A: the same decision
-            "B": [DUE - dt.timedelta(days=d) for d in (2, 5, 9, 12)],  # the month is spent
-            "C": [DUE - dt.timedelta(hours=2)],  # one today already
-        }
-        for person, ats in earlier.items():
-            for n, at in enumerate(ats):
-                _message(s, people[person], "submitted", at, f"earlier-{person}-{n}")
+        _send_earlier(s, people)
         # E has none, but a one-off promotion is due for it in this very claim too
         _message(s, people["E"], "planned", WEDNESDAY_10H, "one-off-E")
     run_dispatcher(engine, campaign_settings, at=DUE)
@@ -88,15 +93,7 @@ def test_planning_caps_each_recipient_on_its_own_history(
     # The planner shares a decision between recipients with the same recent marketing only.
     with session_scope(engine) as s:
         people = {name: add_contact(s, f"+3361234560{n}") for n, name in enumerate("ABCDE")}
-        earlier = {
-            "A": [AGO_2_DAYS],
-            "D": [AGO_2_DAYS],
-            "B": [DUE - dt.timedelta(days=d) for d in (2, 5, 9, 12)],
-            "C": [DUE - dt.timedelta(hours=2)],
-        }
-        for person, ats in earlier.items():
-            for n, at in enumerate(ats):
-                _message(s, people[person], "submitted", at, f"earlier-{person}-{n}")
+        _send_earlier(s, people)
     with session_scope(engine) as s:
         campaign = new_campaign(s, campaign_settings)
         campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=DUE)
