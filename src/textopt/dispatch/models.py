@@ -27,6 +27,7 @@ __all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket", "status_in"
 #: of moving inside one index on every change of state.
 _DUE = "status IN ('planned', 'queued')"
 _SENDING = "status = 'sending'"
+_OPEN = "status IN ('planned', 'queued', 'sending')"
 
 
 def status_in(*states: str) -> ColumnElement[bool]:
@@ -59,6 +60,13 @@ class Message(Base):
             "id",
             sqlite_where=text(_DUE),
             postgresql_where=text(_DUE),
+        ),
+        # completion: a campaign's messages not yet through the dispatcher
+        Index(
+            "ix_messages_open",
+            "campaign_id",
+            sqlite_where=text(_OPEN),
+            postgresql_where=text(_OPEN),
         ),
         # recovery: messages whose worker may have died, by lease
         Index(

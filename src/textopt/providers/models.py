@@ -20,7 +20,11 @@ class SmsPart(Base):
     """
 
     __tablename__ = "sms_parts"
-    __table_args__ = (Index("ix_sms_parts_account_part", "account", "part_id"),)
+    __table_args__ = (
+        Index("ix_sms_parts_account_part", "account", "part_id"),
+        Index("ix_sms_parts_account_message", "account", "message_key"),
+        Index("ix_sms_parts_account_created", "account", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account: Mapped[str] = mapped_column(String(64))  # the provider account's name

@@ -62,6 +62,7 @@ __all__ = ["AdaptiveRate", "SmppOptions", "SmppProvider"]
 log = logging.getLogger(__name__)
 
 _PART_RETRIES = 5  # a later part refused for a while is retried here: the first is out
+_PURGE_EVERY = 3600.0  # seconds between purges of multipart parts past `parts_keep_days`
 _REMEMBERED_IDS = 500_000  # part ids kept in memory to match receipts (oldest forgotten)
 _TEMPLATES = 4096  # single-part submit_sm encodings kept, by (text, sender)
 _MAX_DESTINATION = 20  # destination_addr is a C string of at most 21 octets
@@ -185,6 +186,7 @@ class SmppProvider:
         self._engine: Engine | None = None
         self._store_task: asyncio.Task[None] | None = None
         self._store_wake = asyncio.Event()
+        self._purge_at = 0.0  # monotonic time of the next purge of old parts
         self._stopping = False
         # single-part encodings: (text, sender) -> (PDU body before and after the
         # destination), or None when the message takes the per-message way (multipart...)
@@ -617,9 +619,16 @@ class SmppProvider:
         if self._engine is None:
             self._engine = self.options.engine()
         engine = self._engine
+        purge_before = None
+        if time.monotonic() >= self._purge_at:  # at most hourly, while parts come and go
+            self._purge_at = time.monotonic() + _PURGE_EVERY
+            keep = dt.timedelta(days=self.options.parts_keep_days)
+            purge_before = dt.datetime.now(dt.UTC) - keep
 
         def work() -> dict[str, list[smpp_store.StoredPart]]:
             with session_scope(engine) as session:
+                if purge_before is not None:
+                    smpp_store.purge_parts(session, account=self.name, before=purge_before)
                 smpp_store.save_parts(session, account=self.name, parts=parts)
                 smpp_store.mark_parts(session, account=self.name, outcomes=marks)
                 return smpp_store.find_parts(

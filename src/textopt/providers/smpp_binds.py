@@ -30,7 +30,7 @@ _KNOWN = {
     "kind", "channel", "host", "port", "system_id", "password", "password_env", "system_type",
     "bind", "binds", "window", "rate", "multipart", "gsm_packing", "enquire_link", "timeout",
     "source_addr", "source_ton", "source_npi", "dest_ton", "dest_npi", "service_type",
-    "reconnect_max", "database_url",
+    "reconnect_max", "database_url", "parts_keep_days",
 }  # fmt: skip
 
 
@@ -59,6 +59,7 @@ class SmppOptions:
     service_type: str = ""
     reconnect_max: float = 30.0
     database_url: str | None = None
+    parts_keep_days: float = 7.0  # how long a multipart message's parts wait for receipts
 
     @classmethod
     def parse(cls, name: str, options: Mapping[str, Any]) -> SmppOptions:
@@ -130,6 +131,7 @@ class SmppOptions:
             service_type=str(options.get("service_type", "")),
             reconnect_max=number("reconnect_max", 30, minimum=0.01),
             database_url=options.get("database_url"),
+            parts_keep_days=number("parts_keep_days", 7, minimum=0.01),
         )
 
     def session_config(self) -> SessionConfig:

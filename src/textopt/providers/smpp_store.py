@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from textopt.providers.models import SmsPart
 
-__all__ = ["StoredPart", "find_parts", "mark_parts", "save_parts"]
+__all__ = ["StoredPart", "find_parts", "mark_parts", "purge_parts", "save_parts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +74,22 @@ def mark_parts(
 ) -> None:
     """Record the final receipt word (and error) of parts, as (part_id, stat, error_code)."""
     if outcomes:
-        for part_id, stat, error_code in outcomes:
-            session.execute(
-                update(SmsPart)
-                .where(SmsPart.account == account, SmsPart.part_id == part_id)
-                .values(stat=stat, error_code=error_code)
-            )
+        table = cast(Table, SmsPart.__table__)
+        session.connection().execute(
+            update(table)
+            .where(table.c.account == account, table.c.part_id == bindparam("b_part"))
+            .values(stat=bindparam("b_stat"), error_code=bindparam("b_error")),
+            [{"b_part": p, "b_stat": stat, "b_error": error} for p, stat, error in outcomes],
+        )
+
+
+def purge_parts(session: Session, *, account: str, before: dt.datetime) -> int:
+    """Forget the parts of messages sent before `before`: their receipts are long due.
+
+    A part's receipt arriving later still reaches the dispatcher, under the part's own id,
+    and waits there as an unmatched receipt.
+    """
+    gone = session.execute(
+        delete(SmsPart).where(SmsPart.account == account, SmsPart.created_at < before)
+    )
+    return int(getattr(gone, "rowcount", 0) or 0)

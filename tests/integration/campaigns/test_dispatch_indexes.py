@@ -18,6 +18,7 @@ from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.facts import workspace_policy
+from textopt.campaigns.lifecycle import complete_finished_campaigns
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
@@ -99,3 +100,13 @@ def test_counting_due_messages_and_recovering_leases_use_their_partial_indexes(
     assert "ix_messages_due" in count
     recover = _plan_when(engine, lambda s: service.recover_stale(s, now=AT), "SELECT")
     assert "ix_messages_sending" in recover
+
+
+def test_finding_finished_campaigns_asks_the_open_messages_index(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _launch(engine, campaign_settings)
+    finish = _plan_when(
+        engine, lambda s: complete_finished_campaigns(s, now=AT), "UPDATE campaigns"
+    )
+    assert "ix_messages_open" in finish  # not a walk through every message of the campaign

@@ -179,6 +179,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_parts")),
     )
     with op.batch_alter_table("sms_parts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sms_parts_account_created", ["account", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_sms_parts_account_message", ["account", "message_key"], unique=False
+        )
         batch_op.create_index("ix_sms_parts_account_part", ["account", "part_id"], unique=False)
 
     op.create_table(
@@ -516,6 +522,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("status IN ('planned', 'queued')"),
         )
         batch_op.create_index(
+            "ix_messages_open",
+            ["campaign_id"],
+            unique=False,
+            sqlite_where=sa.text("status IN ('planned', 'queued', 'sending')"),
+            postgresql_where=sa.text("status IN ('planned', 'queued', 'sending')"),
+        )
+        batch_op.create_index(
             "ix_messages_provider_id",
             ["provider", "provider_message_id"],
             unique=False,
@@ -721,6 +734,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("provider_message_id IS NOT NULL"),
         )
         batch_op.drop_index(
+            "ix_messages_open",
+            sqlite_where=sa.text("status IN ('planned', 'queued', 'sending')"),
+            postgresql_where=sa.text("status IN ('planned', 'queued', 'sending')"),
+        )
+        batch_op.drop_index(
             "ix_messages_due",
             sqlite_where=sa.text("status IN ('planned', 'queued')"),
             postgresql_where=sa.text("status IN ('planned', 'queued')"),
@@ -758,6 +776,8 @@ def downgrade() -> None:
     op.drop_table("suppressions")
     with op.batch_alter_table("sms_parts", schema=None) as batch_op:
         batch_op.drop_index("ix_sms_parts_account_part")
+        batch_op.drop_index("ix_sms_parts_account_message")
+        batch_op.drop_index("ix_sms_parts_account_created")
 
     op.drop_table("sms_parts")
     op.drop_table("signup_lists")
