@@ -47,9 +47,8 @@ from textopt.dispatch.recheck import (
 )
 from textopt.dispatch.states import MessageStatus, check_transition
 from textopt.dispatch.writes import EVENTS, MESSAGES, write_events, write_updates
-from textopt.policy import Reason, Verdict, WorkspacePolicy
+from textopt.policy import Decision, Reason, Verdict, WorkspacePolicy
 from textopt.providers.base import OutboundMessage
-from textopt.vocab import Purpose
 
 __all__ = ["ClaimReport", "claim_batch", "due_condition", "due_count", "reserve_tokens"]
 
@@ -281,9 +280,7 @@ def claim_batch(
     events: list[dict[str, Any]] = []
     spent = 0
     send = Verdict.SEND
-    marketing = Purpose.MARKETING
     outbound = report.sending
-    sent_now = checker.sent_now  # marketing this claim sends, by contact (for caps)
     channel_at, sender_at = FIRST, FIRST + 2
     for row in rows:
         segments = row[4]
@@ -293,7 +290,7 @@ def claim_batch(
         decision = checker.decide(row)
         if decision.verdict is send:
             spent += cost
-            message_id, contact_id, channel = row[0], row[1], row[channel_at]
+            message_id = row[0]
             sending.append(message_id)
             headers = row[8]
             outbound.append(
@@ -303,18 +300,13 @@ def claim_batch(
                     row[2] or "",
                     row[3] or "",
                     row[sender_at],
-                    channel,
+                    row[channel_at],
                     segments,
                     row[6],
                     row[7],
                     json.loads(headers) if type(headers) is str else headers,
                 )
             )
-            if row[FIRST + 1] == marketing and contact_id is not None:
-                if contact_id in sent_now:  # a second message to the same person
-                    sent_now[contact_id].append(channel)
-                else:
-                    sent_now[contact_id] = [channel]
             continue
         changes.append(_not_sent(row, decision, now, report))
         events.append(
@@ -338,7 +330,9 @@ def claim_batch(
     return report
 
 
-def _not_sent(row: Any, decision: Any, now: dt.datetime, report: ClaimReport) -> dict[str, Any]:
+def _not_sent(
+    row: Any, decision: Decision, now: dt.datetime, report: ClaimReport
+) -> dict[str, Any]:
     """The change of a claimed message the re-check deferred, blocked or expired."""
     change: dict[str, Any] = {"id": row[0]}
     if decision.verdict == Verdict.DEFER:

@@ -22,9 +22,9 @@ from textopt.db.base import Base, JSONType, utcnow
 
 __all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket", "status_in"]
 
-#: The states a claim takes messages from. The dispatcher's indexes are partial: each holds
-#: only the messages in the states it serves, so a message leaves them as it is sent instead
-#: of moving inside one index on every change of state.
+#: The states the dispatcher's partial indexes hold: due (a claim's), sending (recovery's)
+#: and open (a campaign's completion). A message leaves them as it goes through instead of
+#: moving inside one index on every change of state.
 _DUE = "status IN ('planned', 'queued')"
 _SENDING = "status = 'sending'"
 _OPEN = "status IN ('planned', 'queued', 'sending')"

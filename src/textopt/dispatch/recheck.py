@@ -52,6 +52,7 @@ from textopt.policy import (
     Decision,
     MessageFacts,
     SendRecord,
+    Verdict,
     WorkspacePolicy,
     decide,
     history_key,
@@ -209,12 +210,23 @@ class Rechecker:
             counted=counted,
             exclude_message_ids=claimed_ids,
         )
-        #: The channels of the marketing this claim sends, by contact: the caller adds to it
-        #: as it goes, and a later message to the same contact counts them.
-        self.sent_now: dict[int, list[str]] = {}
+        #: The channels of the marketing this claim sends, by contact: a later message to
+        #: the same contact counts them.
+        self._sent_now: dict[int, list[str]] = {}
 
     def decide(self, row: tuple[Any, ...]) -> Decision:
-        """The decision for one claimed row."""
+        """The decision for one claimed row; decided `SEND`, it is sent (caps count it)."""
+        answer = self._decide(row)
+        contact_id = row[1]
+        if (
+            answer.verdict is Verdict.SEND
+            and row[_PURPOSE] == Purpose.MARKETING
+            and contact_id is not None
+        ):
+            self._sent_now.setdefault(contact_id, []).append(row[_CHANNEL])
+        return answer
+
+    def _decide(self, row: tuple[Any, ...]) -> Decision:
         contact_id = row[1]
         if row[_CONTACT] is None:  # erased since planning, or a one-off without a contact
             return decide(self._facts(row), self._message(row), self.now, (), self.workspace)
@@ -226,7 +238,7 @@ class Rechecker:
             if reasons:
                 key = (*key, reasons)
         history: tuple[SendRecord, ...] = ()
-        if contact_id in self._history or contact_id in self.sent_now:
+        if contact_id in self._history or contact_id in self._sent_now:
             # caps read the history, and only its instants and channels: contacts whose
             # marketing went out in the same earlier batches share it, and the decision
             history = self._history_of(contact_id)
@@ -244,7 +256,7 @@ class Rechecker:
             self._history.get(contact_id, ()),
             (
                 SendRecord(at=self.now, channel=channel, purpose=Purpose.MARKETING)
-                for channel in self.sent_now.get(contact_id, ())
+                for channel in self._sent_now.get(contact_id, ())
             ),
         )
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
+import pytest
 from sqlalchemy import Engine, func, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 
@@ -60,6 +61,35 @@ class _HeldProvider:
                 message.message_id, SubmitOutcome.TEMPORARY, error_code="0x58", throttled=True
             )
         return SubmitResult(message.message_id, SubmitOutcome.ACCEPTED, f"id-{message.message_id}")
+
+
+class _FirstBatchHeld:
+    """Holds the first batch's answers until released; answers later batches at once."""
+
+    name = "sandbox"
+    channel = "sms"
+    rate = 10_000.0
+    pipelined = True
+
+    def __init__(self) -> None:
+        self.handed: list[list[int]] = []
+        self.release = asyncio.Event()
+
+    async def start(self, on_receipt: ReceiptSink) -> None:
+        """Nothing to connect."""
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+
+    async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
+        """Accept every message; the first batch only once released."""
+        self.handed.append([m.message_id for m in messages])
+        if len(self.handed) == 1:
+            await self.release.wait()
+        return [
+            SubmitResult(m.message_id, SubmitOutcome.ACCEPTED, f"id-{m.message_id}")
+            for m in messages
+        ]
 
 
 def _plan(engine: Engine, settings: Settings, count: int) -> None:
@@ -120,3 +150,32 @@ def test_after_a_throttle_the_batches_already_out_are_answered_and_recorded(
     _dispatch(engine, settings, provider)
     assert provider.overlapped >= 1
     assert _by_status(engine) == {"submitted": 11, "queued": 1}
+
+
+def test_a_worker_cancelled_with_two_batches_out_records_the_answers_of_both(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    # Cancelled while it waits for the first batch (the second already answered): both
+    # batches' answers are still taken and recorded, none left in `sending`.
+    settings = campaign_settings.model_copy(update={"dispatch_batch_size": 4})
+    _plan(engine, settings, 8)
+    provider = _FirstBatchHeld()
+    at = WEDNESDAY_10H + dt.timedelta(minutes=1)
+    dispatcher = Dispatcher(
+        engine, settings, providers={"sandbox": provider}, clock=lambda: at, poll_interval=0.01
+    )
+
+    async def scenario() -> None:
+        run = asyncio.create_task(dispatcher.run(once=True))
+        while len(provider.handed) < 2:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.05)  # the second batch is answered; the worker waits on the first
+        run.cancel()
+        await asyncio.sleep(0.05)
+        provider.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(scenario())
+    assert [len(batch) for batch in provider.handed] == [4, 4]
+    assert _by_status(engine) == {"submitted": 8}
