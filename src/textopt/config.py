@@ -62,11 +62,28 @@ class Settings(BaseModel):
     # claimed batches a worker keeps on the wire at once: the window never drains between two
     dispatch_batches_in_flight: int = Field(default=2, ge=1, le=8)
     dispatch_max_attempts: int = Field(default=6, ge=1)
+    # Receipts: how long the network may try an SMS that carries no expiry, and how late its
+    # receipt may still come after that; a submitted SMS without one by then ends `unknown`.
+    receipt_validity_hours: float = Field(default=48.0, gt=0)
+    receipt_grace_hours: float = Field(default=24.0, ge=0)
     # Failover: an account is in outage after this many temporary errors in a row (or one
     # failed connection); its due messages then move to its `fallback` accounts until
     # the cool-down has passed and it is tried again.
     failover_after_errors: int = Field(default=5, ge=1)
     failover_cooldown_seconds: float = Field(default=60.0, gt=0)
+    # Provider feedback on SMS (dispatch.feedback), codes by provider kind or account name
+    # (the name wins): errors that mean "this number will never work", of which this many in
+    # a row make the number undeliverable, and errors that mean "the person opted out at the
+    # provider" (a revocation and a suppression at once). Kept short on purpose: a code
+    # that can be temporary would stop a working number (docs/providers.md).
+    sms_undeliverable_limit: int = Field(default=2, ge=1)
+    sms_undeliverable_codes: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "twilio": ["21211", "21614", "30005", "30006"],
+            "smpp": ["0x0B", "3:1"],
+        }
+    )
+    sms_opt_out_codes: dict[str, list[str]] = Field(default_factory=lambda: {"twilio": ["21610"]})
     # Inbound: the HELP reply (None: built from brand, support contact and caps), the
     # support contact it names, and how old a signed webhook may be (replays are refused).
     help_text: str | None = None
@@ -115,10 +132,10 @@ class Settings(BaseModel):
             value = [part for part in value.replace(" ", "").split(",") if part]
         return [str(c).upper() for c in value] if value is not None else None
 
-    @field_validator("providers", mode="before")
+    @field_validator("providers", "sms_undeliverable_codes", "sms_opt_out_codes", mode="before")
     @classmethod
     def _providers_from_json(cls, value: Any) -> Any:
-        # The environment can only carry text: TEXTOPT_PROVIDERS is JSON.
+        # The environment can only carry text: TEXTOPT_PROVIDERS (and the code tables) is JSON.
         return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("max_marketing_per_day", "max_marketing_per_30_days", mode="before")

@@ -62,3 +62,28 @@ def test_contacts_show_lists_the_last_messages_the_contact_sent(
     assert [(m["text"], m["action"]) for m in shown["inbound"]] == [("Ouvert dimanche ?", "stored")]
     text = runner.invoke(app, ["contacts", "show", "+33612345678"]).stdout
     assert "'Ouvert dimanche ?' (stored)" in text
+
+
+def test_list_shows_senders_that_are_no_number_as_they_came(
+    engine: Engine, campaign_settings: Settings, journal: Path
+) -> None:
+    operator = _json("inbound", "receive", "--from", "Orange", "--text", "STOP", "--id", "o1")
+    assert (operator["from"], operator["phone"]) == ("Orange", None)
+    assert (operator["keyword"], operator["action"]) == ("stop", "not_a_number")
+    assert "reply" not in operator  # no one to answer
+    _json("inbound", "receive", "--from", "36111", "--text", "Info", "--id", "s1")
+    _json("inbound", "receive", "--from", "", "--text", "Bonjour", "--id", "e1")
+    assert journal_keys(journal) == []
+
+    listed = _json("inbound", "list")
+    assert [(m["from"], m["phone"]) for m in listed] == [
+        ("", None),
+        ("36111", None),
+        ("Orange", None),
+    ]
+    assert [m["from"] for m in _json("inbound", "list", "--contact", "Orange")] == ["Orange"]
+    table = runner.invoke(app, ["inbound", "list"], catch_exceptions=False).stdout
+    assert "Orange" in table
+    assert "36111" in table
+    assert "(no sender)" in table
+    assert "not_a_number" in table

@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
+
+from tests.factories.smsc import ignore
 
 from textopt.providers import build_provider
 from textopt.providers.base import OutboundMessage, SubmitResult
@@ -39,10 +42,12 @@ class Seen:
 
 
 class Peer:
-    """The running peer: `answers` are used in order, then the default answer."""
+    """The running peer: `answers` are used in order, then the default answer; a number in
+    `by_recipient` gets its own answer every time, whatever the order of the requests."""
 
     def __init__(self) -> None:
         self.answers: list[Answer] = []
+        self.by_recipient: dict[str, Answer] = {}  # the `To` (form) or `to` (JSON) number
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self.url = ""
@@ -52,11 +57,21 @@ class Peer:
         with self.lock:
             self.answers = list(answers)
 
-    def next_answer(self, number: int) -> Answer:
+    def next_answer(self, number: int, body: bytes = b"") -> Answer:
         with self.lock:
+            if self.by_recipient and (answer := self.by_recipient.get(_recipient(body))):
+                return answer
             if self.answers:
                 return self.answers.pop(0)
         return Answer(201, {"sid": f"SM{number:032d}", "id": f"wh-{number}"})
+
+
+def _recipient(body: bytes) -> str:
+    """The number a request sends to: Twilio's form field `To`, or the JSON field `to`."""
+    text = body.decode(errors="replace")
+    if text.startswith("{"):
+        return str(json.loads(text).get("to", ""))
+    return parse_qs(text).get("To", [""])[0]
 
 
 def _handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
@@ -69,7 +84,7 @@ def _handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
             with peer.lock:
                 peer.seen.append(Seen("POST", self.path, dict(self.headers.items()), body))
                 number = len(peer.seen)
-            answer = peer.next_answer(number)
+            answer = peer.next_answer(number, body)
             if answer.delay:
                 time.sleep(answer.delay)
             if answer.cut:
@@ -125,7 +140,7 @@ def submit_all(
 
     async def run() -> list[SubmitResult]:
         provider = build_provider(account, options)
-        await provider.start(lambda _receipt: None)
+        await provider.start(ignore)
         try:
             return await provider.submit(messages)
         finally:

@@ -17,14 +17,15 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from textopt.providers import Receipt, build_provider
+from textopt.providers import Receipt, ReceiptSink, build_provider
+from textopt.providers.mo import InboundSms
 from textopt.providers.smpp import SmppProvider
 
 SMSC_DIR = Path(__file__).resolve().parent.parent / "smsc"
@@ -88,9 +89,22 @@ class Smsc:
         """Cut every connection now."""
         self._call("POST", "/drop", {})
 
-    def send_mo(self, *, sender: str, text: str, ucs2: bool = False) -> None:
-        """Have the SMSC deliver a message a person sent (a mobile-originated deliver_sm)."""
-        self._call("POST", "/mo", {"from": sender, "text": text, "ucs2": ucs2})
+    def send_mo(self, *, sender: str, text: str = "", ucs2: bool = False, **fields: Any) -> None:
+        """Have the SMSC deliver a message a person sent (a mobile-originated deliver_sm).
+
+        `fields` reach the SMSC as they are: `hex` (raw short_message bytes), `data_coding`.
+        """
+        self._call("POST", "/mo", {"from": sender, "text": text, "ucs2": ucs2, **fields})
+
+    def send_mos(self, messages: list[dict[str, Any]], *, interval_ms: int = 0) -> list[int]:
+        """A storm of MOs (each `{"from": ..., "text": ...}`), `interval_ms` apart."""
+        answer = self._call("POST", "/mo", {"storm": messages, "interval_ms": interval_ms})
+        return [int(n) for n in answer["numbers"]]
+
+    def mo_acks(self) -> dict[str, Any]:
+        """The MOs answered with status 0 (`acked`: number and sender), and those waiting."""
+        result: dict[str, Any] = self._call("GET", "/mo_acks")
+        return result
 
     def release(self) -> int:
         """Send the held receipts on the sessions bound now; returns how many."""
@@ -163,6 +177,19 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def collect(into: list[Any]) -> ReceiptSink:
+    """A sink that keeps what the provider hands over in `into` (committed at once)."""
+
+    async def sink(items: Sequence[Receipt | InboundSms]) -> None:
+        into.extend(items)
+
+    return sink
+
+
+async def ignore(_items: Sequence[Receipt | InboundSms]) -> None:
+    """A sink that drops everything (providers that must never hand anything over)."""
+
+
 def run_provider(
     smsc: Smsc,
     body: Callable[[SmppProvider, list[Receipt]], Awaitable[None]],
@@ -174,7 +201,7 @@ def run_provider(
     async def scenario() -> None:
         provider = build_provider("smpp-test", smpp_account(smsc, **options))
         assert isinstance(provider, SmppProvider)
-        await provider.start(receipts.append)
+        await provider.start(collect(receipts))
         try:
             await body(provider, receipts)
         finally:

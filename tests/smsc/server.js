@@ -10,6 +10,11 @@
 //   GET  /summary  counts only (the benchmark's 100,000 submits)
 //   POST /drop     cut every connection now
 //   POST /release  send the receipts held so far (`receipts: "hold"`) on the bound sessions
+//   POST /mo       deliver MOs (one, or a storm: `{"storm": [{"from": ..., "text": ...}]}`)
+//   GET  /mo_acks  the MOs (and receipt ids) answered with deliver_sm_resp status 0, and
+//                  how many MOs and receipts still wait for an answer
+// An MO left unanswered when its session closes is delivered again at the next bind, as
+// real SMSCs do; one answered with an error status is delivered again after `mo_retry_ms`.
 'use strict';
 
 const http = require('http');
@@ -41,6 +46,8 @@ const DEFAULTS = {
   receipt_stat: {}, // destination prefix -> stat word (DELIVRD by default)
   part_stat: {}, // part number (1-based) -> stat word, for multipart messages
   vendor_tlvs: false,
+  mo_retry_ms: 200, // an MO answered with an error status goes again after this long
+  release_interval_ms: 0, // spacing of the receipts sent by POST /release
   record: true, // keep every submit_sm (false for the benchmark: counts only)
 };
 
@@ -52,12 +59,15 @@ let config = { ...DEFAULTS };
 let state;
 let nextId;
 let held;
+let moWaiting;
 
 function resetState() {
   state = {
     binds: [], submits: [], enquire_links: 0, unbinds: 0, generic_nacks: 0,
     submit_count: 0, accepted: 0, destinations: new Map(),
+    mo_next: 1, mo_acked: [], mo_refused: 0, receipts_acked: [],
   };
+  moWaiting = new Map(); // MO number -> { options, session } delivered, not yet answered
   nextId = config.id_start;
   held = [];
 }
@@ -150,7 +160,59 @@ function sendReceipt(session, receipt) {
     held.push(receipt);
     return;
   }
-  target.deliver_sm(receipt);
+  // tracked like an MO: answered ones are listed, unanswered ones go again at the next bind
+  const number = state.mo_next;
+  state.mo_next += 1;
+  const match = /id:(\S+)/.exec(receipt.short_message || '');
+  const id = receipt.receipted_message_id || (match && match[1]) || '';
+  deliverMo(number, receipt, id, target);
+}
+
+function moOptions(mo) {
+  const options = {
+    source_addr: mo.from === undefined ? '' : mo.from,
+    destination_addr: mo.to || '36111',
+    esm_class: 0,
+    data_coding: mo.ucs2 ? 8 : (mo.data_coding || 0),
+  };
+  if (mo.hex !== undefined) options.short_message = Buffer.from(mo.hex, 'hex');
+  else options.short_message = mo.ucs2 ? { message: mo.text } : mo.text;
+  if (mo.source_addr_ton !== undefined) options.source_addr_ton = mo.source_addr_ton;
+  return options;
+}
+
+function deliverMo(number, options, receiptId, session) {
+  const target = session || receiverFor(null);
+  if (!target) return false; // delivered at the next bind
+  moWaiting.set(number, { options, session: target, receiptId });
+  target.deliver_sm(options, (resp) => {
+    if (!moWaiting.has(number)) return;
+    if (resp.command_status === 0) {
+      moWaiting.delete(number);
+      if (receiptId === undefined) state.mo_acked.push({ n: number, from: options.source_addr });
+      else state.receipts_acked.push(receiptId);
+    } else {
+      state.mo_refused += 1;
+      moWaiting.get(number).session = null;
+      setTimeout(() => redeliverMo(number), config.mo_retry_ms);
+    }
+  });
+  return true;
+}
+
+function redeliverMo(number) {
+  const entry = moWaiting.get(number);
+  if (entry && !(entry.session && !entry.session.destroyed)) {
+    deliverMo(number, entry.options, entry.receiptId);
+  }
+}
+
+function redeliverAll() {
+  for (const [number, entry] of moWaiting) {
+    if (!entry.session || entry.session.destroyed) {
+      deliverMo(number, entry.options, entry.receiptId);
+    }
+  }
 }
 
 function handleSubmit(session, pdu) {
@@ -229,7 +291,10 @@ const server = smpp.createServer((session) => {
   sessionCount += 1;
   session.label = `s${sessionCount}`;
   session.on('error', () => {}); // a client that goes away is normal here
-  session.on('close', () => { session.destroyed = true; });
+  session.on('close', () => {
+    session.destroyed = true;
+    for (const entry of moWaiting.values()) if (entry.session === session) entry.session = null;
+  });
   const onBind = (kind) => (pdu) => {
     let status = config.bind_status;
     if (!status && pdu.system_id !== config.system_id) status = smpp.ESME_RINVSYSID;
@@ -245,6 +310,7 @@ const server = smpp.createServer((session) => {
     }
     session.bound = kind;
     session.system_id = pdu.system_id;
+    if (kind !== 'transmitter') setTimeout(redeliverAll, 10); // unanswered MOs go again
     if (config.garbage && !config.garbage_after) sendGarbage(session);
   };
   session.on('bind_transceiver', onBind('transceiver'));
@@ -319,23 +385,39 @@ const control = http.createServer((req, res) => {
         return reply(res, 200, { dropped: true });
       }
       if (req.method === 'POST' && req.url === '/mo') {
-        // a message a person sends to the ESME: a plain deliver_sm (esm_class 0)
-        const mo = JSON.parse(data || '{}');
-        const target = receiverFor(null);
-        if (!target) return reply(res, 409, { error: 'no receiver bound' });
-        target.deliver_sm({
-          source_addr: mo.from,
-          destination_addr: mo.to || '36111',
-          esm_class: 0,
-          data_coding: mo.ucs2 ? 8 : 0,
-          short_message: mo.ucs2 ? { message: mo.text } : mo.text,
+        // messages people send to the ESME: plain deliver_sm (esm_class 0)
+        const body = JSON.parse(data || '{}');
+        const storm = body.storm || [body];
+        if (!receiverFor(null)) return reply(res, 409, { error: 'no receiver bound' });
+        const numbers = [];
+        const gap = body.interval_ms || 0;
+        storm.forEach((mo, index) => {
+          const number = state.mo_next;
+          state.mo_next += 1;
+          numbers.push(number);
+          moWaiting.set(number, { options: moOptions(mo), session: null });
+          const send = () => redeliverMo(number); // unless a new bind sent it already
+          if (gap) setTimeout(send, gap * index);
+          else send();
         });
-        return reply(res, 200, { sent: true });
+        return reply(res, 200, { sent: true, numbers });
+      }
+      if (req.method === 'GET' && req.url === '/mo_acks') {
+        return reply(res, 200, {
+          acked: state.mo_acked, waiting: moWaiting.size, refused: state.mo_refused,
+          receipts: state.receipts_acked,
+        });
       }
       if (req.method === 'POST' && req.url === '/release') {
         const pending = held;
         held = [];
-        for (const receipt of pending) sendReceipt(null, receipt);
+        pending.forEach((receipt, index) => {
+          if (config.release_interval_ms) {
+            setTimeout(() => sendReceipt(null, receipt), config.release_interval_ms * index);
+          } else {
+            sendReceipt(null, receipt);
+          }
+        });
         return reply(res, 200, { released: pending.length, held: held.length });
       }
       return reply(res, 404, { error: `no route ${req.method} ${req.url}` });

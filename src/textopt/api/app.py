@@ -1,16 +1,16 @@
 """The application factory: `/v1` API, `/hooks`, health, and optionally the workers.
 
 `create_app(settings, dispatcher=True)` is what `textopt serve` runs on one SQLite file: the
-API, and in the same event loop the dispatcher and the webhook delivery loop. With
+API, and in the same event loop the dispatcher and the webhook delivery loop, started,
+restarted when they die and stopped by one `Supervisor` whose report `/health` shows. With
 `dispatcher=False` the app serves HTTP only, beside separate `textopt dispatch` workers
 (PostgreSQL).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
@@ -33,10 +33,11 @@ from textopt.api.problems import install_problem_handlers
 from textopt.config import Settings
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
+from textopt.supervisor import Backoff, Supervisor, WorkerFactory
 from textopt.web import mount_web
 from textopt.webhooks.delivery import WebhookDeliverer
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "side_work"]
 
 DESCRIPTION = """Consent-first SMS and email marketing.
 
@@ -47,14 +48,28 @@ paginated by cursor: pass a page's `next` as `after`.
 """
 
 
+def side_work(engine: Engine, settings: Settings) -> dict[str, WorkerFactory]:
+    """The workers `textopt serve` supervises: the dispatcher and the webhook deliverer."""
+    return {
+        "dispatcher": lambda: Dispatcher(engine, settings),
+        "webhooks": lambda: WebhookDeliverer(engine, settings),
+    }
+
+
 def create_app(
     settings: Settings,
     *,
     dispatcher: bool,
     engine: Engine | None = None,
     limiter: RequestLimiter | None = None,
+    workers: Mapping[str, WorkerFactory] | None = None,
+    restart_backoff: Backoff | None = None,
 ) -> FastAPI:
-    """Build the ASGI app; with `dispatcher`, it also sends messages and webhooks."""
+    """Build the ASGI app; with `dispatcher`, it also sends messages and webhooks.
+
+    `workers` replaces the supervised side work (default: `side_work`), `restart_backoff`
+    the supervisor's delays between restarts.
+    """
     db = engine if engine is not None else create_db_engine(settings.database_url)
 
     @contextlib.asynccontextmanager
@@ -62,16 +77,15 @@ def create_app(
         if not dispatcher:
             yield
             return
-        workers = Dispatcher(db, settings)
-        deliverer = WebhookDeliverer(db, settings)
-        tasks = [asyncio.create_task(workers.run()), asyncio.create_task(deliverer.run())]
-        app.state.workers = tasks
+        supervisor = Supervisor(
+            workers if workers is not None else side_work(db, settings), backoff=restart_backoff
+        )
+        app.state.supervisor = supervisor
+        supervisor.start()
         try:
             yield
         finally:
-            workers.stop()
-            deliverer.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await supervisor.stop()
 
     app = FastAPI(
         title="textopt",
@@ -85,6 +99,7 @@ def create_app(
     app.state.engine = db
     app.state.sessions = session_factory(db)
     app.state.limiter = limiter or RequestLimiter()
+    app.state.supervisor = None  # set while the lifespan runs the workers
     install_problem_handlers(app)
     public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
     app.include_router(health.router, dependencies=public)

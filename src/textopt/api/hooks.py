@@ -3,17 +3,21 @@
 Neither needs a login: a callback is accepted only with a valid signature from the provider
 account's secret, and an unsubscribe link is itself signed with the workspace key. Both
 are rate-limited like every public route.
+
+Each answers only after its transaction is committed (`DbSession`, a function-scoped
+dependency): a 2xx tells the provider that the receipt, message or withdrawal is stored, and
+a commit that fails is a 503 the provider retries, never a 2xx for a change that was lost.
 """
 
 from __future__ import annotations
 
 from html import escape
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from textopt.api.deps import db_session, get_settings_dep, limit
+from textopt.api.deps import DbSession, get_settings_dep, limit
 from textopt.config import Settings
 from textopt.consent.unsubscribe import read_unsubscribe_token, unsubscribe
 from textopt.db.base import utcnow
@@ -32,6 +36,8 @@ router = APIRouter(
     tags=["callbacks"],
     dependencies=[Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))],
 )
+
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -69,9 +75,9 @@ async def _form(request: Request) -> dict[str, list[str]]:
 @router.post("/hooks/twilio/status", status_code=204)
 async def twilio_status(
     request: Request,
+    session: DbSession,
+    settings: AppSettings,
     account: str | None = None,
-    session: Session = Depends(db_session),
-    settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     """A Twilio status callback (signed with X-Twilio-Signature): becomes a receipt."""
     name = _account(settings, "twilio", account)
@@ -89,9 +95,9 @@ async def twilio_status(
 @router.post("/hooks/twilio/inbound")
 async def twilio_inbound(
     request: Request,
+    session: DbSession,
+    settings: AppSettings,
     account: str | None = None,
-    session: Session = Depends(db_session),
-    settings: Settings = Depends(get_settings_dep),
 ) -> Response:
     """A Twilio inbound message (signed): stored, keywords applied; replies go by the outbox."""
     name = _account(settings, "twilio", account)
@@ -111,8 +117,8 @@ async def twilio_inbound(
 async def generic_status(
     account: str,
     request: Request,
-    session: Session = Depends(db_session),
-    settings: Settings = Depends(get_settings_dep),
+    session: DbSession,
+    settings: AppSettings,
 ) -> Response:
     """A generic JSON status callback, signed with X-Textopt-Signature (HMAC-SHA256)."""
     name = _account(settings, "webhook", account)
@@ -131,8 +137,8 @@ async def generic_status(
 async def generic_inbound(
     account: str,
     request: Request,
-    session: Session = Depends(db_session),
-    settings: Settings = Depends(get_settings_dep),
+    session: DbSession,
+    settings: AppSettings,
 ) -> Response:
     """A generic JSON inbound message, signed with X-Textopt-Signature."""
     name = _account(settings, "webhook", account)
@@ -154,7 +160,7 @@ _PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8">
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
-def unsubscribe_page(token: str, settings: Settings = Depends(get_settings_dep)) -> HTMLResponse:
+def unsubscribe_page(token: str, settings: AppSettings) -> HTMLResponse:
     """Ask before unsubscribing: mail scanners open links, only a person presses the button."""
     read_unsubscribe_token(token, key=settings.resolved_secret_key())
     body = (
@@ -169,8 +175,8 @@ def unsubscribe_page(token: str, settings: Settings = Depends(get_settings_dep))
 async def unsubscribe_now(
     token: str,
     request: Request,
-    session: Session = Depends(db_session),
-    settings: Settings = Depends(get_settings_dep),
+    session: DbSession,
+    settings: AppSettings,
 ) -> HTMLResponse:
     """RFC 8058 one-click (`List-Unsubscribe=One-Click`) or the page's button: withdraws."""
     body = (await request.body()).decode("utf-8", "replace")

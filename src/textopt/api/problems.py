@@ -2,7 +2,9 @@
 
 Every `TextoptError` maps to a status by its class; the body names the error `code` and,
 when known, the `field` at fault. Request validation errors (FastAPI's) become 422 with the
-field path of the first error and the full list under `errors`.
+field path of the first error and the full list under `errors`. A database that fails or
+refuses the commit (`OperationalError`, a pool timeout) is 503 with `Retry-After`: the
+request was not acknowledged, and a provider's callback is retried.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textopt.errors import (
@@ -63,7 +66,10 @@ _TITLES = {
     429: "Too many requests",
     500: "Internal error",
     502: "Provider error",
+    503: "Service unavailable",
 }
+#: Seconds a client is asked to wait before retrying after the database failed.
+_RETRY_AFTER_DATABASE = 5
 
 
 def status_of(error: TextoptError) -> int:
@@ -148,6 +154,21 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database failed mid-request or refused the commit (connection lost, lock
+    # timeout, serialization failure, disk full...): the server's fault, and nothing was
+    # acknowledged, so the caller (a provider's callback above all) must retry.
+    assert isinstance(exc, OperationalError | PoolTimeout)
+    cause = getattr(exc, "orig", None) or exc  # the driver's error, without SQL parameters
+    _log.error("database unavailable on %s %s: %r", request.method, request.url.path, cause)
+    return problem_response(
+        503,
+        "the database could not complete the request: retry later",
+        code="database_unavailable",
+        headers={"Retry-After": str(_RETRY_AFTER_DATABASE)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     _log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem_response(500, "an unexpected error occurred", code="internal")
@@ -159,4 +180,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -34,6 +34,7 @@ __all__ = [
 FALLBACK_REASONS = frozenset(
     {
         Reason.INVALID_NUMBER,
+        Reason.UNDELIVERABLE,
         Reason.INVALID_EMAIL,
         Reason.NO_CONSENT,
         Reason.CONSENT_REVOKED,

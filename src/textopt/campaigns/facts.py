@@ -25,11 +25,17 @@ from textopt.consent.suppression import (
 )
 from textopt.contacts.models import Contact
 from textopt.db.batching import id_conditions
+from textopt.dispatch.feedback import (
+    count_undeliverable,
+    undeliverable_digests,
+    undeliverable_numbers,
+)
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConfigError
 from textopt.policy import (
     ContactFacts,
+    Reason,
     SendRecord,
     WorkspacePolicy,
     customise_pack,
@@ -41,6 +47,7 @@ __all__ = [
     "CAP_WINDOW",
     "COUNTED_PLANNED",
     "COUNTED_SENT",
+    "UNDELIVERABLE",
     "BatchFacts",
     "ContactRow",
     "RecipientFacts",
@@ -63,6 +70,10 @@ COUNTED_SENT = (
 )
 #: Planned messages also count when planning, so two campaigns cannot exceed a cap together.
 COUNTED_PLANNED = (*COUNTED_SENT, MessageStatus.PLANNED, MessageStatus.QUEUED)
+#: What the lookups by digest (`SuppressionLookup`, the claim's re-check) give a number the
+#: provider reported as never working, beside its suppression reasons: every path that
+#: finds suppressed numbers finds these too, and `contact_facts` sets it apart.
+UNDELIVERABLE = str(Reason.UNDELIVERABLE)
 
 CONTACT_COLUMNS = (
     Contact.id,
@@ -167,8 +178,12 @@ def contact_facts(
     """The policy's view of a contact from plain values, for a message on `channel`.
 
     `consents`: (channel, purpose, status, source) per state; `email`: None when it bounced
-    for good. One definition for planning and the dispatcher's re-check.
+    for good; `suppression_reasons` may hold `UNDELIVERABLE`, which is not a suppression.
+    One definition for planning and the dispatcher's re-check.
     """
+    undeliverable = UNDELIVERABLE in suppression_reasons
+    if undeliverable:
+        suppression_reasons = tuple(r for r in suppression_reasons if r != UNDELIVERABLE)
     consent_map: dict[tuple[str, str], str | None] = {}
     soft_opt_in = transactional_opt_out = False
     for state_channel, purpose, status, source in consents:
@@ -190,6 +205,7 @@ def contact_facts(
         soft_opt_in_eligible=soft_opt_in,
         suppressed=bool(suppression_reasons),
         suppression_reasons=suppression_reasons,
+        undeliverable=undeliverable,
         transactional_opt_out=transactional_opt_out,
     )
 
@@ -204,7 +220,7 @@ class BatchFacts:
 
     channel: Channel
     consents: dict[int, str]  # contact -> `consent_summary` text
-    suppressed: dict[str, tuple[str, ...]]  # address -> reasons
+    suppressed: dict[str, tuple[str, ...]]  # address -> reasons (and `UNDELIVERABLE`)
     history: dict[int, list[SendRecord]]
 
     def address(self, contact: ContactRow) -> str | None:
@@ -284,7 +300,8 @@ class BatchFacts:
 
 
 class SuppressionLookup:
-    """The suppression list of one channel for a planning run.
+    """The suppression list of one channel for a planning run, and for SMS the numbers the
+    provider reported as never working (their reason: `UNDELIVERABLE`).
 
     A short list is read once and numbers are checked in memory; a long one is queried
     per batch. Either way a number is compared by its keyed digest only.
@@ -293,12 +310,20 @@ class SuppressionLookup:
     def __init__(self, session: Session, channel: Channel, *, preload_limit: int = 200_000):
         self.channel = channel
         self.digest = address_digester(get_settings().resolved_secret_key())  # a key file
+        self._numbers = channel == Channel.SMS
         self._all: dict[str, tuple[str, ...]] | None = None
-        if preload_limit and count_suppressions(session, channel=channel) <= preload_limit:
+        if not preload_limit:
+            return
+        size = count_suppressions(session, channel=channel)
+        if self._numbers:
+            size += count_undeliverable(session)
+        if size <= preload_limit:
             self._all = {
                 digest: tuple(reasons)
                 for digest, reasons in reasons_by_digest(session, channel=channel).items()
             }
+            for digest in undeliverable_digests(session) if self._numbers else ():
+                self._all[digest] = (*self._all.get(digest, ()), UNDELIVERABLE)
 
     @property
     def preloaded(self) -> bool:
@@ -311,7 +336,7 @@ class SuppressionLookup:
         return self._all is not None and not self._all
 
     def find(self, session: Session, addresses: Collection[str]) -> dict[str, tuple[str, ...]]:
-        """Which of these addresses are suppressed, and why."""
+        """Which of these addresses are suppressed (or undeliverable), and why."""
         if self._all is not None:
             table, digest = self._all, self.digest
             found = {}
@@ -320,12 +345,15 @@ class SuppressionLookup:
                 if reasons:
                     found[address] = reasons
             return found
-        return {
+        found = {
             address: tuple(reasons)
             for address, reasons in suppressed_phones(
                 session, phones=addresses, channel=self.channel
             ).items()
         }
+        for address in undeliverable_numbers(session, phones=addresses) if self._numbers else ():
+            found[address] = (*found.get(address, ()), UNDELIVERABLE)
+        return found
 
 
 def gather_batch_facts(

@@ -73,6 +73,8 @@ def _counts(session: Session, *, campaign: Campaign, channel: Channel | None) ->
     failures = grouped(
         func.coalesce(Message.error_code, Message.reason), status == MessageStatus.FAILED
     )
+    # sent, outcome not known: no receipt in time, a receipt that confirms nothing, a crash
+    unknown = grouped(Message.reason, status == MessageStatus.UNKNOWN)
     sent_filter = (*mine, Message.submitted_at.is_not(None))
     sent, segments, cost = session.execute(
         select(
@@ -119,6 +121,7 @@ def _counts(session: Session, *, campaign: Campaign, channel: Channel | None) ->
         "failed_by_code": {str(k): v for k, v in sorted(failures.items())},
         "expired": by_status.get(MessageStatus.EXPIRED, 0),
         "unknown": by_status.get(MessageStatus.UNKNOWN, 0),
+        "unknown_by_reason": {str(k): v for k, v in sorted(unknown.items())},
         "waiting": by_status.get(MessageStatus.PLANNED, 0) + by_status.get(MessageStatus.QUEUED, 0),
         "opt_outs_after_launch": opt_outs,
         "clicks": clicks_by_campaign(session, campaign_id=cid).to_dict(),

@@ -22,6 +22,7 @@ from textopt.config import Settings
 from textopt.consent.service import suppression_reasons
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
+from textopt.dispatch.feedback import undeliverable_numbers
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConfigError, ValidationError
@@ -96,6 +97,7 @@ def enqueue_message(
             timezones=info.timezones,
             suppressed=bool(reasons),
             suppression_reasons=reasons,
+            undeliverable=bool(undeliverable_numbers(session, phones=[info.e164])),
         )
         history = ()
     expires = now + validity

@@ -424,7 +424,13 @@ def report(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
     console.print(summary)
     if len(data["channels"]) > 1:
         _print_report_channels(data)
-    for key in ("by_status", "blocked_by_reason", "deferred_by_reason", "failed_by_code"):
+    for key in (
+        "by_status",
+        "blocked_by_reason",
+        "deferred_by_reason",
+        "failed_by_code",
+        "unknown_by_reason",
+    ):
         if data[key]:
             table = Table(title=key.replace("_", " "))
             table.add_column("")

@@ -20,13 +20,16 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from textopt.accounts.service import record_audit
 from textopt.cli.common import console, console_err, engine, print_json, session
+from textopt.cli.users import cli_actor
 from textopt.consent import service as consent_service
 from textopt.contacts import service
 from textopt.contacts.export import export_contacts
 from textopt.contacts.importer import ImportProgress, ImportReport, import_contacts
 from textopt.contacts.models import Contact
 from textopt.contacts.schemas import ContactRead
+from textopt.dispatch.feedback import clear_number_failures, get_number_failures
 from textopt.errors import ValidationError
 from textopt.inbound.service import list_inbound
 
@@ -45,6 +48,7 @@ _ID = re.compile(r"[1-9]\d{0,6}")
 def _contact_data(s: Session, contact: Contact, *, with_consent: bool = False) -> dict[str, Any]:
     data = ContactRead.model_validate(contact).model_dump(mode="json")
     if with_consent:
+        data["number_failures"] = _number_failures(s, contact.phone)
         states = consent_service.current_consent(s, contact_id=contact.id)
         data["consent"] = [
             {
@@ -57,6 +61,22 @@ def _contact_data(s: Session, contact: Contact, *, with_consent: bool = False) -
             for (channel, purpose), state in sorted(states.items())
         ]
     return data
+
+
+def _number_failures(s: Session, phone: str | None) -> dict[str, Any] | None:
+    """What the providers said of the number: failures in a row, undeliverable since when."""
+    found = get_number_failures(s, phone=phone) if phone else None
+    if found is None:
+        return None
+    return {
+        "failures": found.failures,
+        "undeliverable_since": found.undeliverable_at.isoformat()
+        if found.undeliverable_at
+        else None,
+        "last_code": found.last_code,
+        "last_provider": found.last_provider,
+        "last_failure_at": found.last_failure_at.isoformat(),
+    }
 
 
 def _parse_attributes(pairs: list[str]) -> dict[str, str]:
@@ -96,6 +116,15 @@ def _print_contact(data: dict[str, Any]) -> None:
         )
     if "consent" in data and not data["consent"]:
         rows.append(("consent", "none recorded"))
+    if failures := data.get("number_failures"):
+        why = (
+            f"{failures['failures']} permanent failure(s) in a row, the last "
+            f"{failures['last_code']} from {failures['last_provider']}"
+        )
+        if failures["undeliverable_since"]:
+            rows.append(("undeliverable", f"since {failures['undeliverable_since']}: {why}"))
+        else:
+            rows.append(("number failures", why))
     for message in data.get("inbound", []):
         rows.append(
             (f"sent us {message['received_at'][:16]}", f"{message['text']!r} ({message['action']})")
@@ -172,6 +201,35 @@ def show(
         print_json(data)
     else:
         _print_contact(data)
+
+
+@app.command("deliverable")
+def deliverable(
+    phone: PhoneArgument,
+    as_json: JsonOption = False,
+) -> None:
+    """Forget a number's permanent failures, undeliverable or not (it was checked and works).
+
+    A contact given a new number needs nothing: the new number has no failures.
+    """
+    with session() as s:
+        e164 = service.normalise_phone(phone).e164
+        cleared = clear_number_failures(s, phone=e164)
+        contact = service.get_contact_by_phone(s, phone=e164)
+        if cleared:
+            record_audit(
+                s,
+                actor=cli_actor(),
+                action="number.deliverable",
+                target_type="contact",
+                target_id=contact.id if contact is not None else None,
+            )
+    if as_json:
+        print_json({"phone": e164, "cleared": cleared})
+    elif cleared:
+        console.print(f"{e164}: failures forgotten, the number is deliverable", highlight=False)
+    else:
+        console.print(f"{e164}: no failure was recorded", highlight=False)
 
 
 @app.command("list")

@@ -36,7 +36,8 @@ def _data(message: InboundMessage) -> dict[str, Any]:
         "received_at": message.received_at.isoformat(),
         "provider": message.provider,
         "provider_message_id": message.provider_message_id,
-        "from": message.sender,
+        "from": message.sender,  # as it came: a number, a short code, a name, or ""
+        "phone": message.phone,  # E.164 when the sender is a number
         "to": message.recipient,
         "text": message.text,
         "contact_id": message.contact_id,
@@ -45,6 +46,7 @@ def _data(message: InboundMessage) -> dict[str, Any]:
         "action": message.action,
         "consent_event_id": message.consent_event_id,
         "reply_message_id": message.reply_message_id,
+        "error": message.error,
     }
 
 
@@ -109,16 +111,16 @@ def receive(
 @app.command("list")
 def list_(
     contact: Annotated[
-        str | None, typer.Option("--contact", help="Only this number's messages")
+        str | None,
+        typer.Option("--contact", help="Only this number's messages (or sender's: 36111, Orange)"),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The newest inbound messages, with the keyword found and what was done."""
-    settings = get_settings()
-    sender = parse_phone(contact, settings.default_region).e164 if contact else None
+    phone, sender = _sender_filter(contact, get_settings().default_region)
     with session() as s:
-        rows = [_data(m) for m in list_inbound(s, sender=sender, limit=limit)]
+        rows = [_data(m) for m in list_inbound(s, phone=phone, sender=sender, limit=limit)]
     if as_json:
         print_json(rows)
         return
@@ -130,9 +132,26 @@ def list_(
         table.add_row(
             str(row["id"]),
             row["received_at"][:19],
-            row["from"] or "(erased)",
+            _shown_sender(row["from"]),
             (row["text"] or "")[:40],
             row["keyword"],
-            row["action"] or "",
+            row["action"] or "(pending)",
         )
     console.print(table, highlight=False)
+
+
+def _sender_filter(contact: str | None, region: str) -> tuple[str | None, str | None]:
+    """(E.164 number, raw sender) to filter on: a number in any notation, else as typed."""
+    if contact is None:
+        return None, None
+    try:
+        return parse_phone(contact, region).e164, None
+    except ValidationError:
+        return None, contact  # a short code or an operator's name is matched as it came
+
+
+def _shown_sender(sender: str | None) -> str:
+    """The sender for the table; an erased one and an empty address are told apart."""
+    if sender is None:
+        return "(erased)"
+    return sender or "(no sender)"

@@ -51,12 +51,13 @@ class ConsentSource(StrEnum):
     CLI = "cli"  # the command line
     SOFT_OPT_IN = "soft-opt-in"  # existing customer, similar products, opt-out offered
     UNSUBSCRIBE_LINK = "unsubscribe-link"  # the signed link of an email (RFC 8058 one-click)
+    PROVIDER = "provider"  # the SMS provider refused a message: the person opted out with it
 
 
 class SuppressionReason(StrEnum):
     """Why a number or address must not receive marketing."""
 
-    KEYWORD = "keyword"  # a STOP-word; lifted by START
+    KEYWORD = "keyword"  # a STOP-word (also one sent to the provider); lifted by START
     COMPLAINT = "complaint"  # a complaint to the operator or a regulator
     ERASURE = "erasure"  # GDPR art. 17; never lifted
     MANUAL = "manual"  # an operator's decision

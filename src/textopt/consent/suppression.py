@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ __all__ = [
     "lift_suppression",
     "reasons_by_digest",
     "suppress",
+    "suppress_addresses",
     "suppressed_contacts",
     "suppressed_phones",
     "suppression_reasons",
@@ -88,18 +89,36 @@ def suppress(
     note: str | None = None,
 ) -> None:
     """Add a number or address to the suppression list (idempotent)."""
+    suppress_addresses(
+        session, notes={_address(phone, email): note}, channel=channel, reason=reason
+    )
+
+
+def suppress_addresses(
+    session: Session,
+    *,
+    notes: Mapping[str, str | None],
+    channel: Channel | str = _ALL,
+    reason: SuppressionReason | str,
+) -> None:
+    """Add many numbers or addresses (each with its note) in one statement (idempotent)."""
+    if not notes:
+        return
     reason = SuppressionReason(reason)
     if channel != _ALL:
         channel = Channel(channel)
+    digest = address_digester(get_settings().resolved_secret_key())  # a key file: read once
     session.execute(
-        upsert_insert(session, Suppression)
-        .values(
-            digest=address_digest(_address(phone, email)),
-            channel=str(channel),
-            reason=str(reason),
-            note=note,
-        )
-        .on_conflict_do_nothing()
+        upsert_insert(session, Suppression).on_conflict_do_nothing(),
+        [
+            {
+                "digest": digest(address),
+                "channel": str(channel),
+                "reason": str(reason),
+                "note": note,
+            }
+            for address, note in notes.items()
+        ],
     )
 
 
@@ -136,6 +155,21 @@ def suppression_reasons(
         Suppression.digest == digest, Suppression.channel.in_(_channels(channel))
     )
     return sorted(set(session.scalars(query)))
+
+
+def suppression_notes(
+    session: Session,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    channel: Channel | str = Channel.SMS,
+) -> dict[str, str | None]:
+    """The entries that apply to `channel` for this number or address: reason -> note."""
+    digest = address_digest(_address(phone, email))
+    query = select(Suppression.reason, Suppression.note).where(
+        Suppression.digest == digest, Suppression.channel.in_(_channels(channel))
+    )
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 def count_suppressions(session: Session, *, channel: Channel | str) -> int:

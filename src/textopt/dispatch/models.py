@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,7 +21,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from textopt.db.base import Base, JSONType, utcnow
 
-__all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket", "status_in"]
+__all__ = [
+    "FailureStage",
+    "Message",
+    "MessageEvent",
+    "NumberFailure",
+    "OrphanReceipt",
+    "RateBucket",
+    "status_in",
+]
 
 #: The states the dispatcher's partial indexes hold: due (a claim's), sending (recovery's)
 #: and open (a campaign's completion). A message leaves them as it goes through instead of
@@ -28,6 +37,8 @@ __all__ = ["Message", "MessageEvent", "OrphanReceipt", "RateBucket", "status_in"
 _DUE = "status IN ('planned', 'queued')"
 _SENDING = "status = 'sending'"
 _OPEN = "status IN ('planned', 'queued', 'sending')"
+#: The numbers planning and the claim look up: only those marked undeliverable.
+_UNDELIVERABLE = "undeliverable_at IS NOT NULL"
 
 
 def status_in(*states: str) -> ColumnElement[bool]:
@@ -167,3 +178,40 @@ class OrphanReceipt(Base):
     at: Mapped[dt.datetime] = mapped_column()
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_text: Mapped[str | None] = mapped_column(Text)
+    stat: Mapped[str | None] = mapped_column(String(16))  # the SMSC's word, for the event
+
+
+class FailureStage(StrEnum):
+    """Where a permanent failure of a number came from."""
+
+    SUBMIT = "submit"  # the provider refused the message when it was handed over
+    RECEIPT = "receipt"  # the network reported it failed, after the provider took it
+
+
+class NumberFailure(Base):
+    """One number's permanent failures in a row, under its keyed digest (`dispatch.feedback`).
+
+    Kept per number like the suppression list, not per contact: a one-off message may go to
+    a number without a contact, and a contact given a new number starts clean. At the limit
+    the number is undeliverable (`undeliverable_at`) and the policy blocks every SMS to it.
+    """
+
+    __tablename__ = "number_failures"
+    __table_args__ = (
+        # planning's and the claim's lookups read the undeliverable numbers only
+        Index(
+            "ix_number_failures_undeliverable",
+            "digest",
+            sqlite_where=text(_UNDELIVERABLE),
+            postgresql_where=text(_UNDELIVERABLE),
+        ),
+    )
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    stage: Mapped[str] = mapped_column(String(8))  # a FailureStage: where the last one came
+    last_code: Mapped[str | None] = mapped_column(String(32))  # the provider's error code
+    last_provider: Mapped[str | None] = mapped_column(String(64))  # the account that said it
+    last_message_id: Mapped[int | None] = mapped_column()  # a repeated receipt counts once
+    last_failure_at: Mapped[dt.datetime] = mapped_column()
+    undeliverable_at: Mapped[dt.datetime | None] = mapped_column()

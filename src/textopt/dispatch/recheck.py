@@ -37,13 +37,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import CAP_WINDOW, contact_facts
+from textopt.campaigns.facts import CAP_WINDOW, UNDELIVERABLE, contact_facts
 from textopt.config import get_settings
 from textopt.consent.models import Suppression
 from textopt.consent.service import consent_summary, parse_consent_summary
 from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
+from textopt.dispatch.feedback import any_undeliverable, undeliverable_digests
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import InvalidPhoneNumber
@@ -298,17 +299,24 @@ _SUPPRESSION_QUERIES: dict[tuple[str, str], Any] = {}
 def _suppressions(
     session: Session, dialect: str, rows: Sequence[Sequence[Any]], channel: str
 ) -> dict[str, tuple[str, ...]]:
-    """The suppressed addresses among the rows' (for `channel`), with their reasons."""
+    """The suppressed addresses among the rows' (for `channel`), with their reasons, and
+    the undeliverable numbers (`UNDELIVERABLE`)."""
     column = _EMAIL if channel == Channel.EMAIL else _PHONE
     addresses = {row[column] for row in rows if row[column]}
     channels = [str(Channel(channel)), "all"]
     connection = session.connection()
     anything = select(Suppression.id).where(Suppression.channel.in_(channels)).limit(1)
-    if not addresses or connection.execute(anything).first() is None:
+    if not addresses:
+        return {}
+    dead = channel == Channel.SMS and any_undeliverable(session)
+    if not dead and connection.execute(anything).first() is None:
         return {}  # nothing suppressed on this channel: no address needs hashing
     # the keyed hash set up once per claim (the key may be read from a key file)
     hashed = address_digester(get_settings().resolved_secret_key())
     by_digest = {hashed(a): a for a in addresses}
+    found: dict[str, set[str]] = {}
+    for digest in undeliverable_digests(session, digests=by_digest) if dead else ():
+        found[by_digest[digest]] = {UNDELIVERABLE}
     query = _SUPPRESSION_QUERIES.get((dialect, channel))
     if query is None:
         query = _SUPPRESSION_QUERIES[(dialect, channel)] = select(
@@ -319,7 +327,6 @@ def _suppressions(
             ),
             Suppression.channel.in_([literal_column(f"'{c}'") for c in channels]),
         )
-    found: dict[str, set[str]] = {}
     values = {"digests": id_list(dialect, by_digest)}
     for digest, reason in connection.execute(query, values):
         found.setdefault(by_digest[digest], set()).add(reason)

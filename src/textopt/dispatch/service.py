@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,16 +17,19 @@ from typing import Any
 from sqlalchemy import (
     String,
     bindparam,
+    case,
     delete,
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from textopt.db.base import UTCDateTime
+from textopt.dispatch.feedback import record_receipt_feedback
 from textopt.dispatch.models import Message, OrphanReceipt, status_in
 from textopt.dispatch.recheck import (
     among,
@@ -43,12 +47,14 @@ from textopt.providers.base import (
     SubmitResult,
 )
 from textopt.providers.codes import AMBIGUOUS_CODES
-from textopt.vocab import Purpose
+from textopt.vocab import Channel, Purpose
 from textopt.webhooks.models import WebhookEndpoint, WebhookEvent
 from textopt.webhooks.service import emit_events
 
 __all__ = [
+    "UNANSWERED_EVERY",
     "ResultReport",
+    "close_unanswered",
     "record_receipts",
     "record_results",
     "recover_stale",
@@ -61,6 +67,7 @@ _RECEIPT_STATUS = {
     ReceiptStatus.DELIVERED: _S.DELIVERED,
     ReceiptStatus.FAILED: _S.FAILED,
     ReceiptStatus.EXPIRED: _S.EXPIRED,
+    ReceiptStatus.UNKNOWN: _S.UNKNOWN,
 }
 
 
@@ -423,6 +430,7 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
                         "at": r.at,
                         "error_code": r.error_code,
                         "error_text": r.error_text,
+                        "stat": r.raw.get("stat"),
                     }
                     for r in orphans
                 ],
@@ -436,6 +444,7 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
             ],
             now=now,
         )
+    record_receipt_feedback(session, receipts=receipts, now=now)  # numbers that never work
     return applied
 
 
@@ -454,18 +463,30 @@ def _apply_receipts(
         }
         if receipt.error_code:
             detail.update(code=receipt.error_code, text=receipt.error_text)
+        if stat := receipt.raw.get("stat"):
+            detail["stat"] = stat  # the SMSC's own word (DELIVRD, ACCEPTD...), as it came
         events.append({"message_id": message.id, "at": receipt.at, "status": new, "detail": detail})
         if status == new or new not in _allowed(status):
             continue  # a duplicate receipt, or one after a final state: logged only
         current[message.id] = new
         row: dict[str, Any] = {"id": message.id, "status": new, "done_at": now, "lease_until": None}
-        if new != _S.DELIVERED:
+        if new == _S.UNKNOWN:
+            row.update(
+                reason="receipt_unknown",
+                reason_text=f"The network reported {stat or receipt.error_text or 'UNKNOWN'} "
+                "(a final state that does not confirm delivery to the handset).",
+                error_code=receipt.error_code,
+                error_text=receipt.error_text,
+            )
+        elif new != _S.DELIVERED:
             row.update(
                 reason=f"receipt_{receipt.status}",
                 reason_text=f"The network reported: {receipt.error_text or receipt.status}.",
                 error_code=receipt.error_code,
                 error_text=receipt.error_text,
             )
+        elif status == _S.UNKNOWN:  # the doubt is over: its reason no longer applies
+            row.update(reason=None, reason_text=None, error_code=None, error_text=None)
         updates[message.id] = row
     delivered = [
         message_id
@@ -522,6 +543,7 @@ def _apply_orphan_rows(session: Session, *, orphans: Sequence[Any], now: dt.date
             at=o.at,
             error_code=o.error_code,
             error_text=o.error_text,
+            raw={"stat": o.stat} if o.stat else {},
         )
         for o in orphans
     ]
@@ -605,3 +627,97 @@ def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
         ],
     )
     return len(marketing), len(transactional)
+
+
+#: How often the dispatcher's housekeeping looks for SMS whose receipt never came. The
+#: deadlines are hours long, and the search reads the outbox's rows: no index holds the
+#: `submitted` messages, since every message would enter and leave one on the dispatch path.
+UNANSWERED_EVERY = dt.timedelta(minutes=5)
+#: When each database was last searched (by engine), for `every`.
+_searched: weakref.WeakKeyDictionary[Any, dt.datetime] = weakref.WeakKeyDictionary()
+
+
+def close_unanswered(
+    session: Session,
+    *,
+    now: dt.datetime,
+    validity: dt.timedelta,
+    grace: dt.timedelta,
+    limit: int = 10_000,
+    every: dt.timedelta | None = None,
+) -> int:
+    """End as `unknown` (`no_receipt`) the SMS whose receipt has not come in time.
+
+    The network tries until the message's `expires_at`, or for `validity` after it was sent
+    when it has none; its receipt may take `grace` more. Past that, the message is closed so
+    that reports stop counting it as in flight; a late receipt still resolves it. With
+    `every`, searches at most that often per database (the housekeeping calls it each
+    second) and returns 0 in between. Emails are left alone: they have no receipts.
+    """
+    if every is not None:
+        bind = session.get_bind()
+        last = _searched.get(bind)
+        if last is not None and last <= now < last + every:
+            return 0
+        _searched[bind] = now
+    check_transition(_S.SUBMITTED, _S.UNKNOWN)
+    waited = or_(
+        (Message.expires_at.is_(None)) & (Message.submitted_at < now - validity - grace),
+        Message.expires_at < now - grace,
+    )
+    due = (
+        select(Message.id)
+        .where(status_in(_S.SUBMITTED), Message.channel == Channel.SMS, waited)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: rows a receipt is writing wait
+    )
+    after = "the network may have delivered it or not. A late receipt will still resolve it."
+    closed = session.execute(
+        update(MESSAGES)
+        # `submitted` again: on PostgreSQL a receipt committed meanwhile wins
+        .where(MESSAGES.c.id.in_(due.scalar_subquery()), MESSAGES.c.status == _S.SUBMITTED)
+        .values(
+            status=_S.UNKNOWN,
+            reason="no_receipt",
+            reason_text=case(
+                (
+                    MESSAGES.c.expires_at.is_(None),
+                    f"No delivery receipt came within {_duration(validity + grace)} after it "
+                    f"was sent; {after}",
+                ),
+                else_=f"No delivery receipt came within {_duration(grace)} after the "
+                f"message's expiry; {after}",
+            ),
+            done_at=now,
+            lease_until=None,
+        )
+        .returning(MESSAGES.c.id, MESSAGES.c.campaign_id, MESSAGES.c.provider_message_id)
+    ).all()
+    write_events(
+        session,
+        [
+            {
+                "message_id": row.id,
+                "at": now,
+                "status": _S.UNKNOWN,
+                "detail": {"closed": "no_receipt"},
+            }
+            for row in closed
+        ],
+    )
+    _emit_status_changes(
+        session,
+        {row.id: row for row in closed},
+        [{"id": row.id, "status": _S.UNKNOWN, "reason": "no_receipt"} for row in closed],
+        now=now,
+    )
+    return len(closed)
+
+
+def _duration(span: dt.timedelta) -> str:
+    """`72 hours`, `1 hour`, `90 minutes`: a span as a person reads it."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

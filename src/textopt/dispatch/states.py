@@ -21,7 +21,9 @@ class MessageStatus(StrEnum):
     EXPIRED = "expired"  # could not go before its expiry, or the network gave up (final)
     BLOCKED = "blocked"  # the policy refused it; the reason is stored (final)
     CANCELLED = "cancelled"  # the campaign was cancelled before it went (final)
-    UNKNOWN = "unknown"  # a marketing message whose worker died mid-send: never resent (final)
+    # sent, but how it ended is not known: a marketing message whose worker died mid-send
+    # (never resent), a receipt that confirms nothing (ACCEPTD), or no receipt at all (final)
+    UNKNOWN = "unknown"
 
 
 FINAL_STATES = frozenset(
@@ -45,10 +47,10 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     _S.SENDING: frozenset(
         {_S.SUBMITTED, _S.FAILED, _S.QUEUED, _S.EXPIRED, _S.UNKNOWN, _S.DELIVERED}
     ),
-    # a receipt closes a submitted message
-    _S.SUBMITTED: frozenset({_S.DELIVERED, _S.FAILED, _S.EXPIRED}),
-    # a late receipt may still resolve an ambiguous send, and a failure may be corrected
-    _S.UNKNOWN: frozenset({_S.DELIVERED, _S.FAILED}),
+    # a receipt closes a submitted message (ACCEPTD: unknown); with none in time, unknown
+    _S.SUBMITTED: frozenset({_S.DELIVERED, _S.FAILED, _S.EXPIRED, _S.UNKNOWN}),
+    # a late receipt may still resolve an ambiguous send or a message that had no receipt
+    _S.UNKNOWN: frozenset({_S.DELIVERED, _S.FAILED, _S.EXPIRED}),
     _S.DELIVERED: frozenset(),
     _S.FAILED: frozenset(),
     _S.EXPIRED: frozenset(),

@@ -4,7 +4,10 @@ Database work is synchronous SQLAlchemy run in one thread of the dispatcher's ow
 (SQLite takes one writer at a time; a second thread would only wait for the lock); providers
 are asyncio. A worker loop: recover stale leases and start due campaigns, claim a batch
 within the account's rate (tokens in segments, shared through the database), submit it,
-record the answers, and record receipts as they arrive, in bulk.
+record the answers. Receipts and MOs come from the providers in batches through
+`_store_from_network`, committed before the provider acknowledges them to the network; the
+MOs' keywords (STOP...) are applied from the stored rows right after, each in its own
+transaction, and again after a restart for any a crash left unapplied.
 
 The loop is a pipeline while all goes well: as a batch goes on the wire, the next one is
 claimed and the previous one's answers recorded in the database thread, so the database
@@ -16,16 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.lifecycle import complete_finished_campaigns, start_due_campaigns
@@ -36,14 +41,25 @@ from textopt.dispatch import service
 from textopt.dispatch.bounces import record_email_bounces
 from textopt.dispatch.claim import ClaimReport, claim_batch, due_count
 from textopt.dispatch.failover import OutageTracker, move_due_messages
+from textopt.dispatch.feedback import record_submit_feedback
 from textopt.errors import ConfigError
-from textopt.inbound.service import record_sms
+from textopt.inbound.service import (
+    apply_inbound,
+    mark_inbound_failed,
+    pending_inbound,
+    store_inbound,
+)
 from textopt.providers.base import Provider, Receipt, SubmitOutcome, SubmitResult, build_provider
 from textopt.providers.mo import InboundSms
 from textopt.vocab import Channel
 from textopt.webhooks.delivery import WebhookDeliverer
 
 __all__ = ["DispatchStats", "Dispatcher", "run_dispatch"]
+
+log = logging.getLogger(__name__)
+
+_APPLY_PAGE = 200  # stored MOs read per turn of the database thread
+_APPLY_TURN = 0.05  # seconds of applying per turn (a STOP takes about 10 ms)
 
 
 @dataclass(slots=True)
@@ -57,6 +73,7 @@ class DispatchStats:
     blocked: int = 0
     deferred: int = 0
     receipts: int = 0
+    inbound: int = 0  # MOs (STOP, START, HELP, OUI...) stored and applied
     recovered_unknown: int = 0
     recovered_requeued: int = 0
     throttled: int = 0
@@ -89,8 +106,7 @@ class Dispatcher:
         self.stats = DispatchStats()
         self.workspace = workspace_policy(settings)
         self._providers = dict(providers or {})
-        self._receipts: list[Receipt] = []
-        self._inbound: list[InboundSms] = []
+        self._inbound_due = asyncio.Event()  # stored MOs may wait to be applied
         self._stop = asyncio.Event()
         self._only_ids: Collection[int] | None = None
         self._identity = f"{socket.gethostname()}:{os.getpid()}"
@@ -122,36 +138,97 @@ class Dispatcher:
         """Ask every worker to finish its batch and return."""
         self._stop.set()
 
-    def _on_receipt(self, item: Receipt | InboundSms) -> None:
-        if isinstance(item, InboundSms):
-            self._inbound.append(item)
-        else:
-            self._receipts.append(item)
+    async def _store_from_network(self, items: Sequence[Receipt | InboundSms]) -> None:
+        """The providers' sink: receipts applied and MOs stored, committed when it returns.
 
-    async def _flush_inbound(self) -> None:
-        """Store the messages people sent (STOP, START, HELP, OUI...) and apply them."""
-        if not self._inbound:
-            return
-        batch, self._inbound = self._inbound, []
+        The provider answers the network (deliver_sm_resp) only after this returns; it
+        raises only when the database could not take the batch (kept and tried again).
+        """
+        receipts: list[Receipt] = []
+        messages: list[InboundSms] = []
+        for item in items:
+            if isinstance(item, Receipt):
+                receipts.append(item)
+            else:
+                messages.append(item)
+        self.stats.receipts += await self._db(lambda: self._store_batch(receipts, messages))
+        if messages:
+            self._inbound_due.set()
 
-        def record() -> None:
-            for sms in batch:  # each in its own transaction: one bad message loses no other
+    def _store_batch(self, receipts: list[Receipt], messages: list[InboundSms]) -> int:
+        """One transaction for the batch; item by item if it fails, skipping what is bad."""
+        try:
+            return self._store_items(receipts, messages)
+        except Exception as exc:
+            if _outage(exc):
+                raise
+            log.warning("storing a batch from the network failed (%s); storing one by one", exc)
+        applied = 0
+        alone: list[tuple[list[Receipt], list[InboundSms]]] = [([r], []) for r in receipts]
+        alone += [([], [m]) for m in messages]
+        for one in alone:
+            try:
+                applied += self._store_items(*one)
+            except Exception as exc:
+                if _outage(exc):
+                    raise
+                log.exception("skipped what the network sent, as it came: %r", one)
+        return applied
+
+    def _store_items(self, receipts: list[Receipt], messages: list[InboundSms]) -> int:
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            applied = service.record_receipts(session, receipts=receipts, now=now)
+            store_inbound(
+                session,
+                messages=messages,
+                now=now,
+                default_region=self.settings.default_region,
+            )
+        return applied
+
+    async def _apply_stored_inbound(self) -> None:
+        """Apply the keywords of stored MOs as they come (a task of `run`)."""
+        while True:
+            await self._inbound_due.wait()
+            self._inbound_due.clear()
+            try:
+                more = await self._db(self._apply_pending)
+            except Exception:  # the database is away: the rows wait, tried again
+                log.exception("applying stored inbound messages failed; trying again")
+                await asyncio.sleep(1.0)
+                more = True
+            if more:
+                self._inbound_due.set()
+
+    def _apply_pending(self) -> bool:
+        """Apply a page of stored MOs, each in its own transaction; True when more may wait."""
+        with session_scope(self.engine) as session:
+            ids = pending_inbound(session, limit=_APPLY_PAGE)
+        # a turn holds the database thread at most this long: the storing of what the
+        # network sends next (its acknowledgements wait on it) and the claims go between
+        until = time.monotonic() + _APPLY_TURN
+        for inbound_id in ids:
+            if time.monotonic() > until:
+                return True
+            try:
                 with session_scope(self.engine) as session:
-                    record_sms(session, sms=sms, settings=self.settings, now=self.clock())
-
-        await self._db(record)
-
-    async def _flush_receipts(self) -> None:
-        await self._flush_inbound()
-        if not self._receipts:
-            return
-        batch, self._receipts = self._receipts, []
-
-        def record() -> int:
-            with session_scope(self.engine) as session:
-                return service.record_receipts(session, receipts=batch, now=self.clock())
-
-        self.stats.receipts += await self._db(record)
+                    result = apply_inbound(
+                        session, inbound_id=inbound_id, settings=self.settings, now=self.clock()
+                    )
+            except Exception as exc:
+                if _outage(exc):
+                    raise
+                # kept as failed with its error for a person to read, never tried forever
+                log.exception("inbound message %s could not be applied", inbound_id)
+                with session_scope(self.engine) as session:
+                    mark_inbound_failed(
+                        session, inbound_id=inbound_id, error=repr(exc), now=self.clock()
+                    )
+                continue
+            if result is not None:
+                self.stats.inbound += 1
+        return len(ids) == _APPLY_PAGE
 
     async def _housekeeping(self) -> None:
         def work() -> tuple[int, int]:
@@ -160,12 +237,20 @@ class Dispatcher:
                 start_due_campaigns(session, now=now)
                 recovered = service.recover_stale(session, now=now)
                 service.resolve_orphan_receipts(session, now=now)
+                service.close_unanswered(
+                    session,
+                    now=now,
+                    validity=dt.timedelta(hours=self.settings.receipt_validity_hours),
+                    grace=dt.timedelta(hours=self.settings.receipt_grace_hours),
+                    every=service.UNANSWERED_EVERY,
+                )
                 complete_finished_campaigns(session, now=now)
             return recovered
 
         unknown, requeued = await self._db(work)
         self.stats.recovered_unknown += unknown
         self.stats.recovered_requeued += requeued
+        self._inbound_due.set()  # stored by another process, or before a crash
 
     def _claim_job(self, name: str, worker: str, rate: float) -> Callable[[], ClaimReport]:
         def claim() -> ClaimReport:
@@ -206,6 +291,14 @@ class Dispatcher:
                         limit=self.settings.email_bounce_limit,
                         now=self.clock(),
                     )
+                else:
+                    record_submit_feedback(
+                        session,
+                        provider=name,
+                        results=results,
+                        settings=self.settings,
+                        now=self.clock(),
+                    )
                 return report
 
         return record
@@ -228,7 +321,6 @@ class Dispatcher:
         self.stats.expired += report.expired
         self.stats.throttled += report.throttled
         self.stats.by_provider[name] = self.stats.by_provider.get(name, 0) + report.submitted
-        await self._flush_receipts()
         if progress is not None:
             progress(self.stats)
         if report.throttled:
@@ -374,9 +466,14 @@ class Dispatcher:
         """
         self._only_ids = only_ids
         accounts = self._accounts()
-        for name in accounts:
-            await self._provider(name).start(self._on_receipt)
+        self._inbound_due = asyncio.Event()
+        self._inbound_due.set()  # MOs a crash left stored and unapplied
+        applier = asyncio.create_task(self._apply_stored_inbound())
+        started: list[str] = []
         try:
+            for name in accounts:
+                await self._provider(name).start(self._store_from_network)
+                started.append(name)
             tasks = [
                 asyncio.create_task(self._worker_loop(name, index, once, progress))
                 for name in accounts
@@ -384,9 +481,15 @@ class Dispatcher:
             ]
             await asyncio.gather(*tasks)
         finally:
-            for name in accounts:
+            for name in started:
                 await self._provider(name).stop()
-            await self._flush_receipts()
+            applier.cancel()
+            await asyncio.gather(applier, return_exceptions=True)
+            try:  # what the providers stored last is applied before the run ends
+                while await self._db(self._apply_pending):
+                    pass
+            except Exception:  # left stored: the next run applies it
+                log.exception("applying stored inbound messages at stop failed")
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
                 self._executor = None
@@ -408,7 +511,6 @@ class Dispatcher:
             if sent:
                 idle_rounds = 0
                 continue
-            await self._flush_receipts()
             if once:
                 due = await self._db(lambda: self._due_now(name))
                 # a busy worker may still hand its messages over to this one (failover)
@@ -425,6 +527,13 @@ class Dispatcher:
                 due_count(session, provider=account, now=self.clock(), only_ids=self._only_ids)
                 for account in self._accounts()
             )
+
+
+def _outage(exc: BaseException) -> bool:
+    """Whether an error says the database is away (try again), not that the input is bad."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )
 
 
 def run_dispatch(

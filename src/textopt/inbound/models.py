@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from textopt.db.base import Base, utcnow
 
-__all__ = ["InboundAction", "InboundMessage"]
+__all__ = ["SENDER_MAX", "InboundAction", "InboundMessage"]
+
+#: The longest sender address kept. SMPP's source_addr is at most 21 octets, but HTTP
+#: providers may send more (`whatsapp:+…`, long alphanumeric names); a longer one is cut
+#: to this length rather than refused, so the message itself is never lost.
+SENDER_MAX = 64
+
+#: Messages stored but not yet applied: what the partial index holds and the queue reads.
+_PENDING = "handled_at IS NULL"
 
 
 class InboundAction(StrEnum):
@@ -25,26 +33,45 @@ class InboundAction(StrEnum):
     HELPED = "helped"  # the brand's help text sent
     CONFIRMED = "confirmed"  # a pending double opt-in confirmed
     NOTHING_TO_CONFIRM = "nothing_to_confirm"  # YES/OUI with no pending double opt-in
+    # A keyword from a sender that is no phone number (short code, operator's name, empty
+    # address): there is no number to suppress or answer, so the message is only kept.
+    NOT_A_NUMBER = "not_a_number"
+    # Erased (GDPR) between storage and application: nothing is left to act on, and the
+    # erasure has already suppressed the person's number for good.
+    ERASED = "erased"
+    # Applying it raised: `error` says why, for a person to read and act on by hand.
+    FAILED = "failed"
 
 
 class InboundMessage(Base):
     """One mobile-originated message, stored once per provider message id.
 
     A provider that retries its webhook gives the same id again: the unique constraint
-    keeps one row, so the keyword is applied (and answered) once.
+    keeps one row, so the keyword is applied (and answered) once. A message is stored
+    first (`action` and `handled_at` empty) and applied afterwards, possibly after a crash.
     """
 
     __tablename__ = "inbound_messages"
     __table_args__ = (
         UniqueConstraint("provider", "provider_message_id"),
         Index("ix_inbound_messages_contact", "contact_id", "received_at"),
+        # the queue of messages stored but not applied yet, oldest first; it stays small
+        Index(
+            "ix_inbound_messages_pending",
+            "id",
+            sqlite_where=text(_PENDING),
+            postgresql_where=text(_PENDING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column()
     provider: Mapped[str] = mapped_column(String(64))
     provider_message_id: Mapped[str] = mapped_column(String(100))
-    sender: Mapped[str | None] = mapped_column(String(20))  # E.164; erasable
+    # the address as the provider gave it (number, short code, name, or ""); erasable
+    sender: Mapped[str | None] = mapped_column(String(SENDER_MAX))
+    # E.164, only when the sender is a valid number; erasable
+    phone: Mapped[str | None] = mapped_column(String(20))
     recipient: Mapped[str] = mapped_column(String(32))  # our number or short code
     text: Mapped[str | None] = mapped_column(Text)  # erasable
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
@@ -53,5 +80,6 @@ class InboundMessage(Base):
     action: Mapped[str | None] = mapped_column(String(24))  # an InboundAction value
     consent_event_id: Mapped[int | None] = mapped_column(ForeignKey("consent_events.id"))
     reply_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
-    handled_at: Mapped[dt.datetime | None] = mapped_column()
+    handled_at: Mapped[dt.datetime | None] = mapped_column()  # None: not applied yet
+    error: Mapped[str | None] = mapped_column(Text)  # why applying it failed; erasable
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,20 +1,33 @@
-"""Inbound messages: store each one once, then apply its keyword through the ledger.
+"""Inbound messages: store each one once as it came, then apply its keyword through the ledger.
 
 STOP revokes SMS marketing consent (a ledger event with source `keyword` and the inbound
 message as proof), suppresses the number and answers once; START grants again, lifts a
 STOP's suppression (never an erasure's, a complaint's or an operator's) and answers; HELP
 answers with the brand's help text; YES/OUI/JA/SÍ confirms a pending double opt-in.
 
-Everything happens in the caller's transaction: the stored message, the ledger event, the
-suppression and the reply in the outbox commit together or not at all. A provider that
-retries its webhook hits the unique (provider, provider message id) and gets the first
-result back, so nothing is applied or answered twice.
+Storing and applying are two steps. `store_inbound` keeps a batch of messages whatever they
+hold (a short code, an operator's name or an empty address as sender, replacement
+characters, a very long text) and never refuses one for its content: the SMPP dispatcher
+commits it before acknowledging the SMSC. `apply_inbound` then applies one stored message
+exactly once, in its own transaction or the caller's, possibly after a crash
+(`pending_inbound` lists what is left); a message whose application raised is marked
+`failed` with the error kept (`mark_inbound_failed`). Only a sender that parses as a phone
+number (`phone`) is linked to a contact, suppressed or answered.
+
+`record_inbound` (HTTP callbacks, the CLI) does both in the caller's transaction: the stored
+message, the ledger event, the suppression and the reply in the outbox commit together or
+not at all. A provider that retries its webhook hits the unique (provider, provider message
+id) and gets the first result back, so nothing is applied or answered twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +35,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.sends import enqueue_message
-from textopt.config import Settings
+from textopt.config import Settings, get_settings
 from textopt.consent.models import ConsentAction, ConsentSource, SuppressionReason
 from textopt.consent.service import (
     current_consent,
@@ -32,24 +45,30 @@ from textopt.consent.service import (
     suppress,
     suppression_reasons,
 )
+from textopt.consent.suppression import suppress_addresses, suppression_notes
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import Message
 from textopt.errors import ConsentError, ValidationError
-from textopt.inbound.keywords import KeywordKind, KeywordMatch, classify
-from textopt.inbound.models import InboundAction, InboundMessage
+from textopt.inbound.keywords import KeywordKind, classify
+from textopt.inbound.models import SENDER_MAX, InboundAction, InboundMessage
 from textopt.inbound.replies import ReplyContext, reply_language, reply_text
 from textopt.providers.mo import InboundSms
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
+    "TEXT_MAX",
     "InboundResult",
+    "apply_inbound",
     "erase_inbound",
     "list_inbound",
+    "mark_inbound_failed",
+    "pending_inbound",
     "record_inbound",
     "record_sms",
+    "store_inbound",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,16 +77,278 @@ _K = KeywordKind
 _A = InboundAction
 _MARKETING = (str(Channel.SMS), str(Purpose.MARKETING))
 
+#: The longest text kept, in characters. The longest concatenated SMS is 255 parts of 153
+#: GSM-7 characters (39,015); an HTTP provider may hand over more. The rest is cut (and
+#: logged) rather than refused: the message, and a STOP at its start, must not be lost.
+TEXT_MAX = 65_536
+_ID_MAX = 100  # provider_message_id's column
+_RECIPIENT_MAX = 32  # recipient's column
+_ERROR_MAX = 4_000  # enough for an exception's message, not for a whole traceback
+# What PostgreSQL text cannot hold (NUL) and UTF-8 cannot encode (lone UTF-16 halves).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
 
 @dataclass(frozen=True, slots=True)
 class InboundResult:
     """One stored inbound message, what it asked for and what was done."""
 
     message: InboundMessage
-    created: bool  # False: the provider sent it before (a retried webhook); nothing redone
+    # False: stored and applied before (a retried webhook); nothing was redone
+    created: bool
     kind: KeywordKind
     action: InboundAction
     reply: Message | None = None
+
+
+def store_inbound(
+    session: Session,
+    *,
+    messages: Sequence[InboundSms],
+    now: dt.datetime,
+    default_region: str | None = None,
+) -> list[int]:
+    """Store messages as they came, not yet applied, once per provider id; the new ids.
+
+    One INSERT for the batch (executemany) and one query for the contacts; a message
+    already stored (the same provider and id) is skipped. National numbers are read in
+    `default_region` (the workspace's by default). Nothing in a message's content raises.
+    """
+    region = default_region or get_settings().default_region
+    phones: dict[str, str | None] = {}  # sender -> E.164, each sender parsed once
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for sms in messages:
+        row = _row(sms, region=region, phones=phones, now=now)
+        rows.setdefault((row["provider"], row["provider_message_id"]), row)  # first wins
+    if not rows:
+        return []
+    numbers = {row["phone"] for row in rows.values() if row["phone"] is not None}
+    contacts: dict[str | None, int] = {}
+    wanted = sorted(numbers)
+    for start in range(0, len(wanted), 5_000):  # under SQLite's bound variables per query
+        found = select(Contact.phone, Contact.id).where(
+            Contact.phone.in_(wanted[start : start + 5_000]), Contact.erased_at.is_(None)
+        )
+        contacts.update({row[0]: row[1] for row in session.execute(found)})
+    values = list(rows.values())
+    for row in values:
+        row["contact_id"] = contacts.get(row["phone"])
+    # executemany with RETURNING: the driver sends the rows in batches of its own
+    # ("insertmanyvalues"), without compiling one giant VALUES list per call
+    statement = (
+        upsert_insert(session, InboundMessage)
+        .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
+        .returning(InboundMessage.id)
+    )
+    ids = list(session.scalars(statement, values))
+    # A STOP is honoured from the moment it is stored: the number is suppressed in the same
+    # transaction (one statement), so no claim sends it marketing while the ledger event
+    # and the confirmation wait their turn in `apply_inbound`.
+    stops = [row for row in values if row["phone"] is not None and row["keyword"] == str(_K.STOP)]
+    if stops and ids:
+        # the rows just inserted (a range: no list of ids to bind); a row of another
+        # writer in it never has the key of one of ours, that would have conflicted
+        new = select(InboundMessage.provider, InboundMessage.provider_message_id).where(
+            InboundMessage.id.between(min(ids), max(ids))
+        )
+        stored = {(row[0], row[1]) for row in session.execute(new)}  # not those stored before
+        notes = {
+            row["phone"]: _stop_note(row["provider"], row["provider_message_id"])
+            for row in stops
+            if (row["provider"], row["provider_message_id"]) in stored
+        }
+        suppress_addresses(
+            session, notes=notes, channel=Channel.SMS, reason=SuppressionReason.KEYWORD
+        )
+    return sorted(ids)
+
+
+def _row(
+    sms: InboundSms, *, region: str, phones: dict[str, str | None], now: dt.datetime
+) -> dict[str, Any]:
+    """The row of one message as it came, made storable, with its keyword and number."""
+    sender = _storable(sms.sender or "")
+    if sender not in phones:
+        phones[sender] = _phone(sender, region)
+    text = _storable(sms.text or "")
+    if len(text) > TEXT_MAX:
+        log.warning(
+            "inbound %s via %s: text of %d characters cut to %d",
+            sms.provider_message_id[:_ID_MAX],
+            sms.provider,
+            len(text),
+            TEXT_MAX,
+        )
+        text = text[:TEXT_MAX]
+    key = _message_key(sms.provider_message_id or "")
+    if not key.strip():
+        # without an id a retry cannot be recognised; a unique one keeps the message
+        key = f"none-{uuid.uuid4().hex}"
+        log.warning("inbound message via %s without a provider id stored as %s", sms.provider, key)
+    received_at = sms.received_at
+    if received_at.tzinfo is None:  # an adapter's slip must not lose the message
+        received_at = received_at.replace(tzinfo=dt.UTC)
+    match = classify(text)
+    return {
+        "received_at": received_at,
+        "provider": sms.provider,
+        "provider_message_id": key,
+        "sender": sender[:SENDER_MAX],
+        "phone": phones[sender],
+        "recipient": _storable(sms.recipient or "")[:_RECIPIENT_MAX],
+        "text": text,
+        "keyword": str(match.kind),
+        "language": match.language,
+        "created_at": now,
+    }
+
+
+def _storable(value: str) -> str:
+    """`value` with what a database cannot hold (NUL, lone UTF-16 halves) made U+FFFD."""
+    if _UNSTORABLE.search(value) is None:
+        return value
+    # the two halves of one character (a UCS-2 decoder's) become that character again
+    joined = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return joined.replace("\x00", "\ufffd")
+
+
+def _phone(sender: str, region: str) -> str | None:
+    """The sender's E.164 number, or None for a short code, a name, an empty address."""
+    if len(sender) > SENDER_MAX:
+        return None  # a number is never that long; a cut address is never read as one
+    try:
+        return parse_phone(sender, region).e164
+    except ValidationError:
+        return None
+
+
+def _message_key(provider_message_id: str) -> str:
+    """The provider's id as stored: an overlong one is cut and completed with its digest,
+    so a retry still finds it and two ids sharing a beginning stay apart."""
+    key = _storable(provider_message_id)
+    if len(key) <= _ID_MAX:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: _ID_MAX - len(digest) - 1]}~{digest}"
+
+
+def pending_inbound(session: Session, *, limit: int) -> list[int]:
+    """The ids of stored messages not yet applied, oldest first."""
+    query = (
+        select(InboundMessage.id)
+        .where(InboundMessage.handled_at.is_(None))
+        .order_by(InboundMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def apply_inbound(
+    session: Session, *, inbound_id: int, settings: Settings, now: dt.datetime
+) -> InboundResult | None:
+    """Apply one stored message's keyword; None if it was applied or is being applied.
+
+    On PostgreSQL the row is locked (a worker applying it already makes this call return
+    None); on SQLite the writer lock serialises the workers.
+    """
+    query = (
+        select(InboundMessage)
+        .where(InboundMessage.id == inbound_id, InboundMessage.handled_at.is_(None))
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    inbound = session.scalars(query).first()
+    if inbound is None:
+        return None
+    kind = KeywordKind(inbound.keyword)
+    if inbound.phone is None:
+        if inbound.sender is None:
+            applied = _Applied(_A.ERASED)
+        else:  # nothing to suppress, no one to answer: kept for a person to read
+            applied = _Applied(_A.STORED if kind == _K.NONE else _A.NOT_A_NUMBER)
+        return _finish(session, inbound=inbound, kind=kind, applied=applied, reply=None, now=now)
+    info = parse_phone(inbound.phone)  # E.164 from store_inbound: the region plays no part
+    contact = _contact(session, inbound=inbound)
+    if contact is not None and (
+        contact.last_activity_at is None or contact.last_activity_at < inbound.received_at
+    ):
+        contact.last_activity_at = inbound.received_at  # a person who writes to us is active
+    country = contact.country if contact and contact.country else info.country
+    language = reply_language(inbound.language, contact.language if contact else None, country)
+    applied = _apply(session, inbound=inbound, kind=kind, contact=contact, e164=info.e164)
+    reply = None
+    if applied.reply_kind is not None:
+        context = ReplyContext(
+            brand=settings.brand_name,
+            contact=settings.support_contact,
+            per_30_days=settings.max_marketing_per_30_days,
+            country=country,
+            help_text=settings.help_text,
+        )
+        reply, _ = enqueue_message(
+            session,
+            settings=settings,
+            to=info.e164,
+            text="{{ reply }}",  # the reply is a value, never parsed as a template
+            variables={"reply": reply_text(applied.reply_kind, language, context)},
+            purpose=Purpose.TRANSACTIONAL,
+            idempotency_key=f"inbound-{inbound.id}-reply",
+            provider=inbound.provider if inbound.provider in settings.providers else None,
+            now=now,
+        )
+    inbound.language = language
+    return _finish(session, inbound=inbound, kind=kind, applied=applied, reply=reply, now=now)
+
+
+def _contact(session: Session, *, inbound: InboundMessage) -> Contact | None:
+    """The message's contact, unless erased; one added since it was stored is linked now."""
+    contact = session.get(Contact, inbound.contact_id) if inbound.contact_id else None
+    if contact is None and inbound.phone is not None:
+        contact = session.scalars(
+            select(Contact).where(Contact.phone == inbound.phone, Contact.erased_at.is_(None))
+        ).first()
+        inbound.contact_id = contact.id if contact else None
+    return contact if contact is not None and contact.erased_at is None else None
+
+
+def _finish(
+    session: Session,
+    *,
+    inbound: InboundMessage,
+    kind: KeywordKind,
+    applied: _Applied,
+    reply: Message | None,
+    now: dt.datetime,
+) -> InboundResult:
+    """Record what was done (the message is then applied) and log it."""
+    inbound.action = str(applied.action)
+    inbound.consent_event_id = applied.consent_event_id
+    inbound.reply_message_id = reply.id if reply else None
+    inbound.handled_at = now
+    session.flush()
+    log.info(
+        "inbound %s from %s via %s: %s -> %s",
+        inbound.id,
+        _masked(inbound.phone) if inbound.phone else "a sender that is no number",
+        inbound.provider,
+        kind,
+        applied.action,
+    )
+    return InboundResult(inbound, True, kind, applied.action, reply)
+
+
+def mark_inbound_failed(session: Session, *, inbound_id: int, error: str, now: dt.datetime) -> None:
+    """Mark a stored message whose application raised as `failed`, keeping the error.
+
+    Call it in a new transaction: the one that raised is rolled back (on PostgreSQL it can
+    run nothing more), and with it whatever the application had half written.
+    """
+    session.execute(
+        update(InboundMessage)
+        # one applied meanwhile (by another worker) keeps its outcome
+        .where(InboundMessage.id == inbound_id, InboundMessage.handled_at.is_(None))
+        .values(action=str(_A.FAILED), handled_at=now, error=_storable(error)[:_ERROR_MAX])
+    )
 
 
 def record_inbound(
@@ -88,86 +369,26 @@ def record_inbound(
     if received_at.tzinfo is None:
         raise ValidationError("received_at must carry a time zone offset", field="received_at")
     now = now or utcnow()
-    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; keep the rest
-    info = parse_phone(sender, settings.default_region)
-    match = classify(text)
-    contact = session.scalars(
-        select(Contact).where(Contact.phone == info.e164, Contact.erased_at.is_(None))
-    ).first()
-    inserted = session.execute(
-        upsert_insert(session, InboundMessage)
-        .values(
-            received_at=received_at,
-            provider=provider,
-            provider_message_id=provider_message_id,
-            sender=info.e164,
-            recipient=recipient,
-            text=text,
-            contact_id=contact.id if contact else None,
-            keyword=str(match.kind),
-            created_at=now,
+    sms = InboundSms(provider, provider_message_id, sender, recipient, text, received_at)
+    stored = store_inbound(session, messages=[sms], now=now, default_region=settings.default_region)
+    for inbound_id in stored:
+        result = apply_inbound(session, inbound_id=inbound_id, settings=settings, now=now)
+        if result is not None:
+            return result
+    existing = session.scalars(
+        select(InboundMessage).where(
+            InboundMessage.provider == provider,
+            InboundMessage.provider_message_id == _message_key(provider_message_id),
         )
-        .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
-        .returning(InboundMessage.id)
-    ).scalar_one_or_none()
-    if inserted is None:
-        existing = session.scalars(
-            select(InboundMessage).where(
-                InboundMessage.provider == provider,
-                InboundMessage.provider_message_id == provider_message_id,
-            )
-        ).one()
-        reply = (
-            session.get(Message, existing.reply_message_id) if existing.reply_message_id else None
-        )
-        return InboundResult(
-            existing, False, KeywordKind(existing.keyword), _A(existing.action or _A.STORED), reply
-        )
-    inbound = session.get_one(InboundMessage, inserted)
-    if contact is not None and (
-        contact.last_activity_at is None or contact.last_activity_at < received_at
-    ):
-        contact.last_activity_at = received_at  # a person who writes to us is active
-    country = contact.country if contact and contact.country else info.country
-    language = reply_language(match.language, contact.language if contact else None, country)
-    applied = _apply(
-        session, inbound=inbound, match=match, contact=contact, e164=info.e164, settings=settings
+    ).one()
+    if existing.handled_at is None:  # stored by another path, not applied yet: apply it now
+        result = apply_inbound(session, inbound_id=existing.id, settings=settings, now=now)
+        if result is not None:
+            return result
+    reply = session.get(Message, existing.reply_message_id) if existing.reply_message_id else None
+    return InboundResult(
+        existing, False, KeywordKind(existing.keyword), _A(existing.action or _A.STORED), reply
     )
-    reply = None
-    if applied.reply_kind is not None:
-        context = ReplyContext(
-            brand=settings.brand_name,
-            contact=settings.support_contact,
-            per_30_days=settings.max_marketing_per_30_days,
-            country=country,
-            help_text=settings.help_text,
-        )
-        reply, _ = enqueue_message(
-            session,
-            settings=settings,
-            to=info.e164,
-            text="{{ reply }}",  # the reply is a value, never parsed as a template
-            variables={"reply": reply_text(applied.reply_kind, language, context)},
-            purpose=Purpose.TRANSACTIONAL,
-            idempotency_key=f"inbound-{inbound.id}-reply",
-            provider=provider if provider in settings.providers else None,
-            now=now,
-        )
-    inbound.language = language
-    inbound.action = str(applied.action)
-    inbound.consent_event_id = applied.consent_event_id
-    inbound.reply_message_id = reply.id if reply else None
-    inbound.handled_at = now
-    session.flush()
-    log.info(
-        "inbound %s from %s via %s: %s -> %s",
-        inbound.id,
-        _masked(info.e164),
-        provider,
-        match.kind,
-        applied.action,
-    )
-    return InboundResult(inbound, True, match.kind, applied.action, reply)
 
 
 def record_sms(
@@ -198,21 +419,20 @@ def _apply(
     session: Session,
     *,
     inbound: InboundMessage,
-    match: KeywordMatch,
+    kind: KeywordKind,
     contact: Contact | None,
     e164: str,
-    settings: Settings,
 ) -> _Applied:
     proof = {"inbound_message_id": inbound.id, "phone": e164, "text": inbound.text}
-    if match.kind == _K.STOP:
+    if kind == _K.STOP:
         return _stop(session, inbound=inbound, contact=contact, e164=e164, proof=proof)
-    if match.kind == _K.START:
+    if kind == _K.START:
         return _start(session, contact=contact, e164=e164, proof=proof, at=inbound.received_at)
-    if match.kind == _K.HELP:
+    if kind == _K.HELP:
         return _Applied(_A.HELPED, _K.HELP)
-    if match.kind == _K.CONFIRM and contact is not None:
+    if kind == _K.CONFIRM and contact is not None:
         return _confirm(session, contact=contact, proof=proof, at=inbound.received_at)
-    if match.kind == _K.CONFIRM:
+    if kind == _K.CONFIRM:
         return _Applied(_A.NOTHING_TO_CONFIRM)
     return _Applied(_A.STORED)
 
@@ -225,8 +445,16 @@ def _stop(
     e164: str,
     proof: dict[str, Any],
 ) -> _Applied:
-    """Revoke, suppress and confirm; a repeated STOP changes nothing and is not answered."""
-    suppressed = "keyword" in suppression_reasons(session, phone=e164, channel=Channel.SMS)
+    """Revoke, suppress and confirm; a repeated STOP changes nothing and is not answered.
+
+    The number was suppressed when this message was stored (`store_inbound`); only an entry
+    of an earlier STOP makes this one a repeat.
+    """
+    notes = suppression_notes(session, phone=e164, channel=Channel.SMS)
+    keyword = str(SuppressionReason.KEYWORD)
+    suppressed = keyword in notes and notes[keyword] != _stop_note(
+        inbound.provider, inbound.provider_message_id
+    )
     revoked = True
     if contact is not None:
         state = current_consent(session, contact_id=contact.id).get(_MARKETING)
@@ -238,14 +466,19 @@ def _stop(
         event_id = _keyword_consent(
             session, contact, ConsentAction.REVOKED, at=inbound.received_at, proof=proof
         )
-    suppress(
+    suppress(  # already there unless lifted meanwhile: stored with the message
         session,
         phone=e164,
         channel=Channel.SMS,
         reason=SuppressionReason.KEYWORD,
-        note=f"inbound message {inbound.id}",
+        note=_stop_note(inbound.provider, inbound.provider_message_id),
     )
     return _Applied(_A.STOPPED, _K.STOP, event_id)
+
+
+def _stop_note(provider: str, provider_message_id: str) -> str:
+    """The suppression entry's note for a STOP: the message that asked for it."""
+    return f"STOP {provider}:{provider_message_id}"[:200]
 
 
 def _start(
@@ -325,30 +558,38 @@ def list_inbound(
     session: Session,
     *,
     contact_id: int | None = None,
+    phone: str | None = None,
     sender: str | None = None,
     limit: int = 100,
 ) -> list[InboundMessage]:
-    """The newest inbound messages, of one contact or one sending number if given."""
+    """The newest inbound messages, of one contact, number (E.164) or raw sender if given."""
     query = select(InboundMessage).order_by(
         InboundMessage.received_at.desc(), InboundMessage.id.desc()
     )
     if contact_id is not None:
         query = query.where(InboundMessage.contact_id == contact_id)
+    if phone is not None:
+        query = query.where(InboundMessage.phone == phone)
     if sender is not None:
         query = query.where(InboundMessage.sender == sender)
     return list(session.scalars(query.limit(limit)))
 
 
 def erase_inbound(session: Session, *, contact_ids: list[int], numbers: list[str]) -> int:
-    """Empty the number and text of these contacts' (or numbers') inbound messages."""
+    """Empty the sender, number, text and error of these contacts' (or numbers') messages."""
     conditions = []
     if contact_ids:
         conditions.append(InboundMessage.contact_id.in_(contact_ids))
     if numbers:
+        # the E.164 number, and a raw sender written exactly so (stored before `phone` was)
+        conditions.append(InboundMessage.phone.in_(numbers))
         conditions.append(InboundMessage.sender.in_(numbers))
     if not conditions:
         return 0
     result = session.execute(
-        update(InboundMessage).where(or_(*conditions)).values(sender=None, text=None)
+        update(InboundMessage)
+        .where(or_(*conditions))
+        # an error may quote the message or the number
+        .values(sender=None, phone=None, text=None, error=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

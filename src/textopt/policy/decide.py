@@ -59,6 +59,7 @@ class Reason(StrEnum):
     """Why a message is deferred or blocked; stable codes stored with each decision."""
 
     INVALID_NUMBER = "invalid_number"  # no valid phone number for an SMS
+    UNDELIVERABLE = "undeliverable"  # the provider reported the number never works
     INVALID_EMAIL = "invalid_email"  # no email address for an email
     SUPPRESSED = "suppressed"  # on the suppression list (STOP, erasure, complaint, manual)
     NO_CONSENT = "no_consent"  # marketing without consent or allowed soft opt-in
@@ -248,6 +249,14 @@ def _hard_checks(
     if channel == Channel.SMS:
         if contact.e164 is None:
             verdict("destination", Reason.INVALID_NUMBER, "no valid phone number")
+        elif contact.undeliverable:
+            # whatever the purpose: a number the network does not know fails every message.
+            # No number in the text: recipients alike share one decision and its sentence.
+            verdict(
+                "destination",
+                Reason.UNDELIVERABLE,
+                "the provider reported the number undeliverable (unknown, invalid or not a mobile)",
+            )
         else:
             verdict("destination", None, f"valid number {contact.e164}")
     elif not contact.email:

@@ -34,6 +34,8 @@ class ContactFacts:
     soft_opt_in_eligible: bool = False
     suppressed: bool = False
     suppression_reasons: tuple[str, ...] = ()
+    # The provider reported the number as never working (unknown, invalid, landline).
+    undeliverable: bool = False
     transactional_opt_out: bool = False
 
 

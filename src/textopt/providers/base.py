@@ -1,14 +1,15 @@
 """The one protocol every provider implements, and the registry of provider kinds.
 
 A provider is asyncio: `start` (connect, bind), `submit` (a batch in, one result per
-message out, in order), `stop`. Receipts arrive whenever the network sends them and are
-handed to the sink given to `start`; the dispatcher records them in bulk.
+message out, in order), `stop`. Receipts and MOs arrive whenever the network sends them and
+are handed, in batches, to the sink given to `start`, which returns once they are committed:
+a provider acknowledges to the network only then (docs/providers.md, "What is guaranteed").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
@@ -77,6 +78,7 @@ class ReceiptStatus(StrEnum):
     DELIVERED = "delivered"  # reached the handset
     FAILED = "failed"  # undeliverable (unknown subscriber, barred, ...)
     EXPIRED = "expired"  # the network gave up after its validity period
+    UNKNOWN = "unknown"  # final, yet says neither delivered nor failed: ACCEPTD, UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +95,11 @@ class Receipt:
 
 
 #: Where a provider hands what the network sends back: delivery receipts, and the messages
-#: people send to our numbers (MO), which the dispatcher stores through `inbound`.
-ReceiptSink = Callable[["Receipt | InboundSms"], None]
+#: people send to our numbers (MO). The sink stores a batch durably and returns once it is
+#: committed; only then may the provider acknowledge them to the network. It raises when the
+#: batch could not be stored: the provider keeps it and tries again (never acknowledging it
+#: before), or lets the network send it again.
+ReceiptSink = Callable[[Sequence["Receipt | InboundSms"]], Awaitable[None]]
 
 
 class Provider(Protocol):

@@ -223,7 +223,7 @@ class HttpProvider:
         """The provider's error code and text of a refusal."""
         raise NotImplementedError
 
-    async def start(self, on_receipt: ReceiptSink) -> None:
+    async def start(self, on_receipt: ReceiptSink | None = None) -> None:
         """Open the connection pool; receipts arrive on the status callback, not here."""
         self._client = self.client()
         self._slots = asyncio.Semaphore(self.options.concurrency)  # of this event loop
@@ -237,7 +237,7 @@ class HttpProvider:
     async def submit(self, messages: Sequence[OutboundMessage]) -> list[SubmitResult]:
         """Send each message (up to `concurrency` at a time); results in order."""
         if self._client is None:
-            await self.start(lambda _receipt: None)
+            await self.start()
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
 
     async def _submit_one(self, message: OutboundMessage) -> SubmitResult:

@@ -14,7 +14,9 @@ class InboundSms:
 
     provider: str  # the account it arrived on
     provider_message_id: str  # the provider's id: a retried webhook carries the same
-    sender: str  # the person's number, as the provider wrote it
+    # the address as the provider wrote it: a number in any notation, or a short code, an
+    # operator's name, "" (stored as it came; only a valid number is acted upon)
+    sender: str
     recipient: str  # our number or short code
     text: str
     received_at: dt.datetime

@@ -46,6 +46,7 @@ from textopt.providers.base import (
     register_provider,
 )
 from textopt.providers.codes import CONNECT_FAILED, NO_ANSWER
+from textopt.providers.handover import Handover
 from textopt.providers.mo import InboundSms
 
 __all__ = ["SandboxProvider"]
@@ -89,18 +90,21 @@ class SandboxProvider:
         self.submissions = 0
         self.acceptances = 0  # counts a resubmitted key again: a real SMSC would send twice
         self._dropped = False
-        self._sink: ReceiptSink | None = None
+        self._handover = Handover(f"sandbox {name}")
+        self._started = False
         self._pending: set[asyncio.Task[None]] = set()
         SandboxProvider.instances[name] = self
 
     async def start(self, on_receipt: ReceiptSink) -> None:
         """Ready at once: there is no network."""
-        self._sink = on_receipt
+        self._handover.start(on_receipt)
+        self._started = True
 
     async def stop(self) -> None:
         """Deliver the receipts still pending, then stop."""
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._handover.stop()
 
     def _draw(self, key: str) -> float:
         digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
@@ -209,7 +213,7 @@ class SandboxProvider:
             handle.write(json.dumps(line) + "\n")
 
     def _schedule_receipt(self, message: OutboundMessage, provider_id: str) -> None:
-        if self._sink is None:
+        if not self._started:
             return
         draw = self._draw(message.idempotency_key)
         if message.recipient.startswith(self.fail_prefixes) and self.fail_prefixes:
@@ -235,5 +239,4 @@ class SandboxProvider:
 
     async def _deliver(self, receipt: Receipt) -> None:
         await asyncio.sleep(self.receipt_delay)
-        if self._sink is not None:
-            self._sink(receipt)
+        self._handover.put([receipt])  # stored with the others due now, in one batch

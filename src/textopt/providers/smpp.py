@@ -6,13 +6,18 @@ The message's provider id is its first part's SMSC id; the other parts' ids poin
 memory and, for multipart messages, in the `sms_parts` table (a receipt may come after a
 restart). One `Receipt` per message is emitted once every part is final: delivered when all
 parts are, failed or expired as soon as one is. A receipt that overtakes its `submit_sm_resp`
-is held until the response names its part. The options are documented in docs/providers.md.
+is held until the response names its part (at most the response timeout).
+
+Every `deliver_sm` (receipt or MO) is answered only once what it says is stored: the parts'
+outcomes here, the receipts and MOs by the dispatcher's sink, in batches (`Handover`). The
+options are documented in docs/providers.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import logging
 import time
@@ -38,6 +43,7 @@ from textopt.providers.base import (
     SubmitResult,
     register_provider,
 )
+from textopt.providers.handover import Acknowledge, Handover
 from textopt.providers.mo import InboundSms
 from textopt.providers.smpp_binds import Bind, SmppOptions
 from textopt.providers.smpp_pdu import (
@@ -160,6 +166,15 @@ class _PartAnswer:
     text: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A receipt waiting for its message to be known, and the answer its PDU waits for."""
+
+    receipt: PartReceipt
+    ack: Acknowledge | None
+    since: float  # monotonic time of arrival
+
+
 @register_provider("smpp")
 class SmppProvider:
     """An SMPP account: see the module docstring and docs/providers.md."""
@@ -175,19 +190,19 @@ class SmppProvider:
             Bind(self.options, index, on_deliver=self._on_deliver)
             for index in range(self.options.binds)
         ]
-        self._sink: ReceiptSink | None = None
+        self._handover = Handover(f"SMPP {name}", prepare=self._store_parts)
         self._ids: OrderedDict[str, _Tracked | None] = OrderedDict()  # part id -> message
-        self._early: dict[str, PartReceipt] = {}  # receipts before their submit_sm_resp
-        self._unknown: list[PartReceipt] = []  # receipts to look up in the store
+        # receipts before their submit_sm_resp, with their acknowledgement and arrival
+        self._early: dict[str, list[_Held]] = {}
+        self._early_timer: asyncio.TimerHandle | None = None
+        self._unknown: list[_Held] = []  # receipts to look up in the store
+        self._emitted: list[Receipt] = []  # receipts built by the routing under way
         self._marks: list[tuple[str, str, str | None]] = []  # part outcomes to store
         self._to_save: list[smpp_store.StoredPart] = []  # multipart messages' parts to store
         self._in_flight = 0
         self._reference = 0
         self._engine: Engine | None = None
-        self._store_task: asyncio.Task[None] | None = None
-        self._store_wake = asyncio.Event()
         self._purge_at = 0.0  # monotonic time of the next purge of old parts
-        self._stopping = False
         # single-part encodings: (text, sender) -> (PDU body before and after the
         # destination), or None when the message takes the per-message way (multipart...)
         self._templates: dict[tuple[str, str | None], tuple[bytes, bytes] | None] = {}
@@ -196,7 +211,7 @@ class SmppProvider:
 
     async def start(self, on_receipt: ReceiptSink) -> None:
         """Open every bind; a refused bind or an unreachable SMSC raises at once."""
-        self._sink = on_receipt
+        self._handover.start(on_receipt)
         results = await asyncio.gather(
             *(bind.open_first() for bind in self.binds), return_exceptions=True
         )
@@ -210,22 +225,25 @@ class SmppProvider:
                     temporary=error.temporary,
                     provider_code=error.provider_code,
                 ) from None
+            await self._handover.stop()
             raise error
-        self._store_task = asyncio.get_running_loop().create_task(self._store_loop())
 
     async def stop(self) -> None:
-        """Unbind cleanly and store what is left to store."""
+        """Store and answer what the SMSC sent, unbind cleanly, store what is left.
+
+        What arrives while unbinding is stored but can no longer be answered: the SMSC
+        sends it again later, and storing it twice changes nothing.
+        """
+        try:  # bounded: with the database away, the SMSC sends it all again later
+            await asyncio.wait_for(self._handover.drain(), self.options.timeout)
+        except TimeoutError:
+            log.warning("SMPP %s: stopping before what the SMSC sent was stored", self.name)
         await asyncio.gather(*(bind.close() for bind in self.binds))
         self._resolve_early()
-        self._stopping = True
-        self._store_wake.set()
-        if self._store_task is not None:
-            await self._store_task  # let a write under way finish: its connection is pooled
-            self._store_task = None
-        try:
-            await self._flush_store()
-        except Exception:  # stopping must not fail on it; the receipts are logged as lost
-            log.exception("SMPP %s: storing multipart parts at stop failed", self.name)
+        if self._early_timer is not None:
+            self._early_timer.cancel()
+            self._early_timer = None
+        await self._handover.stop(timeout=self.options.timeout)
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -353,9 +371,9 @@ class SmppProvider:
         for part_id in ids:
             known[part_id] = None
             if early:
-                receipt = early.pop(part_id, None)
-                if receipt is not None:
-                    self._emit(part_id, receipt)
+                for held in early.pop(part_id, ()):
+                    self._emit(part_id, held.receipt)
+                    self._hand(held.ack)
         while len(known) > _REMEMBERED_IDS:
             known.popitem(last=False)
 
@@ -493,70 +511,104 @@ class SmppProvider:
                 smpp_store.StoredPart(part_id, ids[0], index, len(ids), None, None)
                 for index, part_id in enumerate(ids, 1)
             )
-            self._store_wake.set()
-        for part_id in ids:
-            early = self._early.pop(part_id, None)
-            if early is not None:
-                self._emit_part(early, tracked)
+            self._handover.wake()
+        if self._early:
+            for part_id in ids:
+                for held in self._early.pop(part_id, ()):
+                    self._emit_part(held.receipt, tracked)
+                    self._hand(held.ack)
 
-    def _on_deliver(self, session: SmppSession, pdu: smpp34.DeliverSm) -> None:
+    def _on_deliver(self, session: SmppSession, pdu: smpp34.DeliverSm, sequence: int) -> None:
+        """A deliver_sm: routed now, answered once what it says is stored."""
+        ack = functools.partial(session.acknowledge, sequence)
         receipt = parse_receipt(
             esm_class=pdu.esm_class,
             short_message=pdu.short_message,
             tlvs=[(t.tag, t.value) for t in pdu.tlvs],
         )
-        if receipt is None:
-            if not pdu.esm_class & 0x3C and self._sink is not None:  # a plain MO, not a report
-                self._sink(self._inbound(pdu))
-            return
-        self._route_receipt(receipt)
+        if receipt is not None:
+            self._route_receipt(receipt, ack)
+        elif not pdu.esm_class & 0x3C:  # a plain MO, not a report
+            self._handover.put([self._inbound(pdu)], ack)
+        else:  # an intermediate report (ENROUTE...) or an unreadable one: nothing to keep
+            log.debug("SMPP %s: report without a final outcome: %r", self.name, pdu.short_message)
+            ack()
 
     def _inbound(self, pdu: smpp34.DeliverSm) -> InboundSms:
-        """A message a person sent to our number, decoded by its data_coding."""
+        """A message a person sent to our number, decoded by its data_coding, as it came."""
         raw = bytes(pdu.short_message or b"")
         for tag, value in ((t.tag, t.value) for t in pdu.tlvs):
-            if tag == 0x0424 and not raw:  # message_payload carries long MOs
+            if tag == Tag.MESSAGE_PAYLOAD and not raw:  # long MOs come in message_payload
                 raw = bytes(value)
         if pdu.data_coding == 8:
             text = raw.decode("utf-16-be", "replace")
         elif pdu.data_coding in (0, 1):
             try:
                 text = decode_gsm(raw)
-            except ValueError:
+            except (ValueError, TextoptError):  # not GSM 7-bit after all: keep every byte
                 text = raw.decode("latin-1")
         else:
             text = raw.decode("latin-1")
         received = dt.datetime.now(dt.UTC)
+        sender, recipient = str(pdu.source_addr or ""), str(pdu.destination_addr or "")
+        if pdu.source_addr_ton == 1 and sender.isdigit():  # international: the digits follow +
+            sender = "+" + sender
         digest = hashlib.sha256(
-            f"{pdu.source_addr}|{pdu.destination_addr}|{text}|{received.isoformat()}".encode()
+            f"{sender}|{recipient}|{text}|{received.isoformat()}".encode("utf-8", "replace")
         ).hexdigest()[:24]
         return InboundSms(
             provider=self.name,
             provider_message_id=f"mo-{digest}",
-            sender=str(pdu.source_addr),
-            recipient=str(pdu.destination_addr),
+            sender=sender,
+            recipient=recipient,
             text=text,
             received_at=received,
         )
 
-    def _route_receipt(self, receipt: PartReceipt) -> None:
+    def _hand(self, ack: Acknowledge | None) -> None:
+        """Queue the receipts the routing just built, with the acknowledgement they wait for."""
+        emitted, self._emitted = self._emitted, []
+        self._handover.put(emitted, ack)
+
+    def _route_receipt(self, receipt: PartReceipt, ack: Acknowledge | None) -> None:
         # Ids are opaque: "0", hex, UUIDs. Guessing other spellings (hex for decimal) would
         # match the wrong message when the SMSC's ids are plain counters.
         if receipt.message_id in self._ids:
             self._emit_part(receipt, self._ids[receipt.message_id])
+            self._hand(ack)
             return
-        if self._in_flight:
-            self._early[receipt.message_id] = receipt  # its submit_sm_resp may still come
+        if self._in_flight:  # its submit_sm_resp may still come
+            self._early.setdefault(receipt.message_id, []).append(
+                _Held(receipt, ack, time.monotonic())
+            )
+            if self._early_timer is None:
+                self._early_timer = asyncio.get_running_loop().call_later(
+                    self.options.timeout, self._expire_early
+                )
             return
-        self._unknown.append(receipt)
-        self._store_wake.set()
+        self._unknown.append(_Held(receipt, ack, time.monotonic()))
+        self._handover.wake()
+
+    def _expire_early(self) -> None:
+        """Receipts held longer than a response can take: their submission timed out."""
+        self._early_timer = None
+        limit = time.monotonic() - self.options.timeout
+        for part_id in [p for p, held in self._early.items() if held[0].since <= limit]:
+            self._unknown.extend(self._early.pop(part_id))
+        if self._unknown:
+            self._handover.wake()
+        if self._early:
+            self._early_timer = asyncio.get_running_loop().call_later(
+                self.options.timeout / 2, self._expire_early
+            )
 
     def _resolve_early(self) -> None:
         """Receipts held for a response that never named them: look them up elsewhere."""
         if self._early:
-            self._unknown.extend(self._early.values())
+            for held in self._early.values():
+                self._unknown.extend(held)
             self._early.clear()
-            self._store_wake.set()
+            self._handover.wake()
 
     def _emit_part(self, receipt: PartReceipt, tracked: _Tracked | None) -> None:
         if tracked is None:
@@ -564,28 +616,29 @@ class SmppProvider:
             return
         tracked.finals[tracked.ids.index(receipt.message_id) + 1] = receipt
         self._marks.append((receipt.message_id, receipt.stat, receipt.error_code))
-        self._store_wake.set()
         self._emit_if_final(tracked)
 
     def _emit_if_final(self, tracked: _Tracked) -> None:
+        """The message's receipt: failed or expired as soon as one part is; once every part
+        is final, unknown if one part's state says neither, else delivered."""
         if tracked.emitted:
             return
-        failed = [r for r in tracked.finals.values() if r.status is not ReceiptStatus.DELIVERED]
+        finals = tracked.finals.values()
+        failed = [r for r in finals if r.status in (ReceiptStatus.FAILED, ReceiptStatus.EXPIRED)]
         if failed:
             tracked.emitted = True
             self._emit(tracked.key, failed[0], parts=len(tracked.finals), total=tracked.total)
         elif len(tracked.finals) >= tracked.total:
             tracked.emitted = True
-            last = next(iter(tracked.finals.values()))
-            self._emit(tracked.key, last, parts=tracked.total, total=tracked.total)
+            unsure = [r for r in finals if r.status is not ReceiptStatus.DELIVERED]
+            outcome = unsure[0] if unsure else next(iter(finals))
+            self._emit(tracked.key, outcome, parts=tracked.total, total=tracked.total)
 
     def _emit(self, key: str, receipt: PartReceipt, *, parts: int = 1, total: int = 1) -> None:
-        if self._sink is None:
-            return
         raw = dict(receipt.raw)
         if total > 1:
             raw.update(part_id=receipt.message_id, parts_final=parts, parts=total)
-        self._sink(
+        self._emitted.append(
             Receipt(
                 provider=self.name,
                 provider_message_id=key,
@@ -599,54 +652,64 @@ class SmppProvider:
 
     # --- the parts store (multipart messages only) ------------------------------------
 
-    async def _store_loop(self) -> None:
-        while not self._stopping:
-            await self._store_wake.wait()
-            self._store_wake.clear()
-            if self._stopping:
-                return  # `stop` flushes what is left
+    async def _store_parts(self) -> None:
+        """Before each batch is handed over: find the parts of receipts not known here,
+        route them, and store new parts and part outcomes (the batch's answers wait for it).
+        """
+        unknown, self._unknown = self._unknown, []
+        if unknown:
             try:
-                await self._flush_store()
-            except Exception:  # the database may be briefly away: the work is kept, retried
-                log.exception("SMPP %s: storing multipart parts failed", self.name)
-                await asyncio.sleep(1.0)
-                self._store_wake.set()
-
-    async def _flush_store(self) -> None:
-        parts, marks, unknown = self._to_save, self._marks, self._unknown
-        if not (parts or marks or unknown):
-            return
-        if self._engine is None:
-            self._engine = self.options.engine()
-        engine = self._engine
+                found = await asyncio.to_thread(self._find_parts, [h.receipt for h in unknown])
+            except BaseException:
+                self._unknown = unknown + self._unknown
+                raise
+            self._route_found(unknown, found)
+        parts, marks = self._to_save, self._marks
         purge_before = None
-        if time.monotonic() >= self._purge_at:  # at most hourly, while parts come and go
+        if (parts or marks) and time.monotonic() >= self._purge_at:
+            # at most hourly, while parts come and go
             self._purge_at = time.monotonic() + _PURGE_EVERY
             keep = dt.timedelta(days=self.options.parts_keep_days)
             purge_before = dt.datetime.now(dt.UTC) - keep
+        if not (parts or marks):
+            return
+        engine = self._parts_engine()
 
-        def work() -> dict[str, list[smpp_store.StoredPart]]:
+        def work() -> None:
             with session_scope(engine) as session:
                 if purge_before is not None:
                     smpp_store.purge_parts(session, account=self.name, before=purge_before)
                 smpp_store.save_parts(session, account=self.name, parts=parts)
                 smpp_store.mark_parts(session, account=self.name, outcomes=marks)
-                return smpp_store.find_parts(
-                    session, account=self.name, part_ids=[r.message_id for r in unknown]
-                )
 
-        self._to_save, self._marks, self._unknown = [], [], []
+        self._to_save, self._marks = [], []
         try:
-            found = await asyncio.to_thread(work)
+            await asyncio.to_thread(work)
         except BaseException:
             self._to_save, self._marks = parts + self._to_save, marks + self._marks
-            self._unknown = unknown + self._unknown
             raise
+
+    def _parts_engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self.options.engine()
+        return self._engine
+
+    def _find_parts(self, receipts: list[PartReceipt]) -> dict[str, list[smpp_store.StoredPart]]:
+        with session_scope(self._parts_engine()) as session:
+            return smpp_store.find_parts(
+                session, account=self.name, part_ids=[r.message_id for r in receipts]
+            )
+
+    def _route_found(
+        self, unknown: list[_Held], found: dict[str, list[smpp_store.StoredPart]]
+    ) -> None:
         owner = {p.part_id: p.message_key for stored in found.values() for p in stored}
-        for receipt in unknown:
+        for held in unknown:
+            receipt = held.receipt
             key = owner.get(receipt.message_id)
             if key is None:
                 self._emit(receipt.message_id, receipt)  # single part, or sent long ago
+                self._hand(held.ack)
                 continue
             tracked = self._ids.get(receipt.message_id)
             if tracked is None:
@@ -659,6 +722,7 @@ class SmppProvider:
                             p.part_id, p.stat, p.error_code
                         )
             self._emit_part(receipt, tracked)
+            self._hand(held.ack)
 
 
 def _temporary(message: OutboundMessage, code: str, text: str) -> SubmitResult:

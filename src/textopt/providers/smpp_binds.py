@@ -191,7 +191,7 @@ def _submit_fields(
     return fields
 
 
-DeliverHandler = Callable[[SmppSession, smpp34.DeliverSm], None]
+DeliverHandler = Callable[[SmppSession, smpp34.DeliverSm, int], None]
 
 
 class Bind:

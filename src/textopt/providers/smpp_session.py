@@ -2,7 +2,8 @@
 
 Requests are pipelined: up to `window` wait for their response at once, each matched by
 sequence number and failed on its own timeout, so throughput follows the window rather
-than the round trip. Inbound `deliver_sm` are acknowledged at once and handed to a callback.
+than the round trip. Inbound `deliver_sm` are handed to a callback with their sequence
+number, and answered (`acknowledge`) only once the caller has stored what they say.
 A broken stream (a length that cannot be a PDU, a closed socket, a keep-alive left
 unanswered) closes the session and fails what is in flight with `connection_lost`; the
 provider above reconnects. Errors are `ProviderError`s carrying the SMPP status name.
@@ -119,7 +120,9 @@ class _Batch:
             self.future.set_result(self.answers)
 
 
-DeliverCallback = Callable[["SmppSession", smpp34.DeliverSm], None]
+#: Called with each deliver_sm and its sequence number; the PDU is answered by a later
+#: `acknowledge(sequence)` (or at once, when the callback raises).
+DeliverCallback = Callable[["SmppSession", smpp34.DeliverSm, int], None]
 LostCallback = Callable[["SmppSession"], None]
 
 
@@ -249,8 +252,7 @@ class SmppSession(asyncio.Protocol):
             self._release()
             return
         if command == Command.DELIVER_SM:
-            self._write(build_pdu(Command.DELIVER_SM_RESP, sequence, b"\x00"))
-            self._deliver(pdu)
+            self._deliver(pdu, sequence)
         elif command == Command.ENQUIRE_LINK:
             self._write(build_pdu(Command.ENQUIRE_LINK_RESP, sequence))
         elif command == Command.UNBIND:
@@ -262,18 +264,43 @@ class SmppSession(asyncio.Protocol):
         else:
             self._write(build_pdu(Command.GENERIC_NACK, sequence, status=0x03))  # RINVCMDID
 
-    def _deliver(self, pdu: bytes) -> None:
+    def _deliver(self, pdu: bytes, sequence: int) -> None:
+        if self.on_deliver is None:  # a transmitter is never sent one; answer and drop it
+            self.acknowledge(sequence)
+            return
         try:
             decoded = smpp34.decode(pdu)
-        except smpp34.SmppError as exc:
-            # Acknowledged anyway: a PDU we cannot read would be sent again forever.
-            log.warning("SMPP %s: unreadable deliver_sm (%s) ignored", self.config.where(), exc)
+            if not isinstance(decoded, smpp34.DeliverSm):
+                raise smpp34.SmppError("not a deliver_sm")
+        except Exception as exc:
+            # Answered anyway: a PDU nobody can read would be sent again forever. Its bytes
+            # are logged for a person to look at.
+            log.warning(
+                "SMPP %s: unreadable deliver_sm skipped (%s): %s",
+                self.config.where(),
+                exc,
+                pdu.hex(),
+            )
+            self.acknowledge(sequence)
             return
-        if isinstance(decoded, smpp34.DeliverSm) and self.on_deliver is not None:
-            try:
-                self.on_deliver(self, decoded)
-            except Exception:  # a bad receipt must never take the session down
-                log.exception("SMPP %s: deliver_sm handler failed", self.config.where())
+        try:
+            self.on_deliver(self, decoded, sequence)
+        except Exception:  # one bad PDU must never take the session down
+            log.exception(
+                "SMPP %s: deliver_sm handler failed; skipped: %s", self.config.where(), pdu.hex()
+            )
+            self.acknowledge(sequence)
+
+    def acknowledge(self, sequence: int, status: int = 0) -> None:
+        """Answer a deliver_sm (after what it said is stored); a closed session cannot."""
+        if self.closed or self._transport is None or self._transport.is_closing():
+            raise ProviderError(
+                f"SMPP session to {self.config.where()} is closed",
+                temporary=True,
+                provider_code="not_connected",
+            )
+        body = b"\x00"  # message_id: empty, as SMPP 3.4 asks of a deliver_sm_resp
+        self._write(build_pdu(Command.DELIVER_SM_RESP, sequence, body, status=status))
 
     # --- requests out -----------------------------------------------------------------
 

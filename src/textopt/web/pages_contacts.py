@@ -22,6 +22,7 @@ from textopt.contacts import service as contacts
 from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
 from textopt.contacts.importer import import_contacts
 from textopt.db.base import utcnow
+from textopt.dispatch.feedback import get_number_failures
 from textopt.errors import NotFoundError, TextoptError, ValidationError
 from textopt.inbound.service import list_inbound
 from textopt.links.service import clicks_by_contact
@@ -82,6 +83,7 @@ def contact_page(
         contact=contact,
         states=states,
         suppressed=suppressed,
+        failures=get_number_failures(session, phone=contact.phone) if contact.phone else None,
         ledger=consent.history(session, contact_id=contact.id),
         messages=contact_messages(session, contact_id=contact.id),
         inbound=list_inbound(session, contact_id=contact.id),

@@ -17,7 +17,7 @@ __all__ = ["DeliveryStatus", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoi
 class WebhookEvent(StrEnum):
     """What a webhook endpoint can subscribe to."""
 
-    MESSAGE_STATUS = "message.status_changed"  # submitted, delivered, failed, expired
+    MESSAGE_STATUS = "message.status_changed"  # submitted, delivered, failed, expired, unknown
     OPT_OUT = "contact.opted_out"  # a consent revocation reached the ledger
     CAMPAIGN_COMPLETED = "campaign.completed"  # every message of a campaign is final
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, select
 from tests.factories.campaigns import WEDNESDAY_10H, run_dispatcher
 from tests.factories.multichannel import add_person, by_channel, new_multichannel_campaign
+from tests.factories.smsc import ignore
 from tests.factories.smtp import (
     SmtpServer,
     post_one_click,
@@ -283,7 +284,7 @@ def test_a_connection_the_server_dropped_is_reopened(
     provider = SmtpProvider("mail", smtp_server.account(idle_check=idle_check))
 
     async def scenario() -> list[list[str]]:
-        await provider.start(lambda receipt: None)
+        await provider.start(ignore)
         outcomes = [[str(r.outcome) for r in await provider.submit([_outbound(1, "a@ex.fr")])]]
         smtp_server.stop()  # every session is closed; the pool still holds its connection
         smtp_server.start()

@@ -148,11 +148,12 @@ def test_erasure_empties_what_the_person_sent_and_export_lists_it(
     from textopt.inbound.models import InboundMessage
 
     alice = _person(session)
-    text_in(session, campaign_settings, sender="+33612345678", text="Bonjour, horaires ?")  # type: ignore[arg-type]
+    # written nationally: the stored number (E.164) is what erasure matches
+    text_in(session, campaign_settings, sender="06 12 34 56 78", text="Bonjour, horaires ?")  # type: ignore[arg-type]
     session.flush()
     exported = gdpr.export_person(session, contact=alice)
     assert [m["text"] for m in exported["inbound_messages"]] == ["Bonjour, horaires ?"]
     gdpr.erase_person(session, contact=alice)
     session.commit()
     inbound = session.scalars(select(InboundMessage)).one()
-    assert (inbound.sender, inbound.text) == (None, None)
+    assert (inbound.sender, inbound.phone, inbound.text) == (None, None, None)

@@ -46,7 +46,12 @@ def test_stop_revokes_with_the_inbound_id_as_proof_suppresses_and_confirms_once(
     assert result.created
     assert result.action == InboundAction.STOPPED
     inbound = result.message
-    assert (inbound.contact_id, inbound.sender, inbound.keyword) == (alice.id, ALICE, "stop")
+    assert (inbound.contact_id, inbound.sender, inbound.phone, inbound.keyword) == (
+        alice.id,
+        "06 12 34 56 78",  # as it came
+        ALICE,
+        "stop",
+    )
     action, source, proof = _events(session, alice.id)[-1]
     assert (action, source) == ("revoked", "keyword")
     assert proof is not None

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,35 +18,15 @@ from tests.factories.campaigns import (
     run_dispatcher,
     statuses,
 )
-from tests.factories.smsc import Smsc, smpp_account
+from tests.factories.smsc import Smsc
 
 from textopt.campaigns import service as campaigns
-from textopt.config import Settings, reset_settings
+from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch.models import Message, MessageEvent
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
 LONG = "Soldes d'hiver chez Boutique : -20% sur tout le magasin jusqu'a dimanche soir. " * 3
-
-
-@pytest.fixture
-def smpp_settings(
-    settings: Settings, smsc: Smsc, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Settings]:
-    """Settings whose only SMS account is the node SMSC."""
-    account = smpp_account(smsc, database_url=settings.database_url)
-    values = settings.model_copy(
-        update={
-            "providers": {"smsc": account},
-            "default_provider": "smsc",
-            "brand_name": "Boutique",
-        }
-    )
-    monkeypatch.setenv("TEXTOPT_PROVIDERS", json.dumps(values.providers))
-    monkeypatch.setenv("TEXTOPT_DEFAULT_PROVIDER", "smsc")
-    reset_settings(values)
-    yield values
-    reset_settings(settings)
 
 
 def _campaign(engine: Engine, settings: Settings, text: str, count: int = 3) -> int:
@@ -90,6 +69,19 @@ def test_a_multipart_campaign_is_delivered_once_every_part_is(
     with session_scope(engine) as s:
         reasons = set(s.scalars(select(Message.reason)))
     assert reasons == {"receipt_failed"}
+
+
+@pytest.mark.parametrize("form", ["text", "tlv"])
+def test_an_acceptd_receipt_ends_the_message_unknown_with_the_smscs_word_kept(
+    engine: Engine, smpp_settings: Settings, smsc: Smsc, form: str
+) -> None:
+    smsc.configure(receipt_form=form, receipt_stat={"336": "ACCEPTD"})
+    campaign = _campaign(engine, smpp_settings, "Soldes -20% chez Boutique", count=2)
+    run_dispatcher(engine, smpp_settings, at=AT)
+    assert set(statuses(engine, campaign).values()) == {("unknown", "receipt_unknown")}
+    with session_scope(engine) as s:
+        events = s.scalars(select(MessageEvent).where(MessageEvent.status == "unknown")).all()
+    assert [e.detail["stat"] for e in events] == ["ACCEPTD", "ACCEPTD"]
 
 
 def test_dispatch_stops_with_one_clear_line_when_the_bind_is_refused(

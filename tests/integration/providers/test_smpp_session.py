@@ -14,6 +14,7 @@ from tests.factories.smsc import (
     ESME_RTHROTTLED,
     Smsc,
     eventually,
+    ignore,
     run_provider,
     smpp_account,
 )
@@ -38,7 +39,7 @@ def _provider(smsc: Smsc, **options: Any) -> SmppProvider:
 def test_a_wrong_password_fails_start_once_with_host_port_and_status(smsc: Smsc) -> None:
     provider = _provider(smsc, password="wrong")
     with pytest.raises(ProviderError) as caught:
-        asyncio.run(provider.start(lambda r: None))
+        asyncio.run(provider.start(ignore))
     assert f"127.0.0.1:{smsc.port}" in caught.value.message
     assert "ESME_RINVPASWD" in caught.value.message
     assert caught.value.provider_code == "ESME_RINVPASWD"
@@ -52,7 +53,7 @@ def test_an_unreachable_smsc_fails_start_with_a_clear_error(smsc: Smsc) -> None:
         closed_port = probe.getsockname()[1]
     provider = build_provider("smpp-test", smpp_account(smsc, port=closed_port))
     with pytest.raises(ProviderError, match=f"127.0.0.1:{closed_port}: cannot connect"):
-        asyncio.run(provider.start(lambda r: None))
+        asyncio.run(provider.start(ignore))
 
 
 def test_the_password_comes_from_the_environment_and_is_never_shown(

@@ -30,8 +30,10 @@ ALLOWED = {
     (S.SUBMITTED, S.DELIVERED),
     (S.SUBMITTED, S.FAILED),
     (S.SUBMITTED, S.EXPIRED),
+    (S.SUBMITTED, S.UNKNOWN),
     (S.UNKNOWN, S.DELIVERED),
     (S.UNKNOWN, S.FAILED),
+    (S.UNKNOWN, S.EXPIRED),
 }
 
 
@@ -53,8 +55,8 @@ def test_no_final_state_goes_back_to_sending() -> None:
         assert S.QUEUED not in TRANSITIONS[state]
 
 
-def test_a_marketing_message_in_doubt_is_never_sent_again() -> None:
-    assert TRANSITIONS[S.UNKNOWN] == {S.DELIVERED, S.FAILED}
+def test_a_message_in_doubt_is_never_sent_again_only_resolved_by_a_receipt() -> None:
+    assert TRANSITIONS[S.UNKNOWN] == {S.DELIVERED, S.FAILED, S.EXPIRED}
 
 
 @pytest.mark.parametrize(

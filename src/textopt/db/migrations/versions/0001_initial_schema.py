@@ -114,6 +114,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contacts_email"), ["email"], unique=False)
 
     op.create_table(
+        "number_failures",
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("stage", sa.String(length=8), nullable=False),
+        sa.Column("last_code", sa.String(length=32), nullable=True),
+        sa.Column("last_provider", sa.String(length=64), nullable=True),
+        sa.Column("last_message_id", sa.Integer(), nullable=True),
+        sa.Column("last_failure_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("undeliverable_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_number_failures")),
+    )
+    with op.batch_alter_table("number_failures", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_number_failures_undeliverable",
+            ["digest"],
+            unique=False,
+            sqlite_where=sa.text("undeliverable_at IS NOT NULL"),
+            postgresql_where=sa.text("undeliverable_at IS NOT NULL"),
+        )
+
+    op.create_table(
         "orphan_receipts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("provider", sa.String(length=64), nullable=False),
@@ -122,6 +143,7 @@ def upgrade() -> None:
         sa.Column("at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("error_code", sa.String(length=32), nullable=True),
         sa.Column("error_text", sa.Text(), nullable=True),
+        sa.Column("stat", sa.String(length=16), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orphan_receipts")),
     )
     with op.batch_alter_table("orphan_receipts", schema=None) as batch_op:
@@ -582,7 +604,8 @@ def upgrade() -> None:
         sa.Column("received_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("provider", sa.String(length=64), nullable=False),
         sa.Column("provider_message_id", sa.String(length=100), nullable=False),
-        sa.Column("sender", sa.String(length=20), nullable=True),
+        sa.Column("sender", sa.String(length=64), nullable=True),
+        sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("recipient", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),
         sa.Column("contact_id", sa.Integer(), nullable=True),
@@ -592,6 +615,7 @@ def upgrade() -> None:
         sa.Column("consent_event_id", sa.Integer(), nullable=True),
         sa.Column("reply_message_id", sa.Integer(), nullable=True),
         sa.Column("handled_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["consent_event_id"],
@@ -616,6 +640,13 @@ def upgrade() -> None:
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.create_index(
             "ix_inbound_messages_contact", ["contact_id", "received_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_inbound_messages_pending",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("handled_at IS NULL"),
+            postgresql_where=sa.text("handled_at IS NULL"),
         )
 
     op.create_table(
@@ -714,6 +745,11 @@ def downgrade() -> None:
 
     op.drop_table("link_clicks")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_inbound_messages_pending",
+            sqlite_where=sa.text("handled_at IS NULL"),
+            postgresql_where=sa.text("handled_at IS NULL"),
+        )
         batch_op.drop_index("ix_inbound_messages_contact")
 
     op.drop_table("inbound_messages")
@@ -787,6 +823,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orphan_receipts_provider_id")
 
     op.drop_table("orphan_receipts")
+    with op.batch_alter_table("number_failures", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_number_failures_undeliverable",
+            sqlite_where=sa.text("undeliverable_at IS NOT NULL"),
+            postgresql_where=sa.text("undeliverable_at IS NOT NULL"),
+        )
+
+    op.drop_table("number_failures")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contacts_email"))
         batch_op.drop_index(batch_op.f("ix_contacts_country"))
