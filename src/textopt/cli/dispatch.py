@@ -30,6 +30,7 @@ def _stats_dict(stats: DispatchStats) -> dict[str, Any]:
         "blocked_at_claim": stats.blocked,
         "deferred_at_claim": stats.deferred,
         "receipts": stats.receipts,
+        "inbound": stats.inbound,
         "recovered_unknown": stats.recovered_unknown,
         "recovered_requeued": stats.recovered_requeued,
         "throttled": stats.throttled,
@@ -39,8 +40,9 @@ def _stats_dict(stats: DispatchStats) -> dict[str, Any]:
 def _line(stats: DispatchStats) -> str:
     held = stats.blocked + stats.deferred
     return (
-        f"submitted {stats.submitted:,} · receipts {stats.receipts:,} · retried "
-        f"{stats.retried:,} · failed {stats.failed:,} · held back {held:,}"
+        f"submitted {stats.submitted:,} · receipts {stats.receipts:,} · replies in "
+        f"{stats.inbound:,} · retried {stats.retried:,} · failed {stats.failed:,} · held back "
+        f"{held:,}"
     )
 
 

@@ -7,15 +7,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from tests.factories.api import PASSWORD, make_user
-from tests.factories.campaigns import add_contact, new_campaign
+from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from tests.factories.web import LiveServer, signup_list
 
 from textopt.accounts.models import Role
+from textopt.campaigns import service as campaigns
+from textopt.config import Settings
 from textopt.consent.models import ConsentEvent, SuppressionReason
 from textopt.consent.service import suppress
 from textopt.db.engine import session_scope
+from textopt.dispatch.models import Message
 from textopt.links.models import LinkClick
 from textopt.links.service import link_base, rewrite_links
 
@@ -165,3 +168,24 @@ def test_a_short_link_redirects_counts_the_click_and_an_unknown_one_tells_nothin
     assert http.get("/docs").status_code == 200  # the API's own pages still come first
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(LinkClick)) == 2
+
+
+def test_the_campaign_page_names_why_sent_messages_stayed_unconfirmed(
+    http: httpx.Client, engine: Engine, settings: Settings
+) -> None:
+    with session_scope(engine) as s:
+        for n in range(3):
+            add_contact(s, f"+3361234567{n}")
+        campaign = new_campaign(s, settings)
+        campaigns.launch(s, campaign=campaign, settings=settings, now=WEDNESDAY_10H)
+        campaign_id = campaign.id
+        s.execute(
+            update(Message)
+            .where(Message.campaign_id == campaign_id)
+            .values(status="unknown", reason="no_receipt", done_at=WEDNESDAY_10H)
+        )
+    _sign_in(http, engine, Role.VIEWER)
+    page = http.get(f"/app/campaigns/{campaign_id}")
+    assert page.status_code == 200
+    assert "Non confirmés, par raison" in page.text
+    assert "aucun accusé de réception reçu" in page.text
