@@ -51,6 +51,7 @@ from textopt.inbound.service import (
 )
 from textopt.providers.base import Provider, Receipt, SubmitOutcome, SubmitResult, build_provider
 from textopt.providers.mo import InboundSms
+from textopt.supervisor import Supervisor
 from textopt.vocab import Channel
 from textopt.webhooks.delivery import WebhookDeliverer
 
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 
 _APPLY_PAGE = 200  # stored MOs read per turn of the database thread
 _APPLY_TURN = 0.05  # seconds of applying per turn (a STOP takes about 10 ms)
+_APPLY_AT_STOP = 5.0  # seconds a stopping dispatcher goes on applying stored MOs
 
 
 @dataclass(slots=True)
@@ -485,8 +487,10 @@ class Dispatcher:
                 await self._provider(name).stop()
             applier.cancel()
             await asyncio.gather(applier, return_exceptions=True)
-            try:  # what the providers stored last is applied before the run ends
-                while await self._db(self._apply_pending):
+            try:  # what the providers stored last is applied before the run ends (for a
+                # few seconds at most: a longer backlog waits, stored, for the next run)
+                until = time.monotonic() + _APPLY_AT_STOP
+                while await self._db(self._apply_pending) and time.monotonic() < until:
                     pass
             except Exception:  # left stored: the next run applies it
                 log.exception("applying stored inbound messages at stop failed")
@@ -556,16 +560,17 @@ def run_dispatch(
     async def main() -> DispatchStats:
         if not webhooks:
             return await dispatcher.run(once=once, progress=progress, only_ids=only_ids)
-        deliverer = WebhookDeliverer(engine, settings)
         if once:
+            deliverer = WebhookDeliverer(engine, settings)
             stats = await dispatcher.run(once=True, progress=progress, only_ids=only_ids)
             await deliverer.run(once=True)
             return stats
-        task = asyncio.create_task(deliverer.run())
+        # supervised: a delivery loop that dies is logged and started again, not lost
+        side = Supervisor({"webhooks": lambda: WebhookDeliverer(engine, settings)})
+        side.start()
         try:
             return await dispatcher.run(progress=progress, only_ids=only_ids)
         finally:
-            deliverer.stop()
-            await task
+            await side.stop()
 
     return asyncio.run(main())
