@@ -19,7 +19,7 @@ class WebhookEvent(StrEnum):
 
     MESSAGE_STATUS = "message.status_changed"  # submitted, delivered, failed, expired, unknown
     OPT_OUT = "contact.opted_out"  # a consent revocation reached the ledger
-    CAMPAIGN_COMPLETED = "campaign.completed"  # every message of a campaign is final
+    CAMPAIGN_COMPLETED = "campaign.completed"  # nothing left to send; receipts may follow
 
 
 class DeliveryStatus(StrEnum):
