@@ -1,12 +1,22 @@
 """Benchmark of campaign planning against a raw bulk insert of the same rows.
 
-    .venv/bin/python bench/plan.py [--contacts 1000000] [--database-url URL] [--profile]
+    .venv/bin/python bench/plan.py [--contacts 1000000] [--audience real|easy]
+                                   [--variants personalised,value,links] [--database-url URL]
+                                   [--profile]
 
 Fills a fresh database (a temporary SQLite file, or a throw-away PostgreSQL schema) with N
 synthetic contacts (French, Belgian and US numbers; most with SMS marketing consent; a few
-suppressed), plans a personalised marketing campaign to all of them, then inserts the same
-number of outbox-shaped rows untouched into a bare table. The ratio of the two rates is
-what rendering, encoding, the policy and the unique outbox cost. The last line is
+suppressed). The audience is as messy as a shop's by default: 3,000 distinct first names
+with a skewed frequency (a few common, a long tail), 300 cities, a points balance and a
+last-purchase date per person. `--audience easy` is the old uniform one (10 first names, 2
+cities), kept only as a labelled extra.
+
+Three campaigns are planned in turn to everyone (the outbox emptied between them):
+`personalised` (first name and city), `value` (a per-person balance and date: almost every
+text differs) and `links` (a tracked link: a distinct URL per recipient). Then the same
+number of outbox-shaped rows, each with its own text, is inserted untouched into a bare
+table: the ratio of the two rates is what rendering, encoding, the policy and the unique
+outbox cost. One line per variant, then the summary for the worst variant:
 
     plan: R msg/s; raw insert: S rows/s; ratio: X; peak RSS: M MB
 """
@@ -16,6 +26,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import itertools
 import pstats
 import random
 import resource
@@ -24,7 +35,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, Table, Text, insert
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -39,9 +62,91 @@ from textopt.consent.suppression import address_digest
 from textopt.contacts.models import Contact
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.registry import load_metadata
+from textopt.dispatch.models import Message
 
 NOW = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in Paris
 FIRST = ["Léa", "Hugo", "Chloé", "Louis", "Inès", "Jules", "Manon", "Gabriel", "Zoé", "Noël"]
+_ROOTS = [
+    "Jean",
+    "Marie",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Louis",
+    "Inès",
+    "Jules",
+    "Manon",
+    "Gabriel",
+    "Zoé",
+    "Noël",
+    "Camille",
+    "Lucas",
+    "Emma",
+    "Nathan",
+    "Sarah",
+    "Théo",
+    "Jade",
+    "Adam",
+    "Alice",
+    "Raphaël",
+    "Lina",
+    "Arthur",
+    "Rose",
+    "Paul",
+    "Anna",
+    "Tom",
+    "Éva",
+    "Sacha",
+    "Nina",
+    "Mathis",
+    "Lou",
+    "Nolan",
+    "Mila",
+    "Ethan",
+    "Julia",
+    "Maël",
+    "Ambre",
+    "Kylian",
+    "Agathe",
+    "Bastien",
+    "Céline",
+    "Damien",
+    "Élodie",
+    "François",
+    "Gaëlle",
+    "Hélène",
+]
+_ENDS = ["", "-Marie", "-Pierre", "ine", "ette", "o", "an", "ia", "elle", "y", "ou", "é"]
+_TOWNS = [
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Toulouse",
+    "Nice",
+    "Nantes",
+    "Strasbourg",
+    "Lille",
+    "Bordeaux",
+    "Rennes",
+    "Reims",
+    "Dijon",
+    "Angers",
+    "Nîmes",
+    "Brest",
+    "Tours",
+    "Metz",
+    "Besançon",
+    "Orléans",
+    "Rouen",
+    "Caen",
+    "Nancy",
+    "Avignon",
+    "Pau",
+    "Colmar",
+    "Annecy",
+]
+_PLACES = ["Saint-", "Sainte-", "Villeneuve-", "Bourg-", "Mont-", "Pont-", ""]
+_SUFFIXES = ["", "-sur-Mer", "-les-Bains", "-en-Provence", "-la-Forêt", "-du-Lac"]
 COUNTRIES = [
     ("FR", "+336", 8, "Europe/Paris", 80),
     ("BE", "+32470", 6, "Europe/Brussels", 10),
@@ -49,13 +154,53 @@ COUNTRIES = [
 ]
 
 
-def fill_contacts(engine: Engine, count: int, batch: int = 20_000) -> None:
+def _skewed(values: list[str]) -> list[float]:
+    """Zipf-like weights: the first values common, a long tail of rare ones."""
+    return [1 / (rank + 1) ** 1.07 for rank in range(len(values))]
+
+
+def real_names(count: int = 3_000) -> list[str]:
+    """`count` distinct first names, common ones first (compound and varied spellings)."""
+    names: list[str] = []
+    for end in _ENDS:
+        for root in _ROOTS:
+            for other in ["", *_ROOTS]:
+                name = f"{root}{end}" if not other else f"{root}-{other}"
+                if name not in names:
+                    names.append(name)
+                if len(names) == count:
+                    return names
+    return names
+
+
+def real_cities(count: int = 300) -> list[str]:
+    """`count` distinct town names, big ones first."""
+    cities = list(_TOWNS)
+    for suffix in _SUFFIXES:
+        for place in _PLACES:
+            for town in _TOWNS:
+                city = f"{place}{town}{suffix}"
+                if city not in cities:
+                    cities.append(city)
+                if len(cities) == count:
+                    return cities
+    return cities
+
+
+def fill_contacts(
+    engine: Engine, count: int, batch: int = 20_000, *, audience: str = "real"
+) -> None:
     """Insert `count` contacts with consent states, in bulk (setup, not measured).
 
     One number in 200 sent STOP: it is on the suppression list, so planning checks every
-    number against the list, as in any workspace that has been sending for a while.
+    number against the list, as in any workspace that has been sending for a while. The
+    `real` audience has skewed first names and cities and per-person values; `easy` is the
+    uniform one (10 names, 2 cities).
     """
     rng = random.Random(11)
+    names, cities = real_names(), real_cities()
+    name_weights = list(itertools.accumulate(_skewed(names)))
+    city_weights = list(itertools.accumulate(_skewed(cities)))
     key = b"bench"  # the benchmark's secret key
     weights = [c[4] for c in COUNTRIES]
     created = NOW - dt.timedelta(days=100)
@@ -67,14 +212,25 @@ def fill_contacts(engine: Engine, count: int, batch: int = 20_000) -> None:
                 number = f"{prefix}{n % 10**digits:0{digits}d}"
                 if country == "US":  # New York area codes, so the state is known
                     number = f"+1{(212, 646, 917)[n % 3]}{n % 10**digits:0{digits}d}"
+                if audience == "easy":
+                    first = rng.choice(FIRST)
+                    attributes: dict[str, object] = {"city": "Lyon" if n % 3 else "Paris"}
+                else:
+                    first = rng.choices(names, cum_weights=name_weights)[0]
+                    bought = NOW.date() - dt.timedelta(days=int(rng.expovariate(1 / 120)))
+                    attributes = {
+                        "city": rng.choices(cities, cum_weights=city_weights)[0],
+                        "points": int(rng.expovariate(1 / 400)),
+                        "last_purchase": bought.strftime("%d/%m/%Y"),
+                    }
                 contacts.append(
                     {
                         "id": n + 1,
                         "phone": number,
-                        "first_name": rng.choice(FIRST),
+                        "first_name": first,
                         "country": country,
                         "timezones": [zone],
-                        "attributes": {"city": "Lyon" if n % 3 else "Paris"},
+                        "attributes": attributes,
                         "is_customer": n % 4 == 0,
                         "created_at": created,
                         "updated_at": created,
@@ -113,8 +269,32 @@ def fill_contacts(engine: Engine, count: int, batch: int = 20_000) -> None:
                 connection.execute(insert(Suppression), stops)
 
 
+#: The campaigns planned in turn: (template, tracked links).
+VARIANTS: dict[str, tuple[str, bool]] = {
+    "personalised": (
+        "{{ first_name }}, les soldes d'hiver commencent : -20% chez Boutique Lumiere à "
+        "{{ attributes.city | default('votre ville') }} !",
+        False,
+    ),
+    "value": (
+        "{{ first_name }}, vos {{ attributes.points | default(0) }} points vous attendent chez "
+        "Boutique Lumiere (dernier achat le {{ attributes.last_purchase | default('-') }}) : "
+        "-20% ce week-end !",
+        False,
+    ),
+    "links": (
+        "{{ first_name }}, -20% chez Boutique Lumiere ce week-end : "
+        "https://boutique-lumiere.example/soldes-hiver",
+        True,
+    ),
+}
+
+
 def raw_insert(engine: Engine, count: int, batch: int = 5_000) -> float:
-    """Rows per second for the same number of outbox-shaped rows into a bare table."""
+    """Rows per second for the same number of outbox-shaped rows into a bare table.
+
+    Each row has its own text, as a personalised campaign's rows do.
+    """
     table = Table(
         "bench_raw_outbox",
         MetaData(),
@@ -127,14 +307,14 @@ def raw_insert(engine: Engine, count: int, batch: int = 5_000) -> float:
         Column("idempotency_key", Text),
     )
     table.create(engine)
-    body = "Léa, les soldes d'hiver commencent : -20% chez Boutique Lumiere !\nSTOP au 36111"
+    body = "{n}, les soldes d'hiver commencent : -20% chez Boutique Lumiere !\nSTOP au 36111"
     started = time.perf_counter()
     with engine.begin() as connection:
         for start in range(0, count, batch):
             rows = [
                 {
                     "contact_id": n,
-                    "body": body,
+                    "body": body.format(n=n),
                     "status": "planned",
                     "reason": None,
                     "send_at": NOW,
@@ -146,13 +326,58 @@ def raw_insert(engine: Engine, count: int, batch: int = 5_000) -> float:
     return count / (time.perf_counter() - started)
 
 
+def plan_variant(
+    engine: Engine, settings: Settings, name: str, *, profile: bool
+) -> tuple[int, float, int]:
+    """Plan one variant's campaign to everyone; (audience, seconds, distinct texts)."""
+    template, track_links = VARIANTS[name]
+    with session_scope(engine) as session:
+        session.execute(delete(Message))  # each variant starts from an empty outbox
+        campaign = create_campaign(
+            session,
+            settings=settings,
+            name=f"bench {name}",
+            template=template,
+            audience="all",
+            sender_id="LUMIERE",
+            track_links=track_links,
+        )
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        if profiler:
+            profiler.enable()
+        report = plan_campaign(
+            session, campaign=session.merge(campaign), settings=settings, now=NOW
+        )
+        if profiler:
+            profiler.disable()
+    elapsed = time.perf_counter() - started
+    with session_scope(engine) as session:
+        texts = session.scalar(select(func.count(func.distinct(Message.body))))
+    print(
+        f"  {name}: planned {report.audience:,} ({report.planned:,} to send, "
+        f"{sum(report.blocked.values()):,} excluded) in {elapsed:.1f} s",
+        file=sys.stderr,
+    )
+    if profiler:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+    return report.audience, elapsed, int(texts or 0)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the benchmark and print the ratio line."""
+    """Run the benchmark: a line per variant, then the summary of the worst."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--audience", choices=("real", "easy"), default="real")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default SQLite)")
     parser.add_argument("--profile", action="store_true", help="print the planning hot spots")
     args = parser.parse_args(argv)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose among {', '.join(VARIANTS)}")
     with (
         tempfile.TemporaryDirectory() as workdir,
         fresh_database(args.database_url, Path(workdir)) as url,
@@ -161,43 +386,30 @@ def main(argv: list[str] | None = None) -> None:
         reset_settings(settings)
         engine = create_db_engine(url)
         load_metadata().create_all(engine)
-        print(f"filling {args.contacts:,} contacts on {engine.dialect.name}…", file=sys.stderr)
-        fill_contacts(engine, args.contacts)
-        with session_scope(engine) as session:
-            campaign = create_campaign(
-                session,
-                settings=settings,
-                name="bench",
-                template="{{ first_name }}, les soldes d'hiver commencent : -20% chez "
-                "Boutique Lumiere à {{ attributes.city }} !",
-                audience="all",
-                sender_id="LUMIERE",
-            )
-        profiler = cProfile.Profile() if args.profile else None
-        started = time.perf_counter()
-        with session_scope(engine) as session:
-            if profiler:
-                profiler.enable()
-            report = plan_campaign(
-                session, campaign=session.merge(campaign), settings=settings, now=NOW
-            )
-            if profiler:
-                profiler.disable()
-        elapsed = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        plan_rate = report.audience / elapsed
-        raw_rate = raw_insert(engine, report.audience)
+        print(
+            f"filling {args.contacts:,} contacts ({args.audience} audience) on "
+            f"{engine.dialect.name}…",
+            file=sys.stderr,
+        )
+        fill_contacts(engine, args.contacts, audience=args.audience)
+        results = {
+            name: plan_variant(engine, settings, name, profile=args.profile) for name in variants
+        }
+        raw_rate = raw_insert(engine, max(audience for audience, _, _ in results.values()))
         engine.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    label = "" if args.audience == "real" else " (easy audience)"
+    rates = {}
+    for name, (audience, elapsed, texts) in results.items():
+        rates[name] = audience / elapsed
+        print(
+            f"variant {name}{label}: {rates[name]:,.0f} msg/s; ratio: "
+            f"{rates[name] / raw_rate:.2f}; distinct texts: {texts:,}"
+        )
+    worst = min(rates, key=lambda name: rates[name])
     print(
-        f"planned {report.audience:,} ({report.planned:,} to send, "
-        f"{sum(report.blocked.values()):,} excluded) in {elapsed:.1f} s",
-        file=sys.stderr,
-    )
-    if profiler:
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
-    print(
-        f"plan: {plan_rate:,.0f} msg/s; raw insert: {raw_rate:,.0f} rows/s; "
-        f"ratio: {plan_rate / raw_rate:.2f}; peak RSS: {peak:.0f} MB"
+        f"plan: {rates[worst]:,.0f} msg/s; raw insert: {raw_rate:,.0f} rows/s; "
+        f"ratio: {rates[worst] / raw_rate:.2f}; peak RSS: {peak:.0f} MB"
     )
 
 
