@@ -78,6 +78,15 @@ class _Class:
     zone: str | None
 
 
+def _text_keys(paths: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    """What a text depends on: each contact field it reads, and the whole value of each
+    top-level attribute it reads. A deeper path is not read on its own: it may go through
+    a value that is not an object (`attributes.points.real`), which the database reads as
+    missing for everyone while the template gives each recipient their own text."""
+    keys = (path[:2] if path[0] == "attributes" else path for path in paths)
+    return tuple(dict.fromkeys(keys))
+
+
 class ClassPlanner:
     """The set-based path of one planning run (see the module's docstring)."""
 
@@ -99,7 +108,7 @@ class ClassPlanner:
         self.planner = planner
         self.session: Session = planner.session
         self.state = planner.channels[Channel.SMS]
-        self.paths = planner.template.paths or ()
+        self.paths = _text_keys(planner.template.paths or ())
         self.classes: dict[tuple[Any, ...], int] = {}
         self.class_info: list[_Class] = []
         self.texts: dict[tuple[Any, ...], int] = {}

@@ -247,3 +247,50 @@ def test_a_clean_transaction_reads_beside_the_writer(
     assert (report.audience, report.written, report.send_now) == (30, 30, 30)
     assert len(readers) == 1
     assert (readers[0] is not None) == (engine.dialect.name == "sqlite")
+
+
+#: Values of every JSON type under the attributes a nested template path goes through.
+NESTED: list[dict[str, Any]] = [
+    {"points": 120, "profile": {"city": "Lyon", "zip": "69001"}},
+    {"points": 5, "profile": {"city": "Lyon", "zip": "69002"}},
+    {"points": 3000, "profile": {"city": "Nice"}},
+    {"points": 1.5, "profile": {"city": ["Paris", "Lille"]}},
+    {"points": True, "profile": {"city": None}},
+    {"points": 120, "profile": {"city": {"name": "Brest"}}},
+]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ first_name }}, vos {{ attributes.points.real }} points !",
+        "{{ first_name }} de {{ attributes.profile.city }} ({{ attributes.profile.zip }})",
+        "{{ first_name }} : {{ attributes.profile.city }}, {{ attributes.points }} points",
+    ],
+    ids=["through-a-number", "nested-object", "nested-and-flat"],
+)
+def test_a_nested_path_gives_each_recipient_the_text_planning_one_by_one_gives(
+    engine: Engine, campaign_settings: Settings, monkeypatch: pytest.MonkeyPatch, template: str
+) -> None:
+    settings = campaign_settings
+    with session_scope(engine) as session:
+        for n, attributes in enumerate(NESTED * 2):
+            add_contact(session, f"+33 6 12 34 56 {n:02d}", first_name="Léa", attributes=attributes)
+        campaign_id = new_campaign(session, settings, text=template).id
+    outcomes = []
+    for one_by_one in (False, True):
+        if one_by_one:
+            _one_by_one(monkeypatch)
+        with session_scope(engine) as session:
+            session.execute(delete(Message).where(Message.campaign_id == campaign_id))
+        try:
+            rows, report, _preview = _plan(engine, settings, campaign_id)
+        except TemplateError as exc:
+            outcomes.append(("refused", exc.message))
+        else:
+            outcomes.append(({k: v["body"] for k, v in rows.items()}, report))
+    assert outcomes[0] == outcomes[1]
+    if template.startswith("{{ first_name }}, vos"):
+        bodies = set(outcomes[0][0].values())  # type: ignore[union-attr]
+        assert any("120 points" in b for b in bodies)
+        assert any("3000 points" in b for b in bodies)
