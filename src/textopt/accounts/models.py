@@ -83,7 +83,16 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown in lists, finds the row
     secret_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The user the key acts for: who created it, or the user of the key that created it.
+    # Disabling that user revokes the key; None only for keys of the operator (`textopt
+    # apikeys create` without --user) and the keys those create.
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # The key that created this one through the API: revoking it revokes this one too.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column()

@@ -264,6 +264,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -273,9 +274,19 @@ def upgrade() -> None:
             name=op.f("fk_api_keys_created_by_users"),
             ondelete="SET NULL",
         ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["api_keys.id"],
+            name=op.f("fk_api_keys_parent_id_api_keys"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
     )
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_keys_created_by"), ["created_by"], unique=False)
+        batch_op.create_index(batch_op.f("ix_api_keys_parent_id"), ["parent_id"], unique=False)
+
     op.create_table(
         "campaigns",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -803,6 +814,10 @@ def downgrade() -> None:
 
     op.drop_table("consent_events")
     op.drop_table("campaigns")
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_keys_parent_id"))
+        batch_op.drop_index(batch_op.f("ix_api_keys_created_by"))
+
     op.drop_table("api_keys")
     op.drop_table("webhook_endpoints")
     op.drop_table("users")
