@@ -146,25 +146,32 @@ class WebhookDeliverer:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
+        target: ResolvedTarget | None = None
         try:
-            target = await asyncio.to_thread(self._guard.resolve, job.url)
+            target = await asyncio.wait_for(
+                asyncio.to_thread(self._guard.resolve, job.url),
+                self.settings.webhook_timeout_seconds,
+            )
         except ValidationError:
-            target = None
             error = REFUSED
+        except TimeoutError:
+            error = NO_ANSWER
         if target is not None:
-            url = httpx.URL(job.url)
-            headers["Host"] = url.netloc.decode("ascii")
             try:
-                response = await client.post(
+                url = httpx.URL(job.url)
+                headers["Host"] = url.netloc.decode("ascii")
+                # streamed and never read: the answer's body is neither kept nor downloaded
+                async with client.stream(
+                    "POST",
                     url.copy_with(host=target.address),
                     content=job.body,
                     headers=headers,
                     extensions=_sni(url, target),
-                )
-                status = response.status_code
+                ) as response:
+                    status = response.status_code
                 if not 200 <= status < 300:
                     error = f"HTTP {status}"
-            except httpx.HTTPError:
+            except (httpx.HTTPError, httpx.InvalidURL):
                 error = NO_ANSWER
         duration = int((time.perf_counter() - started) * 1000)
         return service.AttemptOutcome(
