@@ -105,6 +105,12 @@ class Settings(BaseModel):
     cookie_secure: bool = True  # False only for plain-HTTP development off localhost
     max_upload_mb: float = Field(default=50.0, gt=0)
     upload_dir: str | None = None  # import uploads and rejects files; None: system temp
+    # How long files holding personal data stay in upload_dir: uploads awaiting their
+    # import (and exports a crash left), and rejects files offered for download.
+    upload_keep_hours: float = Field(default=24.0, gt=0)
+    rejects_keep_days: float = Field(default=7.0, gt=0)
+    # `Idempotency-Key` of POST /v1/messages: how long a key is remembered (then forgotten).
+    idempotency_window_hours: float = Field(default=24.0, gt=0)
     public_rate_per_minute: int = Field(default=60, ge=1)
     login_rate_per_minute: int = Field(default=10, ge=1)
     # Opt-in form against SMS pumping: countries, per-prefix and global confirmation caps.

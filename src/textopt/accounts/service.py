@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from textopt.accounts.models import (
     ROLE_SCOPES,
     ApiKey,
     AuditEntry,
+    IdempotencyRecord,
     LoginSession,
     Role,
     Scope,
@@ -49,11 +51,13 @@ __all__ = [
     "disable_user",
     "end_login_session",
     "get_user_or_raise",
+    "idempotency_fingerprint",
     "key_actor",
     "list_api_keys",
     "list_audit",
     "list_users",
     "parse_scopes",
+    "purge_idempotency_records",
     "record_audit",
     "revoke_api_key",
     "session_user",
@@ -421,3 +425,15 @@ def list_audit(
     if target_id:
         query = query.where(AuditEntry.target_id == target_id)
     return list(session.scalars(query))
+
+
+def idempotency_fingerprint(*, workspace_key: bytes, request: Mapping[str, Any]) -> str:
+    """The keyed fingerprint of a request (JSON-ready data) stored under its Idempotency-Key."""
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(workspace_key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def purge_idempotency_records(session: Session, *, before: dt.datetime) -> int:
+    """Forget the Idempotency-Keys recorded before `before`; returns how many."""
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -609,6 +609,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_records")),
     )
+    with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_records_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_records_message_id"), ["message_id"], unique=False
+        )
+
     op.create_table(
         "inbound_messages",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -764,6 +772,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbound_messages_contact")
 
     op.drop_table("inbound_messages")
+    with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_records_message_id"))
+        batch_op.drop_index(batch_op.f("ix_idempotency_records_created_at"))
+
     op.drop_table("idempotency_records")
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_attempts_delivery")
