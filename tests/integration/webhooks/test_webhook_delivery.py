@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
+import trustme
 from sqlalchemy import Engine, event, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign, run_dispatcher
 
@@ -310,3 +313,44 @@ def test_the_post_goes_to_the_address_checked_with_the_name_as_host(
     [(headers, _)] = receiver.requests
     assert headers["Host"] == f"hooks.example:{port}"
     assert deliverer.delivered == 1
+
+
+def test_over_https_the_certificate_is_checked_for_the_name_not_the_address(
+    engine: Engine, campaign_settings: Settings, receiver: Receiver
+) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.example").configure_cert(server_context)
+    receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+    port = receiver.server.server_address[1]
+    resolver = lambda host, port: ["127.0.0.1"]  # noqa: E731
+    with session_scope(engine) as s:
+        for url in (f"https://hooks.example:{port}/hook", f"https://other.example:{port}/hook"):
+            service.create_endpoint(
+                s,
+                url=url,
+                events=["contact.opted_out"],
+                workspace_key=campaign_settings.resolved_secret_key(),
+                guard=TargetGuard.from_networks(["127.0.0.1/32"], resolver=resolver),
+            )
+    _opt_out(engine)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    deliverer = WebhookDeliverer(
+        engine,
+        campaign_settings,
+        clock=utcnow,
+        resolver=resolver,
+        transport=httpx.AsyncHTTPTransport(verify=client_context),
+    )
+    asyncio.run(deliverer.run(once=True))
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(WebhookDelivery.endpoint_id, WebhookAttempt.status_code, WebhookAttempt.error)
+            .join(WebhookAttempt, WebhookAttempt.delivery_id == WebhookDelivery.id)
+            .order_by(WebhookDelivery.endpoint_id)
+        ).all()
+    # the certificate names hooks.example: the same address under another name is refused
+    assert [(code, error) for _, code, error in rows] == [(200, None), (None, NO_ANSWER)]
+    [(headers, _)] = receiver.requests
+    assert headers["Host"] == f"hooks.example:{port}"
