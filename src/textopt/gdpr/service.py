@@ -181,6 +181,27 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
     return deleted
 
 
+def _erase_unlinked_messages(session: Session, *, recipients: list[str]) -> None:
+    """Empty the one-off messages sent to these recipients before they were a contact.
+
+    They carry no contact id, so `tombstone_contacts` cannot find them; an erasure is rare
+    enough to afford this scan of the outbox (no index on `recipient` for the hot path).
+    """
+    if not recipients:
+        return
+    unlinked = (Message.contact_id.is_(None), Message.recipient.in_(recipients))
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.message_id.in_(select(Message.id).where(*unlinked))
+        )
+    )
+    session.execute(
+        update(Message)
+        .where(*unlinked)
+        .values(recipient=None, body=None, subject=None, html=None, headers=None)
+    )
+
+
 def erase_person(
     session: Session,
     *,
@@ -211,6 +232,7 @@ def erase_person(
     erase_inbound(
         session, contact_ids=[contact_id], numbers=[contact.phone] if contact.phone else []
     )
+    _erase_unlinked_messages(session, recipients=[*numbers, *emails])
     proofs = tombstone_contacts(session, contact_ids=[contact_id])
     files = purge_person_files(settings or get_settings(), numbers=numbers, emails=emails)
     return ErasureReport(

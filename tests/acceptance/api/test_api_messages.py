@@ -125,3 +125,15 @@ def test_a_key_is_forgotten_after_its_window(
         assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
     sweep = Housekeeper(engine, campaign_settings, clock=lambda: utcnow() + dt.timedelta(days=2))
     assert sweep.sweep().idempotency_records == 1
+
+
+def test_an_erasure_empties_one_off_messages_sent_before_the_number_was_a_contact(
+    admin: ApiClient, engine: Engine
+) -> None:
+    early = admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "early"}).json()
+    assert admin.post("/v1/contacts", json={"phone": BODY["to"]}).status_code == 201
+    assert admin.post("/v1/gdpr/erase", json={"phone": BODY["to"]}).status_code == 200
+    with session_scope(engine) as s:
+        message = s.get_one(Message, early["id"])
+        assert (message.recipient, message.body) == (None, None)
+        assert s.scalars(select(IdempotencyRecord)).all() == []
