@@ -153,7 +153,7 @@ def create_user(
     _check_password(password)
     checked_role = _role(role)
     _check_within(
-        created_by, ROLE_SCOPES[checked_role], what=f"an {checked_role} user", field="role"
+        created_by, ROLE_SCOPES[checked_role], what=f"a user of role {checked_role}", field="role"
     )
     if session.scalars(select(User).where(User.email == address)).first() is not None:
         raise ConflictError(f"a user with email {address} already exists", field="email")
