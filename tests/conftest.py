@@ -81,7 +81,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings pointing at the test database, also exported to the environment for CLI runs."""
-    values = Settings(database_url=db_url, secret_key=TEST_SECRET, default_region="FR")
+    # uploads in the test's own folder: an erasure or a purge never touches another test's
+    uploads = str(tmp_path / "uploads")
+    values = Settings(
+        database_url=db_url, secret_key=TEST_SECRET, default_region="FR", upload_dir=uploads
+    )
+    monkeypatch.setenv("TEXTOPT_UPLOAD_DIR", uploads)
     monkeypatch.setenv("TEXTOPT_DATABASE_URL", db_url)
     monkeypatch.setenv("TEXTOPT_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("TEXTOPT_DEFAULT_REGION", "FR")

@@ -8,6 +8,7 @@ database: the secret key comes from `TEXTOPT_SECRET_KEY` or a key file (created 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -104,6 +105,12 @@ class Settings(BaseModel):
     cookie_secure: bool = True  # False only for plain-HTTP development off localhost
     max_upload_mb: float = Field(default=50.0, gt=0)
     upload_dir: str | None = None  # import uploads and rejects files; None: system temp
+    # How long files holding personal data stay in upload_dir: uploads awaiting their
+    # import (and exports a crash left), and rejects files offered for download.
+    upload_keep_hours: float = Field(default=24.0, gt=0)
+    rejects_keep_days: float = Field(default=7.0, gt=0)
+    # `Idempotency-Key` of POST /v1/messages: how long a key is remembered (then forgotten).
+    idempotency_window_hours: float = Field(default=24.0, gt=0)
     public_rate_per_minute: int = Field(default=60, ge=1)
     login_rate_per_minute: int = Field(default=10, ge=1)
     # Opt-in form against SMS pumping: countries, per-prefix and global confirmation caps.
@@ -119,6 +126,9 @@ class Settings(BaseModel):
     # Outbound webhooks: attempts before a delivery is given up, and the request timeout.
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Networks webhooks may reach besides public addresses (CIDR, e.g. ["10.0.4.0/24"]);
+    # loopback, private, link-local and metadata addresses are refused unless listed here.
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
 
     @field_validator("default_region")
     @classmethod
@@ -131,6 +141,15 @@ class Settings(BaseModel):
         if isinstance(value, str):  # TEXTOPT_OPTIN_COUNTRIES=FR,BE
             value = [part for part in value.replace(" ", "").split(",") if part]
         return [str(c).upper() for c in value] if value is not None else None
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):  # TEXTOPT_WEBHOOK_ALLOWED_NETWORKS=127.0.0.1/32,10.0.4.0/24
+            value = [part for part in value.replace(" ", "").split(",") if part]
+        for network in value or []:
+            ipaddress.ip_network(str(network), strict=False)  # a ValueError names it
+        return [str(n) for n in value or []]
 
     @field_validator("providers", "sms_undeliverable_codes", "sms_opt_out_codes", mode="before")
     @classmethod

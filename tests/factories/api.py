@@ -20,6 +20,8 @@ from textopt.db.engine import session_scope
 
 PASSWORD = "correct horse battery staple"
 BASE_URL = "https://testserver"  # https: the session cookie is Secure
+#: The operator at the command line, who sets up the workspace's first users and keys.
+OPERATOR = accounts.Actor("cli", None, "cli:tests", frozenset())
 
 
 def make_app(
@@ -29,17 +31,24 @@ def make_app(
     return create_app(settings, dispatcher=False, engine=engine, limiter=limiter)
 
 
-def make_key(engine: Engine, scopes: Iterable[Scope | str], *, name: str = "test") -> str:
-    """A new API key's secret with these scopes."""
+def make_key(
+    engine: Engine, scopes: Iterable[Scope | str], *, name: str = "test", user: int | None = None
+) -> str:
+    """A new API key's secret with these scopes (acting for `user` if given)."""
     with session_scope(engine) as session:
-        _, secret = accounts.create_api_key(session, name=name, scopes=scopes)
+        _, secret = accounts.create_api_key(
+            session, name=name, scopes=scopes, created_by=OPERATOR, for_user=user
+        )
     return secret
 
 
 def make_user(engine: Engine, email: str, role: Role, *, password: str = PASSWORD) -> int:
     """A new user's id."""
     with session_scope(engine) as session:
-        return accounts.create_user(session, email=email, password=password, role=role).id
+        user = accounts.create_user(
+            session, email=email, password=password, role=role, created_by=OPERATOR
+        )
+        return user.id
 
 
 class ApiClient:

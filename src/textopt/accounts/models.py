@@ -83,7 +83,16 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown in lists, finds the row
     secret_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The user the key acts for: who created it, or the user of the key that created it.
+    # Disabling that user revokes the key; None only for keys of the operator (`textopt
+    # apikeys create` without --user) and the keys those create.
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # The key that created this one through the API: revoking it revokes this one too.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
@@ -123,13 +132,18 @@ class AuditEntry(Base):
 class IdempotencyRecord(Base):
     """Which API request created which message under an `Idempotency-Key`.
 
-    The fingerprint (SHA-256 of the request) tells a retry (same request: the first answer
-    again) from a mistake (another request under a used key: refused).
+    The fingerprint tells a retry (same request: the first answer again) from a mistake
+    (another request under a used key: refused). It is an HMAC of the request under the
+    workspace secret key: a plain digest of a request whose only unknown is a phone number
+    gives the number back in a few hundred guesses. Records are deleted after
+    `idempotency_window_hours`, and with the person's messages at a GDPR erasure.
     """
 
     __tablename__ = "idempotency_records"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from textopt.accounts.models import (
     ROLE_SCOPES,
     ApiKey,
     AuditEntry,
+    IdempotencyRecord,
     LoginSession,
     Role,
     Scope,
@@ -49,11 +51,13 @@ __all__ = [
     "disable_user",
     "end_login_session",
     "get_user_or_raise",
+    "idempotency_fingerprint",
     "key_actor",
     "list_api_keys",
     "list_audit",
     "list_users",
     "parse_scopes",
+    "purge_idempotency_records",
     "record_audit",
     "revoke_api_key",
     "session_user",
@@ -79,6 +83,12 @@ class Actor:
     id: int | None
     label: str
     scopes: frozenset[Scope]
+    user_id: int | None = None  # the user acted for: the user, or the API key's user
+
+    @property
+    def operator(self) -> bool:
+        """The operator at the command line, who holds the database and the secret key."""
+        return self.kind == "cli"
 
     def require(self, scope: Scope) -> None:
         """Raise PermissionDenied unless this actor holds `scope`."""
@@ -114,13 +124,37 @@ def _check_password(password: str) -> None:
         )
 
 
-def create_user(session: Session, *, email: str, password: str, role: Role | str) -> User:
-    """Add a user with an argon2id hash of the password; the email must be free."""
+def _check_within(actor: Actor, wanted: frozenset[Scope], *, what: str, field: str) -> None:
+    """Nobody hands out more power than their own (the operator excepted)."""
+    if actor.operator or wanted <= actor.scopes:
+        return
+    extra = ", ".join(sorted(wanted - actor.scopes))
+    raise PermissionDenied(
+        f"{actor.label} cannot create {what} with {extra}: they lack it", field=field
+    )
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    role: Role | str,
+    created_by: Actor,
+) -> User:
+    """Add a user with an argon2id hash of the password; the email must be free.
+
+    The role's scopes must all be held by `created_by` (a key with only `admin` cannot
+    make an admin, who would hold every scope).
+    """
     address = _email(email)
     if not address:
         raise ValidationError("a user needs an email address", field="email")
     _check_password(password)
     checked_role = _role(role)
+    _check_within(
+        created_by, ROLE_SCOPES[checked_role], what=f"a user of role {checked_role}", field="role"
+    )
     if session.scalars(select(User).where(User.email == address)).first() is not None:
         raise ConflictError(f"a user with email {address} already exists", field="email")
     user = User(email=address, password_hash=_hasher.hash(password), role=checked_role)
@@ -147,18 +181,37 @@ def list_users(session: Session) -> list[User]:
 
 
 def disable_user(session: Session, *, user: int | str) -> User:
-    """Stop a user from signing in, end their sessions and revoke their API keys."""
+    """Stop a user from signing in, end their sessions and revoke every key acting for them.
+
+    That is the keys they created and the keys those created in turn (which act for the
+    same user), and the keys created by any of those.
+    """
     found = get_user_or_raise(session, user=user)
     now = utcnow()
     if found.disabled_at is None:
         found.disabled_at = now
     session.execute(delete(LoginSession).where(LoginSession.user_id == found.id))
-    for key in session.scalars(
-        select(ApiKey).where(ApiKey.created_by == found.id, ApiKey.revoked_at.is_(None))
-    ):
-        key.revoked_at = now
-    session.flush()
+    owned = list(session.scalars(select(ApiKey.id).where(ApiKey.created_by == found.id)))
+    _revoke_with_descendants(session, key_ids=owned, now=now)
     return found
+
+
+def _revoke_with_descendants(session: Session, *, key_ids: Iterable[int], now: dt.datetime) -> int:
+    """Revoke these keys and every key created through them, generation by generation."""
+    revoked = 0
+    seen: set[int] = set()
+    frontier = set(key_ids)
+    while frontier:
+        seen |= frontier
+        for key in session.scalars(
+            select(ApiKey).where(ApiKey.id.in_(frontier), ApiKey.revoked_at.is_(None))
+        ):
+            key.revoked_at = now
+            revoked += 1
+        children = session.scalars(select(ApiKey.id).where(ApiKey.parent_id.in_(frontier)))
+        frontier = set(children) - seen
+    session.flush()
+    return revoked
 
 
 def authenticate_password(session: Session, *, email: str, password: str) -> User:
@@ -183,7 +236,7 @@ def authenticate_password(session: Session, *, email: str, password: str) -> Use
 
 def user_actor(user: User) -> Actor:
     """The actor of a signed-in user: the scopes of their role."""
-    return Actor("user", user.id, user.email, ROLE_SCOPES[Role(user.role)])
+    return Actor("user", user.id, user.email, ROLE_SCOPES[Role(user.role)], user_id=user.id)
 
 
 def start_login_session(
@@ -238,19 +291,31 @@ def create_api_key(
     *,
     name: str,
     scopes: Iterable[Scope | str],
-    created_by: Actor | None = None,
+    created_by: Actor,
+    for_user: int | str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it and its secret, which is shown once and never stored.
 
-    A user may only hand out scopes they hold themselves.
+    The key acts for the user of `created_by` (a key created by a key acts for that key's
+    user) and may only carry scopes both `created_by` and that user hold. The operator
+    may name the user (`for_user`), or create a key that acts for nobody.
     """
     label = " ".join(name.split())
     if not label or len(label) > 100:
         raise ValidationError("an API key needs a name of 1 to 100 characters", field="name")
     wanted = parse_scopes(str(s) for s in scopes)
-    if created_by is not None and not wanted <= created_by.scopes:
-        extra = ", ".join(sorted(wanted - created_by.scopes))
-        raise PermissionDenied(f"{created_by.label} cannot grant scopes they lack: {extra}")
+    _check_within(created_by, wanted, what="a key", field="scopes")
+    owner_id = created_by.user_id
+    if for_user is not None:
+        if not created_by.operator:
+            raise PermissionDenied("only the operator names the user a key acts for")
+        owner_id = get_user_or_raise(session, user=for_user).id
+    if owner_id is not None:
+        owner = session.get(User, owner_id)
+        if owner is None or owner.disabled:
+            raise PermissionDenied(f"user {owner_id} is disabled: no key can act for them")
+        owner_actor = user_actor(owner)
+        _check_within(owner_actor, wanted, what="a key", field="scopes")
     prefix = secrets.token_hex(4)
     secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -258,7 +323,8 @@ def create_api_key(
         prefix=prefix,
         secret_hash=_digest(secret),
         scopes=sorted(wanted),
-        created_by=created_by.id if created_by and created_by.kind == "user" else None,
+        created_by=owner_id,
+        parent_id=created_by.id if created_by.kind == "api_key" else None,
     )
     session.add(key)
     session.flush()
@@ -266,7 +332,10 @@ def create_api_key(
 
 
 def authenticate_api_key(session: Session, *, secret: str, now: dt.datetime) -> ApiKey:
-    """The live key with this secret (its last use recorded), or AuthenticationError."""
+    """The live key with this secret (its last use recorded), or AuthenticationError.
+
+    A key whose user is disabled is refused too, whatever its own state.
+    """
     parts = secret.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise AuthenticationError(_BAD_KEY)
@@ -275,15 +344,24 @@ def authenticate_api_key(session: Session, *, secret: str, now: dt.datetime) -> 
         raise AuthenticationError(_BAD_KEY)
     if key.revoked_at is not None:
         raise AuthenticationError(_BAD_KEY)
+    if key.created_by is not None:
+        owner = session.get(User, key.created_by)
+        if owner is None or owner.disabled:
+            raise AuthenticationError(_BAD_KEY)
     # one write per minute at most: a busy integration should not write on every call
     if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
         key.last_used_at = now
     return key
 
 
-def key_actor(key: ApiKey) -> Actor:
-    """The actor of an API key: exactly its scopes."""
-    return Actor("api_key", key.id, f"API key {key.name} ({key.prefix})", parse_scopes(key.scopes))
+def key_actor(session: Session, *, key: ApiKey) -> Actor:
+    """The actor of an API key: its scopes, never more than its user's role grants."""
+    scopes = parse_scopes(key.scopes)
+    owner = session.get(User, key.created_by) if key.created_by is not None else None
+    if owner is not None:
+        scopes &= ROLE_SCOPES[Role(owner.role)]
+    label = f"API key {key.name} ({key.prefix})"
+    return Actor("api_key", key.id, label, scopes, user_id=key.created_by)
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:
@@ -292,7 +370,7 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_api_key(session: Session, *, key: int | str) -> ApiKey:
-    """Revoke a key by id or prefix; it stops working at once."""
+    """Revoke a key by id or prefix, and the keys created through it; they stop at once."""
     query = select(ApiKey)
     if isinstance(key, int) or key.isdigit():
         query = query.where(ApiKey.id == min(int(key), 2**31 - 1))
@@ -301,9 +379,7 @@ def revoke_api_key(session: Session, *, key: int | str) -> ApiKey:
     found = session.scalars(query).first()
     if found is None:
         raise NotFoundError(f"no API key {key}")
-    if found.revoked_at is None:
-        found.revoked_at = utcnow()
-        session.flush()
+    _revoke_with_descendants(session, key_ids=[found.id], now=utcnow())
     return found
 
 
@@ -349,3 +425,15 @@ def list_audit(
     if target_id:
         query = query.where(AuditEntry.target_id == target_id)
     return list(session.scalars(query))
+
+
+def idempotency_fingerprint(*, workspace_key: bytes, request: Mapping[str, Any]) -> str:
+    """The keyed fingerprint of a request (JSON-ready data) stored under its Idempotency-Key."""
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(workspace_key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def purge_idempotency_records(session: Session, *, before: dt.datetime) -> int:
+    """Forget the Idempotency-Keys recorded before `before`; returns how many."""
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -91,7 +91,8 @@ class ApiKeyRead(BaseModel):
     name: str
     prefix: str
     scopes: list[str]
-    created_by: int | None
+    created_by: int | None = Field(description="The user the key acts for (null: the operator's)")
+    parent_id: int | None = Field(description="The key that created this one, if any")
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
@@ -192,8 +193,10 @@ def list_users(actor: Admin, session: DbSession) -> list[UserRead]:
 
 @router.post("/users", response_model=UserRead, status_code=201)
 def create_user(body: UserCreate, actor: Admin, session: DbSession) -> UserRead:
-    """Add a user (admin)."""
-    user = accounts.create_user(session, email=body.email, password=body.password, role=body.role)
+    """Add a user (admin); never with a role whose scopes the caller lacks."""
+    user = accounts.create_user(
+        session, email=body.email, password=body.password, role=body.role, created_by=actor
+    )
     accounts.record_audit(
         session,
         actor=actor,
@@ -207,7 +210,7 @@ def create_user(body: UserCreate, actor: Admin, session: DbSession) -> UserRead:
 
 @router.post("/users/{user_id}/disable", response_model=UserRead)
 def disable_user(user_id: RowId, actor: Admin, session: DbSession) -> UserRead:
-    """Disable a user: sessions end, their API keys are revoked."""
+    """Disable a user: sessions end, every key acting for them is revoked."""
     user = accounts.disable_user(session, user=user_id)
     accounts.record_audit(
         session, actor=actor, action="user.disabled", target_type="user", target_id=user.id
@@ -223,7 +226,7 @@ def list_keys(actor: Admin, session: DbSession) -> list[ApiKeyRead]:
 
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=201)
 def create_key(body: ApiKeyCreate, actor: Admin, session: DbSession) -> ApiKeyCreated:
-    """Create a key; the secret is in this answer only."""
+    """Create a key acting for the caller's user; the secret is in this answer only."""
     key, secret = accounts.create_api_key(
         session, name=body.name, scopes=body.scopes, created_by=actor
     )

@@ -33,6 +33,7 @@ from textopt.api.problems import install_problem_handlers
 from textopt.config import Settings
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
+from textopt.gdpr.retention import Housekeeper
 from textopt.supervisor import Backoff, Supervisor, WorkerFactory
 from textopt.web import mount_web
 from textopt.webhooks.delivery import WebhookDeliverer
@@ -49,10 +50,11 @@ paginated by cursor: pass a page's `next` as `after`.
 
 
 def side_work(engine: Engine, settings: Settings) -> dict[str, WorkerFactory]:
-    """The workers `textopt serve` supervises: the dispatcher and the webhook deliverer."""
+    """The workers `textopt serve` supervises: dispatcher, webhook deliverer, housekeeping."""
     return {
         "dispatcher": lambda: Dispatcher(engine, settings),
         "webhooks": lambda: WebhookDeliverer(engine, settings),
+        "housekeeping": lambda: Housekeeper(engine, settings),
     }
 
 

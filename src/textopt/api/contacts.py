@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import tempfile
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +40,7 @@ from textopt.contacts.export import export_contacts
 from textopt.contacts.importer import import_contacts
 from textopt.contacts.models import Contact
 from textopt.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
+from textopt.contacts.uploads import REJECTS_SUFFIX, purge_expired_files, upload_folder
 from textopt.errors import ValidationError
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -52,7 +51,6 @@ AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _CHUNK = 1 << 20
-_KEEP_REJECTS_SECONDS = 7 * 24 * 3600
 
 
 class ConsentStateRead(BaseModel):
@@ -142,19 +140,6 @@ def create_contact(body: ContactCreate, actor: Writer, session: DbSession) -> Co
     return _detail(session, contact)
 
 
-def _upload_dir(settings: Settings) -> Path:
-    path = Path(settings.upload_dir or Path(tempfile.gettempdir()) / "textopt-uploads")
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def _drop_old_rejects(folder: Path) -> None:
-    cutoff = time.time() - _KEEP_REJECTS_SECONDS
-    for old in folder.glob("*.rejects.csv"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-
-
 def _save_upload(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
     """Copy the upload to `target` chunk by chunk, refusing it past `max_bytes`."""
     written = 0
@@ -179,11 +164,11 @@ def import_upload(
     declared = request.headers.get("content-length", "")
     if declared.isdecimal() and int(declared) > max_bytes + 64 * 1024:
         raise HTTPException(413, f"the file is larger than {max_bytes // 2**20} MB")
-    folder = _upload_dir(settings)
-    _drop_old_rejects(folder)
+    folder = upload_folder(settings)
+    purge_expired_files(settings)
     token = secrets.token_urlsafe(18)
     path = folder / f"{token}.csv"
-    rejects = folder / f"{token}.rejects.csv"
+    rejects = folder / f"{token}{REJECTS_SUFFIX}"
     try:
         _save_upload(file, path, max_bytes=max_bytes)
         report = import_contacts(
@@ -215,7 +200,8 @@ def import_upload(
 )
 def import_rejects(token: str, actor: Writer, settings: AppSettings) -> FileResponse:
     """The rejected rows and warnings of an import, as CSV with a reason column."""
-    path = _upload_dir(settings) / f"{token}.rejects.csv"
+    purge_expired_files(settings)
+    path = upload_folder(settings) / f"{token}{REJECTS_SUFFIX}"
     if not _TOKEN.fullmatch(token) or not path.is_file():
         raise HTTPException(404, "no rejects file for this import (none, or expired)")
     return FileResponse(path, media_type="text/csv", filename="rejects.csv")
@@ -229,7 +215,8 @@ def export(
     tag: Annotated[str | None, Query(max_length=64)] = None,
 ) -> FileResponse:
     """Every contact (or those with `tag`) as CSV in the columns the import reads."""
-    folder = _upload_dir(settings)
+    purge_expired_files(settings)
+    folder = upload_folder(settings)
     path = folder / f"export-{secrets.token_urlsafe(12)}.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         result = export_contacts(session, out=handle, tag=tag)

@@ -91,7 +91,7 @@ def _actor(request: Request, session: Session) -> Actor:
         if scheme.lower() != "bearer" or not credentials.strip():
             raise AuthenticationError("use `Authorization: Bearer <API key>`")
         key = accounts.authenticate_api_key(session, secret=credentials, now=utcnow())
-        return accounts.key_actor(key)
+        return accounts.key_actor(session, key=key)
     login, user = current_login(session, request)
     if request.method not in _SAFE_METHODS:
         check_csrf(login, request.headers.get(CSRF_HEADER))

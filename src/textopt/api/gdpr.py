@@ -12,12 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
-from textopt.api.deps import DbSession, require
+from textopt.api.deps import DbSession, get_settings_dep, require
+from textopt.config import Settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
 from textopt.gdpr import service
 
 router = APIRouter(prefix="/v1/gdpr", tags=["gdpr"])
 Officer = Annotated[Actor, Depends(require(Scope.GDPR))]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
 class PersonRequest(BaseModel):
@@ -40,6 +42,7 @@ class ErasureRead(BaseModel):
     erased_contacts: list[int]
     proofs_deleted: int
     suppressed: list[str]
+    files_deleted: int = Field(description="Uploads and rejects files that held the person")
 
 
 @router.post("/export")
@@ -54,20 +57,30 @@ def export_person(body: PersonRequest, actor: Officer, session: DbSession) -> di
 
 
 @router.post("/erase", response_model=ErasureRead)
-def erase_person(body: EraseRequest, actor: Officer, session: DbSession) -> ErasureRead:
-    """Erase a person; the number stays suppressed as a keyed hash. Cannot be undone."""
+def erase_person(
+    body: EraseRequest, actor: Officer, session: DbSession, settings: AppSettings
+) -> ErasureRead:
+    """Erase a person, and the files holding them; the number stays suppressed as a keyed hash.
+
+    Cannot be undone.
+    """
     contact = get_contact_by_phone_or_raise(session, phone=body.phone)
-    report = service.erase_person(session, contact=contact, note=body.note)
+    report = service.erase_person(session, contact=contact, note=body.note, settings=settings)
     record_audit(
         session,
         actor=actor,
         action="gdpr.erased",
         target_type="contact",
         target_id=report.contact_ids[0],
-        detail={"note": body.note, "suppressed": report.suppressed},
+        detail={
+            "note": body.note,
+            "suppressed": report.suppressed,
+            "files_deleted": report.files_deleted,
+        },
     )
     return ErasureRead(
         erased_contacts=report.contact_ids,
         proofs_deleted=report.proofs_deleted,
         suppressed=report.suppressed,
+        files_deleted=report.files_deleted,
     )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
+import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response
@@ -13,7 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from textopt.accounts.models import IdempotencyRecord, Scope
-from textopt.accounts.service import Actor
+from textopt.accounts.service import (
+    Actor,
+    idempotency_fingerprint,
+    purge_idempotency_records,
+)
 from textopt.api.deps import CurrentActor, DbSession, get_settings_dep, require
 from textopt.api.pagination import RowId
 from textopt.campaigns.report import message_history
@@ -42,11 +45,6 @@ class MessageCreate(BaseModel):
     sender_id: str | None = Field(default=None, max_length=32)
     provider: str | None = Field(default=None, max_length=64)
     validity_hours: int = Field(default=24, ge=1, le=72)
-
-
-def _fingerprint(body: MessageCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _enqueue(
@@ -85,11 +83,19 @@ def send_message(
         ),
     ],
 ) -> dict[str, Any]:
-    """Queue one message; the dispatcher sends it. A retry with the same key returns it (200)."""
-    fingerprint = _fingerprint(body)
+    """Queue one message; the dispatcher sends it. A retry with the same key returns it (200).
+
+    Keys are remembered for `idempotency_window_hours`.
+    """
+    now = utcnow()
+    window = dt.timedelta(hours=settings.idempotency_window_hours)
+    purge_idempotency_records(session, before=now - window)
+    fingerprint = idempotency_fingerprint(
+        workspace_key=settings.resolved_secret_key(), request=body.model_dump(mode="json")
+    )
     record = session.get(IdempotencyRecord, idempotency_key)
     if record is not None:
-        if record.fingerprint != fingerprint:
+        if not hmac.compare_digest(record.fingerprint, fingerprint):
             raise ConflictError(
                 f"{_KEY_HEADER} {idempotency_key!r} was used for a different request",
                 field=_KEY_HEADER,
@@ -102,7 +108,9 @@ def send_message(
         exc.field = "to"  # the request's name for the number
         raise
     session.add(
-        IdempotencyRecord(key=idempotency_key, fingerprint=fingerprint, message_id=message.id)
+        IdempotencyRecord(
+            key=idempotency_key, fingerprint=fingerprint, message_id=message.id, created_at=now
+        )
     )
     try:
         session.flush()

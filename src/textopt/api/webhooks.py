@@ -15,6 +15,7 @@ from textopt.api.pagination import After, Limit, Page, RowId
 from textopt.config import Settings
 from textopt.webhooks import service
 from textopt.webhooks.models import WebhookEndpoint, WebhookEvent
+from textopt.webhooks.targets import TargetGuard
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Admin = Annotated[Actor, Depends(require(Scope.ADMIN))]
@@ -98,6 +99,7 @@ def create_endpoint(
         events=[str(e) for e in body.events],
         description=body.description,
         workspace_key=settings.resolved_secret_key(),
+        guard=TargetGuard.from_networks(settings.webhook_allowed_networks),
     )
     record_audit(
         session,

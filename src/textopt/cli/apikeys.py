@@ -23,6 +23,7 @@ def _key_dict(key: ApiKey) -> dict[str, Any]:
         "name": key.name,
         "prefix": key.prefix,
         "scopes": key.scopes,
+        "user_id": key.created_by,
         "created_at": key.created_at,
         "last_used_at": key.last_used_at,
         "revoked_at": key.revoked_at,
@@ -36,14 +37,25 @@ def create(
         list[str],
         typer.Option("--scope", help="read, write, launch, send, gdpr, admin (repeatable)"),
     ],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="Email or id of the user the key acts for: disabling them revokes it, "
+            "and it never holds more than their role",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a key and print its secret, this once."""
+    operator = cli_actor()
     with session() as s:
-        key, secret = service.create_api_key(s, name=name, scopes=scope)
+        key, secret = service.create_api_key(
+            s, name=name, scopes=scope, created_by=operator, for_user=user
+        )
         service.record_audit(
             s,
-            actor=cli_actor(),
+            actor=operator,
             action="api_key.created",
             target_type="api_key",
             target_id=key.id,

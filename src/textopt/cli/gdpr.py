@@ -69,13 +69,15 @@ def erase(
         "erased_contacts": report.contact_ids,
         "proofs_deleted": report.proofs_deleted,
         "suppressed": report.suppressed,
+        "files_deleted": report.files_deleted,
     }
     if as_json:
         print_json(data)
     else:
         console.print(
             f"erased contact {report.contact_ids[0]}: {report.proofs_deleted} proof records "
-            f"deleted, {' and '.join(report.suppressed) or 'nothing'} suppressed"
+            f"deleted, {' and '.join(report.suppressed) or 'nothing'} suppressed, "
+            f"{report.files_deleted} upload or rejects files deleted"
         )
 
 

@@ -52,10 +52,13 @@ def create(
     if not password:
         raise ValidationError("the password is empty", field="password")
     with session() as s:
-        user = service.create_user(s, email=email, password=password, role=role)
+        operator = cli_actor()
+        user = service.create_user(
+            s, email=email, password=password, role=role, created_by=operator
+        )
         service.record_audit(
             s,
-            actor=cli_actor(),
+            actor=operator,
             action="user.created",
             target_type="user",
             target_id=user.id,
@@ -94,7 +97,7 @@ def list_command(as_json: JsonOption = False) -> None:
 def disable(
     user: Annotated[str, typer.Argument(help="Email or id")], as_json: JsonOption = False
 ) -> None:
-    """Disable a user: their sessions end and their API keys are revoked."""
+    """Disable a user: their sessions end and every key acting for them is revoked."""
     with session() as s:
         found = service.disable_user(s, user=user)
         service.record_audit(

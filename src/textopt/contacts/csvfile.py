@@ -3,6 +3,10 @@
 Spreadsheets arrive as UTF-8 (with or without a BOM), Windows-1252/Latin-1 from older
 Excel versions, separated by `,`, `;` (French Excel) or tabs. Headers are matched case- and
 accent-insensitively against the aliases below; any other column becomes an attribute.
+
+Every CSV textopt writes (exports, rejects files) goes through `spreadsheet_cell`, and
+every CSV it reads through `restore_cell`, so that a contact named `=HYPERLINK(...)` is
+never a formula in a spreadsheet and an exported file still imports unchanged.
 """
 
 from __future__ import annotations
@@ -22,15 +26,18 @@ from textopt.errors import ValidationError
 __all__ = [
     "CONSENT_FIELDS",
     "CONTACT_FIELDS",
+    "FORMULA_STARTS",
     "REJECTS_COLUMNS",
     "ColumnMap",
     "CsvFormat",
     "header_key",
     "map_columns",
     "open_rows",
+    "restore_cell",
     "sniff_delimiter",
     "sniff_encoding",
     "sniff_format",
+    "spreadsheet_cell",
 ]
 
 _CHUNK = 1 << 20
@@ -71,6 +78,31 @@ CONTACT_FIELDS = (
 CONSENT_FIELDS = (
     "consent_sms_marketing", "consent_at", "consent_source", "consent_text_version", "consent_ip",
 )  # fmt: skip
+
+
+#: A cell a spreadsheet would run as a formula starts with one of these (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A number in E.164 (`+33612345678`) starts with `+` but holds no function to call: it is
+# written as is, so that other programs read the phone column unchanged.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A cell as written to any CSV we produce: a would-be formula gets a leading `'`.
+
+    `=HYPERLINK(...)` is written `'=HYPERLINK(...)`, which spreadsheets show as text;
+    `restore_cell` removes the quote again when the file is imported.
+    """
+    if value.startswith(FORMULA_STARTS) and not _E164.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    """A cell as read from a CSV: the quote `spreadsheet_cell` added is removed."""
+    if value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 def header_key(name: str) -> str:
@@ -218,7 +250,7 @@ def open_rows(
     """
     reader = csv.reader(handle, delimiter=delimiter)
     try:
-        header = next(reader)
+        header = [restore_cell(cell) for cell in next(reader)]
     except StopIteration:
         header = []
     except csv.Error as exc:
@@ -230,7 +262,7 @@ def open_rows(
             for row in reader:
                 start, last = last + 1, reader.line_num
                 if any(cell.strip() for cell in row):
-                    yield start, row
+                    yield start, [restore_cell(cell) for cell in row]
         except csv.Error as exc:
             raise _not_csv(max(reader.line_num, 1), exc) from None
 

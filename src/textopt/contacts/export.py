@@ -2,7 +2,9 @@
 
 Tags are joined with `|`, each attribute key is a column of its own, and the current SMS
 marketing consent is given as `consent_sms_marketing`, `consent_at` and `consent_source`,
-so exporting then importing the same file changes nothing.
+so exporting then importing the same file changes nothing. A cell a spreadsheet would
+take for a formula is written with a leading `'` (`csvfile.spreadsheet_cell`), which the
+import removes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentAction
+from textopt.contacts.csvfile import spreadsheet_cell
 from textopt.contacts.models import Contact, ContactTag
 from textopt.errors import ValidationError
 from textopt.vocab import Channel, Purpose
@@ -60,8 +63,8 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+        return spreadsheet_cell(value)
+    return spreadsheet_cell(json.dumps(value, ensure_ascii=False))
 
 
 def export_contacts(
@@ -112,13 +115,13 @@ def export_contacts(
             attributes = row["attributes"] or {}
             writer.writerow(
                 [
-                    row["phone"],
+                    _cell(row["phone"]),
                     *(_cell(row[name]) for name in _FIELDS),
-                    "|".join(tags.get(row["id"], [])),
+                    _cell("|".join(tags.get(row["id"], []))),
                     "yes" if row["is_customer"] else "no",
                     "yes" if granted else "no",
                     state.since.isoformat() if granted and state else "",
-                    state.source if granted and state else "",
+                    _cell(state.source) if granted and state else "",
                     *(_cell(attributes.get(key)) for key in attribute_keys),
                 ]
             )

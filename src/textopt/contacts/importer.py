@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from textopt.config import get_settings
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentAction, ConsentSource
-from textopt.contacts.csvfile import ColumnMap, map_columns, open_rows, sniff_format
+from textopt.contacts.csvfile import (
+    ColumnMap,
+    map_columns,
+    open_rows,
+    sniff_format,
+    spreadsheet_cell,
+)
 from textopt.contacts.importrows import ImportRow, IssueCode, RowIssue, RowValidator
 from textopt.contacts.models import Contact, ContactTag
 from textopt.db.base import utcnow
@@ -144,8 +150,12 @@ class _IssueFile:
             if self._writer is None:
                 self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
                 self._writer = csv.writer(self._handle, delimiter=self.delimiter)
-                self._writer.writerow(["line", "kind", "reason", *self.header])
-            self._writer.writerow([issue.line, issue.kind, issue.reason, *issue.cells])
+                self._writer.writerow(
+                    ["line", "kind", "reason", *map(spreadsheet_cell, self.header)]
+                )
+            self._writer.writerow(
+                [issue.line, issue.kind, *map(spreadsheet_cell, (issue.reason, *issue.cells))]
+            )
         if self._handle is not None:
             self._handle.flush()
 

@@ -1,7 +1,8 @@
 """GDPR: access (art. 15), erasure (art. 17) and retention of prospects.
 
 Erasure keeps the contact row as a tombstone (the consent ledger references it and stays
-valid), deletes the personal proof records, and puts the number and address on the
+valid), deletes the personal proof records, the `Idempotency-Key` records of the person's
+messages and every upload or rejects file with a row of them, and puts the number and address on the
 suppression list by keyed hash so the person is never messaged for marketing again.
 """
 
@@ -15,9 +16,12 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from textopt.accounts.models import IdempotencyRecord
+from textopt.config import Settings, get_settings
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof, SuppressionReason
 from textopt.contacts.models import Contact, ContactTag
+from textopt.contacts.uploads import purge_person_files
 from textopt.db.base import utcnow
 from textopt.dispatch.models import Message
 from textopt.inbound.service import erase_inbound, list_inbound
@@ -38,6 +42,7 @@ class ErasureReport:
     contact_ids: list[int]
     proofs_deleted: int
     suppressed: list[str]  # "phone", "email"
+    files_deleted: int = 0  # uploads and rejects files with a row of the person
 
 
 def export_person(session: Session, *, contact: Contact) -> dict[str, Any]:
@@ -145,6 +150,9 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
         result = session.execute(delete(ConsentProof).where(ConsentProof.event_id.in_(events)))
         deleted += int(result.rowcount)  # type: ignore[attr-defined]
         session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(chunk)))
+        # an Idempotency-Key's fingerprint is a digest of the request, number included
+        messages = select(Message.id).where(Message.contact_id.in_(chunk))
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.message_id.in_(messages)))
         erase_inbound(session, contact_ids=chunk, numbers=[])
         # the outbox keeps each message's state and reason for the reports, not its content
         session.execute(
@@ -173,9 +181,42 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
     return deleted
 
 
-def erase_person(session: Session, *, contact: Contact, note: str | None = None) -> ErasureReport:
-    """Erase one person (GDPR art. 17) and suppress their number and address for good."""
+def _erase_unlinked_messages(session: Session, *, recipients: list[str]) -> None:
+    """Empty the one-off messages sent to these recipients before they were a contact.
+
+    They carry no contact id, so `tombstone_contacts` cannot find them; an erasure is rare
+    enough to afford this scan of the outbox (no index on `recipient` for the hot path).
+    """
+    if not recipients:
+        return
+    unlinked = (Message.contact_id.is_(None), Message.recipient.in_(recipients))
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.message_id.in_(select(Message.id).where(*unlinked))
+        )
+    )
+    session.execute(
+        update(Message)
+        .where(*unlinked)
+        .values(recipient=None, body=None, subject=None, html=None, headers=None)
+    )
+
+
+def erase_person(
+    session: Session,
+    *,
+    contact: Contact,
+    note: str | None = None,
+    settings: Settings | None = None,
+) -> ErasureReport:
+    """Erase one person (GDPR art. 17) and suppress their number and address for good.
+
+    Besides the database, every upload and rejects file in `upload_dir` (of `settings`,
+    else the process's) with a row of the person is deleted.
+    """
     suppressed = []
+    numbers = [contact.phone] if contact.phone else []
+    emails = [contact.email] if contact.email else []
     if contact.phone:
         consent_service.suppress(
             session, phone=contact.phone, reason=SuppressionReason.ERASURE, note=note
@@ -191,8 +232,12 @@ def erase_person(session: Session, *, contact: Contact, note: str | None = None)
     erase_inbound(
         session, contact_ids=[contact_id], numbers=[contact.phone] if contact.phone else []
     )
+    _erase_unlinked_messages(session, recipients=[*numbers, *emails])
     proofs = tombstone_contacts(session, contact_ids=[contact_id])
-    return ErasureReport(contact_ids=[contact_id], proofs_deleted=proofs, suppressed=suppressed)
+    files = purge_person_files(settings or get_settings(), numbers=numbers, emails=emails)
+    return ErasureReport(
+        contact_ids=[contact_id], proofs_deleted=proofs, suppressed=suppressed, files_deleted=files
+    )
 
 
 def purge_inactive_prospects(

@@ -183,6 +183,13 @@ FR: dict[str, str] = {
         "à nouveau."
     ),
     "Import these contacts": "Importer ces contacts",
+    # an upload left at its mapping is deleted after upload_keep_hours, or by an erasure
+    "this upload is gone: upload the file again": (
+        "ce fichier n'est plus disponible : envoyez-le à nouveau"
+    ),
+    "no rejects file for this import (none, or expired)": (
+        "aucun fichier de rejets pour cet import (aucun rejet, ou fichier expiré)"
+    ),
     "Cancel": "Annuler",
     "Import finished": "Import terminé",
     "rows read": "lignes lues",

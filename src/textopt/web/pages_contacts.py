@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import tempfile
 from itertools import islice
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +20,7 @@ from textopt.consent import service as consent
 from textopt.contacts import service as contacts
 from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
 from textopt.contacts.importer import import_contacts
+from textopt.contacts.uploads import REJECTS_SUFFIX, purge_expired_files, upload_folder
 from textopt.db.base import utcnow
 from textopt.dispatch.feedback import get_number_failures
 from textopt.errors import NotFoundError, TextoptError, ValidationError
@@ -124,12 +124,6 @@ def consent_proof(
     )
 
 
-def _upload_folder(settings: Settings) -> Path:
-    folder = Path(settings.upload_dir or Path(tempfile.gettempdir()) / "textopt-uploads")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
-
-
 def _store(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
     written = 0
     with target.open("wb") as out:
@@ -145,7 +139,7 @@ def _store(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
 
 
 def _uploaded(settings: Settings, token: str) -> Path:
-    path = _upload_folder(settings) / f"{token}.csv"
+    path = upload_folder(settings) / f"{token}.csv"
     if not _TOKEN.fullmatch(token) or not path.is_file():
         raise NotFoundError("this upload is gone: upload the file again")
     return path
@@ -177,8 +171,9 @@ def upload(
     check_form(viewer, csrf_token, Scope.WRITE)
     settings: Settings = request.app.state.settings
     region = (region or settings.default_region).upper()
+    purge_expired_files(settings)
     token = secrets.token_urlsafe(18)
-    path = _upload_folder(settings) / f"{token}.csv"
+    path = upload_folder(settings) / f"{token}.csv"
     filename = (file.filename or "upload.csv")[:200]
     try:
         _store(file, path, max_bytes=int(settings.max_upload_mb * 2**20))
@@ -235,8 +230,9 @@ def run_import(
     """Import the upload: upsert on phone, batch by batch; rejects kept for download."""
     check_form(viewer, csrf_token, Scope.WRITE)
     settings: Settings = request.app.state.settings
+    purge_expired_files(settings)
     path = _uploaded(settings, token)
-    rejects = path.with_name(f"{token}.rejects.csv")
+    rejects = path.with_name(f"{token}{REJECTS_SUFFIX}")
     # The import commits batch by batch in its own sessions: end this request's transaction
     # first (on SQLite it holds the write lock the import needs).
     session.commit()
@@ -274,7 +270,8 @@ def run_import(
 def download_rejects(request: Request, token: str, viewer: WebViewer) -> Response:
     """The rejected rows and warnings of an import, as CSV with a reason column."""
     viewer.require(Scope.WRITE)
-    path = _upload_folder(request.app.state.settings) / f"{token}.rejects.csv"
+    purge_expired_files(request.app.state.settings)
+    path = upload_folder(request.app.state.settings) / f"{token}{REJECTS_SUFFIX}"
     if not _TOKEN.fullmatch(token) or not path.is_file():
         raise NotFoundError("no rejects file for this import (none, or expired)")
     return FileResponse(path, media_type="text/csv", filename="rejects.csv")

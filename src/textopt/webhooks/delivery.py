@@ -3,6 +3,12 @@
 asyncio like the dispatcher, which it runs beside (`textopt serve`, `textopt dispatch`);
 database work is synchronous and runs in a thread. Deliveries are at least once: a receiver
 dedupes on the event id (`X-Textopt-Event-Id`).
+
+Each POST resolves the endpoint's host, checks every address (`targets.TargetGuard`) and
+connects to the address it checked, with the URL's host in `Host` and in TLS (SNI and the
+certificate check): a DNS answer that changed since registration cannot point it at an
+internal service. The attempt log keeps the status code or a fixed summary, never the
+body of an answer nor the kind of network error (which would map internal ports).
 """
 
 from __future__ import annotations
@@ -19,12 +25,30 @@ from sqlalchemy import Engine
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
+from textopt.errors import ValidationError
 from textopt.webhooks import service
 from textopt.webhooks.signing import SIGNATURE_HEADER, endpoint_secret, sign
+from textopt.webhooks.targets import (
+    ResolvedTarget,
+    Resolver,
+    TargetGuard,
+    system_resolver,
+)
 
-__all__ = ["WebhookDeliverer"]
+__all__ = ["NO_ANSWER", "REFUSED", "WebhookDeliverer"]
 
 _BATCH = 50
+#: What the attempt log says when no HTTP answer came, whatever the network error was.
+NO_ANSWER = "no answer (could not connect, TLS failed, or timed out)"
+#: ... and when the host resolved to an address webhooks may not reach.
+REFUSED = "not sent: the host resolves to an address webhooks may not reach"
+
+
+def _sni(url: httpx.URL, target: ResolvedTarget) -> dict[str, str]:
+    """TLS names the URL's host (SNI, certificate check), not the address connected to."""
+    if url.scheme != "https" or target.host == target.address:
+        return {}
+    return {"sni_hostname": url.raw_host.decode("ascii")}
 
 
 class WebhookDeliverer:
@@ -38,6 +62,7 @@ class WebhookDeliverer:
         clock: Callable[[], dt.datetime] = utcnow,
         poll_interval: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -47,6 +72,9 @@ class WebhookDeliverer:
         self.failed_attempts = 0
         self._transport = transport
         self._key = settings.resolved_secret_key()
+        self._guard = TargetGuard.from_networks(
+            settings.webhook_allowed_networks, resolver=resolver
+        )
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -56,8 +84,14 @@ class WebhookDeliverer:
     async def run(self, *, once: bool = False) -> None:
         """Deliver until stopped; with `once`, until nothing is due."""
         timeout = httpx.Timeout(self.settings.webhook_timeout_seconds)
+        # No keep-alive: connections are pooled by address, and a TLS session verified for
+        # one host name must not carry the request of another host on the same address.
         async with httpx.AsyncClient(
-            timeout=timeout, transport=self._transport, follow_redirects=False
+            timeout=timeout,
+            transport=self._transport,
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: connect where we checked
+            limits=httpx.Limits(max_keepalive_connections=0),
         ) as client:
             while not self._stop.is_set():
                 done = await self.deliver_due(client)
@@ -112,13 +146,33 @@ class WebhookDeliverer:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
+        target: ResolvedTarget | None = None
         try:
-            response = await client.post(job.url, content=job.body, headers=headers)
-            status = response.status_code
-            if not 200 <= status < 300:
-                error = f"HTTP {status}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            target = await asyncio.wait_for(
+                asyncio.to_thread(self._guard.resolve, job.url),
+                self.settings.webhook_timeout_seconds,
+            )
+        except ValidationError:
+            error = REFUSED
+        except TimeoutError:
+            error = NO_ANSWER
+        if target is not None:
+            try:
+                url = httpx.URL(job.url)
+                headers["Host"] = url.netloc.decode("ascii")
+                # streamed and never read: the answer's body is neither kept nor downloaded
+                async with client.stream(
+                    "POST",
+                    url.copy_with(host=target.address),
+                    content=job.body,
+                    headers=headers,
+                    extensions=_sni(url, target),
+                ) as response:
+                    status = response.status_code
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+            except (httpx.HTTPError, httpx.InvalidURL):
+                error = NO_ANSWER
         duration = int((time.perf_counter() - started) * 1000)
         return service.AttemptOutcome(
             delivery_id=job.delivery_id,

@@ -29,6 +29,7 @@ from textopt.webhooks.models import (
     WebhookEvent,
 )
 from textopt.webhooks.signing import endpoint_secret
+from textopt.webhooks.targets import TargetGuard
 
 __all__ = [
     "AttemptOutcome",
@@ -100,11 +101,14 @@ def parse_events(values: Iterable[str]) -> list[str]:
     return names
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, *, guard: TargetGuard) -> str:
     text = url.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 2000:
         raise ValidationError(f"{url!r} is not an http(s) URL", field="url")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError("a webhook URL carries no user name or password", field="url")
+    guard.resolve(text)  # refused unless every address is public or allowed
     return text
 
 
@@ -119,11 +123,15 @@ def create_endpoint(
     url: str,
     events: Iterable[str],
     workspace_key: bytes,
+    guard: TargetGuard,
     description: str | None = None,
 ) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint; returns it and its signing secret (shown once)."""
+    """Register an endpoint; returns it and its signing secret (shown once).
+
+    The URL's host must resolve to public addresses only, or to networks `guard` allows.
+    """
     endpoint = WebhookEndpoint(
-        url=_check_url(url),
+        url=_check_url(url, guard=guard),
         events=parse_events(events),
         secret_salt=secrets.token_hex(16),
         active=True,

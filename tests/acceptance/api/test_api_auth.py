@@ -10,6 +10,7 @@ from tests.factories.api import PASSWORD, ApiClient, client, make_app, make_key,
 from textopt.accounts.limits import RequestLimiter
 from textopt.accounts.models import Role, Scope
 from textopt.config import Settings
+from textopt.errors import PermissionDenied
 
 PROBLEM = "application/problem+json"
 PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/v1/auth/login"}
@@ -220,3 +221,78 @@ def test_an_unknown_route_is_a_problem_document(admin: ApiClient) -> None:
     response = admin.get("/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
+
+
+def _key_made_by(parent: ApiClient, scopes: list[str], name: str = "child") -> str:
+    made = parent.post("/v1/api-keys", json={"name": name, "scopes": scopes})
+    assert made.status_code == 201, made.text
+    secret: str = made.json()["secret"]
+    return secret
+
+
+def test_a_key_made_by_a_key_acts_for_its_user_and_dies_when_they_are_disabled(
+    app: FastAPI, engine: Engine, admin: ApiClient
+) -> None:
+    ada = make_user(engine, "ada@example.com", Role.ADMIN)
+    with client(app, make_key(engine, list(Scope), name="ada's", user=ada)) as adas:
+        child = _key_made_by(adas, ["read", "admin"])
+        with client(app, child) as grandchild_maker:
+            grandchild = _key_made_by(grandchild_maker, ["read"], name="grandchild")
+    keys = {k["name"]: k for k in admin.get("/v1/api-keys").json()}
+    assert keys["child"]["created_by"] == ada
+    assert keys["grandchild"]["created_by"] == ada
+    assert admin.post(f"/v1/users/{ada}/disable").status_code == 200
+    for secret in (child, grandchild):
+        with client(app, secret) as revoked:
+            answer = revoked.get("/v1/contacts")
+            assert answer.status_code == 401
+            refused = revoked.post(
+                "/v1/users",
+                json={"email": "eve@example.com", "password": PASSWORD, "role": "admin"},
+            )
+            assert refused.status_code == 401
+    keys = {k["name"]: k for k in admin.get("/v1/api-keys").json()}
+    assert keys["child"]["revoked_at"] is not None
+    assert keys["grandchild"]["revoked_at"] is not None
+
+
+def test_revoking_a_key_revokes_the_keys_made_through_it(app: FastAPI, admin: ApiClient) -> None:
+    parent = _key_made_by(admin, ["read", "admin"], name="parent")
+    with client(app, parent) as parents:
+        child = _key_made_by(parents, ["read"])
+    parent_id = next(k["id"] for k in admin.get("/v1/api-keys").json() if k["name"] == "parent")
+    assert admin.delete(f"/v1/api-keys/{parent_id}").status_code == 200
+    with client(app, child) as children:
+        assert children.get("/v1/contacts").status_code == 401
+
+
+def test_an_admin_only_key_cannot_make_a_user_or_key_more_powerful_than_itself(
+    app: FastAPI, engine: Engine
+) -> None:
+    def new_user(maker: ApiClient, role: str, email: str) -> int:
+        body = {"email": email, "password": PASSWORD, "role": role}
+        return maker.post("/v1/users", json=body).status_code
+
+    with client(app, make_key(engine, [Scope.ADMIN], name="admin only")) as admin_only:
+        refused = admin_only.post(
+            "/v1/users", json={"email": "eve@example.com", "password": PASSWORD, "role": "admin"}
+        )
+        assert refused.status_code == 403
+        assert refused.json()["field"] == "role"
+        assert new_user(admin_only, "viewer", "vic@example.com") == 403  # viewers read
+        wider = admin_only.post("/v1/api-keys", json={"name": "x", "scopes": ["admin", "send"]})
+        assert wider.status_code == 403
+        assert wider.json()["field"] == "scopes"
+    with client(app, make_key(engine, [Scope.ADMIN, Scope.READ], name="admin+read")) as reader:
+        assert new_user(reader, "viewer", "vic@example.com") == 201
+        assert new_user(reader, "marketer", "max@example.com") == 403
+    with client(app, make_key(engine, list(Scope), name="all")) as full:
+        assert new_user(full, "admin", "root@example.com") == 201
+
+
+def test_a_key_never_holds_more_than_its_users_role(app: FastAPI, engine: Engine) -> None:
+    max_id = make_user(engine, "max@example.com", Role.MARKETER)
+    with pytest.raises(PermissionDenied):
+        make_key(engine, [Scope.ADMIN], user=max_id)  # the operator cannot either
+    with client(app, make_key(engine, [Scope.READ, Scope.SEND], user=max_id)) as maxs:
+        assert maxs.get("/v1/auth/me").json()["scopes"] == ["read", "send"]

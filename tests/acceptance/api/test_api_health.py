@@ -59,6 +59,7 @@ def test_serve_reports_the_dispatcher_and_webhooks_running(
         "workers": {
             "dispatcher": {"state": "running", "restarts": 0},
             "webhooks": {"state": "running", "restarts": 0},
+            "housekeeping": {"state": "running", "restarts": 0},
         },
     }
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+import datetime as dt
+import hashlib
+import hmac
+import json
+
+from sqlalchemy import Engine, func, select, update
 from tests.factories.api import ApiClient
 
+from textopt.accounts.models import IdempotencyRecord
+from textopt.config import Settings
+from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.dispatch.models import Message
+from textopt.gdpr.retention import Housekeeper
 
 BODY = {"to": "06 12 34 56 78", "text": "Votre RDV est confirmé demain 10h"}
 
@@ -66,3 +75,65 @@ def test_a_blocked_message_says_why(admin: ApiClient) -> None:
     assert marketing.status_code == 201
     assert marketing.json()["status"] == "blocked"
     assert marketing.json()["reason"] == "no_consent"
+
+
+def test_the_fingerprint_is_keyed_with_the_workspace_secret(
+    admin: ApiClient, engine: Engine, campaign_settings: Settings
+) -> None:
+    assert admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "k"}).status_code
+    canonical = {**BODY, "variables": {}, "purpose": "transactional", "sender_id": None}
+    canonical |= {"provider": None, "validity_hours": 24}
+    with session_scope(engine) as s:
+        stored = s.scalars(select(IdempotencyRecord.fingerprint)).one()
+    for separators in ((", ", ": "), (",", ":")):
+        text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=separators)
+        assert stored != hashlib.sha256(text.encode()).hexdigest()  # guessable without the key
+    keyed = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert (
+        stored
+        == hmac.new(
+            campaign_settings.resolved_secret_key(), keyed.encode(), hashlib.sha256
+        ).hexdigest()
+    )
+
+
+def test_after_an_erasure_a_key_no_longer_tells_whether_a_guess_is_right(
+    admin: ApiClient, engine: Engine
+) -> None:
+    assert admin.post("/v1/contacts", json={"phone": BODY["to"]}).status_code == 201
+    assert admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "k"}).status_code
+    assert admin.post("/v1/gdpr/erase", json={"phone": BODY["to"]}).status_code == 200
+    with session_scope(engine) as s:
+        assert s.scalars(select(IdempotencyRecord)).all() == []
+    right = admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "k"})
+    wrong = admin.post(
+        "/v1/messages", json={**BODY, "to": "06 98 76 54 32"}, headers={"Idempotency-Key": "k"}
+    )
+    # before: 200 for the right number, 409 for any other
+    assert (right.status_code, right.json()) == (wrong.status_code, wrong.json())
+    assert right.status_code >= 400
+
+
+def test_a_key_is_forgotten_after_its_window(
+    admin: ApiClient, engine: Engine, campaign_settings: Settings
+) -> None:
+    assert admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "old"}).status_code
+    with session_scope(engine) as s:
+        s.execute(update(IdempotencyRecord).values(created_at=utcnow() - dt.timedelta(hours=25)))
+    assert admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "new"}).status_code
+    with session_scope(engine) as s:
+        assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
+    sweep = Housekeeper(engine, campaign_settings, clock=lambda: utcnow() + dt.timedelta(days=2))
+    assert sweep.sweep().idempotency_records == 1
+
+
+def test_an_erasure_empties_one_off_messages_sent_before_the_number_was_a_contact(
+    admin: ApiClient, engine: Engine
+) -> None:
+    early = admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "early"}).json()
+    assert admin.post("/v1/contacts", json={"phone": BODY["to"]}).status_code == 201
+    assert admin.post("/v1/gdpr/erase", json={"phone": BODY["to"]}).status_code == 200
+    with session_scope(engine) as s:
+        message = s.get_one(Message, early["id"])
+        assert (message.recipient, message.body) == (None, None)
+        assert s.scalars(select(IdempotencyRecord)).all() == []

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from tests.factories.api import ApiClient
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from tests.factories.api import ApiClient, client, make_app, make_key
+
+from textopt.accounts.models import Scope
+from textopt.config import Settings
+
+
+@pytest.fixture
+def app(engine: Engine, campaign_settings: Settings) -> FastAPI:
+    """The API of an operator who lets webhooks reach a receiver on this machine."""
+    allowed = campaign_settings.model_copy(update={"webhook_allowed_networks": ["127.0.0.1/32"]})
+    return make_app(engine, allowed)
 
 
 def test_an_endpoint_gets_opt_out_deliveries_in_its_log_until_deleted(admin: ApiClient) -> None:
@@ -41,3 +56,30 @@ def test_bad_endpoints_are_refused_with_the_field(admin: ApiClient) -> None:
     assert bad_event.json()["field"].startswith("events")
     none = admin.post("/v1/webhooks", json={"url": "https://x.example", "events": []})
     assert none.status_code == 422
+
+
+@pytest.fixture
+def strict_admin(engine: Engine, campaign_settings: Settings) -> Iterator[ApiClient]:
+    """An admin of the API with the default policy: public addresses only."""
+    with client(make_app(engine, campaign_settings), make_key(engine, list(Scope))) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",
+        "http://[::1]:8000/",
+        "http://0x7f000001/",
+        "http://localhost/",
+        "http://10.0.0.5/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://user:pw@127.0.0.1/",
+    ],
+)
+def test_internal_addresses_are_refused_at_registration(strict_admin: ApiClient, url: str) -> None:
+    refused = strict_admin.post("/v1/webhooks", json={"url": url, "events": ["campaign.completed"]})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "url"
+    assert strict_admin.get("/v1/webhooks").json() == []

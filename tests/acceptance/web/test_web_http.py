@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +20,10 @@ from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.consent.models import ConsentEvent, SuppressionReason
 from textopt.consent.service import suppress
+from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
 from textopt.dispatch.models import Message
+from textopt.gdpr.service import erase_person
 from textopt.links.models import LinkClick
 from textopt.links.service import link_base, rewrite_links
 
@@ -189,3 +194,41 @@ def test_the_campaign_page_names_why_sent_messages_stayed_unconfirmed(
     assert page.status_code == 200
     assert "Non confirmés, par raison" in page.text
     assert "aucun accusé de réception reçu" in page.text
+
+
+def test_an_upload_left_at_its_mapping_is_deleted_by_an_erasure_and_after_its_keep_time(
+    http: httpx.Client, engine: Engine, campaign_settings: Settings
+) -> None:
+    csrf = _sign_in(http, engine, Role.MARKETER)
+    folder = Path(str(campaign_settings.upload_dir))
+
+    def upload(text: str) -> str:
+        answer = http.post(
+            "/app/import",
+            data={"csrf_token": csrf},
+            files={"file": ("clients.csv", text.encode(), "text/csv")},
+        )
+        assert answer.status_code == 200, answer.text
+        token = re.search(r'action="/app/import/([A-Za-z0-9_-]+)"', answer.text)
+        assert token is not None
+        return token.group(1)
+
+    with session_scope(engine) as s:
+        alice = add_contact(s, "+33612345678")
+    alices = upload("phone;first_name\n06 12 34 56 78;Alice\n")
+    others = upload("phone;first_name\n06 98 76 54 32;Bob\n")
+    assert (folder / f"{alices}.csv").is_file()
+    with session_scope(engine) as s:
+        report = erase_person(s, contact=s.get_one(Contact, alice.id), settings=campaign_settings)
+    assert report.files_deleted == 1
+    assert not (folder / f"{alices}.csv").exists()
+    gone = http.post(
+        f"/app/import/{alices}", data={"csrf_token": csrf}, headers={"Accept-Language": "fr"}
+    )
+    assert gone.status_code == 404
+    assert "n&#39;est plus disponible" in gone.text or "n'est plus disponible" in gone.text
+    # Bob's upload is abandoned: past upload_keep_hours the next upload deletes it
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(folder / f"{others}.csv", (two_days_ago, two_days_ago))
+    upload("phone\n06 11 22 33 44\n")
+    assert not (folder / f"{others}.csv").exists()

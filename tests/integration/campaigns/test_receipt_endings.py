@@ -24,6 +24,7 @@ from textopt.dispatch.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 from textopt.webhooks import service as webhooks
 from textopt.webhooks.models import WebhookDelivery
+from textopt.webhooks.targets import TargetGuard
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
 VALIDITY = dt.timedelta(hours=48)
@@ -235,6 +236,7 @@ def test_closing_tells_webhooks_and_leaves_emails_alone(
             url="https://hooks.example/textopt",
             events=["message.status_changed"],
             workspace_key=campaign_settings.resolved_secret_key(),
+            guard=TargetGuard(resolver=lambda host, port: ["93.184.215.14"]),  # no DNS in tests
         )
     assert _close(engine, AT + dt.timedelta(days=4)) == 1
     assert _state(engine, email)[0] == "submitted"  # emails have no receipts to wait for

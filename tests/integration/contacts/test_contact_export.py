@@ -122,3 +122,58 @@ def test_export_then_import_round_trips(engine: Engine, session: Session, tmp_pa
     report = import_contacts(engine, path=path)
     assert (report.created, report.unchanged) == (2, 1)
     assert _snapshot(session) == before
+
+
+FORMULAS = {
+    "first_name": '=HYPERLINK("http://evil.example","x")',
+    "last_name": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "region": "+1+1",
+    "ville": "-2+3",
+    "note": "@home",  # (a leading tab is neutralised too, but the import trims cells)
+}
+
+
+def test_formulas_are_exported_as_text_and_import_back_unchanged(
+    engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    contact = service.create_contact(
+        session,
+        phone="06 12 34 56 78",
+        first_name=FORMULAS["first_name"],
+        last_name=FORMULAS["last_name"],
+        region=FORMULAS["region"],
+        attributes={"ville": FORMULAS["ville"], "note": FORMULAS["note"]},
+        tags=["=cmd"],
+    )
+    session.commit()
+    rows, _ = _export(session)
+    [row] = rows
+    assert row["phone"] == "+33612345678"  # E.164: a number, no function to call
+    for column, value in FORMULAS.items():
+        assert row[column] == "'" + value, column
+    assert row["tags"] == "'=cmd"
+    before = _snapshot(session)
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        export_contacts(session, out=out)
+    session.rollback()
+    service.delete_contact(session, contact_id=contact.id)
+    session.commit()
+    report = import_contacts(engine, path=path)
+    assert (report.created, report.rejected_total) == (1, 0)
+    assert _snapshot(session) == before
+
+
+def test_a_rejects_file_holds_no_formula_and_imports_back(engine: Engine, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(
+        'phone,first_name\n=1+1,"=HYPERLINK(""http://evil.example"",""x"")"\n', encoding="utf-8"
+    )
+    report = import_contacts(engine, path=source)
+    assert report.rejected_total == 1
+    assert report.rejects_path is not None
+    with Path(report.rejects_path).open(encoding="utf-8-sig", newline="") as handle:
+        [header, row] = list(csv.reader(handle))
+    assert header == ["line", "kind", "reason", "phone", "first_name"]
+    assert row[3:] == ["'=1+1", '\'=HYPERLINK("http://evil.example","x")']
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
+import trustme
 from sqlalchemy import Engine, event, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign, run_dispatcher
 
@@ -20,9 +23,10 @@ from textopt.consent import service as consent
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.webhooks import service
-from textopt.webhooks.delivery import WebhookDeliverer
+from textopt.webhooks.delivery import NO_ANSWER, REFUSED, WebhookDeliverer
 from textopt.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from textopt.webhooks.signing import verify_signature
+from textopt.webhooks.targets import TargetGuard
 
 
 class Receiver:
@@ -63,10 +67,20 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+@pytest.fixture
+def campaign_settings(campaign_settings: Settings) -> Settings:
+    """The receivers listen on loopback: these tests opt in as an operator would."""
+    return campaign_settings.model_copy(update={"webhook_allowed_networks": ["127.0.0.1/32"]})
+
+
 def _endpoint(engine: Engine, settings: Settings, url: str, *events: str) -> str:
     with session_scope(engine) as s:
         _, secret = service.create_endpoint(
-            s, url=url, events=events, workspace_key=settings.resolved_secret_key()
+            s,
+            url=url,
+            events=events,
+            workspace_key=settings.resolved_secret_key(),
+            guard=TargetGuard.from_networks(settings.webhook_allowed_networks),
         )
     return secret
 
@@ -181,7 +195,7 @@ def test_an_unreachable_receiver_is_an_attempt_with_its_error(
     with session_scope(engine) as s:
         attempt = s.scalars(select(WebhookAttempt)).one()
         assert attempt.status_code is None
-        assert "Connect" in (attempt.error or "")
+        assert attempt.error == NO_ANSWER  # the kind of network error is not told
 
 
 def test_a_campaign_sends_status_changes_in_one_insert_per_batch_and_its_completion(
@@ -230,3 +244,113 @@ def test_nothing_is_written_when_no_endpoint_subscribes(
             source="api", occurred_at=WEDNESDAY_10H,
         )  # fmt: skip
         assert s.scalars(select(WebhookDelivery)).all() == []
+
+
+def _opt_out(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        contact = add_contact(s, "+33612345678")
+        consent.record_consent(
+            s, contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
+            source="api", occurred_at=WEDNESDAY_10H,
+        )  # fmt: skip
+
+
+def test_an_answer_is_logged_by_its_status_never_its_body(
+    engine: Engine, campaign_settings: Settings, receiver: Receiver
+) -> None:
+    _endpoint(engine, campaign_settings, receiver.url, "contact.opted_out")
+    _opt_out(engine)
+    receiver.statuses = [500]
+    _deliver(engine, campaign_settings, utcnow())
+    with session_scope(engine) as s:
+        attempt = s.scalars(select(WebhookAttempt)).one()
+        delivery = s.scalars(select(WebhookDelivery)).one()
+    assert (attempt.status_code, attempt.error) == (500, "HTTP 500")  # the body "ok" is not kept
+    assert delivery.last_error == "HTTP 500"
+
+
+def test_a_name_rebound_to_an_internal_address_after_registration_is_not_posted(
+    engine: Engine, settings: Settings, receiver: Receiver
+) -> None:
+    port = receiver.server.server_address[1]
+    url = f"http://hooks.example:{port}/hook"
+    with session_scope(engine) as s:  # at registration the name is public
+        service.create_endpoint(
+            s,
+            url=url,
+            events=["contact.opted_out"],
+            workspace_key=settings.resolved_secret_key(),
+            guard=TargetGuard(resolver=lambda host, port: ["93.184.215.14"]),
+        )
+    _opt_out(engine)
+    deliverer = WebhookDeliverer(  # then DNS answers loopback; nothing allows it
+        engine, settings, clock=utcnow, resolver=lambda host, port: ["127.0.0.1"]
+    )
+    asyncio.run(deliverer.run(once=True))
+    assert receiver.requests == []
+    with session_scope(engine) as s:
+        attempt = s.scalars(select(WebhookAttempt)).one()
+    assert (attempt.status_code, attempt.error) == (None, REFUSED)
+
+
+def test_the_post_goes_to_the_address_checked_with_the_name_as_host(
+    engine: Engine, campaign_settings: Settings, receiver: Receiver
+) -> None:
+    port = receiver.server.server_address[1]
+    url = f"http://hooks.example:{port}/hook"  # a name no DNS knows: only the check's answer
+    resolver = lambda host, port: ["127.0.0.1"]  # noqa: E731
+    with session_scope(engine) as s:
+        service.create_endpoint(
+            s,
+            url=url,
+            events=["contact.opted_out"],
+            workspace_key=campaign_settings.resolved_secret_key(),
+            guard=TargetGuard.from_networks(["127.0.0.1/32"], resolver=resolver),
+        )
+    _opt_out(engine)
+    deliverer = WebhookDeliverer(engine, campaign_settings, clock=utcnow, resolver=resolver)
+    asyncio.run(deliverer.run(once=True))
+    [(headers, _)] = receiver.requests
+    assert headers["Host"] == f"hooks.example:{port}"
+    assert deliverer.delivered == 1
+
+
+def test_over_https_the_certificate_is_checked_for_the_name_not_the_address(
+    engine: Engine, campaign_settings: Settings, receiver: Receiver
+) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.example").configure_cert(server_context)
+    receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+    port = receiver.server.server_address[1]
+    resolver = lambda host, port: ["127.0.0.1"]  # noqa: E731
+    with session_scope(engine) as s:
+        for url in (f"https://hooks.example:{port}/hook", f"https://other.example:{port}/hook"):
+            service.create_endpoint(
+                s,
+                url=url,
+                events=["contact.opted_out"],
+                workspace_key=campaign_settings.resolved_secret_key(),
+                guard=TargetGuard.from_networks(["127.0.0.1/32"], resolver=resolver),
+            )
+    _opt_out(engine)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    deliverer = WebhookDeliverer(
+        engine,
+        campaign_settings,
+        clock=utcnow,
+        resolver=resolver,
+        transport=httpx.AsyncHTTPTransport(verify=client_context),
+    )
+    asyncio.run(deliverer.run(once=True))
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(WebhookDelivery.endpoint_id, WebhookAttempt.status_code, WebhookAttempt.error)
+            .join(WebhookAttempt, WebhookAttempt.delivery_id == WebhookDelivery.id)
+            .order_by(WebhookDelivery.endpoint_id)
+        ).all()
+    # the certificate names hooks.example: the same address under another name is refused
+    assert [(code, error) for _, code, error in rows] == [(200, None), (None, NO_ANSWER)]
+    [(headers, _)] = receiver.requests
+    assert headers["Host"] == f"hooks.example:{port}"

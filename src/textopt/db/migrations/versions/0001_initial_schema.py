@@ -264,6 +264,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("created_at", textopt.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", textopt.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -273,9 +274,19 @@ def upgrade() -> None:
             name=op.f("fk_api_keys_created_by_users"),
             ondelete="SET NULL",
         ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["api_keys.id"],
+            name=op.f("fk_api_keys_parent_id_api_keys"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
     )
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_keys_created_by"), ["created_by"], unique=False)
+        batch_op.create_index(batch_op.f("ix_api_keys_parent_id"), ["parent_id"], unique=False)
+
     op.create_table(
         "campaigns",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -598,6 +609,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_records")),
     )
+    with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_records_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_records_message_id"), ["message_id"], unique=False
+        )
+
     op.create_table(
         "inbound_messages",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -753,6 +772,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbound_messages_contact")
 
     op.drop_table("inbound_messages")
+    with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_records_message_id"))
+        batch_op.drop_index(batch_op.f("ix_idempotency_records_created_at"))
+
     op.drop_table("idempotency_records")
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_attempts_delivery")
@@ -803,6 +826,10 @@ def downgrade() -> None:
 
     op.drop_table("consent_events")
     op.drop_table("campaigns")
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_keys_parent_id"))
+        batch_op.drop_index(batch_op.f("ix_api_keys_created_by"))
+
     op.drop_table("api_keys")
     op.drop_table("webhook_endpoints")
     op.drop_table("users")
