@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
 from textopt.api.deps import DbSession, require
+from textopt.api.schemas import GdprExport
 from textopt.contacts.service import get_contact_by_phone_or_raise
 from textopt.gdpr import service
 
@@ -42,7 +43,7 @@ class ErasureRead(BaseModel):
     suppressed: list[str]
 
 
-@router.post("/export")
+@router.post("/export", response_model=GdprExport)
 def export_person(body: PersonRequest, actor: Officer, session: DbSession) -> dict[str, Any]:
     """Everything held about one person, as JSON."""
     contact = get_contact_by_phone_or_raise(session, phone=body.phone)
