@@ -70,7 +70,12 @@ def _enqueue(
     )
 
 
-@router.post("", response_model=MessageSent, status_code=201)
+@router.post(
+    "",
+    response_model=MessageSent,
+    status_code=201,
+    responses={200: {"model": MessageSent, "description": "A retry: the message of this key"}},
+)
 def send_message(
     body: MessageCreate,
     actor: Sender,
