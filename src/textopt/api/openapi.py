@@ -17,7 +17,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ERROR_RESPONSES", "OPERATION_IDS", "Problem", "install_openapi", "operation_id"]
+from textopt.api.deps import COOKIE_NAME
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "OPERATION_IDS",
+    "PUBLIC_OPERATIONS",
+    "Problem",
+    "install_openapi",
+    "operation_id",
+]
 
 #: `module:function` of each endpoint -> its operation id.
 OPERATION_IDS: dict[str, str] = {
@@ -136,6 +145,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Operations anyone may call: no credentials, so no 401/403 (a provider's callback is
+#: signed instead, and refused with 401 when the signature is wrong).
+PUBLIC_OPERATIONS = frozenset({"health", "auth_login", "unsubscribe_page", "unsubscribe_confirm"})
+_CALLBACKS = "callbacks_"
+
+
 def operation_id(route: APIRoute) -> str:
     """The operation id of a route: from `OPERATION_IDS`, else `<tag>_<function>`."""
     module = route.endpoint.__module__.rsplit(".", 1)[-1]
@@ -155,6 +170,24 @@ def _csv_as_string(schema: dict[str, Any]) -> None:
             if "text/csv" in content:
                 content.pop("application/json", None)
                 content["text/csv"] = {"schema": {"type": "string"}}
+
+
+def _security(schema: dict[str, Any]) -> None:
+    """An API key (bearer) or the session cookie on every operation that needs credentials."""
+    components = schema.setdefault("components", {})
+    components["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "`textopt apikeys create`"},
+        "session": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},
+    }
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            name = operation.get("operationId", "")
+            if name in PUBLIC_OPERATIONS or name.startswith(_CALLBACKS):
+                operation["responses"].pop("403", None)
+                if not name.startswith(_CALLBACKS):
+                    operation["responses"].pop("401", None)
+                continue
+            operation["security"] = [{"apiKey": []}, {"session": []}]
 
 
 def _problems_only(schema: dict[str, Any]) -> None:
@@ -186,6 +219,7 @@ def install_openapi(app: FastAPI) -> None:
         components.update(Problem.model_json_schema().get("$defs", {}))
         components["Problem"].pop("$defs", None)
         _csv_as_string(schema)
+        _security(schema)
         _problems_only(schema)
         app.openapi_schema = schema
         return schema

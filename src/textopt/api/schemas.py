@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CampaignReport",
@@ -35,7 +35,18 @@ __all__ = [
 ]
 
 
-class MessageRead(BaseModel):
+def _open(schema: dict[str, Any]) -> None:
+    schema.pop("additionalProperties", None)  # clients must accept fields added later
+
+
+class _Shape(BaseModel):
+    """A service's dict as published. A key the model lacks is an error (so tests catch a
+    service that grew a field without its model), yet the published schema stays open."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_open)
+
+
+class MessageRead(_Shape):
     """One message: recipient, state, reason, cost and provider ids (no history)."""
 
     id: int
@@ -67,7 +78,7 @@ class MessageRead(BaseModel):
     updated_at: dt.datetime
 
 
-class MessageEventRead(BaseModel):
+class MessageEventRead(_Shape):
     """One step of a message's life: a state change, a provider answer, a receipt."""
 
     at: dt.datetime
@@ -87,7 +98,7 @@ class MessageSent(MessageDetail):
     created: bool
 
 
-class ChannelPlanRead(BaseModel):
+class ChannelPlanRead(_Shape):
     """One channel's part of a plan."""
 
     audience: int
@@ -102,7 +113,7 @@ class ChannelPlanRead(BaseModel):
     estimated_duration_seconds: float
 
 
-class CountryPlanRead(BaseModel):
+class CountryPlanRead(_Shape):
     """Messages, segments and cost for one country and encoding."""
 
     messages: int
@@ -111,7 +122,7 @@ class CountryPlanRead(BaseModel):
     cost: str
 
 
-class WorstMessageRead(BaseModel):
+class WorstMessageRead(_Shape):
     """The longest message of a plan."""
 
     contact_id: int
@@ -121,7 +132,7 @@ class WorstMessageRead(BaseModel):
     units: int
 
 
-class PlanReportRead(BaseModel):
+class PlanReportRead(_Shape):
     """What planning (a preview, or a launch) finds: who gets what, when, at what cost."""
 
     campaign: int
@@ -154,7 +165,7 @@ class LaunchReport(PlanReportRead):
     status: str
 
 
-class ClicksRead(BaseModel):
+class ClicksRead(_Shape):
     """Tracked link clicks of a campaign."""
 
     campaign: int
@@ -164,7 +175,7 @@ class ClicksRead(BaseModel):
     clicks_by_url: dict[str, int]
 
 
-class ChannelReportRead(BaseModel):
+class ChannelReportRead(_Shape):
     """A campaign's counts (over one channel, or all)."""
 
     messages: int
@@ -199,7 +210,7 @@ class CampaignReport(ChannelReportRead):
     channels: dict[str, ChannelReportRead]
 
 
-class TraceStepRead(BaseModel):
+class TraceStepRead(_Shape):
     """One rule the policy checked."""
 
     rule: str
@@ -207,7 +218,7 @@ class TraceStepRead(BaseModel):
     detail: str
 
 
-class DecisionRead(BaseModel):
+class DecisionRead(_Shape):
     """A policy decision: send, defer (to `at`) or block, with its reason and trace."""
 
     decision: str
@@ -219,7 +230,7 @@ class DecisionRead(BaseModel):
     trace: list[TraceStepRead]
 
 
-class StoredDecisionRead(BaseModel):
+class StoredDecisionRead(_Shape):
     """The decision stored with the recipient's message."""
 
     message: int
@@ -230,14 +241,14 @@ class StoredDecisionRead(BaseModel):
     send_at: dt.datetime | None
 
 
-class ChannelExplanation(BaseModel):
+class ChannelExplanation(_Shape):
     """One channel's stored decision and the policy evaluated now."""
 
     stored_decision: StoredDecisionRead | None
     evaluated_now: DecisionRead
 
 
-class RecipientExplanation(BaseModel):
+class RecipientExplanation(_Shape):
     """Why one person did or did not get a campaign."""
 
     campaign: int
@@ -250,7 +261,7 @@ class RecipientExplanation(BaseModel):
     channels: dict[str, ChannelExplanation]
 
 
-class GdprExport(BaseModel):
+class GdprExport(_Shape):
     """Everything held about one person (GDPR art. 15)."""
 
     exported_at: dt.datetime
@@ -261,7 +272,7 @@ class GdprExport(BaseModel):
     messages: list[dict[str, Any]]
 
 
-class WorkerError(BaseModel):
+class WorkerError(_Shape):
     """The last error of a worker."""
 
     type: str
@@ -269,7 +280,7 @@ class WorkerError(BaseModel):
     at: dt.datetime
 
 
-class WorkerRead(BaseModel):
+class WorkerRead(_Shape):
     """One supervised worker."""
 
     state: str
@@ -278,7 +289,7 @@ class WorkerRead(BaseModel):
     last_error: WorkerError | None = None
 
 
-class HealthRead(BaseModel):
+class HealthRead(_Shape):
     """`ok`, `degraded` (a worker restarting) or `unavailable` (no database)."""
 
     status: str

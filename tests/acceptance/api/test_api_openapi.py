@@ -70,3 +70,20 @@ def test_the_outbound_webhooks_are_described_with_their_versioned_bodies(
         assert body["properties"]["type"]["const"] == name
         assert body["properties"]["version"]["const"] == 1
         assert {"id", "type", "version", "created_at", "data"} <= set(body["required"])
+
+
+def test_credentials_are_declared_where_they_are_needed_only(anonymous: ApiClient) -> None:
+    schema = anonymous.get("/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`textopt apikeys create`",
+    }
+    send = schema["paths"]["/v1/messages"]["post"]
+    assert send["security"] == [{"apiKey": []}, {"session": []}]
+    assert {"401", "403"} <= set(send["responses"])
+    health = schema["paths"]["/health"]["get"]
+    assert "security" not in health
+    assert not {"401", "403"} & set(health["responses"])
+    assert set(health["responses"]) >= {"200", "503"}
