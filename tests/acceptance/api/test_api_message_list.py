@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, update
 from tests.factories.api import ApiClient
-from tests.factories.cli import cli_json
+from tests.factories.cli import cli_json, run_cli
 
 from textopt.db.engine import session_scope
 from textopt.dispatch import listing
@@ -120,3 +120,6 @@ def test_the_cli_lists_the_same_pages_as_json(admin: ApiClient, sent: dict[str, 
     assert rest["next"] is None
     blocked = cli_json("message", "list", "--status", "blocked", "--purpose", "marketing")
     assert [m["id"] for m in blocked["items"]] == [sent["promo"]]
+    table = run_cli("message", "list", "--limit", "3")
+    assert "3 message(s)" in table
+    assert f"next page: --after {sent['alice_2']}" in table
