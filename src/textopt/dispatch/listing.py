@@ -4,9 +4,9 @@ A page is a keyset walk by id (`id > after`), like every list of the API. Filter
 outbox has an index for narrow the walk: a contact (`ix_messages_contact_time`), a campaign
 (its unique key), and creation times, turned into an id range through `ix_messages_created`
 (ids and creation times grow together). The others (status, channel, purpose, update
-times) are applied to a window of at most `SCAN_WINDOW` rows after the cursor: a page never
-reads more than that, however rare the rows it looks for, and may come back short (even
-empty) with a `next` cursor that continues after the window.
+times, a number that no contact has) are applied to a window of at most `SCAN_WINDOW` rows
+after the cursor: a page never reads more than that, however rare the rows it looks for,
+and may come back short (even empty) with a `next` cursor that continues after the window.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class MessageFilter:
     """Which messages to list; every field given must match (None: any)."""
 
     contact_id: int | None = None
-    phone: str | None = None  # the contact with this number, in any notation
+    phone: str | None = None  # the contact with this number (any notation), else the number
     email: str | None = None  # the contact with this address
     campaign_id: int | None = None
     one_off: bool | None = None  # True: messages without a campaign; False: campaigns'
@@ -140,11 +140,16 @@ def list_messages(
     walk: list[ColumnElement[bool]] = []
     if after is not None:
         walk.append(Message.id > after)
+    kept: list[ColumnElement[bool]] = []
     contacts = _contact_ids(session, where)
-    if contacts is not None:
-        if not contacts:
-            return MessagePage(messages=[], next_after=None)
+    if contacts:
         walk.append(Message.contact_id.in_(contacts))
+    elif contacts is not None:
+        if where.phone is None or where.contact_id is not None or where.email is not None:
+            return MessagePage(messages=[], next_after=None)
+        # A number without a contact (a one-off message to anyone): its messages are found
+        # by recipient, checked within the window like the other unindexed filters.
+        kept.append(Message.recipient == normalise_phone(where.phone).e164)
     if where.campaign_id is not None:
         walk.append(Message.campaign_id == where.campaign_id)
     if created_since is not None:
@@ -157,7 +162,6 @@ def list_messages(
         if end is not None:
             walk.append(Message.id < end)
     window = select(Message.id).where(*walk).order_by(Message.id).limit(SCAN_WINDOW).subquery()
-    kept: list[ColumnElement[bool]] = []
     if where.one_off is not None:
         kept.append(
             Message.campaign_id.is_(None) if where.one_off else Message.campaign_id.is_not(None)

@@ -64,6 +64,8 @@ def test_messages_are_listed_by_contact_number_address_status_and_purpose(
     assert _ids(admin, phone="06 12 34 56 78") == mine
     assert _ids(admin, email="alice@EXAMPLE.com") == mine
     assert _ids(admin, phone="06 00 00 00 00") == []
+    assert _ids(admin, phone="06 98 76 54 32") == [sent["bob"]]  # no contact: by recipient
+    assert _ids(admin, phone=BOB, email="alice@example.com") == []
     assert _ids(admin, status="blocked") == [sent["promo"]]
     assert _ids(admin, purpose="transactional", phone=ALICE) == [sent["alice_1"], sent["alice_2"]]
     assert _ids(admin, channel="email") == []
