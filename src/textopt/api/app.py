@@ -29,7 +29,9 @@ from textopt.api import (
 )
 from textopt.api import webhooks as webhook_routes
 from textopt.api.deps import limit
+from textopt.api.openapi import ERROR_RESPONSES, install_openapi, operation_id
 from textopt.api.problems import install_problem_handlers
+from textopt.api.webhook_events import declare_webhooks
 from textopt.config import Settings
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
@@ -96,6 +98,8 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        generate_unique_id_function=operation_id,
+        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.engine = db
@@ -110,4 +114,6 @@ def create_app(
     app.include_router(webhook_routes.router)
     app.include_router(hooks.router)
     mount_web(app)  # the dashboard, signup pages and short links (last: it adds `/{code}`)
+    declare_webhooks(app)
+    install_openapi(app)
     return app

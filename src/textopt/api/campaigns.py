@@ -13,6 +13,7 @@ from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
 from textopt.api.deps import CurrentActor, DbSession, get_settings_dep, require
 from textopt.api.pagination import After, Limit, Page, RowId, page_of
+from textopt.api.schemas import CampaignReport, LaunchReport, PlanReportRead, RecipientExplanation
 from textopt.campaigns import service
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.report import campaign_report, explain_recipient
@@ -128,7 +129,7 @@ def get_campaign(campaign_id: RowId, actor: CurrentActor, session: DbSession) ->
     return _read(service.get_campaign_or_raise(session, campaign_id=campaign_id))
 
 
-@router.post("/{campaign_id}/preview")
+@router.post("/{campaign_id}/preview", response_model=PlanReportRead)
 def preview(
     campaign_id: RowId, actor: CurrentActor, session: DbSession, settings: AppSettings
 ) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def preview(
     return report.to_dict()
 
 
-@router.post("/{campaign_id}/launch")
+@router.post("/{campaign_id}/launch", response_model=LaunchReport)
 def launch(
     campaign_id: RowId, actor: Launcher, session: DbSession, settings: AppSettings
 ) -> dict[str, Any]:
@@ -203,14 +204,14 @@ def cancel(campaign_id: RowId, actor: Launcher, session: DbSession) -> Cancelled
     return Cancelled(**_read(campaign).model_dump(), messages_cancelled=count)
 
 
-@router.get("/{campaign_id}/report")
+@router.get("/{campaign_id}/report", response_model=CampaignReport)
 def report(campaign_id: RowId, actor: CurrentActor, session: DbSession) -> dict[str, Any]:
     """Counts by state and reason, failures by code, opt-outs, segments and cost."""
     campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
     return campaign_report(session, campaign=campaign)
 
 
-@router.get("/{campaign_id}/why")
+@router.get("/{campaign_id}/why", response_model=RecipientExplanation)
 def why(
     campaign_id: RowId,
     actor: CurrentActor,

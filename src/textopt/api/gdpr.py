@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
 from textopt.api.deps import DbSession, get_settings_dep, require
+from textopt.api.schemas import GdprExport
 from textopt.config import Settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
 from textopt.gdpr import service
@@ -45,7 +46,7 @@ class ErasureRead(BaseModel):
     files_deleted: int = Field(description="Uploads and rejects files that held the person")
 
 
-@router.post("/export")
+@router.post("/export", response_model=GdprExport)
 def export_person(body: PersonRequest, actor: Officer, session: DbSession) -> dict[str, Any]:
     """Everything held about one person, as JSON."""
     contact = get_contact_by_phone_or_raise(session, phone=body.phone)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from textopt.api.schemas import HealthRead
 from textopt.db.engine import SNAPSHOT
 from textopt.supervisor import Supervisor, WorkerReport, WorkerState
 
@@ -45,7 +46,7 @@ def _worker(report: WorkerReport) -> dict[str, Any]:
     return body
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthRead, responses={503: {"model": HealthRead}})
 def health(request: Request) -> JSONResponse:
     """200 `ok` when the database answers and every worker runs; else 503 and why."""
     database = _database_problem(request.app.state.engine)

@@ -92,7 +92,13 @@ async def twilio_status(
     return Response(status_code=204)
 
 
-@router.post("/hooks/twilio/inbound")
+@router.post(
+    "/hooks/twilio/inbound",
+    response_class=Response,
+    responses={
+        200: {"description": "Empty TwiML", "content": {"text/xml": {"schema": {"type": "string"}}}}
+    },
+)
 async def twilio_inbound(
     request: Request,
     session: DbSession,

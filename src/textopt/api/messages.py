@@ -1,4 +1,4 @@
-"""`/v1/messages`: one-off (transactional) messages with an `Idempotency-Key`, and status."""
+"""`/v1/messages`: one-off (transactional) messages with an `Idempotency-Key`, status, lists."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,14 +18,17 @@ from textopt.accounts.service import (
     purge_idempotency_records,
 )
 from textopt.api.deps import CurrentActor, DbSession, get_settings_dep, require
-from textopt.api.pagination import RowId
+from textopt.api.pagination import MAX_ID, After, Limit, Page, RowId
+from textopt.api.schemas import MessageDetail, MessageRead, MessageSent
 from textopt.campaigns.report import message_history
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.db.base import utcnow
+from textopt.dispatch import listing
 from textopt.dispatch.models import Message
+from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConflictError, InvalidPhoneNumber
-from textopt.vocab import Purpose
+from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 Sender = Annotated[Actor, Depends(require(Scope.SEND))]
@@ -65,7 +68,12 @@ def _enqueue(
     )
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    response_model=MessageSent,
+    status_code=201,
+    responses={200: {"model": MessageSent, "description": "A retry: the message of this key"}},
+)
 def send_message(
     body: MessageCreate,
     actor: Sender,
@@ -124,7 +132,54 @@ def send_message(
     return {**message_history(session, message_id=message.id), "created": created}
 
 
-@router.get("/{message_id}")
+@router.get("", response_model=Page[MessageRead])
+def list_messages(
+    actor: CurrentActor,
+    session: DbSession,
+    contact: Annotated[int | None, Query(ge=1, le=MAX_ID, description="A contact's id")] = None,
+    phone: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
+    campaign: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    one_off: Annotated[
+        bool | None, Query(description="true: messages sent by `POST /v1/messages` only")
+    ] = None,
+    status: MessageStatus | None = None,
+    channel: Channel | None = None,
+    purpose: Purpose | None = None,
+    created_since: dt.datetime | None = None,
+    created_until: Annotated[dt.datetime | None, Query(description="Exclusive")] = None,
+    updated_since: dt.datetime | None = None,
+    updated_until: Annotated[dt.datetime | None, Query(description="Exclusive")] = None,
+    after: After = None,
+    limit: Limit = 50,
+) -> Page[MessageRead]:
+    """Messages by ascending id. A page may hold fewer than `limit` (even none) and a `next`.
+
+    Status, channel, purpose and update times are checked over a bounded window of the
+    outbox per page; keep following `next` until it is null.
+    """
+    where = listing.MessageFilter(
+        contact_id=contact,
+        phone=phone,
+        email=email,
+        campaign_id=campaign,
+        one_off=one_off,
+        status=status,
+        channel=channel,
+        purpose=purpose,
+        created_since=created_since,
+        created_until=created_until,
+        updated_since=updated_since,
+        updated_until=updated_until,
+    )
+    found = listing.list_messages(session, where=where, after=after, limit=limit)
+    return Page[MessageRead](
+        items=[MessageRead.model_validate(listing.message_fields(m)) for m in found.messages],
+        next=str(found.next_after) if found.next_after is not None else None,
+    )
+
+
+@router.get("/{message_id}", response_model=MessageDetail)
 def get_message(message_id: RowId, actor: CurrentActor, session: DbSession) -> dict[str, Any]:
     """One message: its state, reason, cost and every event (receipts included)."""
     return message_history(session, message_id=message_id)

@@ -14,6 +14,7 @@ from textopt.campaigns.models import Campaign, ChannelRule
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentEvent
 from textopt.contacts.models import Contact
+from textopt.dispatch.listing import message_fields
 from textopt.dispatch.models import Message, MessageEvent
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import NotFoundError
@@ -141,28 +142,7 @@ def message_history(session: Session, *, message_id: int) -> dict[str, Any]:
         select(MessageEvent).where(MessageEvent.message_id == message_id).order_by(MessageEvent.id)
     )
     return {
-        "id": message.id,
-        "campaign": message.campaign_id,
-        "contact": message.contact_id,
-        "to": message.recipient,
-        "channel": message.channel,
-        "purpose": message.purpose,
-        "status": message.status,
-        "reason": message.reason,
-        "reason_text": message.reason_text,
-        "body": message.body,
-        "encoding": message.encoding,
-        "segments": message.segments,
-        "cost": str(Decimal(message.cost_micros) / _MICROS),
-        "currency": message.currency,
-        "send_at": message.send_at.isoformat() if message.send_at else None,
-        "expires_at": message.expires_at.isoformat() if message.expires_at else None,
-        "provider": message.provider,
-        "provider_message_id": message.provider_message_id,
-        "idempotency_key": message.idempotency_key,
-        "attempts": message.attempts,
-        "error_code": message.error_code,
-        "error_text": message.error_text,
+        **message_fields(message),
         "events": [
             {"at": e.at.isoformat(), "status": e.status, "detail": e.detail} for e in events
         ],

@@ -1,7 +1,8 @@
-"""`textopt message` commands: see how a text travels as SMS before sending it."""
+"""`textopt message` commands: see how a text travels as SMS before sending it; list messages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from typing import Annotated, Any
@@ -10,13 +11,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from textopt.cli.common import console, console_err, print_json
+from textopt.cli.common import console, console_err, parse_instant, print_json, session
 from textopt.compose import Analysis, Encoding, analyze, message_frame
 from textopt.config import get_settings
+from textopt.dispatch import listing
+from textopt.dispatch.states import MessageStatus
 from textopt.errors import TextoptError, ValidationError
-from textopt.vocab import Purpose
+from textopt.vocab import Channel, Purpose
 
-__all__ = ["app", "inspect"]
+__all__ = ["app", "inspect", "list_command"]
 
 app = typer.Typer(help="Check messages: encoding, segments, cost.", no_args_is_help=True)
 
@@ -249,3 +252,68 @@ def inspect(
     except TextoptError as exc:
         console_err.print(Text.assemble(("error: ", "bold red"), exc.message))
         raise SystemExit(2) from None
+
+
+def _instant(value: str | None, field: str) -> dt.datetime | None:
+    return parse_instant(value, field=field) if value is not None else None
+
+
+@app.command("list")
+def list_command(
+    contact: Annotated[int | None, typer.Option(help="A contact's id")] = None,
+    phone: Annotated[str | None, typer.Option(help="The contact with this number")] = None,
+    email: Annotated[str | None, typer.Option(help="The contact with this address")] = None,
+    campaign: Annotated[int | None, typer.Option(help="A campaign's id")] = None,
+    one_off: Annotated[
+        bool | None, typer.Option("--one-off/--campaigns", help="One-off messages or campaigns'")
+    ] = None,
+    status: Annotated[MessageStatus | None, typer.Option(help="A state")] = None,
+    channel: Annotated[Channel | None, typer.Option(help="sms or email")] = None,
+    purpose: Annotated[Purpose | None, typer.Option(help="marketing or transactional")] = None,
+    created_since: Annotated[str | None, typer.Option(help="ISO 8601 with offset")] = None,
+    created_until: Annotated[str | None, typer.Option(help="ISO 8601, exclusive")] = None,
+    updated_since: Annotated[str | None, typer.Option(help="ISO 8601 with offset")] = None,
+    updated_until: Annotated[str | None, typer.Option(help="ISO 8601, exclusive")] = None,
+    limit: Annotated[int, typer.Option(help="Page size", min=1, max=500)] = 50,
+    after: Annotated[int | None, typer.Option(help="The `next` of the previous page")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: {items, next}")] = False,
+) -> None:
+    """List messages by id, a page at a time, like `GET /v1/messages`."""
+    where = listing.MessageFilter(
+        contact_id=contact,
+        phone=phone,
+        email=email,
+        campaign_id=campaign,
+        one_off=one_off,
+        status=status,
+        channel=channel,
+        purpose=purpose,
+        created_since=_instant(created_since, "created_since"),
+        created_until=_instant(created_until, "created_until"),
+        updated_since=_instant(updated_since, "updated_since"),
+        updated_until=_instant(updated_until, "updated_until"),
+    )
+    with session() as s:
+        page = listing.list_messages(s, where=where, after=after, limit=limit)
+        rows = [listing.message_fields(m) for m in page.messages]
+    following = str(page.next_after) if page.next_after is not None else None
+    if as_json:
+        print_json({"items": rows, "next": following})
+        return
+    table = Table(title=f"{len(rows)} message(s)")
+    for column in ("id", "campaign", "to", "channel", "purpose", "status", "reason", "created"):
+        table.add_column(column, justify="right" if column in ("id", "campaign") else "left")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            str(row["campaign"] or ""),
+            row["to"] or "",
+            row["channel"],
+            row["purpose"],
+            row["status"],
+            row["reason"] or "",
+            row["created_at"],
+        )
+    console.print(table, highlight=False)
+    if following is not None:
+        console.print(f"next page: --after {following}", style="dim")

@@ -88,6 +88,8 @@ class Message(Base):
         ),
         # caps: a contact's recent marketing across campaigns
         Index("ix_messages_contact_time", "contact_id", "send_at"),
+        # listing by creation time (`dispatch.listing`): written once, never moved
+        Index("ix_messages_created", "created_at"),
         # receipts: the message an SMSC id names (only messages that have one)
         Index(
             "ix_messages_provider_id",

@@ -28,6 +28,7 @@ from textopt.webhooks.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from textopt.webhooks.schemas import BODY_VERSION
 from textopt.webhooks.signing import endpoint_secret
 from textopt.webhooks.targets import TargetGuard
 
@@ -192,7 +193,13 @@ def emit_events(
         if not targets:
             continue
         event_id = f"evt_{uuid.uuid4().hex}"
-        envelope = {"id": event_id, "type": str(event), "created_at": created, "data": dict(data)}
+        envelope = {
+            "id": event_id,
+            "type": str(event),
+            "version": BODY_VERSION,
+            "created_at": created,
+            "data": dict(data),
+        }
         rows.extend(
             {
                 "endpoint_id": endpoint_id,

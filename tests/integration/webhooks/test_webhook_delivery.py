@@ -25,6 +25,12 @@ from textopt.db.engine import session_scope
 from textopt.webhooks import service
 from textopt.webhooks.delivery import NO_ANSWER, REFUSED, WebhookDeliverer
 from textopt.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from textopt.webhooks.schemas import (
+    BODY_VERSION,
+    CampaignCompletedEvent,
+    ContactOptedOutEvent,
+    MessageStatusChangedEvent,
+)
 from textopt.webhooks.signing import verify_signature
 from textopt.webhooks.targets import TargetGuard
 
@@ -129,6 +135,7 @@ def test_an_opt_out_is_posted_signed_and_logged(
     assert payload["data"]["contact_id"] == contact.id
     assert payload["data"]["source"] == "keyword"
     assert headers["X-Textopt-Event-Id"] == payload["id"]
+    assert ContactOptedOutEvent.model_validate_json(body).version == BODY_VERSION  # as published
     with session_scope(engine) as s:
         delivery = s.scalars(select(WebhookDelivery)).one()
         assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
@@ -231,6 +238,14 @@ def test_a_campaign_sends_status_changes_in_one_insert_per_batch_and_its_complet
     statuses = [json.loads(b)["data"].get("status") for _, b in receiver.requests]
     assert sorted(s for s in statuses if s) == ["delivered"] * 5 + ["submitted"] * 5
     assert len(receiver.requests) == 11
+    published: dict[str, type[MessageStatusChangedEvent | CampaignCompletedEvent]] = {
+        # every body is what the schema's `webhooks` section describes
+        "message.status_changed": MessageStatusChangedEvent,
+        "campaign.completed": CampaignCompletedEvent,
+    }
+    for _, raw in receiver.requests:
+        kind = json.loads(raw)["type"]
+        assert published[kind].model_validate_json(raw).type == kind
 
 
 def test_nothing_is_written_when_no_endpoint_subscribes(

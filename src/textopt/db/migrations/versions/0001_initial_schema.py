@@ -547,6 +547,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_contact_time", ["contact_id", "send_at"], unique=False)
+        batch_op.create_index("ix_messages_created", ["created_at"], unique=False)
         batch_op.create_index(
             "ix_messages_due",
             ["provider", "send_at", "id"],
@@ -802,6 +803,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("status IN ('planned', 'queued')"),
             postgresql_where=sa.text("status IN ('planned', 'queued')"),
         )
+        batch_op.drop_index("ix_messages_created")
         batch_op.drop_index("ix_messages_contact_time")
 
     op.drop_table("messages")
