@@ -78,7 +78,7 @@ def current_login(session: Session, request: Request) -> tuple[LoginSession, Use
 
 def check_csrf(login: LoginSession, token: str | None) -> None:
     """Refuse a state-changing request of a cookie session without its CSRF token."""
-    if not token or not hmac.compare_digest(token, login.csrf_token):
+    if not token or not hmac.compare_digest(token.encode(), login.csrf_token.encode()):
         raise PermissionDenied(
             f"missing or wrong CSRF token: send the session's token in {CSRF_HEADER}"
         )

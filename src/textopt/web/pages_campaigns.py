@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from textopt.accounts.models import Scope
 from textopt.accounts.service import record_audit
 from textopt.api.deps import DbSession, check_csrf
+from textopt.api.pagination import RowId
 from textopt.campaigns import service
 from textopt.campaigns.overview import sends_by_hour
 from textopt.campaigns.report import campaign_report
@@ -275,7 +276,7 @@ def _histograms(_: Translate, hours: dict[str, list[int]], pack: Pack) -> list[M
 @router.get("/app/campaigns/{campaign_id}")
 def campaign_page(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     viewer: WebViewer,
     session: DbSession,
     notice: str | None = None,
@@ -337,7 +338,7 @@ def campaign_page(
 @router.post("/app/campaigns/{campaign_id}/{action}")
 def campaign_action(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     action: str,
     viewer: WebViewer,
     session: DbSession,

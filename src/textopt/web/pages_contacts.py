@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from textopt.accounts.models import Scope
 from textopt.accounts.service import record_audit
 from textopt.api.deps import DbSession
+from textopt.api.pagination import After, RowId
 from textopt.campaigns.overview import contact_messages
 from textopt.config import Settings
 from textopt.consent import service as consent
@@ -46,7 +47,7 @@ def contact_list(
     session: DbSession,
     q: str = "",
     tag: str = "",
-    after: int | None = None,
+    after: After = None,
 ) -> HTMLResponse:
     """Contacts matching a search, a page at a time."""
     # NUL cannot be stored or compared in PostgreSQL text: it is never part of a search
@@ -70,7 +71,7 @@ def contact_list(
 
 @router.get("/app/contacts/{contact_id}")
 def contact_page(
-    request: Request, contact_id: int, viewer: WebViewer, session: DbSession
+    request: Request, contact_id: RowId, viewer: WebViewer, session: DbSession
 ) -> HTMLResponse:
     """One contact: details, consent now and its history, every message and reply."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
@@ -93,7 +94,7 @@ def contact_page(
 
 @router.get("/app/contacts/{contact_id}/proof")
 def consent_proof(
-    request: Request, contact_id: int, viewer: WebViewer, session: DbSession
+    request: Request, contact_id: RowId, viewer: WebViewer, session: DbSession
 ) -> HTMLResponse:
     """The printable consent record of one person: what a CNIL audit asks for."""
     settings: Settings = request.app.state.settings

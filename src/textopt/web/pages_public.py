@@ -51,12 +51,14 @@ def _new_form_token(settings: Settings, slug: str) -> str:
 
 def _check_form_token(settings: Settings, slug: str, field: str, cookie: str | None) -> None:
     refused = PermissionDenied("this form has expired: reload the page and submit it again")
-    if not field or not cookie or not hmac.compare_digest(field, cookie):
+    if not field or not cookie or not hmac.compare_digest(field.encode(), cookie.encode()):
         raise refused
     issued, _, rest = field.partition(".")
     nonce, _, signature = rest.partition(".")
     expected = _signature(settings, slug, issued, nonce)
-    if not issued.isdecimal() or not hmac.compare_digest(signature, expected):
+    if not (issued.isascii() and issued.isdecimal()) or not hmac.compare_digest(
+        signature.encode(), expected.encode()
+    ):
         raise refused
     if not 0 <= time.time() - int(issued) <= _FORM_MAX_AGE:
         raise refused

@@ -43,4 +43,6 @@ def verify_signature(
     if abs(now - timestamp) > tolerance:
         return False
     expected = sign(secret=secret, body=body, timestamp=timestamp).partition(",v1=")[2]
-    return any(hmac.compare_digest(expected, given) for given in parts.get("v1", []))
+    return any(
+        hmac.compare_digest(expected.encode(), given.encode()) for given in parts.get("v1", [])
+    )

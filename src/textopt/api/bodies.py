@@ -1,0 +1,221 @@
+"""Request bodies: a size limit enforced as the body streams, and JSON that is really JSON.
+
+`BodyGuard` is the outermost ASGI middleware of the app. It refuses, with a problem+json
+answer naming what is wrong:
+
+- a body larger than its route's limit (`body_limit`): `413` as soon as the declared
+  `Content-Length` says so, before a byte is read; otherwise the moment the count of the
+  bytes received passes the limit, whoever is reading (a JSON parse, a multipart upload
+  spooled to disk). Nothing past the limit is ever read.
+- a JSON body (or a body without a content type, which FastAPI reads as JSON) holding what
+  JSON has no place for but Python's parser lets through: `NaN` and `±Infinity`, a lone
+  UTF-16 surrogate (`"\\ud800"`, which no database stores and no export can write), a NUL
+  character: `422` with the `field` path (`attributes.score`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from textopt.api.problems import problem_response
+
+__all__ = ["BodyGuard", "BodyTooLarge", "body_limit", "unfit_json_field"]
+
+KB = 1024
+MB = 1024 * KB
+#: Limits by path prefix, the first match wins; the import's own comes from the settings.
+_LIMITS: tuple[tuple[str, int], ...] = (
+    ("/u/", 16 * KB),  # an unsubscribe confirmation: one small form
+    ("/hooks/", 1 * MB),  # a provider's callback: a batch of receipts at most
+    ("/s/", 64 * KB),  # a public signup form
+)
+#: Any other route: JSON documents and dashboard forms.
+DEFAULT_LIMIT = 1 * MB
+#: The multipart envelope around an uploaded file.
+_ENVELOPE = 64 * KB
+_UPLOADS = ("/v1/contacts/import", "/app/import")
+
+
+class BodyTooLarge(HTTPException):
+    """A request body passed its route's limit (413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {_size(limit)}")
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MB} MB" if limit >= MB else f"{limit // KB} KB"
+
+
+def body_limit(path: str, *, upload_bytes: int) -> int:
+    """The most bytes a request body to `path` may have."""
+    if path in _UPLOADS:
+        return upload_bytes + _ENVELOPE
+    for prefix, limit in _LIMITS:
+        if path.startswith(prefix):
+            return limit
+    return DEFAULT_LIMIT
+
+
+class _Unfit:
+    """What the parser made of a NaN or an Infinity: a marker to find its path."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _unfit_string(text: str) -> str | None:
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone UTF-16 surrogate (not a character)"
+    return None
+
+
+def _walk(value: Any, path: list[str]) -> tuple[str, str] | None:
+    if isinstance(value, _Unfit):
+        return ".".join(path), f"{value.text} is not a JSON number"
+    if isinstance(value, str):
+        problem = _unfit_string(value)
+        return (".".join(path), f"the text holds {problem}") if problem else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _unfit_string(key)
+            if problem:
+                return ".".join([*path, key.encode("utf-8", "replace").decode()]), (
+                    f"a key holds {problem}"
+                )
+            found = _walk(item, [*path, key])
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _walk(item, [*path, str(index)])
+            if found:
+                return found
+    return None
+
+
+def unfit_json_field(body: bytes) -> tuple[str, str] | None:
+    """The path and the fault of the first value JSON cannot carry, or None.
+
+    None too when `body` is not JSON at all: the route's own validation says so.
+    """
+    try:
+        document = json.loads(body, parse_constant=_Unfit)
+    except ValueError:
+        return None
+    return _walk(document, [])
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            kind: bytes = value.split(b";", 1)[0].strip().lower()
+            return kind.startswith(b"application/") and kind.endswith(b"json")
+    return True  # no content type: FastAPI reads the body as JSON
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isascii() and text.isdigit() else None
+    return None
+
+
+class BodyGuard:
+    """ASGI middleware: body limits as the body streams, and JSON bodies checked."""
+
+    def __init__(self, app: ASGIApp, *, upload_bytes: Callable[[], int]) -> None:
+        self.app = app
+        self.upload_bytes = upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the request's body on its way in."""
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope["path"], upload_bytes=self.upload_bytes())
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            await _refuse(scope, receive, send, BodyTooLarge(limit))
+            return
+        counted = _counting(receive, limit)
+        if _is_json(scope):
+            body, more = b"", True
+            try:
+                while more:
+                    message = await counted()
+                    if message["type"] != "http.request":
+                        break
+                    body += message.get("body", b"")
+                    more = message.get("more_body", False)
+            except BodyTooLarge as exc:
+                await _refuse(scope, receive, send, exc)
+                return
+            fault = unfit_json_field(body) if body else None
+            if fault is not None:
+                field, detail = fault
+                response = problem_response(
+                    422, f"{field or 'body'}: {detail}", code="invalid", field=field or "body"
+                )
+                await response(scope, receive, send)
+                return
+            counted = _replay(body, receive)
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watch)
+        except BodyTooLarge as exc:
+            if started:
+                raise
+            await _refuse(scope, receive, send, exc)
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counted
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read once more, then the client's own messages (its disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: BodyTooLarge) -> None:
+    response = problem_response(
+        413, str(exc.detail), code="body_too_large", headers={"Connection": "close"}
+    )
+    await response(scope, receive, send)
