@@ -103,6 +103,10 @@ class Settings(BaseModel):
     session_hours: float = Field(default=12.0, gt=0)
     cookie_secure: bool = True  # False only for plain-HTTP development off localhost
     max_upload_mb: float = Field(default=50.0, gt=0)
+    # The longest message one may send, in segments (a campaign, a one-off, the claim).
+    max_segments_per_message: int = Field(default=10, ge=1, le=255)
+    # The sender IDs the workspace registered with its providers: no other may be used.
+    sender_ids: list[str] = Field(default_factory=list)
     upload_dir: str | None = None  # import uploads and rejects files; None: system temp
     public_rate_per_minute: int = Field(default=60, ge=1)
     login_rate_per_minute: int = Field(default=10, ge=1)

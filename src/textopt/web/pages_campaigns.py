@@ -117,8 +117,12 @@ def analyze(
     session: DbSession,
     x_csrf_token: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """The composer's live counter: encoding, segments, UCS-2 characters, samples, cost."""
+    """The composer's live counter: encoding, segments, UCS-2 characters, samples, cost.
+
+    It renders the draft, the marketer's code: only those who may write campaigns run it.
+    """
     check_csrf(viewer.login, x_csrf_token)
+    viewer.require(Scope.WRITE)
     settings: Settings = request.app.state.settings
     result = analyze_draft(
         session,

@@ -7,6 +7,7 @@ NUL characters, NaN and Infinity, and bodies larger than their route takes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
@@ -149,3 +150,21 @@ def test_an_upload_past_the_setting_is_refused_as_it_streams(admin: ApiClient) -
     )
     assert answer.status_code == 413, answer.text
     assert sent < 60 * 2**20  # the 50 MB setting and its envelope, not the 200 MB offered
+
+
+def test_a_viewer_cannot_run_a_draft_template(app: FastAPI, engine: Engine) -> None:
+    make_user(engine, "viewer@shop.example", Role.VIEWER)
+    with client(app) as web:
+        answer = web.post(
+            "/app/login",
+            data={"email": "viewer@shop.example", "password": PASSWORD, "next": "/app/"},
+        )
+        assert answer.status_code == 303
+        token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/app/").text)
+        assert token is not None
+        refused = web.post(
+            "/app/api/analyze",
+            json={"text": "{% for i in range(99999) %}{{ i }}{% endfor %}"},
+            headers={"X-CSRF-Token": token.group(1)},
+        )
+        assert refused.status_code == 403
