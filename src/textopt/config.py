@@ -136,6 +136,13 @@ class Settings(BaseModel):
             value = [part for part in value.replace(" ", "").split(",") if part]
         return [str(c).upper() for c in value] if value is not None else None
 
+    @field_validator("sender_ids", mode="before")
+    @classmethod
+    def _sender_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # TEXTOPT_SENDER_IDS=LUMIERE,+33612345678
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("providers", "sms_undeliverable_codes", "sms_opt_out_codes", mode="before")
     @classmethod
     def _providers_from_json(cls, value: Any) -> Any:
