@@ -105,6 +105,8 @@ class Settings(BaseModel):
     max_upload_mb: float = Field(default=50.0, gt=0)
     # The longest message one may send, in segments (a campaign, a one-off, the claim).
     max_segments_per_message: int = Field(default=10, ge=1, le=255)
+    # Failed sign-ins one account may make in a row; then one more a minute (all processes).
+    login_failures_per_account: int = Field(default=5, ge=1)
     # The sender IDs the workspace registered with its providers: no other may be used.
     sender_ids: list[str] = Field(default_factory=list)
     upload_dir: str | None = None  # import uploads and rejects files; None: system temp

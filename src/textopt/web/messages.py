@@ -75,6 +75,13 @@ FR: dict[str, str] = {
     "Something went wrong": "Une erreur est survenue",
     "This address leads nowhere.": "Cette adresse ne mène nulle part.",
     "Some fields are missing or invalid.": "Des champs manquent ou sont invalides.",
+    "choose a CSV file": "choisissez un fichier CSV",
+    "this form has expired: reload the page and submit it again": (
+        "ce formulaire a expiré : rechargez la page et envoyez-le à nouveau"
+    ),
+    "too many failed sign-ins for this account: try again later": (
+        "trop d’échecs de connexion pour ce compte : réessayez plus tard"
+    ),
     "wrong email or password, or the account is disabled": (
         "e-mail ou mot de passe incorrect, ou compte désactivé"
     ),

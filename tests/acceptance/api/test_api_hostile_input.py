@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from tests.factories.api import PASSWORD, ApiClient, client, make_user
+from tests.factories.web import sign_in_form
 
 from textopt.accounts.models import Role
 
@@ -26,10 +27,7 @@ def marketer(app: FastAPI, engine: Engine) -> Iterator[ApiClient]:
     """A dashboard session of a marketer (cookie), with its CSRF token in `csrf`."""
     make_user(engine, "marketer@shop.example", Role.MARKETER)
     with client(app) as web:
-        answer = web.post(
-            "/app/login",
-            data={"email": "marketer@shop.example", "password": PASSWORD, "next": "/app/"},
-        )
+        answer = sign_in_form(web, "marketer@shop.example", PASSWORD)
         assert answer.status_code == 303, answer.text
         yield web
 
@@ -155,10 +153,7 @@ def test_an_upload_past_the_setting_is_refused_as_it_streams(admin: ApiClient) -
 def test_a_viewer_cannot_run_a_draft_template(app: FastAPI, engine: Engine) -> None:
     make_user(engine, "viewer@shop.example", Role.VIEWER)
     with client(app) as web:
-        answer = web.post(
-            "/app/login",
-            data={"email": "viewer@shop.example", "password": PASSWORD, "next": "/app/"},
-        )
+        answer = sign_in_form(web, "viewer@shop.example", PASSWORD)
         assert answer.status_code == 303
         token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/app/").text)
         assert token is not None
@@ -168,3 +163,38 @@ def test_a_viewer_cannot_run_a_draft_template(app: FastAPI, engine: Engine) -> N
             headers={"X-CSRF-Token": token.group(1)},
         )
         assert refused.status_code == 403
+
+
+def test_a_dashboard_upload_is_read_only_once_the_session_is_known(
+    anonymous: ApiClient, marketer: ApiClient
+) -> None:
+    sent = 0
+
+    async def upload() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        while sent < 20 * 2**20:
+            sent += 2**16
+            yield b"0612345678\n" * 5000
+        yield b"\r\n--b--\r\n"
+
+    answer = anonymous.post(
+        "/app/import", content=upload(), headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert answer.status_code == 303  # to the sign-in page
+    assert sent <= 2**16
+    page = marketer.get("/app/import").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    csv = b"phone;first_name\n0612345678;Alice\n"
+    kept = marketer.post(
+        "/app/import",
+        data={"csrf_token": token.group(1), "region": "FR"},
+        files={"file": ("clients.csv", csv, "text/csv")},
+    )
+    assert kept.status_code == 200, kept.text
+    assert "Alice" in kept.text
+    forged = marketer.post(
+        "/app/import", data={"csrf_token": "x"}, files={"file": ("c.csv", csv, "text/csv")}
+    )
+    assert forged.status_code == 403
