@@ -7,7 +7,8 @@ answer naming what is wrong:
   `Content-Length` says so, before a byte is read; otherwise the moment the count of the
   bytes received passes the limit, whoever is reading (a JSON parse, a multipart upload
   spooled to disk). Nothing past the limit is ever read.
-- a JSON body (or a body without a content type, which FastAPI reads as JSON) holding what
+- a JSON body (or a body without a content type, which FastAPI reads as JSON; checked when
+  the route has read its last chunk) holding what
   JSON has no place for but Python's parser lets through: `NaN` and `±Infinity`, a lone
   UTF-16 surrogate (`"\\ud800"`, which no database stores and no export can write), a NUL
   character: `422` with the `field` path (`attributes.score`).
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textopt.api.problems import problem_response
 
-__all__ = ["BodyGuard", "BodyTooLarge", "body_limit", "unfit_json_field"]
+__all__ = ["BodyGuard", "BodyTooLarge", "UnfitJson", "body_limit", "unfit_json_field"]
 
 KB = 1024
 MB = 1024 * KB
@@ -131,8 +132,20 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
+class UnfitJson(HTTPException):
+    """A JSON body holding a value JSON cannot carry (422 naming the field)."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(422, f"{field}: {detail}")
+        self.field = field
+
+
 class BodyGuard:
-    """ASGI middleware: body limits as the body streams, and JSON bodies checked."""
+    """ASGI middleware: body limits as the body streams, and JSON bodies checked.
+
+    Nothing is read ahead of the route: the checks run on the chunks as the route reads
+    them, so a route that refuses a caller first (a key, a signature header) reads nothing.
+    """
 
     def __init__(self, app: ASGIApp, *, upload_bytes: Callable[[], int]) -> None:
         self.app = app
@@ -148,28 +161,6 @@ class BodyGuard:
         if declared is not None and declared > limit:
             await _refuse(scope, receive, send, BodyTooLarge(limit))
             return
-        counted = _counting(receive, limit)
-        if _is_json(scope):
-            body, more = b"", True
-            try:
-                while more:
-                    message = await counted()
-                    if message["type"] != "http.request":
-                        break
-                    body += message.get("body", b"")
-                    more = message.get("more_body", False)
-            except BodyTooLarge as exc:
-                await _refuse(scope, receive, send, exc)
-                return
-            fault = unfit_json_field(body) if body else None
-            if fault is not None:
-                field, detail = fault
-                response = problem_response(
-                    422, f"{field or 'body'}: {detail}", code="invalid", field=field or "body"
-                )
-                await response(scope, receive, send)
-                return
-            counted = _replay(body, receive)
         started = False
 
         async def watch(message: Message) -> None:
@@ -178,40 +169,37 @@ class BodyGuard:
             await send(message)
 
         try:
-            await self.app(scope, counted, watch)
+            await self.app(scope, _checked(receive, limit, json=_is_json(scope)), watch)
         except BodyTooLarge as exc:
             if started:
                 raise
             await _refuse(scope, receive, send, exc)
 
 
-def _counting(receive: Receive, limit: int) -> Receive:
+def _checked(receive: Receive, limit: int, *, json: bool) -> Receive:
+    """`receive`, counting the body's bytes and, for JSON, checking it at its last chunk."""
     seen = 0
+    chunks: list[bytes] = []
 
-    async def counted() -> Message:
+    async def checked() -> Message:
         nonlocal seen
         message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge(limit)
+        if message["type"] != "http.request":
+            return message
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            raise BodyTooLarge(limit)
+        if json:
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                fault = unfit_json_field(b"".join(chunks))
+                chunks.clear()
+                if fault is not None:
+                    raise UnfitJson(fault[0] or "body", fault[1])
         return message
 
-    return counted
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body read once more, then the client's own messages (its disconnect)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
+    return checked
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, exc: BodyTooLarge) -> None:
