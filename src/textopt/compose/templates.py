@@ -541,6 +541,14 @@ class Template:
         return self._constant is not None or self._pieces is not None
 
     @property
+    def fixed_text(self) -> str:
+        """The text every rendering contains, in order (all of it for a template without
+        variables; the literal text around `{{ name }}` outputs; "" when Jinja code runs)."""
+        if self._constant is not None:
+            return self._constant
+        return "".join(p for p in self._pieces or () if isinstance(p, str))
+
+    @property
     def paths(self) -> tuple[tuple[str, ...], ...] | None:
         """The variable paths a simple template reads (`("attributes", "city")`), in order
         and without repeats; None when the template runs Jinja code."""

@@ -115,8 +115,20 @@ def test_a_campaign_over_the_limit_is_refused_at_launch(
     engine: Engine, campaign_settings: Settings
 ) -> None:
     with session_scope(engine) as s:
-        add_contact(s, PHONES[0])
-        campaign = new_campaign(s, campaign_settings, text="Soldes " + "x" * 2000)
+        add_contact(s, PHONES[0], first_name="Alice")
+        # long for its recipients only: its length is known once rendered
+        text = "Soldes {{ first_name ~ ('x' * 2000) }}"
+        campaign = new_campaign(s, campaign_settings, text=text)
         with pytest.raises(ValidationError) as refused:
             campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=WEDNESDAY_10H)
+    assert "max_segments_per_message" in refused.value.message
+
+
+@pytest.mark.parametrize("text", ["Soldes " + "x" * 2000, "Bonjour {{ first_name }} " + "x" * 2000])
+def test_a_campaign_too_long_for_anyone_is_refused_at_creation(
+    engine: Engine, campaign_settings: Settings, text: str
+) -> None:
+    with session_scope(engine) as s, pytest.raises(ValidationError) as refused:
+        new_campaign(s, campaign_settings, text=text)
+    assert refused.value.field == "template"
     assert "max_segments_per_message" in refused.value.message
