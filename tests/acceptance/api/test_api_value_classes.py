@@ -116,3 +116,37 @@ def test_every_dashboard_path_refuses_each_value_class_without_a_server_error(
                 if answer.status_code >= 500:
                     failures.append(f"{method} {url}: {answer.status_code}")
     assert not failures, "\n".join(failures)
+
+
+#: Raw form values (already percent-encoded).
+FORM_VALUES = ["%00", "a%00b", "%ED%A0%80", "99999999999999999999", "%C2%B2", "%FF"]
+_FORM_PAGES = ["/app/segments", "/app/campaigns/new", "/app/settings/lists", "/app/import/x"]
+
+
+def test_every_dashboard_form_field_refuses_each_value_class_without_a_server_error(
+    app: FastAPI, admin_session: tuple[ApiClient, str]
+) -> None:
+    web, csrf = admin_session
+    routes = {
+        r.path: r
+        for module in (pages_contacts, pages_campaigns, pages_settings)
+        for r in module.router.routes
+        if isinstance(r, APIRoute) and "POST" in r.methods
+    }
+    failures: list[str] = []
+    for page in _FORM_PAGES:
+        route = routes[page.replace("/x", "/{token}")]
+        names = [p.alias for p in route.dependant.body_params if p.alias != "csrf_token"]
+        assert names, page
+        for name in names:
+            for value in FORM_VALUES:
+                fields = dict.fromkeys(names, "ok") | {name: value}
+                body = "&".join(f"{k}={v}" for k, v in fields.items()) + f"&csrf_token={csrf}"
+                answer = web.post(
+                    page,
+                    content=body.encode(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                )
+                if answer.status_code >= 500:
+                    failures.append(f"POST {page} {name}={value}: {answer.status_code}")
+    assert not failures, "\n".join(failures)
