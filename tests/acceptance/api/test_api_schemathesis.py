@@ -5,7 +5,8 @@ past authentication, on both databases; a bounded number of examples per operati
 under a minute. The run is derandomized (the same examples on every run: CI cannot fail one
 time in three); the value classes a random run once found (ids past 32 bits or that pass
 `isdecimal` but not `int`, lone surrogates, NUL characters, NaN, bodies past their limit)
-are pinned by examples in `test_api_hostile_input.py`.
+are pinned by examples in `test_api_hostile_input.py`, and swept over every operation, every
+dashboard path and every dashboard form field in `test_api_value_classes.py`.
 """
 
 from __future__ import annotations
