@@ -382,7 +382,12 @@ def main(argv: list[str] | None = None) -> None:
         tempfile.TemporaryDirectory() as workdir,
         fresh_database(args.database_url, Path(workdir)) as url,
     ):
-        settings = Settings(database_url=url, secret_key="bench", brand_name="Boutique Lumiere")
+        settings = Settings(
+            database_url=url,
+            secret_key="bench",
+            brand_name="Boutique Lumiere",
+            sender_ids=["LUMIERE"],
+        )
         reset_settings(settings)
         engine = create_db_engine(url)
         load_metadata().create_all(engine)

@@ -104,6 +104,12 @@ class Settings(BaseModel):
     session_hours: float = Field(default=12.0, gt=0)
     cookie_secure: bool = True  # False only for plain-HTTP development off localhost
     max_upload_mb: float = Field(default=50.0, gt=0)
+    # The longest message one may send, in segments (a campaign, a one-off, the claim).
+    max_segments_per_message: int = Field(default=10, ge=1, le=255)
+    # Failed sign-ins one account may make in a row; then one more a minute (all processes).
+    login_failures_per_account: int = Field(default=5, ge=1)
+    # The sender IDs the workspace registered with its providers: no other may be used.
+    sender_ids: list[str] = Field(default_factory=list)
     upload_dir: str | None = None  # import uploads and rejects files; None: system temp
     # How long files holding personal data stay in upload_dir: uploads awaiting their
     # import (and exports a crash left), and rejects files offered for download.
@@ -150,6 +156,13 @@ class Settings(BaseModel):
         for network in value or []:
             ipaddress.ip_network(str(network), strict=False)  # a ValueError names it
         return [str(n) for n in value or []]
+
+    @field_validator("sender_ids", mode="before")
+    @classmethod
+    def _sender_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # TEXTOPT_SENDER_IDS=LUMIERE,+33612345678
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("providers", "sms_undeliverable_codes", "sms_opt_out_codes", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from tests.factories.campaigns import add_contact
 from typer.testing import CliRunner
@@ -34,7 +35,10 @@ def _json(*args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(_run(*args, "--json"))  # type: ignore[no-any-return]
 
 
-def test_a_campaign_from_segment_to_report(engine: Engine, campaign_settings: Settings) -> None:
+def test_a_campaign_from_segment_to_report(
+    engine: Engine, campaign_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEXTOPT_SENDER_IDS", "BOUTIQUE")
     with session_scope(engine) as s:
         add_contact(s, "+33612345678", first_name="Alice")
         add_contact(s, "+33698765432", first_name="Bob", consent_at=None)

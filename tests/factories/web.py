@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 import uvicorn
@@ -18,6 +20,18 @@ from textopt.config import Settings
 from textopt.consent.service import add_consent_text
 from textopt.optin.models import SignupList
 from textopt.optin.service import create_list
+
+_LOGIN_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+def sign_in_form(http: Any, email: str, password: str, *, next: str = "/app/") -> Any:
+    """Post the sign-in form as a browser does: fetch it (its token and cookie), then post."""
+    page = http.get("/app/login")
+    found = _LOGIN_TOKEN.search(page.text)
+    assert found is not None, page.text
+    data = {"email": email, "password": password, "next": next, "form_token": found.group(1)}
+    return http.post("/app/login", data=data)
+
 
 CONSENT_BODY = (
     "J'accepte de recevoir par SMS les offres de Boutique Lumière, au plus 4 par mois. "

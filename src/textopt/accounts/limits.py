@@ -9,7 +9,9 @@ process: it guards what costs money, the confirmation SMS of the opt-in form.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import math
 import threading
 import time
@@ -27,9 +29,12 @@ from textopt.errors import RateLimited, ValidationError
 
 __all__ = [
     "OPTIN_NUMBER_TYPES",
+    "SIGN_IN_REFUSED",
     "RequestLimiter",
     "check_optin_request",
+    "check_sign_in_allowed",
     "number_prefix",
+    "record_failed_sign_in",
     "take_shared_token",
 ]
 
@@ -102,6 +107,52 @@ def take_shared_token(
         raise RateLimited(f"limit {name} reached: try again in {wait} s", retry_after=wait)
     bucket.tokens = tokens - 1
     session.flush()
+
+
+#: A refill of one failed sign-in an account may make, in seconds.
+_SIGN_IN_REFILL_SECONDS = 60.0
+SIGN_IN_REFUSED = "too many failed sign-ins for this account: try again later"
+
+
+def _sign_in_bucket(email: str) -> str:
+    # the address is not kept in clear in a table of counters; any spelling counts alike
+    return "login:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def check_sign_in_allowed(
+    session: Session, *, email: str, settings: Settings, now: dt.datetime
+) -> None:
+    """Raise RateLimited while an account's failed sign-ins have used up its budget.
+
+    The budget (`login_failures_per_account`, one more each minute) is kept in the
+    database: it holds across every web process and every client address, unlike the
+    per-IP limit. Checked before the password (no hash is computed for a refused try).
+    """
+    key = f"limit:{_sign_in_bucket(email)}"
+    bucket = session.scalars(select(RateBucket).where(RateBucket.account == key)).one_or_none()
+    if bucket is None:
+        return
+    capacity = float(settings.login_failures_per_account)
+    elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
+    tokens = min(capacity, bucket.tokens + elapsed / _SIGN_IN_REFILL_SECONDS)
+    if tokens < 1:
+        wait = math.ceil((1 - tokens) * _SIGN_IN_REFILL_SECONDS)
+        raise RateLimited(SIGN_IN_REFUSED, retry_after=wait)
+
+
+def record_failed_sign_in(
+    session: Session, *, email: str, settings: Settings, now: dt.datetime
+) -> None:
+    """Spend one of the account's failed sign-ins (commit it even though the try failed)."""
+    capacity = settings.login_failures_per_account
+    with contextlib.suppress(RateLimited):  # already empty: it stays so
+        take_shared_token(
+            session,
+            name=_sign_in_bucket(email),
+            capacity=capacity,
+            per_seconds=capacity * _SIGN_IN_REFILL_SECONDS,
+            now=now,
+        )
 
 
 def number_prefix(e164: str) -> str:

@@ -33,6 +33,7 @@ from textopt.accounts.models import (
 )
 from textopt.contacts.fields import normalise_email
 from textopt.db.base import utcnow
+from textopt.db.ids import MAX_ID, parse_id
 from textopt.errors import (
     AuthenticationError,
     ConflictError,
@@ -165,8 +166,10 @@ def create_user(
 
 def get_user_or_raise(session: Session, *, user: int | str) -> User:
     """The user with this id or email, or NotFoundError."""
-    if isinstance(user, int) or user.isdigit():
-        found = session.get(User, int(user)) if int(user) < 2**31 else None
+    if isinstance(user, int) or user.strip().isdecimal():
+        user_id = user if isinstance(user, int) else parse_id(user.strip())
+        in_range = user_id is not None and 1 <= user_id <= MAX_ID
+        found = session.get(User, user_id) if in_range else None
     else:
         address = _email(user)
         found = session.scalars(select(User).where(User.email == address)).first()
@@ -372,8 +375,9 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 def revoke_api_key(session: Session, *, key: int | str) -> ApiKey:
     """Revoke a key by id or prefix, and the keys created through it; they stop at once."""
     query = select(ApiKey)
-    if isinstance(key, int) or key.isdigit():
-        query = query.where(ApiKey.id == min(int(key), 2**31 - 1))
+    if isinstance(key, int) or key.strip().isdecimal():
+        key_id = key if isinstance(key, int) else parse_id(key.strip())
+        query = query.where(ApiKey.id == (key_id if key_id and key_id <= MAX_ID else 0))
     else:
         query = query.where(ApiKey.prefix == key.strip())
     found = session.scalars(query).first()

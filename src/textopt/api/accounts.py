@@ -16,12 +16,12 @@ from textopt.api.deps import (
     CurrentActor,
     DbSession,
     clear_session_cookie,
-    client_ip,
     current_login,
     get_settings_dep,
     limit,
     require,
     set_session_cookie,
+    sign_in,
 )
 from textopt.api.pagination import After, Limit, Page, RowId, page_from_list
 from textopt.config import Settings
@@ -129,19 +129,15 @@ def login(
     body: LoginRequest,
     request: Request,
     response: Response,
-    session: DbSession,
     settings: AppSettings,
 ) -> Me:
-    """Sign in: sets the session cookie; returns the CSRF token to send on changes."""
-    user = accounts.authenticate_password(session, email=body.email, password=body.password)
-    login_session, token = accounts.start_login_session(
-        session,
-        user=user,
-        lifetime=dt.timedelta(hours=settings.session_hours),
-        ip=client_ip(request),
-    )
+    """Sign in: sets the session cookie; returns the CSRF token to send on changes.
+
+    Limited per client address (`login_rate_per_minute`) and per account
+    (`login_failures_per_account` failures, then one a minute): 429 with `Retry-After`.
+    """
+    actor, login_session, token = sign_in(request, email=body.email, password=body.password)
     set_session_cookie(response, token=token, settings=settings)
-    actor = accounts.user_actor(user)
     return Me(
         kind=actor.kind,
         id=actor.id,

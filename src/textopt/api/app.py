@@ -28,6 +28,7 @@ from textopt.api import (
     segments,
 )
 from textopt.api import webhooks as webhook_routes
+from textopt.api.bodies import BodyGuard
 from textopt.api.deps import limit
 from textopt.api.openapi import ERROR_RESPONSES, install_openapi, operation_id
 from textopt.api.problems import install_problem_handlers
@@ -107,6 +108,7 @@ def create_app(
     app.state.limiter = limiter or RequestLimiter()
     app.state.supervisor = None  # set while the lifespan runs the workers
     install_problem_handlers(app)
+    app.add_middleware(BodyGuard, upload_bytes=lambda: int(settings.max_upload_mb * 2**20))
     public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
     app.include_router(health.router, dependencies=public)
     for module in (accounts, contacts, consent, segments, campaigns, messages, gdpr):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
@@ -18,8 +19,9 @@ from textopt.campaigns import service
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.report import campaign_report, explain_recipient
 from textopt.config import Settings
-from textopt.contacts.service import get_contact_by_phone_or_raise
+from textopt.contacts.service import get_contact_by_phone_or_raise, get_contact_or_raise
 from textopt.db.base import utcnow
+from textopt.db.ids import MAX_ID
 from textopt.errors import ValidationError
 from textopt.vocab import Channel, Purpose
 
@@ -211,17 +213,53 @@ def report(campaign_id: RowId, actor: CurrentActor, session: DbSession) -> dict[
     return campaign_report(session, campaign=campaign)
 
 
+class WhyQuestion(BaseModel):
+    """Whose decision to explain: a contact id, or a number (in the body, never a URL)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+
+
+def _explain(
+    session: Session, settings: Settings, campaign_id: int, question: WhyQuestion
+) -> dict[str, Any]:
+    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
+    if (question.contact_id is None) == (question.phone is None):
+        raise ValidationError("give either contact_id or phone", field="contact_id")
+    if question.contact_id is not None:
+        contact = get_contact_or_raise(session, contact_id=question.contact_id)
+    else:
+        contact = get_contact_by_phone_or_raise(session, phone=question.phone or "")
+    return explain_recipient(
+        session, campaign=campaign, contact=contact, settings=settings, now=utcnow()
+    )
+
+
 @router.get("/{campaign_id}/why", response_model=RecipientExplanation)
 def why(
     campaign_id: RowId,
     actor: CurrentActor,
     session: DbSession,
     settings: AppSettings,
-    phone: Annotated[str, Query(min_length=1, max_length=40, description="Recipient number")],
+    contact_id: Annotated[int, Query(ge=1, le=MAX_ID, description="The contact's id")],
 ) -> dict[str, Any]:
-    """Why this person did or did not get the campaign: the stored decision and the trace."""
-    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
-    contact = get_contact_by_phone_or_raise(session, phone=phone)
-    return explain_recipient(
-        session, campaign=campaign, contact=contact, settings=settings, now=utcnow()
-    )
+    """Why this contact did or did not get the campaign: the stored decision and the trace.
+
+    By contact id: a phone number in a URL would be written to every access log on the
+    way; to ask by number, POST it in the body.
+    """
+    return _explain(session, settings, campaign_id, WhyQuestion(contact_id=contact_id))
+
+
+@router.post("/{campaign_id}/why", response_model=RecipientExplanation)
+def why_by_body(
+    campaign_id: RowId,
+    question: WhyQuestion,
+    actor: CurrentActor,
+    session: DbSession,
+    settings: AppSettings,
+) -> dict[str, Any]:
+    """Why this person did or did not get the campaign, asked by `phone` or `contact_id`."""
+    return _explain(session, settings, campaign_id, question)

@@ -10,18 +10,19 @@ from typing import Annotated, Any
 from fastapi import (
     APIRouter,
     Depends,
-    File,
-    Form,
     HTTPException,
     Query,
     Request,
     Response,
-    UploadFile,
 )
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as FormFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
@@ -140,7 +141,7 @@ def create_contact(body: ContactCreate, actor: Writer, session: DbSession) -> Co
     return _detail(session, contact)
 
 
-def _save_upload(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
+def _save_upload(upload: FormFile, target: Path, *, max_bytes: int) -> None:
     """Copy the upload to `target` chunk by chunk, refusing it past `max_bytes`."""
     written = 0
     with target.open("wb") as out:
@@ -151,19 +152,71 @@ def _save_upload(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
             out.write(chunk)
 
 
-@router.post("/import", response_model=ImportResult)
-def import_upload(
-    request: Request,
-    actor: DetachedWriter,
-    settings: AppSettings,
-    file: Annotated[UploadFile, File(description="CSV (`,` `;` or tab; UTF-8 or Latin-1)")],
-    region: Annotated[str | None, Form(max_length=2)] = None,
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV (`,` `;` or tab; UTF-8 or Latin-1)",
+                        },
+                        "region": {"type": "string", "maxLength": 2},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def _upload_form(request: Request) -> FormData:
+    """The multipart form of an upload, read only now that the caller is known."""
+    try:
+        return await request.form(max_files=1, max_fields=8)
+    except StarletteHTTPException:  # the body passed its limit (413)
+        raise
+    except Exception as exc:  # not multipart at all, or a broken envelope
+        raise ValidationError("send the CSV as multipart/form-data `file`", field="file") from exc
+
+
+def _upload_fields(form: FormData) -> tuple[FormFile, str | None]:
+    file, region = form.get("file"), form.get("region")
+    if not isinstance(file, FormFile):
+        raise ValidationError("send the CSV as multipart/form-data `file`", field="file")
+    if region is not None and (not isinstance(region, str) or len(region) > 2):
+        raise ValidationError("region: a two-letter country code", field="region")
+    return file, region or None
+
+
+@router.post("/import", response_model=ImportResult, openapi_extra=_IMPORT_BODY)
+async def import_upload(
+    request: Request, actor: DetachedWriter, settings: AppSettings
 ) -> ImportResult:
-    """Import a CSV: upsert on phone, one transaction per batch, rejects reported by line."""
+    """Import a CSV: upsert on phone, one transaction per batch, rejects reported by line.
+
+    The caller is authenticated before a byte of the body is read; the body's size is
+    bounded as it streams (`BodyGuard`).
+    """
+    form = await _upload_form(request)
+    try:
+        file, region = _upload_fields(form)
+        return await run_in_threadpool(
+            _import_file, request, actor=actor, settings=settings, file=file, region=region
+        )
+    finally:
+        await form.close()
+
+
+def _import_file(
+    request: Request, *, actor: Actor, settings: Settings, file: FormFile, region: str | None
+) -> ImportResult:
     max_bytes = int(settings.max_upload_mb * 2**20)
-    declared = request.headers.get("content-length", "")
-    if declared.isdecimal() and int(declared) > max_bytes + 64 * 1024:
-        raise HTTPException(413, f"the file is larger than {max_bytes // 2**20} MB")
     folder = upload_folder(settings)
     purge_expired_files(settings)
     token = secrets.token_urlsafe(18)

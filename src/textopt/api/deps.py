@@ -18,7 +18,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from textopt.accounts import service as accounts
-from textopt.accounts.limits import RequestLimiter
+from textopt.accounts.limits import RequestLimiter, check_sign_in_allowed, record_failed_sign_in
 from textopt.accounts.models import LoginSession, Scope, User
 from textopt.accounts.service import Actor
 from textopt.config import Settings
@@ -41,6 +41,7 @@ __all__ = [
     "require",
     "require_detached",
     "set_session_cookie",
+    "sign_in",
 ]
 
 COOKIE_NAME = "textopt_session"
@@ -76,9 +77,38 @@ def current_login(session: Session, request: Request) -> tuple[LoginSession, Use
     return accounts.session_user(session, token=token)
 
 
+def sign_in(request: Request, *, email: str, password: str) -> tuple[Actor, LoginSession, str]:
+    """Check the password within the account's budget of failures; open a login session.
+
+    Returns the actor, the login session and its cookie token. Three transactions: the
+    budget is read before the password is hashed, and a failure is written in its own,
+    committed although the request fails. Raises AuthenticationError or RateLimited.
+    """
+    settings: Settings = request.app.state.settings
+    sessions = request.app.state.sessions
+    now = utcnow()
+    with sessions.begin() as session:
+        check_sign_in_allowed(session, email=email, settings=settings, now=now)
+    try:
+        with sessions.begin() as session:
+            user = accounts.authenticate_password(session, email=email, password=password)
+            login, token = accounts.start_login_session(
+                session,
+                user=user,
+                lifetime=dt.timedelta(hours=settings.session_hours),
+                ip=client_ip(request),
+            )
+            session.expunge(login)
+            return accounts.user_actor(user), login, token
+    except AuthenticationError:
+        with sessions.begin() as session:
+            record_failed_sign_in(session, email=email, settings=settings, now=now)
+        raise
+
+
 def check_csrf(login: LoginSession, token: str | None) -> None:
     """Refuse a state-changing request of a cookie session without its CSRF token."""
-    if not token or not hmac.compare_digest(token, login.csrf_token):
+    if not token or not hmac.compare_digest(token.encode(), login.csrf_token.encode()):
         raise PermissionDenied(
             f"missing or wrong CSRF token: send the session's token in {CSRF_HEADER}"
         )

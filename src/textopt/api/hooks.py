@@ -24,6 +24,7 @@ from textopt.db.base import utcnow
 from textopt.errors import NotFoundError
 from textopt.inbound.webhooks import (
     callback_secret,
+    check_webhook_header,
     handle_twilio_inbound,
     handle_twilio_status,
     handle_webhook_inbound,
@@ -62,6 +63,18 @@ def _signed_url(request: Request, settings: Settings) -> str:
         query = f"?{request.url.query}" if request.url.query else ""
         return f"{settings.public_base_url.rstrip('/')}{request.url.path}{query}"
     return str(request.url)
+
+
+def _signed_header(request: Request, settings: Settings, *, account: str, what: str) -> None:
+    """Refuse, before its body is read, a generic callback without a fresh signature."""
+    callback_secret(settings, account=account)  # an account without a secret: refused now
+    check_webhook_header(
+        account=account,
+        what=what,
+        signature_header=request.headers.get("X-Textopt-Signature"),
+        max_age=settings.webhook_max_age_seconds,
+        now=utcnow(),
+    )
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
@@ -128,6 +141,7 @@ async def generic_status(
 ) -> Response:
     """A generic JSON status callback, signed with X-Textopt-Signature (HMAC-SHA256)."""
     name = _account(settings, "webhook", account)
+    _signed_header(request, settings, account=name, what="status")
     handle_webhook_status(
         session,
         account=name,
@@ -148,6 +162,7 @@ async def generic_inbound(
 ) -> Response:
     """A generic JSON inbound message, signed with X-Textopt-Signature."""
     name = _account(settings, "webhook", account)
+    _signed_header(request, settings, account=name, what="inbound")
     handle_webhook_inbound(
         session,
         account=name,

@@ -77,6 +77,7 @@ OPERATION_IDS: dict[str, str] = {
     "campaigns:cancel": "campaigns_cancel",
     "campaigns:report": "campaigns_report",
     "campaigns:why": "campaigns_why",
+    "campaigns:why_by_body": "campaigns_why_by_body",
     # messages
     "messages:send_message": "messages_send",
     "messages:list_messages": "messages_list",

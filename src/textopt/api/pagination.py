@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from textopt.db.ids import MAX_ID
+
 __all__ = ["MAX_ID", "After", "Limit", "Page", "RowId", "page_from_list", "page_of"]
 
 T = TypeVar("T")
-MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL: a larger one is refused, not a 500
+# ids are 32-bit on PostgreSQL: a larger one is refused (422), not a 500
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 

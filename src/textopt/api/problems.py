@@ -138,9 +138,15 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "invalid" if exc.status_code == 422 else "http_error"
+    )
     return problem_response(
-        exc.status_code, detail, code=code, headers=dict(exc.headers or {}) or None
+        exc.status_code,
+        detail,
+        code=code,
+        field=getattr(exc, "field", None),  # a body's unfit JSON value names its field
+        headers=dict(exc.headers or {}) or None,
     )
 
 

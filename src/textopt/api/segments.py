@@ -11,12 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor
 from textopt.api.deps import CurrentActor, DbSession, require
-from textopt.api.pagination import MAX_ID
 from textopt.campaigns import segments as service
 from textopt.campaigns.audience import describe, parse_filter
 from textopt.campaigns.segment_models import Segment
 from textopt.db.base import utcnow
-from textopt.errors import NotFoundError
 
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
 Writer = Annotated[Actor, Depends(require(Scope.WRITE))]
@@ -62,13 +60,6 @@ class SegmentCount(BaseModel):
     count: int
 
 
-def _key(name_or_id: str) -> str:
-    """A name, or an id within range (a larger number cannot be an id: not found)."""
-    if name_or_id.strip().isdecimal() and int(name_or_id) > MAX_ID:
-        raise NotFoundError(f'no segment "{name_or_id}"')
-    return name_or_id
-
-
 def _read(segment: Segment) -> SegmentRead:
     return SegmentRead(
         id=segment.id,
@@ -96,7 +87,7 @@ def create_segment(body: SegmentCreate, actor: Writer, session: DbSession) -> Se
 @router.get("/{name_or_id}", response_model=SegmentRead)
 def get_segment(name_or_id: str, actor: CurrentActor, session: DbSession) -> SegmentRead:
     """One segment, by name or id."""
-    return _read(service.get_segment_or_raise(session, name_or_id=_key(name_or_id)))
+    return _read(service.get_segment_or_raise(session, name_or_id=name_or_id))
 
 
 @router.patch("/{name_or_id}", response_model=SegmentRead)
@@ -108,19 +99,19 @@ def update_segment(
     for required in ("name", "filter"):
         if required in changes and changes[required] is None:
             del changes[required]
-    return _read(service.update_segment(session, name_or_id=_key(name_or_id), **changes))
+    return _read(service.update_segment(session, name_or_id=name_or_id, **changes))
 
 
 @router.delete("/{name_or_id}", status_code=204)
 def delete_segment(name_or_id: str, actor: Writer, session: DbSession) -> Response:
     """Delete a segment; campaigns keep their copy of its filter."""
-    service.delete_segment(session, name_or_id=_key(name_or_id))
+    service.delete_segment(session, name_or_id=name_or_id)
     return Response(status_code=204)
 
 
 @router.get("/{name_or_id}/count", response_model=SegmentCount)
 def count_segment(name_or_id: str, actor: CurrentActor, session: DbSession) -> SegmentCount:
     """How many contacts the segment matches now."""
-    segment = service.get_segment_or_raise(session, name_or_id=_key(name_or_id))
+    segment = service.get_segment_or_raise(session, name_or_id=name_or_id)
     count = service.count_audience(session, filter=segment.filter, now=utcnow())
     return SegmentCount(id=segment.id, name=segment.name, count=count)

@@ -159,6 +159,7 @@ def workspace_policy(settings: Settings) -> WorkspacePolicy:
         block_holidays=settings.policy_block_holidays,
         packs=packs,
         default_timezone=settings.workspace_timezone,
+        max_segments=settings.max_segments_per_message,
     )
 
 

@@ -54,6 +54,7 @@ from textopt.compose import (
     MessageFrame,
     PriceTable,
     Template,
+    check_segment_limit,
     compile_template,
     count_segments,
     message_frame,
@@ -255,6 +256,7 @@ class _Planner:
                 prices=self.prices,
             )
             analysis = composed.analysis
+            check_segment_limit(analysis.segments, limit=self.settings.max_segments_per_message)
             if self.smart_encoding:
                 saving = count_segments(frame.apply(body)[0]) - analysis.segments
             else:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from textopt.campaigns.audience import Filter, audience_select, compile_filter, parse_filter
 from textopt.campaigns.segment_models import Segment
 from textopt.contacts.models import Contact
+from textopt.db.ids import MAX_ID, parse_id
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 
 __all__ = [
@@ -54,7 +55,7 @@ def _segment_name(raw: str) -> str:
             "starting with a letter or digit",
             field="name",
         )
-    if name.isdecimal():
+    if name.isdecimal():  # any digits, ASCII or not: never a name
         raise ValidationError(
             f'segment name "{name}" cannot be only digits (it would read as an id)', field="name"
         )
@@ -75,11 +76,12 @@ def _description(raw: str | None) -> str | None:
 def get_segment(session: Session, *, name_or_id: str | int) -> Segment | None:
     """The segment with this name (exact) or id, or None."""
     if isinstance(name_or_id, int):
-        return session.get(Segment, name_or_id)
+        return session.get(Segment, name_or_id) if 1 <= name_or_id <= MAX_ID else None
     name = " ".join(name_or_id.split())
     found = session.scalars(select(Segment).where(Segment.name == name)).one_or_none()
-    if found is None and name.isdecimal():
-        return session.get(Segment, int(name))
+    segment_id = parse_id(name)
+    if found is None and segment_id is not None:
+        return session.get(Segment, segment_id)
     return found
 
 

@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from textopt.campaigns.context import template_context
 from textopt.campaigns.facts import COUNTED_PLANNED, gather_facts, workspace_policy
-from textopt.compose import compile_template, message_frame
+from textopt.compose import (
+    check_registered_sender,
+    check_segment_limit,
+    compile_template,
+    message_frame,
+)
 from textopt.config import Settings
 from textopt.consent.service import suppression_reasons
 from textopt.contacts.models import Contact
@@ -55,6 +60,8 @@ def enqueue_message(
     idempotency key returns the existing message (and refuses a different recipient).
     """
     purpose = Purpose(purpose)
+    if sender_id is not None:
+        check_registered_sender(sender_id, registered=settings.sender_ids)
     info = parse_phone(to, settings.default_region)
     if idempotency_key is not None:
         existing = session.scalars(
@@ -84,6 +91,7 @@ def enqueue_message(
         stop_number=settings.stop_number,
         language=str(context.get("language") or ""),
     ).compose(body, smart_encoding=True)
+    check_segment_limit(composed.analysis.segments, limit=settings.max_segments_per_message)
     if contact is not None:
         recipient = gather_facts(
             session, contacts=[contact], channel=Channel.SMS, now=now, counted=COUNTED_PLANNED

@@ -19,7 +19,13 @@ from textopt.campaigns.lifecycle import (
 from textopt.campaigns.models import Campaign, CampaignStatus, ChannelRule
 from textopt.campaigns.planning import PlanReport, plan_campaign, preview_campaign
 from textopt.campaigns.segments import get_segment_or_raise
-from textopt.compose import compile_template, validate_sender_id
+from textopt.compose import (
+    check_registered_sender,
+    check_segment_limit,
+    compile_template,
+    count_segments,
+    validate_sender_id,
+)
 from textopt.compose.email import EmailTemplate
 from textopt.config import Settings
 from textopt.errors import ConfigError, NotFoundError, ValidationError
@@ -81,7 +87,13 @@ def create_campaign(
     if Channel.SMS in rule.channels:
         if not template.strip():
             raise ValidationError(f"a {rule} campaign needs an SMS text", field="template")
-        compile_template(template)  # a syntax error is reported now, with its line
+        compiled = compile_template(template)  # a syntax error is reported now, with its line
+        # what every recipient's text holds already: too long for anyone, refused now
+        check_segment_limit(
+            count_segments(compiled.fixed_text),
+            limit=settings.max_segments_per_message,
+            field="template",
+        )
     elif template.strip():
         raise ValidationError(
             f"an SMS text was given but the channel rule is {rule}", field="template"
@@ -110,6 +122,7 @@ def create_campaign(
     if purpose == Purpose.MARKETING and not brand:
         raise ValidationError("a marketing campaign must name its brand", field="brand_name")
     if sender_id is not None:
+        check_registered_sender(sender_id, registered=settings.sender_ids)
         # the rules of the workspace's own country; each recipient's pack checks again
         validate_sender_id(sender_id, country=settings.default_region)
     provider = provider or (email_provider if rule == ChannelRule.EMAIL else None)

@@ -116,7 +116,7 @@ def _cap_option(value: str | None, default: int | None, name: str) -> int | None
         return default
     if value.strip().lower() == "none":
         return None
-    if not value.strip().isdigit():
+    if not (value.strip().isascii() and value.strip().isdigit()):
         raise ValidationError(f"{name}: {value!r} is not a count or 'none'", field=name)
     return int(value)
 

@@ -8,6 +8,7 @@ get neither unless asked.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -156,6 +157,20 @@ class SenderId:
     value: str
     kind: SenderKind
     country: str
+
+
+def check_registered_sender(sender: str, *, registered: Sequence[str]) -> None:
+    """Refuse a sender ID the workspace has not registered (`sender_ids`).
+
+    A sender ID is a name the recipient trusts: whoever holds a key with the `send` scope
+    must not be able to send as `PAYPAL` or as the recipient's bank.
+    """
+    if sender not in registered:
+        known = ", ".join(registered) if registered else "none yet"
+        raise ValidationError(
+            f"sender ID {sender!r} is not one the workspace registered (sender_ids: {known})",
+            field="sender_id",
+        )
 
 
 def validate_sender_id(sender: str, *, country: str) -> SenderId:

@@ -36,6 +36,7 @@ __all__ = [
     "Part",
     "SmartReport",
     "analyze",
+    "check_segment_limit",
     "concat_udh",
     "count_segments",
     "measure",
@@ -43,6 +44,20 @@ __all__ = [
 ]
 
 MAX_PARTS = 255  # the concatenation UDH counts parts in one octet
+
+
+def check_segment_limit(segments: int, *, limit: int, field: str = "text") -> None:
+    """Refuse a message longer than the workspace allows (`max_segments_per_message`).
+
+    One message of hundreds of segments would use an account's whole rate for minutes and
+    cost as much as hundreds of messages: the workspace sets how long one may be.
+    """
+    if segments > limit:
+        raise ValidationError(
+            f"the message is {segments} segments long: at most {limit} are allowed "
+            "(max_segments_per_message)",
+            field=field,
+        )
 
 
 class Encoding(StrEnum):

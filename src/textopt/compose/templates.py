@@ -9,11 +9,20 @@ variable and the worst-case length in segments.
 Rendering is the hot path of personalising a campaign: templates made only of text and
 `{{ name }}` / `{{ a.b }}` outputs skip Jinja entirely, and templates without variables are
 rendered once.
+
+A template is the marketer's code, run for every recipient: Jinja renders it in a sandbox
+with a budget (`RENDER_BUDGET`). A render may take at most `seconds`, iterate its loops at
+most `steps` times in all, and write at most `max_chars` characters; no value it builds
+(`'x' * n`, `'%9999999d' % 1`, `s.ljust(n)`, `s | center(n)`, `10 ** n`) may pass
+`max_chars` either. A template over budget fails like any template error (TemplateError), so
+a preview or a launch says so and nothing is planned.
 """
 
 from __future__ import annotations
 
 import functools
+import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -23,7 +32,7 @@ from typing import Any, cast
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes, pass_context
 from jinja2.exceptions import TemplateRuntimeError, UndefinedError
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from textopt.compose.formats import (
@@ -39,7 +48,14 @@ from textopt.compose.segments import LIMITS, Analysis, analyze, measure
 from textopt.compose.smart import transliterate
 from textopt.errors import TemplateError, TextoptError
 
-__all__ = ["LANGUAGE_KEY", "Template", "TemplateReport", "compile_template"]
+__all__ = [
+    "LANGUAGE_KEY",
+    "RENDER_BUDGET",
+    "RenderBudget",
+    "Template",
+    "TemplateReport",
+    "compile_template",
+]
 
 LANGUAGE_KEY = "language"  # context key holding the contact's language ("fr", "en-GB"...)
 _DEFAULT_LANGUAGE = "_textopt_default_language"
@@ -160,17 +176,207 @@ def _number_filter(context: Context, value: object, decimals: int | None = None)
     return format_number(value, language=_language(context), decimals=decimals)
 
 
-def _environment(undefined: type[Undefined]) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=undefined, autoescape=False, cache_size=0)
+@dataclass(frozen=True, slots=True)
+class RenderBudget:
+    """What one render of a template may spend (see the module's docstring)."""
+
+    seconds: float = 0.25
+    steps: int = 100_000  # loop iterations, all loops of the render together
+    max_chars: int = 20_000  # the rendered text, and any value built on the way
+
+
+#: The budget of every render (an SMS of 255 segments is under 40,000 characters).
+RENDER_BUDGET = RenderBudget()
+
+
+class _Spending:
+    """The budget one render has left; checked at every loop step, call and output."""
+
+    __slots__ = ("deadline", "steps")
+
+    def __init__(self, budget: RenderBudget) -> None:
+        self.deadline = time.monotonic() + budget.seconds
+        self.steps = budget.steps
+
+    def step(self) -> None:
+        self.steps -= 1
+        if self.steps < 0:
+            raise _OverBudget(f"its loops ran more than {RENDER_BUDGET.steps:,} times")
+        if not self.steps & 255 and time.monotonic() > self.deadline:
+            raise _OverBudget(f"it ran longer than {RENDER_BUDGET.seconds:g} s")
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _OverBudget(f"it ran longer than {RENDER_BUDGET.seconds:g} s")
+
+
+class _OverBudget(Exception):
+    """A render went past its budget."""
+
+
+_SPENDING: ContextVar[_Spending | None] = ContextVar("_SPENDING", default=None)
+
+
+def _too_big(what: str) -> _OverBudget:
+    return _OverBudget(f"{what} would be longer than {RENDER_BUDGET.max_chars:,} characters")
+
+
+def _size_of(value: Any) -> int:
+    return len(value) if isinstance(value, str | bytes | list | tuple) else 0
+
+
+def _budgeted(iterable: Any) -> Any:
+    """A loop's items, each paid for with a step of the render's budget."""
+    spending = _SPENDING.get()
+    if spending is None:
+        yield from iterable
+        return
+    for item in iterable:
+        spending.step()
+        yield item
+
+
+def _bounded_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > RENDER_BUDGET.steps:
+        raise _OverBudget(f"range() of {len(numbers):,} numbers is more than a loop may run")
+    return numbers
+
+
+_WIDE_FORMAT = re.compile(r"\d{5,}")  # a width or precision of 10,000 or more
+_INT_DIGITS = 4300  # Python's own limit on printing an int
+
+
+def _strings(args: tuple[Any, ...]) -> list[str]:
+    return [a for a in args if isinstance(a, str)]
+
+
+def _sized_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """A built-in text filter that refuses to build a value past `max_chars`."""
+
+    @functools.wraps(original)  # keeps Jinja's pass_eval_context / pass_environment mark
+    def sized(*args: Any, **kwargs: Any) -> Any:
+        limit = RENDER_BUDGET.max_chars
+        values = [*args, *kwargs.values()]
+        if any(isinstance(v, int) and not isinstance(v, bool) and v > limit for v in values):
+            raise _too_big(f"the result of | {name}")
+        texts = _strings(args)
+        if name == "format" and any(_WIDE_FORMAT.search(t) for t in texts[:1]):
+            raise _too_big("the result of | format")
+        if name == "replace" and len(texts) >= 3:
+            text, new = texts[0], texts[2]
+            if len(text) + (len(text) + 1) * len(new) > limit:
+                raise _too_big("the result of | replace")
+        if name == "join":  # (eval_ctx, items, joiner, attribute)
+            items = args[1] if len(args) > 1 else ()
+            joiner = args[2] if len(args) > 2 and isinstance(args[2], str) else ""
+            items = items if isinstance(items, list | tuple | range | str) else ()
+            if len(items) * (len(joiner) + 1) > limit:
+                raise _too_big("the result of | join")
+        return original(*args, **kwargs)
+
+    return sized
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with a budget on loops, calls and the size of values."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """`*`, `**` and `%`, refused when the value would pass the budget."""
+        limit = RENDER_BUDGET.max_chars
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if _size_of(seq) and isinstance(n, int) and _size_of(seq) * n > limit:
+                    raise _too_big("a repeated text or list")
+        elif operator == "**":
+            numbers = isinstance(left, int) and isinstance(right, int) and abs(left) > 1
+            if numbers and right * abs(left).bit_length() > _INT_DIGITS * 3:
+                raise _too_big("a power")
+        elif operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+            raise _too_big("a formatted text")
+        return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`str.format`, refused with a width past the budget (in the text or an argument)."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        owner: str = value.__self__
+        limit = RENDER_BUDGET.max_chars
+
+        def sized(*args: Any, **kwargs: Any) -> str:
+            values = [*args, *kwargs.values()]
+            if _WIDE_FORMAT.search(owner) or any(isinstance(v, int) and v > limit for v in values):
+                raise _too_big("a formatted text")
+            return wrapped(*args, **kwargs)
+
+        return sized
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """A call, refused when it would build a value past the budget or time is up."""
+        spending = _SPENDING.get()
+        if spending is not None:
+            spending.check_time()
+        limit = RENDER_BUDGET.max_chars
+        values = [*args, *kwargs.values()]
+        if any(_size_of(v) > limit for v in values):
+            raise _too_big("an argument")
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            if any(isinstance(v, int) and v > limit for v in values):
+                raise _too_big(f"the result of .{getattr(__obj, '__name__', 'call')}()")
+            if any(isinstance(v, str) and _WIDE_FORMAT.search(v) for v in (owner, *values)):
+                raise _too_big("a formatted text")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+_SIZED_FILTERS = ("center", "indent", "wordwrap", "format", "replace", "join")
+
+
+def _environment(undefined: type[Undefined]) -> _Sandbox:
+    env = _Sandbox(undefined=undefined, autoescape=False, cache_size=0)
     env.globals.pop("lipsum", None)  # random text would make rendering non-deterministic
+    env.globals.pop("namespace", None)  # state carried across loop steps: no SMS needs it
+    env.globals["range"] = _bounded_range
+    for name in _SIZED_FILTERS:
+        env.filters[name] = _sized_filter(name, env.filters[name])
     env.filters.update(
         date=_date_filter,
         time=_time_filter,
         datetime=_datetime_filter,
         money=_money_filter,
         number=_number_filter,
+        _budgeted=_budgeted,
     )
     return env
+
+
+def _with_budgeted_loops(tree: nodes.Template) -> nodes.Template:
+    """`tree` with every loop's iterable passed through `_budgeted` (a step per item)."""
+    for loop in tree.find_all(nodes.For):
+        loop.iter = nodes.Filter(loop.iter, "_budgeted", [], [], None, None, lineno=loop.lineno)
+    return tree
+
+
+def _render_within_budget(compiled: Any, context: Mapping[str, Any]) -> str:
+    """Render `compiled` chunk by chunk under a fresh budget (the loops' steps check time)."""
+    token = _SPENDING.set(_Spending(RENDER_BUDGET))
+    try:
+        limit = RENDER_BUDGET.max_chars
+        written = 0
+        chunks: list[str] = []
+        append = chunks.append
+        # Jinja's own render() joins the same generator; its error rewriting is not needed
+        for chunk in compiled.root_render_func(compiled.new_context(dict(context))):
+            written += len(chunk)
+            if written > limit:
+                raise _too_big("the message")
+            append(chunk)
+        return "".join(chunks)
+    finally:
+        _SPENDING.reset(token)
 
 
 _STRICT = _environment(_StrictUndefined)
@@ -311,7 +517,9 @@ class Template:
         self._globals = {_DEFAULT_LANGUAGE: language, _DEFAULT_CURRENCY: self.currency}
         try:
             tree = _STRICT.parse(source)
-            self._compiled = _STRICT.from_string(source, globals=self._globals)
+            self._compiled = _STRICT.from_string(
+                _with_budgeted_loops(_STRICT.parse(source)), globals=self._globals
+            )
         except TemplateSyntaxError as exc:
             raise TemplateError(
                 f"template syntax error on line {exc.lineno}: {exc.message}", field="template"
@@ -331,6 +539,14 @@ class Template:
     def is_simple(self) -> bool:
         """Whether rendering only reads variables (no Jinja code that could change them)."""
         return self._constant is not None or self._pieces is not None
+
+    @property
+    def fixed_text(self) -> str:
+        """The text every rendering contains, in order (all of it for a template without
+        variables; the literal text around `{{ name }}` outputs; "" when Jinja code runs)."""
+        if self._constant is not None:
+            return self._constant
+        return "".join(p for p in self._pieces or () if isinstance(p, str))
 
     @property
     def paths(self) -> tuple[tuple[str, ...], ...] | None:
@@ -355,7 +571,9 @@ class Template:
 
     def _render_jinja(self, context: Mapping[str, Any]) -> str:
         try:
-            return self._compiled.render(context)
+            return _render_within_budget(self._compiled, context)
+        except _OverBudget as exc:
+            raise TemplateError(f"template stopped: {exc}", field="template") from None
         except _MissingVariable as exc:
             if exc.hint:
                 raise TemplateError(f"template failed: {exc.hint}", field="template") from None
@@ -378,13 +596,16 @@ class Template:
             except TemplateError:
                 pass  # collect every missing variable below, not only the first
         if self._recording is None:
-            self._recording = _RECORDING.from_string(self.source, globals=self._globals)
+            tree = _with_budgeted_loops(_RECORDING.parse(self.source))
+            self._recording = _RECORDING.from_string(tree, globals=self._globals)
         seen: list[Undefined] = []
         token = _SEEN.set(seen)
         failure = ""
         text: str | None = None
         try:
-            text = cast(str, self._recording.render(context))
+            text = _render_within_budget(self._recording, context)
+        except _OverBudget as exc:
+            failure = f"template stopped: {exc}"
         except _MissingVariable as exc:
             if exc.hint:
                 failure = f"template failed: {exc.hint}"

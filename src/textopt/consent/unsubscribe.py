@@ -83,7 +83,8 @@ def read_unsubscribe_token(token: str, *, key: bytes | None = None) -> Unsubscri
     """The link a token stands for; ValidationError when it is malformed or not ours."""
     parts = token.strip().split(".")
     invalid = ValidationError("this unsubscribe link is not valid", field="token")
-    if len(parts) != 4 or not parts[0].isdigit() or not parts[2].isdigit():
+    # ours are ASCII: anything else ("²" passes isdigit, not int) is refused before use
+    if not token.isascii() or len(parts) != 4 or not parts[0].isdigit() or not parts[2].isdigit():
         raise invalid
     contact, channel, campaign, signature = parts
     if channel not in {c.value for c in Channel}:

@@ -6,10 +6,12 @@ Each function takes what a person typed and returns the stored form, or raises a
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -18,6 +20,7 @@ from textopt.errors import InvalidEmail, InvalidTimezone, ValidationError
 __all__ = [
     "FALSY",
     "TRUTHY",
+    "check_storable",
     "normalise_country",
     "normalise_email",
     "normalise_language",
@@ -104,6 +107,30 @@ def normalise_language(raw: str | None) -> str | None:
     return text
 
 
+def check_storable(value: Any, *, field: str) -> None:
+    """Refuse what no database stores and no export writes: a NUL, a lone UTF-16 surrogate
+    (`"\\ud800"`, from JSON or a non-UTF-8 command line), NaN or ±Infinity; in text, in
+    attribute keys and values, at any depth."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError(f"{field} holds a NUL character", field=field)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                f"{field} holds a lone UTF-16 surrogate (not a character)", field=field
+            ) from None
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(f"{field} is {value}: not a number JSON can carry", field=field)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_storable(str(key), field=field)
+            check_storable(item, field=f"{field}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_storable(item, field=f"{field}.{index}")
+
+
 def normalise_tags(tags: Iterable[str]) -> list[str]:
     """Trimmed, non-empty, de-duplicated tags in first order; no separators, at most 64 chars."""
     seen: dict[str, None] = {}
@@ -111,6 +138,7 @@ def normalise_tags(tags: Iterable[str]) -> list[str]:
         text = " ".join(tag.split())
         if not text:
             continue
+        check_storable(text, field="tags")
         if len(text) > _MAX_TAG:
             raise ValidationError(
                 f'tag "{text}" is longer than {_MAX_TAG} characters', field="tags"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from textopt.config import get_settings
 from textopt.consent.models import ConsentEvent
 from textopt.contacts.fields import (
+    check_storable,
     normalise_country,
     normalise_email,
     normalise_language,
@@ -69,9 +70,15 @@ def normalise_phone(phone: str, *, default_region: str | None = None) -> PhoneIn
 
 def _name(raw: str | None, field: str) -> str | None:
     text = " ".join((raw or "").split())
+    check_storable(text, field=field)
     if len(text) > _MAX_NAME:
         raise ValidationError(f"{field} is longer than {_MAX_NAME} characters", field=field)
     return text or None
+
+
+def _attributes(raw: Mapping[str, Any]) -> dict[str, Any]:
+    check_storable(raw, field="attributes")
+    return dict(raw)
 
 
 def _visible() -> Select[Contact]:
@@ -110,7 +117,7 @@ def create_contact(
         region=normalise_region(region),
         timezone=normalise_timezone(timezone),
         timezones=list(info.timezones),
-        attributes=dict(attributes or {}),
+        attributes=_attributes(attributes or {}),
         is_customer=is_customer,
         tags=[ContactTag(tag=tag) for tag in normalise_tags(tags)],
     )
@@ -192,7 +199,7 @@ def update_contact(
     if not isinstance(timezone, _Unset):
         contact.timezone = normalise_timezone(timezone)
     if not isinstance(attributes, _Unset):
-        contact.attributes = dict(attributes)
+        contact.attributes = _attributes(attributes)
     if not isinstance(is_customer, _Unset):
         contact.is_customer = is_customer
     session.flush()

@@ -45,6 +45,7 @@ default_region = "FR"
 brand_name = "Boutique Lumiere"
 stop_number = "36111"
 default_provider = "sandbox"
+sender_ids = ["LUMIERE"]  # the sender IDs registered with the providers: no other is used
 
 public_base_url = "https://boutique-lumiere.example"
 email_from_address = "lettre@boutique-lumiere.example"

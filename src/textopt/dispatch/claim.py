@@ -282,12 +282,19 @@ def claim_batch(
     send = Verdict.SEND
     outbound = report.sending
     channel_at, sender_at = FIRST, FIRST + 2
+    longest = workspace.max_segments
+    # The most one claim can ever be granted: a message costing more is charged this much
+    # (it waits for a full bucket), or it would wait for ever.
+    ceiling = min(limit, math.floor(max(rate, 1.0))) if rate is not None else limit
     for row in rows:
         segments = row[4]
-        cost = segments if segments > 1 else 1
-        if spent + cost > budget:
-            break  # the rest stays due for the next claim
-        decision = checker.decide(row)
+        if segments > longest:  # written before the limit, or under a larger one
+            cost, decision = 0, _too_long(segments, longest)
+        else:
+            cost = min(segments if segments > 1 else 1, ceiling)
+            if spent + cost > budget:
+                continue  # stays due for a later claim; a smaller one after it may fit
+            decision = checker.decide(row)
         if decision.verdict is send:
             spent += cost
             message_id = row[0]
@@ -328,6 +335,22 @@ def claim_batch(
         _return_tokens(session, account=provider, tokens=budget - spent)
     report.tokens_left = budget - spent
     return report
+
+
+def _too_long(segments: int, longest: int) -> Decision:
+    """The block of a message longer than the workspace allows."""
+    return Decision(
+        verdict=Verdict.BLOCK,
+        at=None,
+        reason=Reason.TOO_LONG,
+        sentence=(
+            f"the message is {segments} segments long: at most {longest} are allowed "
+            "(max_segments_per_message)"
+        ),
+        pack="",
+        timezones=(),
+        trace=(),
+    )
 
 
 def _not_sent(

@@ -22,10 +22,11 @@ from textopt.inbound.service import InboundResult, record_sms
 from textopt.providers.http_signatures import verify_twilio_signature
 from textopt.providers.http_twilio import twilio_inbound, twilio_receipt
 from textopt.providers.http_webhook import webhook_inbound, webhook_receipts
-from textopt.webhooks.signing import verify_signature
+from textopt.webhooks.signing import signature_is_fresh, verify_signature
 
 __all__ = [
     "callback_secret",
+    "check_webhook_header",
     "handle_twilio_inbound",
     "handle_twilio_status",
     "handle_webhook_inbound",
@@ -115,6 +116,20 @@ def handle_twilio_inbound(
     return record_sms(
         session, sms=twilio_inbound(account, fields, at=now), settings=settings, now=now
     )
+
+
+def check_webhook_header(
+    *, account: str, what: str, signature_header: str | None, max_age: float, now: dt.datetime
+) -> None:
+    """Refuse a generic callback whose signature header is missing, malformed or too old.
+
+    The header alone says so: call it before reading the body, which is then read only for
+    callers that may be the provider (the HMAC over the body is checked after).
+    """
+    if not signature_header:
+        raise _refuse(account, what, "no X-Textopt-Signature header")
+    if not signature_is_fresh(header=signature_header, now=now.timestamp(), tolerance=max_age):
+        raise _refuse(account, what, "the signature does not match or is too old")
 
 
 def _check_webhook(

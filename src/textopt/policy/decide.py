@@ -73,6 +73,7 @@ class Reason(StrEnum):
     HOLIDAY = "holiday"  # a public holiday where holidays are not allowed
     FREQUENCY_CAP = "frequency_cap"  # the recipient's message budget is used up
     NO_WINDOW = "no_window"  # no allowed instant within the look-ahead horizon
+    TOO_LONG = "too_long"  # more segments than the workspace allows in one message
 
 
 class Outcome(StrEnum):

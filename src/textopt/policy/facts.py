@@ -88,3 +88,4 @@ class WorkspacePolicy:
     block_holidays: bool = False  # no marketing on the recipient's public holidays
     packs: tuple[Pack, ...] = ()  # customised packs used instead of the packaged ones
     default_timezone: str = "Europe/Paris"  # when nothing tells the recipient's zone
+    max_segments: int = 10  # the longest message one may send (`max_segments_per_message`)

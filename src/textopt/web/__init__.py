@@ -43,7 +43,7 @@ def _is_page(path: str) -> bool:
     return path == "/app" or path.startswith(_WEB_PREFIXES) or is_link_code(path[1:])
 
 
-def _html_error(request: Request, status: int, detail: str) -> Response:
+def _html_error(request: Request, status: int, detail: str, *, fields: str = "") -> Response:
     _ = request_translator(request)
     headers = {}
     if status == 429:
@@ -57,7 +57,7 @@ def _html_error(request: Request, status: int, detail: str) -> Response:
         status_code=status,
         headers=headers,
         title=_(_TITLES.get(status, "Something went wrong")),
-        detail=_(shown),
+        detail=_(shown) + (f" ({fields})" if fields else ""),
     )
 
 
@@ -77,7 +77,11 @@ def _install_error_pages(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: Exception) -> Response:
         if not _is_page(request.url.path):
             return await handlers[RequestValidationError](request, exc)  # type: ignore[no-any-return]
-        return _html_error(request, 422, "Some fields are missing or invalid.")
+        assert isinstance(exc, RequestValidationError)
+        names = dict.fromkeys(str(e.get("loc", ("",))[-1]) for e in exc.errors())
+        return _html_error(
+            request, 422, "Some fields are missing or invalid.", fields=", ".join(names)
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         if not _is_page(request.url.path):

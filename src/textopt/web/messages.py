@@ -29,6 +29,7 @@ EN: dict[str, str] = {
     "holiday": "public holiday",
     "frequency_cap": "frequency cap reached",
     "no_window": "no allowed time before expiry",
+    "too_long": "message longer than the workspace allows",
     "soft-opt-in": "soft opt-in",
     "unsubscribe-link": "unsubscribe link",
     "provider": "SMS provider",
@@ -78,6 +79,13 @@ FR: dict[str, str] = {
     "Something went wrong": "Une erreur est survenue",
     "This address leads nowhere.": "Cette adresse ne mène nulle part.",
     "Some fields are missing or invalid.": "Des champs manquent ou sont invalides.",
+    "choose a CSV file": "choisissez un fichier CSV",
+    "this form has expired: reload the page and submit it again": (
+        "ce formulaire a expiré : rechargez la page et envoyez-le à nouveau"
+    ),
+    "too many failed sign-ins for this account: try again later": (
+        "trop d’échecs de connexion pour ce compte : réessayez plus tard"
+    ),
     "wrong email or password, or the account is disabled": (
         "e-mail ou mot de passe incorrect, ou compte désactivé"
     ),
@@ -393,6 +401,7 @@ FR: dict[str, str] = {
     "holiday": "jour férié",
     "frequency_cap": "plafond de fréquence atteint",
     "no_window": "aucun créneau permis avant expiration",
+    "too_long": "message plus long que l’espace de travail ne le permet",
     "form_url": "adresse du formulaire",
     "ip": "adresse IP",
     "user_agent": "navigateur",

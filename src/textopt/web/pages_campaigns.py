@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from textopt.accounts.models import Scope
 from textopt.accounts.service import record_audit
 from textopt.api.deps import DbSession, check_csrf
+from textopt.api.pagination import RowId
 from textopt.campaigns import service
 from textopt.campaigns.overview import sends_by_hour
 from textopt.campaigns.report import campaign_report
@@ -116,8 +117,12 @@ def analyze(
     session: DbSession,
     x_csrf_token: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """The composer's live counter: encoding, segments, UCS-2 characters, samples, cost."""
+    """The composer's live counter: encoding, segments, UCS-2 characters, samples, cost.
+
+    It renders the draft, the marketer's code: only those who may write campaigns run it.
+    """
     check_csrf(viewer.login, x_csrf_token)
+    viewer.require(Scope.WRITE)
     settings: Settings = request.app.state.settings
     result = analyze_draft(
         session,
@@ -275,7 +280,7 @@ def _histograms(_: Translate, hours: dict[str, list[int]], pack: Pack) -> list[M
 @router.get("/app/campaigns/{campaign_id}")
 def campaign_page(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     viewer: WebViewer,
     session: DbSession,
     notice: str | None = None,
@@ -337,7 +342,7 @@ def campaign_page(
 @router.post("/app/campaigns/{campaign_id}/{action}")
 def campaign_action(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     action: str,
     viewer: WebViewer,
     session: DbSession,

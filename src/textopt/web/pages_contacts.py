@@ -8,12 +8,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as FormFile
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import record_audit
 from textopt.api.deps import DbSession
+from textopt.api.pagination import After, RowId
 from textopt.campaigns.overview import contact_messages
 from textopt.config import Settings
 from textopt.consent import service as consent
@@ -46,7 +49,7 @@ def contact_list(
     session: DbSession,
     q: str = "",
     tag: str = "",
-    after: int | None = None,
+    after: After = None,
 ) -> HTMLResponse:
     """Contacts matching a search, a page at a time."""
     # NUL cannot be stored or compared in PostgreSQL text: it is never part of a search
@@ -70,7 +73,7 @@ def contact_list(
 
 @router.get("/app/contacts/{contact_id}")
 def contact_page(
-    request: Request, contact_id: int, viewer: WebViewer, session: DbSession
+    request: Request, contact_id: RowId, viewer: WebViewer, session: DbSession
 ) -> HTMLResponse:
     """One contact: details, consent now and its history, every message and reply."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
@@ -93,7 +96,7 @@ def contact_page(
 
 @router.get("/app/contacts/{contact_id}/proof")
 def consent_proof(
-    request: Request, contact_id: int, viewer: WebViewer, session: DbSession
+    request: Request, contact_id: RowId, viewer: WebViewer, session: DbSession
 ) -> HTMLResponse:
     """The printable consent record of one person: what a CNIL audit asks for."""
     settings: Settings = request.app.state.settings
@@ -124,7 +127,7 @@ def consent_proof(
     )
 
 
-def _store(upload: UploadFile, target: Path, *, max_bytes: int) -> None:
+def _store(upload: FormFile, target: Path, *, max_bytes: int) -> None:
     written = 0
     with target.open("wb") as out:
         while chunk := upload.file.read(_CHUNK):
@@ -160,15 +163,26 @@ def import_page(request: Request, viewer: WebViewer) -> HTMLResponse:
 
 
 @router.post("/app/import")
-def upload(
-    request: Request,
-    viewer: WebViewer,
-    file: Annotated[UploadFile, File()],
-    region: Annotated[str, Form(max_length=2)] = "",
-    csrf_token: CsrfField = None,
-) -> HTMLResponse:
-    """Keep the upload aside and show how its columns will be read."""
-    check_form(viewer, csrf_token, Scope.WRITE)
+async def upload(request: Request, viewer: WebViewer) -> HTMLResponse:
+    """Keep the upload aside and show how its columns will be read.
+
+    The session and its role are checked before a byte of the upload is read (form
+    parameters would be read first); the body is bounded as it streams (`BodyGuard`).
+    """
+    viewer.require(Scope.WRITE)
+    form = await request.form(max_files=1, max_fields=8)
+    try:
+        token, file, region = form.get("csrf_token"), form.get("file"), form.get("region")
+        check_form(viewer, token if isinstance(token, str) else None, Scope.WRITE)
+        if not isinstance(file, FormFile):
+            raise ValidationError("choose a CSV file", field="file")
+        chosen = region if isinstance(region, str) and len(region) <= 2 else ""
+        return await run_in_threadpool(_keep_upload, request, file=file, region=chosen)
+    finally:
+        await form.close()
+
+
+def _keep_upload(request: Request, *, file: FormFile, region: str) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     region = (region or settings.default_region).upper()
     purge_expired_files(settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -15,10 +14,10 @@ from textopt.api.deps import (
     DbSession,
     check_csrf,
     clear_session_cookie,
-    client_ip,
     current_login,
     limit,
     set_session_cookie,
+    sign_in,
 )
 from textopt.campaigns.overview import workspace_overview
 from textopt.campaigns.service import list_campaigns
@@ -27,6 +26,7 @@ from textopt.db.base import utcnow
 from textopt.errors import AuthenticationError
 from textopt.web.auth import CsrfField, WebViewer
 from textopt.web.charts import bar_chart, funnel_chart
+from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token
 from textopt.web.i18n import LANGUAGE_COOKIE, LANGUAGES, request_translator
 from textopt.web.rendering import render
 
@@ -48,10 +48,41 @@ def root() -> RedirectResponse:
     return RedirectResponse("/app/", status_code=303)
 
 
+LOGIN_FORM_COOKIE = "textopt_login_form"
+_LOGIN_FORM = "login-form"
+
+
+def _login_form(
+    request: Request, *, next: str, email: str, error: str | None, status_code: int = 200
+) -> HTMLResponse:
+    """The sign-in form with a fresh signed token in a hidden field and in a cookie."""
+    settings: Settings = request.app.state.settings
+    token = new_form_token(settings, _LOGIN_FORM)
+    response = render(
+        request,
+        "login.html",
+        status_code=status_code,
+        next=safe_next(next),
+        email=email,
+        error=error,
+        form_token=token,
+    )
+    response.set_cookie(
+        LOGIN_FORM_COOKIE,
+        token,
+        max_age=FORM_MAX_AGE,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="strict",
+        path="/app/login",
+    )
+    return response
+
+
 @router.get("/app/login")
 def login_page(request: Request, next: str = "/app/") -> HTMLResponse:
     """The sign-in form."""
-    return render(request, "login.html", next=safe_next(next), email="", error=None)
+    return _login_form(request, next=next, email="", error=None)
 
 
 @router.post(
@@ -60,31 +91,23 @@ def login_page(request: Request, next: str = "/app/") -> HTMLResponse:
 )
 def login(
     request: Request,
-    session: DbSession,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/app/",
+    form_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Check the password, open a session, set its cookie, go where the user was going."""
+    """Check the password, open a session, set its cookie, go where the user was going.
+
+    The form's signed token must come back in the field and its cookie: another site
+    cannot sign a browser into an account of its choosing (login CSRF).
+    """
     settings: Settings = request.app.state.settings
+    check_form_token(settings, _LOGIN_FORM, form_token, request.cookies.get(LOGIN_FORM_COOKIE))
     try:
-        user = accounts.authenticate_password(session, email=email, password=password)
+        _actor, _login, token = sign_in(request, email=email, password=password)
     except AuthenticationError as exc:
         _ = request_translator(request)
-        return render(
-            request,
-            "login.html",
-            status_code=401,
-            next=safe_next(next),
-            email=email,
-            error=_(exc.message),
-        )
-    _, token = accounts.start_login_session(
-        session,
-        user=user,
-        lifetime=dt.timedelta(hours=settings.session_hours),
-        ip=client_ip(request),
-    )
+        return _login_form(request, next=next, email=email, error=_(exc.message), status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, token=token, settings=settings)
     return response

@@ -8,10 +8,6 @@ answer to a submission is the same whether the number was new, known, or suppres
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -20,10 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from textopt.api.deps import DbSession, client_ip, limit
 from textopt.config import Settings
 from textopt.db.base import utcnow
-from textopt.errors import PermissionDenied, RateLimited, ValidationError
+from textopt.errors import RateLimited, ValidationError
 from textopt.links.service import follow_link
 from textopt.optin.models import SignupList
 from textopt.optin.service import get_list_or_raise, list_text, start_signup
+from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token
 from textopt.web.i18n import translator
 from textopt.web.rendering import render
 
@@ -31,35 +28,14 @@ __all__ = ["FORM_COOKIE", "LINK_LIMITS", "root_short_link", "router"]
 
 router = APIRouter(include_in_schema=False)
 FORM_COOKIE = "textopt_form"
-_FORM_MAX_AGE = 2 * 3600  # a form left open longer is refused: reload it
 _CONFIRM_WORD = {"fr": "OUI", "en": "YES"}
 _public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
 # A carrier's NAT may put many recipients behind one address: links get a wider budget.
 LINK_LIMITS = [Depends(limit("links", per_minute=lambda s: s.public_rate_per_minute * 10))]
 
 
-def _signature(settings: Settings, slug: str, issued: str, nonce: str) -> str:
-    key = settings.resolved_secret_key()
-    message = f"signup-form|{slug}|{issued}|{nonce}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
-def _new_form_token(settings: Settings, slug: str) -> str:
-    issued, nonce = str(int(time.time())), secrets.token_urlsafe(12)
-    return f"{issued}.{nonce}.{_signature(settings, slug, issued, nonce)}"
-
-
-def _check_form_token(settings: Settings, slug: str, field: str, cookie: str | None) -> None:
-    refused = PermissionDenied("this form has expired: reload the page and submit it again")
-    if not field or not cookie or not hmac.compare_digest(field, cookie):
-        raise refused
-    issued, _, rest = field.partition(".")
-    nonce, _, signature = rest.partition(".")
-    expected = _signature(settings, slug, issued, nonce)
-    if not issued.isdecimal() or not hmac.compare_digest(signature, expected):
-        raise refused
-    if not 0 <= time.time() - int(issued) <= _FORM_MAX_AGE:
-        raise refused
+def _purpose(slug: str) -> str:
+    return f"signup-form|{slug}"
 
 
 def _form(
@@ -72,7 +48,7 @@ def _form(
     status_code: int = 200,
 ) -> HTMLResponse:
     settings: Settings = request.app.state.settings
-    token = _new_form_token(settings, signup_list.slug)
+    token = new_form_token(settings, _purpose(signup_list.slug))
     response = render(
         request,
         "signup.html",
@@ -90,7 +66,7 @@ def _form(
     response.set_cookie(
         FORM_COOKIE,
         token,
-        max_age=_FORM_MAX_AGE,
+        max_age=FORM_MAX_AGE,
         httponly=True,
         secure=settings.cookie_secure,
         samesite="strict",
@@ -118,7 +94,9 @@ def signup(
     settings: Settings = request.app.state.settings
     signup_list = get_list_or_raise(session, slug=slug)
     _ = translator(signup_list.language)
-    _check_form_token(settings, signup_list.slug, form_token, request.cookies.get(FORM_COOKIE))
+    check_form_token(
+        settings, _purpose(signup_list.slug), form_token, request.cookies.get(FORM_COOKIE)
+    )
     if consent != "yes":
         return _form(
             request,

@@ -9,7 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["SIGNATURE_HEADER", "endpoint_secret", "sign", "verify_signature"]
+__all__ = [
+    "SIGNATURE_HEADER",
+    "endpoint_secret",
+    "sign",
+    "signature_is_fresh",
+    "verify_signature",
+]
 
 SIGNATURE_HEADER = "X-Textopt-Signature"
 
@@ -25,6 +31,18 @@ def sign(*, secret: str, body: bytes, timestamp: int) -> str:
     """The signature header value for `body` sent at `timestamp` (Unix seconds)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def signature_is_fresh(*, header: str, now: float, tolerance: float = 300) -> bool:
+    """Whether `header` is well formed with a timestamp at most `tolerance` s old.
+
+    Checked before the body is read: a callback without it is refused unread.
+    """
+    fields = dict(item.strip().partition("=")[::2] for item in header.split(","))
+    stamp, mac = fields.get("t", ""), fields.get("v1", "")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12 and mac):
+        return False
+    return abs(now - int(stamp)) <= tolerance
 
 
 def verify_signature(
@@ -43,4 +61,6 @@ def verify_signature(
     if abs(now - timestamp) > tolerance:
         return False
     expected = sign(secret=secret, body=body, timestamp=timestamp).partition(",v1=")[2]
-    return any(hmac.compare_digest(expected, given) for given in parts.get("v1", []))
+    return any(
+        hmac.compare_digest(expected.encode(), given.encode()) for given in parts.get("v1", [])
+    )

@@ -6,6 +6,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from tests.factories.api import PASSWORD, ApiClient, client, make_app, make_key, make_user
+from tests.factories.web import sign_in_form
 
 from textopt.accounts.limits import RequestLimiter
 from textopt.accounts.models import Role, Scope
@@ -296,3 +297,38 @@ def test_a_key_never_holds_more_than_its_users_role(app: FastAPI, engine: Engine
         make_key(engine, [Scope.ADMIN], user=max_id)  # the operator cannot either
     with client(app, make_key(engine, [Scope.READ, Scope.SEND], user=max_id)) as maxs:
         assert maxs.get("/v1/auth/me").json()["scopes"] == ["read", "send"]
+
+
+def test_failed_sign_ins_are_limited_per_account_across_addresses_and_processes(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    # Two apps stand for two web processes, each with its own per-IP limiter; the
+    # attacker's tries come from anywhere. The account's budget is in the database.
+    settings = campaign_settings.model_copy(update={"login_failures_per_account": 3})
+    make_user(engine, "zoe@example.com", Role.MARKETER)
+    first, second = make_app(engine, settings), make_app(engine, settings)
+    wrong = {"email": "zoe@example.com", "password": "guess"}
+    with client(first) as a, client(second) as b:
+        codes = [c.post("/v1/auth/login", json=wrong).status_code for c in (a, b, a)]
+        assert codes == [401, 401, 401]
+        refused = b.post("/v1/auth/login", json={**wrong, "email": " ZOE@example.com"})
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        # even the right password waits: the budget is the account's, not the guesser's
+        right = a.post("/v1/auth/login", json={"email": "zoe@example.com", "password": PASSWORD})
+        assert right.status_code == 429
+        other = make_user(engine, "max@example.com", Role.VIEWER)
+        assert other
+        ok = b.post("/v1/auth/login", json={"email": "max@example.com", "password": PASSWORD})
+        assert ok.status_code == 200
+
+
+def test_the_sign_in_form_needs_its_signed_token(app: FastAPI, engine: Engine) -> None:
+    make_user(engine, "lea@example.com", Role.VIEWER)
+    form = {"email": "lea@example.com", "password": PASSWORD, "next": "/app/"}
+    with client(app) as c:
+        forged = c.post("/app/login", data={**form, "form_token": "1.2.3"})
+        assert forged.status_code == 403
+        assert "textopt_session" not in c.http.cookies
+        assert c.post("/app/login", data=form).status_code == 403
+        assert sign_in_form(c, "lea@example.com", PASSWORD).status_code == 303

@@ -63,8 +63,13 @@ def test_a_campaign_is_previewed_launched_paused_resumed_cancelled_and_audited(
     report = admin.get(f"/v1/campaigns/{cid}/report").json()
     assert report["messages"] == 2
     assert report["blocked_by_reason"] == {"no_consent": 1}
-    why = admin.get(f"/v1/campaigns/{cid}/why", params={"phone": "06 98 76 54 32"}).json()
+    why = admin.post(f"/v1/campaigns/{cid}/why", json={"phone": "06 98 76 54 32"}).json()
     assert why["stored_decision"]["reason"] == "no_consent"
+    # by id in the URL; a number is never taken from a URL (access logs keep URLs)
+    contact = admin.get("/v1/contacts", params={"search": "0698765432"}).json()["items"][0]
+    by_id = admin.get(f"/v1/campaigns/{cid}/why", params={"contact_id": contact["id"]})
+    assert by_id.json()["stored_decision"]["reason"] == "no_consent"
+    assert admin.get(f"/v1/campaigns/{cid}/why", params={"phone": "0698765432"}).status_code == 422
     cancelled = admin.post(f"/v1/campaigns/{cid}/cancel").json()
     assert cancelled["status"] == "cancelled"
     assert cancelled["messages_cancelled"] == 1
@@ -99,4 +104,5 @@ def test_bad_campaigns_are_refused_with_the_field(admin: ApiClient) -> None:
     assert unknown.status_code == 422
     assert unknown.json()["code"] == "config_error"
     assert admin.post("/v1/campaigns/999/launch").status_code == 404
-    assert admin.get("/v1/campaigns/1/why", params={"phone": "0612345678"}).status_code == 404
+    assert admin.post("/v1/campaigns/1/why", json={"phone": "0612345678"}).status_code == 404
+    assert admin.get("/v1/campaigns/1/why", params={"contact_id": 1}).status_code == 404

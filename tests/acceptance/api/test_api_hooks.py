@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -127,6 +127,26 @@ def test_a_generic_callback_needs_its_hmac(engine: Engine, hooks: ApiClient) -> 
     assert accepted.status_code == 204
     assert _status(engine, message_id) == "delivered"
     assert hooks.post("/hooks/generic/nope/status", content=body).status_code == 404
+
+
+@pytest.mark.parametrize("header", [None, "t=1,v1=00", "v1=00", "t=" + "9" * 30 + ",v1=00"])
+def test_a_generic_callback_without_a_fresh_signature_is_refused_unread(
+    hooks: ApiClient, header: str | None
+) -> None:
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'{"id": "g-1", "status": "delivered", "pad": "'
+        while sent < 512 * 1024:
+            sent += 2**14
+            yield b"x" * 2**14
+        yield b'"}'
+
+    headers = {"X-Textopt-Signature": header} if header else {}
+    answer = hooks.post("/hooks/generic/gw/status", content=body(), headers=headers)
+    assert answer.status_code == 401
+    assert sent <= 2**14  # refused on its header, not after reading half a megabyte
 
 
 def test_one_click_unsubscribe_revokes_email_consent_once(

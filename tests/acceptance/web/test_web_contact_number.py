@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import add_contact
-from tests.factories.web import LiveServer
+from tests.factories.web import LiveServer, sign_in_form
 
 from textopt.accounts.models import Role
 from textopt.consent.suppression import address_digest
@@ -49,8 +49,7 @@ def test_the_contact_page_shows_an_undeliverable_number_and_failures_so_far(
     dead = _contact_with_failures(engine, "+33612345670", undeliverable=True)
     doubtful = _contact_with_failures(engine, "+33612345671", undeliverable=False)
     make_user(engine, "viewer@boutique.example", Role.VIEWER)
-    login = {"email": "viewer@boutique.example", "password": PASSWORD, "next": "/app/"}
-    assert http.post("/app/login", data=login).status_code == 303
+    assert sign_in_form(http, "viewer@boutique.example", PASSWORD).status_code == 303
     french = http.get(f"/app/contacts/{dead}", headers={"Accept-Language": "fr"}).text
     assert "Numéro injoignable depuis le" in french
     assert "2 échecs définitifs d’affilée, le dernier 21211 (twilio-main)" in french

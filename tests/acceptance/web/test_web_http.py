@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
-from tests.factories.web import LiveServer, signup_list
+from tests.factories.web import LiveServer, sign_in_form, signup_list
 
 from textopt.accounts.models import Role
 from textopt.campaigns import service as campaigns
@@ -41,7 +41,7 @@ def _sign_in(http: httpx.Client, engine: Engine, role: Role) -> str:
     """Sign in a new user of `role`; returns the session's CSRF token."""
     email = f"{role}@boutique.example"
     make_user(engine, email, role)
-    answer = http.post("/app/login", data={"email": email, "password": PASSWORD, "next": "/app/"})
+    answer = sign_in_form(http, email, PASSWORD)
     assert answer.status_code == 303
     page = http.get("/app/")
     token = _CSRF.search(page.text)

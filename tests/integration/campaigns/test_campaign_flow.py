@@ -73,6 +73,7 @@ def test_a_mixed_audience_ends_with_exactly_the_expected_recipients(
     if old_sqlite:
         monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 32, 3))
     _mixed_audience(engine)
+    campaign_settings = campaign_settings.model_copy(update={"sender_ids": ["BOUTIQUE"]})
     with session_scope(engine) as s:
         campaign = new_campaign(s, campaign_settings, sender_id="BOUTIQUE")
         preview = campaigns.preview(

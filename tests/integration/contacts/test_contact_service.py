@@ -206,3 +206,27 @@ def test_delete_contact_with_consent_history_is_refused(session: Session) -> Non
         service.delete_contact(session, contact_id=contact.id)
     session.rollback()
     assert service.get_contact(session, contact_id=contact.id) is not None
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"first_name": "\udcff"}, "first_name"),  # a non-UTF-8 byte from a command line
+        ({"last_name": "a\x00b"}, "last_name"),
+        ({"tags": ["vip", "\ud800"]}, "tags"),
+        ({"attributes": {"\ud800": 1}}, "attributes"),
+        ({"attributes": {"score": float("nan")}}, "attributes.score"),
+        ({"attributes": {"seen": [1, float("inf")]}}, "attributes.seen.1"),
+    ],
+)
+def test_a_value_no_database_stores_is_refused_naming_its_field(
+    session: Session, options: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        service.create_contact(session, phone="0612345678", **options)  # type: ignore[arg-type]
+    assert refused.value.field == field
+    contact = service.create_contact(session, phone="0612345678")
+    if "tags" in options:
+        return  # tags change through add_tags / remove_tag, checked by the same normaliser
+    with pytest.raises(ValidationError):
+        service.update_contact(session, contact_id=contact.id, **options)  # type: ignore[arg-type]
