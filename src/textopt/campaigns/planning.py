@@ -1098,7 +1098,7 @@ def preview_campaign(
     prices: PriceTable | None = None,
 ) -> PlanReport:
     """Everything planning would do, written nowhere."""
-    return _run(
+    report = _run(
         session,
         campaign=campaign,
         settings=settings,
@@ -1108,6 +1108,46 @@ def preview_campaign(
         progress=progress,
         prices=prices,
     )
+    if settings.max_marketing_per_day is not None and campaign.purpose == Purpose.MARKETING:
+        report.planned_elsewhere = planned_elsewhere(
+            session, campaign=campaign, start=report.start, zone=settings.workspace_timezone
+        )
+    return report
+
+
+def planned_elsewhere(
+    session: Session, *, campaign: Campaign, start: dt.datetime, zone: str
+) -> dict[str, int]:
+    """People of the audience with marketing of another campaign planned within a day of
+    `start`, by the local day of that message (the preview's warning: the cap will hold
+    this campaign back for them). One aggregate query over the audience."""
+    audience = select(Contact.id).where(
+        compile_filter(parse_filter(campaign.audience_filter), now=start)
+    )
+    query = (
+        select(Message.contact_id, func.min(Message.send_at))
+        .where(
+            Message.contact_id.in_(audience),
+            Message.purpose == Purpose.MARKETING,
+            Message.status.in_([str(MessageStatus.PLANNED), str(MessageStatus.QUEUED)]),
+            Message.send_at > start - CAP_WINDOW_DAY,
+            Message.send_at < start + CAP_WINDOW_DAY,
+            Message.campaign_id.is_not(None),
+            Message.campaign_id != campaign.id,
+        )
+        .group_by(Message.contact_id)
+    )
+    local = ZoneInfo(zone)
+    days: Counter[str] = Counter()
+    for _contact_id, at in session.execute(query):
+        instant = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=dt.UTC)
+        days[instant.astimezone(local).date().isoformat()] += 1
+    return dict(sorted(days.items()))
+
+
+CAP_WINDOW_DAY = dt.timedelta(hours=24)
 
 
 def plan_campaign(

@@ -251,6 +251,10 @@ FR: dict[str, str] = {
     "Nobody is excluded.": "Personne n’est exclu.",
     "Deferred, by reason": "Différés, par raison",
     "Nothing deferred.": "Rien n’est différé.",
+    "people already have a marketing message planned on": "personnes ont déjà un message "
+    "marketing prévu le",
+    "; the frequency cap will hold this one back for them.": " : le plafond de fréquence "
+    "retiendra celui-ci pour elles.",
     "Smart encoding saves": "L’encodage intelligent économise",
     "Longest message": "Message le plus long",
     "Send times by local hour": "Heures d’envoi, heure locale",

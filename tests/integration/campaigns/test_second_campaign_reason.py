@@ -26,6 +26,11 @@ def test_the_second_campaign_is_held_by_the_cap_and_why_agrees(
     campaigns.launch(session, campaign=first, settings=campaign_settings, now=WEDNESDAY_7H)
     second = new_campaign(session, campaign_settings, text="Nouveautés chez Boutique")
     second.expires_at = expiry
+    preview = campaigns.preview(
+        session, campaign=second, settings=campaign_settings, now=WEDNESDAY_7H
+    )
+    assert preview.planned_elsewhere == {"2026-11-25": 3}  # the warning before launching
+    assert preview.blocked == {"frequency_cap": 3}
     campaigns.launch(session, campaign=second, settings=campaign_settings, now=WEDNESDAY_7H)
     session.commit()
     rows = session.execute(
