@@ -252,7 +252,7 @@ def test_check_reads_a_known_contacts_revoked_consent(engine: Engine) -> None:
     _consent(engine, contact_id, "granted")
     granted = _check("--to", FR, "--at", "2026-06-10T10:00+02:00")
     assert (granted["decision"], granted["known_contact"]) == ("SEND", True)
-    _consent(engine, contact_id, "revoked", source="keyword")
+    _consent(engine, contact_id, "revoked", source="api")
     revoked = _check("--to", FR, "--at", "2026-06-10T10:00+02:00")
     assert (revoked["decision"], revoked["reason"]) == ("BLOCK", "consent_revoked")
 

@@ -567,6 +567,7 @@ class _Planner:
                 raw_zones,
                 _,
                 bounced,
+                phone_type,
                 _,
             ) = contact
             body = bodies.get(contact_id) if bodies else None
@@ -591,6 +592,7 @@ class _Planner:
                 zone,
                 raw_zones if type(raw_zones) is str else tuple(raw_zones or ()),
                 is_customer,
+                phone_type,
             )
             records = None
             if extra or (history and contact_id in history):
@@ -788,6 +790,7 @@ _CONTACT_ROW = (
     "timezones_json",
     "attributes_json",
     "email_undeliverable_at",
+    "phone_type",
     "consents",
 )
 _ContactTuple = namedtuple("_ContactTuple", _CONTACT_ROW)  # type: ignore[misc]

@@ -293,6 +293,7 @@ def _new_values(row: ImportRow, now: dt.datetime) -> dict[str, Any]:
         "region": values.get("region"),
         "timezone": values.get("timezone"),
         "timezones": row.timezones,
+        "phone_type": row.number_type,
         "attributes": row.attributes,
         "is_customer": bool(values.get("is_customer", False)),
         "created_at": now,

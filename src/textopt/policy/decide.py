@@ -60,6 +60,7 @@ class Reason(StrEnum):
 
     INVALID_NUMBER = "invalid_number"  # no valid phone number for an SMS
     UNDELIVERABLE = "undeliverable"  # the provider reported the number never works
+    NOT_MOBILE = "not_mobile"  # a fixed line, premium-rate or shared-cost number: no SMS
     INVALID_EMAIL = "invalid_email"  # no email address for an email
     SUPPRESSED = "suppressed"  # on the suppression list (STOP, erasure, complaint, manual)
     NO_CONSENT = "no_consent"  # marketing without consent or allowed soft opt-in
@@ -249,6 +250,13 @@ def _hard_checks(
     if channel == Channel.SMS:
         if contact.e164 is None:
             verdict("destination", Reason.INVALID_NUMBER, "no valid phone number")
+        elif contact.not_mobile:
+            verdict(
+                "destination",
+                Reason.NOT_MOBILE,
+                "the number is not a mobile (fixed line, premium-rate or shared-cost): "
+                "it cannot receive SMS",
+            )
         elif contact.undeliverable:
             # whatever the purpose: a number the network does not know fails every message.
             # No number in the text: recipients alike share one decision and its sentence.

@@ -16,6 +16,7 @@ EN: dict[str, str] = {
     "suppressed": "on the suppression list",
     "invalid_number": "no valid mobile number",
     "undeliverable": "number reported undeliverable by the provider",
+    "not_mobile": "not a mobile number (fixed line, premium-rate or shared-cost)",
     "invalid_email": "no valid email address",
     "transactional_opt_out": "opted out of transactional messages",
     "sender_not_allowed": "sender ID refused in the country",
@@ -362,6 +363,7 @@ FR: dict[str, str] = {
     "suppressed": "sur la liste d’opposition",
     "invalid_number": "pas de numéro mobile valide",
     "undeliverable": "numéro signalé injoignable par l’opérateur",
+    "not_mobile": "pas un numéro mobile (fixe, surtaxé ou à coût partagé)",
     "Undeliverable number since": "Numéro injoignable depuis le",
     "permanent failures in a row, the last": "échecs définitifs d’affilée, le dernier",
     "A new number, or textopt contacts deliverable once it works, clears it.": (

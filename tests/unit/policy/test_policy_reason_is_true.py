@@ -3,6 +3,7 @@ scenarios of marketing already planned or sent, opening hours and expiries)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from tests.unit.policy.policy_builders import FR, contact
 
 from textopt.policy import MessageFacts, SendRecord, Verdict, decide
 from textopt.policy.decide import Reason
+from textopt.vocab import Channel
 
 MONDAY = dt.datetime(2026, 6, 8, 0, 0, tzinfo=dt.UTC)
 HOURS = (Reason.QUIET_HOURS, Reason.SUNDAY, Reason.HOLIDAY, Reason.CLOSED_DAY)
@@ -37,7 +39,8 @@ def test_the_reason_is_the_rule_that_holds_the_message(
         # the hours alone would let it go earlier: the budget is what holds it
         assert hours_only.verdict != Verdict.BLOCK, decision.sentence
         if decision.verdict == Verdict.DEFER:
-            assert hours_only.at is not None and decision.at is not None
+            assert hours_only.at is not None
+            assert decision.at is not None
             assert hours_only.at < decision.at or hours_only.verdict == Verdict.SEND
         assert "budget" in decision.sentence
     elif decision.verdict == Verdict.DEFER and decision.reason in HOURS:
@@ -47,3 +50,16 @@ def test_the_reason_is_the_rule_that_holds_the_message(
     # the trace's last word agrees with the stored reason
     if decision.verdict != Verdict.SEND and decision.reason == Reason.FREQUENCY_CAP:
         assert any("budget" in entry.detail for entry in decision.trace)
+
+
+def test_a_number_that_is_not_a_mobile_blocks_sms_but_not_email() -> None:
+    facts = dataclasses.replace(contact(FR), not_mobile=True, email="lea@example.fr")
+    facts = dataclasses.replace(
+        facts, consents={**facts.consents, ("email", "marketing"): "granted"}
+    )
+    at = MONDAY + dt.timedelta(hours=8)
+    sms = decide(facts, MessageFacts(), at)
+    assert (sms.verdict, sms.reason) == (Verdict.BLOCK, Reason.NOT_MOBILE)
+    assert "cannot receive SMS" in sms.sentence
+    email = decide(facts, MessageFacts(channel=Channel.EMAIL), at)
+    assert email.verdict == Verdict.SEND, email.sentence
