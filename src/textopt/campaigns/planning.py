@@ -430,7 +430,7 @@ class _Planner:
             bodies = self._linked_bodies(contacts, tags)
         # A fallback channel's facts are read for the whole batch: the pure-Python part
         # that finds who needs it must not wait for the database.
-        consents = {c[0]: c[13] for c in contacts if c[13] is not None}
+        consents = {c[0]: c[-1] for c in contacts if c[-1] is not None}  # the last column
         facts = {channel: self._facts(contacts, channel, consents) for channel in self.channels}
         return _Fetched(tags=tags, bodies=bodies, facts=facts)
 
