@@ -301,3 +301,16 @@ def test_transactional_to_an_erased_number_is_blocked_as_suppressed(engine: Engi
         "suppressed",
         False,
     )
+
+
+def test_check_refuses_a_landline_for_sms_known_or_not(engine: Engine) -> None:
+    offline = _check("--to", "01 42 68 53 00", "--at", "2026-06-10T10:00+02:00", "--offline")
+    assert (offline["decision"], offline["reason"]) == ("BLOCK", "not_mobile")
+    contact_id = _add_contact(engine, phone="+33142685300")  # stored before its type was
+    _consent(engine, contact_id, "granted")
+    known = _check("--to", "+33142685300", "--at", "2026-06-10T10:00+02:00")
+    assert (known["decision"], known["reason"], known["known_contact"]) == (
+        "BLOCK",
+        "not_mobile",
+        True,
+    )
