@@ -44,7 +44,7 @@ _ATTEMPTS = 3
 # Columns an import may change on an existing contact.
 _MERGED = (
     "email", "first_name", "last_name", "language", "country", "region", "timezone",
-    "timezones", "attributes", "is_customer",
+    "timezones", "attributes", "is_customer", "phone_type",
 )  # fmt: skip
 _GRANTED = (ConsentAction.GRANTED.value, ConsentAction.CONFIRMED.value)
 
@@ -307,6 +307,7 @@ def _merged_values(current: dict[str, Any], row: ImportRow) -> dict[str, Any]:
     merged.update(row.values)
     merged["attributes"] = {**(current["attributes"] or {}), **row.attributes}
     merged["timezones"] = row.timezones
+    merged["phone_type"] = row.number_type  # also fills it for numbers stored before it
     if not merged["country"]:
         merged["country"] = row.number_country
     return merged

@@ -96,3 +96,16 @@ def test_a_one_off_to_a_landline_is_blocked_and_never_delivered(
     run_dispatcher(engine, campaign_settings, at=WEDNESDAY_10H + dt.timedelta(minutes=1))
     with session_scope(engine) as s:
         assert s.scalars(select(Message.status)).one() == "blocked"
+
+
+def test_a_reimport_records_the_type_of_a_number_stored_without_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    with session_scope(engine) as s:
+        s.add(Contact(phone=LANDLINE_E164, country="FR", timezones=["Europe/Paris"], attributes={}))
+    path = tmp_path / "again.csv"
+    path.write_text(f"phone\n{LANDLINE}\n", encoding="utf-8")
+    report = import_contacts(engine, path=path)
+    assert (report.updated, report.warnings) == (1, {"not_mobile": 1})
+    with session_scope(engine) as s:
+        assert service.get_contact_by_phone_or_raise(s, phone=LANDLINE).phone_type == "fixed_line"
