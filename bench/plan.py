@@ -48,7 +48,6 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
 from import_contacts import fresh_database
@@ -56,8 +55,8 @@ from import_contacts import fresh_database
 from textopt.campaigns.planning import plan_campaign
 from textopt.campaigns.service import create_campaign
 from textopt.config import Settings, reset_settings
-from textopt.consent.models import ConsentState, Suppression
-from textopt.consent.service import NewConsentEvent, append_events
+from textopt.consent.ledger import GENESIS_HASH, event_hash
+from textopt.consent.models import ConsentEvent, ConsentState, LedgerHead, Suppression
 from textopt.consent.suppression import address_digest
 from textopt.contacts.models import Contact
 from textopt.db.engine import create_db_engine, session_scope
@@ -204,9 +203,10 @@ def fill_contacts(
     key = b"bench"  # the benchmark's secret key
     weights = [c[4] for c in COUNTRIES]
     created = NOW - dt.timedelta(days=100)
+    event_id, prev_hash = 0, GENESIS_HASH
     with engine.begin() as connection:
         for start in range(0, count, batch):
-            contacts, states, stops = [], [], []
+            contacts, states, stops, grants = [], [], [], []
             for n in range(start, min(start + batch, count)):
                 country, prefix, digits, zone, _ = rng.choices(COUNTRIES, weights)[0]
                 number = f"{prefix}{n % 10**digits:0{digits}d}"
@@ -244,29 +244,47 @@ def fill_contacts(
                             "reason": "keyword",
                         }
                     )
-                if n % 10 and n:  # 90% consent (contact 1's state comes from the ledger)
-                    states.append(
-                        {
-                            "contact_id": n + 1,
-                            "channel": "sms",
-                            "purpose": "marketing",
-                            "status": "granted",
-                            "source": "form",
-                            "since": created,
-                            "event_id": 1,
-                        }
-                    )
+                if n % 10:  # 90% consent, each from its own ledger event
+                    grants.append(n + 1)
             connection.execute(insert(Contact), contacts)
-            if start == 0:  # one real ledger event, that the bulk states point at
-                with Session(bind=connection) as session:
-                    append_events(
-                        session,
-                        events=[NewConsentEvent(1, "sms", "marketing", "granted", "form", created)],
-                    )
-                    session.flush()
-            connection.execute(insert(ConsentState), states)
+            # A real chain, written in bulk: the planner only trusts states the ledger backs.
+            events = []
+            for contact_id in grants:
+                event_id += 1
+                fields = {
+                    "event_id": event_id,
+                    "contact_id": contact_id,
+                    "channel": "sms",
+                    "purpose": "marketing",
+                    "action": "granted",
+                    "source": "form",
+                    "occurred_at": created,
+                    "recorded_at": created,
+                    "consent_text_version": None,
+                    "proof_digest": None,
+                    "prev_hash": prev_hash,
+                }
+                prev_hash = event_hash(**fields)
+                events.append({**fields, "id": fields.pop("event_id"), "hash": prev_hash})
+                states.append(
+                    {
+                        "contact_id": contact_id,
+                        "channel": "sms",
+                        "purpose": "marketing",
+                        "status": "granted",
+                        "source": "form",
+                        "since": created,
+                        "event_id": event_id,
+                    }
+                )
+            if events:
+                connection.execute(insert(ConsentEvent), events)
+                connection.execute(insert(ConsentState), states)
             if stops:
                 connection.execute(insert(Suppression), stops)
+        connection.execute(
+            insert(LedgerHead), [{"id": 1, "last_event_id": event_id, "last_hash": prev_hash}]
+        )
 
 
 #: The campaigns planned in turn: (template, tracked links).

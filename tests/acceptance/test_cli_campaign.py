@@ -126,6 +126,38 @@ def test_errors_are_clear_and_name_the_problem(engine: Engine, campaign_settings
         (["campaign", "launch", "99"], "no campaign with id 99"),
         (["send", "--to", "+33 6 12", "--text", "Hi"], '"+33 6 12" is not a valid number'),
         (["send", "--to", "0612345678", "--text", "Hi", "--var", "novalue"], "name=value"),
+        (
+            [
+                "campaign",
+                "create",
+                "X",
+                "--text",
+                "Hi",
+                "--audience",
+                "all",
+                "--brand",
+                "B",
+                "--expires-at",
+                "9999-12-31T23:59:59-14:00",
+            ],
+            "outside the dates we can store",
+        ),
+        (
+            [
+                "campaign",
+                "create",
+                "X",
+                "--text",
+                "Hi",
+                "--audience",
+                "all",
+                "--brand",
+                "B",
+                "--send-at",
+                "2999-01-01T10:00:00+01:00",
+            ],
+            "more than 366 days ahead",
+        ),
     ]
     for args, message in cases:
         result = subprocess.run(

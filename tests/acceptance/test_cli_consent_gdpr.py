@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -101,6 +102,8 @@ def test_errors_are_one_clear_line_without_traceback(engine: Engine) -> None:
         (["consent", "grant", "+33 6 12"], '"+33 6 12" is not a valid number: too short'),
         (["consent", "grant", "+33698765432"], "no contact with number +33698765432"),
         (["consent", "grant", "+33612345678", "--at", "2026-03-01"], "has no offset"),
+        (["consent", "grant", "+33612345678", "--at", "9999-12-31T00:00:00Z"], "in the future"),
+        (["consent", "grant", "+33612345678", "--at", "9999-12-31T23:59:59-14:00"], "outside"),
         (["gdpr", "purge", "--older-than", "soon", "--yes"], "is not a duration"),
     ]
     for args, message in cases:
@@ -114,3 +117,34 @@ def test_errors_are_one_clear_line_without_traceback(engine: Engine) -> None:
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_verify_lists_each_state_the_ledger_does_not_support_and_rebuild_repairs(
+    engine: Engine,
+) -> None:
+    _add_contact(engine)
+    _add_contact(engine, "+33612345679")
+    _run("consent", "grant", "+33612345678", "--at", "2026-03-01T10:00:00+01:00")
+    with engine.begin() as connection:  # a state row with no event of its own
+        connection.execute(
+            text(
+                "INSERT INTO consent_state (contact_id, channel, purpose, status, source, since,"
+                " event_id) VALUES (2, 'sms', 'marketing', 'granted', 'cli', :t, 1)"
+            ),
+            {"t": dt.datetime(2026, 3, 1, tzinfo=dt.UTC)},
+        )
+    result = runner.invoke(app, ["consent", "verify"])
+    assert result.exit_code != 0
+    assert "contact 2 sms/marketing: stored granted (cli, event 1), ledger none" in result.output
+    report = json.loads(runner.invoke(app, ["consent", "verify", "--json"]).stdout)
+    assert report["differences"] == [
+        {
+            "contact_id": 2,
+            "channel": "sms",
+            "purpose": "marketing",
+            "stored": "granted (cli, event 1)",
+            "derived": "none",
+        }
+    ]
+    assert json.loads(_run("consent", "rebuild", "--json")) == {"states": 1}
+    assert "ledger intact" in _run("consent", "verify")

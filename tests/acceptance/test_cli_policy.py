@@ -252,7 +252,7 @@ def test_check_reads_a_known_contacts_revoked_consent(engine: Engine) -> None:
     _consent(engine, contact_id, "granted")
     granted = _check("--to", FR, "--at", "2026-06-10T10:00+02:00")
     assert (granted["decision"], granted["known_contact"]) == ("SEND", True)
-    _consent(engine, contact_id, "revoked", source="keyword")
+    _consent(engine, contact_id, "revoked", source="api")
     revoked = _check("--to", FR, "--at", "2026-06-10T10:00+02:00")
     assert (revoked["decision"], revoked["reason"]) == ("BLOCK", "consent_revoked")
 
@@ -300,4 +300,17 @@ def test_transactional_to_an_erased_number_is_blocked_as_suppressed(engine: Engi
         "BLOCK",
         "suppressed",
         False,
+    )
+
+
+def test_check_refuses_a_landline_for_sms_known_or_not(engine: Engine) -> None:
+    offline = _check("--to", "01 42 68 53 00", "--at", "2026-06-10T10:00+02:00", "--offline")
+    assert (offline["decision"], offline["reason"]) == ("BLOCK", "not_mobile")
+    contact_id = _add_contact(engine, phone="+33142685300")  # stored before its type was
+    _consent(engine, contact_id, "granted")
+    known = _check("--to", "+33142685300", "--at", "2026-06-10T10:00+02:00")
+    assert (known["decision"], known["reason"], known["known_contact"]) == (
+        "BLOCK",
+        "not_mobile",
+        True,
     )

@@ -168,6 +168,7 @@ def check_optin_request(
     client_ip: str,
     phone: PhoneInfo,
     now: dt.datetime,
+    sends_confirmation: bool = True,
 ) -> None:
     """Refuse an opt-in that would text a number we must not, or too often.
 
@@ -175,7 +176,9 @@ def check_optin_request(
     (never premium-rate or shared-cost), the client IP's hourly budget, then in the
     database (across processes) the number prefix's hourly budget and the workspace's cap
     of confirmation SMS per hour. Raises ValidationError or RateLimited; call it in the
-    transaction that enqueues the confirmation so a refused request takes no token.
+    transaction that enqueues the confirmation so a refused request takes no token. A
+    request that `sends_confirmation=False` (the person is subscribed already) takes only
+    the client IP's token: it texts nobody, so it spends neither SMS budget.
     """
     allowed = settings.optin_countries or [settings.default_region]
     if phone.country not in allowed:
@@ -188,6 +191,8 @@ def check_optin_request(
             f"{phone.e164} is not a mobile number ({phone.number_type})", field="phone"
         )
     limiter.take("optin", client_ip, capacity=settings.optin_ip_per_hour, per_seconds=3600)
+    if not sends_confirmation:
+        return
     take_shared_token(
         session,
         name=f"optin-prefix:{number_prefix(phone.e164)}",

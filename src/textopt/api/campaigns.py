@@ -23,6 +23,7 @@ from textopt.contacts.service import get_contact_by_phone_or_raise, get_contact_
 from textopt.db.base import utcnow
 from textopt.db.ids import MAX_ID
 from textopt.errors import ValidationError
+from textopt.instants import utc_instant
 from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
@@ -90,9 +91,7 @@ def _read(campaign: Campaign) -> CampaignRead:
 
 
 def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationError(f"{field} needs a time zone offset", field=field)
-    return value
+    return None if value is None else utc_instant(value, field=field)
 
 
 @router.get("", response_model=Page[CampaignRead])

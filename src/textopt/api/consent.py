@@ -70,7 +70,8 @@ class LedgerReportRead(BaseModel):
     proofs_checked: int
     proofs_erased: int
     first_broken_id: int | None
-    problems: list[str]
+    states_checked: int = Field(description="derived states recomputed from the ledger")
+    problems: list[str] = Field(description="chain breaks, then states differing from it")
 
 
 class ConsentTextCreate(BaseModel):
@@ -185,6 +186,7 @@ def verify(actor: CurrentActor, session: DbSession) -> LedgerReportRead:
         proofs_checked=report.proofs_checked,
         proofs_erased=report.proofs_erased,
         first_broken_id=report.first_broken_id,
+        states_checked=report.states_checked,
         problems=report.problems,
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from textopt.config import Settings, get_settings
@@ -24,6 +24,7 @@ from textopt.consent.suppression import (
     suppressed_phones,
 )
 from textopt.contacts.models import Contact
+from textopt.contacts.phones import SMS_REFUSED_TYPES
 from textopt.db.batching import id_conditions
 from textopt.dispatch.feedback import (
     count_undeliverable,
@@ -175,6 +176,7 @@ def contact_facts(
     timezones: Sequence[str],
     is_customer: Any,
     suppression_reasons: tuple[str, ...],
+    not_mobile: bool = False,
 ) -> ContactFacts:
     """The policy's view of a contact from plain values, for a message on `channel`.
 
@@ -207,6 +209,7 @@ def contact_facts(
         suppressed=bool(suppression_reasons),
         suppression_reasons=suppression_reasons,
         undeliverable=undeliverable,
+        not_mobile=not_mobile,
         transactional_opt_out=transactional_opt_out,
     )
 
@@ -246,6 +249,7 @@ class BatchFacts:
             timezones=timezones,
             is_customer=contact.is_customer,
             suppression_reasons=self.reasons(contact),
+            not_mobile=getattr(contact, "phone_type", None) in SMS_REFUSED_TYPES,
         )
 
     def decision_key(self, contact: ContactRow, zones_key: Any) -> tuple[Any, ...]:
@@ -262,6 +266,7 @@ class BatchFacts:
             contact.timezone,
             zones_key,
             contact.is_customer,
+            getattr(contact, "phone_type", None),
         )
 
     def key_of(
@@ -274,6 +279,7 @@ class BatchFacts:
         timezone: str | None,
         zones_key: Any,
         is_customer: Any,
+        phone_type: str | None = None,
     ) -> tuple[Any, ...]:
         """`decision_key` from plain values (`email`: None when it bounced for good).
 
@@ -295,6 +301,7 @@ class BatchFacts:
             bool(is_customer),
             reasons,
             phone is None,
+            phone_type in SMS_REFUSED_TYPES,
             email is None,
             phone[:5] if phone and phone[:2] == "+1" else None,
         )
@@ -427,6 +434,18 @@ def gather_facts(
         )
         for contact in contacts
     }
+
+
+def number_kind() -> Any:
+    """SQL: what a contact's number is for SMS: "none", "not_mobile" or "sms".
+
+    One column of the keys planning by class and the claim's re-check share decisions by.
+    """
+    return case(
+        (Contact.phone.is_(None), "none"),
+        (Contact.phone_type.in_(sorted(SMS_REFUSED_TYPES)), "not_mobile"),
+        else_="sms",
+    )
 
 
 def usable_email(contact: ContactRow) -> str | None:

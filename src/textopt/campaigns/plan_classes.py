@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.context import CONTEXT_FIELDS
-from textopt.campaigns.facts import CAP_WINDOW, COUNTED_PLANNED, BatchFacts
+from textopt.campaigns.facts import CAP_WINDOW, COUNTED_PLANNED, BatchFacts, number_kind
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact
@@ -148,7 +148,7 @@ class ClassPlanner:
             cast(Contact.timezones, Text),
             consent_summary(Contact.id),
             Contact.is_customer,
-            Contact.phone.is_(None),
+            number_kind(),
             or_(Contact.email.is_(None), Contact.email_undeliverable_at.is_not(None)),
             case(
                 (func.substr(Contact.phone, 1, 2) == "+1", func.substr(Contact.phone, 1, 5)),

@@ -82,6 +82,8 @@ class PlanReport:
     template_problems: Counter[str] = field(default_factory=Counter)
     throughput: float = 0.0  # segments per second used for the estimate (the SMS account)
     channels: dict[str, ChannelPlan] = field(default_factory=dict)
+    # preview only: local day -> people with another campaign's marketing planned that day
+    planned_elsewhere: dict[str, int] = field(default_factory=dict)
 
     @property
     def planned(self) -> int:
@@ -129,4 +131,5 @@ class PlanReport:
             "throughput_segments_per_second": self.throughput,
             "estimated_duration_seconds": round(self.estimated_seconds, 1),
             "channels": {name: plan.to_dict(self.currency) for name, plan in self.channels.items()},
+            "planned_elsewhere": self.planned_elsewhere,
         }

@@ -432,7 +432,7 @@ class _Planner:
             bodies = self._linked_bodies(contacts, tags)
         # A fallback channel's facts are read for the whole batch: the pure-Python part
         # that finds who needs it must not wait for the database.
-        consents = {c[0]: c[13] for c in contacts if c[13] is not None}
+        consents = {c[0]: c[-1] for c in contacts if c[-1] is not None}  # the last column
         facts = {channel: self._facts(contacts, channel, consents) for channel in self.channels}
         return _Fetched(tags=tags, bodies=bodies, facts=facts)
 
@@ -569,6 +569,7 @@ class _Planner:
                 raw_zones,
                 _,
                 bounced,
+                phone_type,
                 _,
             ) = contact
             body = bodies.get(contact_id) if bodies else None
@@ -593,6 +594,7 @@ class _Planner:
                 zone,
                 raw_zones if type(raw_zones) is str else tuple(raw_zones or ()),
                 is_customer,
+                phone_type,
             )
             records = None
             if extra or (history and contact_id in history):
@@ -790,6 +792,7 @@ _CONTACT_ROW = (
     "timezones_json",
     "attributes_json",
     "email_undeliverable_at",
+    "phone_type",
     "consents",
 )
 _ContactTuple = namedtuple("_ContactTuple", _CONTACT_ROW)  # type: ignore[misc]
@@ -1100,7 +1103,7 @@ def preview_campaign(
     prices: PriceTable | None = None,
 ) -> PlanReport:
     """Everything planning would do, written nowhere."""
-    return _run(
+    report = _run(
         session,
         campaign=campaign,
         settings=settings,
@@ -1110,6 +1113,46 @@ def preview_campaign(
         progress=progress,
         prices=prices,
     )
+    if settings.max_marketing_per_day is not None and campaign.purpose == Purpose.MARKETING:
+        report.planned_elsewhere = planned_elsewhere(
+            session, campaign=campaign, start=report.start, zone=settings.workspace_timezone
+        )
+    return report
+
+
+def planned_elsewhere(
+    session: Session, *, campaign: Campaign, start: dt.datetime, zone: str
+) -> dict[str, int]:
+    """People of the audience with marketing of another campaign planned within a day of
+    `start`, by the local day of that message (the preview's warning: the cap will hold
+    this campaign back for them). One aggregate query over the audience."""
+    audience = select(Contact.id).where(
+        compile_filter(parse_filter(campaign.audience_filter), now=start)
+    )
+    query = (
+        select(Message.contact_id, func.min(Message.send_at))
+        .where(
+            Message.contact_id.in_(audience),
+            Message.purpose == Purpose.MARKETING,
+            Message.status.in_([str(MessageStatus.PLANNED), str(MessageStatus.QUEUED)]),
+            Message.send_at > start - CAP_WINDOW_DAY,
+            Message.send_at < start + CAP_WINDOW_DAY,
+            Message.campaign_id.is_not(None),
+            Message.campaign_id != campaign.id,
+        )
+        .group_by(Message.contact_id)
+    )
+    local = ZoneInfo(zone)
+    days: Counter[str] = Counter()
+    for _contact_id, at in session.execute(query):
+        instant = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=dt.UTC)
+        days[instant.astimezone(local).date().isoformat()] += 1
+    return dict(sorted(days.items()))
+
+
+CAP_WINDOW_DAY = dt.timedelta(hours=24)
 
 
 def plan_campaign(

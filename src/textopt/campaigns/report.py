@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import COUNTED_SENT, gather_facts, workspace_policy
+from textopt.campaigns.facts import COUNTED_PLANNED, gather_facts, workspace_policy
 from textopt.campaigns.models import Campaign, ChannelRule
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentEvent
@@ -202,7 +202,7 @@ def _explain_channel(
         contacts=[contact],
         channel=channel,
         now=now,
-        counted=COUNTED_SENT,
+        counted=COUNTED_PLANNED,  # the facts planning decided on (`decisions.md`)
         exclude_message_ids={message.id} if message else (),
     )[contact.id]
     decision = decide(

@@ -6,6 +6,7 @@ the idempotency key makes a retried request return the first message instead of 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -97,6 +98,8 @@ def enqueue_message(
             session, contacts=[contact], channel=Channel.SMS, now=now, counted=COUNTED_PLANNED
         )[contact.id]
         facts, history = recipient.facts, recipient.history
+        if not info.receives_sms:  # the number's type, whatever the contact row recorded
+            facts = dataclasses.replace(facts, not_mobile=True)
     else:
         reasons = tuple(suppression_reasons(session, phone=info.e164, channel=Channel.SMS))
         facts = ContactFacts(
@@ -106,6 +109,7 @@ def enqueue_message(
             suppressed=bool(reasons),
             suppression_reasons=reasons,
             undeliverable=bool(undeliverable_numbers(session, phones=[info.e164])),
+            not_mobile=not info.receives_sms,
         )
         history = ()
     expires = now + validity

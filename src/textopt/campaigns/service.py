@@ -28,7 +28,9 @@ from textopt.compose import (
 )
 from textopt.compose.email import EmailTemplate
 from textopt.config import Settings
+from textopt.db.base import utcnow
 from textopt.errors import ConfigError, NotFoundError, ValidationError
+from textopt.instants import check_scheduled
 from textopt.links.service import TRACK_OPTION
 from textopt.vocab import Channel, Purpose
 
@@ -132,6 +134,11 @@ def create_campaign(
             f"provider account {provider!r} is not configured "
             f"(known: {', '.join(sorted(settings.providers))})"
         )
+    checked_at = utcnow()
+    if send_at is not None:
+        send_at = check_scheduled(send_at, now=checked_at, field="send_at")
+    if expires_at is not None:
+        expires_at = check_scheduled(expires_at, now=checked_at, field="expires_at")
     if send_at is not None and expires_at is not None and expires_at <= send_at:
         raise ValidationError("the campaign expires before it starts", field="expires_at")
     if validity_hours <= 0:

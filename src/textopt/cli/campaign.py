@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -264,6 +265,13 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         )
     for problem, count in data["template_problems"].items():
         console.print(f"[red]template problem[/]: {problem} ({count:,} recipients)")
+    for day, count in data.get("planned_elsewhere", {}).items():
+        console.print(
+            f"[yellow]warning[/]: {count:,} people already have a marketing message planned on "
+            f"{dt.date.fromisoformat(day):%a %d %b %Y}; the frequency cap will hold this one "
+            "back for them",
+            highlight=False,
+        )
 
 
 def _print_channels(data: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from textopt.config import get_settings
 from textopt.db.engine import create_db_engine, display_url, session_scope
 from textopt.db.migrate import ensure_schema
 from textopt.errors import ValidationError
+from textopt.instants import utc_instant
 
 __all__ = [
     "console",
@@ -81,6 +82,7 @@ def parse_instant(value: str, *, field: str) -> dt.datetime:
             f"{field}: {value!r} has no offset; write e.g. 2026-11-25T09:30:00+01:00",
             field=field,
         )
+    utc_instant(parsed, field=field)  # refuses an instant that leaves the calendar in UTC
     return parsed
 
 

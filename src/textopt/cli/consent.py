@@ -157,7 +157,8 @@ def history(phone: str, as_json: JsonOption = False) -> None:
 
 @app.command("verify")
 def verify(as_json: JsonOption = False) -> None:
-    """Recompute the ledger's hash chain; exit 1 and name the first broken event if any."""
+    """Recompute the hash chain, every state and STOP suppression from the ledger; exit 1 on
+    any break or difference (`textopt consent rebuild` repairs the states)."""
     with session() as s:
         report = service.verify_ledger(s)
     if as_json:
@@ -168,25 +169,47 @@ def verify(as_json: JsonOption = False) -> None:
                 "proofs_checked": report.proofs_checked,
                 "proofs_erased": report.proofs_erased,
                 "first_broken_event": report.first_broken_id,
+                "states_checked": report.states_checked,
+                "differences": [
+                    {
+                        "contact_id": d.contact_id,
+                        "channel": d.channel,
+                        "purpose": d.purpose,
+                        "stored": d.stored,
+                        "derived": d.derived,
+                    }
+                    for d in report.differences
+                ],
                 "problems": report.problems,
             }
         )
     elif report.ok:
         console.print(
             f"[green]ledger intact[/]: {report.events_checked} events, "
-            f"{report.proofs_checked} proofs checked, {report.proofs_erased} erased"
+            f"{report.proofs_checked} proofs checked, {report.proofs_erased} erased; "
+            f"{report.states_checked} states agree with it"
         )
     if not report.ok:
         if not as_json:
+            for diff in report.differences:
+                console.print(
+                    f"contact {diff.contact_id} {diff.channel}/{diff.purpose}: "
+                    f"stored {diff.stored}, ledger {diff.derived}"
+                )
+            if report.first_broken_id is not None:
+                raise LedgerIntegrityError(
+                    f"ledger broken at event {report.first_broken_id}: {report.problem}"
+                )
             raise LedgerIntegrityError(
-                f"ledger broken at event {report.first_broken_id}: {report.problem}"
+                f"{len(report.differences)} stored states or suppressions differ from the "
+                "ledger; repair them with `textopt consent rebuild`"
             )
         raise typer.Exit(1)
 
 
 @app.command("rebuild")
 def rebuild(as_json: JsonOption = False) -> None:
-    """Recompute the current consent of every contact from the ledger."""
+    """Recompute the current consent of every contact (and missing STOP suppressions)."""
     with session() as s:
         count = service.rebuild_state(s)
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
@@ -139,7 +140,10 @@ def _known_facts(
             f"the number without it: {type(exc).__name__}"
         ) from exc
     found = recipient[contact.id]
-    return found.facts, found.history, True
+    facts = found.facts
+    if not info.receives_sms:  # the number's type, whatever the contact row recorded
+        facts = dataclasses.replace(facts, not_mobile=True)
+    return facts, found.history, True
 
 
 def _assumed_facts(
@@ -161,6 +165,7 @@ def _assumed_facts(
         email="unknown@example.invalid" if channel == Channel.EMAIL else None,
         suppressed=bool(reasons),
         suppression_reasons=reasons,
+        not_mobile=info is not None and not info.receives_sms,
     )
 
 

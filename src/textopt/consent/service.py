@@ -16,9 +16,17 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from textopt.consent.derive import (
+    StateDifference,
+    check_states,
+    repair_states,
+    states_for,
+    supported_state,
+    suppress_stops,
+)
 from textopt.consent.ledger import GENESIS_HASH, event_hash, proof_digest
 from textopt.consent.models import (
     ConsentAction,
@@ -41,6 +49,7 @@ from textopt.db.base import utcnow
 from textopt.db.batching import id_conditions
 from textopt.db.engine import upsert_insert
 from textopt.errors import ConsentError, NotFoundError, ValidationError
+from textopt.instants import check_happened
 from textopt.vocab import Channel, Purpose
 from textopt.webhooks.models import WebhookEvent
 from textopt.webhooks.service import emit_events
@@ -101,9 +110,11 @@ class LedgerReport:
     first_broken_id: int | None = None
     problem: str | None = None
     problems: list[str] = field(default_factory=list)
+    states_checked: int = 0
+    differences: list[StateDifference] = field(default_factory=list)
 
 
-def _validate(event: NewConsentEvent) -> None:
+def _validate(event: NewConsentEvent, *, recorded_at: dt.datetime) -> None:
     try:
         Channel(event.channel)
         Purpose(event.purpose)
@@ -111,8 +122,9 @@ def _validate(event: NewConsentEvent) -> None:
         ConsentSource(event.source)
     except ValueError as exc:
         raise ValidationError(f"consent event for contact {event.contact_id}: {exc}") from exc
-    if event.occurred_at.tzinfo is None:
-        raise ValidationError("consent time must carry a time zone offset", field="occurred_at")
+    # A consent is recorded once it has happened: a grant stamped in the future would
+    # otherwise outrank every later revocation by its time (see `derive_state`).
+    check_happened(event.occurred_at, now=recorded_at, field="occurred_at")
 
 
 def _lock_head(session: Session) -> LedgerHead:
@@ -156,10 +168,10 @@ def append_events(
     """
     if not events:
         return []
-    for event in events:
-        _validate(event)
-    _refuse_suppressed(session, events)
     recorded_at = now or utcnow()
+    for event in events:
+        _validate(event, recorded_at=recorded_at)
+    _refuse_suppressed(session, events)
     head = _lock_head(session)
     prev_hash, next_id = head.last_hash, head.last_event_id + 1
     rows: list[dict[str, Any]] = []
@@ -211,6 +223,7 @@ def append_events(
     head.last_event_id = rows[-1]["id"]
     head.last_hash = rows[-1]["hash"]
     _upsert_states(session, rows)
+    suppress_stops(session, rows=rows)
     emit_events(
         session,
         events=[
@@ -235,24 +248,10 @@ def append_events(
 
 
 def _upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Make each event the current state unless a newer one (by time of consent) is there."""
-    latest: dict[tuple[int, str, str], Mapping[str, Any]] = {}
-    for row in rows:
-        key = (row["contact_id"], row["channel"], row["purpose"])
-        if key not in latest or row["occurred_at"] >= latest[key]["occurred_at"]:
-            latest[key] = row
-    values = [
-        {
-            "contact_id": row["contact_id"],
-            "channel": row["channel"],
-            "purpose": row["purpose"],
-            "status": row["action"],
-            "source": row["source"],
-            "since": row["occurred_at"],
-            "event_id": row["id"],
-        }
-        for row in latest.values()
-    ]
+    """Write the state of each key the new events touch, derived from its whole ledger."""
+    values = states_for(session, rows=rows)
+    if not values:
+        return
     statement = upsert_insert(session, ConsentState)
     statement = statement.on_conflict_do_update(
         index_elements=["contact_id", "channel", "purpose"],
@@ -262,7 +261,6 @@ def _upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
             "since": statement.excluded.since,
             "event_id": statement.excluded.event_id,
         },
-        where=ConsentState.since <= statement.excluded.since,
     )
     session.execute(statement, values)
 
@@ -321,12 +319,15 @@ def current_consent(session: Session, *, contact_id: int) -> dict[tuple[str, str
 def current_consent_bulk(
     session: Session, *, contact_ids: Collection[int]
 ) -> dict[int, dict[tuple[str, str], ConsentState]]:
-    """The current consent of many contacts in one query, keyed by contact id."""
+    """The current consent of many contacts in one query, keyed by contact id.
+
+    Only states the ledger supports (`supported_state`): the policy never sees the others.
+    """
     result: dict[int, dict[tuple[str, str], ConsentState]] = {}
     ids = list(contact_ids)
     for start in range(0, len(ids), 10_000):
         chunk = ids[start : start + 10_000]
-        query = select(ConsentState).where(ConsentState.contact_id.in_(chunk))
+        query = select(ConsentState).where(ConsentState.contact_id.in_(chunk), supported_state())
         for state in session.scalars(query):
             result.setdefault(state.contact_id, {})[(state.channel, state.purpose)] = state
     return result
@@ -353,7 +354,7 @@ def consent_summary(contact_id: Any) -> Any:
     entry = _summary_entry()
     return (
         select(func.aggregate_strings(entry, "|"))
-        .where(ConsentState.contact_id == contact_id)
+        .where(ConsentState.contact_id == contact_id, supported_state())
         .scalar_subquery()
     )
 
@@ -379,7 +380,7 @@ def consent_rows_bulk(session: Session, *, contact_ids: Collection[int]) -> dict
     for condition in id_conditions(ConsentState.contact_id, wanted):
         query = (
             select(ConsentState.contact_id, func.aggregate_strings(entry, "|"))
-            .where(condition)
+            .where(condition, supported_state())
             .group_by(ConsentState.contact_id)
         )
         for contact_id, summary in connection.execute(query).all():
@@ -388,8 +389,14 @@ def consent_rows_bulk(session: Session, *, contact_ids: Collection[int]) -> dict
     return found
 
 
-def verify_ledger(session: Session, *, batch_size: int = 5_000) -> LedgerReport:
-    """Recompute the whole chain and every remaining proof digest; name the first break."""
+def verify_ledger(
+    session: Session, *, batch_size: int = 5_000, states: bool = True
+) -> LedgerReport:
+    """Recompute the whole chain and every remaining proof digest; name the first break.
+
+    With `states`, also recompute every derived state and STOP suppression from the ledger
+    and report each difference (`LedgerReport.differences`).
+    """
     report = LedgerReport()
     expected_id, prev_hash = 1, GENESIS_HASH
 
@@ -454,42 +461,26 @@ def verify_ledger(session: Session, *, batch_size: int = 5_000) -> LedgerReport:
             f"the ledger ends at event {expected_id - 1} but its head records event "
             f"{head.last_event_id}: events were removed from the end",
         )
+    if states:
+        checked = check_states(session)
+        report.states_checked, report.differences = checked.states_checked, checked.differences
+        for diff in checked.differences:
+            problem = (
+                f"contact {diff.contact_id} {diff.channel}/{diff.purpose}: stored "
+                f"{diff.stored}, the ledger says {diff.derived}"
+            )
+            report.ok = False
+            report.problem = report.problem or problem
+            report.problems.append(problem)
     return report
 
 
-def rebuild_state(session: Session, *, batch_size: int = 10_000) -> int:
-    """Recompute `consent_state` from the ledger; returns the number of states written."""
-    latest: dict[tuple[int, str, str], tuple[dt.datetime, int, str, str]] = {}
-    query = select(
-        ConsentEvent.id,
-        ConsentEvent.contact_id,
-        ConsentEvent.channel,
-        ConsentEvent.purpose,
-        ConsentEvent.action,
-        ConsentEvent.source,
-        ConsentEvent.occurred_at,
-    ).order_by(ConsentEvent.id)
-    for row in session.execute(query.execution_options(yield_per=batch_size)):
-        key = (row.contact_id, row.channel, row.purpose)
-        current = latest.get(key)
-        if current is None or row.occurred_at >= current[0]:
-            latest[key] = (row.occurred_at, row.id, row.action, row.source)
-    session.execute(delete(ConsentState))
-    values = [
-        {
-            "contact_id": key[0],
-            "channel": key[1],
-            "purpose": key[2],
-            "status": action,
-            "source": source,
-            "since": since,
-            "event_id": event_id,
-        }
-        for key, (since, event_id, action, source) in latest.items()
-    ]
-    for start in range(0, len(values), batch_size):
-        session.execute(insert(ConsentState), values[start : start + batch_size])
-    return len(values)
+def rebuild_state(session: Session, *, batch_size: int = 5_000) -> int:
+    """Recompute `consent_state` (and missing STOP suppressions) from the ledger.
+
+    Returns the number of states written.
+    """
+    return repair_states(session, batch_size=batch_size)
 
 
 def add_consent_text(

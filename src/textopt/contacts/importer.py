@@ -50,7 +50,7 @@ _ATTEMPTS = 3
 # Columns an import may change on an existing contact.
 _MERGED = (
     "email", "first_name", "last_name", "language", "country", "region", "timezone",
-    "timezones", "attributes", "is_customer",
+    "timezones", "attributes", "is_customer", "phone_type",
 )  # fmt: skip
 _GRANTED = (ConsentAction.GRANTED.value, ConsentAction.CONFIRMED.value)
 
@@ -303,6 +303,7 @@ def _new_values(row: ImportRow, now: dt.datetime) -> dict[str, Any]:
         "region": values.get("region"),
         "timezone": values.get("timezone"),
         "timezones": row.timezones,
+        "phone_type": row.number_type,
         "attributes": row.attributes,
         "is_customer": bool(values.get("is_customer", False)),
         "created_at": now,
@@ -316,6 +317,7 @@ def _merged_values(current: dict[str, Any], row: ImportRow) -> dict[str, Any]:
     merged.update(row.values)
     merged["attributes"] = {**(current["attributes"] or {}), **row.attributes}
     merged["timezones"] = row.timezones
+    merged["phone_type"] = row.number_type  # also fills it for numbers stored before it
     if not merged["country"]:
         merged["country"] = row.number_country
     return merged

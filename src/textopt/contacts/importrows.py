@@ -63,6 +63,7 @@ class IssueCode:
     SUPPRESSED = "suppressed"
     REVOKED_LATER = "revoked_later"
     SOFT_OPT_IN_NOT_CUSTOMER = "soft_opt_in_not_customer"
+    NOT_MOBILE = "not_mobile"  # a fixed line (premium-rate...): kept for email, never SMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ class ImportRow:
     attributes: dict[str, str]
     consent: ConsentClaim | None = None
     warnings: list[RowIssue] = field(default_factory=list)
+    number_type: str | None = None  # libphonenumber's type name ("mobile", "fixed_line"...)
 
 
 def parse_consent_at(raw: str, *, tz: dt.tzinfo) -> dt.datetime:
@@ -175,6 +177,7 @@ class RowValidator:
             e164=info.e164,
             number_country=info.country,
             timezones=list(info.timezones),
+            number_type=info.number_type,
             values=values,
             tags=tags,
             attributes={
@@ -186,6 +189,16 @@ class RowValidator:
         problem = self._consent(row, cells)
         if problem is not None:
             return problem
+        if not info.receives_sms:
+            # refused for SMS (no SMS consent recorded, every SMS blocked `not_mobile`) and
+            # kept for email
+            row.consent = None
+            self._warn(
+                row,
+                IssueCode.NOT_MOBILE,
+                f"{info.e164} is a {info.number_type.replace('_', ' ')} number: it cannot "
+                "receive SMS; kept for email, without SMS consent",
+            )
         key = int(info.e164[1:])
         first = self.seen.get(key)
         if first is not None:

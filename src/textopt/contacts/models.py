@@ -24,6 +24,9 @@ class Contact(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The number's type per libphonenumber ("mobile", "fixed_line"...); None when unknown
+    # (numbers stored before it was recorded). Fixed lines get no SMS (`SMS_REFUSED_TYPES`).
+    phone_type: Mapped[str | None] = mapped_column(String(24))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))

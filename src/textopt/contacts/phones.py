@@ -16,7 +16,7 @@ from phonenumbers import timezone as pn_timezone
 
 from textopt.errors import InvalidPhoneNumber
 
-__all__ = ["PhoneInfo", "parse_phone", "phone_info"]
+__all__ = ["SMS_REFUSED_TYPES", "PhoneInfo", "parse_phone", "phone_info"]
 
 # Characters people put in numbers that carry no meaning.
 _SEPARATORS = re.compile(r"[\s\u00a0\u202f.\-()/]")
@@ -37,6 +37,11 @@ _TYPE_NAMES = {
 }
 
 
+#: Number types that cannot receive an SMS: refused for SMS (reason `not_mobile`), kept for
+#: email. "fixed_line_or_mobile" (North America...) and VoIP numbers may receive SMS.
+SMS_REFUSED_TYPES = frozenset({"fixed_line", "premium_rate", "shared_cost"})
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneInfo:
     """What a valid number tells us."""
@@ -45,6 +50,11 @@ class PhoneInfo:
     country: str  # ISO 3166-1 alpha-2 region of the number, e.g. "FR", "RE", "US"
     timezones: tuple[str, ...]  # candidate IANA zones; several for large countries
     number_type: str  # "mobile", "fixed_line", ...
+
+    @property
+    def receives_sms(self) -> bool:
+        """Whether an SMS can reach this number (not a fixed line, premium-rate...)."""
+        return self.number_type not in SMS_REFUSED_TYPES
 
 
 def parse_phone(raw: str, default_region: str = "FR") -> PhoneInfo:

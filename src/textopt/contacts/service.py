@@ -109,6 +109,7 @@ def create_contact(
         )
     contact = Contact(
         phone=info.e164,
+        phone_type=info.number_type,
         email=normalise_email(email),
         first_name=_name(first_name, "first_name"),
         last_name=_name(last_name, "last_name"),
@@ -179,6 +180,7 @@ def update_contact(
                     f"number {info.e164} already belongs to contact {other.id}", field="phone"
                 )
             contact.phone = info.e164
+            contact.phone_type = info.number_type
             contact.timezones = list(info.timezones)
             if isinstance(country, _Unset):
                 contact.country = info.country

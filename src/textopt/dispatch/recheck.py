@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import CAP_WINDOW, UNDELIVERABLE, contact_facts
+from textopt.campaigns.facts import CAP_WINDOW, UNDELIVERABLE, contact_facts, number_kind
 from textopt.config import get_settings
 from textopt.consent.models import Suppression
 from textopt.consent.service import consent_summary, parse_consent_summary
@@ -124,6 +124,7 @@ _KEY = slice(FIRST, FIRST + 13)
 (_CHANNEL, _PURPOSE, _SENDER, _EXPIRES, _COUNTRY, _REGION, _ZONE, _ZONES, _CUSTOMER, _CONSENTS) = (
     range(FIRST, FIRST + 10)
 )
+_NUMBER_KIND = FIRST + 10
 _CONTACT, _PHONE, _EMAIL, _HISTORY = range(FIRST + 13, FIRST + 17)
 
 
@@ -132,10 +133,11 @@ def claim_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[Any,
 
     First what a decision depends on (the `_KEY` slice): the message's channel, purpose,
     sender and expiry; the contact's country, region, zone, zones (as text), customer flag,
-    consent rows as one string, whether it lacks a number, whether it lacks a usable
-    address, and the North American area code of its number (which names a state). Then the
-    contact's id (None when erased), number and usable address, and whether it has marketing
-    since `since` (the start of the cap window: an instant or a bound parameter).
+    consent rows as one string, what its number is for SMS (`number_kind`), whether it
+    lacks a usable address, and the North American area code of its number (which names a
+    state). Then the contact's id (None when erased), number and usable address, and
+    whether it has marketing since `since` (the start of the cap window: an instant or a
+    bound parameter).
     """
     consents = consent_summary(Message.contact_id)
     earlier = Message.__table__.alias("earlier")
@@ -161,7 +163,7 @@ def claim_columns(*, since: Any, counted: Iterable[MessageStatus]) -> tuple[Any,
         cast(Contact.timezones, Text).label("timezones"),  # text: hashable on both databases
         Contact.is_customer,
         consents.label("consents"),
-        Contact.phone.is_(None).label("no_phone"),
+        number_kind().label("number_kind"),
         usable.is_(None).label("no_email"),
         case((Contact.phone.like("+1%"), func.substr(Contact.phone, 1, 5)), else_=None).label(
             "nanp"
@@ -289,6 +291,7 @@ class Rechecker:
             timezones=(json.loads(zones) if zones else None) or (),
             is_customer=row[_CUSTOMER],
             suppression_reasons=self._suppressed[channel].get(address or "", ()),
+            not_mobile=row[_NUMBER_KIND] == "not_mobile",
         )
 
 

@@ -27,6 +27,7 @@ from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentSource, ConsentText
 from textopt.consent.service import (
+    current_consent,
     get_consent_text,
     history,
     record_consent,
@@ -196,6 +197,11 @@ def _recent_pending(
     return recent
 
 
+def _has_consent(session: Session, *, contact_id: int) -> bool:
+    state = current_consent(session, contact_id=contact_id).get((Channel.SMS, Purpose.MARKETING))
+    return state is not None and state.status in (ConsentAction.GRANTED, ConsentAction.CONFIRMED)
+
+
 def start_signup(
     session: Session,
     *,
@@ -228,8 +234,19 @@ def start_signup(
         recent = _recent_pending(session, signup_list=signup_list, contact_id=contact.id, now=now)
         if recent is not None:
             return SignupOutcome(signup=recent, sent=recent.message_id is not None, repeated=True)
+    # A person who has consented already is not asked again: the request is recorded beside
+    # the consent (it never replaces it, see consent/derive.py) and nobody is texted, so a
+    # stranger typing a subscriber's number neither stops their marketing nor spends the
+    # workspace's confirmation budget.
+    subscribed = contact is not None and _has_consent(session, contact_id=contact.id)
     check_optin_request(
-        session, settings=settings, limiter=limiter, client_ip=ip, phone=info, now=now
+        session,
+        settings=settings,
+        limiter=limiter,
+        client_ip=ip,
+        phone=info,
+        now=now,
+        sends_confirmation=not subscribed,
     )
     reasons = set(suppression_reasons(session, phone=info.e164, channel=Channel.SMS))
     if reasons - _SELF_LIFTABLE:
@@ -262,6 +279,10 @@ def start_signup(
     )
     session.add(signup)
     session.flush()
+    if subscribed:
+        signup.note = "already subscribed: no confirmation sent"
+        session.flush()
+        return SignupOutcome(signup=signup, sent=False)
     message, _ = enqueue_message(
         session,
         settings=settings,

@@ -60,6 +60,7 @@ class Reason(StrEnum):
 
     INVALID_NUMBER = "invalid_number"  # no valid phone number for an SMS
     UNDELIVERABLE = "undeliverable"  # the provider reported the number never works
+    NOT_MOBILE = "not_mobile"  # a fixed line, premium-rate or shared-cost number: no SMS
     INVALID_EMAIL = "invalid_email"  # no email address for an email
     SUPPRESSED = "suppressed"  # on the suppression list (STOP, erasure, complaint, manual)
     NO_CONSENT = "no_consent"  # marketing without consent or allowed soft opt-in
@@ -250,6 +251,13 @@ def _hard_checks(
     if channel == Channel.SMS:
         if contact.e164 is None:
             verdict("destination", Reason.INVALID_NUMBER, "no valid phone number")
+        elif contact.not_mobile:
+            verdict(
+                "destination",
+                Reason.NOT_MOBILE,
+                "the number is not a mobile (fixed line, premium-rate or shared-cost): "
+                "it cannot receive SMS",
+            )
         elif contact.undeliverable:
             # whatever the purpose: a number the network does not know fails every message.
             # No number in the text: recipients alike share one decision and its sentence.
@@ -375,6 +383,30 @@ def _timing_now(
     return problems
 
 
+def _cap_holding(
+    caps: tuple[Cap, ...],
+    rules: _Rules,
+    sends: dict[frozenset[str], list[dt.datetime]],
+    instant: dt.datetime,
+    zone_name: str,
+) -> tuple[Cap, str] | None:
+    """The first cap whose budget is taken at `instant`, with a sentence saying by what."""
+    for cap, rule in zip(caps, rules.cap_rules if caps else (), strict=True):
+        if cap_allows(cap, sends[cap.channels], instant):
+            continue
+        if cap.max_messages <= 0:
+            return cap, f"{rule}: allows no marketing"
+        taken = [s for s in sends[cap.channels] if instant - cap.window < s < instant + cap.window]
+        first, last = _local_text(taken[0], zone_name), _local_text(taken[-1], zone_name)
+        span = first if first == last else f"{first} to {last}"
+        count = f"{len(taken)} marketing message" + ("s" if len(taken) > 1 else "")
+        return cap, (
+            f"the budget of the {rule} at {_local_text(instant, zone_name)} is taken by "
+            f"{count} already planned or sent ({span})"
+        )
+    return None
+
+
 def _earliest(
     zones: tuple[str, ...],
     calendar: Calendar | None,
@@ -459,6 +491,30 @@ def decide(
         limit = min(limit, expires)
     at = _earliest(zones, calendar, caps, sends, now, limit)
     reason, detail = problems[0]
+    # The reason given is the rule that truly holds the message: when the hours alone allow
+    # an instant before `at` (or before the expiry), the budget of a cap is what is taken.
+    opens = now if calendar is None else earliest_common(zones, calendar, now, limit)
+    held = _cap_holding(caps, rules, sends, opens, zones[0]) if opens is not None else None
+    if held is not None and opens is not None and (at is None or at > opens):
+        cap, held_text = held
+        if at is not None:
+            when = _local_text(at, zones[0])
+            trace.append(TraceEntry("earliest", Outcome.DEFER, f"{held_text}; frees {when}"))
+            return decision(
+                Verdict.DEFER,
+                at,
+                Reason.FREQUENCY_CAP,
+                f"Not now: {held_text}. Deferred to {when}, when the budget frees.",
+            )
+        if cap.max_messages > 0 and expires is not None and expires <= now + horizon:
+            frees = cap_next_allowed(cap, sends[cap.channels], opens)
+            free_text = f"frees {_local_text(frees, zones[0])}" if frees else "never frees"
+            text = (
+                f"{held_text}; the budget {free_text}, and no instant the hours and caps "
+                f"allow comes before it expires at {expires.isoformat()}"
+            )
+            trace.append(TraceEntry("earliest", Outcome.BLOCK, text))
+            return decision(Verdict.BLOCK, None, Reason.FREQUENCY_CAP, f"Blocked: {text}.")
     if at is not None:
         when = _local_text(at, zones[0])
         trace.append(TraceEntry("earliest", Outcome.DEFER, f"every rule allows {when}"))

@@ -36,6 +36,8 @@ class ContactFacts:
     suppression_reasons: tuple[str, ...] = ()
     # The provider reported the number as never working (unknown, invalid, landline).
     undeliverable: bool = False
+    # The number cannot receive SMS by its type (a fixed line, premium-rate, shared-cost).
+    not_mobile: bool = False
     transactional_opt_out: bool = False
 
 

@@ -20,6 +20,7 @@ EN: dict[str, str] = {
     "receipt_unknown": "the network's final state confirms nothing (ACCEPTD, UNKNOWN)",
     "worker_lost": "sending stopped mid-way; not sent again",
     "ambiguous_submit": "the provider never answered; not sent again",
+    "not_mobile": "not a mobile number (fixed line, premium-rate or shared-cost)",
     "invalid_email": "no valid email address",
     "transactional_opt_out": "opted out of transactional messages",
     "sender_not_allowed": "sender ID refused in the country",
@@ -270,6 +271,10 @@ FR: dict[str, str] = {
     "Nobody is excluded.": "Personne n’est exclu.",
     "Deferred, by reason": "Différés, par raison",
     "Nothing deferred.": "Rien n’est différé.",
+    "people already have a marketing message planned on": "personnes ont déjà un message "
+    "marketing prévu le",
+    "; the frequency cap will hold this one back for them.": " : le plafond de fréquence "
+    "retiendra celui-ci pour elles.",
     "Smart encoding saves": "L’encodage intelligent économise",
     "Longest message": "Message le plus long",
     "Send times by local hour": "Heures d’envoi, heure locale",
@@ -383,6 +388,7 @@ FR: dict[str, str] = {
     "receipt_unknown": "l’état final du réseau ne confirme rien (ACCEPTD, UNKNOWN)",
     "worker_lost": "envoi interrompu en cours ; non renvoyé",
     "ambiguous_submit": "l’opérateur n’a jamais répondu ; non renvoyé",
+    "not_mobile": "pas un numéro mobile (fixe, surtaxé ou à coût partagé)",
     "Undeliverable number since": "Numéro injoignable depuis le",
     "permanent failures in a row, the last": "échecs définitifs d’affilée, le dernier",
     "A new number, or textopt contacts deliverable once it works, clears it.": (

@@ -98,6 +98,15 @@ def test_bad_campaigns_are_refused_with_the_field(admin: ApiClient) -> None:
         response = admin.post("/v1/campaigns", json=body)
         assert response.status_code == 422, (field, response.text)
         assert response.json()["field"] == field, response.json()
+    for field, instant in (
+        ("expires_at", "9999-12-31T23:59:59-14:00"),  # leaves the calendar in UTC
+        ("expires_at", "9999-12-31T00:00:00+00:00"),
+        ("send_at", "2999-01-01T10:00:00+01:00"),
+    ):
+        body = {"name": "a", "text": "x", "audience": "all", field: instant}
+        response = admin.post("/v1/campaigns", json=body)
+        assert response.status_code == 422, (field, instant, response.text)
+        assert response.json()["field"] == field, response.json()
     unknown = admin.post(
         "/v1/campaigns", json={"name": "a", "text": "x", "audience": "all", "provider": "nope"}
     )

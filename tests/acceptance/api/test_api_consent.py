@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import Engine, text
 from tests.factories.api import ApiClient
 
 
@@ -40,6 +43,14 @@ def test_bad_consent_requests_name_the_field(admin: ApiClient) -> None:
     )
     assert naive.status_code == 422
     assert naive.json()["field"] == "occurred_at"
+    for future in (
+        "9999-12-31T00:00:00Z",
+        "9999-12-31T23:59:59-14:00",
+        "2999-01-01T10:00:00+01:00",
+    ):
+        refused = admin.post(f"/v1/contacts/{cid}/consent/grant", json={"occurred_at": future})
+        assert refused.status_code == 422, (future, refused.text)
+        assert refused.json()["field"] == "occurred_at"
     channel = admin.post(f"/v1/contacts/{cid}/consent/grant", json={"channel": "fax"})
     assert channel.status_code == 422
     assert channel.json()["field"] == "channel"
@@ -56,3 +67,27 @@ def test_a_grant_for_an_erased_number_is_refused_as_a_conflict(admin: ApiClient)
     refused = admin.post(f"/v1/contacts/{cid}/consent/grant", json={})
     assert refused.status_code == 409
     assert refused.json()["code"] == "consent_error"
+
+
+def test_a_revocation_after_a_grant_wins_and_verify_reports_a_state_written_by_hand(
+    admin: ApiClient, engine: Engine
+) -> None:
+    cid = admin.post("/v1/contacts", json={"phone": "0612345678"}).json()["id"]
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3)).isoformat()
+    assert (
+        admin.post(f"/v1/contacts/{cid}/consent/grant", json={"occurred_at": soon}).status_code
+        == 201
+    )
+    past = "2026-01-01T10:00:00+01:00"
+    assert (
+        admin.post(f"/v1/contacts/{cid}/consent/revoke", json={"occurred_at": past}).status_code
+        == 201
+    )
+    assert admin.get(f"/v1/contacts/{cid}").json()["consent"][0]["status"] == "revoked"
+    assert admin.get("/v1/consent/verify").json()["ok"] is True
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE consent_state SET status = 'granted', event_id = 1"))
+    report = admin.get("/v1/consent/verify").json()
+    assert report["ok"] is False
+    assert report["first_broken_id"] is None
+    assert "the ledger says revoked" in report["problems"][0]

@@ -51,7 +51,7 @@ def _mixed_audience(engine: Engine) -> None:
             channel="sms",
             purpose="marketing",
             action="revoked",
-            source="keyword",
+            source="api",
             occurred_at=WEDNESDAY_10H - dt.timedelta(days=1),
         )
         add_contact(s, DAN)

@@ -78,7 +78,7 @@ def test_each_recipient_is_capped_on_its_own_history_in_one_claim(
     sent = ("delivered", None)
     for person in "AD":
         assert result[(person, True)] == sent
-    held = {("planned", "frequency_cap"), ("expired", "expired")}  # deferred, or not in time
+    held = {("planned", "frequency_cap"), ("blocked", "frequency_cap")}  # deferred, or not in time
     for person in "BC":
         assert result[(person, True)] in held
     # E: one of its two promotions now, the other held by the daily cap

@@ -66,7 +66,8 @@ def test_an_older_grant_recorded_later_does_not_override_a_newer_revocation(
     session: Session,
 ) -> None:
     contact = _contact(session)
-    _grant(session, contact, action="revoked", source="keyword", occurred_at=T0)
+    # (a revocation by an operator: one by STOP also suppresses, and the grant is refused)
+    _grant(session, contact, action="revoked", source="api", occurred_at=T0)
     _grant(session, contact, source="import", occurred_at=T0 - dt.timedelta(days=30))
     session.commit()
     state = service.current_consent(session, contact_id=contact.id)[("sms", "marketing")]

@@ -13,7 +13,7 @@ from tests.factories.web import CONSENT_BODY, signup_list
 from textopt.accounts.limits import RequestLimiter
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, SuppressionReason
-from textopt.consent.service import current_consent, history, suppress
+from textopt.consent.service import current_consent, history, record_consent, suppress
 from textopt.contacts.models import Contact
 from textopt.dispatch.models import Message
 from textopt.errors import ConflictError, InvalidPhoneNumber, RateLimited, ValidationError
@@ -190,3 +190,62 @@ def test_a_list_needs_a_registered_sms_marketing_text_and_a_free_slug(
         create_list(session, slug="club", name="B", brand="B", consent_text_version="club-v1")
     with pytest.raises(ValidationError, match="slug"):
         create_list(session, slug="Club Lumière", name="B", brand="B", consent_text_version="x")
+
+
+def test_a_signup_with_a_subscribers_number_keeps_their_consent_and_texts_nobody(
+    session: Session, campaign_settings: Settings
+) -> None:
+    signup_list(session)
+    contact = Contact(phone="+33612345678", country="FR", timezones=["Europe/Paris"], attributes={})
+    session.add(contact)
+    session.flush()
+    record_consent(
+        session,
+        contact_id=contact.id,
+        channel="sms",
+        purpose="marketing",
+        action="granted",
+        source="import",
+        occurred_at=NOW - dt.timedelta(days=30),
+    )
+    session.commit()
+    outcome = _signup(session, campaign_settings, "06 12 34 56 78")  # anyone can type it
+    session.commit()
+    assert not outcome.sent
+    assert outcome.signup is not None
+    assert outcome.signup.message_id is None
+    assert session.scalar(select(func.count()).select_from(Message)) == 0
+    state = current_consent(session, contact_id=contact.id)[("sms", "marketing")]
+    assert (state.status, state.source) == ("granted", "import")  # marketing goes on
+    assert [e.action for e, _ in history(session, contact_id=contact.id)] == [
+        "granted",
+        "requested",  # recorded beside the consent
+    ]
+
+
+def test_signups_of_subscribers_spend_no_confirmation_budget(
+    session: Session, campaign_settings: Settings
+) -> None:
+    signup_list(session)
+    settings = campaign_settings.model_copy(
+        update={"optin_confirmations_per_hour": 1, "optin_prefix_per_hour": 1}
+    )
+    subscriber = Contact(
+        phone="+33612345678", country="FR", timezones=["Europe/Paris"], attributes={}
+    )
+    session.add(subscriber)
+    session.flush()
+    record_consent(
+        session,
+        contact_id=subscriber.id,
+        channel="sms",
+        purpose="marketing",
+        action="granted",
+        source="import",
+        occurred_at=NOW - dt.timedelta(days=30),
+    )
+    for n in range(3):
+        _signup(session, settings, "06 12 34 56 78", now=NOW + dt.timedelta(minutes=n))
+    outcome = _signup(session, settings, "06 12 34 56 79", now=NOW + dt.timedelta(minutes=5))
+    session.commit()
+    assert outcome.sent

@@ -216,7 +216,10 @@ CASES: list[tuple[str, str | None, str, str, dict[str, Any]]] = [
     ("cap-30-days", FR, "2026-06-10T10:00+02:00", "DEFER 2026-06-11T10:00+02:00 frequency_cap", {"sent": MONTH_FOUR}),  # 4 per 30 days: oldest leaves 11 June
     ("cap-30-days-freed", FR, "2026-06-11T10:00+02:00", "SEND", {"sent": MONTH_FOUR}),  # the oldest has left the window
     ("cap-frees-in-quiet-hours", FR, "2026-06-10T19:00+02:00", "DEFER 2026-06-11T08:00+02:00 frequency_cap", {"sent": ["2026-06-09T20:30+02:00"]}),  # frees 20:30, closed
-    ("cap-frees-after-expiry", FR, "2026-06-10T19:00+02:00", "BLOCK expired", {"sent": ["2026-06-09T20:30+02:00"], "expires": "2026-06-10T21:00+02:00"}),  # no slot before expiry
+    ("cap-frees-after-expiry", FR, "2026-06-10T19:00+02:00", "BLOCK frequency_cap", {"sent": ["2026-06-09T20:30+02:00"], "expires": "2026-06-10T21:00+02:00"}),  # the cap, not the hours, holds it past expiry
+    ("cap-before-opening-expires", FR, "2026-06-10T07:00+02:00", "BLOCK frequency_cap", {"sent": ["2026-06-10T08:00+02:00"], "expires": "2026-06-10T20:00+02:00"}),  # another campaign's message planned at 08:00 takes the day's budget
+    ("hours-before-opening-expires", FR, "2026-06-10T07:00+02:00", "BLOCK expired", {"expires": "2026-06-10T08:00+02:00"}),  # no allowed instant before expiry: the hours
+    ("cap-defers-past-opening", FR, "2026-06-10T07:00+02:00", "DEFER 2026-06-11T08:00+02:00 frequency_cap", {"sent": ["2026-06-10T08:00+02:00"]}),  # opens 08:00 but the budget is taken
     ("cap-planned-later-today", FR, "2026-06-10T10:00+02:00", "DEFER 2026-06-11T15:00+02:00 frequency_cap", {"sent": ["2026-06-10T15:00+02:00"]}),  # a planned send counts too
     ("cap-email-separate", FR, "2026-06-10T10:00+02:00", "SEND", {"sent_email": ["2026-06-10T08:00+02:00"]}),  # per channel by default
     ("cap-email-shared", FR, "2026-06-10T10:00+02:00", "DEFER 2026-06-11T08:00+02:00 frequency_cap", {"sent_email": ["2026-06-10T08:00+02:00"], "ws": ACROSS}),  # one budget across channels

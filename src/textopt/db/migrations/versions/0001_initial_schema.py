@@ -80,6 +80,7 @@ def upgrade() -> None:
         "contacts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("phone_type", sa.String(length=24), nullable=True),
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("first_name", sa.String(length=200), nullable=True),
         sa.Column("last_name", sa.String(length=200), nullable=True),
