@@ -157,6 +157,10 @@ class PlanReportRead(_Shape):
     throughput_segments_per_second: float
     estimated_duration_seconds: float
     channels: dict[str, ChannelPlanRead]
+    planned_elsewhere: dict[str, int] = Field(
+        description="People who already have another campaign's marketing planned, by their "
+        "local day (ISO date): the caps may hold this campaign back for them"
+    )
 
 
 class LaunchReport(PlanReportRead):

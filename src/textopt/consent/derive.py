@@ -48,6 +48,8 @@ __all__ = [
     "derive_state",
     "derive_states",
     "repair_states",
+    "state_rows",
+    "states_for",
     "supported_state",
     "suppress_stops",
 ]
@@ -290,18 +292,7 @@ def repair_states(session: Session, *, batch_size: int = 5_000) -> int:
         derived, _stored, missing = _compare(session, chunk)
         for condition in id_conditions(ConsentState.contact_id, set(chunk)):
             session.execute(delete(ConsentState).where(condition))
-        values = [
-            {
-                "contact_id": key[0],
-                "channel": key[1],
-                "purpose": key[2],
-                "status": state.status,
-                "source": state.source,
-                "since": state.since,
-                "event_id": state.event_id,
-            }
-            for key, state in derived.items()
-        ]
+        values = state_rows(derived)
         if values:
             session.execute(insert(ConsentState), values)
         written += len(values)
@@ -350,6 +341,11 @@ def states_for(session: Session, *, rows: Collection[Mapping[str, Any]]) -> list
         for e in ledger_events(session, contact_ids=contact_ids)
         if (e["contact_id"], e["channel"], e["purpose"]) in keys
     )
+    return state_rows(derived)
+
+
+def state_rows(derived: Mapping[Key, DerivedState]) -> list[dict[str, Any]]:
+    """`consent_state` rows for derived states."""
     return [
         {
             "contact_id": key[0],
