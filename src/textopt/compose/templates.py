@@ -413,6 +413,47 @@ def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
     return pieces
 
 
+#: Filters whose output depends only on their input and constant arguments (no locale, no
+#: other variable): a template using only these still reads nothing but its paths.
+_PURE_FILTERS = frozenset({"default", "d"})
+
+
+def _read_paths(tree: nodes.Template) -> tuple[tuple[str, ...], ...] | None:
+    """The variable paths a template reads when its outputs are only paths, each perhaps
+    through `default` with constant arguments (`{{ first_name | default('Bonjour') }}`);
+    None when it runs any other Jinja code."""
+    paths: list[tuple[str, ...]] = []
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                continue
+            while isinstance(child, nodes.Filter):
+                constant = all(isinstance(a, nodes.Const) for a in child.args)
+                if (
+                    child.name not in _PURE_FILTERS
+                    or not constant
+                    or child.kwargs
+                    or child.dyn_args is not None
+                    or child.dyn_kwargs is not None
+                    or child.node is None
+                ):
+                    return None
+                child = child.node
+            path: list[str] = []
+            while isinstance(child, nodes.Getattr):
+                if child.attr in _DICT_ATTRIBUTES or child.attr.startswith("_"):
+                    return None
+                path.append(child.attr)
+                child = child.node
+            if not isinstance(child, nodes.Name) or child.name in _STRICT.globals:
+                return None
+            path.append(child.name)
+            paths.append(tuple(reversed(path)))
+    return tuple(dict.fromkeys(paths))
+
+
 def _as_dict(value: Any) -> dict[str, Any]:
     if type(value) is not dict:
         raise _Fallback
@@ -530,6 +571,7 @@ class Template:
         self._recording: Any = None
         self._pieces = _fast_pieces(tree)
         self._fast = _fast_renderer(self._pieces) if self._pieces else None
+        self._paths = _read_paths(tree)
         uses_language = any(f.name in _LOCALE_FILTERS for f in tree.find_all(nodes.Filter))
         self._constant: str | None = None
         if not self.variables and not uses_language:
@@ -550,13 +592,12 @@ class Template:
 
     @property
     def paths(self) -> tuple[tuple[str, ...], ...] | None:
-        """The variable paths a simple template reads (`("attributes", "city")`), in order
-        and without repeats; None when the template runs Jinja code."""
+        """The variable paths a template reads (`("attributes", "city")`), in order and
+        without repeats, when its text depends on nothing else (outputs of paths, perhaps
+        through `default` with constant arguments); None when it runs other Jinja code."""
         if self._constant is not None:
             return ()
-        if self._pieces is None:
-            return None
-        return tuple(dict.fromkeys(p for p in self._pieces if not isinstance(p, str)))
+        return self._paths
 
     def render(self, context: Mapping[str, Any]) -> str:
         """The text for one contact; raise TemplateError naming a missing variable."""

@@ -294,3 +294,31 @@ def test_a_nested_path_gives_each_recipient_the_text_planning_one_by_one_gives(
         bodies = set(outcomes[0][0].values())  # type: ignore[union-attr]
         assert any("120 points" in b for b in bodies)
         assert any("3000 points" in b for b in bodies)
+
+
+DEFAULTS = (
+    "{{ first_name | default('Bonjour') }}, -20% à "
+    "{{ attributes.city | default('votre boutique', true) }} !"
+)
+
+
+def test_a_template_with_default_filters_is_planned_by_class_exactly(
+    engine: Engine, campaign_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`default` (as the README's tour writes it) reads nothing but its path: planned by
+    class, with the texts planning one by one gives (missing names, null and falsy cities)."""
+    settings = campaign_settings
+    with session_scope(engine) as session:
+        _audience(session, names=False)
+        campaign_id = new_campaign(session, settings, text=DEFAULTS).id
+    assert ClassPlanner.applies(_planner(engine, settings, campaign_id))
+    by_class = _plan(engine, settings, campaign_id)
+    with session_scope(engine) as session:
+        session.execute(delete(Message).where(Message.campaign_id == campaign_id))
+    _one_by_one(monkeypatch)
+    alone = _plan(engine, settings, campaign_id)
+    assert by_class[0] == alone[0]
+    assert by_class[1] == alone[1]
+    bodies = {r["body"] for r in by_class[0].values()}
+    assert any("Bonjour, -20% à " in b for b in bodies), sorted(bodies)[:3]
+    assert any("à votre boutique !" in b for b in bodies), sorted(bodies)[:3]
