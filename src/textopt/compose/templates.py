@@ -390,26 +390,44 @@ class _Fallback(Exception):
 _Piece = str | tuple[str, ...]
 
 
-def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
-    """Literal text and variable paths when the template is only that; else None."""
-    pieces: list[_Piece] = []
+def _path_of(node: nodes.Node) -> tuple[str, ...] | None:
+    """`("attributes", "city")` for `attributes.city`; None for anything but a variable path."""
+    path: list[str] = []
+    while isinstance(node, nodes.Getattr):
+        if node.attr in _DICT_ATTRIBUTES or node.attr.startswith("_"):
+            return None
+        path.append(node.attr)
+        node = node.node
+    if not isinstance(node, nodes.Name) or node.name in _STRICT.globals:
+        return None
+    path.append(node.name)
+    return tuple(reversed(path))
+
+
+def _outputs(tree: nodes.Template) -> list[nodes.Node] | None:
+    """The nodes a template outputs, when it is only outputs (no tags); else None."""
+    found: list[nodes.Node] = []
     for node in tree.body:
         if not isinstance(node, nodes.Output):
             return None
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                pieces.append(child.data)
-                continue
-            path: list[str] = []
-            while isinstance(child, nodes.Getattr):
-                if child.attr in _DICT_ATTRIBUTES or child.attr.startswith("_"):
-                    return None
-                path.append(child.attr)
-                child = child.node
-            if not isinstance(child, nodes.Name) or child.name in _STRICT.globals:
-                return None
-            path.append(child.name)
-            pieces.append(tuple(reversed(path)))
+        found.extend(node.nodes)
+    return found
+
+
+def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
+    """Literal text and variable paths when the template is only that; else None."""
+    outputs = _outputs(tree)
+    if outputs is None:
+        return None
+    pieces: list[_Piece] = []
+    for child in outputs:
+        if isinstance(child, nodes.TemplateData):
+            pieces.append(child.data)
+            continue
+        path = _path_of(child)
+        if path is None:
+            return None
+        pieces.append(path)
     return pieces
 
 
@@ -422,35 +440,29 @@ def _read_paths(tree: nodes.Template) -> tuple[tuple[str, ...], ...] | None:
     """The variable paths a template reads when its outputs are only paths, each perhaps
     through `default` with constant arguments (`{{ first_name | default('Bonjour') }}`);
     None when it runs any other Jinja code."""
+    outputs = _outputs(tree)
+    if outputs is None:
+        return None
     paths: list[tuple[str, ...]] = []
-    for node in tree.body:
-        if not isinstance(node, nodes.Output):
-            return None
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                continue
-            while isinstance(child, nodes.Filter):
-                constant = all(isinstance(a, nodes.Const) for a in child.args)
-                if (
-                    child.name not in _PURE_FILTERS
-                    or not constant
-                    or child.kwargs
-                    or child.dyn_args is not None
-                    or child.dyn_kwargs is not None
-                    or child.node is None
-                ):
-                    return None
-                child = child.node
-            path: list[str] = []
-            while isinstance(child, nodes.Getattr):
-                if child.attr in _DICT_ATTRIBUTES or child.attr.startswith("_"):
-                    return None
-                path.append(child.attr)
-                child = child.node
-            if not isinstance(child, nodes.Name) or child.name in _STRICT.globals:
+    for child in outputs:
+        if isinstance(child, nodes.TemplateData):
+            continue
+        while isinstance(child, nodes.Filter):
+            pure = (
+                child.name in _PURE_FILTERS
+                and all(isinstance(a, nodes.Const) for a in child.args)
+                and not child.kwargs
+                and child.dyn_args is None
+                and child.dyn_kwargs is None
+            )
+            inner = child.node
+            if not pure or inner is None:
                 return None
-            path.append(child.name)
-            paths.append(tuple(reversed(path)))
+            child = inner
+        path = _path_of(child)
+        if path is None:
+            return None
+        paths.append(path)
     return tuple(dict.fromkeys(paths))
 
 
