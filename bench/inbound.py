@@ -23,7 +23,7 @@ import datetime as dt
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -51,9 +51,9 @@ def _storm(numbers: Sequence[str]) -> list[dict[str, object]]:
     return [{"from": n.removeprefix("+"), "text": "STOP", "source_addr_ton": 1} for n in numbers]
 
 
-def _wait(check: object, what: str, timeout: float = 600.0) -> None:
+def _wait(check: Callable[[], bool], what: str, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
         time.sleep(0.01)

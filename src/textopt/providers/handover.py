@@ -51,7 +51,6 @@ class Handover:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self.stored = 0  # items the sink committed
 
     def start(self, sink: ReceiptSink) -> None:
         """Begin handing over to `sink` (call from the event loop)."""
@@ -76,11 +75,6 @@ class Handover:
         """Run a cycle soon (something for `prepare` may be waiting too)."""
         self._idle.clear()
         self._wake.set()
-
-    @property
-    def waiting(self) -> int:
-        """Acknowledgements not yet sent."""
-        return len(self._acks)
 
     async def drain(self) -> None:
         """Until everything queued so far is stored and acknowledged (or the retries go on)."""
@@ -145,7 +139,6 @@ class Handover:
             except BaseException:
                 self._items, self._acks = items + self._items, acks + self._acks
                 raise
-            self.stored += len(items)
         for ack in acks:
             try:
                 ack()
