@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
+from tests.factories.inbound import text_in
 from tests.factories.web import LiveServer, sign_in_form, signup_list
 
 from textopt.accounts.models import Role
@@ -232,3 +233,18 @@ def test_an_upload_left_at_its_mapping_is_deleted_by_an_erasure_and_after_its_ke
     os.utime(folder / f"{others}.csv", (two_days_ago, two_days_ago))
     upload("phone\n06 11 22 33 44\n")
     assert not (folder / f"{others}.csv").exists()
+
+
+def test_the_contact_page_says_in_words_what_each_message_received_did(
+    http: httpx.Client, engine: Engine, campaign_settings: Settings
+) -> None:
+    with session_scope(engine) as s:
+        contact_id = add_contact(s, "+33612345678").id
+        text_in(s, campaign_settings, sender="+33612345678", text="STOP", message_id="mo-1")
+        text_in(s, campaign_settings, sender="+33612345678", text="Stop", message_id="mo-2")
+    _sign_in(http, engine, Role.VIEWER)
+    page = http.get(f"/app/contacts/{contact_id}", headers={"Accept-Language": "fr"})
+    assert page.status_code == 200
+    assert "STOP appliqué : consentement retiré" in page.text
+    assert "STOP déjà appliqué" in page.text
+    assert "already_stopped" not in page.text  # the code is never shown bare

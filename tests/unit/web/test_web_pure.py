@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from textopt.inbound.keywords import KeywordKind
+from textopt.inbound.models import InboundAction
 from textopt.web import charts
 from textopt.web.i18n import _from_header, translator
-from textopt.web.messages import FR
+from textopt.web.messages import EN, FR
 from textopt.web.pages_home import safe_next
 
 WEB = Path(charts.__file__).parent
@@ -26,6 +28,12 @@ def _texts() -> set[str]:
 def test_every_text_of_the_pages_has_a_french_translation() -> None:
     missing = sorted(text for text in _texts() if text not in FR)
     assert missing == []
+
+
+def test_every_inbound_action_and_keyword_has_words_in_both_languages() -> None:
+    codes = [f"inbound.{a}" for a in InboundAction] + ["inbound.pending"]
+    codes += [f"keyword.{k}" for k in KeywordKind]
+    assert [c for c in codes if c not in EN or c not in FR] == []
 
 
 def test_the_menu_labels_are_translated_too() -> None:
