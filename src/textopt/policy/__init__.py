@@ -16,6 +16,8 @@ from textopt.policy.decide import (
     TraceEntry,
     Verdict,
     decide,
+    describe_calendar,
+    sending_calendar,
 )
 from textopt.policy.facts import (
     ContactFacts,
@@ -40,6 +42,7 @@ from textopt.policy.windows import (
     earliest_common,
     local_block,
     next_allowed,
+    quiet_hours,
 )
 
 __all__ = [
@@ -64,6 +67,7 @@ __all__ = [
     "customise_pack",
     "day_intervals",
     "decide",
+    "describe_calendar",
     "earliest_common",
     "ensure_not_looser",
     "get_pack",
@@ -73,5 +77,7 @@ __all__ = [
     "loosened_rules",
     "next_allowed",
     "pack_names",
+    "quiet_hours",
     "select_pack",
+    "sending_calendar",
 ]

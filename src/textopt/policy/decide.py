@@ -38,6 +38,8 @@ __all__ = [
     "TraceEntry",
     "Verdict",
     "decide",
+    "describe_calendar",
+    "sending_calendar",
 ]
 
 DEFAULT_HORIZON = dt.timedelta(days=30)
@@ -156,6 +158,19 @@ def _calendar(pack: Pack, workspace: WorkspacePolicy, selection: Selection) -> C
         country = pack.holidays.country or selection.country
         subdivision = selection.holiday_subdivision
     return Calendar(frozenset(days), start, max(start, end), country, subdivision)
+
+
+def sending_calendar(
+    selection: Selection, workspace: WorkspacePolicy = DEFAULT_WORKSPACE
+) -> Calendar:
+    """The days, daily window and holidays `decide` applies to marketing for `selection`."""
+    return _rules_for(selection, None, Channel.SMS, workspace).calendar
+
+
+def describe_calendar(calendar: Calendar) -> str:
+    """`Mon-Sat 08:00-20:00` style summary of a calendar's days and daily window."""
+    window = f"{format_minutes(calendar.start)}-{format_minutes(calendar.end)}"
+    return f"{describe_days(calendar.days)} {window}"
 
 
 def _caps(pack: Pack, workspace: WorkspacePolicy, channel: str) -> tuple[Cap, ...]:

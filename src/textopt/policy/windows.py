@@ -26,6 +26,7 @@ __all__ = [
     "holiday_name",
     "local_block",
     "next_allowed",
+    "quiet_hours",
     "wall_clock_block",
     "zone",
 ]
@@ -75,6 +76,15 @@ def holiday_name(calendar: Calendar, day: dt.date) -> str | None:
     if calendar.holiday_country is None:
         return None
     return _holidays(calendar.holiday_country, calendar.holiday_subdivision, day.year).get(day)
+
+
+def quiet_hours(calendar: Calendar, day: dt.date) -> frozenset[int]:
+    """The local hours of `day` not wholly allowed: all of them on a closed day or holiday."""
+    if day.weekday() not in calendar.days or holiday_name(calendar, day) is not None:
+        return frozenset(range(24))
+    return frozenset(
+        hour for hour in range(24) if hour * 60 < calendar.start or (hour + 1) * 60 > calendar.end
+    )
 
 
 def local_block(zone_name: str, calendar: Calendar, instant: dt.datetime) -> str | None:

@@ -8,7 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from textopt.errors import InvalidTimezone
-from textopt.policy import Calendar, day_intervals, earliest_common, local_block, next_allowed
+from textopt.policy import (
+    Calendar,
+    WorkspacePolicy,
+    day_intervals,
+    describe_calendar,
+    earliest_common,
+    local_block,
+    next_allowed,
+    quiet_hours,
+    select_pack,
+    sending_calendar,
+)
 
 EVERY_DAY = frozenset(range(7))
 
@@ -138,3 +149,32 @@ def test_earliest_common_instant_of_several_zones_is_allowed_in_each() -> None:
 def test_an_unknown_zone_is_refused() -> None:
     with pytest.raises(InvalidTimezone, match="Mars/Olympus"):
         local_block("Mars/Olympus", window("08:00", "20:00"), utc("2026-06-10T12:00Z"))
+
+
+def test_quiet_hours_come_from_the_recipients_pack_with_its_regions_holidays() -> None:
+    france = sending_calendar(select_pack("FR"))
+    moselle = sending_calendar(select_pack("FR", "57"))
+    all_day = frozenset(range(24))
+    outside_8_to_20 = frozenset(range(8)) | frozenset(range(20, 24))
+    wednesday, good_friday, christmas = (
+        dt.date(2026, 11, 25),
+        dt.date(2026, 4, 3),
+        dt.date(2026, 12, 25),
+    )
+    assert quiet_hours(france, wednesday) == outside_8_to_20
+    assert quiet_hours(moselle, wednesday) == outside_8_to_20
+    # Good Friday is a public holiday in Alsace-Moselle only; Christmas everywhere in France.
+    assert quiet_hours(france, good_friday) == outside_8_to_20
+    assert quiet_hours(moselle, good_friday) == all_day
+    assert quiet_hours(france, christmas) == quiet_hours(moselle, christmas) == all_day
+    assert quiet_hours(france, dt.date(2026, 11, 29)) == all_day  # a Sunday
+    assert describe_calendar(france) == "Mon-Sat 08:00-20:00"
+
+
+def test_quiet_hours_follow_the_workspaces_narrower_window_and_holiday_rule() -> None:
+    workspace = WorkspacePolicy(earliest=dt.time(9, 30), latest=dt.time(18), block_holidays=True)
+    germany = sending_calendar(select_pack("DE"), workspace)
+    assert quiet_hours(germany, dt.date(2026, 11, 25)) == frozenset(range(10)) | frozenset(
+        range(18, 24)
+    )
+    assert quiet_hours(germany, dt.date(2026, 10, 3)) == frozenset(range(24))  # Unity Day
