@@ -13,6 +13,7 @@ HTTP or CLI errors itself.
     │   ├── InvalidEmail
     │   ├── InvalidTimezone
     │   ├── TemplateError      a template that does not parse or render
+    │   ├── ContentTooLarge    an uploaded file past its size limit
     │   └── SignatureError     a provider callback unsigned or wrongly signed: not applied
     ├── ConsentError           consent rules refuse the operation (e.g. suppressed number)
     ├── LedgerIntegrityError   the consent ledger chain does not verify
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "ConsentError",
+    "ContentTooLarge",
     "InvalidEmail",
     "InvalidPhoneNumber",
     "InvalidTimezone",
@@ -114,6 +116,12 @@ class TemplateError(ValidationError):
     """A template that does not parse, or lacks a variable when rendered."""
 
     code = "template_error"
+
+
+class ContentTooLarge(ValidationError):
+    """An uploaded file larger than the workspace accepts (`max_upload_mb`)."""
+
+    code = "body_too_large"
 
 
 class SignatureError(ValidationError):

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from textopt.accounts import service as accounts
 from textopt.accounts.models import ApiKey, AuditEntry, Role, Scope, User
 from textopt.accounts.service import Actor
-from textopt.api.deps import (
+from textopt.api.pagination import Page, page_from_list
+from textopt.config import Settings
+from textopt.http.deps import (
     COOKIE_NAME,
     CurrentActor,
     DbSession,
@@ -23,8 +25,7 @@ from textopt.api.deps import (
     set_session_cookie,
     sign_in,
 )
-from textopt.api.pagination import After, Limit, Page, RowId, page_from_list
-from textopt.config import Settings
+from textopt.http.params import After, Limit, RowId
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 Admin = Annotated[Actor, Depends(require(Scope.ADMIN))]

@@ -29,14 +29,14 @@ from textopt.api import (
 )
 from textopt.api import webhooks as webhook_routes
 from textopt.api.bodies import BodyGuard
-from textopt.api.deps import limit
 from textopt.api.openapi import ERROR_RESPONSES, install_openapi, operation_id
-from textopt.api.problems import install_problem_handlers
 from textopt.api.webhook_events import declare_webhooks
 from textopt.config import Settings
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
 from textopt.gdpr.retention import Housekeeper
+from textopt.http.deps import limit
+from textopt.http.problems import install_problem_handlers
 from textopt.supervisor import Backoff, Supervisor, WorkerFactory
 from textopt.web import mount_web
 from textopt.webhooks.delivery import WebhookDeliverer

@@ -23,7 +23,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from textopt.api.problems import problem_response
+from textopt.http.problems import problem_response
 
 __all__ = ["BodyGuard", "BodyTooLarge", "UnfitJson", "body_limit", "unfit_json_field"]
 

@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textopt.accounts.models import Scope
-from textopt.accounts.service import Actor, record_audit
-from textopt.api.deps import CurrentActor, DbSession, get_settings_dep, require
-from textopt.api.pagination import After, Limit, Page, RowId, page_of
+from textopt.accounts.service import Actor
+from textopt.api.pagination import Page, page_of
 from textopt.api.schemas import CampaignReport, LaunchReport, PlanReportRead, RecipientExplanation
-from textopt.campaigns import service
+from textopt.campaigns import commands, service
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.report import campaign_report, explain_recipient
 from textopt.config import Settings
@@ -23,6 +22,8 @@ from textopt.contacts.service import get_contact_by_phone_or_raise, get_contact_
 from textopt.db.base import utcnow
 from textopt.db.ids import MAX_ID
 from textopt.errors import ValidationError
+from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require
+from textopt.http.params import After, Limit, RowId
 from textopt.instants import utc_instant
 from textopt.vocab import Channel, Purpose
 
@@ -145,64 +146,31 @@ def launch(
     campaign_id: RowId, actor: Launcher, session: DbSession, settings: AppSettings
 ) -> dict[str, Any]:
     """Plan every recipient into the outbox and start (or schedule) the campaign."""
-    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
-    report = service.launch(session, campaign=campaign, settings=settings, now=utcnow())
-    data = report.to_dict()
-    record_audit(
-        session,
-        actor=actor,
-        action="campaign.launched",
-        target_type="campaign",
-        target_id=campaign.id,
-        detail={"planned": data.get("planned"), "status": campaign.status},
+    done = commands.launch(
+        session, campaign_id=campaign_id, actor=actor, settings=settings, now=utcnow()
     )
-    return {**data, "status": campaign.status}
+    return {**done.report.to_dict(), "status": done.campaign.status}
 
 
 @router.post("/{campaign_id}/pause", response_model=CampaignRead)
 def pause(campaign_id: RowId, actor: Launcher, session: DbSession) -> CampaignRead:
     """Stop claiming the campaign's messages; nothing is lost."""
-    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
-    service.pause(session, campaign=campaign, now=utcnow())
-    record_audit(
-        session,
-        actor=actor,
-        action="campaign.paused",
-        target_type="campaign",
-        target_id=campaign.id,
-    )
-    return _read(campaign)
+    return _read(commands.pause(session, campaign_id=campaign_id, actor=actor, now=utcnow()))
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignRead)
 def resume(campaign_id: RowId, actor: Launcher, session: DbSession) -> CampaignRead:
     """Continue a paused campaign where it stopped."""
-    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
-    service.resume(session, campaign=campaign, now=utcnow())
-    record_audit(
-        session,
-        actor=actor,
-        action="campaign.resumed",
-        target_type="campaign",
-        target_id=campaign.id,
-    )
-    return _read(campaign)
+    return _read(commands.resume(session, campaign_id=campaign_id, actor=actor, now=utcnow()))
 
 
 @router.post("/{campaign_id}/cancel", response_model=Cancelled)
 def cancel(campaign_id: RowId, actor: Launcher, session: DbSession) -> Cancelled:
     """Cancel for good; unsent messages become `cancelled`."""
-    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
-    count = service.cancel(session, campaign=campaign, now=utcnow())
-    record_audit(
-        session,
-        actor=actor,
-        action="campaign.cancelled",
-        target_type="campaign",
-        target_id=campaign.id,
-        detail={"messages_cancelled": count},
+    done = commands.cancel(session, campaign_id=campaign_id, actor=actor, now=utcnow())
+    return Cancelled(
+        **_read(done.campaign).model_dump(), messages_cancelled=done.messages_cancelled
     )
-    return Cancelled(**_read(campaign).model_dump(), messages_cancelled=count)
 
 
 @router.get("/{campaign_id}/report", response_model=CampaignReport)

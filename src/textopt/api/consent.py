@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor
-from textopt.api.deps import CurrentActor, DbSession, client_ip, require
-from textopt.api.pagination import RowId
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
 from textopt.contacts.service import get_contact_or_raise
 from textopt.errors import ValidationError
+from textopt.http.deps import CurrentActor, DbSession, client_ip, require
+from textopt.http.params import RowId
 from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1", tags=["consent"])

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import secrets
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
     Depends,
-    HTTPException,
     Query,
     Request,
     Response,
@@ -26,32 +23,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
-from textopt.api.deps import (
+from textopt.api.pagination import Page, page_from_list
+from textopt.config import Settings
+from textopt.consent import service as consent_service
+from textopt.contacts import service, uploads
+from textopt.contacts.export import export_contacts
+from textopt.contacts.models import Contact
+from textopt.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
+from textopt.errors import ValidationError
+from textopt.http.deps import (
     CurrentActor,
     DbSession,
     get_settings_dep,
     require,
     require_detached,
 )
-from textopt.api.pagination import After, Limit, Page, RowId, page_from_list
-from textopt.config import Settings
-from textopt.consent import service as consent_service
-from textopt.contacts import service
-from textopt.contacts.export import export_contacts
-from textopt.contacts.importer import import_contacts
-from textopt.contacts.models import Contact
-from textopt.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
-from textopt.contacts.uploads import REJECTS_SUFFIX, purge_expired_files, upload_folder
-from textopt.errors import ValidationError
+from textopt.http.params import After, Limit, RowId
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 Writer = Annotated[Actor, Depends(require(Scope.WRITE))]
 DetachedWriter = Annotated[Actor, Depends(require_detached(Scope.WRITE))]
 Exporter = Annotated[Actor, Depends(require(Scope.GDPR))]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
-
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_CHUNK = 1 << 20
 
 
 class ConsentStateRead(BaseModel):
@@ -141,17 +134,6 @@ def create_contact(body: ContactCreate, actor: Writer, session: DbSession) -> Co
     return _detail(session, contact)
 
 
-def _save_upload(upload: FormFile, target: Path, *, max_bytes: int) -> None:
-    """Copy the upload to `target` chunk by chunk, refusing it past `max_bytes`."""
-    written = 0
-    with target.open("wb") as out:
-        while chunk := upload.file.read(_CHUNK):
-            written += len(chunk)
-            if written > max_bytes:
-                raise HTTPException(413, f"the file is larger than {max_bytes // 2**20} MB")
-            out.write(chunk)
-
-
 _IMPORT_BODY = {
     "requestBody": {
         "required": True,
@@ -216,33 +198,19 @@ async def import_upload(
 def _import_file(
     request: Request, *, actor: Actor, settings: Settings, file: FormFile, region: str | None
 ) -> ImportResult:
-    max_bytes = int(settings.max_upload_mb * 2**20)
-    folder = upload_folder(settings)
-    purge_expired_files(settings)
-    token = secrets.token_urlsafe(18)
-    path = folder / f"{token}.csv"
-    rejects = folder / f"{token}{REJECTS_SUFFIX}"
-    try:
-        _save_upload(file, path, max_bytes=max_bytes)
-        report = import_contacts(
-            request.app.state.engine,
-            path=path,
-            rejects_path=rejects,
-            default_region=region,
-            source_name=(file.filename or "upload.csv")[:200],
-        )
-    finally:
-        path.unlink(missing_ok=True)
-    with request.app.state.sessions.begin() as session:
-        record_audit(
-            session,
-            actor=actor,
-            action="contacts.imported",
-            target_type="contacts",
-            detail={"file": file.filename, "rows": report.rows_read, "created": report.created},
-        )
+    stored = uploads.store_upload(settings, actor=actor, source=file.file, filename=file.filename)
+    report = uploads.import_upload(
+        request.app.state.engine,
+        settings,
+        actor=actor,
+        token=stored.token,
+        filename=stored.filename,
+        region=region,
+    )
     data: dict[str, Any] = report.to_dict()
-    data["rejects_url"] = f"/v1/contacts/imports/{token}/rejects" if report.rejects_path else None
+    data["rejects_url"] = (
+        f"/v1/contacts/imports/{stored.token}/rejects" if report.rejects_path else None
+    )
     return ImportResult(**{k: v for k, v in data.items() if k in ImportResult.model_fields})
 
 
@@ -253,10 +221,7 @@ def _import_file(
 )
 def import_rejects(token: str, actor: Writer, settings: AppSettings) -> FileResponse:
     """The rejected rows and warnings of an import, as CSV with a reason column."""
-    purge_expired_files(settings)
-    path = upload_folder(settings) / f"{token}{REJECTS_SUFFIX}"
-    if not _TOKEN.fullmatch(token) or not path.is_file():
-        raise HTTPException(404, "no rejects file for this import (none, or expired)")
+    path = uploads.rejects_file(settings, token=token)
     return FileResponse(path, media_type="text/csv", filename="rejects.csv")
 
 
@@ -268,8 +233,8 @@ def export(
     tag: Annotated[str | None, Query(max_length=64)] = None,
 ) -> FileResponse:
     """Every contact (or those with `tag`) as CSV in the columns the import reads."""
-    purge_expired_files(settings)
-    folder = upload_folder(settings)
+    uploads.purge_expired_files(settings)
+    folder = uploads.upload_folder(settings)
     path = folder / f"export-{secrets.token_urlsafe(12)}.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         result = export_contacts(session, out=handle, tag=tag)

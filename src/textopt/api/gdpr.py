@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
-from textopt.api.deps import DbSession, get_settings_dep, require
 from textopt.api.schemas import GdprExport
 from textopt.config import Settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
 from textopt.gdpr import service
+from textopt.http.deps import DbSession, get_settings_dep, require
 
 router = APIRouter(prefix="/v1/gdpr", tags=["gdpr"])
 Officer = Annotated[Actor, Depends(require(Scope.GDPR))]

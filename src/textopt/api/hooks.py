@@ -17,11 +17,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
-from textopt.api.deps import DbSession, get_settings_dep, limit
 from textopt.config import Settings
 from textopt.consent.unsubscribe import read_unsubscribe_token, unsubscribe
 from textopt.db.base import utcnow
 from textopt.errors import NotFoundError
+from textopt.http.deps import DbSession, get_settings_dep, limit
 from textopt.inbound.webhooks import (
     callback_secret,
     check_webhook_header,
@@ -30,6 +30,8 @@ from textopt.inbound.webhooks import (
     handle_webhook_inbound,
     handle_webhook_status,
 )
+from textopt.providers.http_signatures import TWILIO_SIGNATURE_HEADER
+from textopt.providers.http_twilio import EMPTY_TWIML
 
 __all__ = ["router"]
 
@@ -39,8 +41,6 @@ router = APIRouter(
 )
 
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
-
-_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def _account(settings: Settings, kind: str, account: str | None) -> str:
@@ -99,7 +99,7 @@ async def twilio_status(
         account=name,
         url=_signed_url(request, settings),
         params=await _form(request),
-        signature=request.headers.get("X-Twilio-Signature"),
+        signature=request.headers.get(TWILIO_SIGNATURE_HEADER),
         auth_token=callback_secret(settings, account=name),
     )
     return Response(status_code=204)
@@ -125,11 +125,11 @@ async def twilio_inbound(
         account=name,
         url=_signed_url(request, settings),
         params=await _form(request),
-        signature=request.headers.get("X-Twilio-Signature"),
+        signature=request.headers.get(TWILIO_SIGNATURE_HEADER),
         auth_token=callback_secret(settings, account=name),
         settings=settings,
     )
-    return Response(content=_EMPTY_TWIML, media_type="text/xml")
+    return Response(content=EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post("/hooks/generic/{account}/status", status_code=204)

@@ -17,17 +17,19 @@ from textopt.accounts.service import (
     idempotency_fingerprint,
     purge_idempotency_records,
 )
-from textopt.api.deps import CurrentActor, DbSession, get_settings_dep, require
-from textopt.api.pagination import MAX_ID, After, Limit, Page, RowId
+from textopt.api.pagination import Page
 from textopt.api.schemas import MessageDetail, MessageRead, MessageSent
 from textopt.campaigns.report import message_history
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.db.base import utcnow
+from textopt.db.ids import MAX_ID
 from textopt.dispatch import listing
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConflictError, InvalidPhoneNumber
+from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require
+from textopt.http.params import After, Limit, RowId
 from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])

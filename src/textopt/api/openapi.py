@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-from textopt.api.deps import COOKIE_NAME
+from textopt.http.deps import COOKIE_NAME
 
 __all__ = [
     "ERROR_RESPONSES",

@@ -8,26 +8,15 @@ neither skipped nor repeated.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from textopt.db.ids import MAX_ID
-
-__all__ = ["MAX_ID", "After", "Limit", "Page", "RowId", "page_from_list", "page_of"]
+__all__ = ["Page", "page_from_list", "page_of"]
 
 T = TypeVar("T")
-# ids are 32-bit on PostgreSQL: a larger one is refused (422), not a 500
-
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-After = Annotated[
-    int | None, Query(ge=0, le=MAX_ID, description="Cursor: the `next` value of the previous page")
-]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
 
 
 class Page(BaseModel, Generic[T]):

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor
-from textopt.api.deps import CurrentActor, DbSession, require
 from textopt.campaigns import segments as service
 from textopt.campaigns.audience import describe, parse_filter
 from textopt.campaigns.segment_models import Segment
 from textopt.db.base import utcnow
+from textopt.http.deps import CurrentActor, DbSession, require
 
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
 Writer = Annotated[Actor, Depends(require(Scope.WRITE))]

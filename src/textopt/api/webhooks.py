@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
-from textopt.api.deps import DbSession, get_settings_dep, require
-from textopt.api.pagination import After, Limit, Page, RowId
+from textopt.api.pagination import Page
 from textopt.config import Settings
+from textopt.http.deps import DbSession, get_settings_dep, require
+from textopt.http.params import After, Limit, RowId
 from textopt.webhooks import service
 from textopt.webhooks.models import WebhookEndpoint, WebhookEvent
 from textopt.webhooks.targets import TargetGuard

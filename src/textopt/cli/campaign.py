@@ -10,8 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from textopt.accounts.service import record_audit
-from textopt.campaigns import service
+from textopt.campaigns import commands, service
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.planning import PlanReport
 from textopt.campaigns.report import campaign_report, explain_recipient
@@ -308,26 +307,31 @@ def _plan(campaign_id: int, *, launch: bool) -> tuple[PlanReport, str]:
     """Preview or launch with a progress bar; a launch is audited, a preview writes nothing."""
     settings = get_settings()
     now = utcnow()
-    run = service.launch if launch else service.preview
     with session() as s:
         campaign = service.get_campaign_or_raise(s, campaign_id=campaign_id)
         total = count_audience(s, filter=campaign.audience_filter, now=now)
+        if launch:
+            done: commands.Launched = _progress_run(
+                total,
+                "planning",
+                lambda step: commands.launch(
+                    s,
+                    campaign_id=campaign_id,
+                    actor=cli_actor(),
+                    settings=settings,
+                    now=now,
+                    progress=step,
+                ),
+            )
+            return done.report, done.campaign.status
         report = _progress_run(
             total,
-            "planning" if launch else "previewing",
-            lambda step: run(s, campaign=campaign, settings=settings, now=now, progress=step),
+            "previewing",
+            lambda step: service.preview(
+                s, campaign=campaign, settings=settings, now=now, progress=step
+            ),
         )
-        if launch:
-            record_audit(
-                s,
-                actor=cli_actor(),
-                action="campaign.launched",
-                target_type="campaign",
-                target_id=campaign.id,
-                detail={"planned": report.planned},
-            )
-        else:
-            s.rollback()
+        s.rollback()
         return report, campaign.status
 
 
@@ -352,27 +356,17 @@ def launch(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
         console.print("run `textopt dispatch` to send")
 
 
-_PAST = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
-
-
 def _transition(campaign_id: int, action: str, as_json: bool) -> None:
-    now = utcnow()
+    now, actor = utcnow(), cli_actor()
+    cancelled = None
     with session() as s:
-        campaign = service.get_campaign_or_raise(s, campaign_id=campaign_id)
-        cancelled = None
         if action == "pause":
-            service.pause(s, campaign=campaign, now=now)
+            campaign = commands.pause(s, campaign_id=campaign_id, actor=actor, now=now)
         elif action == "resume":
-            service.resume(s, campaign=campaign, now=now)
+            campaign = commands.resume(s, campaign_id=campaign_id, actor=actor, now=now)
         else:
-            cancelled = service.cancel(s, campaign=campaign, now=now)
-        record_audit(
-            s,
-            actor=cli_actor(),
-            action=f"campaign.{_PAST[action]}",
-            target_type="campaign",
-            target_id=campaign.id,
-        )
+            done = commands.cancel(s, campaign_id=campaign_id, actor=actor, now=now)
+            campaign, cancelled = done.campaign, done.messages_cancelled
         data: dict[str, Any] = {"id": campaign.id, "status": campaign.status}
         if cancelled is not None:
             data["messages_cancelled"] = cancelled

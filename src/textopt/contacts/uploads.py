@@ -1,34 +1,55 @@
 """The upload folder: CSV uploads waiting to be imported, rejects files, exports on their way out.
 
-Every file in it holds personal data, so none stays for ever: uploads (and exports a crash
-left behind) are deleted `upload_keep_hours` after they were written, rejects files after
-`rejects_keep_days` (`purge_expired_files`, run by the housekeeping worker of `textopt
-serve` and by every upload, import and rejects download of the API and the dashboard). A
-GDPR erasure deletes at once every file with a row of the person (`purge_person_files`).
+An upload is kept under a random token (`store_upload`), imported by that token with its
+rejects file beside it and an audit entry (`import_upload`); the API does both in one
+request, the dashboard shows the columns in between. Both call these same functions.
+
+Every file in the folder holds personal data, so none stays for ever: uploads (and exports
+a crash left behind) are deleted `upload_keep_hours` after they were written, rejects files
+after `rejects_keep_days` (`purge_expired_files`, run by the housekeeping worker of
+`textopt serve` and by every upload, import and rejects download). A GDPR erasure deletes
+at once every file with a row of the person (`purge_person_files`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import tempfile
 import time
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from sqlalchemy import Engine
+
+from textopt.accounts.models import Scope
+from textopt.accounts.service import Actor, record_audit
 from textopt.config import Settings
 from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
-from textopt.errors import ValidationError
+from textopt.contacts.importer import ImportReport, import_contacts
+from textopt.db.engine import session_scope
+from textopt.errors import ContentTooLarge, NotFoundError, ValidationError
 
 __all__ = [
     "REJECTS_SUFFIX",
+    "StoredUpload",
+    "import_upload",
     "purge_expired_files",
     "purge_person_files",
+    "rejects_file",
+    "store_upload",
+    "stored_upload",
     "upload_folder",
 ]
 
 REJECTS_SUFFIX = ".rejects.csv"
 _DIGITS = re.compile(r"\D+")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what `secrets.token_urlsafe(18)` gives
+_CHUNK = 1 << 20
+_MAX_FILENAME = 200
 
 
 def upload_folder(settings: Settings) -> Path:
@@ -105,3 +126,96 @@ def purge_person_files(
         except FileNotFoundError:
             continue
     return deleted
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUpload:
+    """An upload kept in the folder: its token, where it lies, and the name it was sent under."""
+
+    token: str
+    path: Path
+    filename: str
+
+
+def _may_write(actor: Actor) -> None:
+    # The faces check the permission before reading the body; this guards other callers.
+    if not actor.operator:
+        actor.require(Scope.WRITE)
+
+
+def store_upload(
+    settings: Settings, *, actor: Actor, source: BinaryIO, filename: str | None
+) -> StoredUpload:
+    """Copy an uploaded CSV into the folder under a new token, refusing it past `max_upload_mb`."""
+    _may_write(actor)
+    purge_expired_files(settings)
+    max_bytes = int(settings.max_upload_mb * 2**20)
+    token = secrets.token_urlsafe(18)
+    path = upload_folder(settings) / f"{token}.csv"
+    written = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := source.read(_CHUNK):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise ContentTooLarge(f"the file is larger than {max_bytes // 2**20} MB")
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)  # half a file of personal data is of no use to anyone
+        raise
+    return StoredUpload(token, path, (filename or "upload.csv")[:_MAX_FILENAME])
+
+
+def stored_upload(settings: Settings, *, token: str) -> Path:
+    """The upload kept under `token`, or NotFoundError once it is gone (imported or expired)."""
+    path = upload_folder(settings) / f"{token}.csv"
+    if not _TOKEN.fullmatch(token) or not path.is_file():
+        raise NotFoundError("this upload is gone: upload the file again")
+    return path
+
+
+def import_upload(
+    engine: Engine,
+    settings: Settings,
+    *,
+    actor: Actor,
+    token: str,
+    filename: str,
+    region: str | None,
+) -> ImportReport:
+    """Import the upload of `token` and delete it; its rejects file stays; audited.
+
+    The import commits batch by batch in sessions of its own: the caller must hold no
+    open transaction on SQLite (it would hold the write lock the import waits for).
+    """
+    _may_write(actor)
+    purge_expired_files(settings)
+    path = stored_upload(settings, token=token)
+    try:
+        report = import_contacts(
+            engine,
+            path=path,
+            rejects_path=path.with_name(f"{token}{REJECTS_SUFFIX}"),
+            default_region=region,
+            source_name=filename[:_MAX_FILENAME],
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            actor=actor,
+            action="contacts.imported",
+            target_type="contacts",
+            detail={"file": filename, "rows": report.rows_read, "created": report.created},
+        )
+    return report
+
+
+def rejects_file(settings: Settings, *, token: str) -> Path:
+    """The rejects file of the import of `token`, or NotFoundError (none, or expired)."""
+    purge_expired_files(settings)
+    path = upload_folder(settings) / f"{token}{REJECTS_SUFFIX}"
+    if not _TOKEN.fullmatch(token) or not path.is_file():
+        raise NotFoundError("no rejects file for this import (none, or expired)")
+    return path

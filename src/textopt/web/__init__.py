@@ -17,8 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from textopt.api.problems import status_of
 from textopt.errors import RateLimited, TextoptError
+from textopt.http.problems import status_of
 from textopt.links.service import is_link_code
 from textopt.web import pages_campaigns, pages_contacts, pages_home, pages_public, pages_settings
 from textopt.web.auth import LoginRequired

@@ -2,7 +2,7 @@
 
 A page without a live session redirects to the sign-in page (`LoginRequired`); a form post
 must carry the session's CSRF token in its `csrf_token` field (`check_form`), checked by
-`api.deps.check_csrf`, the same rule as the REST API's cookie sessions.
+`http.deps.check_csrf`, the same rule as the REST API's cookie sessions.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from textopt.accounts.models import LoginSession, Scope
 from textopt.accounts.service import Actor, user_actor
-from textopt.api.deps import DbSession, check_csrf, current_login
 from textopt.errors import AuthenticationError
+from textopt.http.deps import DbSession, check_csrf, current_login
 
 __all__ = ["LoginRequired", "Viewer", "WebViewer", "check_form", "viewer_of"]
 

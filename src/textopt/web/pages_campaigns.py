@@ -13,28 +13,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import record_audit
-from textopt.api.deps import DbSession, check_csrf
-from textopt.api.pagination import RowId
-from textopt.campaigns import service
+from textopt.campaigns import commands, service
+from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.overview import sends_by_hour
 from textopt.campaigns.report import campaign_report
 from textopt.campaigns.segments import count_audience, create_segment, list_segments
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.errors import TextoptError, ValidationError
+from textopt.http.deps import DbSession, check_csrf
+from textopt.http.params import RowId
 from textopt.links.service import clicks_by_campaign, link_base, set_link_tracking, tracks_links
-from textopt.policy import get_pack, select_pack
-from textopt.policy.packs import Pack
+from textopt.policy import Calendar, describe_calendar, quiet_hours, select_pack, sending_calendar
+from textopt.policy.windows import holiday_name
 from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.charts import bar_chart, funnel_chart
 from textopt.web.composer import analyze_draft
 from textopt.web.i18n import Translate, request_translator
 from textopt.web.rendering import render
 
-__all__ = ["router"]
+__all__ = ["router", "send_time_charts"]
 
 router = APIRouter(include_in_schema=False)
-_NOTICES = ("launched", "paused", "resumed", "cancelled", "created")
+_DONE = {"launch": "launched", "pause": "paused", "resume": "resumed", "cancel": "cancelled"}
+_NOTICES = (*_DONE.values(), "created")
 _MAX_DAYS_SHOWN = 4
 
 
@@ -250,26 +252,27 @@ def create_draft(
     return RedirectResponse(f"/app/campaigns/{campaign.id}?notice=created", status_code=303)
 
 
-def _quiet_hours(pack: Pack, day: str) -> set[int]:
-    """Hours of `day` ("2026-11-25 Wed") when the pack allows no marketing."""
+def _day_of(label: str) -> dt.date | None:
+    """The date of a histogram's day label (`2026-11-25 Wed`)."""
     try:
-        weekday = dt.date.fromisoformat(day[:10]).weekday()
+        return dt.date.fromisoformat(label[:10])
     except ValueError:
-        weekday = -1
-    if weekday not in pack.hours.days:
-        return set(range(24))
-    start, end = pack.hours.start, pack.hours.end
-    return {h for h in range(24) if h * 60 < start or (h + 1) * 60 > end}
+        return None
 
 
-def _histograms(_: Translate, hours: dict[str, list[int]], pack: Pack) -> list[Markup]:
+def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calendar) -> list[Markup]:
+    """A chart per local day of the preview, its hours closed to marketing shaded."""
     charts = []
-    for day, counts in sorted(hours.items())[:_MAX_DAYS_SHOWN]:
+    for label, counts in sorted(hours.items())[:_MAX_DAYS_SHOWN]:
+        day = _day_of(label)
+        title = f"{_('Send times by local hour')}: {label}"
+        if day is not None and holiday_name(calendar, day) is not None:
+            title += f" ({_('holiday')})"
         charts.append(
             bar_chart(
                 [(f"{h:02d}h", count) for h, count in enumerate(counts)],
-                title=f"{_('Send times by local hour')}: {day}",
-                shaded=_quiet_hours(pack, day),
+                title=title,
+                shaded=set(range(24)) if day is None else set(quiet_hours(calendar, day)),
                 shaded_label=_("Shaded: hours when marketing may not be sent"),
                 height=150,
             )
@@ -290,7 +293,8 @@ def campaign_page(
     settings: Settings = request.app.state.settings
     campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
     now = utcnow()
-    pack = get_pack(select_pack(settings.default_region).pack)
+    # The audience's local hours are shaded by the rules of the workspace's own region.
+    calendar = sending_calendar(select_pack(settings.default_region), workspace_policy(settings))
     values: dict[str, Any] = {"preview": None, "report": None}
     if campaign.status == "draft":
         preview = service.preview(session, campaign=campaign, settings=settings, now=now)
@@ -299,8 +303,8 @@ def campaign_page(
             preview=data,
             deferred_total=sum(preview.deferred.values()),
             blocked_total=sum(preview.blocked.values()),
-            histograms=_histograms(_, preview.hours, pack),
-            quiet_rule=pack.hours.describe(),
+            histograms=send_time_charts(_, preview.hours, calendar),
+            quiet_rule=describe_calendar(calendar),
         )
     else:
         report = campaign_report(session, campaign=campaign)
@@ -351,30 +355,16 @@ def campaign_action(
     """Launch, pause, resume or cancel (the launch permission)."""
     check_form(viewer, csrf_token, Scope.LAUNCH)
     settings: Settings = request.app.state.settings
-    campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
-    now = utcnow()
-    detail: dict[str, Any] = {}
-    if action == "launch":
-        report = service.launch(session, campaign=campaign, settings=settings, now=now)
-        detail = {"planned": report.planned, "status": campaign.status}
-        done = "launched"
-    elif action == "pause":
-        service.pause(session, campaign=campaign, now=now)
-        done = "paused"
-    elif action == "resume":
-        service.resume(session, campaign=campaign, now=now)
-        done = "resumed"
-    elif action == "cancel":
-        detail = {"messages_cancelled": service.cancel(session, campaign=campaign, now=now)}
-        done = "cancelled"
-    else:
+    actor, now = viewer.actor, utcnow()
+    if action not in _DONE:
+        service.get_campaign_or_raise(session, campaign_id=campaign_id)  # a missing one: 404
         raise ValidationError(f"unknown campaign action {action!r}", field="action")
-    record_audit(
-        session,
-        actor=viewer.actor,
-        action=f"campaign.{done}",
-        target_type="campaign",
-        target_id=campaign.id,
-        detail=detail,
-    )
-    return RedirectResponse(f"/app/campaigns/{campaign.id}?notice={done}", status_code=303)
+    if action == "launch":
+        commands.launch(session, campaign_id=campaign_id, actor=actor, settings=settings, now=now)
+    elif action == "pause":
+        commands.pause(session, campaign_id=campaign_id, actor=actor, now=now)
+    elif action == "resume":
+        commands.resume(session, campaign_id=campaign_id, actor=actor, now=now)
+    else:
+        commands.cancel(session, campaign_id=campaign_id, actor=actor, now=now)
+    return RedirectResponse(f"/app/campaigns/{campaign_id}?notice={_DONE[action]}", status_code=303)

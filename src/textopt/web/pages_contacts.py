@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from itertools import islice
 from pathlib import Path
 from typing import Annotated
@@ -14,22 +12,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
 
 from textopt.accounts.models import Scope
-from textopt.accounts.service import record_audit
-from textopt.api.deps import DbSession
-from textopt.api.pagination import After, RowId
 from textopt.campaigns.overview import contact_messages
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.contacts import service as contacts
+from textopt.contacts import uploads
 from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
-from textopt.contacts.importer import import_contacts
-from textopt.contacts.uploads import REJECTS_SUFFIX, purge_expired_files, upload_folder
 from textopt.db.base import utcnow
 from textopt.dispatch.feedback import get_number_failures
-from textopt.errors import NotFoundError, TextoptError, ValidationError
+from textopt.errors import TextoptError, ValidationError
+from textopt.http.deps import DbSession
+from textopt.http.params import After, RowId
 from textopt.inbound.service import list_inbound
 from textopt.links.service import clicks_by_contact
-from textopt.web.auth import CsrfField, WebViewer, check_form
+from textopt.web.auth import CsrfField, Viewer, WebViewer, check_form
 from textopt.web.i18n import request_translator
 from textopt.web.rendering import render
 
@@ -37,8 +33,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _PAGE = 50
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_CHUNK = 1 << 20
 _SAMPLES = 3
 
 
@@ -127,27 +121,6 @@ def consent_proof(
     )
 
 
-def _store(upload: FormFile, target: Path, *, max_bytes: int) -> None:
-    written = 0
-    with target.open("wb") as out:
-        while chunk := upload.file.read(_CHUNK):
-            written += len(chunk)
-            if written > max_bytes:
-                out.close()
-                target.unlink(missing_ok=True)
-                raise ValidationError(
-                    f"the file is larger than {max_bytes // 2**20} MB", field="file"
-                )
-            out.write(chunk)
-
-
-def _uploaded(settings: Settings, token: str) -> Path:
-    path = upload_folder(settings) / f"{token}.csv"
-    if not _TOKEN.fullmatch(token) or not path.is_file():
-        raise NotFoundError("this upload is gone: upload the file again")
-    return path
-
-
 @router.get("/app/import")
 def import_page(request: Request, viewer: WebViewer) -> HTMLResponse:
     """Upload a CSV."""
@@ -177,27 +150,30 @@ async def upload(request: Request, viewer: WebViewer) -> HTMLResponse:
         if not isinstance(file, FormFile):
             raise ValidationError("choose a CSV file", field="file")
         chosen = region if isinstance(region, str) and len(region) <= 2 else ""
-        return await run_in_threadpool(_keep_upload, request, file=file, region=chosen)
+        return await run_in_threadpool(
+            _keep_upload, request, viewer=viewer, file=file, region=chosen
+        )
     finally:
         await form.close()
 
 
-def _keep_upload(request: Request, *, file: FormFile, region: str) -> HTMLResponse:
+def _keep_upload(request: Request, *, viewer: Viewer, file: FormFile, region: str) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     region = (region or settings.default_region).upper()
-    purge_expired_files(settings)
-    token = secrets.token_urlsafe(18)
-    path = upload_folder(settings) / f"{token}.csv"
-    filename = (file.filename or "upload.csv")[:200]
+    path: Path | None = None
     try:
-        _store(file, path, max_bytes=int(settings.max_upload_mb * 2**20))
+        stored = uploads.store_upload(
+            settings, actor=viewer.actor, source=file.file, filename=file.filename
+        )
+        token, path, filename = stored.token, stored.path, stored.filename
         fmt = sniff_format(path)
         with path.open(encoding=fmt.encoding, newline="") as handle:
             header, rows = open_rows(handle, delimiter=fmt.delimiter)
             columns = map_columns(header, source=filename)
             samples = [cells for _, cells in islice(rows, _SAMPLES)]
     except TextoptError as exc:
-        path.unlink(missing_ok=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
         _ = request_translator(request)
         return render(
             request,
@@ -243,29 +219,16 @@ def run_import(
 ) -> HTMLResponse:
     """Import the upload: upsert on phone, batch by batch; rejects kept for download."""
     check_form(viewer, csrf_token, Scope.WRITE)
-    settings: Settings = request.app.state.settings
-    purge_expired_files(settings)
-    path = _uploaded(settings, token)
-    rejects = path.with_name(f"{token}{REJECTS_SUFFIX}")
     # The import commits batch by batch in its own sessions: end this request's transaction
     # first (on SQLite it holds the write lock the import needs).
     session.commit()
-    try:
-        report = import_contacts(
-            request.app.state.engine,
-            path=path,
-            rejects_path=rejects,
-            default_region=region or None,
-            source_name=filename,
-        )
-    finally:
-        path.unlink(missing_ok=True)
-    record_audit(
-        session,
+    report = uploads.import_upload(
+        request.app.state.engine,
+        request.app.state.settings,
         actor=viewer.actor,
-        action="contacts.imported",
-        target_type="contacts",
-        detail={"file": filename, "rows": report.rows_read, "created": report.created},
+        token=token,
+        filename=filename,
+        region=region or None,
     )
     return render(
         request,
@@ -284,8 +247,5 @@ def run_import(
 def download_rejects(request: Request, token: str, viewer: WebViewer) -> Response:
     """The rejected rows and warnings of an import, as CSV with a reason column."""
     viewer.require(Scope.WRITE)
-    purge_expired_files(request.app.state.settings)
-    path = upload_folder(request.app.state.settings) / f"{token}{REJECTS_SUFFIX}"
-    if not _TOKEN.fullmatch(token) or not path.is_file():
-        raise NotFoundError("no rejects file for this import (none, or expired)")
+    path = uploads.rejects_file(request.app.state.settings, token=token)
     return FileResponse(path, media_type="text/csv", filename="rejects.csv")

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from textopt.accounts import service as accounts
-from textopt.api.deps import (
+from textopt.campaigns.overview import workspace_overview
+from textopt.campaigns.service import list_campaigns
+from textopt.config import Settings
+from textopt.db.base import utcnow
+from textopt.errors import AuthenticationError
+from textopt.http.deps import (
     COOKIE_NAME,
     DbSession,
     check_csrf,
@@ -19,11 +24,6 @@ from textopt.api.deps import (
     set_session_cookie,
     sign_in,
 )
-from textopt.campaigns.overview import workspace_overview
-from textopt.campaigns.service import list_campaigns
-from textopt.config import Settings
-from textopt.db.base import utcnow
-from textopt.errors import AuthenticationError
 from textopt.web.auth import CsrfField, WebViewer
 from textopt.web.charts import bar_chart, funnel_chart
 from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token

@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from textopt.api.deps import DbSession, client_ip, limit
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.errors import RateLimited, ValidationError
+from textopt.http.deps import DbSession, client_ip, limit
 from textopt.links.service import follow_link
 from textopt.optin.models import SignupList
 from textopt.optin.service import get_list_or_raise, list_text, start_signup

@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import list_users, record_audit
-from textopt.api.deps import DbSession
 from textopt.config import Settings
 from textopt.consent.service import list_consent_texts
 from textopt.errors import TextoptError
+from textopt.http.deps import DbSession
 from textopt.links.service import link_base
 from textopt.optin.service import create_list, list_lists
 from textopt.policy import get_pack, select_pack

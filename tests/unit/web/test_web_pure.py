@@ -9,9 +9,11 @@ import pytest
 
 from textopt.inbound.keywords import KeywordKind
 from textopt.inbound.models import InboundAction
+from textopt.policy import select_pack, sending_calendar
 from textopt.web import charts
 from textopt.web.i18n import _from_header, translator
 from textopt.web.messages import EN, FR
+from textopt.web.pages_campaigns import send_time_charts
 from textopt.web.pages_home import safe_next
 
 WEB = Path(charts.__file__).parent
@@ -93,3 +95,13 @@ def test_quiet_hours_are_shaded_behind_the_bars() -> None:
 )
 def test_going_back_after_sign_in_stays_on_this_site(target: str, expected: str) -> None:
     assert safe_next(target) == expected
+
+
+def test_send_time_charts_shade_the_hours_the_policy_closes_holidays_included() -> None:
+    moselle = sending_calendar(select_pack("FR", "57"))
+    hours = {"2026-04-02 Thu": [1] * 24, "2026-04-03 Fri": [1] * 24}
+    thursday, good_friday = send_time_charts(translator("fr"), hours, moselle)
+    assert thursday.count(f'fill="{charts._SHADE}"') == 12  # before 08:00 and from 20:00
+    assert "jour férié" not in thursday
+    assert good_friday.count(f'fill="{charts._SHADE}"') == 24
+    assert "2026-04-03 Fri (jour férié)" in good_friday

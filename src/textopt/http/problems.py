@@ -25,6 +25,7 @@ from textopt.errors import (
     ConfigError,
     ConflictError,
     ConsentError,
+    ContentTooLarge,
     NotFoundError,
     PermissionDenied,
     ProviderError,
@@ -47,6 +48,7 @@ _STATUS: tuple[tuple[type[TextoptError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),  # InvalidTransition included
     (ConsentError, 409),  # the ledger's state forbids it (a suppressed number...)
+    (ContentTooLarge, 413),
     (ValidationError, 422),
     (RateLimited, 429),
     # a provider account named in the request that is not configured: the request is wrong
