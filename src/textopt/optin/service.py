@@ -48,7 +48,6 @@ __all__ = [
     "create_list",
     "get_list_or_raise",
     "list_lists",
-    "list_signups",
     "list_text",
     "signup_status",
     "start_signup",
@@ -319,15 +318,3 @@ def signup_status(session: Session, *, signup: Signup) -> SignupStatus:
         elif event.action in (ConsentAction.REQUESTED, ConsentAction.GRANTED):
             break  # a later request or grant supersedes this signup
     return status
-
-
-def list_signups(session: Session, *, signup_list: SignupList, limit: int = 100) -> list[Signup]:
-    """The newest signups of a list."""
-    return list(
-        session.scalars(
-            select(Signup)
-            .where(Signup.list_id == signup_list.id)
-            .order_by(Signup.id.desc())
-            .limit(limit)
-        )
-    )
