@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -105,3 +106,18 @@ def test_send_time_charts_shade_the_hours_the_policy_closes_holidays_included() 
     assert "jour férié" not in thursday
     assert good_friday.count(f'fill="{charts._SHADE}"') == 24
     assert "2026-04-03 Fri (jour férié)" in good_friday
+
+
+def test_the_dashboard_never_imports_the_api() -> None:
+    found = []
+    for path in WEB.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [f"{path.name}: {n}" for n in names if n.startswith("textopt.api")]
+    assert found == []
