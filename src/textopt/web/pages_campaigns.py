@@ -293,11 +293,12 @@ def campaign_page(
     settings: Settings = request.app.state.settings
     campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
     now = utcnow()
-    # The audience's local hours are shaded by the rules of the workspace's own region.
-    calendar = sending_calendar(select_pack(settings.default_region), workspace_policy(settings))
     values: dict[str, Any] = {"preview": None, "report": None}
     if campaign.status == "draft":
         preview = service.preview(session, campaign=campaign, settings=settings, now=now)
+        # The audience's local hours are shaded by the rules of the workspace's own region.
+        region = select_pack(settings.default_region)
+        calendar = sending_calendar(region, workspace_policy(settings))
         data = preview.to_dict()
         values.update(
             preview=data,
