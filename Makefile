@@ -39,12 +39,17 @@ demo: $(STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck $(SMSC_STAMP) chromium
 	TEXTOPT_REQUIRE_POSTGRES=$${TEXTOPT_REQUIRE_POSTGRES:-1} $(BIN)/pytest
+
+# The tests that need no database, server or browser: a quick check while editing.
+unit: $(DEV_STAMP)
+	$(BIN)/pytest tests/unit
 
 # A PNG of each page of the browser walkthroughs, in docs/screenshots/ (SQLite run only).
 screenshots: $(DEV_STAMP) chromium
