@@ -136,7 +136,9 @@ def _print_contact(data: dict[str, Any]) -> None:
 
 @app.command("add")
 def add(
-    phone: PhoneArgument,
+    phone: Annotated[
+        str | None, typer.Argument(help="Phone number, in any notation (optional with --email)")
+    ] = None,
     email: Annotated[str | None, typer.Option(help="Email address")] = None,
     first_name: Annotated[str | None, typer.Option(help="First name")] = None,
     last_name: Annotated[str | None, typer.Option(help="Last name")] = None,
@@ -149,7 +151,7 @@ def add(
     customer: Annotated[bool, typer.Option("--customer", help="An existing customer")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a contact."""
+    """Add a contact with a phone number, an email address (--email) or both."""
     with session() as s:
         contact = service.create_contact(
             s,
@@ -169,19 +171,22 @@ def add(
     if as_json:
         print_json(data)
     else:
-        console.print(f"added contact {data['id']}: {data['phone']}", highlight=False)
+        named = " ".join(a for a in (data["phone"], data["email"]) if a)
+        console.print(f"added contact {data['id']}: {named}", highlight=False)
 
 
 def _find(s: Session, phone_or_id: str) -> Contact:
     text = phone_or_id.strip()
     if _ID.fullmatch(text):
         return service.get_contact_or_raise(s, contact_id=int(text))
+    if "@" in text:
+        return service.get_contact_by_email_or_raise(s, email=text)
     return service.get_contact_by_phone_or_raise(s, phone=text)
 
 
 @app.command("show")
 def show(
-    phone_or_id: Annotated[str, typer.Argument(help="Phone number or contact id")],
+    phone_or_id: Annotated[str, typer.Argument(help="Phone number, email address or contact id")],
     as_json: JsonOption = False,
 ) -> None:
     """Show one contact with its current consent and the last messages it sent us."""
@@ -258,7 +263,7 @@ def list_command(
         name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
         table.add_row(
             str(row["id"]),
-            row["phone"],
+            row["phone"] or "",
             name,
             row["email"] or "",
             row["country"] or "",
@@ -338,7 +343,8 @@ def import_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import contacts from a CSV file: upsert on phone, rejects reported line by line."""
+    """Import contacts from a CSV file: upsert on phone (on email for rows without one),
+    rejects and warnings reported line by line."""
     if as_json:
         report = import_contacts(
             engine(), path=file, rejects_path=rejects, batch_size=batch_size, default_region=region
