@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from tests.factories.contacts import count, read_issues, write_csv
 
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof
@@ -17,35 +16,6 @@ from textopt.contacts import service
 from textopt.contacts.importer import ImportProgress, import_contacts
 from textopt.contacts.models import Contact, ContactTag
 from textopt.errors import ValidationError
-
-
-def write_csv(
-    path: Path,
-    rows: Sequence[Sequence[str]],
-    *,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
-) -> Path:
-    with path.open("w", encoding=encoding, newline="") as handle:
-        csv.writer(handle, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
-    return path
-
-
-def read_issues(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        sample = handle.readline()
-        handle.seek(0)
-        delimiter = ";" if sample.count(";") > sample.count(",") else ","
-        return list(csv.DictReader(handle, delimiter=delimiter))
-
-
-def count(session: Session, model: type) -> int:
-    """Rows in a table; ends the read transaction, which on SQLite holds the write lock."""
-    try:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-    finally:
-        session.rollback()
-
 
 FRENCH_ROWS = [
     ["Téléphone", "Prénom", "Nom", "Courriel", "Étiquettes", "Ville"],

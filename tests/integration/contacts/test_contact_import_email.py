@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from tests.factories.contacts import count, read_issues, write_csv
 
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof
 from textopt.contacts import service
 from textopt.contacts.importer import import_contacts
-from tests.integration.contacts.test_contact_import import count, read_issues, write_csv
 
 HEADER = [
     "Prénom", "Numéro de portable", "E-mail", "Consentement SMS", "Consentement e-mail",
