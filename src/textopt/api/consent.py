@@ -125,14 +125,11 @@ def _record(
     if body.occurred_at is not None and body.occurred_at.tzinfo is None:
         raise ValidationError("occurred_at needs a time zone offset", field="occurred_at")
     contact = get_contact_or_raise(session, contact_id=contact_id)
-    address = contact.email if body.channel == Channel.EMAIL else contact.phone
-    if address is None and action == ConsentAction.GRANTED:
-        missing = "email address" if body.channel == Channel.EMAIL else "phone number"
-        raise ValidationError(
-            f"contact {contact.id} has no {missing}: {body.channel} consent does not apply",
-            field="channel",
-        )
-    key = "email" if body.channel == Channel.EMAIL else "phone"
+    # the address the consent is about: the channel's own, else the one the contact has
+    if (body.channel == Channel.EMAIL and contact.email) or not contact.phone:
+        key, address = "email", contact.email
+    else:
+        key, address = "phone", contact.phone
     proof: dict[str, Any] = {key: address, "recorded_by": actor.label}
     proof.setdefault("api_client_ip", client_ip(request))
     proof.update(body.proof)

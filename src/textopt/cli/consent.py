@@ -13,6 +13,7 @@ from rich.table import Table
 from textopt.cli.common import console, parse_instant, print_json, session
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
+from textopt.contacts.models import Contact
 from textopt.contacts.service import find_contact_or_raise
 from textopt.errors import LedgerIntegrityError, ValidationError
 from textopt.vocab import Channel, Purpose
@@ -83,17 +84,8 @@ def _record(
     channel = target.resolved_channel()
     with session() as s:
         contact = find_contact_or_raise(s, phone=target.phone, email=target.email)
-        address = contact.email if channel == Channel.EMAIL else contact.phone
-        if address is None and action == ConsentAction.GRANTED:
-            missing = "email address" if channel == Channel.EMAIL else "phone number"
-            raise ValidationError(
-                f"contact {contact.id} has no {missing}: {channel} consent does not apply",
-                field="--channel",
-            )
-        proof = {
-            ("email" if channel == Channel.EMAIL else "phone"): address,
-            "operator": getpass.getuser(),
-        }
+        proof = _address_proof(contact, channel)
+        proof["operator"] = getpass.getuser()
         proof.update({k: v for k, v in {"ip": ip, "note": note}.items() if v})
         event = service.record_consent(
             s,
@@ -111,9 +103,16 @@ def _record(
         print_json(data)
     else:
         console.print(
-            f"{action} {channel} {purpose} for {address or contact.phone or contact.email} "
+            f"{action} {channel} {purpose} for {contact.phone or contact.email} "
             f"recorded as ledger event {data['event']}"
         )
+
+
+def _address_proof(contact: Contact, channel: Channel) -> dict[str, Any]:
+    """The contact's address on the channel for the proof (else the one it has)."""
+    if (channel == Channel.EMAIL and contact.email) or not contact.phone:
+        return {"email": contact.email}
+    return {"phone": contact.phone}
 
 
 def _proof_text(proof: dict[str, Any] | None) -> str:
