@@ -39,6 +39,9 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 PhoneArgument = Annotated[str, typer.Argument(help="Phone number, in any notation")]
+AddressArgument = Annotated[
+    str, typer.Argument(help="Phone number (in any notation) or email address")
+]
 TagsArgument = Annotated[list[str], typer.Argument(help="One or more tags")]
 
 # An all-digit argument this short cannot be a phone number: it is a contact id.
@@ -179,9 +182,7 @@ def _find(s: Session, phone_or_id: str) -> Contact:
     text = phone_or_id.strip()
     if _ID.fullmatch(text):
         return service.get_contact_or_raise(s, contact_id=int(text))
-    if "@" in text:
-        return service.get_contact_by_email_or_raise(s, email=text)
-    return service.get_contact_by_phone_or_raise(s, phone=text)
+    return service.get_contact_by_address_or_raise(s, address=text)
 
 
 @app.command("show")
@@ -275,35 +276,37 @@ def list_command(
 
 
 @app.command("tag")
-def tag_command(phone: PhoneArgument, tags: TagsArgument) -> None:
+def tag_command(phone: AddressArgument, tags: TagsArgument) -> None:
     """Add tags to a contact."""
     with session() as s:
-        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
+        contact = service.get_contact_by_address_or_raise(s, address=phone)
         added = service.tag_contacts(s, contact_ids=[contact.id], tags=tags)
         names = contact.tag_names
-    console.print(f"{added} tag(s) added; {contact.phone} has: {', '.join(names)}", highlight=False)
+    who = contact.phone or contact.email
+    console.print(f"{added} tag(s) added; {who} has: {', '.join(names)}", highlight=False)
 
 
 @app.command("untag")
-def untag_command(phone: PhoneArgument, tags: TagsArgument) -> None:
+def untag_command(phone: AddressArgument, tags: TagsArgument) -> None:
     """Remove tags from a contact."""
     with session() as s:
-        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
+        contact = service.get_contact_by_address_or_raise(s, address=phone)
         removed = service.untag_contacts(s, contact_ids=[contact.id], tags=tags)
         names = contact.tag_names
     left = ", ".join(names) or "no tags"
-    console.print(f"{removed} tag(s) removed; {contact.phone} has: {left}", highlight=False)
+    who = contact.phone or contact.email
+    console.print(f"{removed} tag(s) removed; {who} has: {left}", highlight=False)
 
 
 @app.command("delete")
 def delete(
-    phone: PhoneArgument,
+    phone: AddressArgument,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Delete a contact that has no consent history (otherwise use `textopt gdpr erase`)."""
     with session() as s:
-        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
-        label = f"{contact.id} ({contact.phone})"
+        contact = service.get_contact_by_address_or_raise(s, address=phone)
+        label = f"{contact.id} ({contact.phone or contact.email})"
         if not yes:
             typer.confirm(f"delete contact {label}?", abort=True)
         service.delete_contact(s, contact_id=contact.id)

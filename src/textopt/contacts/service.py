@@ -40,6 +40,7 @@ __all__ = [
     "delete_contact",
     "find_contact_or_raise",
     "get_contact",
+    "get_contact_by_address_or_raise",
     "get_contact_by_email",
     "get_contact_by_email_or_raise",
     "get_contact_by_phone",
@@ -190,6 +191,13 @@ def get_contact_by_email_or_raise(session: Session, *, email: str) -> Contact:
     if contact is None:
         raise NotFoundError(f"no contact with email {email.strip()}")
     return contact
+
+
+def get_contact_by_address_or_raise(session: Session, *, address: str) -> Contact:
+    """The contact with this email address (text with an `@`) or number, or NotFoundError."""
+    if "@" in address:
+        return get_contact_by_email_or_raise(session, email=address)
+    return get_contact_by_phone_or_raise(session, phone=address)
 
 
 def find_contact_or_raise(
@@ -383,7 +391,8 @@ def delete_contact(session: Session, *, contact_id: int) -> None:
     if has_events:
         raise ConflictError(
             f"contact {contact.id} has consent history, which is append-only and cannot be "
-            f"deleted: use `textopt gdpr erase {contact.phone}` to erase the person instead"
+            f"deleted: use `textopt gdpr erase {contact.phone or contact.email}` to erase the "
+            "person instead"
         )
     session.delete(contact)
     try:
@@ -391,5 +400,5 @@ def delete_contact(session: Session, *, contact_id: int) -> None:
     except IntegrityError as exc:
         raise ConflictError(
             f"contact {contact.id} is referenced by other records (messages...): "
-            f"use `textopt gdpr erase {contact.phone}` instead"
+            f"use `textopt gdpr erase {contact.phone or contact.email}` instead"
         ) from exc
