@@ -83,16 +83,15 @@ class SourceReading:
 def read_consent_source(raw: str) -> SourceReading:
     """The known source a source cell names or means; unknown words give `import`."""
     text = " ".join(raw.split())
-    exact = _EXACT.get(header_key(text).replace("_", ""))
+    words = header_key(text).split("_")
+    exact = _EXACT.get("".join(words))
     if exact is not None:
         return SourceReading(source=exact, description=None, recognised=True)
-    compact = header_key(text).replace("_", "")
-    for word in header_key(text).split("_"):
-        found = _SOURCE_WORDS.get(word)
+    for here, word in enumerate(words):
+        # a word, or two written apart ("mot clé", "soft opt")
+        pair = word + words[here + 1] if here + 1 < len(words) else word
+        found = _SOURCE_WORDS.get(word) or _SOURCE_WORDS.get(pair)
         if found is not None:
-            return SourceReading(source=found, description=text, recognised=True)
-    for phrase, found in _SOURCE_WORDS.items():
-        if len(phrase) > 4 and phrase in compact:  # "softoptin", "motcle" written as one word
             return SourceReading(source=found, description=text, recognised=True)
     # The file imported it: `import` is true of every row, and the words stay as proof.
     return SourceReading(source=ConsentSource.IMPORT, description=text, recognised=False)

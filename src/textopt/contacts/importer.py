@@ -26,8 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from textopt.config import get_settings
-from textopt.consent import service as consent_service
-from textopt.consent.models import ConsentAction, ConsentSource, ConsentText
+from textopt.consent.models import ConsentText
 from textopt.contacts.csvfile import (
     CONSENT_CLAIMS,
     ColumnMap,
@@ -36,12 +35,12 @@ from textopt.contacts.csvfile import (
     sniff_format,
     spreadsheet_cell,
 )
+from textopt.contacts.importgrants import record_batch_consents
 from textopt.contacts.importrows import ImportRow, IssueCode, RowIssue, RowValidator
 from textopt.contacts.models import Contact, ContactTag
 from textopt.db.base import utcnow
 from textopt.db.engine import session_factory, upsert_insert
 from textopt.errors import ValidationError
-from textopt.vocab import Channel, Purpose
 
 __all__ = ["ImportProgress", "ImportReport", "import_contacts", "rejects_path_for"]
 
@@ -54,7 +53,6 @@ _MERGED = (
     "email", "first_name", "last_name", "language", "country", "region", "timezone",
     "timezones", "attributes", "is_customer", "phone_type",
 )  # fmt: skip
-_GRANTED = (ConsentAction.GRANTED.value, ConsentAction.CONFIRMED.value)
 _WANTED = (
     _CONTACTS.c.id,
     _CONTACTS.c.phone,
@@ -496,7 +494,7 @@ def _write_batch(
     if tag_rows:
         session.execute(upsert_insert(session, _TAGS).on_conflict_do_nothing(), tag_rows)
     if any(columns.has(name) for name in CONSENT_CLAIMS.values()):
-        counts.consents += _record_consents(
+        counts.consents += record_batch_consents(
             session,
             [r for r in rows if r.consents],
             ids=ids,
@@ -510,90 +508,3 @@ def _update_statement() -> Any:
     values = {name: bindparam("u_" + name, type_=_CONTACTS.c[name].type) for name in _MERGED}
     values["updated_at"] = bindparam("u_updated_at", type_=_CONTACTS.c.updated_at.type)
     return update(_CONTACTS).where(_CONTACTS.c.id == bindparam("u_id")).values(values)
-
-
-def _record_consents(
-    session: Session,
-    rows: list[ImportRow],
-    *,
-    ids: dict[int, int],
-    customers: dict[int, bool],
-    issues: list[RowIssue],
-    source_name: str,
-) -> int:
-    """Append the batch's new marketing grants in one call; warn about the refused ones."""
-    if not rows:
-        return 0
-    states = consent_service.current_consent_bulk(session, contact_ids=[ids[r.line] for r in rows])
-    events: list[consent_service.NewConsentEvent] = []
-    for channel in (Channel.SMS, Channel.EMAIL):
-        claims = [(r, r.consents[channel]) for r in rows if channel in r.consents]
-        suppressed = consent_service.suppressed_phones(
-            session, phones=[_address(r, channel) for r, _ in claims], channel=channel
-        )
-        for row, claim in claims:
-            address = _address(row, channel)
-            contact_id = ids[row.line]
-            if address in suppressed:
-                what = "number" if channel == Channel.SMS else "email address"
-                _warn(
-                    issues,
-                    row,
-                    IssueCode.SUPPRESSED,
-                    f"{what} is on the {channel} suppression list "
-                    f"({', '.join(suppressed[address])}): {channel} consent not recorded",
-                )
-                continue
-            if claim.source is ConsentSource.SOFT_OPT_IN and not customers[row.line]:
-                _warn(
-                    issues,
-                    row,
-                    IssueCode.SOFT_OPT_IN_NOT_CUSTOMER,
-                    "soft opt-in needs an existing customer (customer column): consent not "
-                    "recorded",
-                )
-                continue
-            state = states.get(contact_id, {}).get((channel.value, Purpose.MARKETING.value))
-            if state is not None and state.since >= claim.occurred_at:
-                if state.status not in _GRANTED:
-                    _warn(
-                        issues,
-                        row,
-                        IssueCode.REVOKED_LATER,
-                        f"{channel} consent was withdrawn on {state.since:%Y-%m-%d %H:%M} UTC, "
-                        "after the file's consent_at: consent not recorded",
-                    )
-                continue  # an equal or newer grant is already on record
-            proof: dict[str, Any] = {
-                ("phone" if channel == Channel.SMS else "email"): address,
-                "ip": claim.ip,
-                "file": source_name,
-                "line": row.line,
-            }
-            if claim.description:
-                proof["description"] = claim.description
-            events.append(
-                consent_service.NewConsentEvent(
-                    contact_id=contact_id,
-                    channel=channel,
-                    purpose=Purpose.MARKETING,
-                    action=ConsentAction.GRANTED,
-                    source=claim.source,
-                    occurred_at=claim.occurred_at,
-                    consent_text_version=claim.text_version,
-                    proof=proof,
-                )
-            )
-    consent_service.append_events(session, events=events)
-    return len(events)
-
-
-def _address(row: ImportRow, channel: Channel) -> str:
-    """The row's address on `channel` (a claim exists only for rows that have it)."""
-    address = row.e164 if channel == Channel.SMS else row.email
-    assert address is not None
-    return address
-
-
-def _warn(issues: list[RowIssue], row: ImportRow, code: str, reason: str) -> None:
-    issues.append(RowIssue(row.line, "warning", code, reason, row.cells))

@@ -1,7 +1,9 @@
 """Checking one spreadsheet row of a contact import (pure: no database, no files).
 
 A row either becomes an `ImportRow` (maybe with warnings) or a reject; both carry the row's
-physical line number so the person fixing the file finds it.
+physical line number, and the file's own header of the column at fault, so the person fixing
+the file finds it. A row needs a number or an email address: a bad email on a row with a
+number is a warning, the number is kept.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from textopt.consent.models import ConsentSource
 from textopt.contacts.csvfile import CONSENT_CLAIMS, ColumnMap
 from textopt.contacts.fields import (
     normalise_country,
@@ -122,17 +123,6 @@ class ImportRow:
     def consent(self) -> ConsentClaim | None:
         """The SMS marketing consent the row claims, if recorded."""
         return self.consents.get(Channel.SMS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Shared:
-    """The consent cells both channels share, read once per row."""
-
-    occurred_at: dt.datetime
-    source: ConsentSource
-    description: str | None
-    text_version: str | None
-    ip: str | None
 
 
 class RowValidator:
@@ -362,14 +352,16 @@ class RowValidator:
                     row.line,
                     row.cells,
                     IssueCode.BAD_CONSENT_AT,
-                    f'consent_at "{raw_at}" is not a date '
+                    f'{self._column("consent_at")} "{raw_at}" is not a date '
                     "(expected e.g. 2024-03-01T14:30, 2024-03-01 or 01/03/2024 14:30)",
                     column="consent_at",
                 )
         raw_source = self._cell(cells, "consent_source")
         if occurred_at is None or not raw_source:
             missing = " and ".join(
-                n for n, v in (("consent_at", occurred_at), ("consent_source", raw_source)) if not v
+                self._column(n)
+                for n, v in (("consent_at", occurred_at), ("consent_source", raw_source))
+                if not v
             )
             self._warn(
                 row,
@@ -382,26 +374,20 @@ class RowValidator:
             self._warn(
                 row,
                 IssueCode.CONSENT_IN_FUTURE,
-                f"consent_at {raw_at} is in the future: imported without consent",
+                f"{self._column('consent_at')} {raw_at} is in the future: imported without consent",
                 column=self._column("consent_at"),
             )
             return None
         reading = self._source(row, raw_source)
-        shared = _Shared(
+        # one claim for every channel the row consents to: the date and proof are shared
+        claim = ConsentClaim(
             occurred_at=occurred_at,
             source=reading.source,
-            description=reading.description,
             text_version=self._text_version(row, cells),
             ip=self._ip(row, cells),
+            description=reading.description,
         )
-        for channel in channels:
-            row.consents[channel] = ConsentClaim(
-                occurred_at=shared.occurred_at,
-                source=shared.source,
-                text_version=shared.text_version,
-                ip=shared.ip,
-                description=shared.description,
-            )
+        row.consents.update(dict.fromkeys(channels, claim))
         return None
 
     def _source(self, row: ImportRow, raw: str) -> SourceReading:
@@ -437,7 +423,8 @@ class RowValidator:
             self._warn(
                 row,
                 IssueCode.CONSENT_IP_IGNORED,
-                f'consent_ip "{raw}" is not an IP address: consent recorded without it',
+                f'{self._column("consent_ip")} "{raw}" is not an IP address: consent recorded '
+                "without it",
                 column=self._column("consent_ip"),
             )
         return ip

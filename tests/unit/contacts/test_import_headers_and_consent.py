@@ -66,6 +66,7 @@ def test_consent_like_columns_that_name_no_field_are_reported() -> None:
         ("Tienda Madrid", ConsentSource.IN_STORE, "Tienda Madrid", True),
         ("Geschäft", ConsentSource.IN_STORE, "Geschäft", True),
         ("site web", ConsentSource.FORM, "site web", True),
+        ("Mot-clé SMS", ConsentSource.KEYWORD, "Mot-clé SMS", True),
         ("salon 2024", ConsentSource.IMPORT, "salon 2024", False),
     ],
 )  # fmt: skip
