@@ -225,6 +225,10 @@ def import_contacts(
                     counts, batch_issues = _store_batch(
                         make_session, accepted, columns=columns, source=source_name or path.name
                     )
+                    # a row the batch rejected (it reached a contact another row updates)
+                    # was not imported: its warnings no longer apply
+                    dropped = {i.line for i in batch_issues if i.kind == "reject"}
+                    issues = [i for i in issues if i.kind == "reject" or i.line not in dropped]
                     issues.extend(batch_issues)
                 report.batches_committed += 1
                 report.rows_read += len(chunk)

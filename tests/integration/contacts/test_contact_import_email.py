@@ -169,3 +169,29 @@ def test_email_only_rows_update_the_contact_holding_the_address(
     again = import_contacts(engine, path=path)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     assert count(session, ConsentEvent) == 1
+
+
+def test_two_rows_reaching_one_contact_in_a_batch_keep_the_first(
+    engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    service.create_contact(session, phone="0612345678", email="lea@example.fr")
+    session.commit()
+    path = write_csv(
+        tmp_path / "twice.csv",
+        [
+            ["Mobile", "Email", "Prénom", "Ville", "Newsletter"],
+            ["06 12 34 56 78", "", "Léa", "", ""],
+            ["", "LEA@example.fr", "Lea", "Lyon", "maybe"],  # its warning goes with the row
+        ],
+    )
+    report = import_contacts(engine, path=path)
+    assert (report.updated, report.rejected, report.warnings) == (1, {"duplicate_in_file": 1}, {})
+    assert report.rejects_path is not None
+    [issue] = read_issues(Path(report.rejects_path))
+    assert (issue["line"], issue["kind"], issue["reason"]) == (
+        "3",
+        "reject",
+        "duplicate in file: line 2 already updates the contact of LEA@example.fr",
+    )
+    contact = service.get_contact_by_email_or_raise(session, email="lea@example.fr")
+    assert (contact.first_name, contact.attributes) == ("Léa", {})
