@@ -85,6 +85,7 @@ def _record(
     with session() as s:
         contact = find_contact_or_raise(s, phone=target.phone, email=target.email)
         proof = _address_proof(contact, channel)
+        address = next(iter(proof.values()))
         proof["operator"] = getpass.getuser()
         proof.update({k: v for k, v in {"ip": ip, "note": note}.items() if v})
         event = service.record_consent(
@@ -103,8 +104,7 @@ def _record(
         print_json(data)
     else:
         console.print(
-            f"{action} {channel} {purpose} for {contact.phone or contact.email} "
-            f"recorded as ledger event {data['event']}"
+            f"{action} {channel} {purpose} for {address} recorded as ledger event {data['event']}"
         )
 
 
