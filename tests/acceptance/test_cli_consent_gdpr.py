@@ -62,6 +62,26 @@ def test_grant_revoke_history_and_verify(engine: Engine) -> None:
     assert json.loads(_run("consent", "rebuild", "--json")) == {"states": 1}
 
 
+def test_grant_and_revoke_by_email_for_a_contact_without_a_number(engine: Engine) -> None:
+    _run("contacts", "add", "--email", "lea@example.fr")
+    granted = json.loads(
+        _run("consent", "grant", "--email", "LEA@example.fr", "--note", "newsletter", "--json")
+    )
+    assert (granted["channel"], granted["action"]) == ("email", "granted")
+    assert "revoked email marketing for lea@example.fr" in _run(
+        "consent", "revoke", "--email", "lea@example.fr"
+    )
+    history = json.loads(_run("consent", "history", "--email", "lea@example.fr", "--json"))
+    assert (history["phone"], history["email"]) == (None, "lea@example.fr")
+    assert history["events"][0]["proof"]["email"] == "lea@example.fr"
+    assert history["events"][0]["proof"]["note"] == "newsletter"
+    assert history["current"] == {"email/marketing": "revoked"}
+    both = runner.invoke(app, ["consent", "grant", "0612345678", "--email", "lea@example.fr"])
+    assert str(both.exception) == (
+        "name the contact by a phone number or by an email address (one of them)"
+    )
+
+
 def test_verify_names_the_tampered_event_and_fails(engine: Engine) -> None:
     _add_contact(engine)
     _run("consent", "grant", "+33612345678")

@@ -67,6 +67,23 @@ def test_add_with_every_option_then_show(engine: Engine) -> None:
     )
 
 
+def test_add_with_only_an_email_then_show_by_email(engine: Engine) -> None:
+    added = run_json("contacts", "add", "--email", "Lea@Example.fr", "--first-name", "Léa")
+    assert (added["phone"], added["email"], added["timezones"]) == (None, "Lea@example.fr", [])
+    assert f"added contact {added['id'] + 1}: paul@example.fr" in run(
+        "contacts", "add", "--email", "paul@example.fr"
+    )
+    shown = run_json("contacts", "show", "lea@example.fr")
+    assert (shown["id"], shown["first_name"]) == (added["id"], "Léa")
+    assert "Lea@example.fr" in run("contacts", "list")
+    again = fails("contacts", "add", "--email", "lea@example.fr")
+    assert isinstance(again, ConflictError)
+    assert str(again) == f"a contact with email lea@example.fr already exists (id {added['id']})"
+    neither = fails("contacts", "add", "--first-name", "Personne")
+    assert isinstance(neither, ValidationError)
+    assert str(neither) == "a contact needs a phone number or an email address (or both)"
+
+
 def test_show_includes_current_consent(engine: Engine) -> None:
     run("contacts", "add", "0612345678")
     run("consent", "grant", "0612345678", "--at", "2026-03-01T10:00:00+01:00")
@@ -153,7 +170,7 @@ def _contacts_file(path: Path) -> Path:
         "Téléphone;Prénom;E-mail;Étiquettes;consent_sms_marketing;consent_at;consent_source\n"
         "06 12 34 56 78;Léa;lea@example.fr;vip,rdv;oui;01/03/2024 14:30;form\n"
         "06 12;Court;;;;;\n"
-        "0612345679;Paul;paul@;;;;\n"
+        ";Paul;paul@;;;;\n"  # a bad email and no number: nothing to keep
         "+33 6 12 34 56 78;Doublon;;;;;\n"
         "07 52 34 56 78;Max;;;oui;;\n",
         encoding="utf-8-sig",
@@ -196,12 +213,14 @@ def test_import_prints_a_summary_table(engine: Engine, tmp_path: Path) -> None:
     assert run_json("contacts", "show", "+32470123456")["country"] == "BE"
 
 
-def test_import_without_phone_column_is_a_file_error(engine: Engine, tmp_path: Path) -> None:
+def test_import_without_phone_or_email_column_is_a_file_error(
+    engine: Engine, tmp_path: Path
+) -> None:
     source = tmp_path / "names.csv"
-    source.write_text("name,email\nLéa,lea@example.fr\n", encoding="utf-8")
+    source.write_text("name,city\nLéa,Lyon\n", encoding="utf-8")
     exception = fails("contacts", "import", str(source))
     assert isinstance(exception, ValidationError)
-    assert "names.csv has no phone column" in str(exception)
+    assert "names.csv has neither a phone nor an email column" in str(exception)
     assert run_json("contacts", "list") == []
 
 
@@ -238,4 +257,4 @@ def test_user_errors_are_one_clear_line_with_exit_code_2(engine: Engine, tmp_pat
     )
     assert missing.returncode == 2
     [line] = missing.stderr.strip().splitlines()
-    assert line.startswith("error: names.csv has no phone column")
+    assert line.startswith("error: names.csv has neither a phone nor an email column")

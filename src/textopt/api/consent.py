@@ -125,7 +125,12 @@ def _record(
     if body.occurred_at is not None and body.occurred_at.tzinfo is None:
         raise ValidationError("occurred_at needs a time zone offset", field="occurred_at")
     contact = get_contact_or_raise(session, contact_id=contact_id)
-    proof: dict[str, Any] = {"phone": contact.phone, "recorded_by": actor.label}
+    # the address the consent is about: the channel's own, else the one the contact has
+    if (body.channel == Channel.EMAIL and contact.email) or not contact.phone:
+        key, address = "email", contact.email
+    else:
+        key, address = "phone", contact.phone
+    proof: dict[str, Any] = {key: address, "recorded_by": actor.label}
     proof.setdefault("api_client_ip", client_ip(request))
     proof.update(body.proof)
     event = service.record_consent(

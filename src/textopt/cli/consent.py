@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,8 @@ from rich.table import Table
 from textopt.cli.common import console, parse_instant, print_json, session
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
-from textopt.contacts.service import get_contact_by_phone_or_raise
+from textopt.contacts.models import Contact
+from textopt.contacts.service import find_contact_or_raise
 from textopt.errors import LedgerIntegrityError, ValidationError
 from textopt.vocab import Channel, Purpose
 
@@ -21,7 +23,16 @@ texts_app = typer.Typer(help="Versioned consent texts (what people were told).")
 app.add_typer(texts_app, name="texts")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
-ChannelOption = Annotated[Channel, typer.Option("--channel", help="Channel")]
+ChannelOption = Annotated[
+    Channel | None,
+    typer.Option("--channel", help="Channel (default: sms for a number, email for --email)"),
+]
+PhoneArgument = Annotated[
+    str | None, typer.Argument(help="Phone number of the contact (or give --email)")
+]
+EmailOption = Annotated[
+    str | None, typer.Option("--email", help="Name the contact by email address instead")
+]
 PurposeOption = Annotated[Purpose, typer.Option("--purpose", help="Purpose")]
 AtOption = Annotated[
     str | None,
@@ -44,10 +55,24 @@ def _event_dict(event: ConsentEvent, proof: ConsentProof | None = None) -> dict[
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Who a grant or revocation is about, and on which channel."""
+
+    phone: str | None
+    email: str | None
+    channel: Channel | None
+
+    def resolved_channel(self) -> Channel:
+        """The channel given, else the one of the address the contact was named by."""
+        if self.channel is not None:
+            return self.channel
+        return Channel.EMAIL if self.email and not self.phone else Channel.SMS
+
+
 def _record(
     action: ConsentAction,
-    phone: str,
-    channel: Channel,
+    target: _Target,
     purpose: Purpose,
     source: ConsentSource,
     at: str | None,
@@ -56,9 +81,12 @@ def _record(
     note: str | None,
     as_json: bool,
 ) -> None:
+    channel = target.resolved_channel()
     with session() as s:
-        contact = get_contact_by_phone_or_raise(s, phone=phone)
-        proof = {"phone": contact.phone, "operator": getpass.getuser()}
+        contact = find_contact_or_raise(s, phone=target.phone, email=target.email)
+        proof = _address_proof(contact, channel)
+        address = next(iter(proof.values()))
+        proof["operator"] = getpass.getuser()
         proof.update({k: v for k, v in {"ip": ip, "note": note}.items() if v})
         event = service.record_consent(
             s,
@@ -76,8 +104,15 @@ def _record(
         print_json(data)
     else:
         console.print(
-            f"{action} {channel} {purpose} for {phone} recorded as ledger event {data['event']}"
+            f"{action} {channel} {purpose} for {address} recorded as ledger event {data['event']}"
         )
+
+
+def _address_proof(contact: Contact, channel: Channel) -> dict[str, Any]:
+    """The contact's address on the channel for the proof (else the one it has)."""
+    if (channel == Channel.EMAIL and contact.email) or not contact.phone:
+        return {"email": contact.email}
+    return {"phone": contact.phone}
 
 
 def _proof_text(proof: dict[str, Any] | None) -> str:
@@ -88,8 +123,9 @@ def _proof_text(proof: dict[str, Any] | None) -> str:
 
 @app.command("grant")
 def grant(
-    phone: str,
-    channel: ChannelOption = Channel.SMS,
+    phone: PhoneArgument = None,
+    email: EmailOption = None,
+    channel: ChannelOption = None,
     purpose: PurposeOption = Purpose.MARKETING,
     source: Annotated[ConsentSource, typer.Option("--source")] = ConsentSource.CLI,
     at: AtOption = None,
@@ -100,31 +136,53 @@ def grant(
     note: Annotated[str | None, typer.Option("--note", help="How consent was obtained")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record that a contact gave consent."""
+    """Record that a contact (named by number or --email) gave consent."""
     _record(
-        ConsentAction.GRANTED, phone, channel, purpose, source, at, text_version, ip, note, as_json
+        ConsentAction.GRANTED,
+        _Target(phone, email, channel),
+        purpose,
+        source,
+        at,
+        text_version,
+        ip,
+        note,
+        as_json,
     )
 
 
 @app.command("revoke")
 def revoke(
-    phone: str,
-    channel: ChannelOption = Channel.SMS,
+    phone: PhoneArgument = None,
+    email: EmailOption = None,
+    channel: ChannelOption = None,
     purpose: PurposeOption = Purpose.MARKETING,
     source: Annotated[ConsentSource, typer.Option("--source")] = ConsentSource.CLI,
     at: AtOption = None,
     note: Annotated[str | None, typer.Option("--note", help="How the withdrawal came")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record that a contact withdrew consent."""
-    _record(ConsentAction.REVOKED, phone, channel, purpose, source, at, None, None, note, as_json)
+    """Record that a contact (named by number or --email) withdrew consent."""
+    _record(
+        ConsentAction.REVOKED,
+        _Target(phone, email, channel),
+        purpose,
+        source,
+        at,
+        None,
+        None,
+        note,
+        as_json,
+    )
 
 
 @app.command("history")
-def history(phone: str, as_json: JsonOption = False) -> None:
-    """Every ledger event of a contact, with its proof unless erased."""
+def history(
+    phone: PhoneArgument = None, email: EmailOption = None, as_json: JsonOption = False
+) -> None:
+    """Every ledger event of a contact (named by number or --email), with its proof unless
+    erased."""
     with session() as s:
-        contact = get_contact_by_phone_or_raise(s, phone=phone)
+        contact = find_contact_or_raise(s, phone=phone, email=email)
         events = [_event_dict(e, p) for e, p in service.history(s, contact_id=contact.id)]
         current = {
             f"{channel}/{purpose}": state.status
@@ -133,9 +191,11 @@ def history(phone: str, as_json: JsonOption = False) -> None:
             ).items()
         }
     if as_json:
-        print_json({"phone": contact.phone, "current": current, "events": events})
+        print_json(
+            {"phone": contact.phone, "email": contact.email, "current": current, "events": events}
+        )
         return
-    table = Table(title=f"consent ledger of {contact.phone}")
+    table = Table(title=f"consent ledger of {contact.phone or contact.email}")
     for column in ("event", "when", "channel", "purpose", "action", "source", "text", "proof"):
         table.add_column(column)
     for e in events:
@@ -225,7 +285,7 @@ def texts_add(
     body_file: Annotated[
         Path | None, typer.Option("--file", help="Read the text from a file")
     ] = None,
-    channel: ChannelOption = Channel.SMS,
+    channel: Annotated[Channel, typer.Option("--channel", help="Channel")] = Channel.SMS,
     purpose: PurposeOption = Purpose.MARKETING,
     language: Annotated[str, typer.Option("--language")] = "fr",
     as_json: JsonOption = False,

@@ -39,6 +39,9 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 PhoneArgument = Annotated[str, typer.Argument(help="Phone number, in any notation")]
+AddressArgument = Annotated[
+    str, typer.Argument(help="Phone number (in any notation) or email address")
+]
 TagsArgument = Annotated[list[str], typer.Argument(help="One or more tags")]
 
 # An all-digit argument this short cannot be a phone number: it is a contact id.
@@ -136,7 +139,9 @@ def _print_contact(data: dict[str, Any]) -> None:
 
 @app.command("add")
 def add(
-    phone: PhoneArgument,
+    phone: Annotated[
+        str | None, typer.Argument(help="Phone number, in any notation (optional with --email)")
+    ] = None,
     email: Annotated[str | None, typer.Option(help="Email address")] = None,
     first_name: Annotated[str | None, typer.Option(help="First name")] = None,
     last_name: Annotated[str | None, typer.Option(help="Last name")] = None,
@@ -149,7 +154,7 @@ def add(
     customer: Annotated[bool, typer.Option("--customer", help="An existing customer")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a contact."""
+    """Add a contact with a phone number, an email address (--email) or both."""
     with session() as s:
         contact = service.create_contact(
             s,
@@ -169,19 +174,20 @@ def add(
     if as_json:
         print_json(data)
     else:
-        console.print(f"added contact {data['id']}: {data['phone']}", highlight=False)
+        named = " ".join(a for a in (data["phone"], data["email"]) if a)
+        console.print(f"added contact {data['id']}: {named}", highlight=False)
 
 
 def _find(s: Session, phone_or_id: str) -> Contact:
     text = phone_or_id.strip()
     if _ID.fullmatch(text):
         return service.get_contact_or_raise(s, contact_id=int(text))
-    return service.get_contact_by_phone_or_raise(s, phone=text)
+    return service.get_contact_by_address_or_raise(s, address=text)
 
 
 @app.command("show")
 def show(
-    phone_or_id: Annotated[str, typer.Argument(help="Phone number or contact id")],
+    phone_or_id: Annotated[str, typer.Argument(help="Phone number, email address or contact id")],
     as_json: JsonOption = False,
 ) -> None:
     """Show one contact with its current consent and the last messages it sent us."""
@@ -258,7 +264,7 @@ def list_command(
         name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
         table.add_row(
             str(row["id"]),
-            row["phone"],
+            row["phone"] or "",
             name,
             row["email"] or "",
             row["country"] or "",
@@ -270,35 +276,37 @@ def list_command(
 
 
 @app.command("tag")
-def tag_command(phone: PhoneArgument, tags: TagsArgument) -> None:
+def tag_command(phone: AddressArgument, tags: TagsArgument) -> None:
     """Add tags to a contact."""
     with session() as s:
-        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
+        contact = service.get_contact_by_address_or_raise(s, address=phone)
         added = service.tag_contacts(s, contact_ids=[contact.id], tags=tags)
         names = contact.tag_names
-    console.print(f"{added} tag(s) added; {contact.phone} has: {', '.join(names)}", highlight=False)
+    who = contact.phone or contact.email
+    console.print(f"{added} tag(s) added; {who} has: {', '.join(names)}", highlight=False)
 
 
 @app.command("untag")
-def untag_command(phone: PhoneArgument, tags: TagsArgument) -> None:
+def untag_command(phone: AddressArgument, tags: TagsArgument) -> None:
     """Remove tags from a contact."""
     with session() as s:
-        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
+        contact = service.get_contact_by_address_or_raise(s, address=phone)
         removed = service.untag_contacts(s, contact_ids=[contact.id], tags=tags)
         names = contact.tag_names
     left = ", ".join(names) or "no tags"
-    console.print(f"{removed} tag(s) removed; {contact.phone} has: {left}", highlight=False)
+    who = contact.phone or contact.email
+    console.print(f"{removed} tag(s) removed; {who} has: {left}", highlight=False)
 
 
 @app.command("delete")
 def delete(
-    phone: PhoneArgument,
+    phone: AddressArgument,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Delete a contact that has no consent history (otherwise use `textopt gdpr erase`)."""
     with session() as s:
-        contact = service.get_contact_by_phone_or_raise(s, phone=phone)
-        label = f"{contact.id} ({contact.phone})"
+        contact = service.get_contact_by_address_or_raise(s, address=phone)
+        label = f"{contact.id} ({contact.phone or contact.email})"
         if not yes:
             typer.confirm(f"delete contact {label}?", abort=True)
         service.delete_contact(s, contact_id=contact.id)
@@ -338,7 +346,8 @@ def import_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import contacts from a CSV file: upsert on phone, rejects reported line by line."""
+    """Import contacts from a CSV file: upsert on phone (on email for rows without one),
+    rejects and warnings reported line by line."""
     if as_json:
         report = import_contacts(
             engine(), path=file, rejects_path=rejects, batch_size=batch_size, default_region=region

@@ -11,7 +11,7 @@ import typer
 from textopt.accounts.service import record_audit
 from textopt.cli.common import console, parse_duration, print_json, session
 from textopt.cli.users import cli_actor
-from textopt.contacts.service import get_contact_by_phone_or_raise
+from textopt.contacts.service import get_contact_by_address_or_raise
 from textopt.gdpr import service
 
 app = typer.Typer(help="GDPR: access (export), erasure and retention.", no_args_is_help=True)
@@ -21,14 +21,14 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 @app.command("export")
 def export(
-    phone: str,
+    phone: Annotated[str, typer.Argument(help="Phone number or email address")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout")
     ] = None,
 ) -> None:
     """Everything held about one person, as JSON (GDPR art. 15)."""
     with session() as s:
-        contact = get_contact_by_phone_or_raise(s, phone=phone)
+        contact = get_contact_by_address_or_raise(s, address=phone)
         data = service.export_person(s, contact=contact)
         record_audit(
             s,
@@ -46,7 +46,7 @@ def export(
 
 @app.command("erase")
 def erase(
-    phone: str,
+    phone: Annotated[str, typer.Argument(help="Phone number or email address")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
     note: Annotated[str | None, typer.Option("--note", help="Reference of the request")] = None,
     as_json: JsonOption = False,
@@ -55,7 +55,7 @@ def erase(
     if not yes:
         typer.confirm(f"Erase every personal datum of {phone}? This cannot be undone", abort=True)
     with session() as s:
-        contact = get_contact_by_phone_or_raise(s, phone=phone)
+        contact = get_contact_by_address_or_raise(s, address=phone)
         report = service.erase_person(s, contact=contact, note=note)
         record_audit(
             s,

@@ -52,6 +52,7 @@ class ConsentSource(StrEnum):
     SOFT_OPT_IN = "soft-opt-in"  # existing customer, similar products, opt-out offered
     UNSUBSCRIBE_LINK = "unsubscribe-link"  # the signed link of an email (RFC 8058 one-click)
     PROVIDER = "provider"  # the SMS provider refused a message: the person opted out with it
+    IN_STORE = "in-store"  # given in person (shop, counter), as an import or operator says
 
 
 class SuppressionReason(StrEnum):

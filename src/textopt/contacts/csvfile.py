@@ -1,8 +1,10 @@
 """Reading contact spreadsheets: encoding and delimiter sniffing, header mapping, line numbers.
 
 Spreadsheets arrive as UTF-8 (with or without a BOM), Windows-1252/Latin-1 from older
-Excel versions, separated by `,`, `;` (French Excel) or tabs. Headers are matched case- and
-accent-insensitively against the aliases below; any other column becomes an attribute.
+Excel versions, separated by `,`, `;` (French Excel) or tabs. Headers are matched case-,
+accent-, space- and punctuation-insensitively against the aliases below (English, French,
+Spanish, German); any other column becomes an attribute, and one that looks like consent is
+reported as unread.
 
 Every CSV textopt writes (exports, rejects files) goes through `spreadsheet_cell`, and
 every CSV it reads through `restore_cell`, so that a contact named `=HYPERLINK(...)` is
@@ -24,6 +26,7 @@ from typing import TextIO
 from textopt.errors import ValidationError
 
 __all__ = [
+    "CONSENT_CLAIMS",
     "CONSENT_FIELDS",
     "CONTACT_FIELDS",
     "FORMULA_STARTS",
@@ -31,6 +34,7 @@ __all__ = [
     "ColumnMap",
     "CsvFormat",
     "header_key",
+    "looks_like_consent",
     "map_columns",
     "open_rows",
     "restore_cell",
@@ -44,40 +48,89 @@ _CHUNK = 1 << 20
 _SAMPLE = 64 * 1024
 DELIMITERS = (",", ";", "\t")
 
-#: Field → the header spellings that name it (compared through `header_key`).
+#: Field → the header spellings that name it, in English, French, Spanish and German
+#: (compared through `_lookup_key`: case, accents, spaces and punctuation do not matter).
 _ALIASES: dict[str, tuple[str, ...]] = {
     "phone": (
-        "phone", "phone_number", "mobile", "mobile_phone", "mobile_number", "cell", "cellphone",
-        "msisdn", "gsm", "tel", "telephone", "telephone_mobile", "portable", "numero",
-        "numero_de_telephone", "num_tel",
+        "phone", "phone number", "phone no", "mobile", "mobile phone", "mobile number", "mobil",
+        "cell", "cellphone", "cell number", "msisdn", "gsm", "tel", "telephone",
+        "telephone mobile", "telephone portable", "portable", "numero", "numero de telephone",
+        "numero de portable", "numero portable", "numero mobile", "num tel", "n de telephone",
+        "no de telephone", "no portable", "telefono", "telefono movil", "movil", "celular",
+        "numero de movil", "numero de telefono", "handy", "handynummer", "mobilnummer",
+        "mobiltelefon", "telefon", "telefonnummer",
     ),
     "email": (
-        "email", "e_mail", "mail", "email_address", "courriel", "adresse_email", "adresse_mail",
+        "email", "mail", "email address", "adresse email", "adresse mail",
+        "adresse electronique", "courriel", "adresse courriel", "correo", "correo electronico",
+        "emailadresse", "e mail adresse",
     ),
-    "first_name": ("first_name", "firstname", "first", "given_name", "prenom"),
+    "first_name": ("first name", "first", "given name", "prenom", "nombre", "vorname"),
     "last_name": (
-        "last_name", "lastname", "last", "surname", "family_name", "nom", "nom_de_famille",
+        "last name", "last", "surname", "family name", "nom", "nom de famille", "apellido",
+        "apellidos", "nachname", "familienname",
     ),
-    "language": ("language", "lang", "langue", "locale"),
-    "country": ("country", "country_code", "pays"),
-    "region": ("region", "state", "province", "departement", "dept", "department"),
-    "timezone": ("timezone", "time_zone", "tz", "fuseau", "fuseau_horaire"),
-    "tags": ("tags", "tag", "labels", "etiquettes", "segments"),
-    "is_customer": ("customer", "is_customer", "client", "est_client"),
-    "consent_sms_marketing": ("consent_sms_marketing", "sms_marketing_consent", "consent_sms"),
-    "consent_at": ("consent_at", "consent_date", "consented_at", "date_consentement"),
-    "consent_source": ("consent_source", "source_consentement"),
-    "consent_text_version": ("consent_text_version", "consent_text", "consent_version"),
-    "consent_ip": ("consent_ip", "consent_ip_address"),
+    "language": ("language", "lang", "langue", "locale", "idioma", "sprache"),
+    "country": ("country", "country code", "pays", "code pays", "pais", "land"),
+    "region": (
+        "region", "state", "province", "departement", "dept", "department", "bundesland",
+    ),
+    "timezone": ("timezone", "time zone", "tz", "fuseau", "fuseau horaire", "zona horaria"),
+    "tags": ("tags", "tag", "labels", "etiquettes", "etiquette", "segments", "etiquetas"),
+    "is_customer": ("customer", "is customer", "client", "est client", "cliente", "kunde"),
+    "consent_sms_marketing": (
+        "consent sms marketing", "sms marketing consent", "consent sms", "sms consent",
+        "consent", "opt in", "opt in sms", "sms opt in", "consentement", "consentement sms",
+        "consentement sms marketing", "accord sms", "consentimiento", "consentimiento sms",
+        "einwilligung", "einwilligung sms", "sms einwilligung",
+    ),
+    "consent_email_marketing": (
+        "consent email marketing", "email marketing consent", "consent email", "email consent",
+        "opt in email", "email opt in", "newsletter", "consentement email",
+        "consentement courriel", "consentement email marketing", "accord email",
+        "consentimiento email", "consentimiento correo", "einwilligung email",
+        "email einwilligung",
+    ),
+    "consent_at": (
+        "consent at", "consent date", "consented at", "date consent", "opt in date",
+        "date opt in", "date consentement", "date du consentement", "date de consentement",
+        "fecha consentimiento", "fecha de consentimiento", "fecha del consentimiento",
+        "einwilligungsdatum", "datum einwilligung", "datum der einwilligung",
+    ),
+    "consent_source": (
+        "consent source", "source consentement", "source du consentement", "source",
+        "origine", "origine du consentement", "opt in source", "fuente", "origen",
+        "fuente del consentimiento", "origen del consentimiento", "quelle", "herkunft",
+        "einwilligungsquelle",
+    ),
+    "consent_text_version": (
+        "consent text version", "consent text", "consent version", "text version",
+        "version texte", "version du texte", "version consentement", "version du consentement",
+        "version del texto", "textversion", "version",
+    ),
+    "consent_ip": (
+        "consent ip", "consent ip address", "ip", "ip address", "adresse ip", "ip consentement",
+        "ip du consentement", "direccion ip", "ip adresse",
+    ),
 }  # fmt: skip
+
+#: Words of a header that speak of consent: such a column, when it names no field, is
+#: reported (a consent that silently became an attribute would be lost proof).
+_CONSENT_WORDS = (
+    "consent", "optin", "optout", "rgpd", "gdpr", "dsgvo", "einwillig", "accord", "autoris",
+    "permission", "abonn", "subscri", "inscri", "stop",
+)  # fmt: skip
 
 CONTACT_FIELDS = (
     "phone", "email", "first_name", "last_name", "language", "country", "region", "timezone",
     "tags", "is_customer",
 )  # fmt: skip
 CONSENT_FIELDS = (
-    "consent_sms_marketing", "consent_at", "consent_source", "consent_text_version", "consent_ip",
+    "consent_sms_marketing", "consent_email_marketing", "consent_at", "consent_source",
+    "consent_text_version", "consent_ip",
 )  # fmt: skip
+#: The columns saying whether a person consented, by the channel they consented to.
+CONSENT_CLAIMS = {"sms": "consent_sms_marketing", "email": "consent_email_marketing"}
 
 
 #: A cell a spreadsheet would run as a formula starts with one of these (CSV injection).
@@ -112,7 +165,21 @@ def header_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
 
 
-_BY_KEY = {header_key(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
+def _lookup_key(name: str) -> str:
+    """`header_key` without separators: `E-mail`, `e_mail` and `EMail` are one spelling."""
+    return header_key(name).replace("_", "")
+
+
+# Every field's own name is one of its spellings (`consent_text_version`, `is_customer`).
+_BY_KEY = {
+    _lookup_key(alias): name for name, aliases in _ALIASES.items() for alias in (name, *aliases)
+}
+
+
+def looks_like_consent(name: str) -> bool:
+    """Whether a header speaks of consent (`Consentement WhatsApp`, `RGPD`, `Opt-out`)."""
+    key = _lookup_key(name)
+    return any(word in key for word in _CONSENT_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +189,17 @@ class ColumnMap:
     headers: tuple[str, ...]
     fields: dict[str, int]
     attributes: tuple[tuple[int, str], ...] = field(default=())
+    #: Columns that look like consent but name no field (kept as attributes, reported).
+    unread_consent: tuple[str, ...] = field(default=())
 
     def has(self, name: str) -> bool:
         """Whether the file has a column for field `name`."""
         return name in self.fields
+
+    def header(self, name: str) -> str:
+        """The file's own header of field `name` (`Courriel` for email), for messages."""
+        index = self.fields.get(name)
+        return self.headers[index].replace("\ufeff", "").strip() if index is not None else name
 
 
 #: The first columns of a rejects file: skipped, so a corrected rejects file imports as is.
@@ -133,7 +207,8 @@ REJECTS_COLUMNS = ("line", "kind", "reason")
 
 
 def map_columns(headers: list[str], *, source: str = "the file") -> ColumnMap:
-    """Map header names to fields; a file without a phone column is refused here."""
+    """Map header names to fields; a file with neither a phone nor an email column is
+    refused here."""
     fields: dict[str, int] = {}
     attributes: list[tuple[int, str]] = []
     start = len(REJECTS_COLUMNS) if tuple(headers[:3]) == REJECTS_COLUMNS else 0
@@ -141,7 +216,7 @@ def map_columns(headers: list[str], *, source: str = "the file") -> ColumnMap:
         if index < start:
             continue
         name = raw.replace("\ufeff", "").strip()
-        known = _BY_KEY.get(header_key(name))
+        known = _BY_KEY.get(_lookup_key(name))
         if known is None:
             if name:
                 attributes.append((index, name))
@@ -154,14 +229,19 @@ def map_columns(headers: list[str], *, source: str = "the file") -> ColumnMap:
                 field=known,
             )
         fields[known] = index
-    if "phone" not in fields:
+    if "phone" not in fields and "email" not in fields:
         found = ", ".join(f'"{h.strip()}"' for h in headers if h.strip()) or "none"
         raise ValidationError(
-            f"{source} has no phone column (expected a header such as phone, mobile, "
-            f"telephone or portable; columns found: {found})",
+            f"{source} has neither a phone nor an email column (expected a header such as "
+            f"phone, mobile, portable, téléphone, email or courriel; columns found: {found})",
             field="phone",
         )
-    return ColumnMap(headers=tuple(headers), fields=fields, attributes=tuple(attributes))
+    return ColumnMap(
+        headers=tuple(headers),
+        fields=fields,
+        attributes=tuple(attributes),
+        unread_consent=tuple(name for _, name in attributes if looks_like_consent(name)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +306,7 @@ def sniff_delimiter(sample: str) -> str:
             header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
         except csv.Error:  # not CSV with this delimiter (a field over the size limit...)
             return 0, 0
-        known = {_BY_KEY.get(header_key(h)) for h in header} - {None}
+        known = {_BY_KEY.get(_lookup_key(h)) for h in header} - {None}
         return len(known), len(header)
 
     return max(candidates, key=score)  # max keeps the first of equal scores

@@ -75,7 +75,8 @@ def export_contacts(
     delimiter: str = ",",
     tag: str | None = None,
 ) -> ExportReport:
-    """Write every visible contact (or those with `tag`) to `out` as CSV, batch by batch."""
+    """Write every visible contact (or those with `tag`), with a number, an email address or
+    both, to `out` as CSV, batch by batch."""
     if batch_size < 1:
         raise ValidationError("the batch size must be at least 1", field="batch_size")
     attribute_keys = _attribute_keys(session)
@@ -88,7 +89,7 @@ def export_contacts(
         _CONTACTS.c.is_customer,
         _CONTACTS.c.attributes,
         *(_CONTACTS.c[name] for name in _FIELDS),
-    ).where(_CONTACTS.c.erased_at.is_(None), _CONTACTS.c.phone.is_not(None))
+    ).where(_CONTACTS.c.erased_at.is_(None))
     if tag:
         base = base.where(
             _CONTACTS.c.id.in_(select(_TAGS.c.contact_id).where(_TAGS.c.tag == tag.strip()))

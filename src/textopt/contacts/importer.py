@@ -1,4 +1,5 @@
-"""CSV import of contacts: streamed in batches, one transaction per batch, upsert on phone.
+"""CSV import of contacts: streamed in batches, one transaction per batch, upsert on the
+number (on the email address for a row without one).
 
 Memory stays bounded by the batch size (plus one small int per distinct number, for the
 duplicate-in-file check). Each batch costs a fixed number of bulk statements whatever its
@@ -20,26 +21,26 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from textopt.config import get_settings
-from textopt.consent import service as consent_service
-from textopt.consent.models import ConsentAction, ConsentSource
+from textopt.consent.models import ConsentText
 from textopt.contacts.csvfile import (
+    CONSENT_CLAIMS,
     ColumnMap,
     map_columns,
     open_rows,
     sniff_format,
     spreadsheet_cell,
 )
+from textopt.contacts.importgrants import record_batch_consents
 from textopt.contacts.importrows import ImportRow, IssueCode, RowIssue, RowValidator
 from textopt.contacts.models import Contact, ContactTag
 from textopt.db.base import utcnow
 from textopt.db.engine import session_factory, upsert_insert
 from textopt.errors import ValidationError
-from textopt.vocab import Channel, Purpose
 
 __all__ = ["ImportProgress", "ImportReport", "import_contacts", "rejects_path_for"]
 
@@ -52,7 +53,11 @@ _MERGED = (
     "email", "first_name", "last_name", "language", "country", "region", "timezone",
     "timezones", "attributes", "is_customer", "phone_type",
 )  # fmt: skip
-_GRANTED = (ConsentAction.GRANTED.value, ConsentAction.CONFIRMED.value)
+_WANTED = (
+    _CONTACTS.c.id,
+    _CONTACTS.c.phone,
+    *(_CONTACTS.c[name] for name in _MERGED),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +178,10 @@ def import_contacts(
 ) -> ImportReport:
     """Import a contacts CSV into the database behind `engine`; see the module docstring.
 
-    File-level problems (missing file, no phone column) raise ValidationError before anything
-    is written. Row problems are counted in the report and written to the rejects file, whose
-    first columns (line, kind, reason) are skipped when it is imported in its turn.
+    File-level problems (missing file, neither a phone nor an email column) raise
+    ValidationError before anything is written. Row problems are counted in the report and
+    written to the rejects file, whose first columns (line, kind, reason) are skipped when it
+    is imported in its turn; a consent-like column that is not read is a warning on line 1.
     """
     settings = get_settings()
     path = Path(path)
@@ -190,6 +196,8 @@ def import_contacts(
     if rejects.resolve() == path.resolve():
         raise ValidationError("the rejects file cannot be the file imported", field="rejects")
     make_session = session_factory(engine)
+    with make_session() as session:
+        versions = set(session.scalars(select(ConsentText.version)))
     with path.open(encoding=fmt.encoding, newline="") as handle:
         header, rows = open_rows(handle, delimiter=fmt.delimiter)
         columns = map_columns(header, source=path.name)
@@ -198,11 +206,13 @@ def import_contacts(
             default_region=(default_region or settings.default_region).upper(),
             workspace_timezone=workspace_timezone or settings.workspace_timezone,
             now=utcnow(),
+            text_versions=versions,
         )
+        header_issues = validator.file_warnings()
         with _IssueFile(rejects, header, fmt.delimiter) as issue_file:
             for chunk in _chunks(rows, size):
                 accepted: list[ImportRow] = []
-                issues: list[RowIssue] = []
+                issues, header_issues = header_issues, []
                 for line, cells in chunk:
                     checked = validator.validate(line, cells)
                     if isinstance(checked, RowIssue):
@@ -215,6 +225,10 @@ def import_contacts(
                     counts, batch_issues = _store_batch(
                         make_session, accepted, columns=columns, source=source_name or path.name
                     )
+                    # a row the batch rejected (it reached a contact another row updates)
+                    # was not imported: its warnings no longer apply
+                    dropped = {i.line for i in batch_issues if i.kind == "reject"}
+                    issues = [i for i in issues if i.kind == "reject" or i.line not in dropped]
                     issues.extend(batch_issues)
                 report.batches_committed += 1
                 report.rows_read += len(chunk)
@@ -228,6 +242,9 @@ def import_contacts(
                             batches_committed=report.batches_committed,
                         )
                     )
+            if header_issues:  # a file of headers only still hears about its columns
+                _merge(report, _BatchCounts(), header_issues)
+                issue_file.write(header_issues)
             report.rejects_path = str(rejects) if issue_file.written else None
     return report
 
@@ -260,14 +277,30 @@ def _merge(report: ImportReport, counts: _BatchCounts, issues: Sequence[RowIssue
 def _existing(session: Session, phones: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The current mergeable values of the contacts holding these numbers, by number."""
     found: dict[str, dict[str, Any]] = {}
-    wanted = [_CONTACTS.c.id, _CONTACTS.c.phone, *(_CONTACTS.c[name] for name in _MERGED)]
     for start in range(0, len(phones), _LOOKUP_CHUNK):
-        query = select(*wanted).where(
+        query = select(*_WANTED).where(
             _CONTACTS.c.phone.in_(phones[start : start + _LOOKUP_CHUNK]),
             _CONTACTS.c.erased_at.is_(None),
         )
         for row in session.execute(query).mappings():
             found[row["phone"]] = dict(row)
+    return found
+
+
+def _existing_by_email(session: Session, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The contact (the oldest, when several) holding each lower-cased address."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(emails), _LOOKUP_CHUNK):
+        query = (
+            select(*_WANTED)
+            .where(
+                func.lower(_CONTACTS.c.email).in_(emails[start : start + _LOOKUP_CHUNK]),
+                _CONTACTS.c.erased_at.is_(None),
+            )
+            .order_by(_CONTACTS.c.id)
+        )
+        for row in session.execute(query).mappings():
+            found.setdefault(str(row["email"]).lower(), dict(row))
     return found
 
 
@@ -278,6 +311,24 @@ def _new_ids(session: Session, phones: Sequence[str]) -> dict[str, int]:
             _CONTACTS.c.phone.in_(phones[start : start + _LOOKUP_CHUNK])
         )
         ids.update((phone, cid) for phone, cid in session.execute(query))
+    return ids
+
+
+def _new_email_ids(session: Session, emails: Sequence[str]) -> dict[str, int]:
+    """The ids of contacts just created without a number, by lower-cased address."""
+    ids: dict[str, int] = {}
+    lowered = func.lower(_CONTACTS.c.email)
+    for start in range(0, len(emails), _LOOKUP_CHUNK):
+        query = (
+            select(lowered, func.max(_CONTACTS.c.id))
+            .where(
+                lowered.in_(emails[start : start + _LOOKUP_CHUNK]),
+                _CONTACTS.c.phone.is_(None),
+                _CONTACTS.c.erased_at.is_(None),
+            )
+            .group_by(lowered)
+        )
+        ids.update((email, cid) for email, cid in session.execute(query))
     return ids
 
 
@@ -312,19 +363,27 @@ def _new_values(row: ImportRow, now: dt.datetime) -> dict[str, Any]:
 
 
 def _merged_values(current: dict[str, Any], row: ImportRow) -> dict[str, Any]:
-    """The contact after the row: non-empty cells win, attributes merge, zones follow the number."""
+    """The contact after the row: non-empty cells win, attributes merge, zones follow the number.
+
+    A row without a number leaves the contact's number, its type and zones as they are.
+    """
     merged = {name: current[name] for name in _MERGED}
     merged.update(row.values)
     merged["attributes"] = {**(current["attributes"] or {}), **row.attributes}
-    merged["timezones"] = row.timezones
-    merged["phone_type"] = row.number_type  # also fills it for numbers stored before it
+    if row.e164 is not None:
+        merged["timezones"] = row.timezones
+        merged["phone_type"] = row.number_type  # also fills it for numbers stored before it
     if not merged["country"]:
         merged["country"] = row.number_country
     return merged
 
 
 def _store_batch(
-    make_session: sessionmaker[Session], rows: list[ImportRow], *, columns: ColumnMap, source: str
+    make_session: sessionmaker[Session],
+    rows: list[ImportRow],
+    *,
+    columns: ColumnMap,
+    source: str,
 ) -> tuple[_BatchCounts, list[RowIssue]]:
     """Write one batch in its own transaction, retried if another writer took a new number."""
     for attempt in range(1, _ATTEMPTS + 1):
@@ -344,6 +403,42 @@ def _store_batch(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _matches(
+    session: Session, rows: list[ImportRow], issues: list[RowIssue]
+) -> tuple[list[ImportRow], dict[int, dict[str, Any]]]:
+    """The rows to write and, by line, the contact each one updates (absent: a new one).
+
+    A row with a number matches on the number; a row without one on its email address. Two
+    rows of a batch that reach one contact would overwrite each other: the later is rejected.
+    """
+    by_phone = _existing(session, [r.e164 for r in rows if r.e164])
+    by_email = _existing_by_email(
+        session, sorted({(r.email or "").lower() for r in rows if r.e164 is None})
+    )
+    kept: list[ImportRow] = []
+    found: dict[int, dict[str, Any]] = {}
+    claimed: dict[int, int] = {}  # contact id -> line of the row updating it
+    for row in rows:
+        current = by_phone.get(row.e164) if row.e164 else by_email.get((row.email or "").lower())
+        if current is not None:
+            first = claimed.setdefault(current["id"], row.line)
+            if first != row.line:
+                issues.append(
+                    RowIssue(
+                        row.line,
+                        "reject",
+                        IssueCode.DUPLICATE_IN_FILE,
+                        f"duplicate in file: line {first} already updates the contact of "
+                        f"{row.email or row.e164}",
+                        row.cells,
+                    )
+                )
+                continue
+            found[row.line] = current
+        kept.append(row)
+    return kept, found
+
+
 def _write_batch(
     session: Session,
     rows: list[ImportRow],
@@ -355,29 +450,34 @@ def _write_batch(
 ) -> None:
     """Upsert one batch of valid rows, their tags and their consents, in bulk."""
     now = utcnow()
-    existing = _existing(session, [r.e164 for r in rows])
-    fresh = [r for r in rows if r.e164 not in existing]
-    ids: dict[str, int] = {}
+    rows, existing = _matches(session, rows, issues)
+    fresh = [r for r in rows if r.line not in existing]
+    ids: dict[int, int] = {}  # line -> contact id
     if fresh:
         # No RETURNING: on PostgreSQL it makes the multi-row insert three times slower than
         # this insert plus one SELECT of the new ids.
         session.execute(insert(_CONTACTS), [_new_values(r, now) for r in fresh])
-        ids = _new_ids(session, [r.e164 for r in fresh])
-        counts.created += len(ids)
-    customers: dict[str, bool] = {}
+        by_phone = _new_ids(session, [r.e164 for r in fresh if r.e164])
+        by_email = _new_email_ids(
+            session, [(r.email or "").lower() for r in fresh if r.e164 is None]
+        )
+        for row in fresh:
+            ids[row.line] = by_phone[row.e164] if row.e164 else by_email[(row.email or "").lower()]
+        counts.created += len(fresh)
+    customers: dict[int, bool] = {}
     known_tags = _existing_tags(session, [c["id"] for c in existing.values()])
     changes: list[dict[str, Any]] = []
     tag_rows: list[dict[str, Any]] = []
     for row in rows:
-        if row.e164 not in existing:
-            contact_id = ids[row.e164]
-            customers[row.e164] = bool(row.values.get("is_customer", False))
+        if row.line not in existing:
+            contact_id = ids[row.line]
+            customers[row.line] = bool(row.values.get("is_customer", False))
             tag_rows.extend({"contact_id": contact_id, "tag": t} for t in row.tags)
             continue
-        current = existing[row.e164]
-        contact_id = ids[row.e164] = current["id"]
+        current = existing[row.line]
+        contact_id = ids[row.line] = current["id"]
         merged = _merged_values(current, row)
-        customers[row.e164] = bool(merged["is_customer"])
+        customers[row.line] = bool(merged["is_customer"])
         new_tags = [t for t in row.tags if (contact_id, t) not in known_tags]
         tag_rows.extend({"contact_id": contact_id, "tag": t} for t in new_tags)
         changed = any(merged[name] != current[name] for name in _MERGED)
@@ -389,7 +489,7 @@ def _write_batch(
             counts.unchanged += 1
     if changes:
         session.execute(_update_statement(), [c | {"u_updated_at": now} for c in changes])
-    fresh_ids = {ids[r.e164] for r in fresh}
+    fresh_ids = {ids[r.line] for r in fresh}
     touched_by_tags = {t["contact_id"] for t in tag_rows} - {c["u_id"] for c in changes} - fresh_ids
     if touched_by_tags:
         session.execute(
@@ -397,10 +497,14 @@ def _write_batch(
         )
     if tag_rows:
         session.execute(upsert_insert(session, _TAGS).on_conflict_do_nothing(), tag_rows)
-    if columns.has("consent_sms_marketing"):
-        claims = [r for r in rows if r.consent is not None and r.e164 in ids]
-        counts.consents += _record_consents(
-            session, claims, ids=ids, customers=customers, issues=issues, source_name=source_name
+    if any(columns.has(name) for name in CONSENT_CLAIMS.values()):
+        counts.consents += record_batch_consents(
+            session,
+            [r for r in rows if r.consents],
+            ids=ids,
+            customers=customers,
+            issues=issues,
+            source_name=source_name,
         )
 
 
@@ -408,72 +512,3 @@ def _update_statement() -> Any:
     values = {name: bindparam("u_" + name, type_=_CONTACTS.c[name].type) for name in _MERGED}
     values["updated_at"] = bindparam("u_updated_at", type_=_CONTACTS.c.updated_at.type)
     return update(_CONTACTS).where(_CONTACTS.c.id == bindparam("u_id")).values(values)
-
-
-def _record_consents(
-    session: Session,
-    rows: list[ImportRow],
-    *,
-    ids: dict[str, int],
-    customers: dict[str, bool],
-    issues: list[RowIssue],
-    source_name: str,
-) -> int:
-    """Append the batch's new SMS marketing grants in one call; warn about the refused ones."""
-    if not rows:
-        return 0
-    suppressed = consent_service.suppressed_phones(
-        session, phones=[r.e164 for r in rows], channel=Channel.SMS
-    )
-    states = consent_service.current_consent_bulk(session, contact_ids=[ids[r.e164] for r in rows])
-    events: list[consent_service.NewConsentEvent] = []
-    for row in rows:
-        claim = row.consent
-        assert claim is not None
-        contact_id = ids[row.e164]
-        if row.e164 in suppressed:
-            _warn(
-                issues,
-                row,
-                IssueCode.SUPPRESSED,
-                f"number is on the suppression list ({', '.join(suppressed[row.e164])}): "
-                "consent not recorded",
-            )
-            continue
-        if claim.source is ConsentSource.SOFT_OPT_IN and not customers[row.e164]:
-            _warn(
-                issues,
-                row,
-                IssueCode.SOFT_OPT_IN_NOT_CUSTOMER,
-                "soft opt-in needs an existing customer (customer column): consent not recorded",
-            )
-            continue
-        state = states.get(contact_id, {}).get((Channel.SMS.value, Purpose.MARKETING.value))
-        if state is not None and state.since >= claim.occurred_at:
-            if state.status not in _GRANTED:
-                _warn(
-                    issues,
-                    row,
-                    IssueCode.REVOKED_LATER,
-                    f"consent was withdrawn on {state.since:%Y-%m-%d %H:%M} UTC, after the "
-                    "file's consent_at: consent not recorded",
-                )
-            continue  # an equal or newer grant is already on record
-        events.append(
-            consent_service.NewConsentEvent(
-                contact_id=contact_id,
-                channel=Channel.SMS,
-                purpose=Purpose.MARKETING,
-                action=ConsentAction.GRANTED,
-                source=claim.source,
-                occurred_at=claim.occurred_at,
-                consent_text_version=claim.text_version,
-                proof={"phone": row.e164, "ip": claim.ip, "file": source_name, "line": row.line},
-            )
-        )
-    consent_service.append_events(session, events=events)
-    return len(events)
-
-
-def _warn(issues: list[RowIssue], row: ImportRow, code: str, reason: str) -> None:
-    issues.append(RowIssue(row.line, "warning", code, reason, row.cells))

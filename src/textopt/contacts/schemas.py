@@ -11,12 +11,15 @@ __all__ = ["ContactCreate", "ContactRead", "ContactUpdate"]
 
 
 class ContactCreate(BaseModel):
-    """What a face passes to `create_contact`; the service validates and normalises."""
+    """What a face passes to `create_contact`; the service validates and normalises.
+
+    A contact has a phone number, an email address or both.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    phone: str
-    email: str | None = None
+    phone: str | None = Field(default=None, description="In any notation; stored in E.164")
+    email: str | None = Field(default=None, description="Needed when there is no phone number")
     first_name: str | None = None
     last_name: str | None = None
     language: str | None = None

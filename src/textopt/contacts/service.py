@@ -38,7 +38,11 @@ __all__ = [
     "count_contacts",
     "create_contact",
     "delete_contact",
+    "find_contact_or_raise",
     "get_contact",
+    "get_contact_by_address_or_raise",
+    "get_contact_by_email",
+    "get_contact_by_email_or_raise",
     "get_contact_by_phone",
     "get_contact_by_phone_or_raise",
     "get_contact_or_raise",
@@ -88,7 +92,7 @@ def _visible() -> Select[Contact]:
 def create_contact(
     session: Session,
     *,
-    phone: str,
+    phone: str | None = None,
     email: str | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
@@ -100,24 +104,42 @@ def create_contact(
     tags: Iterable[str] = (),
     is_customer: bool = False,
 ) -> Contact:
-    """Validate and add a contact; the phone number must not belong to another contact."""
-    info = normalise_phone(phone)
-    existing = get_contact_by_phone(session, phone=info.e164)
-    if existing is not None:
-        raise ConflictError(
-            f"a contact with number {info.e164} already exists (id {existing.id})", field="phone"
+    """Validate and add a contact with a number, an email address or both.
+
+    The number must not belong to another contact; without a number, the address must not.
+    """
+    address = normalise_email(email)
+    if not (phone or "").strip() and address is None:
+        raise ValidationError(
+            "a contact needs a phone number or an email address (or both)", field="phone"
         )
+    info = normalise_phone(phone) if phone and phone.strip() else None
+    if info is not None:
+        existing = get_contact_by_phone(session, phone=info.e164)
+        if existing is not None:
+            raise ConflictError(
+                f"a contact with number {info.e164} already exists (id {existing.id})",
+                field="phone",
+            )
+    elif address is not None:
+        # Without a number the address is what names the person: one contact per address.
+        existing = get_contact_by_email(session, email=address)
+        if existing is not None:
+            raise ConflictError(
+                f"a contact with email {address} already exists (id {existing.id})",
+                field="email",
+            )
     contact = Contact(
-        phone=info.e164,
-        phone_type=info.number_type,
-        email=normalise_email(email),
+        phone=info.e164 if info else None,
+        phone_type=info.number_type if info else None,
+        email=address,
         first_name=_name(first_name, "first_name"),
         last_name=_name(last_name, "last_name"),
         language=normalise_language(language),
-        country=normalise_country(country) or info.country,
+        country=normalise_country(country) or (info.country if info else None),
         region=normalise_region(region),
         timezone=normalise_timezone(timezone),
-        timezones=list(info.timezones),
+        timezones=list(info.timezones) if info else [],
         attributes=_attributes(attributes or {}),
         is_customer=is_customer,
         tags=[ContactTag(tag=tag) for tag in normalise_tags(tags)],
@@ -152,6 +174,44 @@ def get_contact_by_phone_or_raise(session: Session, *, phone: str) -> Contact:
     if contact is None:
         raise NotFoundError(f"no contact with number {normalise_phone(phone).e164}")
     return contact
+
+
+def get_contact_by_email(session: Session, *, email: str) -> Contact | None:
+    """The contact with this email address (case-insensitive; the oldest of several), or None."""
+    address = normalise_email(email)
+    if address is None:
+        return None
+    query = _visible().where(func.lower(Contact.email) == address.lower()).order_by(Contact.id)
+    return session.scalars(query.limit(1)).one_or_none()
+
+
+def get_contact_by_email_or_raise(session: Session, *, email: str) -> Contact:
+    """The contact with this email address, or NotFoundError."""
+    contact = get_contact_by_email(session, email=email)
+    if contact is None:
+        raise NotFoundError(f"no contact with email {email.strip()}")
+    return contact
+
+
+def get_contact_by_address_or_raise(session: Session, *, address: str) -> Contact:
+    """The contact with this email address (text with an `@`) or number, or NotFoundError."""
+    if "@" in address:
+        return get_contact_by_email_or_raise(session, email=address)
+    return get_contact_by_phone_or_raise(session, phone=address)
+
+
+def find_contact_or_raise(
+    session: Session, *, phone: str | None = None, email: str | None = None
+) -> Contact:
+    """The contact named by a number or by an email address (exactly one of them)."""
+    if bool((phone or "").strip()) == bool((email or "").strip()):
+        raise ValidationError(
+            "name the contact by a phone number or by an email address (one of them)",
+            field="phone",
+        )
+    if phone:
+        return get_contact_by_phone_or_raise(session, phone=phone)
+    return get_contact_by_email_or_raise(session, email=email or "")
 
 
 def update_contact(
@@ -331,7 +391,8 @@ def delete_contact(session: Session, *, contact_id: int) -> None:
     if has_events:
         raise ConflictError(
             f"contact {contact.id} has consent history, which is append-only and cannot be "
-            f"deleted: use `textopt gdpr erase {contact.phone}` to erase the person instead"
+            f"deleted: use `textopt gdpr erase {contact.phone or contact.email}` to erase the "
+            "person instead"
         )
     session.delete(contact)
     try:
@@ -339,5 +400,5 @@ def delete_contact(session: Session, *, contact_id: int) -> None:
     except IntegrityError as exc:
         raise ConflictError(
             f"contact {contact.id} is referenced by other records (messages...): "
-            f"use `textopt gdpr erase {contact.phone}` instead"
+            f"use `textopt gdpr erase {contact.phone or contact.email}` instead"
         ) from exc

@@ -73,6 +73,31 @@ EN: dict[str, str] = {
     "notice.resumed": "The campaign resumes.",
     "notice.cancelled": "The campaign is cancelled.",
     "notice.created": "Draft saved. Here is what launching it would do.",
+    "in-store": "in store",
+    "description": "description",
+    "consent_email_marketing": "email marketing consent",
+    # import issues (rejected rows and warnings), by code; the rejects file says row and column
+    "import.invalid_number": "the phone number is not valid",
+    "import.no_address": "neither a phone number nor an email address",
+    "import.duplicate_in_file": "already earlier in the file",
+    "import.bad_email": "email address not valid (the row's phone is kept)",
+    "import.unknown_timezone": "unknown time zone",
+    "import.bad_consent_at": "consent date not readable",
+    "import.bad_value": "a country, language, region, tag or customer cell not understood",
+    "import.bad_row": "more cells than the header has columns",
+    "import.consent_column_unread": "a column looks like consent but is not read as consent",
+    "import.consent_incomplete": "consent without date or source: not recorded",
+    "import.consent_unclear": "consent cell neither yes nor no: not recorded",
+    "import.consent_in_future": "consent date in the future: not recorded",
+    "import.consent_without_address": "consent for a channel the row has no address for",
+    "import.suppressed": "on the suppression list: consent not recorded",
+    "import.revoked_later": "consent withdrawn after the file's date: not recorded",
+    "import.soft_opt_in_not_customer": "soft opt-in for someone who is not a customer",
+    "import.not_mobile": "not a mobile number: kept for email, without SMS consent",
+    "import.consent_ip_ignored": "consent IP not readable: consent recorded without it",
+    "import.consent_source_unknown": "consent source not recognised: recorded as import, "
+    "the words kept",
+    "import.unknown_text_version": "consent text version not registered: consent recorded",
 }
 
 FR: dict[str, str] = {
@@ -478,4 +503,35 @@ FR: dict[str, str] = {
     "notice.resumed": "La campagne reprend.",
     "notice.cancelled": "La campagne est annulée.",
     "notice.created": "Brouillon enregistré. Voici ce que ferait son lancement.",
+    "in-store": "en magasin",
+    "description": "description",
+    "consent_email_marketing": "consentement e-mail marketing",
+    "import.invalid_number": "le numéro de téléphone n’est pas valide",
+    "import.no_address": "ni numéro de téléphone ni adresse e-mail",
+    "import.duplicate_in_file": "déjà plus haut dans le fichier",
+    "import.bad_email": "adresse e-mail non valide (le téléphone de la ligne est gardé)",
+    "import.unknown_timezone": "fuseau horaire inconnu",
+    "import.bad_consent_at": "date de consentement illisible",
+    "import.bad_value": "une cellule pays, langue, région, étiquette ou client incomprise",
+    "import.bad_row": "plus de cellules que l’en-tête n’a de colonnes",
+    "import.consent_column_unread": (
+        "une colonne ressemble à un consentement mais n’est pas lue comme tel"
+    ),
+    "import.consent_incomplete": "consentement sans date ou sans source : non enregistré",
+    "import.consent_unclear": "cellule de consentement ni oui ni non : non enregistré",
+    "import.consent_in_future": "date de consentement dans le futur : non enregistré",
+    "import.consent_without_address": (
+        "consentement pour un canal dont la ligne n’a pas l’adresse"
+    ),
+    "import.suppressed": "sur la liste d’opposition : consentement non enregistré",
+    "import.revoked_later": "consentement retiré après la date du fichier : non enregistré",
+    "import.soft_opt_in_not_customer": "soft opt-in pour quelqu’un qui n’est pas client",
+    "import.not_mobile": "pas un numéro mobile : gardé pour l’e-mail, sans consentement SMS",
+    "import.consent_ip_ignored": "IP du consentement illisible : consentement enregistré sans",
+    "import.consent_source_unknown": (
+        "source du consentement non reconnue : enregistrée comme import, le texte gardé"
+    ),
+    "import.unknown_text_version": (
+        "version du texte de consentement non enregistrée : consentement enregistré"
+    ),
 }

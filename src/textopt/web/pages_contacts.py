@@ -72,7 +72,11 @@ def contact_page(
     """One contact: details, consent now and its history, every message and reply."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
     states = sorted(consent.current_consent(session, contact_id=contact.id).items())
-    suppressed = consent.suppression_reasons(session, phone=contact.phone, channel="sms")
+    suppressed = (  # a contact with only an email address has no number to suppress
+        consent.suppression_reasons(session, phone=contact.phone, channel="sms")
+        if contact.phone
+        else []
+    )
     return render(
         request,
         "contact.html",

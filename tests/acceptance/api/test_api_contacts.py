@@ -135,3 +135,33 @@ def test_the_export_is_csv_in_the_import_columns_and_audited(
     assert "+33612345678" in response.text
     assert "Alice" in response.text
     assert admin.get("/v1/audit").json()["items"][-1]["action"] == "contacts.exported"
+
+
+def test_a_contact_with_only_an_email_is_created_and_gets_email_consent(
+    admin: ApiClient,
+) -> None:
+    created = admin.post("/v1/contacts", json={"email": "lea@example.fr", "first_name": "Léa"})
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    assert (contact["phone"], contact["email"], contact["timezones"]) == (
+        None,
+        "lea@example.fr",
+        [],
+    )
+    grant = admin.post(
+        f"/v1/contacts/{contact['id']}/consent/grant",
+        json={"channel": "email", "source": "in-store", "proof": {"note": "caisse"}},
+    )
+    assert grant.status_code == 201, grant.text
+    history = admin.get(f"/v1/contacts/{contact['id']}/consent").json()
+    assert history["current"] == {"email/marketing": "granted"}
+    proof = history["events"][0]["proof"]
+    assert (proof["email"], proof["note"], "phone" in proof) == ("lea@example.fr", "caisse", False)
+    assert history["events"][0]["source"] == "in-store"
+    twice = admin.post("/v1/contacts", json={"email": "LEA@example.fr"})
+    assert twice.status_code == 409
+    assert twice.json()["field"] == "email"
+    neither = admin.post("/v1/contacts", json={"first_name": "Personne"})
+    assert neither.status_code == 422
+    assert neither.json()["field"] == "phone"
+    assert "phone number or an email address" in neither.json()["detail"]

@@ -14,6 +14,7 @@ from tests.factories.web import LiveServer, sign_in_form
 
 from textopt.accounts.models import Role
 from textopt.consent.suppression import address_digest
+from textopt.contacts.service import create_contact
 from textopt.db.engine import session_scope
 from textopt.dispatch.models import FailureStage, NumberFailure
 
@@ -59,3 +60,19 @@ def test_the_contact_page_shows_an_undeliverable_number_and_failures_so_far(
     page = http.get(f"/app/contacts/{doubtful}", headers={"Accept-Language": "en"}).text
     assert "Undeliverable number" not in page
     assert "Permanent failures in a row of this number: 1 (21211, twilio-main)" in page
+
+
+def test_a_contact_with_only_an_email_is_listed_and_shown_by_its_address(
+    http: httpx.Client, engine: Engine
+) -> None:
+    with session_scope(engine) as s:
+        contact_id = create_contact(s, email="lea@example.fr", first_name="Léa").id
+    make_user(engine, "viewer@boutique.example", Role.VIEWER)
+    assert sign_in_form(http, "viewer@boutique.example", PASSWORD).status_code == 303
+    listing = http.get("/app/contacts", headers={"Accept-Language": "fr"})
+    assert listing.status_code == 200
+    assert f'<a href="/app/contacts/{contact_id}">lea@example.fr</a>' in listing.text
+    page = http.get(f"/app/contacts/{contact_id}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200, page.text
+    assert '<span class="muted">lea@example.fr</span>' in page.text
+    assert "None" not in page.text

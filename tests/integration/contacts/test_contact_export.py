@@ -41,6 +41,7 @@ def _people(session: Session) -> None:
         attributes={"ville": "Miami"},
     )
     service.create_contact(session, phone="+44 7400 123456", last_name='O"Brien, Jr')
+    service.create_contact(session, email="nina@example.fr", first_name="Nina", tags=["news"])
     consent_service.record_consent(
         session,
         contact_id=lea.id,
@@ -63,9 +64,9 @@ def _export(session: Session, **kwargs: object) -> tuple[list[dict[str, str]], i
 def test_export_writes_the_import_columns_and_attributes(session: Session) -> None:
     _people(session)
     rows, written = _export(session, batch_size=2)
-    assert written == 3
+    assert written == 4
     assert list(rows[0]) == [*EXPORT_COLUMNS, "magasin", "ville"]
-    lea, sophia, brian = rows
+    lea, sophia, brian, nina = rows
     assert lea["phone"] == "+33612345678"
     assert (lea["tags"], lea["customer"], lea["region"]) == ("alsace|vip", "yes", "67")
     assert (lea["ville"], lea["magasin"]) == ("Strasbourg", "Centre; étage 2")
@@ -79,6 +80,7 @@ def test_export_writes_the_import_columns_and_attributes(session: Session) -> No
         "",
     )
     assert (brian["last_name"], brian["ville"]) == ('O"Brien, Jr', "")
+    assert (nina["phone"], nina["email"], nina["tags"]) == ("", "nina@example.fr", "news")
 
 
 def test_export_by_tag(session: Session) -> None:
@@ -108,7 +110,7 @@ def test_export_then_import_round_trips(engine: Engine, session: Session, tmp_pa
 
     # into the same database: nothing changes, no new consent event
     report = import_contacts(engine, path=path)
-    assert (report.created, report.updated, report.unchanged, report.rejected_total) == (0, 0, 3, 0)
+    assert (report.created, report.updated, report.unchanged, report.rejected_total) == (0, 0, 4, 0)
     assert report.consents_recorded == 0
     assert _snapshot(session) == before
     assert session.scalar(select(func.count()).select_from(ConsentEvent)) == events
@@ -120,7 +122,7 @@ def test_export_then_import_round_trips(engine: Engine, session: Session, tmp_pa
             service.delete_contact(session, contact_id=contact.id)
     session.commit()
     report = import_contacts(engine, path=path)
-    assert (report.created, report.unchanged) == (2, 1)
+    assert (report.created, report.unchanged) == (3, 1)
     assert _snapshot(session) == before
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from tests.factories.contacts import count, read_issues, write_csv
 
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof
@@ -17,35 +16,6 @@ from textopt.contacts import service
 from textopt.contacts.importer import ImportProgress, import_contacts
 from textopt.contacts.models import Contact, ContactTag
 from textopt.errors import ValidationError
-
-
-def write_csv(
-    path: Path,
-    rows: Sequence[Sequence[str]],
-    *,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
-) -> Path:
-    with path.open("w", encoding=encoding, newline="") as handle:
-        csv.writer(handle, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
-    return path
-
-
-def read_issues(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        sample = handle.readline()
-        handle.seek(0)
-        delimiter = ";" if sample.count(";") > sample.count(",") else ","
-        return list(csv.DictReader(handle, delimiter=delimiter))
-
-
-def count(session: Session, model: type) -> int:
-    """Rows in a table; ends the read transaction, which on SQLite holds the write lock."""
-    try:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-    finally:
-        session.rollback()
-
 
 FRENCH_ROWS = [
     ["Téléphone", "Prénom", "Nom", "Courriel", "Étiquettes", "Ville"],
@@ -90,13 +60,13 @@ def test_rejects_name_the_physical_line_and_the_reason(
     )
     report = import_contacts(engine, path=path)
     assert report.rows_read == 8
-    assert report.created == 3
+    assert report.created == 4
     assert report.rejected == {
         "invalid_number": 2,
         "duplicate_in_file": 1,
-        "bad_email": 1,
         "unknown_timezone": 1,
     }
+    assert report.warnings == {"bad_email": 1}
     assert report.rejects_path == str(tmp_path / "list.rejects.csv")
     issues = read_issues(Path(report.rejects_path))
     assert [(i["line"], i["kind"], i["reason"], i["note"]) for i in issues] == [
@@ -104,22 +74,26 @@ def test_rejects_name_the_physical_line_and_the_reason(
         ("7", "reject", '"06 12 AB 56 78" is not a valid number: it contains letters or symbols',
          "letters"),
         ("8", "reject", "duplicate in file: +33612345678 is already on line 2", "duplicate of 2"),
-        ("9", "reject", issues[3]["reason"], "bad email"),
+        ("9", "warning", issues[3]["reason"], "bad email"),
         ("10", "reject", 'unknown time zone "Europe/Lyon" (expected e.g. Europe/Paris)',
          "bad zone"),
     ]  # fmt: skip
-    assert issues[3]["reason"].startswith('"pas-un-email" is not a valid email address')
-    assert service.count_contacts(session) == 3
+    assert issues[3]["reason"].startswith(
+        'column "email": "pas-un-email" is not a valid email address'
+    )
+    assert issues[3]["reason"].endswith("the row's phone was kept, without an email")
+    assert service.get_contact_by_phone_or_raise(session, phone="0612345670").email is None
+    assert service.count_contacts(session) == 4
     assert service.get_contact_by_phone_or_raise(session, phone="0612345679").attributes == {
         "note": "two\nlines"
     }
 
 
-def test_file_without_phone_column_writes_nothing(
+def test_file_without_phone_or_email_column_writes_nothing(
     engine: Engine, session: Session, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "in.csv", [["name", "email"], ["Léa", "lea@example.fr"]])
-    with pytest.raises(ValidationError, match=r"in\.csv has no phone column"):
+    path = write_csv(tmp_path / "in.csv", [["name", "city"], ["Léa", "Lyon"]])
+    with pytest.raises(ValidationError, match=r"in\.csv has neither a phone nor an email column"):
         import_contacts(engine, path=path)
     assert service.count_contacts(session) == 0
     assert not (tmp_path / "in.rejects.csv").exists()
@@ -183,13 +157,15 @@ CONSENT_HEADER = [
 def test_consent_columns_record_grants_with_proof_and_warn_about_incomplete_ones(
     engine: Engine, session: Session, tmp_path: Path
 ) -> None:
+    consent_service.add_consent_text(session, version="sms-fr-v1", body="Oui aux SMS.")
+    session.commit()
     path = write_csv(
         tmp_path / "optin.csv",
         [
             CONSENT_HEADER,
             ["0612345678", "", "oui", "01/03/2024 14:30", "form", "sms-fr-v1", "203.0.113.7"],
             ["0612345679", "", "yes", "", "", "", ""],
-            ["0612345670", "", "yes", "2024-03-01", "website form", "", ""],
+            ["0612345670", "", "maybe", "2024-03-01", "form", "", ""],
             ["0612345671", "", "no", "", "", "", ""],
             ["0612345672", "non", "yes", "2024-03-01", "soft-opt-in", "", ""],
             ["0612345673", "oui", "yes", "2024-03-01T10:00:00Z", "soft-opt-in", "", ""],
@@ -247,7 +223,9 @@ def test_suppressed_number_reimported_with_consent_records_no_consent(
     assert (report.created, report.consents_recorded) == (1, 0)
     assert report.warnings == {"suppressed": 1}
     [issue] = read_issues(tmp_path / "in.rejects.csv")
-    assert issue["reason"] == "number is on the suppression list (keyword): consent not recorded"
+    assert issue["reason"] == (
+        "number is on the sms suppression list (keyword): sms consent not recorded"
+    )
     assert count(session, ConsentEvent) == 0
 
 
@@ -282,14 +260,15 @@ def test_newer_revocation_wins_over_an_imported_grant(
 
 
 def _mixed_file(path: Path, rows: int) -> Path:
-    """Row n (line n + 2): a broken email when n % 17 == 0 (rejected), consent claimed
-    without time or source when n % 5 == 0 (warning), two tags when n is odd; then a last
-    line repeating the number of n = 1."""
+    """Row n (line n + 2): a broken email and no number when n % 17 == 0 (rejected), consent
+    claimed without time or source when n % 5 == 0 (warning), two tags when n is odd; then a
+    last line repeating the number of n = 1."""
     lines = [["phone", "email", "tags", "city", *CONSENT_HEADER[2:]]]
     for n in range(rows):
         phone = f"06 {n // 10000 + 10:02d} {n % 10000 // 100:02d} {n % 100:02d} 00"
         email = "broken" if n % 17 == 0 else f"p{n}@example.fr"
-        consent = ["oui", "2024-03-01 10:00", "form", "sms-fr-v1", "198.51.100.1"]
+        phone = "" if n % 17 == 0 else phone
+        consent = ["oui", "2024-03-01 10:00", "form", "", "198.51.100.1"]
         if n % 5 == 0:
             consent = ["oui", "", "", "", ""]
         lines.append([phone, email, "a|b" if n % 2 else "c", f"city{n % 7}", *consent])

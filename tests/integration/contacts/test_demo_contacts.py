@@ -31,14 +31,11 @@ def test_demo_file_imports_with_every_kind_of_reject_and_warning(
     report = import_contacts(engine, path=path)
     assert report.delimiter == ";"
     assert report.encoding == "utf-8-sig"
-    assert set(report.rejected) == {
-        "invalid_number",
-        "duplicate_in_file",
-        "bad_email",
-        "unknown_timezone",
-    }
-    assert 25 <= report.rejected_total <= 35  # about 1%
-    assert set(report.warnings) == {"consent_incomplete"}
+    assert set(report.rejected) == {"invalid_number", "duplicate_in_file", "unknown_timezone"}
+    assert 20 <= report.rejected_total <= 35  # about 1%
+    # a broken email is a warning (the row's number is kept); this database has none of the
+    # file's consent texts registered
+    assert set(report.warnings) == {"consent_incomplete", "bad_email", "unknown_text_version"}
     assert 0.7 < report.consents_recorded / report.created < 0.9
     countries = dict(
         session.execute(select(Contact.country, func.count()).group_by(Contact.country)).all()

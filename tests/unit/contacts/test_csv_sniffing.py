@@ -99,11 +99,15 @@ def test_headers_map_to_fields_and_attributes() -> None:
     assert columns.attributes == ((10, "Ville"),)
 
 
-def test_file_without_phone_column_is_refused_with_the_columns_found() -> None:
+def test_file_without_phone_or_email_column_is_refused_with_the_columns_found() -> None:
     with pytest.raises(ValidationError) as caught:
-        map_columns(["name", "email"], source="list.csv")
-    assert caught.value.message.startswith("list.csv has no phone column")
-    assert '"name", "email"' in caught.value.message
+        map_columns(["name", "city"], source="list.csv")
+    assert caught.value.message.startswith("list.csv has neither a phone nor an email column")
+    assert '"name", "city"' in caught.value.message
+
+
+def test_file_with_only_an_email_column_is_read() -> None:
+    assert map_columns(["Courriel", "Prénom"]).fields == {"email": 0, "first_name": 1}
 
 
 def test_two_columns_for_one_field_are_refused() -> None:
