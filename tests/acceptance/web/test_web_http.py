@@ -248,3 +248,24 @@ def test_the_contact_page_says_in_words_what_each_message_received_did(
     assert "STOP appliqué : consentement retiré" in page.text
     assert "STOP déjà appliqué" in page.text
     assert "already_stopped" not in page.text  # the code is never shown bare
+
+
+def test_the_import_result_names_each_rejection_and_warning_in_the_viewers_language(
+    http: httpx.Client, engine: Engine
+) -> None:
+    csrf = _sign_in(http, engine, Role.MARKETER)
+    answer = http.post(
+        "/app/import",
+        data={"csrf_token": csrf},
+        files={"file": ("clients.csv", b"phone;email\n06 12;\n06 98 76 54 32;x@\n", "text/csv")},
+    )
+    token = re.search(r'action="/app/import/([A-Za-z0-9_-]+)"', answer.text)
+    assert token is not None
+    done = http.post(
+        f"/app/import/{token.group(1)}",
+        data={"csrf_token": csrf},
+        headers={"Accept-Language": "fr"},
+    )
+    assert done.status_code == 200, done.text
+    assert "le numéro de téléphone n’est pas valide" in done.text
+    assert "adresse e-mail non valide (le téléphone de la ligne est gardé)" in done.text
