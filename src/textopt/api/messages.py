@@ -25,9 +25,9 @@ from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.dispatch import listing
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConflictError, InvalidPhoneNumber
+from textopt.outbox.models import Message
+from textopt.outbox.states import MessageStatus
 from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
