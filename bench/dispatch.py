@@ -38,8 +38,8 @@ from textopt.campaigns import service as campaigns
 from textopt.config import Settings, reset_settings
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.registry import load_metadata
-from textopt.dispatch.models import Message
 from textopt.dispatch.worker import Dispatcher
+from textopt.outbox.models import Message
 from textopt.providers.smpp_pdu import HEADER, SubmitFields, build_submit_sm, with_sequence
 
 NOW = plan.NOW  # a Wednesday morning in Paris: every French contact is due

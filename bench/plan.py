@@ -61,7 +61,7 @@ from textopt.consent.suppression import address_digest
 from textopt.contacts.models import Contact
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.registry import load_metadata
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 NOW = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in Paris
 FIRST = ["Léa", "Hugo", "Chloé", "Louis", "Inès", "Jules", "Manon", "Gabriel", "Zoé", "Noël"]

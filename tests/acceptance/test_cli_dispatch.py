@@ -15,7 +15,7 @@ from tests.factories.cli import cli_json
 
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 ROOT = Path(__file__).resolve().parents[2]
 

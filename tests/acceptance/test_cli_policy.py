@@ -17,9 +17,9 @@ from textopt.config import reset_settings
 from textopt.consent.service import record_consent
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.errors import InvalidTimezone, NotFoundError, ValidationError
 from textopt.gdpr.service import erase_person
+from textopt.outbox.models import Message
 
 runner = CliRunner()
 FR = "+33612345678"

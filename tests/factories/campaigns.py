@@ -18,8 +18,8 @@ from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.dispatch.worker import Dispatcher, DispatchStats
+from textopt.outbox.models import Message
 
 PARIS = dt.timezone(dt.timedelta(hours=1))  # winter time: Europe/Paris is UTC+1
 #: A Wednesday at 10:00 in Paris: allowed everywhere the FR pack applies.

@@ -16,7 +16,7 @@ from textopt.consent import service as consent
 from textopt.contacts.models import Contact, ContactTag
 from textopt.contacts.service import create_contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 CONSENT_AT = WEDNESDAY_10H - dt.timedelta(days=30)
 NEWSLETTER = """<html><body>

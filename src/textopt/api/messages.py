@@ -25,11 +25,11 @@ from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.db.ids import MAX_ID
 from textopt.dispatch import listing
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConflictError, InvalidPhoneNumber
 from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require
 from textopt.http.params import After, Limit, RowId
+from textopt.outbox.models import Message
+from textopt.outbox.states import MessageStatus
 from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])

@@ -31,9 +31,9 @@ from textopt.dispatch.feedback import (
     undeliverable_digests,
     undeliverable_numbers,
 )
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConfigError
+from textopt.outbox.models import Message
+from textopt.outbox.states import MessageStatus
 from textopt.policy import (
     ContactFacts,
     Reason,

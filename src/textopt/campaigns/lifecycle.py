@@ -8,8 +8,8 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.models import Campaign, CampaignStatus, check_campaign_transition
-from textopt.dispatch.models import Message, MessageEvent, status_in
-from textopt.dispatch.states import MessageStatus
+from textopt.outbox.models import Message, MessageEvent, status_in
+from textopt.outbox.states import MessageStatus
 from textopt.webhooks.models import WebhookEvent
 from textopt.webhooks.service import emit_events
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from textopt.consent.models import ConsentAction, ConsentEvent
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import MessageStatus
+from textopt.outbox.models import Message
+from textopt.outbox.states import MessageStatus
 from textopt.vocab import Channel, Purpose
 
 __all__ = [

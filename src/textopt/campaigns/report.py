@@ -15,10 +15,10 @@ from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentEvent
 from textopt.contacts.models import Contact
 from textopt.dispatch.listing import message_fields
-from textopt.dispatch.models import Message, MessageEvent
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import NotFoundError
 from textopt.links.service import clicks_by_campaign
+from textopt.outbox.models import Message, MessageEvent
+from textopt.outbox.states import MessageStatus
 from textopt.policy import MessageFacts, decide
 from textopt.vocab import Channel, Purpose
 

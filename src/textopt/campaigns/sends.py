@@ -29,10 +29,10 @@ from textopt.consent.service import suppression_reasons
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.dispatch.feedback import undeliverable_numbers
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConfigError, ValidationError
-from textopt.policy import ContactFacts, MessageFacts, Verdict, decide
+from textopt.outbox.models import Message
+from textopt.outbox.rows import decision_columns
+from textopt.policy import ContactFacts, MessageFacts, decide
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["enqueue_message"]
@@ -121,6 +121,7 @@ def enqueue_message(
         workspace_policy(settings),
     )
     analysis = composed.analysis
+    columns = decision_columns(decision, start=now, now=now)
     message = Message(
         campaign_id=None,
         contact_id=contact.id if contact else None,
@@ -134,22 +135,12 @@ def enqueue_message(
         cost_micros=int(analysis.cost.amount * _MICROS) if analysis.cost else 0,
         currency=analysis.cost.currency if analysis.cost else "EUR",
         country=country,
-        pack=decision.pack,
         expires_at=expires,
         decided_at=now,
         provider=provider,
         idempotency_key=idempotency_key or f"m-{uuid.uuid4().hex}",
-        reason_text=decision.sentence,
+        **columns._asdict(),
     )
-    if decision.verdict == Verdict.BLOCK:
-        message.status = MessageStatus.BLOCKED
-        message.reason = str(decision.reason)
-        message.done_at = now
-    else:
-        message.status = MessageStatus.PLANNED
-        message.send_at = decision.at or now
-        message.deferred = decision.verdict == Verdict.DEFER
-        message.reason = str(decision.reason) if decision.reason else None
     session.add(message)
     session.flush()
     return message, True

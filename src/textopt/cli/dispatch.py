@@ -13,9 +13,9 @@ from textopt.campaigns.sends import enqueue_message
 from textopt.cli.common import console, console_err, engine, print_json, session
 from textopt.config import get_settings
 from textopt.db.base import utcnow
-from textopt.dispatch.states import MessageStatus
 from textopt.dispatch.worker import DispatchStats, run_dispatch
 from textopt.errors import ValidationError
+from textopt.outbox.states import MessageStatus
 from textopt.vocab import Purpose
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]

@@ -12,12 +12,12 @@ from textopt.cli.common import console, engine, print_json, session
 from textopt.config import get_settings
 from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import MessageStatus
 from textopt.dispatch.worker import run_dispatch
 from textopt.errors import ConfigError, ValidationError
 from textopt.inbound.models import InboundMessage
 from textopt.inbound.service import list_inbound, record_sms
+from textopt.outbox.models import Message
+from textopt.outbox.states import MessageStatus
 from textopt.providers.base import build_provider
 from textopt.providers.mo import InboundSms
 from textopt.providers.sandbox import SandboxProvider

@@ -15,8 +15,8 @@ from textopt.cli.common import console, console_err, parse_instant, print_json, 
 from textopt.compose import Analysis, Encoding, analyze, message_frame
 from textopt.config import get_settings
 from textopt.dispatch import listing
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import TextoptError, ValidationError
+from textopt.outbox.states import MessageStatus
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["app", "inspect", "list_command"]

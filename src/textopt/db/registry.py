@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "textopt.consent.models",
     "textopt.campaigns.segment_models",
     "textopt.campaigns.models",
+    "textopt.outbox.models",
     "textopt.dispatch.models",
     "textopt.inbound.models",
     "textopt.providers.models",

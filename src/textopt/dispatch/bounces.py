@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from textopt.contacts.models import Contact
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 from textopt.providers.base import SubmitOutcome, SubmitResult
 from textopt.vocab import Channel
 

@@ -35,7 +35,7 @@ from textopt.campaigns.models import Campaign, CampaignStatus
 from textopt.contacts.models import Contact
 from textopt.db.base import JSONType, UTCDateTime
 from textopt.db.engine import upsert_insert
-from textopt.dispatch.models import Message, RateBucket, status_in
+from textopt.dispatch.models import RateBucket
 from textopt.dispatch.recheck import (
     FIRST,
     Rechecker,
@@ -45,8 +45,10 @@ from textopt.dispatch.recheck import (
     ids_parameter,
     raw,
 )
-from textopt.dispatch.states import MessageStatus, check_transition
-from textopt.dispatch.writes import EVENTS, MESSAGES, write_events, write_updates
+from textopt.outbox.models import Message, status_in
+from textopt.outbox.rows import decision_columns
+from textopt.outbox.states import MessageStatus, check_transition
+from textopt.outbox.writes import EVENTS, MESSAGES, write_events, write_updates
 from textopt.policy import Decision, Reason, Verdict, WorkspacePolicy
 from textopt.providers.base import OutboundMessage
 
@@ -357,24 +359,15 @@ def _not_sent(
     row: Any, decision: Decision, now: dt.datetime, report: ClaimReport
 ) -> dict[str, Any]:
     """The change of a claimed message the re-check deferred, blocked or expired."""
-    change: dict[str, Any] = {"id": row[0]}
-    if decision.verdict == Verdict.DEFER:
-        report.deferred += 1
-        change.update(
-            status=_S.PLANNED,
-            send_at=decision.at,
-            deferred=True,
-            reason=decision.reason,
-            reason_text=decision.sentence,
-        )
-    else:
-        final = _S.EXPIRED if decision.reason == Reason.EXPIRED else _S.BLOCKED
-        report.expired += final == _S.EXPIRED
-        report.blocked += final == _S.BLOCKED
-        change.update(
-            status=final, reason=decision.reason, reason_text=decision.sentence, done_at=now
-        )
-    check_transition(row[9], change["status"])
+    columns = decision_columns(decision, start=now, now=now)
+    # the pack stays the one planning recorded (a block for length names none)
+    change: dict[str, Any] = {"id": row[0], **columns._asdict()}
+    del change["pack"]
+    status = columns.status
+    report.deferred += decision.verdict == Verdict.DEFER
+    report.expired += status == _S.EXPIRED
+    report.blocked += status == _S.BLOCKED
+    check_transition(row[9], status)
     return change
 
 

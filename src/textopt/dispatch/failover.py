@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from textopt.campaigns.models import Campaign
 from textopt.db.base import UTCDateTime
-from textopt.dispatch.models import Message, MessageEvent, status_in
-from textopt.dispatch.states import MessageStatus
+from textopt.outbox.models import Message, MessageEvent, status_in
+from textopt.outbox.states import MessageStatus
 from textopt.providers.base import SubmitOutcome, SubmitResult
 from textopt.providers.codes import AMBIGUOUS_CODES, CONNECT_FAILED
 from textopt.vocab import Purpose

@@ -39,7 +39,8 @@ from textopt.consent.models import ConsentAction, ConsentSource, SuppressionReas
 from textopt.consent.service import NewConsentEvent, append_events, current_consent_bulk
 from textopt.consent.suppression import address_digest, address_digester, suppress_addresses
 from textopt.db.engine import upsert_insert
-from textopt.dispatch.models import FailureStage, Message, NumberFailure
+from textopt.dispatch.models import FailureStage, NumberFailure
+from textopt.outbox.models import Message
 from textopt.providers.base import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 from textopt.vocab import Channel, Purpose
 

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from textopt.contacts.fields import normalise_email
 from textopt.contacts.models import Contact
 from textopt.contacts.service import normalise_phone
-from textopt.dispatch.models import Message
 from textopt.errors import ValidationError
+from textopt.outbox.models import Message
 
 __all__ = [
     "CREATION_SKEW",

@@ -45,9 +45,9 @@ from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.dispatch.feedback import any_undeliverable, undeliverable_digests
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import InvalidPhoneNumber
+from textopt.outbox.models import Message
+from textopt.outbox.states import MessageStatus
 from textopt.policy import (
     ContactFacts,
     Decision,

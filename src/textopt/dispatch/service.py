@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from textopt.db.base import UTCDateTime
 from textopt.dispatch.feedback import record_receipt_feedback
-from textopt.dispatch.models import Message, OrphanReceipt, status_in
+from textopt.dispatch.models import OrphanReceipt
 from textopt.dispatch.recheck import (
     among,
     id_list,
@@ -38,8 +38,9 @@ from textopt.dispatch.recheck import (
     parse_instant,
     raw,
 )
-from textopt.dispatch.states import TRANSITIONS, MessageStatus, check_transition
-from textopt.dispatch.writes import EVENTS, MESSAGES, write_events, write_updates
+from textopt.outbox.models import Message, status_in
+from textopt.outbox.states import TRANSITIONS, MessageStatus, check_transition
+from textopt.outbox.writes import EVENTS, MESSAGES, write_events, write_updates
 from textopt.providers.base import (
     Receipt,
     ReceiptStatus,

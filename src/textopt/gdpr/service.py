@@ -23,8 +23,8 @@ from textopt.consent.models import ConsentEvent, ConsentProof, SuppressionReason
 from textopt.contacts.models import Contact, ContactTag
 from textopt.contacts.uploads import purge_person_files
 from textopt.db.base import utcnow
-from textopt.dispatch.models import Message
 from textopt.inbound.service import erase_inbound, list_inbound
+from textopt.outbox.models import Message
 
 __all__ = [
     "ErasureReport",

@@ -50,11 +50,11 @@ from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
 from textopt.db.engine import upsert_insert
-from textopt.dispatch.models import Message
 from textopt.errors import ConsentError, ValidationError
 from textopt.inbound.keywords import KeywordKind, classify
 from textopt.inbound.models import SENDER_MAX, InboundAction, InboundMessage
 from textopt.inbound.replies import ReplyContext, reply_language, reply_text
+from textopt.outbox.models import Message
 from textopt.providers.mo import InboundSms
 from textopt.vocab import Channel, Purpose
 

@@ -35,9 +35,9 @@ from textopt.consent.service import (
 )
 from textopt.contacts.phones import parse_phone
 from textopt.contacts.service import create_contact, get_contact_by_phone
-from textopt.dispatch.states import MessageStatus
 from textopt.errors import ConflictError, ConsentError, NotFoundError, ValidationError
 from textopt.optin.models import Signup, SignupList
+from textopt.outbox.states import MessageStatus
 from textopt.vocab import Channel, Purpose
 
 __all__ = [

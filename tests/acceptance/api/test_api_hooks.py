@@ -22,8 +22,8 @@ from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.unsubscribe import unsubscribe_token
 from textopt.db.engine import SNAPSHOT, session_scope
-from textopt.dispatch.models import Message
 from textopt.inbound.models import InboundMessage
+from textopt.outbox.models import Message
 from textopt.providers.http_signatures import twilio_signature
 from textopt.webhooks.signing import sign
 

@@ -12,7 +12,7 @@ from tests.factories.cli import cli_json, run_cli
 
 from textopt.db.engine import session_scope
 from textopt.dispatch import listing
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 ALICE = "+33612345678"
 BOB = "+33698765432"

@@ -14,8 +14,8 @@ from textopt.accounts.models import IdempotencyRecord
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.gdpr.retention import Housekeeper
+from textopt.outbox.models import Message
 
 BODY = {"to": "06 12 34 56 78", "text": "Votre RDV est confirmé demain 10h"}
 

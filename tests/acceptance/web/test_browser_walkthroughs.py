@@ -19,8 +19,8 @@ from tests.factories.web import CONSENT_BODY, LiveServer, signup_list
 from textopt.accounts.models import Role
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.inbound.models import InboundAction
+from textopt.outbox.models import Message
 
 CSV = """\ufefftéléphone;prénom;nom;tags;consent_sms_marketing;consent_at;consent_source;ville
 06 12 34 56 01;Alice;Martin;vip;oui;2026-01-05 10:00;form;Lyon

@@ -23,10 +23,10 @@ from textopt.consent.models import ConsentEvent, SuppressionReason
 from textopt.consent.service import suppress
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.gdpr.service import erase_person
 from textopt.links.models import LinkClick
 from textopt.links.service import link_base, rewrite_links
+from textopt.outbox.models import Message
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')

@@ -26,9 +26,9 @@ from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.models import SuppressionReason
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.errors import TemplateError
 from textopt.gdpr import service as gdpr
+from textopt.outbox.models import Message
 
 ALICE, BOB, CAROL, DAN, EVE, FRED = (
     "+33612345678",  # consent: sent
@@ -145,7 +145,7 @@ def test_night_and_sunday_are_deferred_and_sent_when_allowed(
     assert run_dispatcher(engine, campaign_settings, at=monday_8h).submitted == 1
 
 
-def test_a_promotion_that_cannot_go_before_it_expires_is_blocked_not_late(
+def test_a_promotion_that_cannot_go_before_it_expires_is_expired_not_late(
     engine: Engine, campaign_settings: Settings
 ) -> None:
     saturday_evening = dt.datetime(2026, 11, 28, 20, 30, tzinfo=PARIS)
@@ -154,7 +154,7 @@ def test_a_promotion_that_cannot_go_before_it_expires_is_blocked_not_late(
         campaign = new_campaign(s, campaign_settings, validity_hours=12)
         campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=saturday_evening)
         campaign_id = campaign.id
-    assert statuses(engine, campaign_id) == {ALICE: ("blocked", "expired")}
+    assert statuses(engine, campaign_id) == {ALICE: ("expired", "expired")}
 
 
 def test_a_stop_received_after_planning_blocks_the_message(

@@ -13,7 +13,7 @@ from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 DUE = WEDNESDAY_10H + dt.timedelta(minutes=1)
 AGO_2_DAYS = DUE - dt.timedelta(days=2)

@@ -20,8 +20,9 @@ from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch.claim import ClaimReport, claim_batch, reserve_tokens
-from textopt.dispatch.models import Message, RateBucket
+from textopt.dispatch.models import RateBucket
 from textopt.errors import ValidationError
+from textopt.outbox.models import Message
 
 PHONES = [f"+3361234500{n}" for n in range(4)]
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)

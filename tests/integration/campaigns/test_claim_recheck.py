@@ -24,8 +24,8 @@ from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch
-from textopt.dispatch.models import Message, MessageEvent
 from textopt.gdpr import service as gdpr
+from textopt.outbox.models import Message, MessageEvent
 from textopt.providers.base import SubmitOutcome, SubmitResult
 
 PHONES = [f"+336123400{n:02d}" for n in range(12)]

@@ -18,8 +18,8 @@ from tests.factories.campaigns import WEDNESDAY_10H, add_contact, journal_keys, 
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
-from textopt.dispatch.states import FINAL_STATES
+from textopt.outbox.models import Message
+from textopt.outbox.states import FINAL_STATES
 from textopt.vocab import Purpose
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -13,8 +13,8 @@ from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.dispatch.worker import Dispatcher
+from textopt.outbox.models import Message
 from textopt.providers.base import OutboundMessage, ReceiptSink, SubmitOutcome, SubmitResult
 
 

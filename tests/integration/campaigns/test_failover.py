@@ -17,8 +17,8 @@ from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch.failover import move_due_messages
-from textopt.dispatch.models import Message, MessageEvent
 from textopt.dispatch.worker import Dispatcher, DispatchStats
+from textopt.outbox.models import Message, MessageEvent
 from textopt.vocab import Purpose
 
 

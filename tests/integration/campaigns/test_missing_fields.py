@@ -9,8 +9,8 @@ from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from textopt.campaigns.planning import plan_campaign
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.errors import TemplateError
+from textopt.outbox.models import Message
 
 
 def _audience(engine: Engine) -> None:

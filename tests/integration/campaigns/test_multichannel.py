@@ -19,8 +19,8 @@ from textopt.consent import service as consent
 from textopt.consent.models import SuppressionReason
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.errors import ConfigError, ValidationError
+from textopt.outbox.models import Message
 
 LATER = WEDNESDAY_10H + dt.timedelta(minutes=1)
 

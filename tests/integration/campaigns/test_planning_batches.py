@@ -10,7 +10,7 @@ from textopt.config import Settings, reset_settings
 from textopt.consent import service as consent
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.registry import load_metadata
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 PHONES = [f"+33 6 12 34 56 {n:02d}" for n in range(11)]
 

@@ -1,6 +1,6 @@
 """Planning by class of recipient writes and reports exactly what planning one by one does.
 
-The set-based path (`campaigns.plan_classes`) is taken by SMS campaigns with plain
+The set-based path (`campaigns.planning.classes`) is taken by SMS campaigns with plain
 templates; these tests plan the same campaign both ways on a varied audience and compare
 every outbox column and the whole report, on SQLite and PostgreSQL.
 """
@@ -15,15 +15,20 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 
-from textopt.campaigns import plan_classes, planning
 from textopt.campaigns.models import Campaign
-from textopt.campaigns.plan_classes import ClassPlanner
-from textopt.campaigns.planning import plan_campaign, preview_campaign
+from textopt.campaigns.planning import (
+    RunContext,
+    classes,
+    plan_campaign,
+    preview_campaign,
+    run_context,
+    snapshot,
+)
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.errors import TemplateError
+from textopt.outbox.models import Message
 
 TEMPLATE = "{{ first_name }}, -20% à {{ attributes.city }} !"
 CITIES: list[Any] = ["Lyon", "Paris", 75, 1.5, True, None, {"name": "Nice"}, "Zoë ☀", "Lyon"]
@@ -77,7 +82,7 @@ def _rows(session: Session, campaign_id: int) -> dict[int, dict[str, Any]]:
 
 
 def _one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ClassPlanner, "applies", staticmethod(lambda planner: False))
+    monkeypatch.setattr(RunContext, "by_class", lambda run: False)
 
 
 def _report(report: Any) -> dict[str, Any]:
@@ -99,9 +104,9 @@ def test_planning_by_class_writes_what_planning_one_by_one_writes(
     """Also when the run forgets the texts it has seen (as with texts personal to each
     recipient: they are composed again under new indexes), and with a SQLite older than
     the `->` operator."""
-    monkeypatch.setattr(plan_classes, "_MAX_TEXTS", max_texts)
+    monkeypatch.setattr(classes, "_MAX_TEXTS", max_texts)
     if sqlite_version is not None:
-        monkeypatch.setattr(plan_classes.sqlite3, "sqlite_version_info", sqlite_version)
+        monkeypatch.setattr(classes.sqlite3, "sqlite_version_info", sqlite_version)
     settings = campaign_settings
     with session_scope(engine) as session:
         _audience(session)
@@ -114,7 +119,7 @@ def test_planning_by_class_writes_what_planning_one_by_one_writes(
         )
         campaign = new_campaign(session, settings, text=TEMPLATE)
         campaign_id = campaign.id
-    assert ClassPlanner.applies(_planner(engine, settings, campaign_id))
+    assert _run_context(engine, settings, campaign_id).by_class()
 
     by_class = _plan(engine, settings, campaign_id)
     with session_scope(engine) as session:
@@ -138,11 +143,13 @@ def test_planning_by_class_writes_what_planning_one_by_one_writes(
     assert {r["encoding"] for r in rows.values()} == {"GSM-7", "UCS-2"}
 
 
-def _planner(engine: Engine, settings: Settings, campaign_id: int) -> Any:
+def _run_context(engine: Engine, settings: Settings, campaign_id: int) -> RunContext:
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
-        return planning._Planner(session, campaign, settings, now=WEDNESDAY_10H, prices=None)
+        return run_context(
+            campaign, settings, now=WEDNESDAY_10H, prices=None, write=False, dialect=engine.dialect
+        )
 
 
 def _plan(
@@ -230,14 +237,14 @@ def test_a_clean_transaction_reads_beside_the_writer(
             add_contact(session, f"+33 6 12 34 56 {n:02d}", first_name="Léa")
         campaign_id = new_campaign(session, settings, text="{{ first_name }}, -20% !").id
     readers: list[Any] = []
-    original = planning._snapshot_session
+    original = snapshot.snapshot_session
 
     def spy(session: Session) -> Any:
         reader = original(session)
         readers.append(reader)
         return reader
 
-    monkeypatch.setattr(planning, "_snapshot_session", spy)
+    monkeypatch.setattr(snapshot, "snapshot_session", spy)
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
@@ -311,7 +318,7 @@ def test_a_template_with_default_filters_is_planned_by_class_exactly(
     with session_scope(engine) as session:
         _audience(session, names=False)
         campaign_id = new_campaign(session, settings, text=DEFAULTS).id
-    assert ClassPlanner.applies(_planner(engine, settings, campaign_id))
+    assert _run_context(engine, settings, campaign_id).by_class()
     by_class = _plan(engine, settings, campaign_id)
     with session_scope(engine) as session:
         session.execute(delete(Message).where(Message.campaign_id == campaign_id))

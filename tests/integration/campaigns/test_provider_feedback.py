@@ -21,8 +21,7 @@ from tests.factories.cli import cli_json, run_cli
 from tests.factories.http_providers import Answer, Peer, http_peer
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.plan_classes import ClassPlanner
-from textopt.campaigns.planning import preview_campaign
+from textopt.campaigns.planning import RunContext, preview_campaign
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings, reset_settings
 from textopt.consent import service as consent
@@ -30,8 +29,8 @@ from textopt.consent.models import ConsentEvent
 from textopt.contacts.service import get_contact_by_phone_or_raise, update_contact
 from textopt.db.engine import session_scope
 from textopt.dispatch.feedback import get_number_failures
-from textopt.dispatch.models import Message
 from textopt.inbound.webhooks import handle_twilio_inbound, handle_twilio_status
+from textopt.outbox.models import Message
 from textopt.providers.http_signatures import twilio_signature
 
 BAD = "+33612345670"
@@ -150,7 +149,7 @@ def test_a_number_refused_as_invalid_twice_is_undeliverable_and_later_campaigns_
         campaign = new_campaign(s, twilio_settings)
         by_class = preview_campaign(s, campaign=campaign, settings=twilio_settings, now=_day(2))
         with monkeypatch.context() as patched:
-            patched.setattr(ClassPlanner, "applies", staticmethod(lambda planner: False))
+            patched.setattr(RunContext, "by_class", lambda run: False)
             alone = preview_campaign(s, campaign=campaign, settings=twilio_settings, now=_day(2))
     assert dict(by_class.blocked) == dict(alone.blocked) == {"undeliverable": 1}
     third = _campaign_on_day(engine, twilio_settings, 2)

@@ -20,7 +20,7 @@ from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch
-from textopt.dispatch.models import Message, MessageEvent
+from textopt.outbox.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 from textopt.webhooks import service as webhooks
 from textopt.webhooks.models import WebhookDelivery

@@ -13,7 +13,8 @@ from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch
-from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt
+from textopt.dispatch.models import OrphanReceipt
+from textopt.outbox.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)

@@ -12,7 +12,7 @@ from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 
 def test_planning_ignores_a_consent_state_inserted_by_hand(

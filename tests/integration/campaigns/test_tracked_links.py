@@ -11,8 +11,8 @@ from textopt.campaigns import service as campaigns
 from textopt.campaigns.report import campaign_report
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.links.service import follow_link
+from textopt.outbox.models import Message
 
 TEXT = "Soldes chez Boutique : https://boutique.example/soldes-hiver-2026?utm=sms"
 

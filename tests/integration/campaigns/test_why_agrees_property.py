@@ -15,7 +15,7 @@ from tests.factories.campaigns import PARIS, add_contact, new_campaign
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.report import explain_recipient
 from textopt.config import Settings
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 MONDAY = dt.datetime(2026, 11, 23, 0, 0, tzinfo=PARIS)
 _numbers = itertools.count(10)

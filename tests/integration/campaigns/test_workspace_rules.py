@@ -12,8 +12,8 @@ from textopt.campaigns import service as campaigns
 from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.errors import ConfigError, ValidationError
+from textopt.outbox.models import Message
 
 WEDNESDAY_19H = dt.datetime(2026, 11, 25, 19, 0, tzinfo=PARIS)
 

@@ -20,7 +20,7 @@ from textopt.contacts import service
 from textopt.contacts.importer import import_contacts
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 
 LANDLINE = "01 42 68 53 00"  # Paris, a fixed line
 LANDLINE_E164 = "+33142685300"

@@ -32,7 +32,7 @@ from textopt.consent import service as consent
 from textopt.consent.models import ConsentEvent
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
+from textopt.outbox.models import Message
 from textopt.providers.base import OutboundMessage
 from textopt.providers.smtp import SmtpProvider
 
@@ -330,8 +330,8 @@ def test_a_wrong_password_leaves_the_email_queued_with_the_reason(
 def test_the_account_rate_limit_holds_by_the_dispatchers_clock(
     engine: Engine, campaign_settings: Settings, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    from textopt.dispatch.models import MessageEvent
     from textopt.dispatch.worker import Dispatcher
+    from textopt.outbox.models import MessageEvent
 
     rate = 4  # emails per second; the bucket holds one second's worth
     settings = _settings(campaign_settings, smtp_server, rate=rate)

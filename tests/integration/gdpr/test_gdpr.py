@@ -117,7 +117,7 @@ def test_purge_erases_inactive_prospects_only(session: Session) -> None:
 
 
 def test_erasure_empties_the_outbox_content_and_export_lists_messages(session: Session) -> None:
-    from textopt.dispatch.models import Message
+    from textopt.outbox.models import Message
 
     alice = _person(session)
     session.add(

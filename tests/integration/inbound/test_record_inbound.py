@@ -15,11 +15,11 @@ from tests.factories.inbound import RECEIVED, text_in
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.models import ConsentEvent, SuppressionReason
-from textopt.dispatch.models import Message
 from textopt.dispatch.worker import Dispatcher
 from textopt.gdpr.service import erase_person
 from textopt.inbound.models import InboundAction, InboundMessage
 from textopt.inbound.service import erase_inbound, list_inbound
+from textopt.outbox.models import Message
 
 ALICE = "+33612345678"
 

@@ -13,7 +13,6 @@ from tests.factories.inbound import RECEIVED, text_in
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.db.engine import session_factory, session_scope
-from textopt.dispatch.models import Message
 from textopt.inbound.models import SENDER_MAX, InboundAction, InboundMessage
 from textopt.inbound.service import (
     TEXT_MAX,
@@ -26,6 +25,7 @@ from textopt.inbound.service import (
     record_inbound,
     store_inbound,
 )
+from textopt.outbox.models import Message
 from textopt.providers.mo import InboundSms
 
 ALICE = "+33612345678"

@@ -15,7 +15,6 @@ from tests.factories.campaigns import add_contact
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.consent import service as consent
-from textopt.dispatch.models import Message
 from textopt.errors import ConfigError, SignatureError
 from textopt.inbound.models import InboundAction, InboundMessage
 from textopt.inbound.webhooks import (
@@ -25,6 +24,7 @@ from textopt.inbound.webhooks import (
     handle_webhook_inbound,
     handle_webhook_status,
 )
+from textopt.outbox.models import Message
 from textopt.providers.http_signatures import twilio_signature
 from textopt.webhooks.signing import sign
 

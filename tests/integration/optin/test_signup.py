@@ -15,7 +15,6 @@ from textopt.config import Settings
 from textopt.consent.models import ConsentAction, SuppressionReason
 from textopt.consent.service import current_consent, history, record_consent, suppress
 from textopt.contacts.models import Contact
-from textopt.dispatch.models import Message
 from textopt.errors import ConflictError, InvalidPhoneNumber, RateLimited, ValidationError
 from textopt.inbound.models import InboundAction
 from textopt.optin.service import (
@@ -27,6 +26,7 @@ from textopt.optin.service import (
     signup_status,
     start_signup,
 )
+from textopt.outbox.models import Message
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 FORM = "https://sms.example.com/s/club"

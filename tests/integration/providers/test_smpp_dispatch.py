@@ -23,7 +23,7 @@ from tests.factories.smsc import Smsc
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message, MessageEvent
+from textopt.outbox.models import Message, MessageEvent
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
 LONG = "Soldes d'hiver chez Boutique : -20% sur tout le magasin jusqu'a dimanche soir. " * 3

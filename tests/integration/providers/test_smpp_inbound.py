@@ -30,9 +30,9 @@ from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.consent.service import current_consent, suppression_reasons
 from textopt.db.engine import session_scope
-from textopt.dispatch.models import Message
 from textopt.dispatch.worker import Dispatcher
 from textopt.inbound.models import InboundMessage
+from textopt.outbox.models import Message
 
 ROOT = Path(__file__).resolve().parents[3]
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from textopt.campaigns.models import CampaignStatus, check_campaign_transition
-from textopt.dispatch.states import FINAL_STATES, TRANSITIONS, MessageStatus, check_transition
 from textopt.errors import InvalidTransition
+from textopt.outbox.states import FINAL_STATES, TRANSITIONS, MessageStatus, check_transition
 
 S = MessageStatus
 

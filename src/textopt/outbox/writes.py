@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
-from textopt.dispatch.models import Message, MessageEvent
+from textopt.outbox.models import Message, MessageEvent
 
 __all__ = ["EVENTS", "MESSAGES", "write_events", "write_updates"]
 

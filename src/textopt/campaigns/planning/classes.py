@@ -1,0 +1,304 @@
+"""Planning by class of recipient: the set-based path of SMS campaigns with plain templates.
+
+What planning writes for a recipient depends on few values. The text depends on the
+values the template reads, the country and the language; the decision on the country,
+region, zones, consent, customer status, whether there is a number and a usable address,
+and (in North America) the area code. Recipients with recent marketing (frequency caps) or
+on the suppression list are the exceptions: each gets a decision of their own.
+
+So the page query reads those values, not whole contacts. A recipient whose values were
+seen before costs two dictionary lookups. The first recipient of a new class or text is
+planned by the per-recipient code (`recipients.RecipientPlanner`), and what it gives is
+kept under the values it depends on. The outbox rows are then built by the database from
+the page's (contact, class, text) triples (`outbox.writers.FastInsert`): the columns are
+bound once per class or text, not once per recipient. The exceptions go through the
+per-recipient path as before.
+
+Used when `RunContext.by_class` says so: a campaign that sends SMS only, whose template
+only reads contact fields and attributes (no Jinja code, no tags), and tracks no links.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Text, case, cast, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from textopt.campaigns.audience import compile_filter, parse_filter
+from textopt.campaigns.facts import CAP_WINDOW, COUNTED_PLANNED, BatchFacts, number_kind
+from textopt.campaigns.planning.context import RunContext
+from textopt.campaigns.planning.recipients import RecipientPlanner
+from textopt.campaigns.planning.tally import Composed, Tally
+from textopt.compose.templates import LANGUAGE_KEY
+from textopt.consent.service import consent_summary
+from textopt.contacts.models import Contact
+from textopt.db.batching import keyset_pages
+from textopt.errors import TextoptError
+from textopt.outbox.models import Message
+from textopt.outbox.writers import ClassRows
+from textopt.policy import Decision, Verdict
+from textopt.vocab import Channel, Purpose
+
+__all__ = ["ClassPlanner", "PageRow"]
+
+#: A page row: id, phone, recent marketing, the class's parts, then the text's (as many
+#: as the template reads values, plus country and language): its length varies by campaign.
+PageRow = tuple[Any, ...]
+#: A class: the page row's values a decision without history depends on (9 of them).
+ClassKey = tuple[Any, ...]
+#: A text: the page row's values the template reads, then country and language.
+TextKey = tuple[Any, ...]
+#: Where the parts of a page row start: id, phone, recent marketing, then the class.
+_CLASS_START = 3
+_CLASS_PARTS = 9  # country ... area code (see `ClassPlanner._page_query`)
+_TEXT_START = _CLASS_START + _CLASS_PARTS
+#: How many distinct texts a run keeps in memory (their rows stay in the temporary table).
+_MAX_TEXTS = 50_000
+#: A reader of whole contact rows by id (on the reading session of the run).
+ContactReader = Callable[[Collection[int]], list[Any]]
+
+
+@dataclass(slots=True)
+class _Class:
+    decision: Decision
+    country: str | None
+    zone: str | None
+
+
+def _text_keys(paths: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    """What a text depends on: each contact field it reads, and the whole value of each
+    top-level attribute it reads. A deeper path is not read on its own: it may go through
+    a value that is not an object (`attributes.points.real`), which the database reads as
+    missing for everyone while the template gives each recipient their own text."""
+    keys = (path[:2] if path[0] == "attributes" else path for path in paths)
+    return tuple(dict.fromkeys(keys))
+
+
+class ClassPlanner:
+    """The set-based path of one planning run (see the module's docstring)."""
+
+    def __init__(self, run: RunContext, recipients: RecipientPlanner, tally: Tally) -> None:
+        self.run = run
+        self.recipients = recipients
+        self.tally = tally
+        self.state = recipients.channels[Channel.SMS]
+        self.paths = _text_keys(run.template.paths or ())
+        self.classes: dict[ClassKey, int] = {}
+        self.class_info: list[_Class] = []
+        self.texts: dict[TextKey, int] = {}
+        # a text's composition, or the message of the template error it gives, by index
+        self.text_info: dict[int, Composed | str] = {}
+        self._next_text = 0
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _page_query(self, dialect: str) -> Any:
+        run = self.run
+        since = run.start - CAP_WINDOW
+        history = exists().where(
+            Message.contact_id == Contact.id,
+            Message.purpose == Purpose.MARKETING,
+            # the (contact, time) index, as in `facts._history`
+            Message.status.concat("").in_([str(s) for s in COUNTED_PLANNED]),
+            Message.send_at >= since,
+            or_(Message.campaign_id.is_(None), Message.campaign_id != run.campaign_id),
+        )
+        texts = []
+        for path in self.paths:
+            if path[0] == "attributes":
+                texts.append(_attribute(dialect, path[1:]))
+            else:
+                texts.append(getattr(Contact, path[0]))
+        columns = [
+            Contact.id,
+            Contact.phone,
+            history,
+            # the class: what a decision without history depends on (`BatchFacts.key_of`)
+            Contact.country,
+            Contact.region,
+            Contact.timezone,
+            cast(Contact.timezones, Text),
+            consent_summary(Contact.id),
+            Contact.is_customer,
+            number_kind(),
+            or_(Contact.email.is_(None), Contact.email_undeliverable_at.is_not(None)),
+            case(
+                (func.substr(Contact.phone, 1, 2) == "+1", func.substr(Contact.phone, 1, 5)),
+                else_=None,
+            ),
+            # the text: the values the template reads, then what frames it
+            *texts,
+            Contact.country,
+            Contact.language,
+        ]
+        condition = compile_filter(parse_filter(run.audience_filter), now=run.start)
+        return select(*columns).where(condition)
+
+    def pages(self, session: Session, batch_size: int) -> Iterator[list[PageRow]]:
+        """The audience in keyset pages of plain tuples."""
+        connection = session.connection()
+        query = self._page_query(connection.dialect.name)
+        return keyset_pages(connection, query, Contact.id, batch_size)
+
+    def suppressed(self, session: Session, rows: list[PageRow]) -> set[str] | None:
+        """The page's numbers on the suppression list when the list must be queried; None
+        when it is held in memory (`plan` checks them)."""
+        lookup = self.recipients.suppression(session, Channel.SMS)
+        if lookup.empty or lookup.preloaded:
+            return None
+        phones = [row[1] for row in rows if row[1] and not row[2]]
+        return set(lookup.find(session, phones))
+
+    def plan(
+        self,
+        session: Session,
+        rows: list[PageRow],
+        suppressed: set[str] | None,
+        read: ContactReader,
+    ) -> tuple[ClassRows, list[int]]:
+        """The page's triples, and its suppressed contacts to plan one by one (contacts
+        with recent marketing are left to the caller too).
+
+        `read` gives whole contact rows: it is called only when the page has a class or a
+        text not seen before, for the first recipient of each.
+        """
+        if suppressed is None:
+            lookup = self.recipients.suppression(session, Channel.SMS)
+            phones = [row[1] for row in rows if row[1] and not row[2]]
+            suppressed = set(lookup.find(session, phones)) if not lookup.empty else set()
+        if len(self.texts) > _MAX_TEXTS:
+            # Texts personal to each recipient rarely repeat: forget them rather than hold
+            # one per recipient (a text seen again is composed again, under a new index).
+            self.texts.clear()
+            self.text_info.clear()
+        out = ClassRows()
+        alone: list[int] = []
+        missed: list[PageRow] = []
+        classes, texts = self.classes, self.texts
+        triples = out.triples
+        append = triples.append
+        for row in rows:
+            if row[2]:
+                continue
+            if suppressed and row[1] in suppressed:
+                alone.append(row[0])
+                continue
+            class_index = classes.get(row[_CLASS_START:_TEXT_START])
+            text_index = texts.get(row[_TEXT_START:])
+            if class_index is None or text_index is None:
+                missed.append(row)
+                continue
+            append((row[0], class_index, text_index))
+        if missed:
+            self._learn(missed, read, out)
+        self._count(triples)
+        return out, alone
+
+    def _learn(self, missed: list[PageRow], read: ContactReader, out: ClassRows) -> None:
+        """Plan the first recipient of each new class and text one by one, keep what it
+        gives under the values it depends on, then place every missed recipient."""
+        classes, texts = self.classes, self.texts
+        first: dict[ClassKey | TextKey, int] = {}  # a text's key starts with "text"
+        for row in missed:
+            key = row[_CLASS_START:_TEXT_START]
+            if key not in classes:
+                first.setdefault(key, row[0])
+            key = row[_TEXT_START:]
+            if key not in texts:
+                first.setdefault(("text", *key), row[0])
+        whole = {contact.id: contact for contact in read(set(first.values()))}
+        for key, contact_id in first.items():
+            if key[0] == "text":
+                self._learn_text(key[1:], whole[contact_id], out)
+            else:
+                self._learn_class(key, whole[contact_id], out)
+        out.triples.extend(
+            (row[0], classes[row[_CLASS_START:_TEXT_START]], texts[row[_TEXT_START:]])
+            for row in missed
+        )
+
+    def _learn_class(self, key: ClassKey, contact: Any, out: ClassRows) -> int:
+        consents = {contact.id: contact.consents} if contact.consents is not None else {}
+        facts = BatchFacts(channel=Channel.SMS, consents=consents, suppressed={}, history={})
+        decision, columns = self.recipients.decide(self.state, contact, facts)
+        index = len(self.class_info)
+        self.class_info.append(_Class(decision, contact.country, contact.timezone))
+        self.classes[key] = index
+        out.classes.append((index, *columns))
+        return index
+
+    def _learn_text(self, key: TextKey, contact: Any, out: ClassRows) -> int:
+        recipients = self.recipients
+        attributes = (
+            recipients.attributes(contact.attributes_json) if recipients.needs_attributes else {}
+        )
+        context = recipients.build_context(contact, attributes, ())
+        index = self._next_text
+        self._next_text += 1
+        try:
+            body = self.run.template.render(context)
+            composed = recipients.compose(body, contact.country or "ZZ", context[LANGUAGE_KEY])
+        except TextoptError as exc:  # a template error, or a text that cannot be sent
+            self.text_info[index] = exc.message
+        else:
+            self.text_info[index] = composed
+            text, encoding, segments, cost, currency, _, _ = composed
+            assert text is not None  # an SMS's composition has a text and an encoding
+            assert encoding is not None
+            out.texts.append(
+                (index, text, encoding, segments, cost, currency or self.tally.report.currency)
+            )
+        self.texts[key] = index
+        return index
+
+    def _count(self, triples: Sequence[tuple[int, int, int]]) -> None:
+        """The page's share of the report, tallied per distinct (class, text)."""
+        tally = self.tally
+        report = tally.report
+        report.audience += len(triples)
+        tally.section(Channel.SMS).audience += len(triples)
+        groups = Counter((c, t) for _, c, t in triples)
+        problems = report.template_problems
+        text_info, class_info = self.text_info, self.class_info
+        longest = -1  # the segments of a message longer than any before, if the page has one
+        for (class_index, text_index), count in groups.items():
+            composed = text_info[text_index]
+            if isinstance(composed, str):
+                problems[composed] += count
+                continue
+            known = class_info[class_index]
+            decision = known.decision
+            tally.add(Channel.SMS, decision, known.country, known.zone, composed, count)
+            if decision.verdict != Verdict.BLOCK:
+                report.reached += count
+                longest = max(longest, composed[2])
+        if longest > tally.worst_segments:  # the page's first recipient with the most
+            contact_id, text_index = min(
+                (contact_id, text_index)
+                for contact_id, class_index, text_index in triples
+                if not isinstance(composed := text_info[text_index], str)
+                and composed[2] == longest
+                and class_info[class_index].decision.verdict != Verdict.BLOCK
+            )
+            best = text_info[text_index]
+            assert not isinstance(best, str)
+            tally.set_worst(contact_id, best)
+        tally.fold()
+
+
+def _attribute(dialect: str, path: tuple[str, ...]) -> Any:
+    """An attribute's value as JSON text (equal text, equal value), NULL when the contact
+    does not have it: a JSON null and a missing key render differently."""
+    if dialect == "sqlite":
+        # JSON_QUOTE(JSON_EXTRACT(…)) gives "null" for both; `->` keeps them apart
+        location = literal("$" + "".join(f'."{key}"' for key in path), Text)
+        if sqlite3.sqlite_version_info >= (3, 38):
+            return Contact.attributes.op("->")(location)
+        value = func.json_quote(func.json_extract(Contact.attributes, location))
+        return case((func.json_type(Contact.attributes, location).is_(None), None), else_=value)
+    return cast(Contact.attributes[path if len(path) > 1 else path[0]], Text)

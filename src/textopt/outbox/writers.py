@@ -1,0 +1,310 @@
+"""Planning's bulk writers: multi-row inserts through the driver, and the set-based insert.
+
+Both write `OutboxRow`'s columns (`rows.py`); their SQL is generated from it. Instants go
+through `UTCDateTime`'s own bind conversion (`StoredInstants`), so the raw path refuses a
+naive datetime and stores what the ORM would.
+
+`OutboxWriter` runs `INSERT … ON CONFLICT DO NOTHING` on the driver's cursor: the driver
+binds the values in C and runs the insert without the interpreter lock, so a batch is
+written in a thread while the next one is planned. `FastInsert` writes a page planned by
+class of recipient: an `INSERT … SELECT` joins the page's (contact, class, text) triples
+with two temporary tables holding each class's decision columns and each text's
+composition, so those columns are bound once per class or text, not once per recipient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+from textopt.outbox.models import Message
+from textopt.outbox.rows import (
+    EMAIL_COLUMNS,
+    OUTBOX_COLUMNS,
+    DecisionColumns,
+    EmailRow,
+    SmsRow,
+    StoredDecision,
+    StoredInstant,
+)
+
+__all__ = [
+    "CLASSES_TABLE",
+    "TEXTS_TABLE",
+    "TEXT_COLUMNS",
+    "ClassRow",
+    "ClassRows",
+    "FastInsert",
+    "OutboxWriter",
+    "PlannedRows",
+    "StoredInstants",
+    "TextRow",
+]
+
+_MESSAGES = cast(Table, Message.__table__)
+
+CLASSES_TABLE = "textopt_plan_classes"
+TEXTS_TABLE = "textopt_plan_texts"
+#: The columns a class of recipients shares: what its decision writes.
+CLASS_COLUMNS: tuple[str, ...] = DecisionColumns._fields
+#: The columns a text shares: its composition.
+TEXT_COLUMNS = ("body", "encoding", "segments", "cost_micros", "currency")
+#: A class's row in its temporary table: index, then the stored decision columns.
+ClassRow = tuple[int, str, str, str | None, str, bool, StoredInstant | None, StoredInstant | None]
+#: A text's row in its temporary table: index, body, encoding, segments, cost, currency.
+TextRow = tuple[int, str, str, int, int, str]
+#: Where the fast insert takes the columns that are neither constant nor shared.
+_FROM_PAGE = {"contact_id": "v.contact_id", "recipient": "c.phone", "country": "c.country"}
+_CONFLICT = "ON CONFLICT (campaign_id, contact_id, channel) DO NOTHING"
+
+
+class StoredInstants:
+    """Instants in the form the driver is given them, converted once per distinct value.
+
+    The conversion is `UTCDateTime`'s own (`messages.send_at`'s bind processor): a naive
+    datetime is refused, and SQLite gets the text the ORM would have written.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        # the dialect's form of the type: on SQLite, its text after UTCDateTime's check
+        stored = _MESSAGES.c.send_at.type.dialect_impl(dialect)
+        self._bind: Callable[[Any], Any] | None = stored.bind_processor(dialect)
+        self._known: dict[dt.datetime, StoredInstant] = {}
+
+    def __call__(self, value: dt.datetime) -> StoredInstant:
+        """`value` in its stored form."""
+        converted = self._known.get(value)
+        if converted is None:
+            converted = self._bind(value) if self._bind is not None else value
+            if len(self._known) > 100_000:
+                self._known.clear()
+            self._known[value] = converted
+        return converted
+
+    def optional(self, value: dt.datetime | None) -> StoredInstant | None:
+        """`value` in its stored form, None kept."""
+        return None if value is None else self(value)
+
+    def decision(self, columns: DecisionColumns) -> StoredDecision:
+        """A decision's columns with their instants in stored form."""
+        pack, status, reason, reason_text, deferred, send_at, done_at = columns
+        return (
+            pack,
+            status,
+            reason,
+            reason_text,
+            deferred,
+            self.optional(send_at),
+            self.optional(done_at),
+        )
+
+
+@dataclass(slots=True)
+class ClassRows:
+    """What one page adds to the outbox on the set-based path."""
+
+    classes: list[ClassRow] = field(default_factory=list)  # new classes
+    texts: list[TextRow] = field(default_factory=list)  # new texts
+    triples: list[tuple[int, int, int]] = field(default_factory=list)  # contact, class, text
+
+    def __bool__(self) -> bool:
+        return bool(self.triples or self.classes or self.texts)
+
+
+@dataclass(slots=True)
+class PlannedRows:
+    """The outbox rows of one batch: plain tuples in `OutboxRow`'s order, or by class."""
+
+    sms: list[SmsRow] = field(default_factory=list)
+    email: list[EmailRow] = field(default_factory=list)
+    fast: ClassRows | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sms or self.email or self.fast)
+
+
+class FastInsert:
+    """The statements that write a page's triples (see the module's docstring).
+
+    `constants` gives the value of every column that is the same for the whole run; the
+    others come from the page (`_FROM_PAGE`), the class or the text. The idempotency key's
+    constant is its prefix, followed by the contact's id.
+    """
+
+    def __init__(self, *, marker: str, multirow_limit: int, constants: Mapping[str, Any]) -> None:
+        self.postgres = marker == "%s"
+        self.marker = marker
+        select_list: list[str] = []
+        values: list[Any] = []
+        for name in OUTBOX_COLUMNS:
+            if name in CLASS_COLUMNS:
+                select_list.append(f"k.{name}")
+            elif name in TEXT_COLUMNS:
+                select_list.append(f"t.{name}")
+            elif name in _FROM_PAGE:
+                select_list.append(_FROM_PAGE[name])
+            elif name in constants:
+                values.append(constants[name])
+                suffix = " || CAST(c.id AS TEXT)" if name == "idempotency_key" else ""
+                select_list.append(marker + suffix)
+            else:
+                raise ValueError(f"the fast insert has no value for the outbox column {name}")
+        unknown = set(constants) - set(OUTBOX_COLUMNS)
+        if unknown:
+            raise ValueError(f"the fast insert was given columns the outbox lacks: {unknown}")
+        self.select_list = ", ".join(select_list)
+        self.constants = tuple(values)
+        # SQLite: as many triples per statement as its parameter limit allows
+        self.chunk = max((multirow_limit - len(self.constants)) // 3, 1)
+        self._sql: dict[int, str] = {}
+
+    def _statement(self, count: int) -> str:
+        sql = self._sql.get(count)
+        if sql is not None:
+            return sql
+        m = self.marker
+        joins = (
+            f"JOIN contacts c ON c.id = v.contact_id "
+            f"JOIN {CLASSES_TABLE} k ON k.idx = v.class_idx "
+            f"JOIN {TEXTS_TABLE} t ON t.idx = v.text_idx"
+        )
+        insert = f"INSERT INTO messages ({', '.join(OUTBOX_COLUMNS)}) SELECT {self.select_list}"
+        if self.postgres:
+            sql = (
+                f"{insert} FROM unnest({m}::bigint[], {m}::integer[], {m}::integer[]) "
+                f"AS v(contact_id, class_idx, text_idx) {joins} {_CONFLICT}"
+            )
+        else:
+            values = ", ".join([f"({m}, {m}, {m})"] * count)
+            sql = (
+                f"WITH v(contact_id, class_idx, text_idx) AS (VALUES {values}) "
+                f"{insert} FROM v {joins} WHERE true {_CONFLICT}"
+            )
+        self._sql[count] = sql
+        return sql
+
+    def _parameters(self, values: list[Any]) -> list[Any]:
+        # SQLite: the VALUES come first (in the WITH clause); PostgreSQL: the arrays last
+        if self.postgres:
+            return [*self.constants, *values]
+        return [*values, *self.constants]
+
+    def create_tables(self, connection: Connection) -> None:
+        """The two temporary tables the page inserts join (dropped by `drop_tables`)."""
+        self.drop_tables(connection)
+        dialect = connection.dialect
+        for table, columns in ((CLASSES_TABLE, CLASS_COLUMNS), (TEXTS_TABLE, TEXT_COLUMNS)):
+            if self.postgres:  # typed as the outbox's columns, for the INSERT … SELECT
+                spelled = ", ".join(
+                    f"{name} {_MESSAGES.c[name].type.compile(dialect)}" for name in columns
+                )
+                connection.exec_driver_sql(
+                    f"CREATE TEMPORARY TABLE {table} (idx integer PRIMARY KEY, {spelled}) "
+                    "ON COMMIT DROP"
+                )
+            else:
+                spelled = ", ".join(columns)
+                connection.exec_driver_sql(
+                    f"CREATE TEMPORARY TABLE {table} (idx INTEGER PRIMARY KEY, {spelled})"
+                )
+
+    def drop_tables(self, connection: Connection) -> None:
+        """Drop the temporary tables (PostgreSQL drops them at commit anyway)."""
+        for table in (CLASSES_TABLE, TEXTS_TABLE):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+
+    def write(self, cursor: Any, rows: ClassRows) -> None:
+        """Insert the page's new classes and texts, then its triples."""
+        m = self.marker
+        if rows.classes:
+            marks = ", ".join([m] * (1 + len(CLASS_COLUMNS)))
+            cursor.executemany(f"INSERT INTO {CLASSES_TABLE} VALUES ({marks})", rows.classes)
+        if rows.texts:
+            marks = ", ".join([m] * (1 + len(TEXT_COLUMNS)))
+            cursor.executemany(f"INSERT INTO {TEXTS_TABLE} VALUES ({marks})", rows.texts)
+        triples = rows.triples
+        if not triples:
+            return
+        if self.postgres:
+            ids, classes, texts = (list(column) for column in zip(*triples, strict=True))
+            cursor.execute(self._statement(0), self._parameters([ids, classes, texts]))
+            return
+        for begin in range(0, len(triples), self.chunk):
+            chunk = triples[begin : begin + self.chunk]
+            values = [value for triple in chunk for value in triple]
+            cursor.execute(self._statement(len(chunk)), self._parameters(values))
+
+
+class OutboxWriter:
+    """Multi-row INSERT … ON CONFLICT DO NOTHING of planned rows through the driver's cursor."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        dialect = connection.dialect
+        self.marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        self.driver = driver
+        # An in-memory SQLite database lives in one connection tied to its thread.
+        database = connection.engine.url.database
+        self.threads = dialect.name != "sqlite" or database not in (None, "", ":memory:")
+        # SQLite: as many rows per statement as it takes parameters. PostgreSQL plans a
+        # long VALUES list slowly: one row per statement, pipelined by the driver.
+        self.multirow = isinstance(driver, sqlite3.Connection)
+        self.limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if self.multirow else 0
+        self.chunk = {
+            "sms": self.limit // len(OUTBOX_COLUMNS),
+            "email": self.limit // len(EMAIL_COLUMNS),
+        }
+        self._sql: dict[tuple[str, int], str] = {}
+        self.fast: FastInsert | None = None
+
+    def by_class(self, constants: Mapping[str, Any]) -> FastInsert:
+        """Set up the set-based path's writes (`FastInsert`) and its temporary tables."""
+        self.fast = FastInsert(marker=self.marker, multirow_limit=self.limit, constants=constants)
+        self.fast.create_tables(self.connection)
+        return self.fast
+
+    def close(self) -> None:
+        """Drop what `by_class` created."""
+        if self.fast is not None:
+            self.fast.drop_tables(self.connection)
+
+    def _statement(self, kind: str, count: int) -> str:
+        sql = self._sql.get((kind, count))
+        if sql is None:
+            columns = EMAIL_COLUMNS if kind == "email" else OUTBOX_COLUMNS
+            one = f"({', '.join([self.marker] * len(columns))})"
+            sql = self._sql[(kind, count)] = (
+                f"INSERT INTO messages ({', '.join(columns)}) VALUES "
+                f"{', '.join([one] * count)} {_CONFLICT}"
+            )
+        return sql
+
+    def write(self, rows: PlannedRows) -> None:
+        """Insert the batch's rows (existing ones are kept as they are)."""
+        cursor = self.driver.cursor()
+        try:
+            batches: tuple[tuple[str, list[Any]], ...] = (("sms", rows.sms), ("email", rows.email))
+            for kind, batch in batches:
+                if not self.multirow:
+                    if batch:
+                        cursor.executemany(self._statement(kind, 1), batch)
+                    continue
+                size = self.chunk[kind]
+                for begin in range(0, len(batch), size):
+                    chunk = batch[begin : begin + size]
+                    values = list(chain.from_iterable(chunk))
+                    cursor.execute(self._statement(kind, len(chunk)), values)
+            if rows.fast:
+                assert self.fast is not None
+                self.fast.write(cursor, rows.fast)
+        finally:
+            cursor.close()
