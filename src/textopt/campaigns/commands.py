@@ -17,7 +17,7 @@ from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
 from textopt.campaigns import service
 from textopt.campaigns.models import Campaign
-from textopt.campaigns.plan_report import PlanReport
+from textopt.campaigns.planning.report import PlanReport
 from textopt.config import Settings
 
 __all__ = ["Cancelled", "Launched", "cancel", "launch", "pause", "resume"]
