@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from textopt.cli.common import console, parse_instant, print_json, session
+from textopt.cli.display import human_instant, person_zone
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
 from textopt.contacts.service import get_contact_by_phone_or_raise
@@ -81,9 +82,10 @@ def _record(
 
 
 def _proof_text(proof: dict[str, Any] | None) -> str:
+    """A proof as `key=value` pairs, absent values left out ("erased" once erased)."""
     if proof is None:
         return "erased"
-    return ", ".join(f"{key}={value}" for key, value in proof.items())
+    return ", ".join(f"{key}={value}" for key, value in proof.items() if value not in (None, ""))
 
 
 @app.command("grant")
@@ -125,6 +127,7 @@ def history(phone: str, as_json: JsonOption = False) -> None:
     """Every ledger event of a contact, with its proof unless erased."""
     with session() as s:
         contact = get_contact_by_phone_or_raise(s, phone=phone)
+        zone = person_zone(contact.timezone, contact.timezones)
         events = [_event_dict(e, p) for e, p in service.history(s, contact_id=contact.id)]
         current = {
             f"{channel}/{purpose}": state.status
@@ -137,19 +140,17 @@ def history(phone: str, as_json: JsonOption = False) -> None:
         return
     table = Table(title=f"consent ledger of {contact.phone}")
     for column in ("event", "when", "channel", "purpose", "action", "source", "text", "proof"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "when")
     for e in events:
         table.add_row(
             str(e["event"]),
-            e["occurred_at"].isoformat(timespec="seconds"),
+            human_instant(e["occurred_at"], zone),
             e["channel"],
             e["purpose"],
             e["action"],
             e["source"],
             e["consent_text_version"] or "",
-            "erased"
-            if e["proof"] is None
-            else ", ".join(f"{k}={v}" for k, v in e["proof"].items()),
+            _proof_text(e["proof"]),
         )
     console.print(table)
     console.print("current: " + (", ".join(f"{k} {v}" for k, v in current.items()) or "none"))

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from textopt.cli.common import console, console_err, parse_instant, print_json, session
+from textopt.cli.display import human_instant
 from textopt.compose import Analysis, Encoding, analyze, message_frame
 from textopt.config import get_settings
 from textopt.dispatch import listing
@@ -312,7 +313,7 @@ def list_command(
             row["purpose"],
             row["status"],
             row["reason"] or "",
-            row["created_at"],
+            human_instant(row["created_at"], seconds=False),
         )
     console.print(table, highlight=False)
     if following is not None:
