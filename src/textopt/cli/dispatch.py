@@ -274,11 +274,16 @@ def show_message(message_id: int, as_json: JsonOption = False) -> None:
     console.print(f"[bold]message {data['id']}[/] to {data['to']}: {data['status']}")
     if data["reason_text"]:
         console.print(f"  {data['reason_text']}", highlight=False)
-    console.print(
-        f"  {data['segments']} segment(s) {data['encoding']}, {data['cost']} "
-        f"{data['currency']}, provider {data['provider']} {data['provider_message_id'] or ''}"
-    )
+    sizes = [f"{data['segments']} segment(s)", data["encoding"]]
+    line = " ".join(str(part) for part in sizes if part) + f", {data['cost']} {data['currency']}"
+    if data["provider"]:  # absent until a provider account is chosen: said by leaving it out
+        line += f", provider {data['provider']} {data['provider_message_id'] or ''}".rstrip()
+    console.print(f"  {line}", highlight=False)
+    if data["status"] in ("planned", "queued") and data["send_at"]:
+        console.print(f"  send time: {human_instant(data['send_at'])}", highlight=False)
     console.print(f"  text: {data['body']}", highlight=False)
+    zone = workspace_zone()
     for event in data["events"]:
         detail = json.dumps(event["detail"], ensure_ascii=False) if event["detail"] else ""
-        console.print(f"  {event['at']}  {event['status']:<10} {detail}", highlight=False)
+        at = human_instant(event["at"], zone)
+        console.print(f"  {at}  {event['status']:<10} {detail}", highlight=False)

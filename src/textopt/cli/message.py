@@ -303,7 +303,11 @@ def list_command(
         return
     table = Table(title=f"{len(rows)} message(s)")
     for column in ("id", "campaign", "to", "channel", "purpose", "status", "reason", "created"):
-        table.add_column(column, justify="right" if column in ("id", "campaign") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("id", "campaign") else "left",
+            no_wrap=column == "created",
+        )
     for row in rows:
         table.add_row(
             str(row["id"]),
