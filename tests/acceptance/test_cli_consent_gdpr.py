@@ -168,3 +168,17 @@ def test_verify_lists_each_state_the_ledger_does_not_support_and_rebuild_repairs
     ]
     assert json.loads(_run("consent", "rebuild", "--json")) == {"states": 1}
     assert "ledger intact" in _run("consent", "verify")
+
+
+def test_history_shows_when_in_the_persons_zone_and_leaves_out_absent_proof_fields(
+    engine: Engine,
+) -> None:
+    _add_contact(engine)
+    _run("consent", "grant", "+33612345678", "--at", "2025-11-14T09:12:30.575033+00:00")
+    shown = _run("consent", "history", "+33612345678")
+    assert "2025-11-14 10:12:30 CET" in shown  # 09:12 UTC, in Paris
+    assert "+00:00" not in shown
+    assert "575033" not in shown
+    assert "None" not in shown
+    as_json = json.loads(_run("consent", "history", "+33612345678", "--json"))
+    assert as_json["events"][0]["occurred_at"] == "2025-11-14T09:12:30.575033+00:00"

@@ -126,7 +126,7 @@ def test_check_sends_on_saturday_evening_and_defers_at_eight(engine: Engine) -> 
 
 def test_check_prints_a_readable_decision(engine: Engine) -> None:
     text = _run("policy", "check", "--to", FR, "--at", "2026-03-28T20:00+01:00")
-    assert "DEFER until 2026-03-30T08:00:00+02:00 (Europe/Paris)" in text
+    assert "DEFER until 2026-03-30 08:00 CEST (Europe/Paris)" in text
     assert "reason: quiet_hours" in text
     assert "unknown number: consent assumed" in text
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from textopt.accounts import service
 from textopt.accounts.models import ApiKey
 from textopt.cli.common import console, console_err, print_json, session
+from textopt.cli.display import human_instant
 from textopt.cli.users import cli_actor
 
 app = typer.Typer(help="API keys for /v1: shown once, stored hashed, scoped, revocable.")
@@ -86,8 +87,8 @@ def list_command(as_json: JsonOption = False) -> None:
             row["name"],
             row["prefix"],
             ", ".join(row["scopes"]),
-            row["last_used_at"].isoformat(timespec="minutes") if row["last_used_at"] else "",
-            row["revoked_at"].isoformat(timespec="minutes") if row["revoked_at"] else "",
+            human_instant(row["last_used_at"], seconds=False),
+            human_instant(row["revoked_at"], seconds=False),
         )
     console.print(table)
 

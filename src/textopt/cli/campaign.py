@@ -16,6 +16,7 @@ from textopt.campaigns.planning import PlanReport
 from textopt.campaigns.report import campaign_report, explain_recipient
 from textopt.campaigns.segments import count_audience
 from textopt.cli.common import console, console_err, parse_instant, print_json, session
+from textopt.cli.display import human_instant, send_time_histogram
 from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
@@ -182,7 +183,7 @@ def list_command(as_json: JsonOption = False) -> None:
             row["status"],
             row["purpose"],
             row["audience"],
-            row["created_at"].isoformat(timespec="minutes"),
+            human_instant(row["created_at"], seconds=False),
         )
     console.print(table)
 
@@ -196,7 +197,10 @@ def show(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
         print_json(data)
         return
     for key, value in data.items():
-        console.print(f"[bold]{key}[/]: {value}", highlight=False)
+        if value is None:
+            continue  # an absent setting says nothing
+        shown = human_instant(value) if isinstance(value, dt.datetime) else value
+        console.print(f"[bold]{key}[/]: {shown}", highlight=False)
 
 
 def _progress_run(total: int, label: str, run: Any) -> Any:
@@ -221,7 +225,11 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         f"{sum(data['blocked'].values()):,} excluded",
         highlight=False,
     )
-    console.print(f"start {data['start']}, expires {data['expires_at']}")
+    console.print(
+        f"start {human_instant(data['start'], seconds=False)}, "
+        f"expires {human_instant(data['expires_at'], seconds=False)}",
+        highlight=False,
+    )
     if len(data["channels"]) > 1:
         _print_channels(data)
     for kind in ("blocked", "deferred"):
@@ -245,14 +253,12 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         f"smart encoding saves {data['smart_encoding_saving_segments']:,} segments"
     )
     if data["send_times_by_local_hour"]:
-        hist = Table(title="send times by hour, in the recipients' local time")
-        hist.add_column("day")
-        hist.add_column("00 . . . 06 . . . 12 . . . 18 . . . 23")
-        for day, hours in sorted(data["send_times_by_local_hour"].items()):
-            peak = max(hours) or 1
-            bars = "".join(" ▁▂▃▄▅▆▇█"[min(8, round(8 * h / peak))] if h else "·" for h in hours)
-            hist.add_row(day, bars)
-        console.print(hist)
+        console.print(
+            send_time_histogram(
+                data["send_times_by_local_hour"],
+                title="send times by hour, in the recipients' local time",
+            )
+        )
     if data["worst_message"]:
         worst = data["worst_message"]
         console.print(f"worst case ({worst['segments']} segments, {worst['encoding']}):")

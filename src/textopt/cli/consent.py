@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from textopt.cli.common import console, parse_instant, print_json, session
+from textopt.cli.display import human_instant, person_zone
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
 from textopt.contacts.models import Contact
@@ -116,9 +117,10 @@ def _address_proof(contact: Contact, channel: Channel) -> dict[str, Any]:
 
 
 def _proof_text(proof: dict[str, Any] | None) -> str:
+    """A proof as `key=value` pairs, absent values left out ("erased" once erased)."""
     if proof is None:
         return "erased"
-    return ", ".join(f"{key}={value}" for key, value in proof.items())
+    return ", ".join(f"{key}={value}" for key, value in proof.items() if value not in (None, ""))
 
 
 @app.command("grant")
@@ -183,6 +185,7 @@ def history(
     erased."""
     with session() as s:
         contact = find_contact_or_raise(s, phone=phone, email=email)
+        zone = person_zone(contact.timezone, contact.timezones)
         events = [_event_dict(e, p) for e, p in service.history(s, contact_id=contact.id)]
         current = {
             f"{channel}/{purpose}": state.status
@@ -197,19 +200,17 @@ def history(
         return
     table = Table(title=f"consent ledger of {contact.phone or contact.email}")
     for column in ("event", "when", "channel", "purpose", "action", "source", "text", "proof"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "when")
     for e in events:
         table.add_row(
             str(e["event"]),
-            e["occurred_at"].isoformat(timespec="seconds"),
+            human_instant(e["occurred_at"], zone),
             e["channel"],
             e["purpose"],
             e["action"],
             e["source"],
             e["consent_text_version"] or "",
-            "erased"
-            if e["proof"] is None
-            else ", ".join(f"{k}={v}" for k, v in e["proof"].items()),
+            _proof_text(e["proof"]),
         )
     console.print(table)
     console.print("current: " + (", ".join(f"{k} {v}" for k, v in current.items()) or "none"))

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from textopt.accounts.service import record_audit
 from textopt.cli.common import console, console_err, engine, print_json, session
+from textopt.cli.display import human_instant
 from textopt.cli.users import cli_actor
 from textopt.consent import service as consent_service
 from textopt.contacts import service
@@ -114,7 +115,7 @@ def _print_contact(data: dict[str, Any]) -> None:
         rows.append(
             (
                 f"consent {state['channel']}/{state['purpose']}",
-                f"{state['status']} ({state['source']}) since {state['since']}",
+                f"{state['status']} ({state['source']}) since {human_instant(state['since'])}",
             )
         )
     if "consent" in data and not data["consent"]:
@@ -125,12 +126,16 @@ def _print_contact(data: dict[str, Any]) -> None:
             f"{failures['last_code']} from {failures['last_provider']}"
         )
         if failures["undeliverable_since"]:
-            rows.append(("undeliverable", f"since {failures['undeliverable_since']}: {why}"))
+            since = human_instant(failures["undeliverable_since"])
+            rows.append(("undeliverable", f"since {since}: {why}"))
         else:
             rows.append(("number failures", why))
     for message in data.get("inbound", []):
         rows.append(
-            (f"sent us {message['received_at'][:16]}", f"{message['text']!r} ({message['action']})")
+            (
+                f"sent us {human_instant(message['received_at'], seconds=False)}",
+                f"{message['text']!r} ({message['action']})",
+            )
         )
     for label, value in rows:
         table.add_row(label, value, style=None)

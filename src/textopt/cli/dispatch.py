@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
+from enum import IntEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.live import Live
+from rich.text import Text
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from textopt.campaigns.report import message_history
 from textopt.campaigns.sends import enqueue_message
 from textopt.cli.common import console, console_err, engine, print_json, session
+from textopt.cli.display import human_instant, workspace_zone
 from textopt.config import get_settings
 from textopt.db.base import utcnow
+from textopt.db.engine import session_scope
+from textopt.dispatch.backlog import Backlog, outbox_backlog
 from textopt.dispatch.worker import DispatchStats, run_dispatch
 from textopt.errors import ValidationError
 from textopt.outbox.states import MessageStatus
 from textopt.vocab import Purpose
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
+
+#: How often (seconds) the live status reads the outbox's waiting messages.
+_BACKLOG_EVERY = 2.0
 
 
 def _stats_dict(stats: DispatchStats) -> dict[str, Any]:
@@ -37,13 +50,77 @@ def _stats_dict(stats: DispatchStats) -> dict[str, Any]:
     }
 
 
-def _line(stats: DispatchStats) -> str:
-    held = stats.blocked + stats.deferred
-    return (
-        f"submitted {stats.submitted:,} · receipts {stats.receipts:,} · replies in "
-        f"{stats.inbound:,} · retried {stats.retried:,} · failed {stats.failed:,} · held back "
-        f"{held:,}"
-    )
+class _LiveStatus:
+    """The status line of a running dispatcher: its counts, and what the outbox still holds.
+
+    Rich redraws it from its own thread several times a second; the outbox is read at most
+    every `_BACKLOG_EVERY` seconds so that the line costs the database next to nothing.
+    """
+
+    def __init__(self, db: Engine, zone: ZoneInfo) -> None:
+        self.db = db
+        self.zone = zone
+        self.stats = DispatchStats()
+        self._backlog: Backlog | None = None
+        self._read_at = -_BACKLOG_EVERY
+
+    def update(self, stats: DispatchStats) -> None:
+        """Take the dispatcher's running totals (it passes the same object each time)."""
+        self.stats = stats
+
+    def backlog(self, *, fresh: bool = False) -> Backlog | None:
+        """What is due and waiting, read again when older than a few seconds or if `fresh`."""
+        if fresh or time.monotonic() - self._read_at >= _BACKLOG_EVERY:
+            try:
+                with session_scope(self.db) as s:
+                    self._backlog = outbox_backlog(s, now=utcnow())
+            except SQLAlchemyError:
+                pass  # a busy database only delays the count; the next redraw reads it again
+            self._read_at = time.monotonic()
+        return self._backlog
+
+    def line(self) -> str:
+        """`sent 12 · failed 0 · 10 waiting until 08:00 CET`, as the terminal shows it."""
+        stats = self.stats
+        parts = [
+            f"sent {stats.submitted:,}",
+            f"receipts {stats.receipts:,}",
+            f"replies in {stats.inbound:,}",
+            f"failed {stats.failed:,}",
+        ]
+        if stats.expired:
+            parts.append(f"expired {stats.expired:,}")
+        parts.append(self._waiting(self.backlog()))
+        return " · ".join(parts)
+
+    def summary(self) -> str:
+        """What a stopped dispatcher did and leaves: sent, failed, waiting, next send time."""
+        stats = self.stats
+        failed = f"{stats.failed:,} failed"
+        if stats.expired:
+            failed += f", {stats.expired:,} expired"
+        waiting = self._waiting(self.backlog(fresh=True))
+        return f"stopped: {stats.submitted:,} sent, {failed}, {waiting}"
+
+    def _waiting(self, backlog: Backlog | None) -> str:
+        if backlog is None:
+            return "outbox not read yet"
+        due = f"{backlog.due:,} due now" if backlog.due else ""
+        if backlog.next_send_at is None:
+            return due or "nothing due or waiting"
+        until = human_instant(backlog.next_send_at, self.zone, seconds=False, now=utcnow())
+        waiting = f"{backlog.waiting:,} waiting until {until}"
+        return f"{due}, {waiting}" if due else waiting
+
+    def __rich__(self) -> Text:
+        """The line as Rich draws it."""
+        return Text(self.line())
+
+
+def _backlog_dict(backlog: Backlog | None) -> dict[str, Any]:
+    if backlog is None:
+        return {}
+    return {"due": backlog.due, "waiting": backlog.waiting, "next_send_at": backlog.next_send_at}
 
 
 def dispatch(
@@ -53,28 +130,41 @@ def dispatch(
     workers: Annotated[int, typer.Option("--workers", help="Workers per provider account")] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """Send due messages through the configured providers (Ctrl-C stops cleanly)."""
+    """Send due messages through the configured providers (Ctrl-C stops cleanly).
+
+    The status line says what was sent and what waits until when, in the workspace's time
+    zone; stopped, it prints what was sent and failed, what waits and the next send time.
+    """
     if workers < 1:
         raise ValidationError("--workers must be at least 1", field="workers")
     settings = get_settings()
+    db = engine()
+    status = _LiveStatus(db, workspace_zone())
+    stopped = False
     if as_json:
-        stats = run_dispatch(engine(), settings, workers=workers, once=once, webhooks=True)
-        print_json(_stats_dict(stats))
-        return
-    with Live(console=console_err, refresh_per_second=4, transient=False) as live:
         try:
-            stats = run_dispatch(
-                engine(),
-                settings,
-                workers=workers,
-                once=once,
-                progress=lambda s: live.update(_line(s)),
-                webhooks=True,
+            status.update(run_dispatch(db, settings, workers=workers, once=once, webhooks=True))
+        except KeyboardInterrupt:
+            stopped = True
+        backlog = _backlog_dict(status.backlog(fresh=True))
+        print_json({**_stats_dict(status.stats), **backlog, "stopped": stopped})
+        return
+    with Live(status, console=console_err, refresh_per_second=4, transient=False):
+        try:
+            status.update(
+                run_dispatch(
+                    db,
+                    settings,
+                    workers=workers,
+                    once=once,
+                    progress=status.update,
+                    webhooks=True,
+                )
             )
         except KeyboardInterrupt:
-            console_err.print("stopped")
-            return
-        live.update(_line(stats))
+            stopped = True
+    if stopped:
+        console_err.print(status.summary(), highlight=False)
 
 
 def send(
@@ -96,7 +186,16 @@ def send(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Send one message now through the same policy and outbox as campaigns."""
+    """Send one message now through the same policy and outbox as campaigns.
+
+    \b
+    Exit codes (also with --json, whose "status" says the same):
+      0  sent, or written to the outbox and due now (--queue-only)
+      2  bad input or configuration: nothing was written
+      3  not sent and never will be: blocked by the policy (the reason is printed)
+      4  deferred: it waits in the outbox until its send time (printed)
+      5  failed or expired at the provider
+    """
     variables: dict[str, str] = {}
     for item in var or []:
         name, sep, value = item.partition("=")
@@ -123,13 +222,46 @@ def send(
     with session() as s:
         data = message_history(s, message_id=message_id)
     data["created"] = created
+    outcome = send_outcome(data, now=utcnow(), queue_only=queue_only)
     if as_json:
         print_json(data)
-        return
-    note = "" if created else " (already sent with this idempotency key)"
-    console.print(f"message {message_id}: [bold]{data['status']}[/]{note}")
-    if data["reason_text"] and data["status"] in ("blocked", "planned"):
-        console.print(f"  {data['reason_text']}", highlight=False)
+    else:
+        note = "" if created else " (already sent with this idempotency key)"
+        console.print(f"message {message_id}: [bold]{data['status']}[/]{note}")
+        if outcome == SendOutcome.DEFERRED and data["send_at"]:
+            until = human_instant(data["send_at"], workspace_zone(), seconds=False)
+            console.print(f"  waits in the outbox until {until}", highlight=False)
+        if data["reason_text"] and data["status"] in ("blocked", "planned"):
+            console.print(f"  {data['reason_text']}", highlight=False)
+    # SystemExit, not typer.Exit: main() runs click with standalone_mode=False (cli/message.py)
+    if outcome != SendOutcome.SENT:
+        raise SystemExit(outcome)
+
+
+class SendOutcome(IntEnum):
+    """The exit code of `textopt send`: what became of the message (see its --help)."""
+
+    SENT = 0  # handed to the provider, or in the outbox and due now (--queue-only)
+    BLOCKED = 3  # the policy refused it (or it was cancelled): it will never go
+    DEFERRED = 4  # it waits for its send time (quiet hours, a cap) or a retry
+    FAILED = 5  # the provider or the network refused it for good, or it expired
+
+
+def send_outcome(data: dict[str, Any], *, now: dt.datetime, queue_only: bool) -> SendOutcome:
+    """What a one-off message's state means for the sender, from `message_history`'s fields."""
+    status = MessageStatus(data["status"])
+    if status in (MessageStatus.BLOCKED, MessageStatus.CANCELLED):
+        return SendOutcome.BLOCKED
+    if status in (MessageStatus.FAILED, MessageStatus.EXPIRED):
+        return SendOutcome.FAILED
+    if status in (MessageStatus.PLANNED, MessageStatus.QUEUED):
+        send_at = data["send_at"]
+        later = send_at is not None and dt.datetime.fromisoformat(send_at) > now
+        # due now and left to a dispatcher (--queue-only) is what was asked; anything else
+        # still in the outbox waits: for its send time, or for a retry
+        if later or status == MessageStatus.QUEUED or not queue_only:
+            return SendOutcome.DEFERRED
+    return SendOutcome.SENT
 
 
 def show_message(message_id: int, as_json: JsonOption = False) -> None:
@@ -142,11 +274,16 @@ def show_message(message_id: int, as_json: JsonOption = False) -> None:
     console.print(f"[bold]message {data['id']}[/] to {data['to']}: {data['status']}")
     if data["reason_text"]:
         console.print(f"  {data['reason_text']}", highlight=False)
-    console.print(
-        f"  {data['segments']} segment(s) {data['encoding']}, {data['cost']} "
-        f"{data['currency']}, provider {data['provider']} {data['provider_message_id'] or ''}"
-    )
+    sizes = [f"{data['segments']} segment(s)", data["encoding"]]
+    line = " ".join(str(part) for part in sizes if part) + f", {data['cost']} {data['currency']}"
+    if data["provider"]:  # absent until a provider account is chosen: said by leaving it out
+        line += f", provider {data['provider']} {data['provider_message_id'] or ''}".rstrip()
+    console.print(f"  {line}", highlight=False)
+    if data["status"] in ("planned", "queued") and data["send_at"]:
+        console.print(f"  send time: {human_instant(data['send_at'])}", highlight=False)
     console.print(f"  text: {data['body']}", highlight=False)
+    zone = workspace_zone()
     for event in data["events"]:
         detail = json.dumps(event["detail"], ensure_ascii=False) if event["detail"] else ""
-        console.print(f"  {event['at']}  {event['status']:<10} {detail}", highlight=False)
+        at = human_instant(event["at"], zone)
+        console.print(f"  {at}  {event['status']:<10} {detail}", highlight=False)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from textopt.cli.common import console, engine, print_json, session
+from textopt.cli.display import human_instant
 from textopt.config import get_settings
 from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
@@ -131,7 +132,7 @@ def list_(
     for row in rows:
         table.add_row(
             str(row["id"]),
-            row["received_at"][:19],
+            human_instant(row["received_at"]),
             _shown_sender(row["from"]),
             (row["text"] or "")[:40],
             row["keyword"],

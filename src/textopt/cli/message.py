@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from textopt.cli.common import console, console_err, parse_instant, print_json, session
+from textopt.cli.display import human_instant
 from textopt.compose import Analysis, Encoding, analyze, message_frame
 from textopt.config import get_settings
 from textopt.dispatch import listing
@@ -302,7 +303,11 @@ def list_command(
         return
     table = Table(title=f"{len(rows)} message(s)")
     for column in ("id", "campaign", "to", "channel", "purpose", "status", "reason", "created"):
-        table.add_column(column, justify="right" if column in ("id", "campaign") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("id", "campaign") else "left",
+            no_wrap=column == "created",
+        )
     for row in rows:
         table.add_row(
             str(row["id"]),
@@ -312,7 +317,7 @@ def list_command(
             row["purpose"],
             row["status"],
             row["reason"] or "",
-            row["created_at"],
+            human_instant(row["created_at"], seconds=False),
         )
     console.print(table, highlight=False)
     if following is not None:

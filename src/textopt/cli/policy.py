@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from textopt.campaigns.facts import gather_facts, workspace_policy
 from textopt.cli.common import console, parse_instant, print_json, session
+from textopt.cli.display import human_instant
 from textopt.config import get_settings
 from textopt.consent.service import suppression_reasons
 from textopt.contacts.phones import PhoneInfo, parse_phone
@@ -173,8 +174,8 @@ def _print_decision(decision: Decision, *, known: bool, assume_consent: bool) ->
     label = {"SEND": "green", "DEFER": "yellow", "BLOCK": "red"}[decision.verdict.value]
     head = f"[bold {label}]{decision.verdict.value}[/]"
     if decision.at is not None and decision.verdict.value == "DEFER":
-        local = decision.at.astimezone(zone(decision.timezones[0]))
-        head += f" until {local.isoformat()} ({decision.timezones[0]})"
+        name = decision.timezones[0]
+        head += f" until {human_instant(decision.at, zone(name), seconds=False)} ({name})"
     if decision.reason is not None:
         head += f"  reason: {decision.reason.value}"
     console.print(head, highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +14,7 @@ from textopt.campaigns import segments
 from textopt.campaigns.audience import describe, parse_filter
 from textopt.campaigns.segment_models import Segment
 from textopt.cli.common import console, print_json, session
+from textopt.cli.display import human_instant
 from textopt.db.base import utcnow
 
 app = typer.Typer(
@@ -118,7 +120,7 @@ def show(
         return
     for label in ("name", "filter", "canonical", "description", "count", "created_at"):
         value = data[label]
-        shown = value.isoformat() if hasattr(value, "isoformat") else value
+        shown = human_instant(value) if isinstance(value, dt.datetime) else value
         console.print(
             f"{label:<12} {'' if shown is None else shown}", markup=False, highlight=False
         )

@@ -30,7 +30,19 @@ def serve(
     db = engine()
     app = create_app(settings, dispatcher=not no_dispatch, engine=db)
     workers = "without workers" if no_dispatch else "with the dispatcher and webhook delivery"
+    base = f"http://{_browsable(host)}:{port}"
     console_err.print(
-        f"textopt on http://{host}:{port} ({display_url(db)}, {workers}); API docs at /docs"
+        f"textopt on {base} ({display_url(db)}, {workers})\n"
+        f"  dashboard: {base}/app/\n  API docs:  {base}/docs",
+        highlight=False,
     )
     uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, log_level="info")
+
+
+def _browsable(host: str) -> str:
+    """The host to put in a URL someone opens: a wildcard address is reached on loopback."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -12,6 +12,7 @@ from textopt.accounts import service
 from textopt.accounts.models import Role, User
 from textopt.accounts.service import Actor
 from textopt.cli.common import console, print_json, session
+from textopt.cli.display import human_instant
 from textopt.errors import ValidationError
 
 app = typer.Typer(help="Users of the web UI and the API: roles admin, marketer, viewer.")
@@ -87,8 +88,8 @@ def list_command(as_json: JsonOption = False) -> None:
             str(row["id"]),
             row["email"],
             row["role"],
-            row["created_at"].isoformat(timespec="minutes"),
-            row["disabled_at"].isoformat(timespec="minutes") if row["disabled_at"] else "",
+            human_instant(row["created_at"], seconds=False),
+            human_instant(row["disabled_at"], seconds=False),
         )
     console.print(table)
 

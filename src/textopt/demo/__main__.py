@@ -4,7 +4,10 @@ A French shop imports its customers (a few thousand, from France, Belgium, the U
 UK; some without consent, some who said STOP, some rows invalid), checks its consent ledger,
 previews and launches a winter sale, sends appointment confirmations, dispatches until
 nothing is due and prints the report; then sends a newsletter on two channels (an SMS teaser
-to SMS subscribers, the full email to the others). The database is left in `demo/`.
+to SMS subscribers, the full email to the others). The database is left in `demo/`, with
+`demo/nouveaux-clients.csv`, the new customers the README's tour imports: campaigns 1 to 3
+are the demo's, the tour's own campaign is number 4 (`tests/acceptance/test_readme_tour.py`
+runs the tour on a fresh demo, so these numbers are checked).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from textopt.contacts.models import Contact
 from textopt.db.base import utcnow
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.migrate import upgrade
-from textopt.demo.contacts import write_demo_csv
+from textopt.demo.contacts import FEATURED_FR_NUMBER, FEATURED_US_NUMBER, write_demo_csv
 from textopt.dispatch.worker import run_dispatch
 from textopt.vocab import Channel, Purpose
 
@@ -141,6 +144,9 @@ def main() -> None:
     if report.rejects_path:
         console.print(f"  rejected rows and warnings, with line numbers: {report.rejects_path}")
 
+    # the README tour's own file: new customers from the shop's till, imported by hand
+    write_demo_csv(DEMO / "nouveaux-clients.csv", count=40, seed=2027, first=3000)
+
     _step("Checking the consent ledger's hash chain")
     with session_scope(engine) as s:
         ledger = consent.verify_ledger(s)
@@ -226,12 +232,12 @@ def main() -> None:
     console.print("  export TEXTOPT_CONFIG=demo/textopt.toml")
     for command in (
         "textopt contacts list --limit 10",
+        f"textopt consent history '{FEATURED_FR_NUMBER}'",
         f"textopt campaign report {sale_id}",
         f"textopt campaign report {letter_id}   # SMS and email side by side",
-        f"textopt campaign why {sale_id} '+1 305 555 0142'",
+        f"textopt campaign why {sale_id} '{FEATURED_US_NUMBER}'",
         "textopt consent verify",
-        'textopt message inspect "Soldes d’hiver : -20% !"',
-        "textopt policy check --to '+33 6 12 34 56 78' --at 2026-12-06T10:00:00+01:00",
+        "textopt contacts import demo/nouveaux-clients.csv   # then the README's tour",
     ):
         console.print(f"  .venv/bin/{command}")
     engine.dispose()

@@ -22,7 +22,7 @@ from pathlib import Path
 from textopt.contacts.phones import parse_phone
 from textopt.errors import InvalidPhoneNumber
 
-__all__ = ["DEMO_HEADER", "FEATURED_US_NUMBER", "write_demo_csv"]
+__all__ = ["DEMO_HEADER", "FEATURED_FR_NUMBER", "FEATURED_US_NUMBER", "write_demo_csv"]
 
 DEMO_HEADER = [
     "Téléphone", "Prénom", "Nom", "E-mail", "Langue", "Département", "Fuseau horaire",
@@ -32,6 +32,9 @@ DEMO_HEADER = [
 
 #: A Florida customer with consent, the example of `textopt campaign why` in the demo.
 FEATURED_US_NUMBER = "+1 305 555 0142"
+#: A Parisian VIP who gave consent on the form at 10:12 Paris time: the README tour's
+#: `consent history`, `policy check` and `send` use her number, written as people write it.
+FEATURED_FR_NUMBER = "06 12 34 56 78"
 
 _FR_FIRST = [
     "Léa", "Manon", "Chloé", "Camille", "Inès", "Jade", "Louise", "Zoé", "Alice", "Emma",
@@ -183,9 +186,16 @@ def _british(numbers: _Numbers, rng: random.Random) -> _Person:
     return _Person(phone, e164, first, last, "en", "", rng.choice(_UK_CITIES), "example.co.uk")
 
 
+def _featured_french(numbers: _Numbers) -> _Person:
+    phone, e164 = numbers.draw(lambda: (FEATURED_FR_NUMBER, "+33612345678"), "FR")
+    return _Person(phone, e164, "Léa", "Martin", "fr", "75", "Paris", "example.fr")
+
+
 def _person(numbers: _Numbers, rng: random.Random, index: int) -> _Person:
     if index == 0:
         return _american(numbers, rng, featured=True)
+    if index == 1:
+        return _featured_french(numbers)
     draw = rng.random()
     if draw < 0.58:
         return _french(numbers, rng, alsace=False)
@@ -210,6 +220,8 @@ def _ascii(text: str) -> str:
 def _consent(rng: random.Random, index: int) -> list[str]:
     if index == 0:
         return ["oui", "12/09/2025 18:42", "form", "sms-fr-v1", "203.0.113.42"]
+    if index == 1:
+        return ["oui", "14/11/2025 10:12", "form", "sms-fr-v1", "198.51.100.23"]
     draw = rng.random()
     if draw < 0.12:
         return [rng.choice(["non", ""]), "", "", "", ""]
@@ -223,6 +235,8 @@ def _consent(rng: random.Random, index: int) -> list[str]:
 
 def _row(person: _Person, rng: random.Random, index: int) -> list[str]:
     tags = sorted(set(rng.sample(_TAGS, k=rng.choice([0, 1, 1, 2]))))
+    if index == 1:
+        tags = ["vip"]
     email = f"{_ascii(person.first)}.{_ascii(person.last)}{index}@{person.domain}"
     return [
         person.phone,
@@ -233,7 +247,7 @@ def _row(person: _Person, rng: random.Random, index: int) -> list[str]:
         person.region,
         "",
         ",".join(tags),
-        "oui" if index == 0 or rng.random() < 0.6 else "non",
+        "oui" if index in (0, 1) or rng.random() < 0.6 else "non",
         person.city,
         *_consent(rng, index),
     ]
@@ -258,15 +272,19 @@ def _break(row: list[str], kind: str, earlier: list[str], rng: random.Random) ->
     return broken
 
 
-def write_demo_csv(path: Path | str, *, count: int = 3000, seed: int = 2026) -> int:
-    """Write `count` data rows (about 1% of them broken) and return that count."""
+def write_demo_csv(path: Path | str, *, count: int = 3000, seed: int = 2026, first: int = 0) -> int:
+    """Write `count` data rows (about 1% of them broken) and return that count.
+
+    Rows are numbered from `first` (the featured customers are rows 0 and 1, e-mail
+    addresses carry the number): a second file with a later `first` adds new customers.
+    """
     rng = random.Random(seed)
     numbers = _Numbers(rng)
     written: list[list[str]] = []
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
         writer.writerow(DEMO_HEADER)
-        for index in range(count):
+        for index in range(first, first + count):
             row = _row(_person(numbers, rng, index), rng, index)
             if index % 100 == 57 and written:  # about 1%
                 row = _break(row, _BROKEN[(index // 100) % len(_BROKEN)], rng.choice(written), rng)

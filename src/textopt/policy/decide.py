@@ -526,7 +526,7 @@ def decide(
             free_text = f"frees {_local_text(frees, zones[0])}" if frees else "never frees"
             text = (
                 f"{held_text}; the budget {free_text}, and no instant the hours and caps "
-                f"allow comes before it expires at {expires.isoformat()}"
+                f"allow comes before it expires {_local_text(expires, zones[0])}"
             )
             trace.append(TraceEntry("earliest", Outcome.BLOCK, text))
             return decision(Verdict.BLOCK, None, Reason.FREQUENCY_CAP, f"Blocked: {text}.")
@@ -535,7 +535,9 @@ def decide(
         trace.append(TraceEntry("earliest", Outcome.DEFER, f"every rule allows {when}"))
         return decision(Verdict.DEFER, at, reason, f"Not now: {detail}. Deferred to {when}.")
     if expires is not None and expires <= now + horizon:
-        text = f"{detail}, and no allowed instant before it expires at {expires.isoformat()}"
+        text = (
+            f"{detail}, and no allowed instant before it expires {_local_text(expires, zones[0])}"
+        )
         trace.append(TraceEntry("earliest", Outcome.BLOCK, text))
         return decision(Verdict.BLOCK, None, Reason.EXPIRED, f"Blocked: {text}.")
     if any(cap.max_messages <= 0 for cap in caps):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from textopt.consent import service as consent
 from textopt.contacts import service
 from textopt.contacts.importer import import_contacts
 from textopt.contacts.models import Contact
-from textopt.demo.contacts import FEATURED_US_NUMBER, write_demo_csv
+from textopt.demo.contacts import FEATURED_FR_NUMBER, FEATURED_US_NUMBER, write_demo_csv
 
 
 def test_demo_file_is_deterministic_and_a_french_spreadsheet(tmp_path: Path) -> None:
@@ -55,3 +58,21 @@ def test_demo_file_imports_with_every_kind_of_reject_and_warning(
         assert {tuple(z) for z in zones} == {(zone,)}
     featured = service.get_contact_by_phone_or_raise(session, phone=FEATURED_US_NUMBER)
     assert (featured.region, featured.is_customer) == ("FL", True)
+    parisian = service.get_contact_by_phone_or_raise(session, phone=FEATURED_FR_NUMBER)
+    assert (parisian.phone, parisian.region, parisian.tag_names) == ("+33612345678", "75", ["vip"])
+    assert parisian.attributes["Ville"] == "Paris"
+    (event, proof), *_ = consent.history(session, contact_id=parisian.id)
+    paris = event.occurred_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert (paris.hour, paris.minute) == (10, 12)  # the README's tour shows it so
+    assert proof is not None
+    assert proof.data["ip"] == "198.51.100.23"
+
+
+def test_a_later_first_row_writes_new_customers_without_the_featured_ones(tmp_path: Path) -> None:
+    path = tmp_path / "nouveaux.csv"
+    write_demo_csv(path, count=40, seed=2027, first=3000)
+    text = path.read_text(encoding="utf-8-sig")
+    assert len(text.splitlines()) == 41
+    assert FEATURED_FR_NUMBER not in text
+    assert FEATURED_US_NUMBER not in text
+    assert re.search(r"[a-z]30[0-3]\d@", text)  # rows numbered from 3000
