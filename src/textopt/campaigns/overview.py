@@ -26,7 +26,10 @@ __all__ = [
 ]
 
 _S = MessageStatus
-_SENT = (_S.SUBMITTED, _S.DELIVERED, _S.FAILED, _S.EXPIRED, _S.UNKNOWN)
+# An expired message counts as sent (and failed) only if it was handed to a provider: one
+# that could not go before its expiry never left.
+_SENT = (_S.SUBMITTED, _S.DELIVERED, _S.FAILED, _S.UNKNOWN)
+_WAITING = (_S.PLANNED, _S.QUEUED, _S.SENDING)
 
 
 @dataclass(slots=True)
@@ -36,9 +39,11 @@ class Overview:
     since: dt.datetime
     planned: int = 0  # every message decided in the window, blocked ones included
     blocked: int = 0
+    waiting: int = 0  # planned, queued or being sent: not yet handed to a provider
     sent: int = 0  # handed to a provider
     delivered: int = 0
-    failed: int = 0
+    failed: int = 0  # refused by the provider or the network, or expired after submission
+    expired: int = 0  # could not go before its expiry: never handed to a provider
     hours: list[tuple[dt.datetime, int]] = field(default_factory=list)  # the last 24 hours
     marketing_recipients: int = 0  # distinct contacts sent marketing in the window
     opt_outs: int = 0  # distinct contacts who withdrew SMS marketing in the window
@@ -85,18 +90,29 @@ def workspace_overview(session: Session, *, now: dt.datetime, days: int = 30) ->
     """The funnel and opt-out rate of the last `days`, and sends per hour of the last day."""
     since = now - dt.timedelta(days=days)
     overview = Overview(since=since)
-    by_status = dict(
-        session.execute(
-            select(Message.status, func.count())
+    by_status: dict[tuple[str, bool], int] = {
+        (str(status), bool(handed)): int(count)
+        for status, handed, count in session.execute(
+            select(Message.status, Message.submitted_at.is_not(None), func.count())
             .where(Message.decided_at >= since)
-            .group_by(Message.status)
-        ).all()
-    )
+            .group_by(Message.status, Message.submitted_at.is_not(None))
+        )
+    }
+
+    def count(*statuses: MessageStatus, handed: bool | None = None) -> int:
+        return sum(
+            n
+            for (status, was_handed), n in by_status.items()
+            if status in statuses and (handed is None or was_handed == handed)
+        )
+
     overview.planned = sum(by_status.values())
-    overview.blocked = by_status.get(_S.BLOCKED, 0)
-    overview.sent = sum(by_status.get(status, 0) for status in _SENT)
-    overview.delivered = by_status.get(_S.DELIVERED, 0)
-    overview.failed = by_status.get(_S.FAILED, 0) + by_status.get(_S.EXPIRED, 0)
+    overview.blocked = count(_S.BLOCKED)
+    overview.waiting = count(*_WAITING)
+    overview.sent = count(*_SENT) + count(_S.EXPIRED, handed=True)
+    overview.delivered = count(_S.DELIVERED)
+    overview.failed = count(_S.FAILED) + count(_S.EXPIRED, handed=True)
+    overview.expired = count(_S.EXPIRED, handed=False)
     overview.hours = sends_by_hour(session, since=now - dt.timedelta(hours=23), until=now)
     overview.marketing_recipients = int(
         session.scalar(

@@ -147,6 +147,7 @@ FR: dict[str, str] = {
     "Status": "État",
     "Created": "Créée",
     "decided": "décidés",
+    "waiting": "en attente",
     "sent": "envoyés",
     "delivered": "livrés",
     "planned": "prévus",

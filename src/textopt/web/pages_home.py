@@ -150,6 +150,7 @@ def overview(request: Request, viewer: WebViewer, session: DbSession) -> HTMLRes
     figures = workspace_overview(session, now=now)
     stages = [
         (_("decided"), figures.planned),
+        (_("waiting"), figures.waiting),
         (_("sent"), figures.sent),
         (_("delivered"), figures.delivered),
     ]
