@@ -20,6 +20,7 @@ from tests.factories.web import sign_in_form
 
 from textopt.accounts.models import Role, Scope
 from textopt.accounts.service import list_audit
+from textopt.campaigns.segments import create_segment
 from textopt.config import Settings
 from textopt.contacts.uploads import REJECTS_SUFFIX, upload_folder
 from textopt.db.engine import session_scope
@@ -99,6 +100,32 @@ def test_each_face_writes_the_same_audit_entry_for_the_same_campaign_action(
     ]
     for rows in entries.values():
         assert [(action, detail) for _, action, detail in rows] == expected
+
+
+def test_each_face_audits_the_creation_of_a_draft_the_same_way(
+    engine: Engine, api: ApiClient, browser: tuple[ApiClient, str]
+) -> None:
+    text = "Boutique Léa : -20 % ce samedi"
+    answer = api.post("/v1/campaigns", json={"name": "par l'API", "text": text, "audience": "all"})
+    assert answer.status_code == 201, answer.text
+    with session_scope(engine) as session:
+        create_segment(session, name="tous", filter="all")
+    web, csrf = browser
+    form = {"name": "par le tableau de bord", "segment": "tous", "text": text, "csrf_token": csrf}
+    created = web.post("/app/campaigns/new", data=form)
+    assert created.status_code in (200, 303), created.text
+    run_cli("campaign", "create", "par la CLI", "--text", text, "--audience", "all")
+    with session_scope(engine) as session:
+        entries = [
+            (e.actor_type, e.action, e.detail)
+            for e in list_audit(session, target_type="campaign")
+            if e.action == "campaign.created"
+        ]
+    assert sorted(entries) == [
+        ("api_key", "campaign.created", {"status": "draft"}),
+        ("cli", "campaign.created", {"status": "draft"}),
+        ("user", "campaign.created", {"status": "draft"}),
+    ]
 
 
 def _age(paths: list[str], *, days: float) -> None:

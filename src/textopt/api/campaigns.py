@@ -112,8 +112,9 @@ def create_campaign(
     """Create a draft; every mistake (template, filter, sender, brand) is reported now."""
     values = body.model_dump()
     text = values.pop("text")
-    campaign = service.create_campaign(
+    campaign = commands.create(
         session,
+        actor=actor,
         settings=settings,
         template=text,
         **{

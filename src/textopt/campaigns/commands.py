@@ -1,4 +1,4 @@
-"""The campaign commands every face offers: launch, pause, resume, cancel, each audited.
+"""The campaign commands every face offers: create, launch, pause, resume, cancel, audited.
 
 The dashboard, the API and the CLI call these with their actor and only translate the
 outcome; the audit entry is written here, in the caller's transaction, so it exists if and
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from textopt.campaigns.models import Campaign
 from textopt.campaigns.planning.report import PlanReport
 from textopt.config import Settings
 
-__all__ = ["Cancelled", "Launched", "cancel", "launch", "pause", "resume"]
+__all__ = ["Cancelled", "Launched", "cancel", "create", "launch", "pause", "resume"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,15 @@ def _allowed(actor: Actor) -> None:
     # The faces check the permission before reading the request; this guards other callers.
     if not actor.operator:
         actor.require(Scope.LAUNCH)
+
+
+def create(session: Session, *, actor: Actor, settings: Settings, **fields: Any) -> Campaign:
+    """Create a draft (every mistake reported now, see `service.create_campaign`), audited."""
+    if not actor.operator:
+        actor.require(Scope.WRITE)
+    campaign = service.create_campaign(session, settings=settings, **fields)
+    _audit(session, actor, campaign, "campaign.created")
+    return campaign
 
 
 def launch(

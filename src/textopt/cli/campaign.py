@@ -122,8 +122,9 @@ def create(
         )
     template = text if text is not None else _read(template_file, "--template")
     with session() as s:
-        campaign = service.create_campaign(
+        campaign = commands.create(
             s,
+            actor=cli_actor(),
             settings=get_settings(),
             name=name,
             template=template,

@@ -12,7 +12,6 @@ from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
-from textopt.accounts.service import record_audit
 from textopt.campaigns import commands, service
 from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.overview import sends_by_hour
@@ -227,8 +226,9 @@ def create_draft(
     }
     try:
         with session.begin_nested():
-            campaign = service.create_campaign(
+            campaign = commands.create(
                 session,
+                actor=viewer.actor,
                 settings=settings,
                 name=name,
                 template=text,
@@ -242,13 +242,6 @@ def create_draft(
             set_link_tracking(campaign, enabled=track_links)
     except TextoptError as exc:
         return _composer(request, session, form=form, error=exc.message)
-    record_audit(
-        session,
-        actor=viewer.actor,
-        action="campaign.created",
-        target_type="campaign",
-        target_id=campaign.id,
-    )
     return RedirectResponse(f"/app/campaigns/{campaign.id}?notice=created", status_code=303)
 
 

@@ -79,6 +79,7 @@ def test_a_campaign_is_previewed_launched_paused_resumed_cancelled_and_audited(
     assert page["next"] is None
     audit = admin.get("/v1/audit", params={"target_type": "campaign"}).json()["items"]
     assert [e["action"] for e in audit] == [
+        "campaign.created",
         "campaign.launched",
         "campaign.paused",
         "campaign.resumed",
