@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor
-from textopt.api.deps import CurrentActor, DbSession, client_ip, require
+from textopt.api.deps import (
+    AddressDigest,
+    CurrentActor,
+    DbSession,
+    client_ip,
+    get_digester_dep,
+    require,
+)
 from textopt.api.pagination import RowId
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
@@ -130,6 +137,7 @@ def _record(
     proof.update(body.proof)
     event = service.record_consent(
         session,
+        digest=get_digester_dep(request),
         contact_id=contact.id,
         channel=body.channel,
         purpose=body.purpose,
@@ -177,9 +185,9 @@ def history(contact_id: RowId, actor: CurrentActor, session: DbSession) -> Conse
 
 
 @router.get("/consent/verify", response_model=LedgerReportRead)
-def verify(actor: CurrentActor, session: DbSession) -> LedgerReportRead:
+def verify(actor: CurrentActor, session: DbSession, digest: AddressDigest) -> LedgerReportRead:
     """Recompute the whole hash chain and every proof digest."""
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=digest)
     return LedgerReportRead(
         ok=report.ok,
         events_checked=report.events_checked,

@@ -226,6 +226,7 @@ def _import_file(
         _save_upload(file, path, max_bytes=max_bytes)
         report = import_contacts(
             request.app.state.engine,
+            settings=settings,
             path=path,
             rejects_path=rejects,
             default_region=region,

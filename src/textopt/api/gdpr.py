@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
-from textopt.api.deps import DbSession, get_settings_dep, require
+from textopt.api.deps import AddressDigest, DbSession, get_settings_dep, require
 from textopt.api.schemas import GdprExport
 from textopt.config import Settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
@@ -47,10 +47,12 @@ class ErasureRead(BaseModel):
 
 
 @router.post("/export", response_model=GdprExport)
-def export_person(body: PersonRequest, actor: Officer, session: DbSession) -> dict[str, Any]:
+def export_person(
+    body: PersonRequest, actor: Officer, session: DbSession, digest: AddressDigest
+) -> dict[str, Any]:
     """Everything held about one person, as JSON."""
     contact = get_contact_by_phone_or_raise(session, phone=body.phone)
-    data = service.export_person(session, contact=contact)
+    data = service.export_person(session, contact=contact, digest=digest)
     record_audit(
         session, actor=actor, action="gdpr.exported", target_type="contact", target_id=contact.id
     )

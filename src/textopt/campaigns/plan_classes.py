@@ -26,20 +26,25 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Text, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.context import CONTEXT_FIELDS
-from textopt.campaigns.facts import CAP_WINDOW, COUNTED_PLANNED, BatchFacts, number_kind
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact
 from textopt.db.batching import keyset_pages
-from textopt.dispatch.models import Message
+from textopt.eligibility import (
+    CAP_WINDOW,
+    COUNTED_PLANNED,
+    EligibilityBatch,
+    number_kind,
+    recent_marketing,
+)
 from textopt.errors import TextoptError
 from textopt.policy import Decision, Verdict
-from textopt.vocab import Channel, Purpose
+from textopt.vocab import Channel
 
 if TYPE_CHECKING:
     from textopt.campaigns.planning import _Planner
@@ -123,13 +128,11 @@ class ClassPlanner:
     def _page_query(self) -> Any:
         planner = self.planner
         since = planner.start - CAP_WINDOW
-        history = exists().where(
-            Message.contact_id == Contact.id,
-            Message.purpose == Purpose.MARKETING,
-            # the (contact, time) index, as in `facts._history`
-            Message.status.concat("").in_([str(s) for s in COUNTED_PLANNED]),
-            Message.send_at >= since,
-            or_(Message.campaign_id.is_(None), Message.campaign_id != planner.campaign_id),
+        history = recent_marketing(
+            Contact.id,
+            since=since,
+            counted=COUNTED_PLANNED,
+            exclude_campaign_id=planner.campaign_id,
         )
         texts = []
         for path in self.paths:
@@ -141,7 +144,7 @@ class ClassPlanner:
             Contact.id,
             Contact.phone,
             history,
-            # the class: what a decision without history depends on (`BatchFacts.key_of`)
+            # the class: what a decision without history depends on (`EligibilityBatch.key_of`)
             Contact.country,
             Contact.region,
             Contact.timezone,
@@ -266,7 +269,7 @@ class ClassPlanner:
     def _learn_class(self, key: tuple[Any, ...], contact: Any, out: FastRows) -> int:
         planner = self.planner
         consents = {contact.id: contact.consents} if contact.consents is not None else {}
-        facts = BatchFacts(channel=Channel.SMS, consents=consents, suppressed={}, history={})
+        facts = EligibilityBatch(channel=Channel.SMS, consents=consents, suppressed={}, history={})
         decision, columns = planner.decide(self.state, contact, facts)
         index = len(self.class_info)
         self.class_info.append(_Class(decision, contact.country, contact.timezone))

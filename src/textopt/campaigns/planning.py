@@ -39,14 +39,6 @@ from sqlalchemy.orm import Session
 from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.context import context_builder
 from textopt.campaigns.emails import FALLBACK_REASONS, EmailComposer
-from textopt.campaigns.facts import (
-    COUNTED_PLANNED,
-    BatchFacts,
-    SuppressionLookup,
-    gather_batch_facts,
-    usable_email,
-    workspace_policy,
-)
 from textopt.campaigns.models import Campaign, ChannelRule
 from textopt.campaigns.plan_classes import ClassPlanner, FastInsert, FastRows
 from textopt.campaigns.plan_report import ChannelPlan, PlanReport
@@ -62,11 +54,20 @@ from textopt.compose import (
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.config import Settings
 from textopt.consent.service import consent_summary
+from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact, ContactTag
 from textopt.db.batching import id_conditions, keyset_pages
 from textopt.db.engine import CHANGES_AT_BEGIN, SNAPSHOT
 from textopt.dispatch.models import Message
 from textopt.dispatch.states import MessageStatus
+from textopt.eligibility import (
+    COUNTED_PLANNED,
+    EligibilityBatch,
+    SuppressionLookup,
+    read_eligibility,
+    usable_email,
+    workspace_policy,
+)
 from textopt.errors import TemplateError, TextoptError
 from textopt.links.service import link_base, preview_links, rewrite_links, tracks_links
 from textopt.policy import (
@@ -119,7 +120,7 @@ class _Fetched:
 
     tags: dict[int, list[str]]
     bodies: dict[int, str]
-    facts: dict[Channel, BatchFacts]
+    facts: dict[Channel, EligibilityBatch]
 
 
 @dataclass(slots=True)
@@ -301,7 +302,7 @@ class _Planner:
         self,
         state: _ChannelState,
         contact: Any,
-        facts: BatchFacts,
+        facts: EligibilityBatch,
         extra: tuple[SendRecord, ...] = (),
         key: tuple[Any, ...] | None = None,
         history: tuple[SendRecord, ...] | None = None,
@@ -383,7 +384,8 @@ class _Planner:
         """The channel's suppression list for this run (read once when it is short)."""
         state = self.channels[channel]
         if state.suppression is None:
-            state.suppression = SuppressionLookup(self.session, channel)
+            digest = address_digester(self.settings.resolved_secret_key())  # a key file
+            state.suppression = SuppressionLookup(self.session, channel, digest=digest)
         return state.suppression
 
     def contacts_by_id(self, ids: Collection[int]) -> list[Any]:
@@ -405,8 +407,8 @@ class _Planner:
 
     def _facts(
         self, contacts: Sequence[Any], channel: Channel, consents: dict[int, str]
-    ) -> BatchFacts:
-        return gather_batch_facts(
+    ) -> EligibilityBatch:
+        return read_eligibility(
             self.session,
             contacts=contacts,
             channel=channel,
@@ -534,7 +536,7 @@ class _Planner:
         state: _ChannelState,
         contacts: Sequence[Any],
         contexts: Sequence[dict[str, Any]],
-        facts: BatchFacts,
+        facts: EligibilityBatch,
         bodies: dict[int, str],
         rows: _Rows,
         extras: dict[int, tuple[SendRecord, ...]] | None,
@@ -638,7 +640,7 @@ class _Planner:
         state: _ChannelState,
         contacts: Sequence[Any],
         contexts: Sequence[dict[str, Any]],
-        facts: BatchFacts,
+        facts: EligibilityBatch,
         rows: _Rows,
         extras: dict[int, tuple[SendRecord, ...]] | None,
     ) -> list[_Outcome | None]:

@@ -24,9 +24,10 @@ from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from textopt.config import get_settings
+from textopt.config import Settings
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentAction, ConsentSource
+from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.csvfile import (
     ColumnMap,
     map_columns,
@@ -163,6 +164,7 @@ class _IssueFile:
 def import_contacts(
     engine: Engine,
     *,
+    settings: Settings,
     path: Path | str,
     batch_size: int | None = None,
     default_region: str | None = None,
@@ -176,8 +178,9 @@ def import_contacts(
     File-level problems (missing file, no phone column) raise ValidationError before anything
     is written. Row problems are counted in the report and written to the rejects file, whose
     first columns (line, kind, reason) are skipped when it is imported in its turn.
+    `settings` give the defaults and the secret key of the suppression list.
     """
-    settings = get_settings()
+    digest = address_digester(settings.resolved_secret_key())
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"{path} does not exist or is not a file", field="path")
@@ -213,7 +216,11 @@ def import_contacts(
                 counts = _BatchCounts()
                 if accepted:
                     counts, batch_issues = _store_batch(
-                        make_session, accepted, columns=columns, source=source_name or path.name
+                        make_session,
+                        accepted,
+                        columns=columns,
+                        source=source_name or path.name,
+                        digest=digest,
                     )
                     issues.extend(batch_issues)
                 report.batches_committed += 1
@@ -324,7 +331,12 @@ def _merged_values(current: dict[str, Any], row: ImportRow) -> dict[str, Any]:
 
 
 def _store_batch(
-    make_session: sessionmaker[Session], rows: list[ImportRow], *, columns: ColumnMap, source: str
+    make_session: sessionmaker[Session],
+    rows: list[ImportRow],
+    *,
+    columns: ColumnMap,
+    source: str,
+    digest: Digester,
 ) -> tuple[_BatchCounts, list[RowIssue]]:
     """Write one batch in its own transaction, retried if another writer took a new number."""
     for attempt in range(1, _ATTEMPTS + 1):
@@ -332,7 +344,13 @@ def _store_batch(
         try:
             with make_session() as session, session.begin():
                 _write_batch(
-                    session, rows, columns=columns, counts=counts, issues=issues, source_name=source
+                    session,
+                    rows,
+                    columns=columns,
+                    counts=counts,
+                    issues=issues,
+                    source_name=source,
+                    digest=digest,
                 )
         except IntegrityError:
             # A concurrent insert of one of our new numbers (PostgreSQL; SQLite serialises
@@ -352,6 +370,7 @@ def _write_batch(
     counts: _BatchCounts,
     issues: list[RowIssue],
     source_name: str,
+    digest: Digester,
 ) -> None:
     """Upsert one batch of valid rows, their tags and their consents, in bulk."""
     now = utcnow()
@@ -400,7 +419,13 @@ def _write_batch(
     if columns.has("consent_sms_marketing"):
         claims = [r for r in rows if r.consent is not None and r.e164 in ids]
         counts.consents += _record_consents(
-            session, claims, ids=ids, customers=customers, issues=issues, source_name=source_name
+            session,
+            claims,
+            ids=ids,
+            customers=customers,
+            issues=issues,
+            source_name=source_name,
+            digest=digest,
         )
 
 
@@ -418,12 +443,13 @@ def _record_consents(
     customers: dict[str, bool],
     issues: list[RowIssue],
     source_name: str,
+    digest: Digester,
 ) -> int:
     """Append the batch's new SMS marketing grants in one call; warn about the refused ones."""
     if not rows:
         return 0
     suppressed = consent_service.suppressed_phones(
-        session, phones=[r.e164 for r in rows], channel=Channel.SMS
+        session, digest=digest, phones=[r.e164 for r in rows], channel=Channel.SMS
     )
     states = consent_service.current_consent_bulk(session, contact_ids=[ids[r.e164] for r in rows])
     events: list[consent_service.NewConsentEvent] = []
@@ -471,7 +497,7 @@ def _record_consents(
                 proof={"phone": row.e164, "ip": claim.ip, "file": source_name, "line": row.line},
             )
         )
-    consent_service.append_events(session, events=events)
+    consent_service.append_events(session, digest=digest, events=events)
     return len(events)
 
 

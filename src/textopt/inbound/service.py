@@ -35,7 +35,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.sends import enqueue_message
-from textopt.config import Settings, get_settings
+from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentSource, SuppressionReason
 from textopt.consent.service import (
     current_consent,
@@ -45,7 +45,12 @@ from textopt.consent.service import (
     suppress,
     suppression_reasons,
 )
-from textopt.consent.suppression import suppress_addresses, suppression_notes
+from textopt.consent.suppression import (
+    Digester,
+    address_digester,
+    suppress_addresses,
+    suppression_notes,
+)
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
@@ -105,15 +110,17 @@ def store_inbound(
     *,
     messages: Sequence[InboundSms],
     now: dt.datetime,
-    default_region: str | None = None,
+    default_region: str,
+    digest: Digester,
 ) -> list[int]:
     """Store messages as they came, not yet applied, once per provider id; the new ids.
 
     One INSERT for the batch (executemany) and one query for the contacts; a message
     already stored (the same provider and id) is skipped. National numbers are read in
-    `default_region` (the workspace's by default). Nothing in a message's content raises.
+    `default_region` (the workspace's). Nothing in a message's content raises. `digest`
+    keys the numbers a STOP suppresses.
     """
-    region = default_region or get_settings().default_region
+    region = default_region
     phones: dict[str, str | None] = {}  # sender -> E.164, each sender parsed once
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for sms in messages:
@@ -157,7 +164,11 @@ def store_inbound(
             if (row["provider"], row["provider_message_id"]) in stored
         }
         suppress_addresses(
-            session, notes=notes, channel=Channel.SMS, reason=SuppressionReason.KEYWORD
+            session,
+            digest=digest,
+            notes=notes,
+            channel=Channel.SMS,
+            reason=SuppressionReason.KEYWORD,
         )
     return sorted(ids)
 
@@ -275,7 +286,10 @@ def apply_inbound(
         contact.last_activity_at = inbound.received_at  # a person who writes to us is active
     country = contact.country if contact and contact.country else info.country
     language = reply_language(inbound.language, contact.language if contact else None, country)
-    applied = _apply(session, inbound=inbound, kind=kind, contact=contact, e164=info.e164)
+    digest = address_digester(settings.resolved_secret_key())
+    applied = _apply(
+        session, inbound=inbound, kind=kind, contact=contact, e164=info.e164, digest=digest
+    )
     reply = None
     if applied.reply_kind is not None:
         context = ReplyContext(
@@ -370,7 +384,13 @@ def record_inbound(
         raise ValidationError("received_at must carry a time zone offset", field="received_at")
     now = now or utcnow()
     sms = InboundSms(provider, provider_message_id, sender, recipient, text, received_at)
-    stored = store_inbound(session, messages=[sms], now=now, default_region=settings.default_region)
+    stored = store_inbound(
+        session,
+        messages=[sms],
+        now=now,
+        default_region=settings.default_region,
+        digest=address_digester(settings.resolved_secret_key()),
+    )
     for inbound_id in stored:
         result = apply_inbound(session, inbound_id=inbound_id, settings=settings, now=now)
         if result is not None:
@@ -422,16 +442,22 @@ def _apply(
     kind: KeywordKind,
     contact: Contact | None,
     e164: str,
+    digest: Digester,
 ) -> _Applied:
     proof = {"inbound_message_id": inbound.id, "phone": e164, "text": inbound.text}
     if kind == _K.STOP:
-        return _stop(session, inbound=inbound, contact=contact, e164=e164, proof=proof)
+        return _stop(
+            session, inbound=inbound, contact=contact, e164=e164, proof=proof, digest=digest
+        )
     if kind == _K.START:
-        return _start(session, contact=contact, e164=e164, proof=proof, at=inbound.received_at)
+        at = inbound.received_at
+        return _start(session, contact=contact, e164=e164, proof=proof, at=at, digest=digest)
     if kind == _K.HELP:
         return _Applied(_A.HELPED, _K.HELP)
     if kind == _K.CONFIRM and contact is not None:
-        return _confirm(session, contact=contact, proof=proof, at=inbound.received_at)
+        return _confirm(
+            session, contact=contact, proof=proof, at=inbound.received_at, digest=digest
+        )
     if kind == _K.CONFIRM:
         return _Applied(_A.NOTHING_TO_CONFIRM)
     return _Applied(_A.STORED)
@@ -444,13 +470,14 @@ def _stop(
     contact: Contact | None,
     e164: str,
     proof: dict[str, Any],
+    digest: Digester,
 ) -> _Applied:
     """Revoke, suppress and confirm; a repeated STOP changes nothing and is not answered.
 
     The number was suppressed when this message was stored (`store_inbound`); only an entry
     of an earlier STOP makes this one a repeat.
     """
-    notes = suppression_notes(session, phone=e164, channel=Channel.SMS)
+    notes = suppression_notes(session, digest=digest, phone=e164, channel=Channel.SMS)
     keyword = str(SuppressionReason.KEYWORD)
     suppressed = keyword in notes and notes[keyword] != _stop_note(
         inbound.provider, inbound.provider_message_id
@@ -464,10 +491,16 @@ def _stop(
     event_id = None
     if contact is not None and not revoked:
         event_id = _keyword_consent(
-            session, contact, ConsentAction.REVOKED, at=inbound.received_at, proof=proof
+            session,
+            contact,
+            ConsentAction.REVOKED,
+            at=inbound.received_at,
+            proof=proof,
+            digest=digest,
         )
     suppress(  # already there unless lifted meanwhile: stored with the message
         session,
+        digest=digest,
         phone=e164,
         channel=Channel.SMS,
         reason=SuppressionReason.KEYWORD,
@@ -488,20 +521,28 @@ def _start(
     e164: str,
     proof: dict[str, Any],
     at: dt.datetime,
+    digest: Digester,
 ) -> _Applied:
     """Grant again and lift the STOP, unless a stronger suppression stays."""
-    reasons = set(suppression_reasons(session, phone=e164, channel=Channel.SMS))
+    reasons = set(suppression_reasons(session, digest=digest, phone=e164, channel=Channel.SMS))
     if reasons - {str(SuppressionReason.KEYWORD)}:
         return _Applied(_A.START_REFUSED)  # an erasure, complaint or operator's entry wins
-    lift_suppression(session, phone=e164, channel=Channel.SMS)
+    lift_suppression(session, digest=digest, phone=e164, channel=Channel.SMS)
     if contact is None:
         return _Applied(_A.START_WITHOUT_CONTACT)
-    event_id = _keyword_consent(session, contact, ConsentAction.GRANTED, at=at, proof=proof)
+    event_id = _keyword_consent(
+        session, contact, ConsentAction.GRANTED, at=at, proof=proof, digest=digest
+    )
     return _Applied(_A.RESTARTED, _K.START, event_id)
 
 
 def _confirm(
-    session: Session, *, contact: Contact, proof: dict[str, Any], at: dt.datetime
+    session: Session,
+    *,
+    contact: Contact,
+    proof: dict[str, Any],
+    at: dt.datetime,
+    digest: Digester,
 ) -> _Applied:
     """Confirm the latest request (double opt-in) that has no confirmation yet."""
     pending = None
@@ -520,6 +561,7 @@ def _confirm(
             at=at,
             proof={**proof, "confirms_event": pending.id},
             text_version=pending.consent_text_version,
+            digest=digest,
         )
     except ConsentError:
         return _Applied(_A.NOTHING_TO_CONFIRM)  # suppressed meanwhile: suppression wins
@@ -533,11 +575,13 @@ def _keyword_consent(
     *,
     at: dt.datetime,
     proof: dict[str, Any],
+    digest: Digester,
     text_version: str | None = None,
 ) -> int:
     """Append an SMS marketing event given by keyword; returns its ledger id."""
     return record_consent(
         session,
+        digest=digest,
         contact_id=contact.id,
         channel=Channel.SMS,
         purpose=Purpose.MARKETING,

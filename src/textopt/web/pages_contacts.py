@@ -20,6 +20,7 @@ from textopt.api.pagination import After, RowId
 from textopt.campaigns.overview import contact_messages
 from textopt.config import Settings
 from textopt.consent import service as consent
+from textopt.consent.suppression import Digester
 from textopt.contacts import service as contacts
 from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
 from textopt.contacts.importer import import_contacts
@@ -77,8 +78,11 @@ def contact_page(
 ) -> HTMLResponse:
     """One contact: details, consent now and its history, every message and reply."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
+    digest: Digester = request.app.state.digester
     states = sorted(consent.current_consent(session, contact_id=contact.id).items())
-    suppressed = consent.suppression_reasons(session, phone=contact.phone, channel="sms")
+    suppressed = consent.suppression_reasons(
+        session, digest=digest, phone=contact.phone, channel="sms"
+    )
     return render(
         request,
         "contact.html",
@@ -86,7 +90,11 @@ def contact_page(
         contact=contact,
         states=states,
         suppressed=suppressed,
-        failures=get_number_failures(session, phone=contact.phone) if contact.phone else None,
+        failures=(
+            get_number_failures(session, digest=digest, phone=contact.phone)
+            if contact.phone
+            else None
+        ),
         ledger=consent.history(session, contact_id=contact.id),
         messages=contact_messages(session, contact_id=contact.id),
         inbound=list_inbound(session, contact_id=contact.id),
@@ -109,7 +117,7 @@ def consent_proof(
         for r in list_inbound(session, contact_id=contact.id)
         if r.keyword in ("confirm", "stop", "start")
     ]
-    check = consent.verify_ledger(session)
+    check = consent.verify_ledger(session, digest=request.app.state.digester)
     return render(
         request,
         "proof.html",
@@ -253,6 +261,7 @@ def run_import(
     try:
         report = import_contacts(
             request.app.state.engine,
+            settings=settings,
             path=path,
             rejects_path=rejects,
             default_region=region or None,

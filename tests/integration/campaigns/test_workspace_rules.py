@@ -9,10 +9,10 @@ from sqlalchemy import Engine, select
 from tests.factories.campaigns import PARIS, add_contact, new_campaign
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch.models import Message
+from textopt.eligibility import workspace_policy
 from textopt.errors import ConfigError, ValidationError
 
 WEDNESDAY_19H = dt.datetime(2026, 11, 25, 19, 0, tzinfo=PARIS)
