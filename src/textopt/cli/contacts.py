@@ -21,8 +21,9 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from textopt.accounts.service import record_audit
-from textopt.cli.common import console, console_err, engine, print_json, session
+from textopt.cli.common import console, console_err, digester, engine, print_json, session
 from textopt.cli.users import cli_actor
+from textopt.config import get_settings
 from textopt.consent import service as consent_service
 from textopt.contacts import service
 from textopt.contacts.export import export_contacts
@@ -68,7 +69,7 @@ def _contact_data(s: Session, contact: Contact, *, with_consent: bool = False) -
 
 def _number_failures(s: Session, phone: str | None) -> dict[str, Any] | None:
     """What the providers said of the number: failures in a row, undeliverable since when."""
-    found = get_number_failures(s, phone=phone) if phone else None
+    found = get_number_failures(s, digest=digester(), phone=phone) if phone else None
     if found is None:
         return None
     return {
@@ -220,7 +221,7 @@ def deliverable(
     """
     with session() as s:
         e164 = service.normalise_phone(phone).e164
-        cleared = clear_number_failures(s, phone=e164)
+        cleared = clear_number_failures(s, digest=digester(), phone=e164)
         contact = service.get_contact_by_phone(s, phone=e164)
         if cleared:
             record_audit(
@@ -350,7 +351,12 @@ def import_command(
     rejects and warnings reported line by line."""
     if as_json:
         report = import_contacts(
-            engine(), path=file, rejects_path=rejects, batch_size=batch_size, default_region=region
+            engine(),
+            settings=get_settings(),
+            path=file,
+            rejects_path=rejects,
+            batch_size=batch_size,
+            default_region=region,
         )
         print_json(report.to_dict())
         return
@@ -371,6 +377,7 @@ def import_command(
 
         report = import_contacts(
             engine(),
+            settings=get_settings(),
             path=file,
             rejects_path=rejects,
             batch_size=batch_size,
