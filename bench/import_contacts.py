@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url, Path(tmp)) as url:
         workdir = Path(tmp)
-        reset_settings(Settings(database_url=url, secret_key="bench", default_region="FR"))
+        settings = Settings(database_url=url, secret_key="bench", default_region="FR")
+        reset_settings(settings)
         source = workdir / "contacts.csv"
         started = time.perf_counter()
         write_rows(source, args.rows, with_consent=not args.without_consent)
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        report = import_contacts(engine, path=source, batch_size=args.batch_size)
+        report = import_contacts(engine, settings=settings, path=source, batch_size=args.batch_size)
         if profiler:
             profiler.disable()
         import_seconds = time.perf_counter() - started

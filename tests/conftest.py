@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_SECRET
 
 from textopt.config import Settings, reset_settings
 from textopt.db.engine import create_db_engine, session_factory
@@ -25,7 +26,6 @@ from textopt.db.registry import load_metadata
 POSTGRES_URL = os.environ.get(
     "TEXTOPT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TEST_SECRET = "test-secret-key-not-for-production"
 
 
 def _postgres_unreachable() -> str | None:

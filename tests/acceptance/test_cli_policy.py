@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from tests.factories.keys import TEST_DIGEST
 from typer.testing import CliRunner
 
 from textopt.cli.main import app
-from textopt.config import reset_settings
+from textopt.config import Settings, reset_settings
 from textopt.consent.service import record_consent
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
@@ -66,6 +67,7 @@ def _consent(engine: Engine, contact_id: int, action: str, source: str = "form")
     with session_scope(engine) as s:
         record_consent(
             s,
+            digest=TEST_DIGEST,
             contact_id=contact_id,
             channel="sms",
             purpose="marketing",
@@ -284,17 +286,20 @@ def test_a_known_contacts_region_and_zone_are_used(engine: Engine) -> None:
     with session_scope(engine) as s:
         contact = s.query(Contact).one()
         record_consent(
-            s, contact_id=contact.id, channel="sms", purpose="marketing", action="granted",
+            s, digest=TEST_DIGEST,
+            contact_id=contact.id, channel="sms", purpose="marketing", action="granted",
             source="form",
         )  # fmt: skip
     data = _check("--to", FR, "--at", "2026-04-03T10:00+02:00")
     assert (data["decision"], data["reason"]) == ("DEFER", "holiday")
 
 
-def test_transactional_to_an_erased_number_is_blocked_as_suppressed(engine: Engine) -> None:
+def test_transactional_to_an_erased_number_is_blocked_as_suppressed(
+    engine: Engine, settings: Settings
+) -> None:
     contact_id = _add_contact(engine)
     with session_scope(engine) as s:
-        erase_person(s, contact=s.get_one(Contact, contact_id))
+        erase_person(s, settings=settings, contact=s.get_one(Contact, contact_id))
     data = _check("--to", FR, "--at", "2026-06-10T10:00+02:00", "--purpose", "transactional")
     assert (data["decision"], data["reason"], data["known_contact"]) == (
         "BLOCK",

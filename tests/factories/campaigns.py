@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.models import Campaign
@@ -41,6 +42,7 @@ def add_contact(
     if consent_at is not None:
         consent.record_consent(
             session,
+            digest=TEST_DIGEST,
             contact_id=contact.id,
             channel="sms",
             purpose="marketing",

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import WEDNESDAY_10H
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.models import Campaign
@@ -58,6 +59,7 @@ def add_person(
         for days, action in enumerate(steps):
             consent.record_consent(
                 session,
+                digest=TEST_DIGEST,
                 contact_id=contact.id,
                 channel=channel,
                 purpose="marketing",

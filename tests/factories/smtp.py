@@ -25,6 +25,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine
+from tests.factories.keys import TEST_KEY
 
 from textopt.consent.unsubscribe import unsubscribe
 from textopt.db.engine import session_scope
@@ -202,7 +203,7 @@ def unsubscribe_app(engine: Engine) -> Callable[..., list[bytes]]:
             return [b"not a one-click request"]
         try:
             with session_scope(engine) as session:
-                unsubscribe(session, token=path[3:], proof={"method": "one-click"})
+                unsubscribe(session, key=TEST_KEY, token=path[3:], proof={"method": "one-click"})
         except ValidationError as exc:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [exc.message.encode()]

@@ -32,6 +32,7 @@ from textopt.api.bodies import BodyGuard
 from textopt.api.openapi import ERROR_RESPONSES, install_openapi, operation_id
 from textopt.api.webhook_events import declare_webhooks
 from textopt.config import Settings
+from textopt.consent.suppression import address_digester
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
 from textopt.gdpr.retention import Housekeeper
@@ -103,6 +104,8 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
+    # the suppression list's keyed digest: the key (maybe a key file) read once per app
+    app.state.digester = address_digester(settings.resolved_secret_key())
     app.state.engine = db
     app.state.sessions = session_factory(db)
     app.state.limiter = limiter or RequestLimiter()

@@ -14,7 +14,14 @@ from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
 from textopt.contacts.service import get_contact_or_raise
 from textopt.errors import ValidationError
-from textopt.http.deps import CurrentActor, DbSession, client_ip, require
+from textopt.http.deps import (
+    AddressDigest,
+    CurrentActor,
+    DbSession,
+    client_ip,
+    get_digester_dep,
+    require,
+)
 from textopt.http.params import RowId
 from textopt.vocab import Channel, Purpose
 
@@ -135,6 +142,7 @@ def _record(
     proof.update(body.proof)
     event = service.record_consent(
         session,
+        digest=get_digester_dep(request),
         contact_id=contact.id,
         channel=body.channel,
         purpose=body.purpose,
@@ -182,9 +190,9 @@ def history(contact_id: RowId, actor: CurrentActor, session: DbSession) -> Conse
 
 
 @router.get("/consent/verify", response_model=LedgerReportRead)
-def verify(actor: CurrentActor, session: DbSession) -> LedgerReportRead:
+def verify(actor: CurrentActor, session: DbSession, digest: AddressDigest) -> LedgerReportRead:
     """Recompute the whole hash chain and every proof digest."""
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=digest)
     return LedgerReportRead(
         ok=report.ok,
         events_checked=report.events_checked,

@@ -16,7 +16,7 @@ from textopt.api.schemas import GdprExport
 from textopt.config import Settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
 from textopt.gdpr import service
-from textopt.http.deps import DbSession, get_settings_dep, require
+from textopt.http.deps import AddressDigest, DbSession, get_settings_dep, require
 
 router = APIRouter(prefix="/v1/gdpr", tags=["gdpr"])
 Officer = Annotated[Actor, Depends(require(Scope.GDPR))]
@@ -47,10 +47,12 @@ class ErasureRead(BaseModel):
 
 
 @router.post("/export", response_model=GdprExport)
-def export_person(body: PersonRequest, actor: Officer, session: DbSession) -> dict[str, Any]:
+def export_person(
+    body: PersonRequest, actor: Officer, session: DbSession, digest: AddressDigest
+) -> dict[str, Any]:
     """Everything held about one person, as JSON."""
     contact = get_contact_by_phone_or_raise(session, phone=body.phone)
-    data = service.export_person(session, contact=contact)
+    data = service.export_person(session, contact=contact, digest=digest)
     record_audit(
         session, actor=actor, action="gdpr.exported", target_type="contact", target_id=contact.id
     )

@@ -20,8 +20,9 @@ from fastapi.responses import HTMLResponse
 from textopt.config import Settings
 from textopt.consent.unsubscribe import read_unsubscribe_token, unsubscribe
 from textopt.db.base import utcnow
+from textopt.dispatch.feedback import feedback_rules
 from textopt.errors import NotFoundError
-from textopt.http.deps import DbSession, get_settings_dep, limit
+from textopt.http.deps import AddressDigest, DbSession, get_settings_dep, limit
 from textopt.inbound.webhooks import (
     callback_secret,
     check_webhook_header,
@@ -90,6 +91,7 @@ async def twilio_status(
     request: Request,
     session: DbSession,
     settings: AppSettings,
+    digest: AddressDigest,
     account: str | None = None,
 ) -> Response:
     """A Twilio status callback (signed with X-Twilio-Signature): becomes a receipt."""
@@ -101,6 +103,7 @@ async def twilio_status(
         params=await _form(request),
         signature=request.headers.get(TWILIO_SIGNATURE_HEADER),
         auth_token=callback_secret(settings, account=name),
+        feedback=feedback_rules(settings, digest=digest),
     )
     return Response(status_code=204)
 
@@ -138,6 +141,7 @@ async def generic_status(
     request: Request,
     session: DbSession,
     settings: AppSettings,
+    digest: AddressDigest,
 ) -> Response:
     """A generic JSON status callback, signed with X-Textopt-Signature (HMAC-SHA256)."""
     name = _account(settings, "webhook", account)
@@ -149,6 +153,7 @@ async def generic_status(
         signature_header=request.headers.get("X-Textopt-Signature"),
         secret=callback_secret(settings, account=name),
         max_age=settings.webhook_max_age_seconds,
+        feedback=feedback_rules(settings, digest=digest),
     )
     return Response(status_code=204)
 

@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import COUNTED_PLANNED, gather_facts, workspace_policy
 from textopt.campaigns.models import Campaign, ChannelRule
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentEvent
+from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.dispatch.listing import message_fields
+from textopt.eligibility import COUNTED_PLANNED, read_policy_inputs, workspace_policy
 from textopt.errors import NotFoundError
 from textopt.links.service import clicks_by_campaign
 from textopt.outbox.models import Message, MessageEvent
@@ -197,11 +198,12 @@ def _explain_channel(
             Message.channel == channel,
         )
     ).first()
-    recipient = gather_facts(
+    recipient = read_policy_inputs(
         session,
         contacts=[contact],
         channel=channel,
         now=now,
+        digest=address_digester(settings.resolved_secret_key()),
         counted=COUNTED_PLANNED,  # the facts planning decided on (`decisions.md`)
         exclude_message_ids={message.id} if message else (),
     )[contact.id]

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.context import template_context
-from textopt.campaigns.facts import COUNTED_PLANNED, gather_facts, workspace_policy
 from textopt.compose import (
     check_registered_sender,
     check_segment_limit,
@@ -25,14 +24,20 @@ from textopt.compose import (
     message_frame,
 )
 from textopt.config import Settings
-from textopt.consent.service import suppression_reasons
+from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
-from textopt.dispatch.feedback import undeliverable_numbers
+from textopt.eligibility import (
+    COUNTED_PLANNED,
+    find_suppressed,
+    read_policy_inputs,
+    recipient_facts,
+    workspace_policy,
+)
 from textopt.errors import ConfigError, ValidationError
 from textopt.outbox.models import Message
 from textopt.outbox.rows import decision_columns
-from textopt.policy import ContactFacts, MessageFacts, decide
+from textopt.policy import MessageFacts, decide
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["enqueue_message"]
@@ -93,23 +98,23 @@ def enqueue_message(
         language=str(context.get("language") or ""),
     ).compose(body, smart_encoding=True)
     check_segment_limit(composed.analysis.segments, limit=settings.max_segments_per_message)
+    digest = address_digester(settings.resolved_secret_key())
     if contact is not None:
-        recipient = gather_facts(
-            session, contacts=[contact], channel=Channel.SMS, now=now, counted=COUNTED_PLANNED
+        recipient = read_policy_inputs(
+            session,
+            contacts=[contact],
+            channel=Channel.SMS,
+            now=now,
+            digest=digest,
+            counted=COUNTED_PLANNED,
         )[contact.id]
         facts, history = recipient.facts, recipient.history
         if not info.receives_sms:  # the number's type, whatever the contact row recorded
             facts = dataclasses.replace(facts, not_mobile=True)
-    else:
-        reasons = tuple(suppression_reasons(session, phone=info.e164, channel=Channel.SMS))
-        facts = ContactFacts(
-            e164=info.e164,
-            country=info.country,
-            timezones=info.timezones,
-            suppressed=bool(reasons),
-            suppression_reasons=reasons,
-            undeliverable=bool(undeliverable_numbers(session, phones=[info.e164])),
-            not_mobile=not info.receives_sms,
+    else:  # the facts the claim's re-check reads for it too
+        found = find_suppressed(session, digest=digest, addresses=[info.e164], channel=Channel.SMS)
+        facts = recipient_facts(
+            channel=Channel.SMS, recipient=info.e164, suppression_reasons=found.get(info.e164, ())
         )
         history = ()
     expires = now + validity

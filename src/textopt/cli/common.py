@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from textopt.config import get_settings
+from textopt.consent.suppression import Digester, address_digester
 from textopt.db.engine import create_db_engine, display_url, session_scope
 from textopt.db.migrate import ensure_schema
 from textopt.errors import ValidationError
@@ -21,6 +22,7 @@ from textopt.instants import utc_instant
 __all__ = [
     "console",
     "console_err",
+    "digester",
     "engine",
     "parse_duration",
     "parse_instant",
@@ -47,6 +49,11 @@ def engine(*, check_schema: bool = True) -> Engine:
             console_err.print(f"created the database schema at {display_url(created)}")
         _engines[url] = created
     return _engines[url]
+
+
+def digester() -> Digester:
+    """The keyed digest of addresses under the configured secret key (the suppression list's)."""
+    return address_digester(get_settings().resolved_secret_key())
 
 
 @contextmanager

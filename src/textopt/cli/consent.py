@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from textopt.cli.common import console, parse_instant, print_json, session
 from textopt.cli.display import human_instant, person_zone
+from textopt.cli.common import console, digester, parse_instant, print_json, session
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
 from textopt.contacts.models import Contact
@@ -91,6 +91,7 @@ def _record(
         proof.update({k: v for k, v in {"ip": ip, "note": note}.items() if v})
         event = service.record_consent(
             s,
+            digest=digester(),
             contact_id=contact.id,
             channel=channel,
             purpose=purpose,
@@ -221,7 +222,7 @@ def verify(as_json: JsonOption = False) -> None:
     """Recompute the hash chain, every state and STOP suppression from the ledger; exit 1 on
     any break or difference (`textopt consent rebuild` repairs the states)."""
     with session() as s:
-        report = service.verify_ledger(s)
+        report = service.verify_ledger(s, digest=digester())
     if as_json:
         print_json(
             {
@@ -272,7 +273,7 @@ def verify(as_json: JsonOption = False) -> None:
 def rebuild(as_json: JsonOption = False) -> None:
     """Recompute the current consent of every contact (and missing STOP suppressions)."""
     with session() as s:
-        count = service.rebuild_state(s)
+        count = service.rebuild_state(s, digest=digester())
     if as_json:
         print_json({"states": count})
     else:

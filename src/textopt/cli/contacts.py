@@ -21,9 +21,10 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from textopt.accounts.service import record_audit
-from textopt.cli.common import console, console_err, engine, print_json, session
 from textopt.cli.display import human_instant
+from textopt.cli.common import console, console_err, digester, engine, print_json, session
 from textopt.cli.users import cli_actor
+from textopt.config import get_settings
 from textopt.consent import service as consent_service
 from textopt.contacts import service
 from textopt.contacts.export import export_contacts
@@ -69,7 +70,7 @@ def _contact_data(s: Session, contact: Contact, *, with_consent: bool = False) -
 
 def _number_failures(s: Session, phone: str | None) -> dict[str, Any] | None:
     """What the providers said of the number: failures in a row, undeliverable since when."""
-    found = get_number_failures(s, phone=phone) if phone else None
+    found = get_number_failures(s, digest=digester(), phone=phone) if phone else None
     if found is None:
         return None
     return {
@@ -225,7 +226,7 @@ def deliverable(
     """
     with session() as s:
         e164 = service.normalise_phone(phone).e164
-        cleared = clear_number_failures(s, phone=e164)
+        cleared = clear_number_failures(s, digest=digester(), phone=e164)
         contact = service.get_contact_by_phone(s, phone=e164)
         if cleared:
             record_audit(
@@ -355,7 +356,12 @@ def import_command(
     rejects and warnings reported line by line."""
     if as_json:
         report = import_contacts(
-            engine(), path=file, rejects_path=rejects, batch_size=batch_size, default_region=region
+            engine(),
+            settings=get_settings(),
+            path=file,
+            rejects_path=rejects,
+            batch_size=batch_size,
+            default_region=region,
         )
         print_json(report.to_dict())
         return
@@ -376,6 +382,7 @@ def import_command(
 
         report = import_contacts(
             engine(),
+            settings=get_settings(),
             path=file,
             rejects_path=rejects,
             batch_size=batch_size,

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from textopt.accounts.service import record_audit
-from textopt.cli.common import console, parse_duration, print_json, session
+from textopt.cli.common import console, digester, parse_duration, print_json, session
 from textopt.cli.users import cli_actor
+from textopt.config import get_settings
 from textopt.contacts.service import get_contact_by_address_or_raise
 from textopt.gdpr import service
 
@@ -29,7 +30,7 @@ def export(
     """Everything held about one person, as JSON (GDPR art. 15)."""
     with session() as s:
         contact = get_contact_by_address_or_raise(s, address=phone)
-        data = service.export_person(s, contact=contact)
+        data = service.export_person(s, contact=contact, digest=digester())
         record_audit(
             s,
             actor=cli_actor(),
@@ -56,7 +57,7 @@ def erase(
         typer.confirm(f"Erase every personal datum of {phone}? This cannot be undone", abort=True)
     with session() as s:
         contact = get_contact_by_address_or_raise(s, address=phone)
-        report = service.erase_person(s, contact=contact, note=note)
+        report = service.erase_person(s, contact=contact, note=note, settings=get_settings())
         record_audit(
             s,
             actor=cli_actor(),

@@ -11,13 +11,14 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from textopt.campaigns.facts import gather_facts, workspace_policy
 from textopt.cli.common import console, parse_instant, print_json, session
 from textopt.cli.display import human_instant
 from textopt.config import get_settings
 from textopt.consent.service import suppression_reasons
+from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.phones import PhoneInfo, parse_phone
 from textopt.contacts.service import get_contact_by_phone
+from textopt.eligibility import read_policy_inputs, workspace_policy
 from textopt.errors import ConfigError, InvalidPhoneNumber, ValidationError
 from textopt.policy import (
     ContactFacts,
@@ -124,17 +125,24 @@ def _cap_option(value: str | None, default: int | None, name: str) -> int | None
 
 
 def _known_facts(
-    e164: str, info: PhoneInfo, channel: Channel, assume_consent: bool, now: dt.datetime
+    e164: str,
+    info: PhoneInfo,
+    channel: Channel,
+    assume_consent: bool,
+    now: dt.datetime,
+    digest: Digester,
 ) -> tuple[ContactFacts, tuple[SendRecord, ...], bool]:
     """Facts and history from the database for a known contact, else assumed ones."""
     try:
         with session() as s:
             contact = get_contact_by_phone(s, phone=e164)
             if contact is None:
-                reasons = tuple(suppression_reasons(s, phone=e164, channel=channel))
+                reasons = tuple(suppression_reasons(s, digest=digest, phone=e164, channel=channel))
                 return _assumed_facts(e164, info, channel, assume_consent, reasons), (), False
             # the same facts planning reads: consent, suppression, sent and planned messages
-            recipient = gather_facts(s, contacts=[contact], channel=channel, now=now)
+            recipient = read_policy_inputs(
+                s, contacts=[contact], channel=channel, now=now, digest=digest
+            )
     except (OperationalError, ProgrammingError) as exc:
         raise ConfigError(
             "the database is not ready (run `textopt init`), or pass --offline to judge "
@@ -265,7 +273,8 @@ def check(
     elif offline:
         facts = _assumed_facts(info.e164, info, channel, assume_consent)
     else:
-        facts, recorded, known = _known_facts(info.e164, info, channel, assume_consent, now)
+        digest = address_digester(settings.resolved_secret_key())
+        facts, recorded, known = _known_facts(info.e164, info, channel, assume_consent, now, digest)
     overrides: dict[str, Any] = {}
     if timezone is not None:
         overrides["timezone"] = timezone

@@ -35,7 +35,7 @@ from textopt.consent.models import (
     ConsentState,
     SuppressionReason,
 )
-from textopt.consent.suppression import suppress_addresses, suppressed_phones
+from textopt.consent.suppression import Digester, suppress_addresses, suppressed_phones
 from textopt.contacts.models import Contact
 from textopt.db.batching import id_conditions
 from textopt.vocab import Channel, Purpose
@@ -213,7 +213,9 @@ def _all_contact_ids(session: Session) -> list[int]:
     return sorted(set(session.scalars(events)) | set(session.scalars(states)))
 
 
-def _missing_stops(session: Session, derived: Mapping[Key, DerivedState]) -> list[tuple[int, str]]:
+def _missing_stops(
+    session: Session, derived: Mapping[Key, DerivedState], digest: Digester
+) -> list[tuple[int, str]]:
     """(contact, number) of each live contact whose SMS marketing state is a STOP but whose
     number is not on the suppression list."""
     stopped = {
@@ -232,24 +234,26 @@ def _missing_stops(session: Session, derived: Mapping[Key, DerivedState]) -> lis
         phones.update(
             {cid: phone for cid, phone in session.execute(query) if cid in stopped and phone}
         )
-    listed = suppressed_phones(session, phones=set(phones.values()), channel=Channel.SMS)
+    listed = suppressed_phones(
+        session, digest=digest, phones=set(phones.values()), channel=Channel.SMS
+    )
     return sorted((cid, phone) for cid, phone in phones.items() if phone not in listed)
 
 
 def _compare(
-    session: Session, contact_ids: list[int]
+    session: Session, contact_ids: list[int], digest: Digester
 ) -> tuple[dict[Key, DerivedState], dict[Key, DerivedState], list[tuple[int, str]]]:
     derived = derive_states(ledger_events(session, contact_ids=contact_ids))
     stored = _stored_states(session, contact_ids)
-    return derived, stored, _missing_stops(session, derived)
+    return derived, stored, _missing_stops(session, derived, digest)
 
 
-def check_states(session: Session, *, batch_size: int = 5_000) -> StateReport:
+def check_states(session: Session, *, digest: Digester, batch_size: int = 5_000) -> StateReport:
     """Recompute every state and the STOP suppressions from the ledger; list the differences."""
     report = StateReport()
     ids = _all_contact_ids(session)
     for start in range(0, len(ids), batch_size):
-        derived, stored, missing = _compare(session, ids[start : start + batch_size])
+        derived, stored, missing = _compare(session, ids[start : start + batch_size], digest)
         report.states_checked += len(derived)
         for key in sorted(set(derived) | set(stored)):
             want, have = derived.get(key), stored.get(key)
@@ -279,7 +283,7 @@ def check_states(session: Session, *, batch_size: int = 5_000) -> StateReport:
     return report
 
 
-def repair_states(session: Session, *, batch_size: int = 5_000) -> int:
+def repair_states(session: Session, *, digest: Digester, batch_size: int = 5_000) -> int:
     """Rewrite `consent_state` from the ledger and add missing STOP suppressions.
 
     Returns the number of states written. Suppression entries are only ever added: an
@@ -289,7 +293,7 @@ def repair_states(session: Session, *, batch_size: int = 5_000) -> int:
     written = 0
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        derived, _stored, missing = _compare(session, chunk)
+        derived, _stored, missing = _compare(session, chunk, digest)
         for condition in id_conditions(ConsentState.contact_id, set(chunk)):
             session.execute(delete(ConsentState).where(condition))
         values = state_rows(derived)
@@ -299,6 +303,7 @@ def repair_states(session: Session, *, batch_size: int = 5_000) -> int:
         if missing:
             suppress_addresses(
                 session,
+                digest=digest,
                 notes={phone: "restored from the ledger" for _cid, phone in missing},
                 channel=Channel.SMS,
                 reason=SuppressionReason.KEYWORD,
@@ -306,7 +311,9 @@ def repair_states(session: Session, *, batch_size: int = 5_000) -> int:
     return written
 
 
-def suppress_stops(session: Session, *, rows: Collection[Mapping[str, Any]]) -> None:
+def suppress_stops(
+    session: Session, *, digest: Digester, rows: Collection[Mapping[str, Any]]
+) -> None:
     """Put the number of each STOP among new events on the suppression list (idempotent).
 
     The inbound path suppresses at once when it stores the message; this keeps every other
@@ -329,7 +336,9 @@ def suppress_stops(session: Session, *, rows: Collection[Mapping[str, Any]]) -> 
         for contact_id, phone in session.execute(query):
             if contact_id in stops and phone:
                 notes[phone] = f"ledger event {stops[contact_id]}"
-    suppress_addresses(session, notes=notes, channel=Channel.SMS, reason=SuppressionReason.KEYWORD)
+    suppress_addresses(
+        session, digest=digest, notes=notes, channel=Channel.SMS, reason=SuppressionReason.KEYWORD
+    )
 
 
 def states_for(session: Session, *, rows: Collection[Mapping[str, Any]]) -> list[dict[str, Any]]:

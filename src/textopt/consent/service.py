@@ -38,6 +38,7 @@ from textopt.consent.models import (
     LedgerHead,
 )
 from textopt.consent.suppression import (
+    Digester,
     lift_suppression,
     suppress,
     suppressed_contacts,
@@ -141,12 +142,14 @@ def _lock_head(session: Session) -> LedgerHead:
     return head
 
 
-def _refuse_suppressed(session: Session, events: Sequence[NewConsentEvent]) -> None:
+def _refuse_suppressed(
+    session: Session, events: Sequence[NewConsentEvent], digest: Digester
+) -> None:
     """Suppression wins: no marketing grant for a suppressed number or address."""
     grants = [e for e in events if e.action in _GRANTING and e.purpose == Purpose.MARKETING]
     for channel in {str(e.channel) for e in grants}:
         ids = {e.contact_id for e in grants if e.channel == channel}
-        blocked = suppressed_contacts(session, contact_ids=ids, channel=channel)
+        blocked = suppressed_contacts(session, digest=digest, contact_ids=ids, channel=channel)
         for event in grants:
             reasons = blocked.get(event.contact_id)
             if event.channel != channel or not reasons:
@@ -160,7 +163,11 @@ def _refuse_suppressed(session: Session, events: Sequence[NewConsentEvent]) -> N
 
 
 def append_events(
-    session: Session, *, events: Sequence[NewConsentEvent], now: dt.datetime | None = None
+    session: Session,
+    *,
+    digest: Digester,
+    events: Sequence[NewConsentEvent],
+    now: dt.datetime | None = None,
 ) -> list[int]:
     """Chain and insert `events` in bulk, store their proofs, update the current state.
 
@@ -171,18 +178,18 @@ def append_events(
     recorded_at = now or utcnow()
     for event in events:
         _validate(event, recorded_at=recorded_at)
-    _refuse_suppressed(session, events)
+    _refuse_suppressed(session, events, digest)
     head = _lock_head(session)
     prev_hash, next_id = head.last_hash, head.last_event_id + 1
     rows: list[dict[str, Any]] = []
     proofs: list[dict[str, Any]] = []
     for offset, event in enumerate(events):
         event_id = next_id + offset
-        digest = None
+        proof_hash = None
         if event.proof:
             salt = secrets.token_hex(16)
             data = dict(event.proof)
-            digest = proof_digest(salt=salt, data=data)
+            proof_hash = proof_digest(salt=salt, data=data)
             proofs.append({"event_id": event_id, "salt": salt, "data": data})
         channel, purpose = str(event.channel), str(event.purpose)
         action, source = str(event.action), str(event.source)
@@ -196,7 +203,7 @@ def append_events(
             occurred_at=event.occurred_at,
             recorded_at=recorded_at,
             consent_text_version=event.consent_text_version,
-            proof_digest=digest,
+            proof_digest=proof_hash,
             prev_hash=prev_hash,
         )
         row = {
@@ -209,7 +216,7 @@ def append_events(
             "occurred_at": event.occurred_at,
             "recorded_at": recorded_at,
             "consent_text_version": event.consent_text_version,
-            "proof_digest": digest,
+            "proof_digest": proof_hash,
             "prev_hash": prev_hash,
             "hash": this_hash,
         }
@@ -223,7 +230,7 @@ def append_events(
     head.last_event_id = rows[-1]["id"]
     head.last_hash = rows[-1]["hash"]
     _upsert_states(session, rows)
-    suppress_stops(session, rows=rows)
+    suppress_stops(session, digest=digest, rows=rows)
     emit_events(
         session,
         events=[
@@ -268,6 +275,7 @@ def _upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 def record_consent(
     session: Session,
     *,
+    digest: Digester,
     contact_id: int,
     channel: Channel | str,
     purpose: Purpose | str,
@@ -296,7 +304,7 @@ def record_consent(
         consent_text_version=consent_text_version,
         proof=proof,
     )
-    (event_id,) = append_events(session, events=[event])
+    (event_id,) = append_events(session, digest=digest, events=[event])
     return session.get_one(ConsentEvent, event_id)
 
 
@@ -390,7 +398,7 @@ def consent_rows_bulk(session: Session, *, contact_ids: Collection[int]) -> dict
 
 
 def verify_ledger(
-    session: Session, *, batch_size: int = 5_000, states: bool = True
+    session: Session, *, digest: Digester, batch_size: int = 5_000, states: bool = True
 ) -> LedgerReport:
     """Recompute the whole chain and every remaining proof digest; name the first break.
 
@@ -462,7 +470,7 @@ def verify_ledger(
             f"{head.last_event_id}: events were removed from the end",
         )
     if states:
-        checked = check_states(session)
+        checked = check_states(session, digest=digest)
         report.states_checked, report.differences = checked.states_checked, checked.differences
         for diff in checked.differences:
             problem = (
@@ -475,12 +483,12 @@ def verify_ledger(
     return report
 
 
-def rebuild_state(session: Session, *, batch_size: int = 5_000) -> int:
+def rebuild_state(session: Session, *, digest: Digester, batch_size: int = 5_000) -> int:
     """Recompute `consent_state` (and missing STOP suppressions) from the ledger.
 
     Returns the number of states written.
     """
-    return repair_states(session, batch_size=batch_size)
+    return repair_states(session, digest=digest, batch_size=batch_size)
 
 
 def add_consent_text(

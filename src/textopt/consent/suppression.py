@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Collection, Mapping
+from typing import TypeAlias
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from textopt.config import get_settings
 from textopt.consent.models import Suppression, SuppressionReason
 from textopt.contacts.models import Contact
 from textopt.db.engine import upsert_insert
@@ -22,6 +22,7 @@ from textopt.errors import ValidationError
 from textopt.vocab import Channel
 
 __all__ = [
+    "Digester",
     "address_digest",
     "address_digester",
     "count_suppressions",
@@ -36,15 +37,18 @@ __all__ = [
 
 _ALL = "all"
 
+#: The keyed digest of an address under the workspace's secret key (`address_digester`):
+#: built by whoever holds the key (the faces, the dispatcher) and given to the domain.
+Digester: TypeAlias = Callable[[str], str]
 
-def address_digest(value: str, *, key: bytes | None = None) -> str:
+
+def address_digest(value: str, *, key: bytes) -> str:
     """The keyed digest of an E.164 number or an email address (`key`: the secret key)."""
     normalised = value.strip().lower() if "@" in value else value.strip()
-    key = key if key is not None else get_settings().resolved_secret_key()
     return hmac.digest(key, normalised.encode(), "sha256").hex()
 
 
-def address_digester(key: bytes) -> Callable[[str], str]:
+def address_digester(key: bytes) -> Digester:
     """`address_digest` under one key, for many addresses: the keyed hash is set up once.
 
     HMAC as RFC 2104 defines it, H(K ^ opad, H(K ^ ipad, text)), with both keyed states
@@ -82,6 +86,7 @@ def _channels(channel: str) -> tuple[str, ...]:
 def suppress(
     session: Session,
     *,
+    digest: Digester,
     phone: str | None = None,
     email: str | None = None,
     channel: Channel | str = _ALL,
@@ -90,13 +95,14 @@ def suppress(
 ) -> None:
     """Add a number or address to the suppression list (idempotent)."""
     suppress_addresses(
-        session, notes={_address(phone, email): note}, channel=channel, reason=reason
+        session, digest=digest, notes={_address(phone, email): note}, channel=channel, reason=reason
     )
 
 
 def suppress_addresses(
     session: Session,
     *,
+    digest: Digester,
     notes: Mapping[str, str | None],
     channel: Channel | str = _ALL,
     reason: SuppressionReason | str,
@@ -107,7 +113,6 @@ def suppress_addresses(
     reason = SuppressionReason(reason)
     if channel != _ALL:
         channel = Channel(channel)
-    digest = address_digester(get_settings().resolved_secret_key())  # a key file: read once
     session.execute(
         upsert_insert(session, Suppression).on_conflict_do_nothing(),
         [
@@ -125,16 +130,17 @@ def suppress_addresses(
 def lift_suppression(
     session: Session,
     *,
+    digest: Digester,
     phone: str | None = None,
     email: str | None = None,
     channel: Channel | str,
     reasons: Collection[SuppressionReason] = (SuppressionReason.KEYWORD,),
 ) -> int:
     """Remove the entries of the given reasons (by default only STOP-words); erasures stay."""
-    digest = address_digest(_address(phone, email))
+    key = digest(_address(phone, email))
     result = session.execute(
         delete(Suppression).where(
-            Suppression.digest == digest,
+            Suppression.digest == key,
             Suppression.channel.in_(_channels(channel)),
             Suppression.reason.in_([str(r) for r in reasons]),
         )
@@ -145,14 +151,15 @@ def lift_suppression(
 def suppression_reasons(
     session: Session,
     *,
+    digest: Digester,
     phone: str | None = None,
     email: str | None = None,
     channel: Channel | str = Channel.SMS,
 ) -> list[str]:
     """Why this number or address is suppressed on `channel` (empty if it is not)."""
-    digest = address_digest(_address(phone, email))
+    key = digest(_address(phone, email))
     query = select(Suppression.reason).where(
-        Suppression.digest == digest, Suppression.channel.in_(_channels(channel))
+        Suppression.digest == key, Suppression.channel.in_(_channels(channel))
     )
     return sorted(set(session.scalars(query)))
 
@@ -160,14 +167,15 @@ def suppression_reasons(
 def suppression_notes(
     session: Session,
     *,
+    digest: Digester,
     phone: str | None = None,
     email: str | None = None,
     channel: Channel | str = Channel.SMS,
 ) -> dict[str, str | None]:
     """The entries that apply to `channel` for this number or address: reason -> note."""
-    digest = address_digest(_address(phone, email))
+    key = digest(_address(phone, email))
     query = select(Suppression.reason, Suppression.note).where(
-        Suppression.digest == digest, Suppression.channel.in_(_channels(channel))
+        Suppression.digest == key, Suppression.channel.in_(_channels(channel))
     )
     return {row[0]: row[1] for row in session.execute(query)}
 
@@ -202,17 +210,20 @@ def reasons_by_digest(
 
 
 def suppressed_phones(
-    session: Session, *, phones: Collection[str], channel: Channel | str = Channel.SMS
+    session: Session,
+    *,
+    digest: Digester,
+    phones: Collection[str],
+    channel: Channel | str = Channel.SMS,
 ) -> dict[str, list[str]]:
     """Which of these E.164 numbers (or addresses) are suppressed, and why (one query)."""
-    digest = address_digester(get_settings().resolved_secret_key())  # a key file: read once
     by_digest = {digest(p): p for p in phones}
     reasons = reasons_by_digest(session, channel=channel, digests=by_digest)
     return {by_digest[d]: r for d, r in reasons.items()}
 
 
 def suppressed_contacts(
-    session: Session, *, contact_ids: Collection[int], channel: Channel | str
+    session: Session, *, digest: Digester, contact_ids: Collection[int], channel: Channel | str
 ) -> dict[int, list[str]]:
     """Which of these contacts are suppressed on `channel` by their number or address."""
     column = Contact.email if channel == Channel.EMAIL else Contact.phone
@@ -223,5 +234,5 @@ def suppressed_contacts(
         for contact_id, address in session.execute(query):
             if address:
                 owners[address] = contact_id
-    found = suppressed_phones(session, phones=owners, channel=channel)
+    found = suppressed_phones(session, digest=digest, phones=owners, channel=channel)
     return {owners[address]: reasons for address, reasons in found.items()}

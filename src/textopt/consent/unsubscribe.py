@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from textopt.config import get_settings
 from textopt.consent.models import ConsentAction, ConsentSource, ConsentState
 from textopt.consent.service import record_consent
+from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.db.base import utcnow
 from textopt.errors import ValidationError
@@ -66,10 +66,9 @@ def _signature(payload: str, key: bytes) -> str:
 
 
 def unsubscribe_token(
-    *, contact_id: int, channel: Channel | str, campaign_id: int | None, key: bytes | None = None
+    *, contact_id: int, channel: Channel | str, campaign_id: int | None, key: bytes
 ) -> str:
     """The signed token of one contact's unsubscribe link (`key`: the workspace secret)."""
-    key = key if key is not None else get_settings().resolved_secret_key()
     payload = f"{contact_id}.{Channel(channel)}.{campaign_id or 0}"
     return f"{payload}.{_signature(payload, key)}"
 
@@ -79,7 +78,7 @@ def unsubscribe_url(*, base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/u/{token}"
 
 
-def read_unsubscribe_token(token: str, *, key: bytes | None = None) -> UnsubscribeLink:
+def read_unsubscribe_token(token: str, *, key: bytes) -> UnsubscribeLink:
     """The link a token stands for; ValidationError when it is malformed or not ours."""
     parts = token.strip().split(".")
     invalid = ValidationError("this unsubscribe link is not valid", field="token")
@@ -89,7 +88,6 @@ def read_unsubscribe_token(token: str, *, key: bytes | None = None) -> Unsubscri
     contact, channel, campaign, signature = parts
     if channel not in {c.value for c in Channel}:
         raise invalid
-    key = key if key is not None else get_settings().resolved_secret_key()
     expected = _signature(f"{contact}.{channel}.{campaign}", key)
     if not hmac.compare_digest(expected, signature):
         raise invalid
@@ -99,16 +97,17 @@ def read_unsubscribe_token(token: str, *, key: bytes | None = None) -> Unsubscri
 def unsubscribe(
     session: Session,
     *,
+    key: bytes,
     token: str,
     source: ConsentSource | str = ConsentSource.UNSUBSCRIBE_LINK,
     proof: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
-    key: bytes | None = None,
 ) -> UnsubscribeResult:
     """Record the withdrawal of marketing consent a link stands for; idempotent.
 
     A second use of the link (mail clients retry) finds the consent already revoked and
     records nothing. `proof` (IP, user agent, method) is kept with the ledger event.
+    `key`: the workspace secret, which signs the links and keys the suppression list.
     """
     link = read_unsubscribe_token(token, key=key)
     # The contact's row lock makes two simultaneous clicks record a single event.
@@ -128,6 +127,7 @@ def unsubscribe(
     evidence.update(proof or {})
     record_consent(
         session,
+        digest=address_digester(key),
         contact_id=link.contact_id,
         channel=link.channel,
         purpose=Purpose.MARKETING,

@@ -25,8 +25,9 @@ from sqlalchemy import Engine, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from textopt.config import get_settings
+from textopt.config import Settings
 from textopt.consent.models import ConsentText
+from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.csvfile import (
     CONSENT_CLAIMS,
     ColumnMap,
@@ -168,6 +169,7 @@ class _IssueFile:
 def import_contacts(
     engine: Engine,
     *,
+    settings: Settings,
     path: Path | str,
     batch_size: int | None = None,
     default_region: str | None = None,
@@ -182,8 +184,9 @@ def import_contacts(
     ValidationError before anything is written. Row problems are counted in the report and
     written to the rejects file, whose first columns (line, kind, reason) are skipped when it
     is imported in its turn; a consent-like column that is not read is a warning on line 1.
+    `settings` give the defaults and the secret key of the suppression list.
     """
-    settings = get_settings()
+    digest = address_digester(settings.resolved_secret_key())
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"{path} does not exist or is not a file", field="path")
@@ -223,7 +226,11 @@ def import_contacts(
                 counts = _BatchCounts()
                 if accepted:
                     counts, batch_issues = _store_batch(
-                        make_session, accepted, columns=columns, source=source_name or path.name
+                        make_session,
+                        accepted,
+                        columns=columns,
+                        source=source_name or path.name,
+                        digest=digest,
                     )
                     # a row the batch rejected (it reached a contact another row updates)
                     # was not imported: its warnings no longer apply
@@ -384,6 +391,7 @@ def _store_batch(
     *,
     columns: ColumnMap,
     source: str,
+    digest: Digester,
 ) -> tuple[_BatchCounts, list[RowIssue]]:
     """Write one batch in its own transaction, retried if another writer took a new number."""
     for attempt in range(1, _ATTEMPTS + 1):
@@ -391,7 +399,13 @@ def _store_batch(
         try:
             with make_session() as session, session.begin():
                 _write_batch(
-                    session, rows, columns=columns, counts=counts, issues=issues, source_name=source
+                    session,
+                    rows,
+                    columns=columns,
+                    counts=counts,
+                    issues=issues,
+                    source_name=source,
+                    digest=digest,
                 )
         except IntegrityError:
             # A concurrent insert of one of our new numbers (PostgreSQL; SQLite serialises
@@ -447,6 +461,7 @@ def _write_batch(
     counts: _BatchCounts,
     issues: list[RowIssue],
     source_name: str,
+    digest: Digester,
 ) -> None:
     """Upsert one batch of valid rows, their tags and their consents, in bulk."""
     now = utcnow()
@@ -505,6 +520,7 @@ def _write_batch(
             customers=customers,
             issues=issues,
             source_name=source_name,
+            digest=digest,
         )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentAction, ConsentSource
+from textopt.consent.suppression import Digester
 from textopt.contacts.importrows import ImportRow, IssueCode, RowIssue
 from textopt.vocab import Channel, Purpose
 
@@ -29,6 +30,7 @@ def record_batch_consents(
     customers: dict[int, bool],
     issues: list[RowIssue],
     source_name: str,
+    digest: Digester,
 ) -> int:
     """Append the batch's new marketing grants in one call; warn about the refused ones.
 
@@ -41,7 +43,10 @@ def record_batch_consents(
     for channel in (Channel.SMS, Channel.EMAIL):
         claims = [(r, r.consents[channel]) for r in rows if channel in r.consents]
         suppressed = consent_service.suppressed_phones(
-            session, phones=[_address(r, channel) for r, _ in claims], channel=channel
+            session,
+            digest=digest,
+            phones=[_address(r, channel) for r, _ in claims],
+            channel=channel,
         )
         for row, claim in claims:
             address = _address(row, channel)
@@ -96,7 +101,7 @@ def record_batch_consents(
                     proof=proof,
                 )
             )
-    consent_service.append_events(session, events=events)
+    consent_service.append_events(session, digest=digest, events=events)
     return len(events)
 
 

@@ -194,6 +194,7 @@ def import_upload(
     try:
         report = import_contacts(
             engine,
+            settings=settings,
             path=path,
             rejects_path=path.with_name(f"{token}{REJECTS_SUFFIX}"),
             default_region=region,

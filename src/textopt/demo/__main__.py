@@ -29,6 +29,7 @@ from textopt.campaigns.segments import count_audience, create_segment
 from textopt.config import Settings, load_settings, reset_settings
 from textopt.consent import service as consent
 from textopt.consent.models import ConsentAction, ConsentSource, ConsentState
+from textopt.consent.suppression import address_digester
 from textopt.contacts.importer import import_contacts
 from textopt.contacts.models import Contact
 from textopt.db.base import utcnow
@@ -130,6 +131,7 @@ def main() -> None:
         task = bar.task_ids[0]
         report = import_contacts(
             engine,
+            settings=settings,
             path=csv_path,
             default_region=settings.default_region,
             progress=lambda p: bar.update(task, completed=p.rows_read, total=p.total_rows),
@@ -149,7 +151,7 @@ def main() -> None:
 
     _step("Checking the consent ledger's hash chain")
     with session_scope(engine) as s:
-        ledger = consent.verify_ledger(s)
+        ledger = consent.verify_ledger(s, digest=address_digester(settings.resolved_secret_key()))
     console.print(f"  {'intact' if ledger.ok else 'BROKEN'}: {ledger.events_checked} events")
 
     now = utcnow()
@@ -263,6 +265,7 @@ def _newsletter(engine: Engine, settings: Settings) -> int:
         signed_up = [cid for cid in candidates if cid % 5]
         consent.append_events(
             s,
+            digest=address_digester(settings.resolved_secret_key()),
             events=[
                 consent.NewConsentEvent(
                     contact_id=cid,

@@ -1,7 +1,7 @@
 """Claiming due messages: the shared rate bucket, the policy re-check, the mark `sending`.
 
 A claim reads an account's due messages oldest first through the partial due index, with
-what the re-check needs of each contact (`recheck.claim_columns`), re-checks them (a STOP
+what the re-check needs of each contact (`eligibility.claim_columns`), re-checks them (a STOP
 received after planning wins; a message past its expiry becomes `expired`; one due in quiet
 hours after an outage waits again), and marks the rest `sending` with a lease. The caller
 commits before anything is written to the wire.
@@ -30,21 +30,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.facts import CAP_WINDOW, COUNTED_SENT
 from textopt.campaigns.models import Campaign, CampaignStatus
+from textopt.consent.suppression import Digester
 from textopt.contacts.models import Contact
 from textopt.db.base import JSONType, UTCDateTime
+from textopt.db.bulk import among, id_list, ids_parameter, raw
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import RateBucket
-from textopt.dispatch.recheck import (
-    FIRST,
-    Rechecker,
-    among,
-    claim_columns,
-    id_list,
-    ids_parameter,
-    raw,
-)
+from textopt.eligibility import CAP_WINDOW, COUNTED_SENT, FIRST, Rechecker, claim_columns
 from textopt.outbox.models import Message, status_in
 from textopt.outbox.rows import decision_columns
 from textopt.outbox.states import MessageStatus, check_transition
@@ -223,6 +216,7 @@ def claim_batch(
     limit: int,
     lease: dt.timedelta,
     workspace: WorkspacePolicy,
+    digest: Digester,
     only_ids: Collection[int] | None = None,
 ) -> ClaimReport:
     """Claim due messages of one provider account, re-check them, mark them `sending`.
@@ -272,6 +266,7 @@ def claim_batch(
     checker = Rechecker(
         session,
         workspace=workspace,
+        digest=digest,
         now=now,
         rows=rows,
         counted=COUNTED_SENT,

@@ -7,7 +7,7 @@ Some permanent errors say something about the number rather than the message:
   subscriber" in a receipt): each failed message counts one failure against its number, and
   `sms_undeliverable_limit` of them in a row make the number undeliverable. The policy then
   blocks every SMS to it with the reason `undeliverable`, in planning (per recipient and by
-  class), in the claim's re-check and in one-off sends alike (`campaigns.facts`).
+  class), in the claim's re-check and in one-off sends alike (`eligibility`).
 - "the person opted out at the provider" (Twilio 21610): the contact's SMS marketing consent
   is revoked in the ledger with the source `provider`, and the number is suppressed as a STOP
   would suppress it (reason `keyword`: marketing only, lifted by the person's START).
@@ -34,10 +34,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from textopt.config import Settings, get_settings
+from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentSource, SuppressionReason
 from textopt.consent.service import NewConsentEvent, append_events, current_consent_bulk
-from textopt.consent.suppression import address_digest, address_digester, suppress_addresses
+from textopt.consent.suppression import Digester, suppress_addresses
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import FailureStage, NumberFailure
 from textopt.outbox.models import Message
@@ -71,11 +71,13 @@ class Meaning(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRules:
-    """Which error codes of which provider account mean what, and the limit."""
+    """Which error codes of which provider account mean what, and the limit; with the
+    digester that keys the numbers (counts and suppressions are kept by digest)."""
 
     limit: int
     undeliverable: Mapping[str, frozenset[str]]  # account -> codes
     opt_out: Mapping[str, frozenset[str]]  # account -> codes
+    digest: Digester
 
     def meaning(self, account: str, code: str | None) -> Meaning | None:
         """What `code` from `account` says about the number, if anything."""
@@ -89,7 +91,7 @@ class FeedbackRules:
         return None
 
 
-def feedback_rules(settings: Settings) -> FeedbackRules:
+def feedback_rules(settings: Settings, *, digest: Digester) -> FeedbackRules:
     """The rules of the configured accounts: each account's own codes, else its kind's."""
 
     def codes(table: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
@@ -104,6 +106,7 @@ def feedback_rules(settings: Settings) -> FeedbackRules:
         limit=settings.sms_undeliverable_limit,
         undeliverable=codes(settings.sms_undeliverable_codes),
         opt_out=codes(settings.sms_opt_out_codes),
+        digest=digest,
     )
 
 
@@ -145,7 +148,7 @@ def record_submit_feedback(
     *,
     provider: str,
     results: Sequence[SubmitResult],
-    settings: Settings,
+    rules: FeedbackRules,
     now: dt.datetime,
 ) -> FeedbackReport:
     """Apply what the refusals of a submitted batch say about their numbers.
@@ -155,7 +158,6 @@ def record_submit_feedback(
     refused = [r for r in results if r.outcome == SubmitOutcome.PERMANENT and r.error_code]
     if not refused:
         return FeedbackReport()
-    rules = feedback_rules(settings)
     wanted = {
         r.message_id: meaning
         for r in refused
@@ -164,7 +166,8 @@ def record_submit_feedback(
     if not wanted:
         return FeedbackReport()
     rows = session.execute(select(*_COLUMNS).where(Message.id.in_(list(wanted)))).all()
-    return _apply(session, _failures(rows, wanted, FailureStage.SUBMIT), rules=rules, now=now)
+    failures = _failures(rows, wanted, FailureStage.SUBMIT)
+    return _apply(session, failures, rules=rules, now=now)
 
 
 def record_receipt_feedback(
@@ -172,7 +175,7 @@ def record_receipt_feedback(
     *,
     receipts: Sequence[Receipt],
     now: dt.datetime,
-    settings: Settings | None = None,
+    rules: FeedbackRules,
 ) -> FeedbackReport:
     """Apply what failed receipts say about their numbers (after they were recorded).
 
@@ -182,7 +185,6 @@ def record_receipt_feedback(
     failed = [r for r in receipts if r.status == ReceiptStatus.FAILED and r.error_code]
     if not failed:
         return FeedbackReport()
-    rules = feedback_rules(settings or get_settings())
     by_provider: dict[str, dict[str, Meaning]] = {}
     for receipt in failed:
         meaning = rules.meaning(receipt.provider, receipt.error_code)
@@ -199,7 +201,8 @@ def record_receipt_feedback(
         for row in session.execute(query):
             rows.append(row)
             ids[row.id] = meanings[row.provider_message_id]
-    return _apply(session, _failures(rows, ids, FailureStage.RECEIPT), rules=rules, now=now)
+    failures = _failures(rows, ids, FailureStage.RECEIPT)
+    return _apply(session, failures, rules=rules, now=now)
 
 
 def _failures(
@@ -227,15 +230,21 @@ def _failures(
 
 
 def _apply(
-    session: Session, failures: Sequence[_Failure], *, rules: FeedbackRules, now: dt.datetime
+    session: Session,
+    failures: Sequence[_Failure],
+    *,
+    rules: FeedbackRules,
+    now: dt.datetime,
 ) -> FeedbackReport:
     report = FeedbackReport()
     dead = [f for f in failures if f.meaning is Meaning.UNDELIVERABLE]
     if dead:
-        _count_failures(session, dead, limit=rules.limit, now=now, report=report)
+        _count_failures(
+            session, dead, digest=rules.digest, limit=rules.limit, now=now, report=report
+        )
     opted = [f for f in failures if f.meaning is Meaning.OPT_OUT]
     if opted:
-        report.opted_out = _record_opt_outs(session, opted, now=now)
+        report.opted_out = _record_opt_outs(session, opted, digest=rules.digest, now=now)
     return report
 
 
@@ -243,12 +252,12 @@ def _count_failures(
     session: Session,
     failures: Sequence[_Failure],
     *,
+    digest: Digester,
     limit: int,
     now: dt.datetime,
     report: FeedbackReport,
 ) -> None:
     """Count each failed message once against its number; mark the number at the limit."""
-    digest = address_digester(get_settings().resolved_secret_key())  # a key file: read once
     by_number: dict[str, dict[int, _Failure]] = {}
     for failure in sorted(failures, key=lambda f: f.message_id):
         by_number.setdefault(digest(failure.recipient), {})[failure.message_id] = failure
@@ -353,14 +362,18 @@ def _succeeded_since(
     return restarted
 
 
-def _record_opt_outs(session: Session, failures: Sequence[_Failure], *, now: dt.datetime) -> int:
+def _record_opt_outs(
+    session: Session, failures: Sequence[_Failure], *, digest: Digester, now: dt.datetime
+) -> int:
     """Suppress the numbers and revoke their contacts' SMS marketing (once: a revocation
     already in force is not written again)."""
     notes = {
         f.recipient: f"{f.account}: error {f.code}, opted out at the provider"[:200]
         for f in failures
     }
-    suppress_addresses(session, notes=notes, channel=Channel.SMS, reason=SuppressionReason.KEYWORD)
+    suppress_addresses(
+        session, digest=digest, notes=notes, channel=Channel.SMS, reason=SuppressionReason.KEYWORD
+    )
     first: dict[int, _Failure] = {}
     for failure in failures:
         if failure.contact_id is not None:
@@ -386,7 +399,7 @@ def _record_opt_outs(session: Session, failures: Sequence[_Failure], *, now: dt.
         if (state := states.get(contact_id, {}).get(marketing)) is None
         or state.status != ConsentAction.REVOKED
     ]
-    append_events(session, events=events, now=now)
+    append_events(session, digest=digest, events=events, now=now)
     return len(notes)
 
 
@@ -419,24 +432,23 @@ def undeliverable_digests(session: Session, *, digests: Collection[str] | None =
     return found
 
 
-def undeliverable_numbers(session: Session, *, phones: Collection[str]) -> set[str]:
+def undeliverable_numbers(
+    session: Session, *, digest: Digester, phones: Collection[str]
+) -> set[str]:
     """Which of these E.164 numbers are undeliverable (one query per 5,000)."""
     if not phones or not any_undeliverable(session):
         return set()
-    digest = address_digester(get_settings().resolved_secret_key())
     by_digest = {digest(phone): phone for phone in phones}
     return {by_digest[d] for d in undeliverable_digests(session, digests=by_digest)}
 
 
-def get_number_failures(session: Session, *, phone: str) -> NumberFailure | None:
+def get_number_failures(session: Session, *, digest: Digester, phone: str) -> NumberFailure | None:
     """The failures counted against a number (with since when it is undeliverable), or None."""
-    return session.get(NumberFailure, address_digest(phone))
+    return session.get(NumberFailure, digest(phone))
 
 
-def clear_number_failures(session: Session, *, phone: str) -> bool:
+def clear_number_failures(session: Session, *, digest: Digester, phone: str) -> bool:
     """Forget a number's failures, undeliverable or not (the operator checked it works);
     returns whether there were any."""
-    result = session.execute(
-        delete(NumberFailure).where(NumberFailure.digest == address_digest(phone))
-    )
+    result = session.execute(delete(NumberFailure).where(NumberFailure.digest == digest(phone)))
     return bool(result.rowcount)  # type: ignore[attr-defined]

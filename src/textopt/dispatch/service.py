@@ -29,15 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from textopt.db.base import UTCDateTime
-from textopt.dispatch.feedback import record_receipt_feedback
+from textopt.db.bulk import among, id_list, ids_parameter, parse_instant, raw
+from textopt.dispatch.feedback import FeedbackRules, record_receipt_feedback
 from textopt.dispatch.models import OrphanReceipt
-from textopt.dispatch.recheck import (
-    among,
-    id_list,
-    ids_parameter,
-    parse_instant,
-    raw,
-)
 from textopt.outbox.models import Message, status_in
 from textopt.outbox.states import TRANSITIONS, MessageStatus, check_transition
 from textopt.outbox.writes import EVENTS, MESSAGES, write_events, write_updates
@@ -111,6 +105,7 @@ def record_results(
     results: Sequence[SubmitResult],
     now: dt.datetime,
     max_attempts: int,
+    feedback: FeedbackRules,
 ) -> ResultReport:
     """Store the provider's answers: submitted, retried later, or failed for good.
 
@@ -138,6 +133,7 @@ def record_results(
                     r.provider_message_id or "" for r in accepted if r.message_id in done
                 ],
                 now=now,
+                feedback=feedback,
             )
     if rest:
         _record_each(
@@ -148,6 +144,7 @@ def record_results(
             results=rest,
             now=now,
             max_attempts=max_attempts,
+            feedback=feedback,
         )
     return report
 
@@ -253,6 +250,7 @@ def _record_each(
     results: Sequence[SubmitResult],
     now: dt.datetime,
     max_attempts: int,
+    feedback: FeedbackRules,
 ) -> None:
     """Record answers one row at a time (after reading each row's state)."""
     by_id = {r.message_id: r for r in results}
@@ -356,7 +354,9 @@ def _record_each(
     write_events(session, events)
     _emit_status_changes(session, rows, [u for u in updates if "status" in u], now=now)
     if accepted_ids:
-        _apply_orphans(session, provider=provider, provider_ids=accepted_ids, now=now)
+        _apply_orphans(
+            session, provider=provider, provider_ids=accepted_ids, now=now, feedback=feedback
+        )
 
 
 def _emit_status_changes(
@@ -395,8 +395,13 @@ def _emit_status_changes(
 _RECEIPT_QUERIES: dict[str, Any] = {}
 
 
-def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.datetime) -> int:
-    """Apply delivery receipts in bulk; one for a message not yet known is kept for later."""
+def record_receipts(
+    session: Session, *, receipts: Sequence[Receipt], now: dt.datetime, feedback: FeedbackRules
+) -> int:
+    """Apply delivery receipts in bulk; one for a message not yet known is kept for later.
+
+    `feedback`: what failed receipts say about their numbers (`dispatch.feedback`).
+    """
     if not receipts:
         return 0
     applied = 0
@@ -445,7 +450,8 @@ def record_receipts(session: Session, *, receipts: Sequence[Receipt], now: dt.da
             ],
             now=now,
         )
-    record_receipt_feedback(session, receipts=receipts, now=now)  # numbers that never work
+    # numbers that never work, opt-outs at the provider
+    record_receipt_feedback(session, receipts=receipts, now=now, rules=feedback)
     return applied
 
 
@@ -517,7 +523,12 @@ def _allowed(status: str) -> frozenset[MessageStatus]:
 
 
 def _apply_orphans(
-    session: Session, *, provider: str, provider_ids: Sequence[str], now: dt.datetime
+    session: Session,
+    *,
+    provider: str,
+    provider_ids: Sequence[str],
+    now: dt.datetime,
+    feedback: FeedbackRules,
 ) -> None:
     """Receipts that arrived before the provider's answer are applied now."""
     waiting = select(OrphanReceipt.id).where(OrphanReceipt.provider == provider).limit(1)
@@ -530,10 +541,13 @@ def _apply_orphans(
         OrphanReceipt.provider == provider,
         among(dialect, OrphanReceipt.provider_message_id, provider_ids),
     )
-    _apply_orphan_rows(session, orphans=session.connection().execute(query).all(), now=now)
+    orphans = session.connection().execute(query).all()
+    _apply_orphan_rows(session, orphans=orphans, now=now, feedback=feedback)
 
 
-def _apply_orphan_rows(session: Session, *, orphans: Sequence[Any], now: dt.datetime) -> None:
+def _apply_orphan_rows(
+    session: Session, *, orphans: Sequence[Any], now: dt.datetime, feedback: FeedbackRules
+) -> None:
     if not orphans:
         return
     receipts = [
@@ -552,11 +566,15 @@ def _apply_orphan_rows(session: Session, *, orphans: Sequence[Any], now: dt.date
         among(session.get_bind().dialect.name, OrphanReceipt.id, [o.id for o in orphans])
     )
     session.execute(gone, execution_options={"synchronize_session": False})
-    record_receipts(session, receipts=receipts, now=now)
+    record_receipts(session, receipts=receipts, now=now, feedback=feedback)
 
 
 def resolve_orphan_receipts(
-    session: Session, *, now: dt.datetime, keep: dt.timedelta = dt.timedelta(days=7)
+    session: Session,
+    *,
+    now: dt.datetime,
+    feedback: FeedbackRules,
+    keep: dt.timedelta = dt.timedelta(days=7),
 ) -> int:
     """Apply waiting receipts whose message is now known; drop those waiting too long.
 
@@ -574,7 +592,7 @@ def resolve_orphan_receipts(
             .limit(10_000)
         )
     )
-    _apply_orphan_rows(session, orphans=matched, now=now)
+    _apply_orphan_rows(session, orphans=matched, now=now, feedback=feedback)
     session.execute(delete(OrphanReceipt).where(OrphanReceipt.at < now - keep))
     return len(matched)
 

@@ -32,16 +32,17 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.lifecycle import complete_finished_campaigns, start_due_campaigns
 from textopt.config import Settings
+from textopt.consent.suppression import address_digester
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.bounces import record_email_bounces
 from textopt.dispatch.claim import ClaimReport, claim_batch, due_count
 from textopt.dispatch.failover import OutageTracker, move_due_messages
-from textopt.dispatch.feedback import record_submit_feedback
+from textopt.dispatch.feedback import feedback_rules, record_submit_feedback
+from textopt.eligibility import workspace_policy
 from textopt.errors import ConfigError
 from textopt.inbound.service import (
     apply_inbound,
@@ -107,6 +108,9 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.stats = DispatchStats()
         self.workspace = workspace_policy(settings)
+        # the secret key (it may be read from a key file) once, for every claim and receipt
+        self.digest = address_digester(settings.resolved_secret_key())
+        self.feedback = feedback_rules(settings, digest=self.digest)
         self._providers = dict(providers or {})
         self._inbound_due = asyncio.Event()  # stored MOs may wait to be applied
         self._stop = asyncio.Event()
@@ -127,6 +131,9 @@ class Dispatcher:
                     f"provider account {name!r} is not configured "
                     f"(known: {', '.join(sorted(self.settings.providers))})"
                 )
+            # an account that stores state (SMPP multipart parts) uses this database
+            # unless it names its own
+            options = {"database_url": self.settings.database_url, **options}
             self._providers[name] = build_provider(name, options)
         return self._providers[name]
 
@@ -180,12 +187,15 @@ class Dispatcher:
     def _store_items(self, receipts: list[Receipt], messages: list[InboundSms]) -> int:
         now = self.clock()
         with session_scope(self.engine) as session:
-            applied = service.record_receipts(session, receipts=receipts, now=now)
+            applied = service.record_receipts(
+                session, receipts=receipts, now=now, feedback=self.feedback
+            )
             store_inbound(
                 session,
                 messages=messages,
                 now=now,
                 default_region=self.settings.default_region,
+                digest=self.digest,
             )
         return applied
 
@@ -238,7 +248,7 @@ class Dispatcher:
             with session_scope(self.engine) as session:
                 start_due_campaigns(session, now=now)
                 recovered = service.recover_stale(session, now=now)
-                service.resolve_orphan_receipts(session, now=now)
+                service.resolve_orphan_receipts(session, now=now, feedback=self.feedback)
                 service.close_unanswered(
                     session,
                     now=now,
@@ -266,6 +276,7 @@ class Dispatcher:
                     limit=self.settings.dispatch_batch_size,
                     lease=dt.timedelta(seconds=self.settings.dispatch_lease_seconds),
                     workspace=self.workspace,
+                    digest=self.digest,
                     only_ids=self._only_ids,
                 )
 
@@ -285,6 +296,7 @@ class Dispatcher:
                     results=results,
                     now=self.clock(),
                     max_attempts=self.settings.dispatch_max_attempts,
+                    feedback=self.feedback,
                 )
                 if provider.channel == Channel.EMAIL:
                     record_email_bounces(
@@ -298,7 +310,7 @@ class Dispatcher:
                         session,
                         provider=name,
                         results=results,
-                        settings=self.settings,
+                        rules=self.feedback,
                         now=self.clock(),
                     )
                 return report

@@ -17,9 +17,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from textopt.accounts.models import IdempotencyRecord
-from textopt.config import Settings, get_settings
+from textopt.config import Settings
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof, SuppressionReason
+from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.models import Contact, ContactTag
 from textopt.contacts.uploads import purge_person_files
 from textopt.db.base import utcnow
@@ -45,18 +46,23 @@ class ErasureReport:
     files_deleted: int = 0  # uploads and rejects files with a row of the person
 
 
-def export_person(session: Session, *, contact: Contact) -> dict[str, Any]:
-    """Everything held about one person, as JSON-ready data (GDPR art. 15)."""
+def export_person(session: Session, *, contact: Contact, digest: Digester) -> dict[str, Any]:
+    """Everything held about one person, as JSON-ready data (GDPR art. 15).
+
+    `digest` keys the suppression list, which is read by the person's number and address.
+    """
     events = consent_service.history(session, contact_id=contact.id)
     states = consent_service.current_consent(session, contact_id=contact.id)
     suppressed = {
-        channel: consent_service.suppression_reasons(session, phone=contact.phone, channel=channel)
+        channel: consent_service.suppression_reasons(
+            session, digest=digest, phone=contact.phone, channel=channel
+        )
         for channel in ("sms", "email")
         if contact.phone
     }
     if contact.email:
         suppressed["email"] = consent_service.suppression_reasons(
-            session, email=contact.email, channel="email"
+            session, digest=digest, email=contact.email, channel="email"
         )
     return {
         "exported_at": utcnow().isoformat(),
@@ -206,25 +212,34 @@ def erase_person(
     session: Session,
     *,
     contact: Contact,
+    settings: Settings,
     note: str | None = None,
-    settings: Settings | None = None,
 ) -> ErasureReport:
     """Erase one person (GDPR art. 17) and suppress their number and address for good.
 
-    Besides the database, every upload and rejects file in `upload_dir` (of `settings`,
-    else the process's) with a row of the person is deleted.
+    Besides the database, every upload and rejects file in `upload_dir` (of `settings`)
+    with a row of the person is deleted; the suppression list is keyed by its secret key.
     """
+    digest = address_digester(settings.resolved_secret_key())
     suppressed = []
     numbers = [contact.phone] if contact.phone else []
     emails = [contact.email] if contact.email else []
     if contact.phone:
         consent_service.suppress(
-            session, phone=contact.phone, reason=SuppressionReason.ERASURE, note=note
+            session,
+            digest=digest,
+            phone=contact.phone,
+            reason=SuppressionReason.ERASURE,
+            note=note,
         )
         suppressed.append("phone")
     if contact.email:
         consent_service.suppress(
-            session, email=contact.email, reason=SuppressionReason.ERASURE, note=note
+            session,
+            digest=digest,
+            email=contact.email,
+            reason=SuppressionReason.ERASURE,
+            note=note,
         )
         suppressed.append("email")
     contact_id = contact.id
@@ -234,7 +249,7 @@ def erase_person(
     )
     _erase_unlinked_messages(session, recipients=[*numbers, *emails])
     proofs = tombstone_contacts(session, contact_ids=[contact_id])
-    files = purge_person_files(settings or get_settings(), numbers=numbers, emails=emails)
+    files = purge_person_files(settings, numbers=numbers, emails=emails)
     return ErasureReport(
         contact_ids=[contact_id], proofs_deleted=proofs, suppressed=suppressed, files_deleted=files
     )

@@ -22,6 +22,7 @@ from textopt.accounts.limits import RequestLimiter, check_sign_in_allowed, recor
 from textopt.accounts.models import LoginSession, Scope, User
 from textopt.accounts.service import Actor
 from textopt.config import Settings
+from textopt.consent.suppression import Digester
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.errors import AuthenticationError, PermissionDenied
@@ -29,6 +30,7 @@ from textopt.errors import AuthenticationError, PermissionDenied
 __all__ = [
     "COOKIE_NAME",
     "CSRF_HEADER",
+    "AddressDigest",
     "CurrentActor",
     "DbSession",
     "check_csrf",
@@ -36,6 +38,7 @@ __all__ = [
     "client_ip",
     "current_login",
     "db_session",
+    "get_digester_dep",
     "get_settings_dep",
     "limit",
     "require",
@@ -53,6 +56,15 @@ def get_settings_dep(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_digester_dep(request: Request) -> Digester:
+    """The keyed digest of addresses under the app's secret key (built with the app)."""
+    digest: Digester = request.app.state.digester
+    return digest
+
+
+AddressDigest = Annotated[Digester, Depends(get_digester_dep)]
 
 
 def db_session(request: Request) -> Iterator[Session]:

@@ -35,22 +35,15 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.sends import enqueue_message
-from textopt.config import Settings, get_settings
-from textopt.consent.models import ConsentAction, ConsentSource, SuppressionReason
-from textopt.consent.service import (
-    current_consent,
-    history,
-    lift_suppression,
-    record_consent,
-    suppress,
-    suppression_reasons,
-)
-from textopt.consent.suppression import suppress_addresses, suppression_notes
+from textopt.config import Settings
+from textopt.consent.models import SuppressionReason
+from textopt.consent.suppression import Digester, address_digester, suppress_addresses
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
 from textopt.db.engine import upsert_insert
-from textopt.errors import ConsentError, ValidationError
+from textopt.errors import ValidationError
+from textopt.inbound.keyword_actions import Applied, apply_keyword, stop_note
 from textopt.inbound.keywords import KeywordKind, classify
 from textopt.inbound.models import SENDER_MAX, InboundAction, InboundMessage
 from textopt.inbound.replies import ReplyContext, reply_language, reply_text
@@ -75,7 +68,6 @@ log = logging.getLogger(__name__)
 
 _K = KeywordKind
 _A = InboundAction
-_MARKETING = (str(Channel.SMS), str(Purpose.MARKETING))
 
 #: The longest text kept, in characters. The longest concatenated SMS is 255 parts of 153
 #: GSM-7 characters (39,015); an HTTP provider may hand over more. The rest is cut (and
@@ -105,15 +97,17 @@ def store_inbound(
     *,
     messages: Sequence[InboundSms],
     now: dt.datetime,
-    default_region: str | None = None,
+    default_region: str,
+    digest: Digester,
 ) -> list[int]:
     """Store messages as they came, not yet applied, once per provider id; the new ids.
 
     One INSERT for the batch (executemany) and one query for the contacts; a message
     already stored (the same provider and id) is skipped. National numbers are read in
-    `default_region` (the workspace's by default). Nothing in a message's content raises.
+    `default_region` (the workspace's). Nothing in a message's content raises. `digest`
+    keys the numbers a STOP suppresses.
     """
-    region = default_region or get_settings().default_region
+    region = default_region
     phones: dict[str, str | None] = {}  # sender -> E.164, each sender parsed once
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for sms in messages:
@@ -152,12 +146,16 @@ def store_inbound(
         )
         stored = {(row[0], row[1]) for row in session.execute(new)}  # not those stored before
         notes = {
-            row["phone"]: _stop_note(row["provider"], row["provider_message_id"])
+            row["phone"]: stop_note(row["provider"], row["provider_message_id"])
             for row in stops
             if (row["provider"], row["provider_message_id"]) in stored
         }
         suppress_addresses(
-            session, notes=notes, channel=Channel.SMS, reason=SuppressionReason.KEYWORD
+            session,
+            digest=digest,
+            notes=notes,
+            channel=Channel.SMS,
+            reason=SuppressionReason.KEYWORD,
         )
     return sorted(ids)
 
@@ -263,9 +261,9 @@ def apply_inbound(
     kind = KeywordKind(inbound.keyword)
     if inbound.phone is None:
         if inbound.sender is None:
-            applied = _Applied(_A.ERASED)
+            applied = Applied(_A.ERASED)
         else:  # nothing to suppress, no one to answer: kept for a person to read
-            applied = _Applied(_A.STORED if kind == _K.NONE else _A.NOT_A_NUMBER)
+            applied = Applied(_A.STORED if kind == _K.NONE else _A.NOT_A_NUMBER)
         return _finish(session, inbound=inbound, kind=kind, applied=applied, reply=None, now=now)
     info = parse_phone(inbound.phone)  # E.164 from store_inbound: the region plays no part
     contact = _contact(session, inbound=inbound)
@@ -275,7 +273,10 @@ def apply_inbound(
         contact.last_activity_at = inbound.received_at  # a person who writes to us is active
     country = contact.country if contact and contact.country else info.country
     language = reply_language(inbound.language, contact.language if contact else None, country)
-    applied = _apply(session, inbound=inbound, kind=kind, contact=contact, e164=info.e164)
+    digest = address_digester(settings.resolved_secret_key())
+    applied = apply_keyword(
+        session, inbound=inbound, kind=kind, contact=contact, e164=info.e164, digest=digest
+    )
     reply = None
     if applied.reply_kind is not None:
         context = ReplyContext(
@@ -316,7 +317,7 @@ def _finish(
     *,
     inbound: InboundMessage,
     kind: KeywordKind,
-    applied: _Applied,
+    applied: Applied,
     reply: Message | None,
     now: dt.datetime,
 ) -> InboundResult:
@@ -370,7 +371,13 @@ def record_inbound(
         raise ValidationError("received_at must carry a time zone offset", field="received_at")
     now = now or utcnow()
     sms = InboundSms(provider, provider_message_id, sender, recipient, text, received_at)
-    stored = store_inbound(session, messages=[sms], now=now, default_region=settings.default_region)
+    stored = store_inbound(
+        session,
+        messages=[sms],
+        now=now,
+        default_region=settings.default_region,
+        digest=address_digester(settings.resolved_secret_key()),
+    )
     for inbound_id in stored:
         result = apply_inbound(session, inbound_id=inbound_id, settings=settings, now=now)
         if result is not None:
@@ -406,147 +413,6 @@ def record_sms(
         settings=settings,
         now=now,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Applied:
-    action: InboundAction
-    reply_kind: KeywordKind | None = None
-    consent_event_id: int | None = None
-
-
-def _apply(
-    session: Session,
-    *,
-    inbound: InboundMessage,
-    kind: KeywordKind,
-    contact: Contact | None,
-    e164: str,
-) -> _Applied:
-    proof = {"inbound_message_id": inbound.id, "phone": e164, "text": inbound.text}
-    if kind == _K.STOP:
-        return _stop(session, inbound=inbound, contact=contact, e164=e164, proof=proof)
-    if kind == _K.START:
-        return _start(session, contact=contact, e164=e164, proof=proof, at=inbound.received_at)
-    if kind == _K.HELP:
-        return _Applied(_A.HELPED, _K.HELP)
-    if kind == _K.CONFIRM and contact is not None:
-        return _confirm(session, contact=contact, proof=proof, at=inbound.received_at)
-    if kind == _K.CONFIRM:
-        return _Applied(_A.NOTHING_TO_CONFIRM)
-    return _Applied(_A.STORED)
-
-
-def _stop(
-    session: Session,
-    *,
-    inbound: InboundMessage,
-    contact: Contact | None,
-    e164: str,
-    proof: dict[str, Any],
-) -> _Applied:
-    """Revoke, suppress and confirm; a repeated STOP changes nothing and is not answered.
-
-    The number was suppressed when this message was stored (`store_inbound`); only an entry
-    of an earlier STOP makes this one a repeat.
-    """
-    notes = suppression_notes(session, phone=e164, channel=Channel.SMS)
-    keyword = str(SuppressionReason.KEYWORD)
-    suppressed = keyword in notes and notes[keyword] != _stop_note(
-        inbound.provider, inbound.provider_message_id
-    )
-    revoked = True
-    if contact is not None:
-        state = current_consent(session, contact_id=contact.id).get(_MARKETING)
-        revoked = state is not None and state.status == ConsentAction.REVOKED
-    if suppressed and revoked:
-        return _Applied(_A.ALREADY_STOPPED)
-    event_id = None
-    if contact is not None and not revoked:
-        event_id = _keyword_consent(
-            session, contact, ConsentAction.REVOKED, at=inbound.received_at, proof=proof
-        )
-    suppress(  # already there unless lifted meanwhile: stored with the message
-        session,
-        phone=e164,
-        channel=Channel.SMS,
-        reason=SuppressionReason.KEYWORD,
-        note=_stop_note(inbound.provider, inbound.provider_message_id),
-    )
-    return _Applied(_A.STOPPED, _K.STOP, event_id)
-
-
-def _stop_note(provider: str, provider_message_id: str) -> str:
-    """The suppression entry's note for a STOP: the message that asked for it."""
-    return f"STOP {provider}:{provider_message_id}"[:200]
-
-
-def _start(
-    session: Session,
-    *,
-    contact: Contact | None,
-    e164: str,
-    proof: dict[str, Any],
-    at: dt.datetime,
-) -> _Applied:
-    """Grant again and lift the STOP, unless a stronger suppression stays."""
-    reasons = set(suppression_reasons(session, phone=e164, channel=Channel.SMS))
-    if reasons - {str(SuppressionReason.KEYWORD)}:
-        return _Applied(_A.START_REFUSED)  # an erasure, complaint or operator's entry wins
-    lift_suppression(session, phone=e164, channel=Channel.SMS)
-    if contact is None:
-        return _Applied(_A.START_WITHOUT_CONTACT)
-    event_id = _keyword_consent(session, contact, ConsentAction.GRANTED, at=at, proof=proof)
-    return _Applied(_A.RESTARTED, _K.START, event_id)
-
-
-def _confirm(
-    session: Session, *, contact: Contact, proof: dict[str, Any], at: dt.datetime
-) -> _Applied:
-    """Confirm the latest request (double opt-in) that has no confirmation yet."""
-    pending = None
-    for event, _proof in history(session, contact_id=contact.id):
-        if (event.channel, event.purpose) != _MARKETING:
-            continue
-        # a grant, a confirmation or a revocation settles any earlier request
-        pending = event if event.action == ConsentAction.REQUESTED else None
-    if pending is None:
-        return _Applied(_A.NOTHING_TO_CONFIRM)
-    try:
-        event_id = _keyword_consent(
-            session,
-            contact,
-            ConsentAction.CONFIRMED,
-            at=at,
-            proof={**proof, "confirms_event": pending.id},
-            text_version=pending.consent_text_version,
-        )
-    except ConsentError:
-        return _Applied(_A.NOTHING_TO_CONFIRM)  # suppressed meanwhile: suppression wins
-    return _Applied(_A.CONFIRMED, _K.CONFIRM, event_id)
-
-
-def _keyword_consent(
-    session: Session,
-    contact: Contact,
-    action: ConsentAction,
-    *,
-    at: dt.datetime,
-    proof: dict[str, Any],
-    text_version: str | None = None,
-) -> int:
-    """Append an SMS marketing event given by keyword; returns its ledger id."""
-    return record_consent(
-        session,
-        contact_id=contact.id,
-        channel=Channel.SMS,
-        purpose=Purpose.MARKETING,
-        action=action,
-        source=ConsentSource.KEYWORD,
-        occurred_at=at,
-        consent_text_version=text_version,
-        proof=proof,
-    ).id
 
 
 def _masked(e164: str) -> str:

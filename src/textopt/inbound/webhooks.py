@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from textopt.config import Settings
 from textopt.db.base import utcnow
+from textopt.dispatch.feedback import FeedbackRules
 from textopt.dispatch.service import record_receipts
 from textopt.errors import ConfigError, SignatureError
 from textopt.inbound.service import InboundResult, record_sms
@@ -84,9 +85,12 @@ def handle_twilio_status(
     params: Mapping[str, str | Sequence[str]],
     signature: str | None,
     auth_token: str,
+    feedback: FeedbackRules,
     now: dt.datetime | None = None,
 ) -> int:
-    """Apply a signed Twilio status callback; returns how many messages changed state."""
+    """Apply a signed Twilio status callback; returns how many messages changed state.
+
+    `feedback`: what a failure's code says about the number (`dispatch.feedback`)."""
     fields = _check_twilio(
         account, "status", url=url, params=params, signature=signature, auth_token=auth_token
     )
@@ -94,7 +98,7 @@ def handle_twilio_status(
     receipt = twilio_receipt(account, fields, at=now)
     if receipt is None:
         return 0  # queued, sent...: a step on the way, not an outcome
-    return record_receipts(session, receipts=[receipt], now=now)
+    return record_receipts(session, receipts=[receipt], now=now, feedback=feedback)
 
 
 def handle_twilio_inbound(
@@ -157,10 +161,13 @@ def handle_webhook_status(
     body: bytes,
     signature_header: str | None,
     secret: str,
+    feedback: FeedbackRules,
     max_age: float = 300,
     now: dt.datetime | None = None,
 ) -> int:
-    """Apply a signed generic status callback; returns how many messages changed state."""
+    """Apply a signed generic status callback; returns how many messages changed state.
+
+    `feedback`: what a failure's code says about the number (`dispatch.feedback`)."""
     now = now or utcnow()
     _check_webhook(
         account,
@@ -171,7 +178,8 @@ def handle_webhook_status(
         max_age=max_age,
         now=now,
     )
-    return record_receipts(session, receipts=webhook_receipts(account, body, at=now), now=now)
+    receipts = webhook_receipts(account, body, at=now)
+    return record_receipts(session, receipts=receipts, now=now, feedback=feedback)
 
 
 def handle_webhook_inbound(

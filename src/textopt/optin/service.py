@@ -33,6 +33,7 @@ from textopt.consent.service import (
     record_consent,
     suppression_reasons,
 )
+from textopt.consent.suppression import address_digester
 from textopt.contacts.phones import parse_phone
 from textopt.contacts.service import create_contact, get_contact_by_phone
 from textopt.errors import ConflictError, ConsentError, NotFoundError, ValidationError
@@ -247,7 +248,8 @@ def start_signup(
         now=now,
         sends_confirmation=not subscribed,
     )
-    reasons = set(suppression_reasons(session, phone=info.e164, channel=Channel.SMS))
+    digest = address_digester(settings.resolved_secret_key())
+    reasons = set(suppression_reasons(session, digest=digest, phone=info.e164, channel=Channel.SMS))
     if reasons - _SELF_LIFTABLE:
         return SignupOutcome(signup=None, sent=False)  # erased or complained: never again
     try:
@@ -256,6 +258,7 @@ def start_signup(
                 contact = create_contact(session, phone=info.e164, language=signup_list.language)
             event = record_consent(
                 session,
+                digest=digest,
                 contact_id=contact.id,
                 channel=Channel.SMS,
                 purpose=Purpose.MARKETING,

@@ -171,11 +171,16 @@ class SmppOptions:
         )
 
     def engine(self) -> Engine:
-        """An engine on the database that stores multipart parts (the process's by default)."""
-        from textopt.config import get_settings
+        """An engine on the database that stores multipart parts (`database_url`: the
+        dispatcher gives an account without one its own database)."""
         from textopt.db.engine import create_db_engine
 
-        return create_db_engine(self.database_url or get_settings().database_url)
+        if not self.database_url:
+            raise ConfigError(
+                "SMPP account: multipart parts need a database (database_url); the "
+                "dispatcher gives its own unless the account names one"
+            )
+        return create_db_engine(self.database_url)
 
 
 _FIELDS: dict[tuple[int, int, int, int, str], SubmitFields] = {}

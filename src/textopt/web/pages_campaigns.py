@@ -13,12 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textopt.accounts.models import Scope
 from textopt.campaigns import commands, service
-from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.overview import sends_by_hour
 from textopt.campaigns.report import campaign_report
 from textopt.campaigns.segments import count_audience, create_segment, list_segments
 from textopt.config import Settings
 from textopt.db.base import utcnow
+from textopt.eligibility import workspace_policy
 from textopt.errors import TextoptError, ValidationError
 from textopt.http.deps import DbSession, check_csrf
 from textopt.http.params import RowId

@@ -15,6 +15,7 @@ from textopt.accounts.models import Scope
 from textopt.campaigns.overview import contact_messages
 from textopt.config import Settings
 from textopt.consent import service as consent
+from textopt.consent.suppression import Digester
 from textopt.contacts import service as contacts
 from textopt.contacts import uploads
 from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
@@ -71,9 +72,10 @@ def contact_page(
 ) -> HTMLResponse:
     """One contact: details, consent now and its history, every message and reply."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
+    digest: Digester = request.app.state.digester
     states = sorted(consent.current_consent(session, contact_id=contact.id).items())
     suppressed = (  # a contact with only an email address has no number to suppress
-        consent.suppression_reasons(session, phone=contact.phone, channel="sms")
+        consent.suppression_reasons(session, digest=digest, phone=contact.phone, channel="sms")
         if contact.phone
         else []
     )
@@ -84,7 +86,11 @@ def contact_page(
         contact=contact,
         states=states,
         suppressed=suppressed,
-        failures=get_number_failures(session, phone=contact.phone) if contact.phone else None,
+        failures=(
+            get_number_failures(session, digest=digest, phone=contact.phone)
+            if contact.phone
+            else None
+        ),
         ledger=consent.history(session, contact_id=contact.id),
         messages=contact_messages(session, contact_id=contact.id),
         inbound=list_inbound(session, contact_id=contact.id),
@@ -107,7 +113,7 @@ def consent_proof(
         for r in list_inbound(session, contact_id=contact.id)
         if r.keyword in ("confirm", "stop", "start")
     ]
-    check = consent.verify_ledger(session)
+    check = consent.verify_ledger(session, digest=request.app.state.digester)
     return render(
         request,
         "proof.html",

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
 from tests.factories.api import BASE_URL, ApiClient, client, make_app
 from tests.factories.campaigns import add_contact
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.config import Settings
 from textopt.consent import service as consent
@@ -156,6 +157,7 @@ def test_one_click_unsubscribe_revokes_email_consent_once(
         contact = add_contact(s, "+33612345678", email="alice@example.org", consent_at=None)
         consent.record_consent(
             s,
+            digest=TEST_DIGEST,
             contact_id=contact.id,
             channel="email",
             purpose="marketing",

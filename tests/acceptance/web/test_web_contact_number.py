@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import add_contact
+from tests.factories.keys import TEST_DIGEST
 from tests.factories.web import LiveServer, sign_in_form
 
 from textopt.accounts.models import Role
-from textopt.consent.suppression import address_digest
 from textopt.contacts.service import create_contact
 from textopt.db.engine import session_scope
 from textopt.dispatch.models import FailureStage, NumberFailure
@@ -32,7 +32,7 @@ def _contact_with_failures(engine: Engine, phone: str, *, undeliverable: bool) -
         contact_id = add_contact(s, phone).id
         s.add(
             NumberFailure(
-                digest=address_digest(phone),
+                digest=TEST_DIGEST(phone),
                 failures=2 if undeliverable else 1,
                 stage=FailureStage.SUBMIT,
                 last_code="21211",

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select, update
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from tests.factories.inbound import text_in
+from tests.factories.keys import TEST_DIGEST
 from tests.factories.web import LiveServer, sign_in_form, signup_list
 
 from textopt.accounts.models import Role
@@ -136,7 +137,9 @@ def test_the_signup_answer_says_nothing_about_whether_a_number_is_known_or_erase
 ) -> None:
     with session_scope(engine) as session:
         signup_list(session)
-        suppress(session, phone="+33612345601", reason=SuppressionReason.ERASURE)
+        suppress(
+            session, digest=TEST_DIGEST, phone="+33612345601", reason=SuppressionReason.ERASURE
+        )
         add_contact(session, "+33612345602", first_name="Bruno")
     answers = [_signup(http, f"06 12 34 56 0{n}") for n in (1, 2, 3)]
     assert [a.status_code for a in answers] == [200, 200, 200]

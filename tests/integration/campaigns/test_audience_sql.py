@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import segments
 from textopt.campaigns.audience import audience_select, parse_filter
@@ -196,6 +197,7 @@ def people(session: Session) -> Session:
     for minute, (cid, (channel, purpose, action)) in enumerate(consents):
         consent.record_consent(
             session,
+            digest=TEST_DIGEST,
             contact_id=cid,
             channel=channel,
             purpose=purpose,

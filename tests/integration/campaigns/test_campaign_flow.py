@@ -18,6 +18,7 @@ from tests.factories.campaigns import (
     run_dispatcher,
     statuses,
 )
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.models import CampaignStatus
@@ -47,6 +48,7 @@ def _mixed_audience(engine: Engine) -> None:
         carol = add_contact(s, CAROL)
         consent.record_consent(
             s,
+            digest=TEST_DIGEST,
             contact_id=carol.id,
             channel="sms",
             purpose="marketing",
@@ -55,7 +57,9 @@ def _mixed_audience(engine: Engine) -> None:
             occurred_at=WEDNESDAY_10H - dt.timedelta(days=1),
         )
         add_contact(s, DAN)
-        consent.suppress(s, phone=DAN, channel="sms", reason=SuppressionReason.KEYWORD)
+        consent.suppress(
+            s, digest=TEST_DIGEST, phone=DAN, channel="sms", reason=SuppressionReason.KEYWORD
+        )
         add_contact(s, EVE)
         add_contact(s, FRED)
         add_contact(s, "+33633333333", tags=("other",))  # not in the audience
@@ -169,6 +173,7 @@ def test_a_stop_received_after_planning_blocks_the_message(
     with session_scope(engine) as s:  # Alice replies STOP to an earlier message
         consent.record_consent(
             s,
+            digest=TEST_DIGEST,
             contact_id=alice.id,
             channel="sms",
             purpose="marketing",
@@ -176,7 +181,9 @@ def test_a_stop_received_after_planning_blocks_the_message(
             source="keyword",
             occurred_at=WEDNESDAY_10H + dt.timedelta(seconds=30),
         )
-        consent.suppress(s, phone=ALICE, channel="sms", reason=SuppressionReason.KEYWORD)
+        consent.suppress(
+            s, digest=TEST_DIGEST, phone=ALICE, channel="sms", reason=SuppressionReason.KEYWORD
+        )
     run_dispatcher(engine, campaign_settings, at=WEDNESDAY_10H + dt.timedelta(minutes=1))
     result = statuses(engine, campaign_id)
     assert result[ALICE][0] == "blocked"
@@ -289,7 +296,7 @@ def test_an_erased_recipient_is_not_sent_the_planned_message(
         campaign = new_campaign(s, campaign_settings)
         campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=WEDNESDAY_10H)
     with session_scope(engine) as s:
-        gdpr.erase_person(s, contact=s.get(type(alice), alice.id))  # type: ignore[arg-type]
+        gdpr.erase_person(s, settings=campaign_settings, contact=s.get(type(alice), alice.id))  # type: ignore[arg-type]
     run_dispatcher(engine, campaign_settings, at=WEDNESDAY_10H + dt.timedelta(minutes=1))
     assert journal_keys(journal) == []
 

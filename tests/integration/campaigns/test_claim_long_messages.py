@@ -15,12 +15,13 @@ from sqlalchemy import Engine, select, update
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
+from textopt.consent.suppression import address_digester
 from textopt.db.engine import session_scope
 from textopt.dispatch.claim import ClaimReport, claim_batch, reserve_tokens
 from textopt.dispatch.models import RateBucket
+from textopt.eligibility import workspace_policy
 from textopt.errors import ValidationError
 from textopt.outbox.models import Message
 
@@ -61,6 +62,7 @@ def _claim(engine: Engine, settings: Settings, *, rate: float, tokens: float | N
             limit=50,
             lease=dt.timedelta(seconds=60),
             workspace=workspace_policy(settings),
+            digest=address_digester(settings.resolved_secret_key()),
         )
 
 

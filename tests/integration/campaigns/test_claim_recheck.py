@@ -14,16 +14,18 @@ from tests.factories.campaigns import (
     run_dispatcher,
     statuses,
 )
+from tests.factories.keys import TEST_DIGEST, feedback_for
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.models import SuppressionReason
+from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch
+from textopt.eligibility import workspace_policy
 from textopt.gdpr import service as gdpr
 from textopt.outbox.models import Message, MessageEvent
 from textopt.providers.base import SubmitOutcome, SubmitResult
@@ -43,9 +45,16 @@ def test_changes_after_planning_block_only_their_own_message_in_a_batch(
         campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=WEDNESDAY_10H)
         campaign_id = campaign.id
     with session_scope(engine) as s:
-        consent.suppress(s, phone=SUPPRESSED, channel="sms", reason=SuppressionReason.COMPLAINT)
+        consent.suppress(
+            s,
+            digest=TEST_DIGEST,
+            phone=SUPPRESSED,
+            channel="sms",
+            reason=SuppressionReason.COMPLAINT,
+        )
         consent.record_consent(
             s,
+            digest=TEST_DIGEST,
             contact_id=contacts[REVOKED].id,
             channel="sms",
             purpose="marketing",
@@ -54,7 +63,9 @@ def test_changes_after_planning_block_only_their_own_message_in_a_batch(
             occurred_at=WEDNESDAY_10H + dt.timedelta(seconds=30),
         )
     with session_scope(engine) as s:
-        gdpr.erase_person(s, contact=s.get(Contact, contacts[ERASED].id))  # type: ignore[arg-type]
+        gdpr.erase_person(
+            s, settings=campaign_settings, contact=s.get(Contact, contacts[ERASED].id)
+        )  # type: ignore[arg-type]
     run_dispatcher(engine, campaign_settings, at=WEDNESDAY_10H + dt.timedelta(minutes=1))
     result = statuses(engine, campaign_id)
     assert result[SUPPRESSED] == ("blocked", "suppressed")
@@ -86,6 +97,7 @@ def test_an_answer_for_a_message_no_longer_ours_is_kept_without_moving_it(
             limit=10,
             lease=dt.timedelta(seconds=60),
             workspace=workspace_policy(campaign_settings),
+            digest=address_digester(campaign_settings.resolved_secret_key()),
         )
     ids = [m.message_id for m in claimed.sending]
     assert len(ids) == 3
@@ -96,7 +108,13 @@ def test_an_answer_for_a_message_no_longer_ours_is_kept_without_moving_it(
     results = [SubmitResult(i, SubmitOutcome.ACCEPTED, f"smsc-{i}") for i in ids]
     with session_scope(engine) as s:
         report = service.record_results(
-            s, worker="w1", provider="sandbox", results=results, now=at, max_attempts=3
+            s,
+            feedback=feedback_for(campaign_settings),
+            worker="w1",
+            provider="sandbox",
+            results=results,
+            now=at,
+            max_attempts=3,
         )
     assert (report.submitted, report.late) == (2, 1)
     with session_scope(engine) as s:

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.lifecycle import complete_finished_campaigns
 from textopt.config import Settings
+from textopt.consent.suppression import address_digester
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch, due_count
+from textopt.eligibility import workspace_policy
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
 
@@ -85,6 +86,7 @@ def test_the_claim_reads_due_messages_in_order_from_the_due_index(
             limit=10,
             lease=dt.timedelta(seconds=60),
             workspace=workspace_policy(campaign_settings),
+            digest=address_digester(campaign_settings.resolved_secret_key()),
         )
 
     plan = _plan_when(engine, claim, "SELECT")

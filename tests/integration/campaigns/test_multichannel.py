@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 from tests.factories.campaigns import PARIS, WEDNESDAY_10H, new_campaign, run_dispatcher
+from tests.factories.keys import TEST_DIGEST
 from tests.factories.multichannel import add_person, by_channel, new_multichannel_campaign
 
 from textopt.campaigns import service as campaigns
@@ -56,7 +57,9 @@ def _audience(engine: Engine) -> None:
         add_person(s, phone=None, email="nonum@example.fr", sms=None, first_name="NoNumber")
         add_person(s, phone="+33612345605", email=None, mail=None, first_name="Sms")
         stop = add_person(s, phone="+33612345606", email="stop@example.fr", first_name="Stop")
-        consent.suppress(s, phone=stop.phone, channel="sms", reason=SuppressionReason.KEYWORD)
+        consent.suppress(
+            s, digest=TEST_DIGEST, phone=stop.phone, channel="sms", reason=SuppressionReason.KEYWORD
+        )
 
 
 def _launch(engine: Engine, settings: Settings, channels: str, **options: object) -> int:

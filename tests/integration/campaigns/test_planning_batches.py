@@ -8,6 +8,7 @@ from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from textopt.campaigns.planning import PlanReport, plan_campaign, preview_campaign
 from textopt.config import Settings, reset_settings
 from textopt.consent import service as consent
+from textopt.consent.suppression import address_digester
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.registry import load_metadata
 from textopt.outbox.models import Message
@@ -15,7 +16,7 @@ from textopt.outbox.models import Message
 PHONES = [f"+33 6 12 34 56 {n:02d}" for n in range(11)]
 
 
-def _audience(engine: Engine) -> None:
+def _audience(engine: Engine, settings: Settings) -> None:
     """Eleven contacts: eight with consent, two without, one who sent STOP."""
     with session_scope(engine) as session:
         for n, phone in enumerate(PHONES):
@@ -26,7 +27,8 @@ def _audience(engine: Engine) -> None:
                 first_name=f"Léa{n}",
             )
             if n == 9:
-                consent.suppress(session, phone=contact.phone, reason="keyword")
+                digest = address_digester(settings.resolved_secret_key())
+                consent.suppress(session, digest=digest, phone=contact.phone, reason="keyword")
 
 
 def _plan(engine: Engine, settings: Settings, *, batch_size: int) -> tuple[PlanReport, dict]:
@@ -65,7 +67,7 @@ def _check(report: PlanReport, rows: dict) -> None:
 def test_planning_in_small_batches_writes_every_row_once(
     engine: Engine, campaign_settings: Settings
 ) -> None:
-    _audience(engine)
+    _audience(engine, campaign_settings)
     report, rows = _plan(engine, campaign_settings, batch_size=4)  # three batches
     _check(report, rows)
 
@@ -77,7 +79,7 @@ def test_planning_on_an_in_memory_database() -> None:
     engine = create_db_engine(settings.database_url)
     load_metadata().create_all(engine)
     try:
-        _audience(engine)
+        _audience(engine, settings)
         report, rows = _plan(engine, settings, batch_size=4)
         _check(report, rows)
     finally:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.planning import (
@@ -54,7 +55,7 @@ def _audience(session: Session, *, names: bool = True) -> None:
         if n % 8 == 1:  # email consent beside the SMS one
             _consent(session, contact.id, "email", "granted", "form", days=10)
         if n == 13:
-            consent.suppress(session, phone=contact.phone, reason="keyword")
+            consent.suppress(session, digest=TEST_DIGEST, phone=contact.phone, reason="keyword")
         if n == 17:
             contact.email_undeliverable_at = WEDNESDAY_10H - dt.timedelta(days=1)
 
@@ -64,6 +65,7 @@ def _consent(
 ) -> None:
     consent.record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=contact_id,
         channel=channel,
         purpose="marketing",

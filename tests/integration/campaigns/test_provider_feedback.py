@@ -19,11 +19,12 @@ from tests.factories.campaigns import (
 )
 from tests.factories.cli import cli_json, run_cli
 from tests.factories.http_providers import Answer, Peer, http_peer
+from tests.factories.keys import TEST_DIGEST, feedback_for
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.planning import RunContext, preview_campaign
 from textopt.campaigns.sends import enqueue_message
-from textopt.config import Settings, reset_settings
+from textopt.config import Settings, get_settings, reset_settings
 from textopt.consent import service as consent
 from textopt.consent.models import ConsentEvent
 from textopt.contacts.service import get_contact_by_phone_or_raise, update_contact
@@ -99,7 +100,7 @@ def _campaign_on_day(engine: Engine, settings: Settings, day: int) -> int:
 def _failures(engine: Engine, phone: str) -> tuple[int, bool]:
     """(failures in a row, undeliverable) of a number."""
     with session_scope(engine) as s:
-        found = get_number_failures(s, phone=phone)
+        found = get_number_failures(s, digest=TEST_DIGEST, phone=phone)
         return (found.failures, found.undeliverable_at is not None) if found else (0, False)
 
 
@@ -112,6 +113,7 @@ def _callback(engine: Engine, sid: str, status: str, code: str | None, *, day: i
     with session_scope(engine) as s:
         handle_twilio_status(
             s,
+            feedback=feedback_for(get_settings()),  # the test's provider accounts
             account="twilio-main",
             url=STATUS_URL,
             params=params,
@@ -246,9 +248,11 @@ def test_an_opt_out_at_the_provider_revokes_marketing_with_source_provider_and_s
             "error_code": "21610",
             "phone": BAD,
         }
-        assert consent.suppression_reasons(s, phone=BAD, channel="sms") == ["keyword"]
-        assert consent.suppression_reasons(s, phone=GOOD, channel="sms") == []
-        assert consent.verify_ledger(s).ok
+        assert consent.suppression_reasons(s, digest=TEST_DIGEST, phone=BAD, channel="sms") == [
+            "keyword"
+        ]
+        assert consent.suppression_reasons(s, digest=TEST_DIGEST, phone=GOOD, channel="sms") == []
+        assert consent.verify_ledger(s, digest=TEST_DIGEST).ok
         events_before = s.scalar(select(func.count()).select_from(ConsentEvent))
         # a STOP stops marketing only: an order notice still goes, and is refused again
         enqueue_message(
@@ -298,7 +302,7 @@ def test_start_sent_to_the_providers_number_lifts_an_opt_out_made_there(
         contact = get_contact_by_phone_or_raise(s, phone=BAD)
         state = consent.current_consent(s, contact_id=contact.id)[("sms", "marketing")]
         assert (state.status, state.source) == ("granted", "keyword")
-        assert consent.suppression_reasons(s, phone=BAD, channel="sms") == []
+        assert consent.suppression_reasons(s, digest=TEST_DIGEST, phone=BAD, channel="sms") == []
     del peer.by_recipient[BAD]
     second = _campaign_on_day(engine, twilio_settings, 1)
     assert statuses(engine, second)[BAD] == ("submitted", None)

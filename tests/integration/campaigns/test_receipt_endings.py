@@ -10,16 +10,18 @@ import datetime as dt
 
 from sqlalchemy import Engine, select, update
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign, run_dispatcher
+from tests.factories.keys import feedback_for
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.lifecycle import complete_finished_campaigns
 from textopt.campaigns.models import Campaign
 from textopt.campaigns.report import campaign_report
 from textopt.config import Settings
+from textopt.consent.suppression import address_digester
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch
+from textopt.eligibility import workspace_policy
 from textopt.outbox.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 from textopt.webhooks import service as webhooks
@@ -49,11 +51,12 @@ def _claimed(engine: Engine, settings: Settings, count: int) -> tuple[int, list[
             limit=100,
             lease=dt.timedelta(minutes=2),
             workspace=workspace_policy(settings),
+            digest=address_digester(settings.resolved_secret_key()),
         )
     return campaign_id, sorted(m.message_id for m in claimed.sending)
 
 
-def _accept(engine: Engine, ids: list[int]) -> None:
+def _accept(engine: Engine, settings: Settings, ids: list[int]) -> None:
     """The provider's answers: accepted at AT, with ids `smsc-N`.
 
     The messages then carry no expiry (planning gives them the campaign's): the network
@@ -62,6 +65,7 @@ def _accept(engine: Engine, ids: list[int]) -> None:
     with session_scope(engine) as s:
         service.record_results(
             s,
+            feedback=feedback_for(settings),
             worker="w1",
             provider="sandbox",
             now=AT,
@@ -74,7 +78,7 @@ def _accept(engine: Engine, ids: list[int]) -> None:
 def _submitted(engine: Engine, settings: Settings, count: int) -> tuple[int, list[int]]:
     """A running campaign whose `count` messages the provider accepted at AT."""
     campaign_id, ids = _claimed(engine, settings, count)
-    _accept(engine, ids)
+    _accept(engine, settings, ids)
     return campaign_id, ids
 
 
@@ -121,7 +125,12 @@ def test_acceptd_and_unknown_receipts_end_the_message_unknown_with_the_word_kept
         _receipt(delivered, ReceiptStatus.DELIVERED, "DELIVRD", AT),
     ]
     with session_scope(engine) as s:
-        assert service.record_receipts(s, receipts=receipts, now=AT) == 3
+        assert (
+            service.record_receipts(
+                s, feedback=feedback_for(campaign_settings), receipts=receipts, now=AT
+            )
+            == 3
+        )
     status, reason, text = _state(engine, accepted)
     assert (status, reason) == ("unknown", "receipt_unknown")
     assert text == (
@@ -135,7 +144,15 @@ def test_acceptd_and_unknown_receipts_end_the_message_unknown_with_the_word_kept
     # a later receipt may still say what happened; its doubt no longer applies
     with session_scope(engine) as s:
         later = [_receipt(accepted, ReceiptStatus.DELIVERED, "DELIVRD", AT + dt.timedelta(hours=1))]
-        assert service.record_receipts(s, receipts=later, now=AT + dt.timedelta(hours=1)) == 1
+        assert (
+            service.record_receipts(
+                s,
+                feedback=feedback_for(campaign_settings),
+                receipts=later,
+                now=AT + dt.timedelta(hours=1),
+            )
+            == 1
+        )
     assert _state(engine, accepted) == ("delivered", None, None)
 
 
@@ -145,8 +162,13 @@ def test_an_acceptd_receipt_before_the_submit_answer_keeps_its_word(
     _, (message_id,) = _claimed(engine, campaign_settings, 1)
     with session_scope(engine) as s:  # waits for its message among the orphan receipts
         receipt = _receipt(message_id, ReceiptStatus.UNKNOWN, "ACCEPTD", AT)
-        assert service.record_receipts(s, receipts=[receipt], now=AT) == 0
-    _accept(engine, [message_id])
+        assert (
+            service.record_receipts(
+                s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT
+            )
+            == 0
+        )
+    _accept(engine, campaign_settings, [message_id])
     assert _state(engine, message_id)[:2] == ("unknown", "receipt_unknown")
     assert _last_event(engine, message_id).detail["stat"] == "ACCEPTD"
 
@@ -220,7 +242,12 @@ def test_a_late_receipt_still_resolves_a_message_closed_without_one(
         _receipt(expired, ReceiptStatus.EXPIRED, "EXPIRED", later),
     ]
     with session_scope(engine) as s:
-        assert service.record_receipts(s, receipts=receipts, now=later) == 2
+        assert (
+            service.record_receipts(
+                s, feedback=feedback_for(campaign_settings), receipts=receipts, now=later
+            )
+            == 2
+        )
     assert _state(engine, delivered) == ("delivered", None, None)
     assert _state(engine, expired)[:2] == ("expired", "receipt_expired")
 

@@ -6,14 +6,16 @@ import datetime as dt
 
 from sqlalchemy import Engine, select, update
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
+from tests.factories.keys import feedback_for
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
+from textopt.consent.suppression import address_digester
 from textopt.db.engine import session_scope
 from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch
 from textopt.dispatch.models import OrphanReceipt
+from textopt.eligibility import workspace_policy
 from textopt.outbox.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 
@@ -31,6 +33,7 @@ def _claim(engine: Engine, settings: Settings, worker: str = "w1") -> list[int]:
             limit=100,
             lease=dt.timedelta(minutes=2),
             workspace=workspace_policy(settings),
+            digest=address_digester(settings.resolved_secret_key()),
         )
     return [m.message_id for m in report.sending]
 
@@ -50,11 +53,17 @@ def test_a_receipt_before_the_submit_answer_is_applied_when_the_answer_comes(
     first, second = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
         early = Receipt("sandbox", "smsc-1", ReceiptStatus.DELIVERED, AT)
-        assert service.record_receipts(s, receipts=[early], now=AT) == 0
+        assert (
+            service.record_receipts(
+                s, feedback=feedback_for(campaign_settings), receipts=[early], now=AT
+            )
+            == 0
+        )
         assert s.scalars(select(OrphanReceipt)).one().provider_message_id == "smsc-1"
     with session_scope(engine) as s:
         service.record_results(
             s,
+            feedback=feedback_for(campaign_settings),
             worker="w1",
             provider="sandbox",
             results=[
@@ -80,6 +89,7 @@ def test_duplicate_and_late_receipts_do_not_move_a_final_message(
     with session_scope(engine) as s:
         service.record_results(
             s,
+            feedback=feedback_for(campaign_settings),
             worker="w1",
             provider="sandbox",
             now=AT,
@@ -92,7 +102,12 @@ def test_duplicate_and_late_receipts_do_not_move_a_final_message(
         Receipt("sandbox", "0", ReceiptStatus.FAILED, AT, error_code="001"),
     ]
     with session_scope(engine) as s:
-        assert service.record_receipts(s, receipts=receipts, now=AT) == 1
+        assert (
+            service.record_receipts(
+                s, feedback=feedback_for(campaign_settings), receipts=receipts, now=AT
+            )
+            == 1
+        )
     with session_scope(engine) as s:
         assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
         events = s.scalars(select(MessageEvent.status).where(MessageEvent.message_id == message_id))
@@ -109,6 +124,7 @@ def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
     with session_scope(engine) as s:
         report = service.record_results(
             s,
+            feedback=feedback_for(campaign_settings),
             worker="w1",
             provider="sandbox",
             now=AT,
@@ -118,7 +134,9 @@ def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
         assert report.late == 1
     with session_scope(engine) as s:
         receipt = Receipt("sandbox", "smsc-9", ReceiptStatus.DELIVERED, AT)
-        service.record_receipts(s, receipts=[receipt], now=AT)
+        service.record_receipts(
+            s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT
+        )
     with session_scope(engine) as s:
         message = s.get(Message, message_id)
         assert message is not None
@@ -132,7 +150,12 @@ def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_
     (message_id,) = _claim(engine, campaign_settings)
     with session_scope(engine) as s:  # the receipt lands before the answer is visible
         receipt = Receipt("sandbox", "smsc-7", ReceiptStatus.DELIVERED, AT)
-        assert service.record_receipts(s, receipts=[receipt], now=AT) == 0
+        assert (
+            service.record_receipts(
+                s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT
+            )
+            == 0
+        )
     with session_scope(engine) as s:  # the answer, recorded without seeing the orphan
         s.execute(
             update(Message)
@@ -141,9 +164,14 @@ def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_
         )
     with session_scope(engine) as s:
         stale = Receipt("sandbox", "never-sent", ReceiptStatus.FAILED, AT - dt.timedelta(days=9))
-        service.record_receipts(s, receipts=[stale], now=AT)
+        service.record_receipts(
+            s, feedback=feedback_for(campaign_settings), receipts=[stale], now=AT
+        )
     with session_scope(engine) as s:
-        assert service.resolve_orphan_receipts(s, now=AT) == 1
+        assert (
+            service.resolve_orphan_receipts(s, feedback=feedback_for(campaign_settings), now=AT)
+            == 1
+        )
     with session_scope(engine) as s:
         assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
         assert s.scalars(select(OrphanReceipt)).all() == []  # the 9-day-old one is dropped
@@ -157,6 +185,7 @@ def test_a_promotion_without_an_answer_is_unknown_and_never_resent(
     with session_scope(engine) as s:
         report = service.record_results(
             s,
+            feedback=feedback_for(campaign_settings),
             worker="w1",
             provider="sandbox",
             now=AT,

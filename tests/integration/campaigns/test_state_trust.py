@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import Engine, select, text
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign, run_dispatcher
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings
@@ -35,7 +36,7 @@ def test_planning_ignores_a_consent_state_inserted_by_hand(
     with session_scope(engine) as s:
         outcome = dict(s.execute(select(Message.contact_id, Message.reason)).all())
         assert outcome == {ids[0]: None, ids[1]: "no_consent"}
-        assert not consent.verify_ledger(s).ok
+        assert not consent.verify_ledger(s, digest=TEST_DIGEST).ok
 
 
 def test_the_claim_ignores_a_state_put_back_to_granted_after_a_revocation(
@@ -48,6 +49,7 @@ def test_the_claim_ignores_a_state_put_back_to_granted_after_a_revocation(
         grant = s.scalar(text("SELECT max(id) FROM consent_events"))
         consent.record_consent(
             s,
+            digest=TEST_DIGEST,
             contact_id=contact.id,
             channel="sms",
             purpose="marketing",

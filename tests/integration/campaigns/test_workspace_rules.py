@@ -9,9 +9,9 @@ from sqlalchemy import Engine, select
 from tests.factories.campaigns import PARIS, add_contact, new_campaign
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.db.engine import session_scope
+from textopt.eligibility import workspace_policy
 from textopt.errors import ConfigError, ValidationError
 from textopt.outbox.models import Message
 

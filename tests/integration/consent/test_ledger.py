@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.consent import service
 from textopt.consent.models import ConsentEvent, ConsentState, SuppressionReason
@@ -38,7 +39,7 @@ def _grant(session: Session, contact: Contact, **overrides: object) -> ConsentEv
         "proof": {"phone": contact.phone, "ip": "192.0.2.7", "form_url": "https://shop/optin"},
     }
     values.update(overrides)
-    return service.record_consent(session, **values)  # type: ignore[arg-type]
+    return service.record_consent(session, digest=TEST_DIGEST, **values)  # type: ignore[arg-type]
 
 
 def _drop_append_only_guard(session: Session) -> None:
@@ -72,7 +73,7 @@ def test_an_older_grant_recorded_later_does_not_override_a_newer_revocation(
     session.commit()
     state = service.current_consent(session, contact_id=contact.id)[("sms", "marketing")]
     assert state.status == "revoked"
-    assert service.rebuild_state(session) == 1
+    assert service.rebuild_state(session, digest=TEST_DIGEST) == 1
     session.commit()
     assert service.current_consent(session, contact_id=contact.id)[("sms", "marketing")].status == (
         "revoked"
@@ -86,7 +87,7 @@ def test_events_are_chained_and_verify(session: Session) -> None:
     session.commit()
     assert (first.id, second.id) == (1, 2)
     assert second.prev_hash == first.hash
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     assert report.ok, report.problems
     assert (report.events_checked, report.proofs_checked) == (2, 2)
 
@@ -126,7 +127,7 @@ def test_verify_names_the_row_altered_directly_in_sql(session: Session, column: 
     else:
         session.execute(text(f"UPDATE consent_events SET {column} = {new_value} WHERE id = 3"))
     session.commit()
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     assert not report.ok
     assert report.first_broken_id == 3
     assert "event 3 was altered" in (report.problem or "")
@@ -141,7 +142,7 @@ def test_verify_detects_a_removed_row_and_a_cut_tail(session: Session) -> None:
     session.execute(text("DELETE FROM consent_proofs WHERE event_id = 2"))
     session.execute(text("DELETE FROM consent_events WHERE id = 2"))
     session.commit()
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     assert (report.ok, report.first_broken_id) == (False, 3)
     assert "event 2 is missing" in (report.problem or "")
 
@@ -149,7 +150,7 @@ def test_verify_detects_a_removed_row_and_a_cut_tail(session: Session) -> None:
     session.execute(text("DELETE FROM consent_proofs WHERE event_id >= 3"))
     session.execute(text("DELETE FROM consent_events WHERE id >= 3"))
     session.commit()
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     assert not report.ok
     assert "removed from the end" in (report.problem or "")
 
@@ -161,7 +162,7 @@ def test_verify_detects_an_altered_proof_and_accepts_an_erased_one(session: Sess
     session.commit()
     session.execute(text("DELETE FROM consent_proofs WHERE event_id = 1"))
     session.commit()
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     assert report.ok
     assert report.proofs_erased == 1
     session.execute(
@@ -170,27 +171,43 @@ def test_verify_detects_an_altered_proof_and_accepts_an_erased_one(session: Sess
         )
     )
     session.commit()
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     assert (report.ok, report.first_broken_id) == (False, 2)
     assert "proof of event 2" in (report.problem or "")
 
 
 def test_suppression_wins_over_a_third_party_grant(session: Session) -> None:
     contact = _contact(session)
-    service.suppress(session, phone=contact.phone, channel="sms", reason=SuppressionReason.KEYWORD)
+    service.suppress(
+        session,
+        digest=TEST_DIGEST,
+        phone=contact.phone,
+        channel="sms",
+        reason=SuppressionReason.KEYWORD,
+    )
     with pytest.raises(ConsentError, match="suppression list"):
         _grant(session, contact, source="import")
     session.rollback()
     # the person opting in again themselves is allowed; the STOP entry is theirs to lift
     contact = _contact(session, "+33611111111")
-    service.suppress(session, phone=contact.phone, channel="sms", reason=SuppressionReason.KEYWORD)
+    service.suppress(
+        session,
+        digest=TEST_DIGEST,
+        phone=contact.phone,
+        channel="sms",
+        reason=SuppressionReason.KEYWORD,
+    )
     _grant(session, contact, source="keyword")
-    assert service.suppression_reasons(session, phone=contact.phone) == ["keyword"]
+    assert service.suppression_reasons(session, digest=TEST_DIGEST, phone=contact.phone) == [
+        "keyword"
+    ]
 
 
 def test_an_erasure_suppression_refuses_every_marketing_grant(session: Session) -> None:
     contact = _contact(session)
-    service.suppress(session, phone=contact.phone, reason=SuppressionReason.ERASURE)
+    service.suppress(
+        session, digest=TEST_DIGEST, phone=contact.phone, reason=SuppressionReason.ERASURE
+    )
     for source in ("form", "keyword", "import", "api"):
         with pytest.raises(ConsentError, match="erasure"):
             _grant(session, contact, source=source)
@@ -199,19 +216,31 @@ def test_an_erasure_suppression_refuses_every_marketing_grant(session: Session) 
 
 
 def test_suppression_is_keyed_by_digest_only(session: Session) -> None:
-    service.suppress(session, phone="+33612345678", reason="complaint", channel="sms")
-    service.suppress(session, phone="+33612345678", reason="complaint", channel="sms")
+    service.suppress(
+        session, digest=TEST_DIGEST, phone="+33612345678", reason="complaint", channel="sms"
+    )
+    service.suppress(
+        session, digest=TEST_DIGEST, phone="+33612345678", reason="complaint", channel="sms"
+    )
     rows = session.execute(text("SELECT digest, channel, reason FROM suppressions")).all()
     assert len(rows) == 1
     assert "612345678" not in rows[0][0]
-    assert service.suppression_reasons(session, phone="+33612345678", channel="sms") == [
-        "complaint"
-    ]
-    assert service.suppression_reasons(session, phone="+33612345678", channel="email") == []
-    assert service.suppressed_phones(session, phones=["+33612345678", "+33700000000"]) == {
-        "+33612345678": ["complaint"]
-    }
-    assert service.lift_suppression(session, phone="+33612345678", channel="sms") == 0
+    assert service.suppression_reasons(
+        session, digest=TEST_DIGEST, phone="+33612345678", channel="sms"
+    ) == ["complaint"]
+    assert (
+        service.suppression_reasons(
+            session, digest=TEST_DIGEST, phone="+33612345678", channel="email"
+        )
+        == []
+    )
+    assert service.suppressed_phones(
+        session, digest=TEST_DIGEST, phones=["+33612345678", "+33700000000"]
+    ) == {"+33612345678": ["complaint"]}
+    assert (
+        service.lift_suppression(session, digest=TEST_DIGEST, phone="+33612345678", channel="sms")
+        == 0
+    )
 
 
 def test_bad_events_are_refused_with_the_field(session: Session) -> None:
@@ -248,10 +277,10 @@ def test_bulk_append_chains_many_events_in_order(session: Session) -> None:
         )
         for i, c in enumerate(contacts)
     ]
-    appended = service.append_events(session, events=events)
+    appended = service.append_events(session, digest=TEST_DIGEST, events=events)
     session.commit()
     assert appended == list(range(1, 51))
-    assert service.verify_ledger(session, batch_size=7).ok
+    assert service.verify_ledger(session, digest=TEST_DIGEST, batch_size=7).ok
     states = session.scalars(select(ConsentState)).all()
     assert len(states) == 50
 
@@ -275,7 +304,7 @@ def test_concurrent_appenders_never_fork_the_chain(engine: Engine, tmp_path: Pat
                         source="api",
                         occurred_at=T0 + dt.timedelta(minutes=n),
                     )
-                    service.append_events(s, events=[event])
+                    service.append_events(s, digest=TEST_DIGEST, events=[event])
                     s.commit()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -287,6 +316,6 @@ def test_concurrent_appenders_never_fork_the_chain(engine: Engine, tmp_path: Pat
         thread.join()
     assert errors == []
     with make() as check:
-        report = service.verify_ledger(check)
+        report = service.verify_ledger(check, digest=TEST_DIGEST)
         assert report.ok, report.problems
         assert report.events_checked == 40

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.consent import service
 from textopt.consent.models import Suppression
@@ -32,7 +33,7 @@ def _record(session: Session, contact: Contact, action: str, **more: object) -> 
         "source": "api",
     }
     values.update(more)
-    service.record_consent(session, **values)  # type: ignore[arg-type]
+    service.record_consent(session, digest=TEST_DIGEST, **values)  # type: ignore[arg-type]
 
 
 def _state(session: Session, contact: Contact) -> str | None:
@@ -66,7 +67,7 @@ def test_a_revocation_recorded_after_a_grant_wins_whatever_the_dates(session: Se
     _record(session, contact, "revoked", occurred_at=now - dt.timedelta(days=2))
     session.commit()
     assert _state(session, contact) == "revoked"
-    assert service.verify_ledger(session).ok
+    assert service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_a_state_row_written_by_hand_is_not_trusted_and_verify_reports_it(
@@ -89,17 +90,17 @@ def test_a_state_row_written_by_hand_is_not_trusted_and_verify_reports_it(
     session.commit()
     assert _state(session, victim) is None  # the policy never sees it
     assert _state(session, honest) == "granted"
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     assert not report.ok
     assert report.first_broken_id is None  # the chain itself is intact
     [diff] = report.differences
     assert (diff.contact_id, diff.channel, diff.purpose) == (victim.id, "sms", "marketing")
     assert diff.stored.startswith("granted")
     assert diff.derived.startswith("revoked (api")
-    assert service.rebuild_state(session) == 2
+    assert service.rebuild_state(session, digest=TEST_DIGEST) == 2
     session.commit()
     assert _state(session, victim) == "revoked"
-    assert service.verify_ledger(session).ok
+    assert service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_a_state_pointing_at_a_revoked_grant_is_not_trusted(session: Session) -> None:
@@ -112,7 +113,7 @@ def test_a_state_pointing_at_a_revoked_grant_is_not_trusted(session: Session) ->
     )
     session.commit()
     assert _state(session, contact) is None
-    assert not service.verify_ledger(session).ok
+    assert not service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_a_stop_missing_from_the_suppression_list_is_reported_and_restored(
@@ -125,17 +126,19 @@ def test_a_stop_missing_from_the_suppression_list_is_reported_and_restored(
     [entry] = session.scalars(select(Suppression)).all()  # the ledger's writer put it there
     session.delete(entry)  # ... and someone took it off the list
     session.commit()
-    report = service.verify_ledger(session)
+    report = service.verify_ledger(session, digest=TEST_DIGEST)
     [diff] = report.differences
     assert (diff.contact_id, diff.purpose, diff.stored) == (
         contact.id,
         "suppression",
         "not suppressed",
     )
-    service.rebuild_state(session)
+    service.rebuild_state(session, digest=TEST_DIGEST)
     session.commit()
-    assert service.suppression_reasons(session, phone=contact.phone, channel="sms") == ["keyword"]
-    assert service.verify_ledger(session).ok
+    assert service.suppression_reasons(
+        session, digest=TEST_DIGEST, phone=contact.phone, channel="sms"
+    ) == ["keyword"]
+    assert service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_a_request_is_recorded_beside_a_consent_and_never_replaces_it(
@@ -150,4 +153,4 @@ def test_a_request_is_recorded_beside_a_consent_and_never_replaces_it(
         "granted",
         "requested",
     ]
-    assert service.verify_ledger(session).ok
+    assert service.verify_ledger(session, digest=TEST_DIGEST).ok

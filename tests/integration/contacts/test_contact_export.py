@@ -9,7 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_DIGEST
 
+from textopt.config import Settings
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent
 from textopt.contacts import service
@@ -44,6 +46,7 @@ def _people(session: Session) -> None:
     service.create_contact(session, email="nina@example.fr", first_name="Nina", tags=["news"])
     consent_service.record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=lea.id,
         channel="sms",
         purpose="marketing",
@@ -99,7 +102,9 @@ def _snapshot(session: Session) -> list[dict[str, object]]:
     return data
 
 
-def test_export_then_import_round_trips(engine: Engine, session: Session, tmp_path: Path) -> None:
+def test_export_then_import_round_trips(
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
+) -> None:
     _people(session)
     path = tmp_path / "export.csv"
     with path.open("w", encoding="utf-8", newline="") as out:
@@ -109,7 +114,7 @@ def test_export_then_import_round_trips(engine: Engine, session: Session, tmp_pa
     session.rollback()
 
     # into the same database: nothing changes, no new consent event
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.updated, report.unchanged, report.rejected_total) == (0, 0, 4, 0)
     assert report.consents_recorded == 0
     assert _snapshot(session) == before
@@ -121,7 +126,7 @@ def test_export_then_import_round_trips(engine: Engine, session: Session, tmp_pa
         if contact.first_name != "Léa":
             service.delete_contact(session, contact_id=contact.id)
     session.commit()
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.unchanged) == (3, 1)
     assert _snapshot(session) == before
 
@@ -136,7 +141,10 @@ FORMULAS = {
 
 
 def test_formulas_are_exported_as_text_and_import_back_unchanged(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     contact = service.create_contact(
         session,
@@ -161,17 +169,19 @@ def test_formulas_are_exported_as_text_and_import_back_unchanged(
     session.rollback()
     service.delete_contact(session, contact_id=contact.id)
     session.commit()
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.rejected_total) == (1, 0)
     assert _snapshot(session) == before
 
 
-def test_a_rejects_file_holds_no_formula_and_imports_back(engine: Engine, tmp_path: Path) -> None:
+def test_a_rejects_file_holds_no_formula_and_imports_back(
+    engine: Engine, tmp_path: Path, settings: Settings
+) -> None:
     source = tmp_path / "in.csv"
     source.write_text(
         'phone,first_name\n=1+1,"=HYPERLINK(""http://evil.example"",""x"")"\n', encoding="utf-8"
     )
-    report = import_contacts(engine, path=source)
+    report = import_contacts(engine, settings=settings, path=source)
     assert report.rejected_total == 1
     assert report.rejects_path is not None
     with Path(report.rejects_path).open(encoding="utf-8-sig", newline="") as handle:

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.factories.contacts import count, read_issues, write_csv
+from tests.factories.keys import TEST_DIGEST
 
+from textopt.config import Settings
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof
 from textopt.contacts import service
@@ -27,10 +29,15 @@ FRENCH_ROWS = [
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1"])
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_every_encoding_and_delimiter_is_sniffed(
-    engine: Engine, session: Session, tmp_path: Path, encoding: str, delimiter: str
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    encoding: str,
+    delimiter: str,
+    settings: Settings,
 ) -> None:
     path = write_csv(tmp_path / "in.csv", FRENCH_ROWS, delimiter=delimiter, encoding=encoding)
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert report.delimiter == delimiter
     assert (report.created, report.rejected_total) == (2, 0)
     lea = service.get_contact_by_phone_or_raise(session, phone="0612345678")
@@ -42,7 +49,10 @@ def test_every_encoding_and_delimiter_is_sniffed(
 
 
 def test_rejects_name_the_physical_line_and_the_reason(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     path = tmp_path / "list.csv"
     path.write_text(
@@ -58,7 +68,7 @@ def test_rejects_name_the_physical_line_and_the_reason(
         "+262 692 12 34 56;;;reunion\n",  # 11
         encoding="utf-8",
     )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert report.rows_read == 8
     assert report.created == 4
     assert report.rejected == {
@@ -90,22 +100,25 @@ def test_rejects_name_the_physical_line_and_the_reason(
 
 
 def test_file_without_phone_or_email_column_writes_nothing(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
     path = write_csv(tmp_path / "in.csv", [["name", "city"], ["Léa", "Lyon"]])
     with pytest.raises(ValidationError, match=r"in\.csv has neither a phone nor an email column"):
-        import_contacts(engine, path=path)
+        import_contacts(engine, settings=settings, path=path)
     assert service.count_contacts(session) == 0
     assert not (tmp_path / "in.rejects.csv").exists()
 
 
-def test_missing_file_is_a_clear_error(engine: Engine, tmp_path: Path) -> None:
+def test_missing_file_is_a_clear_error(engine: Engine, tmp_path: Path, settings: Settings) -> None:
     with pytest.raises(ValidationError, match="does not exist"):
-        import_contacts(engine, path=tmp_path / "nope.csv")
+        import_contacts(engine, settings=settings, path=tmp_path / "nope.csv")
 
 
 def test_upsert_merges_into_existing_contacts(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     existing = service.create_contact(
         session,
@@ -124,7 +137,7 @@ def test_upsert_merges_into_existing_contacts(
             ["0612345679", "", "Paul", "", "", "", ""],
         ],
     )
-    report = import_contacts(engine, path=path, rejects_path=tmp_path / "r.csv")
+    report = import_contacts(engine, settings=settings, path=path, rejects_path=tmp_path / "r.csv")
     assert (report.created, report.updated, report.unchanged) == (1, 1, 0)
     assert report.rejects_path is None
     session.expire_all()
@@ -140,10 +153,13 @@ def test_upsert_merges_into_existing_contacts(
 
 
 def test_region_option_reads_national_numbers_of_another_country(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     path = write_csv(tmp_path / "in.csv", [["phone"], ["0470 12 34 56"], ["06 12 34 56 78"]])
-    report = import_contacts(engine, path=path, default_region="be")
+    report = import_contacts(engine, settings=settings, path=path, default_region="be")
     assert (report.created, report.rejected) == (1, {"invalid_number": 1})
     assert service.get_contact_by_phone_or_raise(session, phone="+32470123456").country == "BE"
 
@@ -155,7 +171,10 @@ CONSENT_HEADER = [
 
 
 def test_consent_columns_record_grants_with_proof_and_warn_about_incomplete_ones(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     consent_service.add_consent_text(session, version="sms-fr-v1", body="Oui aux SMS.")
     session.commit()
@@ -172,7 +191,7 @@ def test_consent_columns_record_grants_with_proof_and_warn_about_incomplete_ones
         ],
         delimiter=";",
     )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.consents_recorded) == (6, 2)
     assert report.warnings == {
         "consent_incomplete": 1,
@@ -207,19 +226,24 @@ def test_consent_columns_record_grants_with_proof_and_warn_about_incomplete_ones
     for phone in ("0612345679", "0612345670", "0612345671", "0612345672"):
         contact = service.get_contact_by_phone_or_raise(session, phone=phone)
         assert consent_service.current_consent(session, contact_id=contact.id) == {}
-    assert consent_service.verify_ledger(session).ok
+    assert consent_service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_suppressed_number_reimported_with_consent_records_no_consent(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
-    consent_service.suppress(session, phone="+33612345678", channel="sms", reason="keyword")
+    consent_service.suppress(
+        session, digest=TEST_DIGEST, phone="+33612345678", channel="sms", reason="keyword"
+    )
     session.commit()
     path = write_csv(
         tmp_path / "in.csv",
         [CONSENT_HEADER, ["06 12 34 56 78", "", "oui", "2024-03-01", "form", "", ""]],
     )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.consents_recorded) == (1, 0)
     assert report.warnings == {"suppressed": 1}
     [issue] = read_issues(tmp_path / "in.rejects.csv")
@@ -230,11 +254,15 @@ def test_suppressed_number_reimported_with_consent_records_no_consent(
 
 
 def test_newer_revocation_wins_over_an_imported_grant(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     contact = service.create_contact(session, phone="0612345678")
     consent_service.record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=contact.id,
         channel="sms",
         purpose="marketing",
@@ -247,14 +275,14 @@ def test_newer_revocation_wins_over_an_imported_grant(
         tmp_path / "old.csv",
         [CONSENT_HEADER, ["0612345678", "", "oui", "2024-03-01", "form", "", ""]],
     )
-    report = import_contacts(engine, path=old)
+    report = import_contacts(engine, settings=settings, path=old)
     assert (report.consents_recorded, report.warnings) == (0, {"revoked_later": 1})
     session.rollback()
     newer = write_csv(
         tmp_path / "new.csv",
         [CONSENT_HEADER, ["0612345678", "", "oui", "2024-07-01", "form", "", ""]],
     )
-    assert import_contacts(engine, path=newer).consents_recorded == 1
+    assert import_contacts(engine, settings=settings, path=newer).consents_recorded == 1
     state = consent_service.current_consent(session, contact_id=contact.id)[("sms", "marketing")]
     assert state.status == "granted"
 
@@ -277,10 +305,13 @@ def _mixed_file(path: Path, rows: int) -> Path:
 
 
 def test_reimporting_the_same_file_changes_nothing(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     path = _mixed_file(tmp_path / "big.csv", 230)
-    first = import_contacts(engine, path=path, batch_size=50)
+    first = import_contacts(engine, settings=settings, path=path, batch_size=50)
     events = count(session, ConsentEvent)
     tags = count(session, ContactTag)
     assert first.batches_committed == 5
@@ -289,17 +320,17 @@ def test_reimporting_the_same_file_changes_nothing(
     # 46 rows with n % 5 == 0 claim consent without time or source; 3 of them are rejected
     assert first.consents_recorded == events == 216 - (46 - 3)
     assert first.warnings == {"consent_incomplete": 43}
-    second = import_contacts(engine, path=path, batch_size=50)
+    second = import_contacts(engine, settings=settings, path=path, batch_size=50)
     assert (second.created, second.updated, second.unchanged) == (0, 0, first.created)
     assert second.consents_recorded == 0
     assert (second.rejected, second.warnings) == (first.rejected, first.warnings)
     assert (count(session, ConsentEvent), count(session, ContactTag)) == (events, tags)
     assert count(session, Contact) == first.created
-    assert consent_service.verify_ledger(session).ok
+    assert consent_service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_crash_after_a_batch_keeps_it_and_a_rerun_completes(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
     path = _mixed_file(tmp_path / "big.csv", 120)
     seen: list[ImportProgress] = []
@@ -309,59 +340,71 @@ def test_crash_after_a_batch_keeps_it_and_a_rerun_completes(
         raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError, match="power cut"):
-        import_contacts(engine, path=path, batch_size=50, progress=crash)
+        import_contacts(engine, settings=settings, path=path, batch_size=50, progress=crash)
     assert [(s.rows_read, s.batches_committed, s.total_rows) for s in seen] == [(50, 1, 121)]
     # first batch: n = 0..49; n = 0, 17, 34 rejected; of the 10 with n % 5 == 0, 9 are valid
     assert count(session, Contact) == 47
     assert count(session, ConsentEvent) == 47 - 9
-    assert consent_service.verify_ledger(session).ok
+    assert consent_service.verify_ledger(session, digest=TEST_DIGEST).ok
     # whole rows only: 24 valid odd rows with two tags each, 23 valid even rows with one
     assert count(session, ContactTag) == 24 * 2 + 23
-    report = import_contacts(engine, path=path, batch_size=50)
+    report = import_contacts(engine, settings=settings, path=path, batch_size=50)
     # whole file: 8 rejected (n % 17 == 0); 22 valid rows claim consent without time/source
     assert (report.created, report.unchanged) == (112 - 47, 47)
     assert count(session, Contact) == 112
     assert count(session, ConsentEvent) == 112 - 22
-    assert consent_service.verify_ledger(session).ok
+    assert consent_service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_proofs_of_an_import_name_file_and_line(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     path = _mixed_file(tmp_path / "big.csv", 3)
-    import_contacts(engine, path=path, source_name="crm-export-2024.csv")
+    import_contacts(engine, settings=settings, path=path, source_name="crm-export-2024.csv")
     lines = sorted(p.data["line"] for p in session.scalars(select(ConsentProof)))
     files = {p.data["file"] for p in session.scalars(select(ConsentProof))}
     assert (lines, files) == ([3, 4], {"crm-export-2024.csv"})
 
 
 def test_corrected_rejects_file_imports_as_is(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     path = write_csv(
         tmp_path / "in.csv",
         [["phone", "first_name", "city"], ["0612345678", "Léa", "Lyon"], ["06 12", "Paul", "Caen"]],
     )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert report.rejects_path is not None
     rejects = Path(report.rejects_path)
     fixed = rejects.read_text(encoding="utf-8-sig").replace("06 12", "06 12 34 56 79")
     rejects.write_text(fixed, encoding="utf-8-sig")
-    again = import_contacts(engine, path=rejects, rejects_path=tmp_path / "r2.csv")
+    again = import_contacts(
+        engine, settings=settings, path=rejects, rejects_path=tmp_path / "r2.csv"
+    )
     assert (again.created, again.rejected_total) == (1, 0)
     paul = service.get_contact_by_phone_or_raise(session, phone="0612345679")
     assert (paul.first_name, paul.attributes) == ("Paul", {"city": "Caen"})
 
 
-def test_rejects_file_cannot_overwrite_the_input(engine: Engine, tmp_path: Path) -> None:
+def test_rejects_file_cannot_overwrite_the_input(
+    engine: Engine, tmp_path: Path, settings: Settings
+) -> None:
     path = write_csv(tmp_path / "in.csv", [["phone"], ["0612345678"]])
     with pytest.raises(ValidationError, match="cannot be the file imported"):
-        import_contacts(engine, path=path, rejects_path=path)
+        import_contacts(engine, settings=settings, path=path, rejects_path=path)
 
 
-def test_clean_rerun_removes_the_earlier_rejects_file(engine: Engine, tmp_path: Path) -> None:
+def test_clean_rerun_removes_the_earlier_rejects_file(
+    engine: Engine, tmp_path: Path, settings: Settings
+) -> None:
     path = write_csv(tmp_path / "in.csv", [["phone"], ["0612345678"], ["06 12"]])
-    assert import_contacts(engine, path=path).rejects_path is not None
+    assert import_contacts(engine, settings=settings, path=path).rejects_path is not None
     write_csv(path, [["phone"], ["0612345678"]])
-    assert import_contacts(engine, path=path).rejects_path is None
+    assert import_contacts(engine, settings=settings, path=path).rejects_path is None
     assert not (tmp_path / "in.rejects.csv").exists()

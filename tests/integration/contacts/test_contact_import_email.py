@@ -8,7 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.factories.contacts import count, read_issues, write_csv
+from tests.factories.keys import TEST_DIGEST
 
+from textopt.config import Settings
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentEvent, ConsentProof
 from textopt.contacts import service
@@ -21,7 +23,7 @@ HEADER = [
 
 
 def test_french_file_with_email_only_rows_bad_emails_free_sources_and_unknown_versions(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
     consent_service.add_consent_text(session, version="sms-v1", body="Oui aux SMS.")
     session.commit()
@@ -70,7 +72,7 @@ def test_french_file_with_email_only_rows_bad_emails_free_sources_and_unknown_ve
         ],
         delimiter=";",
     )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.rows_read, report.created, report.consents_recorded) == (6, 4, 4)
     assert report.rejected == {"bad_email": 1, "duplicate_in_file": 1}
     assert report.warnings == {
@@ -135,11 +137,11 @@ def test_french_file_with_email_only_rows_bad_emails_free_sources_and_unknown_ve
                                  "description": "salon 2024"}),
     }  # fmt: skip
     assert granted(ana.id) == {}
-    assert consent_service.verify_ledger(session).ok
+    assert consent_service.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
 def test_email_only_rows_update_the_contact_holding_the_address(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
     known = service.create_contact(session, phone="0612345678", email="lea@example.fr")
     letter = service.create_contact(session, email="paul@example.fr")
@@ -153,7 +155,7 @@ def test_email_only_rows_update_the_contact_holding_the_address(
             ["new@example.fr", "", "", "", ""],
         ],
     )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.updated, report.rejected_total) == (1, 2, 0)
     assert report.consents_recorded == 1
     session.expire_all()
@@ -166,13 +168,13 @@ def test_email_only_rows_update_the_contact_holding_the_address(
     state = consent_service.current_consent(session, contact_id=known.id)
     assert {key: s.source for key, s in state.items()} == {("email", "marketing"): "form"}
     session.commit()  # ends the read transaction, which on SQLite holds the write lock
-    again = import_contacts(engine, path=path)
+    again = import_contacts(engine, settings=settings, path=path)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     assert count(session, ConsentEvent) == 1
 
 
 def test_two_rows_reaching_one_contact_in_a_batch_keep_the_first(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
     service.create_contact(session, phone="0612345678", email="lea@example.fr")
     session.commit()
@@ -184,7 +186,7 @@ def test_two_rows_reaching_one_contact_in_a_batch_keep_the_first(
             ["", "LEA@example.fr", "Lea", "Lyon", "maybe"],  # its warning goes with the row
         ],
     )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.updated, report.rejected, report.warnings) == (1, {"duplicate_in_file": 1}, {})
     assert report.rejects_path is not None
     [issue] = read_issues(Path(report.rejects_path))

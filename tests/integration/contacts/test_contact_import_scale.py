@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from textopt.config import Settings
 from textopt.contacts.importer import ImportReport, import_contacts
 from textopt.contacts.models import Contact
 
@@ -44,22 +45,28 @@ def _write(path: Path, rows: int, *, first: int = 0) -> Path:
     return path
 
 
-def _traced_import(engine: Engine, path: Path, batch_size: int) -> tuple[ImportReport, float]:
+def _traced_import(
+    engine: Engine, settings: Settings, path: Path, batch_size: int
+) -> tuple[ImportReport, float]:
     """The import's report and its peak of traced memory in MB."""
     tracemalloc.start()
     try:
-        report = import_contacts(engine, path=path, batch_size=batch_size)
+        report = import_contacts(engine, settings=settings, path=path, batch_size=batch_size)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     return report, peak / 1e6
 
 
-def test_import_memory_does_not_grow_with_the_file(engine: Engine, tmp_path: Path) -> None:
-    import_contacts(engine, path=_write(tmp_path / "warm.csv", 100, first=900_000))
-    small, small_peak = _traced_import(engine, _write(tmp_path / "s.csv", 1_500), 500)
+def test_import_memory_does_not_grow_with_the_file(
+    engine: Engine, tmp_path: Path, settings: Settings
+) -> None:
+    import_contacts(
+        engine, settings=settings, path=_write(tmp_path / "warm.csv", 100, first=900_000)
+    )
+    small, small_peak = _traced_import(engine, settings, _write(tmp_path / "s.csv", 1_500), 500)
     large, large_peak = _traced_import(
-        engine, _write(tmp_path / "l.csv", 6_000, first=100_000), 500
+        engine, settings, _write(tmp_path / "l.csv", 6_000, first=100_000), 500
     )
     assert (small.created, large.created) == (1_500, 6_000)
     # 4x the rows: only the duplicate check (under 1 MB here) may grow
@@ -71,10 +78,10 @@ def test_import_memory_does_not_grow_with_the_file(engine: Engine, tmp_path: Pat
     os.environ.get("TEXTOPT_SLOW_TESTS") != "1", reason="set TEXTOPT_SLOW_TESTS=1 to run"
 )
 def test_100k_row_import_streams_in_bounded_memory(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
     rows = 100_000 if engine.dialect.name == "sqlite" else 20_000
-    report, peak_mb = _traced_import(engine, _write(tmp_path / "large.csv", rows), 2_000)
+    report, peak_mb = _traced_import(engine, settings, _write(tmp_path / "large.csv", rows), 2_000)
     assert (report.created, report.rejected_total, report.batches_committed) == (
         rows,
         0,

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.config import Settings, reset_settings
 from textopt.consent import service as consent_service
@@ -195,6 +196,7 @@ def test_delete_contact_with_consent_history_is_refused(session: Session) -> Non
     contact = service.create_contact(session, phone="0612345678")
     consent_service.record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=contact.id,
         channel="sms",
         purpose="marketing",

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from textopt.consent import service as consent
+from textopt.config import Settings
 from textopt.contacts import service
 from textopt.contacts.importer import import_contacts
 from textopt.contacts.models import Contact
@@ -27,11 +28,14 @@ def test_demo_file_is_deterministic_and_a_french_spreadsheet(tmp_path: Path) -> 
 
 
 def test_demo_file_imports_with_every_kind_of_reject_and_warning(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine,
+    session: Session,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     path = tmp_path / "clients.csv"
     write_demo_csv(path, count=3000)
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert report.delimiter == ";"
     assert report.encoding == "utf-8-sig"
     assert set(report.rejected) == {"invalid_number", "duplicate_in_file", "unknown_timezone"}

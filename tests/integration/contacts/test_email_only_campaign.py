@@ -44,7 +44,7 @@ def mail_settings(
     reset_settings(campaign_settings)
 
 
-def _import_people(engine: Engine, tmp_path: Path) -> None:
+def _import_people(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     """Léa has a mobile and both consents; Marc only an email address and email consent."""
     path = write_csv(
         tmp_path / "clients.csv",
@@ -57,7 +57,7 @@ def _import_people(engine: Engine, tmp_path: Path) -> None:
         ],
         delimiter=";",
     )  # fmt: skip
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.consents_recorded, report.rejected_total) == (2, 3, 0)
 
 
@@ -71,7 +71,7 @@ def _launch(engine: Engine, settings: Settings, channels: str, **options: object
 def test_sms_and_email_rules_over_an_imported_email_only_contact(
     engine: Engine, mail_settings: Settings, tmp_path: Path
 ) -> None:
-    _import_people(engine, tmp_path)
+    _import_people(engine, mail_settings, tmp_path)
     campaign_id = _launch(engine, mail_settings, "both")
     run_dispatcher(engine, mail_settings, at=LATER)
     assert by_channel(engine, campaign_id) == {
@@ -85,7 +85,7 @@ def test_sms_and_email_rules_over_an_imported_email_only_contact(
 def test_sms_else_email_reaches_the_email_only_contact_by_email(
     engine: Engine, mail_settings: Settings, tmp_path: Path
 ) -> None:
-    _import_people(engine, tmp_path)
+    _import_people(engine, mail_settings, tmp_path)
     campaign_id = _launch(engine, mail_settings, "sms-else-email")
     run_dispatcher(engine, mail_settings, at=LATER)
     assert by_channel(engine, campaign_id) == {
@@ -98,7 +98,7 @@ def test_sms_else_email_reaches_the_email_only_contact_by_email(
 def test_an_sms_campaign_blocks_the_email_only_contact_with_its_reason(
     engine: Engine, mail_settings: Settings, tmp_path: Path
 ) -> None:
-    _import_people(engine, tmp_path)
+    _import_people(engine, mail_settings, tmp_path)
     campaign_id = _launch(engine, mail_settings, "sms", subject=None, html=None)
     run_dispatcher(engine, mail_settings, at=LATER)
     assert by_channel(engine, campaign_id) == {

@@ -27,7 +27,9 @@ LANDLINE_E164 = "+33142685300"
 
 
 def test_an_import_keeps_a_landline_for_email_without_sms_consent(
-    engine: Engine, tmp_path: Path
+    engine: Engine,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     path = tmp_path / "contacts.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -38,7 +40,7 @@ def test_an_import_keeps_a_landline_for_email_without_sms_consent(
                 ["06 12 34 56 78", "", "oui", "2024-03-01", "form"],
             ]
         )
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.created, report.consents_recorded) == (2, 1)
     assert report.warnings == {"not_mobile": 1}
     with session_scope(engine) as s:
@@ -99,13 +101,15 @@ def test_a_one_off_to_a_landline_is_blocked_and_never_delivered(
 
 
 def test_a_reimport_records_the_type_of_a_number_stored_without_it(
-    engine: Engine, tmp_path: Path
+    engine: Engine,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     with session_scope(engine) as s:
         s.add(Contact(phone=LANDLINE_E164, country="FR", timezones=["Europe/Paris"], attributes={}))
     path = tmp_path / "again.csv"
     path.write_text(f"phone\n{LANDLINE}\n", encoding="utf-8")
-    report = import_contacts(engine, path=path)
+    report = import_contacts(engine, settings=settings, path=path)
     assert (report.updated, report.warnings) == (1, {"not_mobile": 1})
     with session_scope(engine) as s:
         assert service.get_contact_by_phone_or_raise(s, phone=LANDLINE).phone_type == "fixed_line"

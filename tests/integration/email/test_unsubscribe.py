@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine, func, select
+from tests.factories.keys import TEST_KEY
 from tests.factories.multichannel import add_person
 
 from textopt.config import Settings
@@ -25,11 +26,11 @@ def _revocations(engine: Engine) -> int:
 def test_the_handler_revokes_the_links_channel_once(engine: Engine, settings: Settings) -> None:
     with session_scope(engine) as s:
         lea_id = add_person(s, phone="+33612345601", email="lea@example.fr").id
-    token = unsubscribe_token(contact_id=lea_id, channel="email", campaign_id=3)
+    token = unsubscribe_token(key=TEST_KEY, contact_id=lea_id, channel="email", campaign_id=3)
     with session_scope(engine) as s:
-        first = unsubscribe(s, token=token, proof={"ip": "127.0.0.1"})
+        first = unsubscribe(s, key=TEST_KEY, token=token, proof={"ip": "127.0.0.1"})
     with session_scope(engine) as s:
-        again = unsubscribe(s, token=token)
+        again = unsubscribe(s, key=TEST_KEY, token=token)
     assert (first.recorded, again.recorded, first.campaign_id) == (True, False, 3)
     assert _revocations(engine) == 1
     with session_scope(engine) as s:
@@ -46,13 +47,13 @@ def test_the_handler_revokes_the_links_channel_once(engine: Engine, settings: Se
 def test_bad_links_and_erased_people_record_nothing(engine: Engine, settings: Settings) -> None:
     with session_scope(engine) as s:
         lea_id = add_person(s, phone="+33612345601", email="lea@example.fr").id
-    token = unsubscribe_token(contact_id=lea_id, channel="email", campaign_id=None)
-    nobody = unsubscribe_token(contact_id=999, channel="email", campaign_id=None)
+    token = unsubscribe_token(key=TEST_KEY, contact_id=lea_id, channel="email", campaign_id=None)
+    nobody = unsubscribe_token(key=TEST_KEY, contact_id=999, channel="email", campaign_id=None)
     for bad in (token[:-1] + ("x" if token[-1] != "x" else "y"), nobody, "nonsense"):
         with session_scope(engine) as s, pytest.raises(ValidationError, match="not valid"):
-            unsubscribe(s, token=bad)
+            unsubscribe(s, key=TEST_KEY, token=bad)
     with session_scope(engine) as s:
-        gdpr.erase_person(s, contact=s.get_one(Contact, lea_id))
+        gdpr.erase_person(s, settings=settings, contact=s.get_one(Contact, lea_id))
     with session_scope(engine) as s:
-        assert unsubscribe(s, token=token).recorded is False
+        assert unsubscribe(s, key=TEST_KEY, token=token).recorded is False
     assert _revocations(engine) == 0

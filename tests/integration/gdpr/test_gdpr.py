@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_DIGEST
 
+from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.models import ConsentProof
 from textopt.contacts.models import Contact
@@ -32,6 +34,7 @@ def _person(session: Session, phone: str = "+33612345678", **fields: object) -> 
     session.flush()
     consent.record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=contact.id,
         channel="sms",
         purpose="marketing",
@@ -45,7 +48,7 @@ def _person(session: Session, phone: str = "+33612345678", **fields: object) -> 
 
 def test_export_holds_the_contact_the_ledger_and_the_proofs(session: Session) -> None:
     contact = _person(session)
-    data = gdpr.export_person(session, contact=contact)
+    data = gdpr.export_person(session, digest=TEST_DIGEST, contact=contact)
     assert data["contact"]["phone"] == "+33612345678"
     assert data["contact"]["attributes"] == {"city": "Lyon"}
     assert data["consent"]["current"][0]["status"] == "granted"
@@ -53,11 +56,13 @@ def test_export_holds_the_contact_the_ledger_and_the_proofs(session: Session) ->
     assert data["suppression"] == {"sms": [], "email": []}
 
 
-def test_erasure_removes_personal_data_and_keeps_the_chain_valid(session: Session) -> None:
+def test_erasure_removes_personal_data_and_keeps_the_chain_valid(
+    session: Session, settings: Settings
+) -> None:
     alice = _person(session)
     bob = _person(session, "+33698765432")
     session.commit()
-    report = gdpr.erase_person(session, contact=alice, note="request 2026-17")
+    report = gdpr.erase_person(session, settings=settings, contact=alice, note="request 2026-17")
     session.commit()
     assert report.proofs_deleted == 1
     assert report.suppressed == ["phone", "email"]
@@ -71,15 +76,17 @@ def test_erasure_removes_personal_data_and_keeps_the_chain_valid(session: Sessio
         {},
     )
     assert session.scalar(select(func.count()).select_from(ConsentProof)) == 1  # Bob's
-    ledger = consent.verify_ledger(session)
+    ledger = consent.verify_ledger(session, digest=TEST_DIGEST)
     assert ledger.ok, ledger.problems
     assert ledger.proofs_erased == 1
     assert session.get(Contact, bob.id).first_name == "Alice"  # type: ignore[union-attr]
 
 
-def test_an_erased_number_reimported_with_consent_gets_no_consent(session: Session) -> None:
+def test_an_erased_number_reimported_with_consent_gets_no_consent(
+    session: Session, settings: Settings
+) -> None:
     alice = _person(session)
-    gdpr.erase_person(session, contact=alice)
+    gdpr.erase_person(session, settings=settings, contact=alice)
     session.commit()
     again = Contact(phone="+33612345678", country="FR", timezones=[], attributes={})
     session.add(again)
@@ -87,6 +94,7 @@ def test_an_erased_number_reimported_with_consent_gets_no_consent(session: Sessi
     with pytest.raises(ConsentError, match="erasure"):
         consent.record_consent(
             session,
+            digest=TEST_DIGEST,
             contact_id=again.id,
             channel="sms",
             purpose="marketing",
@@ -94,8 +102,12 @@ def test_an_erased_number_reimported_with_consent_gets_no_consent(session: Sessi
             source="import",
             occurred_at=T0 + dt.timedelta(days=1),
         )
-    assert consent.suppression_reasons(session, phone="+33612345678") == ["erasure"]
-    assert consent.suppression_reasons(session, email="33612345678@example.org", channel="email")
+    assert consent.suppression_reasons(session, digest=TEST_DIGEST, phone="+33612345678") == [
+        "erasure"
+    ]
+    assert consent.suppression_reasons(
+        session, digest=TEST_DIGEST, email="33612345678@example.org", channel="email"
+    )
 
 
 def test_purge_erases_inactive_prospects_only(session: Session) -> None:
@@ -112,11 +124,13 @@ def test_purge_erases_inactive_prospects_only(session: Session) -> None:
     assert session.get(Contact, prospect.id).erased_at is not None  # type: ignore[union-attr]
     assert session.get(Contact, customer.id).erased_at is None  # type: ignore[union-attr]
     assert session.get(Contact, active.id).erased_at is None  # type: ignore[union-attr]
-    assert consent.suppression_reasons(session, phone="+33611111111") == []
-    assert consent.verify_ledger(session).ok
+    assert consent.suppression_reasons(session, digest=TEST_DIGEST, phone="+33611111111") == []
+    assert consent.verify_ledger(session, digest=TEST_DIGEST).ok
 
 
-def test_erasure_empties_the_outbox_content_and_export_lists_messages(session: Session) -> None:
+def test_erasure_empties_the_outbox_content_and_export_lists_messages(
+    session: Session, settings: Settings
+) -> None:
     from textopt.outbox.models import Message
 
     alice = _person(session)
@@ -132,9 +146,9 @@ def test_erasure_empties_the_outbox_content_and_export_lists_messages(session: S
         )
     )
     session.flush()
-    exported = gdpr.export_person(session, contact=alice)
+    exported = gdpr.export_person(session, digest=TEST_DIGEST, contact=alice)
     assert [m["text"] for m in exported["messages"]] == ["Alice, -20% chez Boutique"]
-    gdpr.erase_person(session, contact=alice)
+    gdpr.erase_person(session, settings=settings, contact=alice)
     session.commit()
     message = session.scalars(select(Message)).one()
     assert (message.recipient, message.body, message.status) == (None, None, "delivered")
@@ -151,9 +165,9 @@ def test_erasure_empties_what_the_person_sent_and_export_lists_it(
     # written nationally: the stored number (E.164) is what erasure matches
     text_in(session, campaign_settings, sender="06 12 34 56 78", text="Bonjour, horaires ?")  # type: ignore[arg-type]
     session.flush()
-    exported = gdpr.export_person(session, contact=alice)
+    exported = gdpr.export_person(session, digest=TEST_DIGEST, contact=alice)
     assert [m["text"] for m in exported["inbound_messages"]] == ["Bonjour, horaires ?"]
-    gdpr.erase_person(session, contact=alice)
+    gdpr.erase_person(session, settings=campaign_settings, contact=alice)
     session.commit()
     inbound = session.scalars(select(InboundMessage)).one()
     assert (inbound.sender, inbound.phone, inbound.text) == (None, None, None)

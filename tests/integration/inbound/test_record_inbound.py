@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import add_contact, journal_keys
 from tests.factories.inbound import RECEIVED, text_in
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.config import Settings
 from textopt.consent import service as consent
@@ -58,7 +59,9 @@ def test_stop_revokes_with_the_inbound_id_as_proof_suppresses_and_confirms_once(
     assert proof["inbound_message_id"] == inbound.id
     assert proof["phone"] == ALICE
     assert inbound.consent_event_id == session.scalar(select(func.max(ConsentEvent.id)))
-    assert consent.suppression_reasons(session, phone=ALICE, channel="sms") == ["keyword"]
+    assert consent.suppression_reasons(session, digest=TEST_DIGEST, phone=ALICE, channel="sms") == [
+        "keyword"
+    ]
     [reply] = _replies(session)
     assert reply.id == inbound.reply_message_id
     assert (reply.recipient, reply.purpose, reply.status) == (ALICE, "transactional", "planned")
@@ -118,7 +121,9 @@ def test_start_after_stop_grants_again_lifts_the_stop_and_confirms(
     assert (action, source) == ("granted", "keyword")
     assert proof is not None
     assert proof["inbound_message_id"] == result.message.id
-    assert consent.suppression_reasons(session, phone=ALICE, channel="sms") == []
+    assert (
+        consent.suppression_reasons(session, digest=TEST_DIGEST, phone=ALICE, channel="sms") == []
+    )
     state = consent.current_consent(session, contact_id=alice.id)[("sms", "marketing")]
     assert (state.status, state.source) == ("granted", "keyword")
     assert result.reply is not None
@@ -128,13 +133,13 @@ def test_start_after_stop_grants_again_lifts_the_stop_and_confirms(
 def test_start_never_lifts_an_erasure(session: Session, campaign_settings: Settings) -> None:
     alice = add_contact(session, ALICE)
     text_in(session, campaign_settings, sender=ALICE, text="STOP", message_id="mo-1")
-    erase_person(session, contact=alice)
+    erase_person(session, settings=campaign_settings, contact=alice)
     result = text_in(session, campaign_settings, sender=ALICE, text="START", message_id="mo-2")
     session.commit()
     assert result.action == InboundAction.START_REFUSED
     assert result.message.contact_id is None  # the erased contact is no longer found
     assert result.reply is None
-    assert consent.suppression_reasons(session, phone=ALICE, channel="sms") == [
+    assert consent.suppression_reasons(session, digest=TEST_DIGEST, phone=ALICE, channel="sms") == [
         "erasure",
         "keyword",
     ]
@@ -142,11 +147,15 @@ def test_start_never_lifts_an_erasure(session: Session, campaign_settings: Setti
 
 def test_start_never_lifts_a_complaint(session: Session, campaign_settings: Settings) -> None:
     alice = add_contact(session, ALICE)
-    consent.suppress(session, phone=ALICE, channel="sms", reason=SuppressionReason.COMPLAINT)
+    consent.suppress(
+        session, digest=TEST_DIGEST, phone=ALICE, channel="sms", reason=SuppressionReason.COMPLAINT
+    )
     result = text_in(session, campaign_settings, sender=ALICE, text="START")
     assert result.action == InboundAction.START_REFUSED
     assert [a for a, _, _ in _events(session, alice.id)] == ["granted"]
-    assert consent.suppression_reasons(session, phone=ALICE, channel="sms") == ["complaint"]
+    assert consent.suppression_reasons(session, digest=TEST_DIGEST, phone=ALICE, channel="sms") == [
+        "complaint"
+    ]
 
 
 def test_help_answers_with_the_brand_contact_frequency_and_stop(
@@ -176,6 +185,7 @@ def test_oui_confirms_a_pending_double_opt_in(
     bob = add_contact(session, "+33698765432", consent_at=None)
     asked = consent.record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=bob.id,
         channel="sms",
         purpose="marketing",
@@ -218,7 +228,9 @@ def test_stop_from_an_unknown_number_suppresses_it_and_is_stored(
     assert result.action == InboundAction.STOPPED
     assert result.message.contact_id is None
     assert result.message.consent_event_id is None
-    assert consent.suppression_reasons(session, phone="+33611111111", channel="sms") == ["keyword"]
+    assert consent.suppression_reasons(
+        session, digest=TEST_DIGEST, phone="+33611111111", channel="sms"
+    ) == ["keyword"]
     assert result.reply is not None
     assert result.reply.contact_id is None
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import add_contact
 from tests.factories.inbound import RECEIVED, text_in
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.config import Settings
 from textopt.consent import service as consent
@@ -69,7 +70,9 @@ def test_hostile_senders_are_stored_as_they_came_and_a_real_stop_still_applies(
     session.commit()
     messages = [_mo(sender, text, key) for key, sender, text in HOSTILE]
     messages += [_mo("06 12 34 56 78", "Stop", "alice"), _mo(BOB, "STOP", "bob")]
-    ids = store_inbound(session, messages=messages, now=RECEIVED, default_region="FR")
+    ids = store_inbound(
+        session, digest=TEST_DIGEST, messages=messages, now=RECEIVED, default_region="FR"
+    )
     session.commit()
     assert len(ids) == len(messages)
     stored = {m.provider_message_id: m for m in list_inbound(session)}
@@ -104,7 +107,9 @@ def test_hostile_senders_are_stored_as_they_came_and_a_real_stop_still_applies(
     }
     assert sorted(r.recipient or "" for r in _replies(session)) == [BOB, ALICE]
     for number in (ALICE, BOB):
-        assert consent.suppression_reasons(session, phone=number, channel="sms") == ["keyword"]
+        assert consent.suppression_reasons(
+            session, digest=TEST_DIGEST, phone=number, channel="sms"
+        ) == ["keyword"]
     assert consent.current_consent(session, contact_id=alice.id)[("sms", "marketing")].status == (
         "revoked"
     )
@@ -130,22 +135,35 @@ def test_store_inbound_keeps_one_row_per_provider_message_id(
 ) -> None:
     first = store_inbound(
         session,
+        default_region="FR",
+        digest=TEST_DIGEST,
         messages=[_mo(ALICE, "Bonjour", "m1"), _mo(ALICE, "Bonjour", "m1"), _mo(BOB, "Hi", "m2")],
         now=RECEIVED,
     )
     session.commit()
     assert len(first) == 2
     again = store_inbound(
-        session, messages=[_mo(ALICE, "Bonjour", "m1"), _mo(BOB, "Hi", "m3")], now=RECEIVED
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "Bonjour", "m1"), _mo(BOB, "Hi", "m3")],
+        now=RECEIVED,
     )
     session.commit()
     assert len(again) == 1
     assert again[0] not in first
     other_account = store_inbound(
-        session, messages=[_mo(ALICE, "Bonjour", "m1", provider="twilio")], now=RECEIVED
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "Bonjour", "m1", provider="twilio")],
+        now=RECEIVED,
     )
     assert len(other_account) == 1  # the id is the provider's own: unique per account
-    assert store_inbound(session, messages=[], now=RECEIVED) == []
+    assert (
+        store_inbound(session, default_region="FR", digest=TEST_DIGEST, messages=[], now=RECEIVED)
+        == []
+    )
 
 
 def test_an_overlong_provider_id_is_stored_once_and_a_retry_finds_it(
@@ -166,7 +184,11 @@ def test_a_text_past_the_bound_is_cut_not_refused(
     session: Session, campaign_settings: Settings
 ) -> None:
     [inbound_id] = store_inbound(
-        session, messages=[_mo(ALICE, "STOP " + "x" * TEXT_MAX, "big")], now=RECEIVED
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "STOP " + "x" * TEXT_MAX, "big")],
+        now=RECEIVED,
     )
     session.commit()
     stored = session.get_one(InboundMessage, inbound_id)
@@ -176,7 +198,13 @@ def test_a_text_past_the_bound_is_cut_not_refused(
 
 def test_apply_inbound_applies_once(session: Session, campaign_settings: Settings) -> None:
     add_contact(session, ALICE)
-    [inbound_id] = store_inbound(session, messages=[_mo(ALICE, "STOP", "m1")], now=RECEIVED)
+    [inbound_id] = store_inbound(
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "STOP", "m1")],
+        now=RECEIVED,
+    )
     session.commit()
     result = apply_inbound(session, inbound_id=inbound_id, settings=campaign_settings, now=LATER)
     session.commit()
@@ -194,9 +222,19 @@ def test_pending_inbound_lists_what_is_not_applied_oldest_first(
     session: Session, campaign_settings: Settings
 ) -> None:
     first = store_inbound(
-        session, messages=[_mo(ALICE, "a", "m1"), _mo(BOB, "b", "m2")], now=RECEIVED
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "a", "m1"), _mo(BOB, "b", "m2")],
+        now=RECEIVED,
     )
-    later = store_inbound(session, messages=[_mo(ALICE, "c", "m3")], now=RECEIVED)
+    later = store_inbound(
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "c", "m3")],
+        now=RECEIVED,
+    )
     session.commit()
     assert pending_inbound(session, limit=10) == [*first, *later]
     assert pending_inbound(session, limit=2) == first
@@ -209,7 +247,13 @@ def test_a_message_stored_before_a_crash_is_applied_afterwards(
     engine: Engine, campaign_settings: Settings
 ) -> None:
     with session_scope(engine) as s:
-        store_inbound(s, messages=[_mo("06 12 34 56 78", "Stop", "m1")], now=RECEIVED)
+        store_inbound(
+            s,
+            default_region="FR",
+            digest=TEST_DIGEST,
+            messages=[_mo("06 12 34 56 78", "Stop", "m1")],
+            now=RECEIVED,
+        )
     with session_scope(engine) as s:  # the contact arrives between storing and applying
         alice = add_contact(s, ALICE)
         alice_id = alice.id
@@ -226,7 +270,11 @@ def test_a_failed_message_keeps_its_error_and_leaves_the_queue(
     session: Session, campaign_settings: Settings
 ) -> None:
     ids = store_inbound(
-        session, messages=[_mo(ALICE, "STOP", "m1"), _mo(BOB, "x", "m2")], now=RECEIVED
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "STOP", "m1"), _mo(BOB, "x", "m2")],
+        now=RECEIVED,
     )
     session.commit()
     mark_inbound_failed(session, inbound_id=ids[0], error="boom: \x00 ledger", now=LATER)
@@ -250,7 +298,13 @@ def test_a_failed_message_keeps_its_error_and_leaves_the_queue(
 def test_a_message_erased_before_it_was_applied_is_closed_as_erased(
     session: Session, campaign_settings: Settings
 ) -> None:
-    ids = store_inbound(session, messages=[_mo("06 11 11 11 11", "STOP", "m1")], now=RECEIVED)
+    ids = store_inbound(
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo("06 11 11 11 11", "STOP", "m1")],
+        now=RECEIVED,
+    )
     assert erase_inbound(session, contact_ids=[], numbers=[BOB]) == 1
     result = apply_inbound(session, inbound_id=ids[0], settings=campaign_settings, now=LATER)
     session.commit()
@@ -264,6 +318,8 @@ def test_erasure_empties_sender_number_text_and_error(
     # stored before Bob was a contact, in national notation: found by the number it parses to
     ids = store_inbound(
         session,
+        default_region="FR",
+        digest=TEST_DIGEST,
         messages=[_mo("06 11 11 11 11", "Salut", "m1"), _mo("Orange", "Info", "m2")],
         now=RECEIVED,
     )
@@ -309,7 +365,13 @@ def test_record_inbound_returns_the_first_result_to_a_retry(
 def test_record_inbound_applies_a_message_stored_but_not_yet_applied(
     session: Session, campaign_settings: Settings
 ) -> None:
-    store_inbound(session, messages=[_mo(ALICE, "STOP", "m1")], now=RECEIVED)
+    store_inbound(
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "STOP", "m1")],
+        now=RECEIVED,
+    )
     result = text_in(session, campaign_settings, sender=ALICE, text="STOP", message_id="m1")
     assert result.action == InboundAction.STOPPED
     assert len(_replies(session)) == 1
@@ -321,7 +383,13 @@ def test_a_message_being_applied_elsewhere_is_skipped_on_postgresql(
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers: there is no row lock to skip")
     with session_scope(engine) as s:
-        [inbound_id] = store_inbound(s, messages=[_mo(ALICE, "STOP", "m1")], now=RECEIVED)
+        [inbound_id] = store_inbound(
+            s,
+            default_region="FR",
+            digest=TEST_DIGEST,
+            messages=[_mo(ALICE, "STOP", "m1")],
+            now=RECEIVED,
+        )
     factory = session_factory(engine)
     with factory() as holder, factory() as other:
         held = apply_inbound(holder, inbound_id=inbound_id, settings=campaign_settings, now=LATER)
@@ -340,12 +408,24 @@ def test_a_stored_stop_suppresses_at_once_and_is_confirmed_once_applied(
 ) -> None:
     alice = add_contact(session, ALICE)
     session.commit()
-    store_inbound(session, messages=[_mo(ALICE, "STOP", "mo-1")], now=RECEIVED)
+    store_inbound(
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "STOP", "mo-1")],
+        now=RECEIVED,
+    )
     session.commit()
     # stored, not yet applied: no claim may send it marketing meanwhile
-    assert consent.suppression_reasons(session, phone=ALICE) == ["keyword"]
+    assert consent.suppression_reasons(session, digest=TEST_DIGEST, phone=ALICE) == ["keyword"]
     assert pending_inbound(session, limit=10) != []
-    store_inbound(session, messages=[_mo(ALICE, "Stop", "mo-2")], now=RECEIVED)
+    store_inbound(
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(ALICE, "Stop", "mo-2")],
+        now=RECEIVED,
+    )
     session.commit()
     actions = _apply_pending(session, campaign_settings)
     assert actions == {"mo-1": "stopped", "mo-2": "already_stopped"}
@@ -353,7 +433,13 @@ def test_a_stored_stop_suppresses_at_once_and_is_confirmed_once_applied(
     state = consent.current_consent(session, contact_id=alice.id)[("sms", "marketing")]
     assert state.status == "revoked"
     # a number with no contact gets its confirmation too (its first STOP is no repeat)
-    store_inbound(session, messages=[_mo(BOB, "STOP", "mo-3")], now=RECEIVED)
+    store_inbound(
+        session,
+        default_region="FR",
+        digest=TEST_DIGEST,
+        messages=[_mo(BOB, "STOP", "mo-3")],
+        now=RECEIVED,
+    )
     session.commit()
     assert _apply_pending(session, campaign_settings)["mo-3"] == "stopped"
     assert len(_replies(session)) == 2

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import add_contact
+from tests.factories.keys import TEST_DIGEST, feedback_for
 
 from textopt.campaigns.sends import enqueue_message
-from textopt.config import Settings
+from textopt.config import Settings, get_settings
 from textopt.consent import service as consent
 from textopt.errors import ConfigError, SignatureError
 from textopt.inbound.models import InboundAction, InboundMessage
@@ -71,6 +72,7 @@ def _twilio_status(session: Session, params: dict[str, str], signature: str | No
     """Deliver a status callback to account twilio-main, signed unless told otherwise."""
     return handle_twilio_status(
         session,
+        feedback=feedback_for(get_settings()),  # the test's provider accounts
         account="twilio-main",
         url=STATUS_URL,
         params=params,
@@ -164,7 +166,9 @@ def test_a_signed_twilio_inbound_stop_is_applied_once_even_when_retried(
     assert results[0].reply is not None
     assert results[0].reply.provider == "twilio-main"  # answered on the account it came in on
     assert session.scalar(select(func.count()).select_from(Message)) == 1
-    assert consent.suppression_reasons(session, phone="+33612345678", channel="sms") == ["keyword"]
+    assert consent.suppression_reasons(
+        session, digest=TEST_DIGEST, phone="+33612345678", channel="sms"
+    ) == ["keyword"]
 
 
 def test_a_wrongly_signed_twilio_inbound_stores_nothing(
@@ -183,7 +187,12 @@ def test_a_wrongly_signed_twilio_inbound_stores_nothing(
             settings=hook_settings,
         )
     assert session.scalar(select(func.count()).select_from(InboundMessage)) == 0
-    assert consent.suppression_reasons(session, phone="+33612345678", channel="sms") == []
+    assert (
+        consent.suppression_reasons(
+            session, digest=TEST_DIGEST, phone="+33612345678", channel="sms"
+        )
+        == []
+    )
 
 
 def _signed(
@@ -194,26 +203,42 @@ def _signed(
 
 
 def test_a_signed_generic_status_callback_is_applied(
-    session: Session, hook_settings: Settings
+    session: Session,
+    hook_settings: Settings,
+    settings: Settings,
 ) -> None:
     message_id = _submitted(session, hook_settings, account="hook", provider_id="wh-1")
     body, header = _signed({"id": "wh-1", "status": "delivered"})
     changed = handle_webhook_status(
-        session, account="hook", body=body, signature_header=header, secret=SECRET, now=NOW
+        session,
+        feedback=feedback_for(settings),
+        account="hook",
+        body=body,
+        signature_header=header,
+        secret=SECRET,
+        now=NOW,
     )
     assert changed == 1
     assert _status(session, message_id) == "delivered"
 
 
 def test_a_replayed_or_unsigned_generic_callback_is_rejected(
-    session: Session, hook_settings: Settings
+    session: Session,
+    hook_settings: Settings,
+    settings: Settings,
 ) -> None:
     message_id = _submitted(session, hook_settings, account="hook", provider_id="wh-2")
     body, old = _signed({"id": "wh-2", "status": "failed"}, at=NOW - dt.timedelta(minutes=10))
     for header in (old, None, old.replace("v1=", "v1=0")):
         with pytest.raises(SignatureError):
             handle_webhook_status(
-                session, account="hook", body=body, signature_header=header, secret=SECRET, now=NOW
+                session,
+                feedback=feedback_for(settings),
+                account="hook",
+                body=body,
+                signature_header=header,
+                secret=SECRET,
+                now=NOW,
             )
     assert _status(session, message_id) == "submitted"
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.factories.inbound import text_in
+from tests.factories.keys import TEST_DIGEST
 from tests.factories.web import CONSENT_BODY, signup_list
 
 from textopt.accounts.limits import RequestLimiter
@@ -136,7 +137,7 @@ def test_an_erased_number_gets_the_same_answer_and_no_sms(
     session: Session, campaign_settings: Settings
 ) -> None:
     signup_list(session)
-    suppress(session, phone="+33612345678", reason=SuppressionReason.ERASURE)
+    suppress(session, digest=TEST_DIGEST, phone="+33612345678", reason=SuppressionReason.ERASURE)
     outcome = _signup(session, campaign_settings, "06 12 34 56 78")
     session.commit()
     assert outcome.signup is None
@@ -149,7 +150,13 @@ def test_a_person_who_sent_stop_may_sign_up_again_themselves(
     session: Session, campaign_settings: Settings
 ) -> None:
     signup_list(session)
-    suppress(session, phone="+33612345678", channel="sms", reason=SuppressionReason.KEYWORD)
+    suppress(
+        session,
+        digest=TEST_DIGEST,
+        phone="+33612345678",
+        channel="sms",
+        reason=SuppressionReason.KEYWORD,
+    )
     outcome = _signup(session, campaign_settings, "06 12 34 56 78")
     assert outcome.sent
 
@@ -201,6 +208,7 @@ def test_a_signup_with_a_subscribers_number_keeps_their_consent_and_texts_nobody
     session.flush()
     record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=contact.id,
         channel="sms",
         purpose="marketing",
@@ -237,6 +245,7 @@ def test_signups_of_subscribers_spend_no_confirmation_budget(
     session.flush()
     record_consent(
         session,
+        digest=TEST_DIGEST,
         contact_id=subscriber.id,
         channel="sms",
         purpose="marketing",

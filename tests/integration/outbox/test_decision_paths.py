@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import service as campaigns
-from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.planning import RunContext, plan_campaign, recipients
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.dispatch.claim import claim_batch
-from textopt.dispatch.recheck import Rechecker
+from textopt.eligibility import Rechecker, workspace_policy
 from textopt.outbox.models import Message
 from textopt.outbox.rows import decision_columns
 from textopt.policy import Decision, Reason, Verdict
@@ -88,6 +88,7 @@ def _claimed(
             limit=10,
             lease=dt.timedelta(minutes=5),
             workspace=workspace_policy(settings),
+            digest=TEST_DIGEST,
         )
         assert not report.sending
     with session_scope(engine) as s:

@@ -18,6 +18,7 @@ from tests.factories.campaigns import (
     run_dispatcher,
     statuses,
 )
+from tests.factories.keys import TEST_DIGEST
 from tests.factories.smsc import Smsc
 
 from textopt.campaigns import service as campaigns
@@ -147,4 +148,4 @@ def test_a_stop_sent_as_an_smpp_mo_revokes_consent_and_is_stored(
     with session_scope(engine) as s:
         state = current_consent(s, contact_id=contact_id)[("sms", "marketing")]
         assert (state.status, state.source) == ("revoked", "keyword")
-        assert suppression_reasons(s, phone="+33612345670") == ["keyword"]
+        assert suppression_reasons(s, digest=TEST_DIGEST, phone="+33612345670") == ["keyword"]

@@ -13,6 +13,7 @@ from tests.factories.campaigns import (
     run_dispatcher,
     statuses,
 )
+from tests.factories.keys import TEST_DIGEST
 from tests.factories.smsc import ESME_RINVDSTADR, Smsc
 
 from textopt.campaigns import service as campaigns
@@ -36,7 +37,7 @@ def _campaign_on_day(engine: Engine, settings: Settings, day: int) -> int:
 
 def _failures(engine: Engine, phone: str) -> tuple[int, bool, str | None]:
     with session_scope(engine) as s:
-        found = get_number_failures(s, phone=phone)
+        found = get_number_failures(s, digest=TEST_DIGEST, phone=phone)
         if found is None:
             return 0, False, None
         return found.failures, found.undeliverable_at is not None, found.last_code

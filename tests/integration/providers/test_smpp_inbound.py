@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
+from tests.factories.keys import TEST_DIGEST
 from tests.factories.smsc import Smsc
 
 from textopt.campaigns import service as campaigns
@@ -108,7 +109,7 @@ def test_no_sender_stops_the_dispatcher_and_a_stop_after_them_applies(
     with session_scope(engine) as s:
         state = current_consent(s, contact_id=contact_id)[("sms", "marketing")]
         assert state.status == "revoked"
-        assert suppression_reasons(s, phone="+33612345670") == ["keyword"]
+        assert suppression_reasons(s, digest=TEST_DIGEST, phone="+33612345670") == ["keyword"]
 
 
 def _environment(settings: Settings) -> dict[str, str]:
@@ -185,7 +186,7 @@ def test_a_stop_storm_survives_a_killed_dispatcher_every_acknowledged_stop_appli
         assert {phone for phone, _ in stored} == set(numbers)
         assert {action for _, action in stored} <= {"stopped", "already_stopped"}
         for number in numbers:
-            assert suppression_reasons(s, phone=number) == ["keyword"], number
+            assert suppression_reasons(s, digest=TEST_DIGEST, phone=number) == ["keyword"], number
     assert _unapplied(engine) == 0
 
 

@@ -16,6 +16,7 @@ import pytest
 import trustme
 from sqlalchemy import Engine, event, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign, run_dispatcher
+from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings
@@ -104,7 +105,8 @@ def test_an_opt_out_is_posted_signed_and_logged(
     with session_scope(engine) as s:
         contact = add_contact(s, "+33612345678")
         consent.record_consent(
-            s, contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
+            s, digest=TEST_DIGEST,
+            contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
             source="keyword", occurred_at=WEDNESDAY_10H,
         )  # fmt: skip
     now = utcnow()  # the ledger records (and emits) at the real time
@@ -154,7 +156,8 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(
     with session_scope(engine) as s:
         contact = add_contact(s, "+33612345678")
         consent.record_consent(
-            s, contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
+            s, digest=TEST_DIGEST,
+            contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
             source="api", occurred_at=WEDNESDAY_10H,
         )  # fmt: skip
     receiver.statuses = [500, 503, 500]
@@ -195,7 +198,8 @@ def test_an_unreachable_receiver_is_an_attempt_with_its_error(
     with session_scope(engine) as s:
         contact = add_contact(s, "+33612345678")
         consent.record_consent(
-            s, contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
+            s, digest=TEST_DIGEST,
+            contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
             source="api", occurred_at=WEDNESDAY_10H,
         )  # fmt: skip
     _deliver(engine, campaign_settings, utcnow())
@@ -255,7 +259,8 @@ def test_nothing_is_written_when_no_endpoint_subscribes(
     with session_scope(engine) as s:
         contact = add_contact(s, "+33612345678")
         consent.record_consent(
-            s, contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
+            s, digest=TEST_DIGEST,
+            contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
             source="api", occurred_at=WEDNESDAY_10H,
         )  # fmt: skip
         assert s.scalars(select(WebhookDelivery)).all() == []
@@ -265,7 +270,8 @@ def _opt_out(engine: Engine) -> None:
     with session_scope(engine) as s:
         contact = add_contact(s, "+33612345678")
         consent.record_consent(
-            s, contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
+            s, digest=TEST_DIGEST,
+            contact_id=contact.id, channel="sms", purpose="marketing", action="revoked",
             source="api", occurred_at=WEDNESDAY_10H,
         )  # fmt: skip
 

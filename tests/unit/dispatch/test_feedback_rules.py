@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories.keys import TEST_DIGEST
+
 from textopt.config import Settings, load_settings
 from textopt.dispatch.feedback import Meaning, feedback_rules
 
@@ -15,7 +17,7 @@ ACCOUNTS = {
 
 
 def test_the_default_codes_follow_each_accounts_kind() -> None:
-    rules = feedback_rules(Settings(providers=ACCOUNTS))
+    rules = feedback_rules(Settings(providers=ACCOUNTS), digest=TEST_DIGEST)
     assert rules.limit == 2
     assert [rules.meaning("twilio-main", c) for c in ("21211", "30006", "21610", "30003")] == [
         Meaning.UNDELIVERABLE,
@@ -41,7 +43,7 @@ def test_an_account_name_wins_over_its_kind() -> None:
         sms_undeliverable_codes={"smpp": ["0x0B"], "orange": ["005", "3:1"]},
         sms_opt_out_codes={"hook": ["unsubscribed"]},
     )
-    rules = feedback_rules(settings)
+    rules = feedback_rules(settings, digest=TEST_DIGEST)
     assert rules.meaning("orange", "005") is Meaning.UNDELIVERABLE
     assert rules.meaning("orange", "0x0B") is None
     assert rules.meaning("smsc", "3:1") is None

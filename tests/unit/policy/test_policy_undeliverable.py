@@ -8,7 +8,7 @@ import pytest
 from policy_builders import FR, contact, instant, message
 
 from textopt.campaigns.emails import FALLBACK_REASONS
-from textopt.campaigns.facts import UNDELIVERABLE, contact_facts
+from textopt.eligibility import UNDELIVERABLE, contact_facts
 from textopt.policy import Reason, Verdict, decide
 
 NOW = instant("2026-06-10T10:00+02:00")  # a Wednesday: marketing allowed now

@@ -26,11 +26,10 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Text, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
-from textopt.campaigns.facts import CAP_WINDOW, COUNTED_PLANNED, BatchFacts, number_kind
 from textopt.campaigns.planning.context import RunContext
 from textopt.campaigns.planning.recipients import RecipientPlanner
 from textopt.campaigns.planning.tally import Composed, Tally
@@ -38,11 +37,17 @@ from textopt.compose.templates import LANGUAGE_KEY
 from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact
 from textopt.db.batching import keyset_pages
+from textopt.eligibility import (
+    CAP_WINDOW,
+    COUNTED_PLANNED,
+    EligibilityBatch,
+    number_kind,
+    recent_marketing,
+)
 from textopt.errors import TextoptError
-from textopt.outbox.models import Message
 from textopt.outbox.writers import ClassRows
 from textopt.policy import Decision, Verdict
-from textopt.vocab import Channel, Purpose
+from textopt.vocab import Channel
 
 __all__ = ["ClassPlanner", "PageRow"]
 
@@ -100,13 +105,11 @@ class ClassPlanner:
     def _page_query(self, dialect: str) -> Any:
         run = self.run
         since = run.start - CAP_WINDOW
-        history = exists().where(
-            Message.contact_id == Contact.id,
-            Message.purpose == Purpose.MARKETING,
-            # the (contact, time) index, as in `facts._history`
-            Message.status.concat("").in_([str(s) for s in COUNTED_PLANNED]),
-            Message.send_at >= since,
-            or_(Message.campaign_id.is_(None), Message.campaign_id != run.campaign_id),
+        history = recent_marketing(
+            Contact.id,
+            since=since,
+            counted=COUNTED_PLANNED,
+            exclude_campaign_id=run.campaign_id,
         )
         texts = []
         for path in self.paths:
@@ -118,7 +121,7 @@ class ClassPlanner:
             Contact.id,
             Contact.phone,
             history,
-            # the class: what a decision without history depends on (`BatchFacts.key_of`)
+            # the class: what a decision without history depends on (`EligibilityBatch.key_of`)
             Contact.country,
             Contact.region,
             Contact.timezone,
@@ -224,8 +227,8 @@ class ClassPlanner:
 
     def _learn_class(self, key: ClassKey, contact: Any, out: ClassRows) -> int:
         consents = {contact.id: contact.consents} if contact.consents is not None else {}
-        facts = BatchFacts(channel=Channel.SMS, consents=consents, suppressed={}, history={})
-        decision, columns = self.recipients.decide(self.state, contact, facts)
+        batch = EligibilityBatch(channel=Channel.SMS, consents=consents, suppressed={}, history={})
+        decision, columns = self.recipients.decide(self.state, contact, batch)
         index = len(self.class_info)
         self.class_info.append(_Class(decision, contact.country, contact.timezone))
         self.classes[key] = index

@@ -11,10 +11,10 @@ from sqlalchemy.engine import Dialect
 
 from textopt.campaigns.context import CONTEXT_FIELDS
 from textopt.campaigns.emails import EmailComposer
-from textopt.campaigns.facts import workspace_policy
 from textopt.campaigns.models import Campaign, ChannelRule
 from textopt.compose import PriceTable, Template, compile_template
 from textopt.config import Settings
+from textopt.eligibility import workspace_policy
 from textopt.links.service import link_base, tracks_links
 from textopt.outbox.rows import StoredInstant
 from textopt.outbox.writers import StoredInstants

@@ -8,7 +8,7 @@ share one decision; the report is tallied once per distinct outcome (`tally.Tall
 A campaign on two channels decides each recipient's primary channel first. With `both`,
 the other channel is decided too, after the primary's planned send when the frequency budget
 is shared; with `sms-else-email` or `email-else-sms`, the other channel is decided (with its
-own facts, read with the batch's) only for recipients the primary cannot reach.
+own eligibility, read with the batch's) only for recipients the primary cannot reach.
 """
 
 from __future__ import annotations
@@ -24,19 +24,20 @@ from sqlalchemy.orm import Session
 
 from textopt.campaigns.context import ContextBuilder, context_builder
 from textopt.campaigns.emails import FALLBACK_REASONS
-from textopt.campaigns.facts import (
-    COUNTED_PLANNED,
-    BatchFacts,
-    SuppressionLookup,
-    gather_batch_facts,
-    usable_email,
-)
 from textopt.campaigns.planning.contacts import ATTRIBUTES_AT, CONTACT_ROW
 from textopt.campaigns.planning.context import RunContext
 from textopt.campaigns.planning.tally import Composed, Tally
 from textopt.compose import MessageFrame, check_segment_limit, count_segments, message_frame
 from textopt.compose.templates import LANGUAGE_KEY
+from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.models import ContactTag
+from textopt.eligibility import (
+    COUNTED_PLANNED,
+    EligibilityBatch,
+    SuppressionLookup,
+    read_eligibility,
+    usable_email,
+)
 from textopt.errors import TemplateError, TextoptError
 from textopt.links.service import preview_links, rewrite_links
 from textopt.outbox.rows import StoredDecision, decision_columns
@@ -72,7 +73,7 @@ class Fetched:
 
     tags: dict[int, list[str]]
     bodies: dict[int, str]
-    facts: dict[Channel, BatchFacts]
+    eligibility: dict[Channel, EligibilityBatch]
 
 
 class RecipientPlanner:
@@ -107,6 +108,7 @@ class RecipientPlanner:
         self._zones: dict[Any, tuple[str, ...]] = {}
         self._attributes: dict[Any, dict[str, Any]] = {}
         self._created = (0, run.stored_now, run.stored_now)  # attempts, created, updated
+        self._digest: Digester | None = None  # the workspace's secret key, read once per run
 
     # -- caches -------------------------------------------------------------------------
 
@@ -184,7 +186,7 @@ class RecipientPlanner:
         self,
         state: ChannelState,
         contact: Any,
-        facts: BatchFacts,
+        batch: EligibilityBatch,
         key: Any = None,
         history: tuple[SendRecord, ...] | None = None,
     ) -> Decided:
@@ -192,13 +194,13 @@ class RecipientPlanner:
 
         With `key`, the answer is remembered for every recipient with that key: the key
         holds the contact's `history` (`history_key`) when it has any. Without `history`,
-        the contact's history in `facts` is used.
+        the contact's history in `batch` is used.
         """
         run = self.run
         if history is None:
-            history = tuple(facts.history.get(contact.id, ()))
+            history = tuple(batch.history.get(contact.id, ()))
         decision = decide(
-            facts.contact_facts(contact, self.zones(contact.timezones_json)),
+            batch.contact_facts(contact, self.zones(contact.timezones_json)),
             state.message,
             run.start,
             history,
@@ -218,7 +220,9 @@ class RecipientPlanner:
         """The channel's suppression list for this run (read once when it is short)."""
         state = self.channels[channel]
         if state.suppression is None:
-            state.suppression = SuppressionLookup(session, channel)
+            if self._digest is None:
+                self._digest = address_digester(self.run.settings.resolved_secret_key())
+            state.suppression = SuppressionLookup(session, channel, digest=self._digest)
         return state.suppression
 
     def fetch(self, session: Session, contacts: Sequence[Any]) -> Fetched:
@@ -238,11 +242,11 @@ class RecipientPlanner:
         bodies: dict[int, str] = {}
         if run.link_base is not None and Channel.SMS in run.rule.channels:
             bodies = self._linked_bodies(session, contacts, tags)
-        # A fallback channel's facts are read for the whole batch: the pure-Python part
+        # A fallback channel's eligibility is read for the whole batch: the pure-Python part
         # that finds who needs it must not wait for the database.
         consents = {c[0]: c[-1] for c in contacts if c[-1] is not None}  # the last column
-        facts = {
-            channel: gather_batch_facts(
+        eligibility = {
+            channel: read_eligibility(
                 session,
                 contacts=contacts,
                 channel=channel,
@@ -254,7 +258,7 @@ class RecipientPlanner:
             )
             for channel in self.channels
         }
-        return Fetched(tags=tags, bodies=bodies, facts=facts)
+        return Fetched(tags=tags, bodies=bodies, eligibility=eligibility)
 
     def compute(self, contacts: Sequence[Any], fetched: Fetched) -> PlannedRows:
         """The batch's outbox rows, and its share of the report (no database work)."""
@@ -351,17 +355,17 @@ class RecipientPlanner:
         None for a template problem."""
         state = self.channels[channel]
         self.tally.section(channel).audience += len(contacts)
-        facts = fetched.facts[channel]
+        batch = fetched.eligibility[channel]
         if channel == Channel.EMAIL:
-            return self.plan_email(state, contacts, contexts, facts, rows, extras)
-        return self.plan_sms(state, contacts, contexts, facts, fetched.bodies, rows, extras)
+            return self.plan_email(state, contacts, contexts, batch, rows, extras)
+        return self.plan_sms(state, contacts, contexts, batch, fetched.bodies, rows, extras)
 
     def plan_sms(
         self,
         state: ChannelState,
         contacts: Sequence[Any],
         contexts: Sequence[dict[str, Any]],
-        facts: BatchFacts,
+        batch: EligibilityBatch,
         bodies: dict[int, str],
         rows: PlannedRows,
         extras: dict[int, tuple[SendRecord, ...]] | None,
@@ -373,14 +377,14 @@ class RecipientPlanner:
         outcomes: list[_Outcome | None] = []
         append_outcome, append_row = outcomes.append, rows.sms.append
         render, composed_cache, compose = run.template.render, self._composed, self.compose
-        history, decisions, decide_one = facts.history, state.decisions, self.decide
+        history, decisions, decide_one = batch.history, state.decisions, self.decide
         counts, alive = tally.counts, tally.alive
         campaign_id, purpose, sender = run.campaign_id, run.purpose.value, run.sender
         expires, starts, provider = run.stored_expires, run.stored_start, state.provider
         attempts, created, updated = self._created
         key_prefix = run.idempotency_prefix
         fallback_currency = report.currency
-        key_of = facts.key_of
+        key_of = batch.key_of
         for contact, context in zip(contacts, contexts, strict=True):
             # the row by position: an attribute read of a database row costs more
             (
@@ -430,7 +434,7 @@ class RecipientPlanner:
                 key = (key, records)
             found = decisions.get(key)
             if found is None:
-                found = decide_one(state, contact, facts, key, records)
+                found = decide_one(state, contact, batch, key, records)
             decision, (pack, status, reason, reason_text, deferred, send_at, done_at) = found
             text, encoding, segments, cost, currency, _, _ = composed
             append_row(
@@ -476,7 +480,7 @@ class RecipientPlanner:
         state: ChannelState,
         contacts: Sequence[Any],
         contexts: Sequence[dict[str, Any]],
-        facts: BatchFacts,
+        batch: EligibilityBatch,
         rows: PlannedRows,
         extras: dict[int, tuple[SendRecord, ...]] | None,
     ) -> list[_Outcome | None]:
@@ -499,14 +503,14 @@ class RecipientPlanner:
                 continue
             extra = extras.get(contact.id, ()) if extras else ()
             raw_zones = contact.timezones_json
-            key: Any = facts.decision_key(
+            key: Any = batch.decision_key(
                 contact, raw_zones if type(raw_zones) is str else tuple(raw_zones or ())
             )
             records = None
-            if extra or contact.id in facts.history:
-                records = history_key(facts.history.get(contact.id, ()), extra)
+            if extra or contact.id in batch.history:
+                records = history_key(batch.history.get(contact.id, ()), extra)
                 key = (key, records)
-            found = state.decisions.get(key) or self.decide(state, contact, facts, key, records)
+            found = state.decisions.get(key) or self.decide(state, contact, batch, key, records)
             decision, (pack, status, reason, reason_text, deferred, send_at, done_at) = found
             blocked = decision.verdict == Verdict.BLOCK
             rows.email.append(

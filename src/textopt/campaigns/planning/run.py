@@ -1,7 +1,7 @@
 """A planning run: pages of the audience planned on the main thread, written in another.
 
 Per batch of contacts: one query for the contacts with their consent, two or three for the
-rest of their facts (cap history, a long suppression list, tags), and multi-row inserts that
+rest of what they need (cap history, a long suppression list, tags), and multi-row inserts that
 run in a thread while the next batch is planned (`outbox.writers`). Campaigns that can be
 planned by class of recipient (`classes`) take the set-based path.
 """
@@ -118,7 +118,7 @@ def _plan_one_by_one(
 
     While the main thread plans batch n, a thread writes batch n-1: the driver binds and
     inserts without the interpreter lock. The connection is used by one thread at a time:
-    reading a page and the batch's facts waits until the write is done. (Reads stay on
+    reading a page and the batch's eligibility waits until the write is done. (Reads stay on
     the main thread: the driver takes the lock back for every row it reads.)
     """
     report = recipients.tally.report
@@ -187,17 +187,17 @@ def _plan_by_class(
             # the recipients planned one by one: recent marketing (caps), or suppressed
             flagged = [row[0] for row in page if row[2]]
             alone_rows = contacts_by_id(reads, flagged)
-            alone_facts = recipients.fetch(reads, alone_rows) if alone_rows else None
+            alone_fetched = recipients.fetch(reads, alone_rows) if alone_rows else None
             if shared:
                 step, pending = write(pending), None
             fast, suppressed = classes.plan(reads, page, numbers, read)
             rows = PlannedRows(fast=fast)
-            if alone_facts is not None:
-                rows.sms = recipients.compute(alone_rows, alone_facts).sms
+            if alone_fetched is not None:
+                rows.sms = recipients.compute(alone_rows, alone_fetched).sms
             if step is not None:
                 step.result()  # one write at a time, in page order; the connection is free
                 step = None
-            if suppressed:  # on the list: planned one by one, with their facts
+            if suppressed:  # on the list: planned one by one, with their own read
                 contacts = contacts_by_id(reads, suppressed)
                 rows.sms.extend(recipients.compute(contacts, recipients.fetch(reads, contacts)).sms)
             if shared:

@@ -1,0 +1,74 @@
+"""Bulk statements: a list bound as one parameter, and columns read as the driver gives them.
+
+The claim, its re-check and the dispatcher's writes select thousands of rows by id or
+digest per statement; these helpers keep such a statement built once per dialect and its
+rows free of per-row conversion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+
+__all__ = ["among", "id_list", "ids_parameter", "parse_instant", "raw"]
+
+
+def raw(column: Any) -> Any:
+    """`column` read as the driver gives it (no per-row conversion: done when needed)."""
+    return type_coerce(column, String).label(column.key)
+
+
+def among(dialect: str, column: Any, values: Collection[Any] | BindParameter[Any]) -> Any:
+    """`column IN values` with the values as one parameter (a JSON array, or an array).
+
+    A long IN list is rendered and bound value by value on every execution; one parameter
+    costs the same for ten values or ten thousand. `values` may be a bound parameter whose
+    value `id_list` makes.
+    """
+    if not isinstance(values, BindParameter):
+        values = literal(id_list(dialect, values), _list_type(dialect, column))
+    if dialect == "postgresql":
+        return column == any_(values)
+    return column.in_(select(func.json_each(values).table_valued("value").c.value))
+
+
+def id_list(dialect: str, values: Collection[Any]) -> Any:
+    """The value of an `among` parameter: a list on PostgreSQL, a JSON array on SQLite."""
+    return list(values) if dialect == "postgresql" else json.dumps(list(values))
+
+
+def _list_type(dialect: str, column: Any) -> Any:
+    if dialect != "postgresql":
+        return Text()
+    return ARRAY(Integer if column.type._type_affinity is Integer else String)
+
+
+def ids_parameter(dialect: str, name: str, column: Any) -> BindParameter[Any]:
+    """A bound parameter for `among`, to build a statement once and bind its list later."""
+    return bindparam(name, type_=_list_type(dialect, column))
+
+
+def parse_instant(value: Any) -> dt.datetime | None:
+    """An instant as stored (SQLite text, PostgreSQL timestamptz) made aware in UTC."""
+    if value is None:
+        return None
+    instant: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=dt.UTC)
+    return instant.astimezone(dt.UTC)
