@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from textopt.cli.display import human_instant, person_zone
 from textopt.cli.common import console, digester, parse_instant, print_json, session
+from textopt.cli.display import human_instant, person_zone
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
 from textopt.contacts.models import Contact

@@ -21,8 +21,8 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from textopt.accounts.service import record_audit
-from textopt.cli.display import human_instant
 from textopt.cli.common import console, console_err, digester, engine, print_json, session
+from textopt.cli.display import human_instant
 from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.consent import service as consent_service

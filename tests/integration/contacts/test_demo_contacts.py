@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from textopt.consent import service as consent
 from textopt.config import Settings
+from textopt.consent import service as consent
 from textopt.contacts import service
 from textopt.contacts.importer import import_contacts
 from textopt.contacts.models import Contact
