@@ -14,7 +14,7 @@ from collections.abc import Callable
 from fastapi import Request
 
 from textopt.config import Settings
-from textopt.web.messages import EN, FR
+from textopt.web.catalogue import EN, FR
 
 __all__ = [
     "LANGUAGES",

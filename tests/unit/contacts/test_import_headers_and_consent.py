@@ -11,7 +11,7 @@ from textopt.contacts.csvfile import looks_like_consent, map_columns
 from textopt.contacts.importconsent import read_consent_source
 from textopt.contacts.importrows import ImportRow, IssueCode, RowIssue, RowValidator
 from textopt.vocab import Channel
-from textopt.web.messages import EN, FR
+from textopt.web.catalogue import EN, FR
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 

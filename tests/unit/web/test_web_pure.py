@@ -12,8 +12,8 @@ from textopt.inbound.keywords import KeywordKind
 from textopt.inbound.models import InboundAction
 from textopt.policy import select_pack, sending_calendar
 from textopt.web import charts
+from textopt.web.catalogue import EN, FR
 from textopt.web.i18n import _from_header, translator
-from textopt.web.messages import EN, FR
 from textopt.web.pages_campaigns import send_time_charts
 from textopt.web.pages_home import safe_next
 
