@@ -179,10 +179,11 @@ class _Held:
 class SmppProvider:
     """An SMPP account: see the module docstring and docs/providers.md."""
 
+    pipelined = True  # batches queue in the binds' windows: several may be out
+
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
         self.channel = "sms"
-        self.pipelined = True  # batches queue in the binds' windows: several may be out
         self.options = SmppOptions.parse(name, options)
         self.rate = self.options.rate
         self.pacer = AdaptiveRate(self.options.rate)

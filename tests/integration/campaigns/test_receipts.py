@@ -11,9 +11,11 @@ from textopt.campaigns import service as campaigns
 from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch import service
+from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt
+from textopt.dispatch.receipts import record_receipts, resolve_orphan_receipts
+from textopt.dispatch.recovery import recover_stale
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
@@ -49,10 +51,10 @@ def test_a_receipt_before_the_submit_answer_is_applied_when_the_answer_comes(
     first, second = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
         early = Receipt("sandbox", "smsc-1", ReceiptStatus.DELIVERED, AT)
-        assert service.record_receipts(s, receipts=[early], now=AT) == 0
+        assert record_receipts(s, receipts=[early], now=AT) == 0
         assert s.scalars(select(OrphanReceipt)).one().provider_message_id == "smsc-1"
     with session_scope(engine) as s:
-        service.record_results(
+        record_results(
             s,
             worker="w1",
             provider="sandbox",
@@ -77,7 +79,7 @@ def test_duplicate_and_late_receipts_do_not_move_a_final_message(
     _setup(engine, campaign_settings, count=1)
     (message_id,) = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
-        service.record_results(
+        record_results(
             s,
             worker="w1",
             provider="sandbox",
@@ -91,7 +93,7 @@ def test_duplicate_and_late_receipts_do_not_move_a_final_message(
         Receipt("sandbox", "0", ReceiptStatus.FAILED, AT, error_code="001"),
     ]
     with session_scope(engine) as s:
-        assert service.record_receipts(s, receipts=receipts, now=AT) == 1
+        assert record_receipts(s, receipts=receipts, now=AT) == 1
     with session_scope(engine) as s:
         assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
         events = s.scalars(select(MessageEvent.status).where(MessageEvent.message_id == message_id))
@@ -104,9 +106,9 @@ def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
     _setup(engine, campaign_settings, count=1)
     (message_id,) = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
-        assert service.recover_stale(s, now=AT + dt.timedelta(minutes=5)) == (1, 0)
+        assert recover_stale(s, now=AT + dt.timedelta(minutes=5)) == (1, 0)
     with session_scope(engine) as s:
-        report = service.record_results(
+        report = record_results(
             s,
             worker="w1",
             provider="sandbox",
@@ -117,7 +119,7 @@ def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
         assert report.late == 1
     with session_scope(engine) as s:
         receipt = Receipt("sandbox", "smsc-9", ReceiptStatus.DELIVERED, AT)
-        service.record_receipts(s, receipts=[receipt], now=AT)
+        record_receipts(s, receipts=[receipt], now=AT)
     with session_scope(engine) as s:
         message = s.get(Message, message_id)
         assert message is not None
@@ -131,7 +133,7 @@ def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_
     (message_id,) = _claim(engine, campaign_settings)
     with session_scope(engine) as s:  # the receipt lands before the answer is visible
         receipt = Receipt("sandbox", "smsc-7", ReceiptStatus.DELIVERED, AT)
-        assert service.record_receipts(s, receipts=[receipt], now=AT) == 0
+        assert record_receipts(s, receipts=[receipt], now=AT) == 0
     with session_scope(engine) as s:  # the answer, recorded without seeing the orphan
         s.execute(
             update(Message)
@@ -140,9 +142,9 @@ def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_
         )
     with session_scope(engine) as s:
         stale = Receipt("sandbox", "never-sent", ReceiptStatus.FAILED, AT - dt.timedelta(days=9))
-        service.record_receipts(s, receipts=[stale], now=AT)
+        record_receipts(s, receipts=[stale], now=AT)
     with session_scope(engine) as s:
-        assert service.resolve_orphan_receipts(s, now=AT) == 1
+        assert resolve_orphan_receipts(s, now=AT) == 1
     with session_scope(engine) as s:
         assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
         assert s.scalars(select(OrphanReceipt)).all() == []  # the 9-day-old one is dropped
@@ -154,7 +156,7 @@ def test_a_promotion_without_an_answer_is_unknown_and_never_resent(
     _setup(engine, campaign_settings, count=2)
     first, second = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
-        report = service.record_results(
+        report = record_results(
             s,
             worker="w1",
             provider="sandbox",

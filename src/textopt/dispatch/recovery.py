@@ -1,0 +1,68 @@
+"""Crash recovery: messages left in `sending` by a worker that died (its lease ran out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textopt.dispatch.models import Message, status_in
+from textopt.dispatch.states import MessageStatus
+from textopt.dispatch.writes import write_events, write_updates
+from textopt.vocab import Purpose
+
+__all__ = ["recover_stale"]
+
+_S = MessageStatus
+
+
+def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
+    """Resolve messages whose worker died mid-send (lease over).
+
+    Marketing becomes `unknown` and is never resent (a duplicate promotion is worse than a
+    missing one); transactional is queued again with the same idempotency key.
+    """
+    stale = select(Message.id, Message.purpose).where(
+        status_in(_S.SENDING), Message.lease_until < now
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stale = stale.with_for_update(skip_locked=True)
+    rows = session.execute(stale).all()
+    marketing = [r.id for r in rows if r.purpose == Purpose.MARKETING]
+    transactional = [r.id for r in rows if r.purpose != Purpose.MARKETING]
+    lost = (
+        "The worker stopped while sending; not resent to avoid a duplicate. "
+        "A late receipt may still resolve it."
+    )
+    write_updates(
+        session,
+        [
+            {
+                "id": i,
+                "status": _S.UNKNOWN,
+                "reason": "worker_lost",
+                "done_at": now,
+                "reason_text": lost,
+                "lease_until": None,
+            }
+            for i in marketing
+        ]
+        + [
+            {"id": i, "status": _S.QUEUED, "send_at": now, "lease_until": None}
+            for i in transactional
+        ],
+    )
+    write_events(
+        session,
+        [
+            {
+                "message_id": r.id,
+                "at": now,
+                "status": _S.UNKNOWN if r.purpose == Purpose.MARKETING else _S.QUEUED,
+                "detail": {"recovered": "lease expired"},
+            }
+            for r in rows
+        ],
+    )
+    return len(marketing), len(transactional)
