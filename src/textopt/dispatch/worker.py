@@ -11,8 +11,10 @@ Database work is synchronous SQLAlchemy run in the dispatcher's database thread,
 - `dispatcher/housekeeping`: the jobs passed in (default `dispatch.housekeeping`: due
   campaigns, stale `sending` recovery, early receipts, no-receipt endings, completion).
 
-With `once` (the CLI's one-off run, the tests) the same tasks run unsupervised: the first
-error ends the run, and before it ends every housekeeping job runs again.
+With `once` (the CLI's one-off run, the tests) the worker loops run until none finds
+anything due, unsupervised: the first error ends the run. Every housekeeping job runs before
+the first claim and whenever a worker finds nothing due, so that the run ends with its
+campaigns completed; the MO applier and the periodic housekeeping stay supervised.
 
 The worker loop is a pipeline while all goes well: as a batch goes on the wire, the next one
 is claimed and the previous one's answers recorded in the database thread, so the database
