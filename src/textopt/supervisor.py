@@ -188,7 +188,7 @@ class Supervisor:
                 try:
                     slot.worker.stop()
                 except Exception as exc:
-                    log_event(_log, logging.ERROR, "stop failed", worker=slot.name, exc_info=exc)
+                    log_event(_log, logging.ERROR, "stop failed", task=slot.name, exc_info=exc)
         tasks = {slot.task: slot for slot in self._slots.values() if slot.task is not None}
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=self.grace)
@@ -197,7 +197,7 @@ class Supervisor:
                     _log,
                     logging.ERROR,
                     "did not stop in time; cancelled",
-                    worker=tasks[task].name,
+                    task=tasks[task].name,
                     grace_seconds=self.grace,
                 )
                 task.cancel()
@@ -221,7 +221,7 @@ class Supervisor:
             if self._stopping.is_set():  # it failed while finishing: nothing to restart
                 slot.report = replace(slot.report, last_error=Failure.of(error, self.clock()))
                 log_event(
-                    _log, logging.ERROR, "failed while stopping", worker=slot.name, exc_info=error
+                    _log, logging.ERROR, "failed while stopping", task=slot.name, exc_info=error
                 )
                 break
             if time.monotonic() - started >= self.backoff.reset_after:
@@ -239,7 +239,7 @@ class Supervisor:
                 _log,
                 logging.ERROR,
                 "died; restarting",
-                worker=slot.name,
+                task=slot.name,
                 error=type(error).__name__,
                 restart_in_seconds=delay,
                 restarts=slot.report.restarts,

@@ -138,7 +138,7 @@ def test_a_worker_that_dies_is_logged_and_started_again(
 
     assert dispatcher.stats.submitted >= 1  # the new worker sends
     died = [r for r in caplog.records if _fields(r).get("event") == "died; restarting"]
-    assert [(_fields(r)["worker"], _fields(r)["error"]) for r in died] == [
+    assert [(_fields(r)["task"], _fields(r)["error"]) for r in died] == [
         ("dispatcher/sandbox/0", "RuntimeError")
     ]
     assert died[0].levelno == logging.ERROR
