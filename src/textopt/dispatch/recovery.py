@@ -1,18 +1,20 @@
-"""Crash recovery: messages left in `sending` by a worker that died (its lease ran out)."""
+"""Crash recovery: messages left in `sending` by a worker that died (its lease ran out), and
+those a failing worker claimed but never handed over."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from textopt.dispatch.models import Message, status_in
-from textopt.dispatch.states import MessageStatus
-from textopt.dispatch.writes import write_events, write_updates
+from textopt.dispatch.states import MessageStatus, check_transition
+from textopt.dispatch.writes import MESSAGES, write_events, write_updates
 from textopt.vocab import Purpose
 
-__all__ = ["recover_stale"]
+__all__ = ["recover_stale", "release_unsent"]
 
 _S = MessageStatus
 
@@ -66,3 +68,44 @@ def recover_stale(session: Session, *, now: dt.datetime) -> tuple[int, int]:
         ],
     )
     return len(marketing), len(transactional)
+
+
+def release_unsent(
+    session: Session, *, worker: str, ids: Sequence[int], now: dt.datetime
+) -> list[int]:
+    """Queue again messages `worker` claimed and never handed to a provider; their ids.
+
+    A worker that fails while a batch is out has often claimed the next one already: no
+    provider has seen it, so it goes back to the queue (its attempt undone) instead of
+    waiting for its lease to end as if it might have been sent.
+    """
+    if not ids:
+        return []
+    check_transition(_S.SENDING, _S.QUEUED)
+    released = list(
+        session.execute(
+            update(MESSAGES)
+            .where(
+                MESSAGES.c.id.in_(list(ids)),
+                MESSAGES.c.status == _S.SENDING,
+                MESSAGES.c.claimed_by == worker,
+            )
+            .values(
+                status=_S.QUEUED, send_at=now, lease_until=None, attempts=MESSAGES.c.attempts - 1
+            )
+            .returning(MESSAGES.c.id)
+        ).scalars()
+    )
+    write_events(
+        session,
+        [
+            {
+                "message_id": message_id,
+                "at": now,
+                "status": _S.QUEUED,
+                "detail": {"released": "never handed to the provider", "worker": worker},
+            }
+            for message_id in released
+        ],
+    )
+    return released

@@ -47,6 +47,7 @@ from textopt.dispatch.failover import OutageTracker, move_due_messages
 from textopt.dispatch.feedback import record_submit_feedback
 from textopt.dispatch.from_network import InboundApplier, NetworkSink
 from textopt.dispatch.housekeeping import dispatch_jobs
+from textopt.dispatch.recovery import release_unsent
 from textopt.dispatch.stats import DispatchStats
 from textopt.errors import ConfigError
 from textopt.housekeeping import Housekeeper, Job
@@ -349,15 +350,33 @@ class Dispatcher:
                     return sent
         finally:
             # cancelled or failed mid-batch: the database work still ends, and what the
-            # provider answered is recorded (the rest waits for lease recovery)
+            # provider answered is recorded (the rest waits for lease recovery); a batch
+            # claimed ahead was never handed over: it goes back to the queue
             if ahead is not None:
-                await asyncio.gather(ahead, return_exceptions=True)
+                (unsent,) = await asyncio.gather(ahead, return_exceptions=True)
+                if isinstance(unsent, ClaimReport) and unsent.sending:
+                    await self._release(name, worker, unsent)
             answered = await asyncio.gather(*flying, return_exceptions=True)
             if recording is not None:
                 await self._recorded(name, recording, progress)
             for answer in answered:
                 if isinstance(answer, list):
                     await self._record_now(name, provider, worker, answer, progress)
+
+    async def _release(self, name: str, worker: str, claimed: ClaimReport) -> None:
+        """Queue again a claimed batch no provider has seen (the worker is failing)."""
+        ids = [message.message_id for message in claimed.sending]
+
+        def work() -> list[int]:
+            with session_scope(self.engine) as session:
+                return release_unsent(session, worker=worker, ids=ids, now=self.clock())
+
+        try:
+            released = await self.database.run(work)
+        except Exception as exc:  # they wait for their lease to end, as after a crash
+            log_event(log, logging.ERROR, "release failed", account=name, exc_info=exc)
+            return
+        log_event(log, logging.WARNING, "released unsent", account=name, count=len(released))
 
     async def _fail_over(self, name: str) -> None:
         """Move the due messages of an account in outage to their fallback accounts."""

@@ -15,7 +15,7 @@ from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
 from textopt.dispatch.models import Message, MessageEvent, OrphanReceipt
 from textopt.dispatch.receipts import record_receipts, resolve_orphan_receipts
-from textopt.dispatch.recovery import recover_stale
+from textopt.dispatch.recovery import recover_stale, release_unsent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
@@ -171,3 +171,18 @@ def test_a_promotion_without_an_answer_is_unknown_and_never_resent(
     with session_scope(engine) as s:
         assert s.get_one(Message, first).status == "unknown"
         assert s.get_one(Message, second).status == "queued"
+
+
+def test_a_batch_claimed_and_never_handed_over_goes_back_to_the_queue_its_attempt_undone(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _setup(engine, campaign_settings, count=2)
+    claimed = _claim(engine, campaign_settings)
+    with session_scope(engine) as s:
+        # another worker's claim is not this one's to release
+        assert release_unsent(s, worker="w2", ids=claimed, now=AT) == []
+        assert sorted(release_unsent(s, worker="w1", ids=claimed, now=AT)) == sorted(claimed)
+    with session_scope(engine) as s:
+        rows = s.scalars(select(Message).where(Message.id.in_(claimed))).all()
+        assert {(m.status, m.attempts, m.lease_until) for m in rows} == {("queued", 0, None)}
+    assert sorted(_claim(engine, campaign_settings, worker="w2")) == sorted(claimed)
