@@ -16,20 +16,16 @@ anything due, unsupervised: the first error ends the run. Every housekeeping job
 the first claim and whenever a worker finds nothing due, so that the run ends with its
 campaigns completed; the MO applier and the periodic housekeeping stay supervised.
 
-The worker loop is a pipeline while all goes well: as a batch goes on the wire, the next one
-is claimed and the previous one's answers recorded in the database thread, so the database
-work overlaps the wire instead of alternating with it. After any answer but an acceptance
-(throttling, errors, a lost link), the worker goes back to one step at a time.
+The worker loop itself, a pipeline of claims, submissions and recordings, is
+`dispatch.account_worker`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import os
 import socket
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -38,60 +34,19 @@ from sqlalchemy import Engine
 from textopt.campaigns.facts import workspace_policy
 from textopt.config import Settings
 from textopt.db.base import utcnow
-from textopt.db.engine import session_scope
-from textopt.dispatch.answers import ResultReport, record_results
-from textopt.dispatch.bounces import record_email_bounces
-from textopt.dispatch.claim import ClaimReport, claim_batch, due_count
+from textopt.dispatch.account_worker import AccountWorker, ProgressCallback
 from textopt.dispatch.db_thread import DatabaseThread
-from textopt.dispatch.failover import OutageTracker, move_due_messages
-from textopt.dispatch.feedback import record_submit_feedback
+from textopt.dispatch.failover import OutageTracker
 from textopt.dispatch.from_network import InboundApplier, NetworkSink
 from textopt.dispatch.housekeeping import dispatch_jobs
-from textopt.dispatch.recovery import release_unsent
 from textopt.dispatch.stats import DispatchStats
 from textopt.errors import ConfigError
 from textopt.housekeeping import Housekeeper, Job
-from textopt.logs import log_event
-from textopt.providers.base import Provider, SubmitOutcome, SubmitResult, build_provider
+from textopt.providers.base import Provider, build_provider
 from textopt.supervisor import Backoff, Supervisor, WorkerFactory, WorkerReport
-from textopt.vocab import Channel
 from textopt.webhooks.delivery import WebhookDeliverer
 
 __all__ = ["DispatchStats", "Dispatcher", "run_dispatch"]
-
-log = logging.getLogger(__name__)
-
-ProgressCallback = Callable[[DispatchStats], None]
-
-
-class _AccountWorker:
-    """One worker loop of one provider account (a supervised task of the dispatcher)."""
-
-    def __init__(
-        self,
-        dispatcher: Dispatcher,
-        account: str,
-        index: int,
-        *,
-        once: bool,
-        progress: ProgressCallback | None,
-        drain: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.dispatcher = dispatcher
-        self.account = account
-        self.index = index
-        self.once = once
-        self.progress = progress
-        self.drain = drain
-        self.stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        """Finish the batches under way and return."""
-        self.stopping.set()
-
-    async def run(self) -> None:
-        """Claim, send and record until stopped (with `once`, until nothing is due)."""
-        await self.dispatcher._worker_loop(self)
 
 
 class Dispatcher:
@@ -124,10 +79,10 @@ class Dispatcher:
         )
         self.restart_backoff = restart_backoff
         self._providers = dict(providers or {})
-        self._stop = asyncio.Event()
-        self._only_ids: Collection[int] | None = None
-        self._identity = f"{socket.gethostname()}:{os.getpid()}"
-        self._busy = 0  # workers between a claim and its recorded results
+        self.stop_requested = asyncio.Event()
+        self.only_ids: Collection[int] | None = None
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.busy = 0  # workers between a claim and its recorded results
         self._tasks: Supervisor | None = None
         self.outages = OutageTracker(
             after_errors=settings.failover_after_errors,
@@ -138,7 +93,8 @@ class Dispatcher:
         self.stats.recovered_unknown += unknown
         self.stats.recovered_requeued += requeued
 
-    def _provider(self, name: str) -> Provider:
+    def provider(self, name: str) -> Provider:
+        """The provider of account `name`, built from the settings the first time."""
         if name not in self._providers:
             options = self.settings.providers.get(name)
             if options is None:
@@ -151,264 +107,15 @@ class Dispatcher:
 
     def stop(self) -> None:
         """Ask every worker to finish its batch and return."""
-        self._stop.set()
+        self.stop_requested.set()
 
     def report(self) -> dict[str, WorkerReport]:
         """Each of its supervised tasks' state while it runs (none otherwise)."""
         tasks = self._tasks
         return tasks.report() if tasks is not None else {}
 
-    def _claim_job(self, name: str, worker: str, rate: float) -> Callable[[], ClaimReport]:
-        def claim() -> ClaimReport:
-            with session_scope(self.engine) as session:
-                return claim_batch(
-                    session,
-                    worker=worker,
-                    provider=name,
-                    rate=rate,
-                    now=self.clock(),
-                    limit=self.settings.dispatch_batch_size,
-                    lease=dt.timedelta(seconds=self.settings.dispatch_lease_seconds),
-                    workspace=self.workspace,
-                    only_ids=self._only_ids,
-                )
-
-        return claim
-
-    def _record_job(
-        self, provider: Provider, worker: str, results: list[SubmitResult]
-    ) -> Callable[[], ResultReport]:
-        name = provider.name
-
-        def record() -> ResultReport:
-            with session_scope(self.engine) as session:
-                report = record_results(
-                    session,
-                    worker=worker,
-                    provider=name,
-                    results=results,
-                    now=self.clock(),
-                    max_attempts=self.settings.dispatch_max_attempts,
-                )
-                if provider.channel == Channel.EMAIL:
-                    record_email_bounces(
-                        session,
-                        results=results,
-                        limit=self.settings.email_bounce_limit,
-                        now=self.clock(),
-                    )
-                else:
-                    record_submit_feedback(
-                        session,
-                        provider=name,
-                        results=results,
-                        settings=self.settings,
-                        now=self.clock(),
-                    )
-                return report
-
-        return record
-
-    def _count(self, name: str, worker: str, claimed: ClaimReport) -> None:
-        self.stats.blocked += claimed.blocked + claimed.expired
-        self.stats.deferred += claimed.deferred
-        busy = claimed.sending or claimed.blocked or claimed.expired or claimed.deferred
-        log_event(
-            log,
-            logging.INFO if busy else logging.DEBUG,  # an idle poll is not news
-            "claimed",
-            account=name,
-            worker=worker,
-            count=len(claimed.sending),
-            deferred=claimed.deferred,
-            blocked=claimed.blocked,
-            expired=claimed.expired,
-        )
-
-    async def _recorded(
-        self,
-        name: str,
-        recording: asyncio.Future[ResultReport],
-        progress: ProgressCallback | None,
-    ) -> None:
-        """Count a batch's recorded answers; slow down if the provider asked."""
-        report = await asyncio.shield(recording)  # a cancelled worker's recording still ends
-        self.stats.submitted += report.submitted
-        self.stats.retried += report.retried
-        self.stats.failed += report.failed
-        self.stats.expired += report.expired
-        self.stats.throttled += report.throttled
-        self.stats.by_provider[name] = self.stats.by_provider.get(name, 0) + report.submitted
-        log_event(
-            log,
-            logging.INFO,
-            "submitted",
-            account=name,
-            submitted=report.submitted,
-            retried=report.retried,
-            failed=report.failed,
-            expired=report.expired,
-            throttled=report.throttled,
-            unknown=report.unknown,
-            late=report.late,
-        )
-        if progress is not None:
-            progress(self.stats)
-        if report.throttled:
-            await asyncio.sleep(min(1.0, 0.1 * report.throttled))  # the provider asked
-
-    async def _record_now(
-        self,
-        name: str,
-        provider: Provider,
-        worker: str,
-        results: list[SubmitResult],
-        progress: ProgressCallback | None,
-    ) -> None:
-        """Record one batch's answers and wait for it (the slow way, and when stopping)."""
-        job = self._record_job(provider, worker, results)
-        await self._recorded(name, asyncio.ensure_future(self.database.run(job)), progress)
-
-    async def _work(
-        self,
-        name: str,
-        worker: str,
-        progress: ProgressCallback | None,
-        stopped: Callable[[], bool],
-    ) -> int:
-        """Claim, send and record batches while there are some; returns how many were sent.
-
-        While every answer is an acceptance, up to `dispatch_batches_in_flight` claimed
-        batches are handed to a pipelined provider at once (its window never drains between
-        two), and the next claim and the last recording run in the database thread meanwhile.
-        After any other answer, the batches already handed over are answered and recorded,
-        and the worker starts again one batch at a time.
-        """
-        provider = self._provider(name)
-        rate = float(self.settings.providers.get(name, {}).get("rate", provider.rate))
-        claim = self._claim_job(name, worker, rate)
-        depth = self.settings.dispatch_batches_in_flight if provider.pipelined else 1
-        sent = 0
-        more = True  # the last claim took its whole budget: more may be due
-        ahead: asyncio.Future[ClaimReport] | None = None
-        flying: deque[asyncio.Future[list[SubmitResult]]] = deque()
-        recording: asyncio.Future[ResultReport] | None = None
-        try:
-            while True:
-                while more and len(flying) < depth:
-                    if ahead is None:
-                        if stopped():
-                            more = False
-                            break
-                        if self.outages.in_outage(name, now=self.clock()):
-                            await self._fail_over(name)
-                        claimed = await self.database.run(claim)
-                    else:
-                        claimed, ahead = await ahead, None
-                    self._count(name, worker, claimed)
-                    if not claimed.sending:
-                        more = False
-                        break
-                    # claimed, so sent, even when asked to stop: leases must not run out
-                    flying.append(asyncio.ensure_future(provider.submit(claimed.sending)))
-                    sent += len(claimed.sending)
-                    more = claimed.tokens_left == 0
-                    if more and not stopped():
-                        ahead = asyncio.ensure_future(self.database.run(claim))  # while it is out
-                if not flying:
-                    return sent
-                # shielded, and left in `flying` until its recording starts: a worker
-                # cancelled meanwhile still takes the batch's answers and records them on
-                # the way out (`finally`). Starting it only after the previous one is counted
-                # measured faster than starting it at once.
-                results = await asyncio.shield(flying[0])
-                if recording is not None:
-                    last, recording = recording, None
-                    await self._recorded(name, last, progress)
-                flying.popleft()
-                recording = asyncio.ensure_future(
-                    self.database.run(self._record_job(provider, worker, results))
-                )
-                if self.outages.observe(name, results, now=self.clock()):
-                    log_event(log, logging.WARNING, "provider outage", account=name)
-                    await self._fail_over(name)
-                if not all(r.outcome == SubmitOutcome.ACCEPTED for r in results):
-                    # the slow way: what is claimed is sent and recorded, one batch at a time
-                    more = False
-                    last, recording = recording, None
-                    await self._recorded(name, last, progress)
-                    if ahead is not None:
-                        claimed, ahead = await ahead, None
-                        self._count(name, worker, claimed)
-                        if claimed.sending:
-                            flying.append(asyncio.ensure_future(provider.submit(claimed.sending)))
-                            sent += len(claimed.sending)
-                    while flying:
-                        results = await asyncio.shield(flying[0])
-                        flying.popleft()
-                        await self._record_now(name, provider, worker, results, progress)
-                    return sent
-        finally:
-            # cancelled or failed mid-batch: the database work still ends, and what the
-            # provider answered is recorded (the rest waits for lease recovery); a batch
-            # claimed ahead was never handed over: it goes back to the queue
-            if ahead is not None:
-                (unsent,) = await asyncio.gather(ahead, return_exceptions=True)
-                if isinstance(unsent, ClaimReport) and unsent.sending:
-                    await self._release(name, worker, unsent)
-            answered = await asyncio.gather(*flying, return_exceptions=True)
-            if recording is not None:
-                await self._recorded(name, recording, progress)
-            for answer in answered:
-                if isinstance(answer, list):
-                    await self._record_now(name, provider, worker, answer, progress)
-
-    async def _release(self, name: str, worker: str, claimed: ClaimReport) -> None:
-        """Queue again a claimed batch no provider has seen (the worker is failing)."""
-        ids = [message.message_id for message in claimed.sending]
-
-        def work() -> list[int]:
-            with session_scope(self.engine) as session:
-                return release_unsent(session, worker=worker, ids=ids, now=self.clock())
-
-        try:
-            released = await self.database.run(work)
-        except Exception as exc:  # they wait for their lease to end, as after a crash
-            log_event(log, logging.ERROR, "release failed", account=name, exc_info=exc)
-            return
-        log_event(log, logging.WARNING, "released unsent", account=name, count=len(released))
-
-    async def _fail_over(self, name: str) -> None:
-        """Move the due messages of an account in outage to their fallback accounts."""
-
-        def work() -> tuple[dict[str, int], int, int]:
-            now = self.clock()
-            with session_scope(self.engine) as session:
-                report = move_due_messages(
-                    session,
-                    account=name,
-                    providers=self.settings.providers,
-                    is_down=lambda account: self.outages.in_outage(account, now=now),
-                    now=now,
-                    horizon=self.outages.cooldown,
-                )
-            return report.moved, report.kept_ambiguous, report.no_target
-
-        moved, kept, stranded = await self.database.run(work)
-        self.stats.failed_over += sum(moved.values())
-        if moved or kept or stranded:
-            log_event(
-                log,
-                logging.WARNING,
-                "failed over",
-                account=name,
-                moved=sum(moved.values()),
-                to=",".join(f"{target}:{count}" for target, count in sorted(moved.items())),
-                kept_ambiguous=kept,
-                no_target=stranded,
-            )
-
-    def _accounts(self) -> list[str]:
+    def accounts(self) -> list[str]:
+        """The configured provider accounts, each served by its worker loops."""
         return sorted(self.settings.providers)
 
     def _account_workers(
@@ -422,7 +129,7 @@ class Dispatcher:
         """A factory per worker loop, named `dispatcher/<account>/<n>`."""
 
         def factory(account: str, index: int) -> WorkerFactory:
-            return lambda: _AccountWorker(
+            return lambda: AccountWorker(
                 self, account, index, once=once, progress=progress, drain=drain
             )
 
@@ -443,15 +150,15 @@ class Dispatcher:
 
         `only_ids` limits the run to these messages (a one-off send sent at once).
         """
-        self._only_ids = only_ids
-        accounts = self._accounts()
+        self.only_ids = only_ids
+        accounts = self.accounts()
         sink = NetworkSink(
             self.engine, self.settings, database=self.database, stats=self.stats, clock=self.clock
         )
         started: list[str] = []
         try:
             for name in accounts:
-                await self._provider(name).start(sink.store)
+                await self.provider(name).start(sink.store)
                 started.append(name)
             if once:
                 await self._run_once(accounts, sink, progress)
@@ -459,7 +166,7 @@ class Dispatcher:
                 await self._run_supervised(accounts, sink, progress)
         finally:
             for name in started:
-                await self._provider(name).stop()
+                await self.provider(name).stop()
             await sink.apply_at_stop()
             self.database.close()
         return self.stats
@@ -479,7 +186,7 @@ class Dispatcher:
         self._tasks = supervisor
         supervisor.start()
         try:
-            await self._stop.wait()
+            await self.stop_requested.wait()
         finally:
             await supervisor.stop()
             self._tasks = None
@@ -516,42 +223,6 @@ class Dispatcher:
             await asyncio.gather(*loops, return_exceptions=True)
             await side.stop()
             self._tasks = None
-
-    async def _worker_loop(self, worker: _AccountWorker) -> None:
-        name, index = worker.account, worker.index
-        identity = f"{self._identity}/{name}/{index}"
-
-        def stopped() -> bool:
-            return self._stop.is_set() or worker.stopping.is_set()
-
-        idle_rounds = 0
-        while not stopped():
-            self._busy += 1
-            try:
-                sent = await self._work(name, identity, worker.progress, stopped)
-            finally:
-                self._busy -= 1
-            if sent:
-                idle_rounds = 0
-                continue
-            if worker.once:
-                if worker.drain is not None:
-                    await worker.drain()  # the run may end: campaigns completed, and so on
-                due = await self.database.run(lambda: self._due_now(name))
-                # a busy worker may still hand its messages over to this one (failover)
-                if due == 0 and not self._busy:
-                    idle_rounds += 1
-                    if idle_rounds >= 2:  # one more round for the last receipts
-                        return
-            await asyncio.sleep(self.poll_interval)
-
-    def _due_now(self, name: str) -> int:
-        with session_scope(self.engine) as session:
-            # every served account's: a failover may hand this worker another's messages
-            return sum(
-                due_count(session, provider=account, now=self.clock(), only_ids=self._only_ids)
-                for account in self._accounts()
-            )
 
 
 def run_dispatch(
