@@ -22,7 +22,7 @@ from textopt.consent import service as consent
 from textopt.consent.models import SuppressionReason
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch import service
+from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
 from textopt.gdpr import service as gdpr
 from textopt.outbox.models import Message, MessageEvent
@@ -95,7 +95,7 @@ def test_an_answer_for_a_message_no_longer_ours_is_kept_without_moving_it(
         )
     results = [SubmitResult(i, SubmitOutcome.ACCEPTED, f"smsc-{i}") for i in ids]
     with session_scope(engine) as s:
-        report = service.record_results(
+        report = record_results(
             s, worker="w1", provider="sandbox", results=results, now=at, max_attempts=3
         )
     assert (report.submitted, report.late) == (2, 1)

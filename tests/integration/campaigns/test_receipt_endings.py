@@ -18,8 +18,9 @@ from textopt.campaigns.models import Campaign
 from textopt.campaigns.report import campaign_report
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.dispatch import service
+from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
+from textopt.dispatch.receipts import close_unanswered, record_receipts
 from textopt.outbox.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
 from textopt.webhooks import service as webhooks
@@ -60,7 +61,7 @@ def _accept(engine: Engine, ids: list[int]) -> None:
     tries for `VALIDITY`.
     """
     with session_scope(engine) as s:
-        service.record_results(
+        record_results(
             s,
             worker="w1",
             provider="sandbox",
@@ -92,7 +93,7 @@ def _receipt(message_id: int, status: ReceiptStatus, stat: str, at: dt.datetime)
 
 def _close(engine: Engine, now: dt.datetime, **options: dt.timedelta) -> int:
     with session_scope(engine) as s:
-        return service.close_unanswered(s, now=now, validity=VALIDITY, grace=GRACE, **options)
+        return close_unanswered(s, now=now, validity=VALIDITY, grace=GRACE, **options)
 
 
 def _state(engine: Engine, message_id: int) -> tuple[str, str | None, str | None]:
@@ -121,7 +122,7 @@ def test_acceptd_and_unknown_receipts_end_the_message_unknown_with_the_word_kept
         _receipt(delivered, ReceiptStatus.DELIVERED, "DELIVRD", AT),
     ]
     with session_scope(engine) as s:
-        assert service.record_receipts(s, receipts=receipts, now=AT) == 3
+        assert record_receipts(s, receipts=receipts, now=AT) == 3
     status, reason, text = _state(engine, accepted)
     assert (status, reason) == ("unknown", "receipt_unknown")
     assert text == (
@@ -135,7 +136,7 @@ def test_acceptd_and_unknown_receipts_end_the_message_unknown_with_the_word_kept
     # a later receipt may still say what happened; its doubt no longer applies
     with session_scope(engine) as s:
         later = [_receipt(accepted, ReceiptStatus.DELIVERED, "DELIVRD", AT + dt.timedelta(hours=1))]
-        assert service.record_receipts(s, receipts=later, now=AT + dt.timedelta(hours=1)) == 1
+        assert record_receipts(s, receipts=later, now=AT + dt.timedelta(hours=1)) == 1
     assert _state(engine, accepted) == ("delivered", None, None)
 
 
@@ -145,7 +146,7 @@ def test_an_acceptd_receipt_before_the_submit_answer_keeps_its_word(
     _, (message_id,) = _claimed(engine, campaign_settings, 1)
     with session_scope(engine) as s:  # waits for its message among the orphan receipts
         receipt = _receipt(message_id, ReceiptStatus.UNKNOWN, "ACCEPTD", AT)
-        assert service.record_receipts(s, receipts=[receipt], now=AT) == 0
+        assert record_receipts(s, receipts=[receipt], now=AT) == 0
     _accept(engine, [message_id])
     assert _state(engine, message_id)[:2] == ("unknown", "receipt_unknown")
     assert _last_event(engine, message_id).detail["stat"] == "ACCEPTD"
@@ -220,7 +221,7 @@ def test_a_late_receipt_still_resolves_a_message_closed_without_one(
         _receipt(expired, ReceiptStatus.EXPIRED, "EXPIRED", later),
     ]
     with session_scope(engine) as s:
-        assert service.record_receipts(s, receipts=receipts, now=later) == 2
+        assert record_receipts(s, receipts=receipts, now=later) == 2
     assert _state(engine, delivered) == ("delivered", None, None)
     assert _state(engine, expired)[:2] == ("expired", "receipt_expired")
 
