@@ -9,7 +9,9 @@ a worker's state is not trusted after it crashed. `stop()` asks each worker to f
 (`worker.stop()`), awaits it, and cancels one that outlasts the grace period.
 
 `report()` is a snapshot per worker (state, restarts, last error, next attempt) for
-`/health`: cheap, no I/O, safe to read from another thread.
+`/health`: cheap, no I/O, safe to read from another thread. A worker that supervises tasks
+of its own (the dispatcher: its account workers, its MO applier, its housekeeping) is
+`Reporting`: while it runs, its tasks' reports follow its own, under the names it gives them.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from textopt.db.base import utcnow
+from textopt.logs import log_event
 
 __all__ = [
     "Backoff",
     "EndedEarly",
     "Failure",
+    "Reporting",
     "Supervisor",
     "Worker",
     "WorkerFactory",
@@ -56,6 +60,15 @@ class Worker(Protocol):
 
 
 WorkerFactory = Callable[[], Worker]
+
+
+@runtime_checkable
+class Reporting(Protocol):
+    """A worker with supervised tasks of its own, reported beside it on `/health`."""
+
+    def report(self) -> Mapping[str, WorkerReport]:
+        """Each of its tasks' state, by a name unique in the whole report."""
+        ...
 
 
 class WorkerState(StrEnum):
@@ -150,8 +163,14 @@ class Supervisor:
         self._stopping = asyncio.Event()
 
     def report(self) -> dict[str, WorkerReport]:
-        """Each worker's current state, by name."""
-        return {name: slot.report for name, slot in self._slots.items()}
+        """Each worker's current state, by name, each followed by its own tasks' if any."""
+        reports: dict[str, WorkerReport] = {}
+        for name, slot in self._slots.items():
+            reports[name] = slot.report
+            worker = slot.worker
+            if isinstance(worker, Reporting):
+                reports.update(worker.report())
+        return reports
 
     def start(self) -> None:
         """Start every worker (call from the event loop that will run them)."""
@@ -168,14 +187,18 @@ class Supervisor:
             if slot.worker is not None:
                 try:
                     slot.worker.stop()
-                except Exception:
-                    _log.exception("worker %s: stop() failed", slot.name)
+                except Exception as exc:
+                    log_event(_log, logging.ERROR, "stop failed", task=slot.name, exc_info=exc)
         tasks = {slot.task: slot for slot in self._slots.values() if slot.task is not None}
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=self.grace)
             for task in late:
-                _log.error(
-                    "worker %s did not stop within %.0f s: cancelled", tasks[task].name, self.grace
+                log_event(
+                    _log,
+                    logging.ERROR,
+                    "did not stop in time; cancelled",
+                    task=tasks[task].name,
+                    grace_seconds=self.grace,
                 )
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -197,7 +220,9 @@ class Supervisor:
                 break
             if self._stopping.is_set():  # it failed while finishing: nothing to restart
                 slot.report = replace(slot.report, last_error=Failure.of(error, self.clock()))
-                _log.error("worker %s failed while stopping", slot.name, exc_info=error)
+                log_event(
+                    _log, logging.ERROR, "failed while stopping", task=slot.name, exc_info=error
+                )
                 break
             if time.monotonic() - started >= self.backoff.reset_after:
                 slot.failures = 0
@@ -210,11 +235,14 @@ class Supervisor:
                 last_error=Failure.of(error, now),
                 next_attempt_at=now + dt.timedelta(seconds=delay),
             )
-            _log.error(
-                "worker %s died (%s); restarting in %.1f s",
-                slot.name,
-                type(error).__name__,
-                delay,
+            log_event(
+                _log,
+                logging.ERROR,
+                "died; restarting",
+                task=slot.name,
+                error=type(error).__name__,
+                restart_in_seconds=delay,
+                restarts=slot.report.restarts,
                 exc_info=error,
             )
             with contextlib.suppress(TimeoutError):

@@ -54,11 +54,12 @@ paginated by cursor: pass a page's `next` as `after`.
 
 
 def side_work(engine: Engine, settings: Settings) -> dict[str, WorkerFactory]:
-    """The workers `textopt serve` supervises: dispatcher, webhook deliverer, housekeeping."""
+    """The workers `textopt serve` supervises: dispatcher (with its own tasks), webhook
+    deliverer, retention of files and records."""
     return {
         "dispatcher": lambda: Dispatcher(engine, settings),
         "webhooks": lambda: WebhookDeliverer(engine, settings),
-        "housekeeping": lambda: Housekeeper(engine, settings),
+        "retention": lambda: Housekeeper(engine, settings),
     }
 
 

@@ -10,6 +10,7 @@ import uvicorn
 from textopt.cli.common import console_err, engine
 from textopt.config import get_settings
 from textopt.db.engine import display_url
+from textopt.logs import configure_logging
 
 
 def serve(
@@ -27,6 +28,7 @@ def serve(
     from textopt.api.app import create_app
 
     settings = get_settings()
+    configure_logging()  # the dispatcher's claims, failovers and errors, beside uvicorn's
     db = engine()
     app = create_app(settings, dispatcher=not no_dispatch, engine=db)
     workers = "without workers" if no_dispatch else "with the dispatcher and webhook delivery"

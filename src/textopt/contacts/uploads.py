@@ -6,7 +6,7 @@ request, the dashboard shows the columns in between. Both call these same functi
 
 Every file in the folder holds personal data, so none stays for ever: uploads (and exports
 a crash left behind) are deleted `upload_keep_hours` after they were written, rejects files
-after `rejects_keep_days` (`purge_expired_files`, run by the housekeeping worker of
+after `rejects_keep_days` (`purge_expired_files`, run by the retention worker of
 `textopt serve` and by every upload, import and rejects download). A GDPR erasure deletes
 at once every file with a row of the person (`purge_person_files`).
 """

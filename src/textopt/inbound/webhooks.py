@@ -1,6 +1,6 @@
 """Provider callbacks, framework-free: verify the signature, then apply (the API mounts them).
 
-A status callback becomes delivery receipts (`dispatch.service.record_receipts`); an
+A status callback becomes delivery receipts (`dispatch.receipts.record_receipts`); an
 inbound callback becomes a stored inbound message (`record_inbound`). A callback whose
 signature is missing or wrong raises `SignatureError` and is logged; nothing is applied.
 Each handler works in the caller's session and transaction.
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.dispatch.feedback import FeedbackRules
-from textopt.dispatch.service import record_receipts
+from textopt.dispatch.receipts import record_receipts
 from textopt.errors import ConfigError, SignatureError
 from textopt.inbound.service import InboundResult, record_sms
 from textopt.providers.http_signatures import verify_twilio_signature

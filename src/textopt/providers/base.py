@@ -108,8 +108,10 @@ class Provider(Protocol):
     name: str  # the account's code, e.g. "sandbox" or "smpp-orange"
     channel: str  # "sms" or "email"
     rate: float  # segments (or emails) per second this account allows
-    # An optional `pipelined = True` says that batches handed over while earlier ones are
-    # still out share one window (SMPP): the dispatcher then keeps several in flight.
+    # True when batches handed over while earlier ones are still out share one window
+    # (SMPP): the dispatcher then keeps several in flight. Others would open a connection
+    # per batch, so they get one at a time.
+    pipelined: bool
 
     async def start(self, on_receipt: ReceiptSink) -> None:
         """Connect and be ready to submit; receipts go to `on_receipt`."""

@@ -198,6 +198,7 @@ class HttpProvider:
     """
 
     url: str
+    pipelined = False  # one POST per message: a second batch would only open more connections
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name

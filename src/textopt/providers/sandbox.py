@@ -66,6 +66,7 @@ class SandboxProvider:
 
     instances: ClassVar[dict[str, SandboxProvider]] = {}
     _mo_ids: ClassVar[itertools.count[int]] = itertools.count(1)
+    pipelined = False  # answers at once: a second batch in flight would gain nothing
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name

@@ -113,6 +113,8 @@ class _Connection:
 class SmtpProvider:
     """Email through an SMTP relay; see the module docstring for its options."""
 
+    pipelined = False  # a batch holds one pooled session: batches at once would open more
+
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
         self.channel = str(options.get("channel", "email"))

@@ -14,6 +14,7 @@ from tests.factories.api import BASE_URL
 from textopt.api.app import create_app, side_work
 from textopt.config import Settings
 from textopt.dispatch.worker import Dispatcher
+from textopt.housekeeping import Job
 from textopt.supervisor import Backoff, Worker
 
 FAST = Backoff(first=0.02, maximum=0.05)
@@ -37,6 +38,12 @@ async def _health_until(
             await asyncio.sleep(0.01)
 
 
+def _restarting_again(response: httpx.Response, worker: str) -> bool:
+    """Whether `worker` is waiting to start again after at least one restart."""
+    report = response.json()["workers"].get(worker, {})
+    return bool(report.get("state") == "restarting" and report.get("restarts", 0) >= 1)
+
+
 def _state(response: httpx.Response, worker: str) -> str:
     state: str = response.json()["workers"][worker]["state"]
     return state
@@ -58,8 +65,12 @@ def test_serve_reports_the_dispatcher_and_webhooks_running(
         "database": "ok",
         "workers": {
             "dispatcher": {"state": "running", "restarts": 0},
+            # the dispatcher's own tasks, each supervised: here one sandbox account
+            "dispatcher/sandbox/0": {"state": "running", "restarts": 0},
+            "dispatcher/inbound": {"state": "running", "restarts": 0},
+            "dispatcher/housekeeping": {"state": "running", "restarts": 0},
             "webhooks": {"state": "running", "restarts": 0},
-            "housekeeping": {"state": "running", "restarts": 0},
+            "retention": {"state": "running", "restarts": 0},
         },
     }
 
@@ -128,3 +139,49 @@ def test_health_without_workers_reports_the_database_only(
             return await _health_until(app, lambda r: True)
 
     assert asyncio.run(scenario()).json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_dispatcher_task_that_dies_is_reported_on_its_own_and_restarted(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    settings = _served(campaign_settings)
+    runs: list[int] = []
+
+    def sweep() -> None:
+        runs.append(1)
+        raise RuntimeError("the sweep lost its way")
+
+    def dispatcher() -> Worker:
+        return Dispatcher(
+            engine,
+            settings,
+            poll_interval=0.05,
+            housekeeping=[Job("sweep", 0.01, sweep)],
+            restart_backoff=Backoff(first=0.2, maximum=0.2),  # a wide window to see it
+        )
+
+    app = create_app(
+        settings,
+        dispatcher=True,
+        engine=engine,
+        workers={**side_work(engine, settings), "dispatcher": dispatcher},
+    )
+
+    async def scenario() -> httpx.Response:
+        async with app.router.lifespan_context(app):
+            return await _health_until(
+                app, lambda r: _restarting_again(r, "dispatcher/housekeeping")
+            )
+
+    response = asyncio.run(scenario())
+    assert response.status_code == 503  # degraded while a task restarts
+    body = response.json()
+    assert body["status"] == "degraded"
+    # the dispatcher itself and its sending loop go on: only the housekeeping restarts
+    assert body["workers"]["dispatcher"]["state"] == "running"
+    assert body["workers"]["dispatcher/sandbox/0"] == {"state": "running", "restarts": 0}
+    task = body["workers"]["dispatcher/housekeeping"]
+    assert task["last_error"]["type"] == "JobFailed"
+    assert "'sweep'" in task["last_error"]["message"]
+    assert "the sweep lost its way" in task["last_error"]["message"]
+    assert len(runs) >= 2  # a fresh housekeeper after each death

@@ -23,7 +23,7 @@ from textopt.consent.models import SuppressionReason
 from textopt.consent.suppression import address_digester
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
-from textopt.dispatch import service
+from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
 from textopt.eligibility import workspace_policy
 from textopt.gdpr import service as gdpr
@@ -107,7 +107,7 @@ def test_an_answer_for_a_message_no_longer_ours_is_kept_without_moving_it(
         )
     results = [SubmitResult(i, SubmitOutcome.ACCEPTED, f"smsc-{i}") for i in ids]
     with session_scope(engine) as s:
-        report = service.record_results(
+        report = record_results(
             s,
             feedback=feedback_for(campaign_settings),
             worker="w1",

@@ -21,8 +21,8 @@ from textopt.campaigns.lifecycle import complete_finished_campaigns
 from textopt.config import Settings
 from textopt.consent.suppression import address_digester
 from textopt.db.engine import session_scope
-from textopt.dispatch import service
 from textopt.dispatch.claim import claim_batch, due_count
+from textopt.dispatch.recovery import recover_stale
 from textopt.eligibility import workspace_policy
 
 AT = WEDNESDAY_10H + dt.timedelta(minutes=1)
@@ -100,7 +100,7 @@ def test_counting_due_messages_and_recovering_leases_use_their_partial_indexes(
     _launch(engine, campaign_settings)
     count = _plan_when(engine, lambda s: due_count(s, provider="sandbox", now=AT), "SELECT")
     assert "ix_messages_due" in count
-    recover = _plan_when(engine, lambda s: service.recover_stale(s, now=AT), "SELECT")
+    recover = _plan_when(engine, lambda s: recover_stale(s, now=AT), "SELECT")
     assert "ix_messages_sending" in recover
 
 

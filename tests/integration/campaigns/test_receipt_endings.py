@@ -19,8 +19,9 @@ from textopt.campaigns.report import campaign_report
 from textopt.config import Settings
 from textopt.consent.suppression import address_digester
 from textopt.db.engine import session_scope
-from textopt.dispatch import service
+from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
+from textopt.dispatch.receipts import close_unanswered, record_receipts
 from textopt.eligibility import workspace_policy
 from textopt.outbox.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
@@ -63,7 +64,7 @@ def _accept(engine: Engine, settings: Settings, ids: list[int]) -> None:
     tries for `VALIDITY`.
     """
     with session_scope(engine) as s:
-        service.record_results(
+        record_results(
             s,
             feedback=feedback_for(settings),
             worker="w1",
@@ -96,7 +97,7 @@ def _receipt(message_id: int, status: ReceiptStatus, stat: str, at: dt.datetime)
 
 def _close(engine: Engine, now: dt.datetime, **options: dt.timedelta) -> int:
     with session_scope(engine) as s:
-        return service.close_unanswered(s, now=now, validity=VALIDITY, grace=GRACE, **options)
+        return close_unanswered(s, now=now, validity=VALIDITY, grace=GRACE, **options)
 
 
 def _state(engine: Engine, message_id: int) -> tuple[str, str | None, str | None]:
@@ -126,9 +127,7 @@ def test_acceptd_and_unknown_receipts_end_the_message_unknown_with_the_word_kept
     ]
     with session_scope(engine) as s:
         assert (
-            service.record_receipts(
-                s, feedback=feedback_for(campaign_settings), receipts=receipts, now=AT
-            )
+            record_receipts(s, feedback=feedback_for(campaign_settings), receipts=receipts, now=AT)
             == 3
         )
     status, reason, text = _state(engine, accepted)
@@ -145,7 +144,7 @@ def test_acceptd_and_unknown_receipts_end_the_message_unknown_with_the_word_kept
     with session_scope(engine) as s:
         later = [_receipt(accepted, ReceiptStatus.DELIVERED, "DELIVRD", AT + dt.timedelta(hours=1))]
         assert (
-            service.record_receipts(
+            record_receipts(
                 s,
                 feedback=feedback_for(campaign_settings),
                 receipts=later,
@@ -163,9 +162,7 @@ def test_an_acceptd_receipt_before_the_submit_answer_keeps_its_word(
     with session_scope(engine) as s:  # waits for its message among the orphan receipts
         receipt = _receipt(message_id, ReceiptStatus.UNKNOWN, "ACCEPTD", AT)
         assert (
-            service.record_receipts(
-                s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT
-            )
+            record_receipts(s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT)
             == 0
         )
     _accept(engine, campaign_settings, [message_id])
@@ -243,7 +240,7 @@ def test_a_late_receipt_still_resolves_a_message_closed_without_one(
     ]
     with session_scope(engine) as s:
         assert (
-            service.record_receipts(
+            record_receipts(
                 s, feedback=feedback_for(campaign_settings), receipts=receipts, now=later
             )
             == 2

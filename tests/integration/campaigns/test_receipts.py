@@ -12,9 +12,11 @@ from textopt.campaigns import service as campaigns
 from textopt.config import Settings
 from textopt.consent.suppression import address_digester
 from textopt.db.engine import session_scope
-from textopt.dispatch import service
+from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
 from textopt.dispatch.models import OrphanReceipt
+from textopt.dispatch.receipts import record_receipts, resolve_orphan_receipts
+from textopt.dispatch.recovery import recover_stale, release_unsent
 from textopt.eligibility import workspace_policy
 from textopt.outbox.models import Message, MessageEvent
 from textopt.providers import Receipt, ReceiptStatus, SubmitOutcome, SubmitResult
@@ -54,14 +56,12 @@ def test_a_receipt_before_the_submit_answer_is_applied_when_the_answer_comes(
     with session_scope(engine) as s:
         early = Receipt("sandbox", "smsc-1", ReceiptStatus.DELIVERED, AT)
         assert (
-            service.record_receipts(
-                s, feedback=feedback_for(campaign_settings), receipts=[early], now=AT
-            )
+            record_receipts(s, feedback=feedback_for(campaign_settings), receipts=[early], now=AT)
             == 0
         )
         assert s.scalars(select(OrphanReceipt)).one().provider_message_id == "smsc-1"
     with session_scope(engine) as s:
-        service.record_results(
+        record_results(
             s,
             feedback=feedback_for(campaign_settings),
             worker="w1",
@@ -87,7 +87,7 @@ def test_duplicate_and_late_receipts_do_not_move_a_final_message(
     _setup(engine, campaign_settings, count=1)
     (message_id,) = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
-        service.record_results(
+        record_results(
             s,
             feedback=feedback_for(campaign_settings),
             worker="w1",
@@ -103,9 +103,7 @@ def test_duplicate_and_late_receipts_do_not_move_a_final_message(
     ]
     with session_scope(engine) as s:
         assert (
-            service.record_receipts(
-                s, feedback=feedback_for(campaign_settings), receipts=receipts, now=AT
-            )
+            record_receipts(s, feedback=feedback_for(campaign_settings), receipts=receipts, now=AT)
             == 1
         )
     with session_scope(engine) as s:
@@ -120,9 +118,9 @@ def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
     _setup(engine, campaign_settings, count=1)
     (message_id,) = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
-        assert service.recover_stale(s, now=AT + dt.timedelta(minutes=5)) == (1, 0)
+        assert recover_stale(s, now=AT + dt.timedelta(minutes=5)) == (1, 0)
     with session_scope(engine) as s:
-        report = service.record_results(
+        report = record_results(
             s,
             feedback=feedback_for(campaign_settings),
             worker="w1",
@@ -134,9 +132,7 @@ def test_an_answer_after_the_lease_was_lost_does_not_resurrect_the_message(
         assert report.late == 1
     with session_scope(engine) as s:
         receipt = Receipt("sandbox", "smsc-9", ReceiptStatus.DELIVERED, AT)
-        service.record_receipts(
-            s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT
-        )
+        record_receipts(s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT)
     with session_scope(engine) as s:
         message = s.get(Message, message_id)
         assert message is not None
@@ -151,9 +147,7 @@ def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_
     with session_scope(engine) as s:  # the receipt lands before the answer is visible
         receipt = Receipt("sandbox", "smsc-7", ReceiptStatus.DELIVERED, AT)
         assert (
-            service.record_receipts(
-                s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT
-            )
+            record_receipts(s, feedback=feedback_for(campaign_settings), receipts=[receipt], now=AT)
             == 0
         )
     with session_scope(engine) as s:  # the answer, recorded without seeing the orphan
@@ -164,14 +158,9 @@ def test_a_receipt_stored_while_the_answer_was_being_recorded_is_applied_by_the_
         )
     with session_scope(engine) as s:
         stale = Receipt("sandbox", "never-sent", ReceiptStatus.FAILED, AT - dt.timedelta(days=9))
-        service.record_receipts(
-            s, feedback=feedback_for(campaign_settings), receipts=[stale], now=AT
-        )
+        record_receipts(s, feedback=feedback_for(campaign_settings), receipts=[stale], now=AT)
     with session_scope(engine) as s:
-        assert (
-            service.resolve_orphan_receipts(s, feedback=feedback_for(campaign_settings), now=AT)
-            == 1
-        )
+        assert resolve_orphan_receipts(s, feedback=feedback_for(campaign_settings), now=AT) == 1
     with session_scope(engine) as s:
         assert s.get(Message, message_id).status == "delivered"  # type: ignore[union-attr]
         assert s.scalars(select(OrphanReceipt)).all() == []  # the 9-day-old one is dropped
@@ -183,7 +172,7 @@ def test_a_promotion_without_an_answer_is_unknown_and_never_resent(
     _setup(engine, campaign_settings, count=2)
     first, second = _claim(engine, campaign_settings)
     with session_scope(engine) as s:
-        report = service.record_results(
+        report = record_results(
             s,
             feedback=feedback_for(campaign_settings),
             worker="w1",
@@ -199,3 +188,18 @@ def test_a_promotion_without_an_answer_is_unknown_and_never_resent(
     with session_scope(engine) as s:
         assert s.get_one(Message, first).status == "unknown"
         assert s.get_one(Message, second).status == "queued"
+
+
+def test_a_batch_claimed_and_never_handed_over_goes_back_to_the_queue_its_attempt_undone(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    _setup(engine, campaign_settings, count=2)
+    claimed = _claim(engine, campaign_settings)
+    with session_scope(engine) as s:
+        # another worker's claim is not this one's to release
+        assert release_unsent(s, worker="w2", ids=claimed, now=AT) == []
+        assert sorted(release_unsent(s, worker="w1", ids=claimed, now=AT)) == sorted(claimed)
+    with session_scope(engine) as s:
+        rows = s.scalars(select(Message).where(Message.id.in_(claimed))).all()
+        assert {(m.status, m.attempts, m.lease_until) for m in rows} == {("queued", 0, None)}
+    assert sorted(_claim(engine, campaign_settings, worker="w2")) == sorted(claimed)

@@ -1,0 +1,307 @@
+"""The provider's answers to a submission: submitted, retried later, or failed for good.
+
+Every function works on a batch with bulk SQL. Claiming (the rate bucket, the re-check, the
+mark `sending`) is `dispatch.claim`; receipts are `dispatch.receipts`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, bindparam, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from textopt.db.base import UTCDateTime
+from textopt.db.bulk import among, id_list, ids_parameter, parse_instant
+from textopt.dispatch.feedback import FeedbackRules
+from textopt.dispatch.receipts import apply_orphans
+from textopt.dispatch.status_changes import STATE_COLUMNS, emit_status_changes, status_webhooks
+from textopt.outbox.models import Message
+from textopt.outbox.states import MessageStatus, check_transition
+from textopt.outbox.writes import EVENTS, MESSAGES, write_events, write_updates
+from textopt.providers.base import SubmitOutcome, SubmitResult
+from textopt.providers.codes import AMBIGUOUS_CODES
+from textopt.vocab import Purpose
+
+__all__ = ["ResultReport", "record_results", "retry_delay"]
+
+_S = MessageStatus
+
+
+@dataclass(slots=True)
+class ResultReport:
+    """What recording a batch of provider answers did."""
+
+    submitted: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    throttled: int = 0
+    late: int = 0  # answers for messages no longer ours (lease lost): kept as events
+    unknown: int = 0  # marketing without an answer from the provider: never resent
+
+
+def retry_delay(attempt: int) -> dt.timedelta:
+    """Backoff before retry number `attempt`: 15 s, 30 s, 1 min, ... at most 30 min."""
+    return dt.timedelta(seconds=min(15 * 2 ** max(attempt - 1, 0), 1800))
+
+
+def record_results(
+    session: Session,
+    *,
+    worker: str,
+    provider: str,
+    results: Sequence[SubmitResult],
+    now: dt.datetime,
+    max_attempts: int,
+    feedback: FeedbackRules,
+) -> ResultReport:
+    """Store the provider's answers: submitted, retried later, or failed for good.
+
+    Acceptances, the common answer, are written in bulk: one statement for the rows (each
+    only if still `sending` and ours), one for their events, written by the database. Any
+    other answer, an acceptance for a row no longer ours, or any answer while a webhook
+    endpoint listens for status changes, takes the way that reads each row first.
+    """
+    report = ResultReport()
+    if not results:
+        return report
+    rest: Sequence[SubmitResult] = results
+    if not status_webhooks(session):
+        accepted = [
+            r for r in results if r.outcome == SubmitOutcome.ACCEPTED and r.provider_message_id
+        ]
+        if accepted:
+            done = _record_accepted(session, worker=worker, accepted=accepted, now=now)
+            report.submitted += len(done)
+            rest = [r for r in results if r.message_id not in done]
+            apply_orphans(
+                session,
+                provider=provider,
+                provider_ids=[
+                    r.provider_message_id or "" for r in accepted if r.message_id in done
+                ],
+                now=now,
+                feedback=feedback,
+            )
+    if rest:
+        _record_each(
+            session,
+            report,
+            worker=worker,
+            provider=provider,
+            results=rest,
+            now=now,
+            max_attempts=max_attempts,
+            feedback=feedback,
+        )
+    return report
+
+
+def _record_accepted(
+    session: Session, *, worker: str, accepted: Sequence[SubmitResult], now: dt.datetime
+) -> set[int]:
+    """Mark accepted messages `submitted` in bulk; the ids of those that were still ours."""
+    connection = session.connection()
+    dialect = connection.dialect
+    ph = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    process = MESSAGES.c.submitted_at.type._cached_bind_processor(dialect)
+    stamp = process(now) if process is not None else now
+    ids = [r.message_id for r in accepted]
+    columns = (
+        "status = 'submitted', provider_message_id = v.pid, "
+        f"submitted_at = {ph}, updated_at = {ph}, lease_until = NULL, error_code = NULL, "
+        "error_text = NULL"
+    )
+    ours = f"messages.id = v.id AND messages.status = 'sending' AND messages.claimed_by = {ph}"
+    # One statement for the batch: the database runs it without the interpreter lock (a
+    # driver's executemany takes the lock back for every row, against the event loop).
+    if dialect.name == "postgresql":
+        written = connection.exec_driver_sql(
+            f"UPDATE messages SET {columns} FROM unnest({ph}::bigint[], {ph}::text[]) "
+            f"AS v(id, pid) WHERE {ours}",
+            (stamp, stamp, ids, [r.provider_message_id for r in accepted], worker),
+        )
+    elif sqlite3.sqlite_version_info >= (3, 33):  # UPDATE … FROM
+        pairs = json.dumps([[r.message_id, r.provider_message_id] for r in accepted])
+        written = connection.exec_driver_sql(
+            f"UPDATE messages SET {columns} FROM (SELECT json_extract(value, '$[0]') AS id, "
+            f"json_extract(value, '$[1]') AS pid FROM json_each({ph})) AS v "
+            # `+status`: not the sending index, which would read every message in
+            # `sending` for each pair; each pair finds its row by id
+            f"WHERE {ours.replace('messages.status', '+messages.status')}",
+            (stamp, stamp, pairs, worker),
+        )
+    else:
+        written = connection.exec_driver_sql(
+            f"UPDATE messages SET {columns.replace('v.pid', ph)} WHERE {ours.replace('v.id', ph)}",
+            [(r.provider_message_id, stamp, stamp, r.message_id, worker) for r in accepted],
+        )
+    find, log = _submitted_statements(dialect.name)
+    values = {"ids": id_list(dialect.name, ids), "worker": worker, "now": now}
+    # the driver's row count sums the parameter sets: all ours, or look which ones are
+    done = set(ids) if written.rowcount == len(ids) else set(session.scalars(find, values))
+    session.execute(log, values)
+    return done
+
+
+#: Recording acceptances, by dialect: which rows are ours now, and their events.
+_SUBMITTED_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _submitted_statements(dialect: str) -> tuple[Any, Any]:
+    """SELECT of the ids just marked `submitted` by us, INSERT of their events (ids, worker,
+    now)."""
+    if dialect not in _SUBMITTED_STATEMENTS:
+        now = bindparam("now", type_=UTCDateTime)
+        worker = bindparam("worker", type_=String)
+        ours = (
+            among(dialect, MESSAGES.c.id, ids_parameter(dialect, "ids", MESSAGES.c.id)),
+            # `|| ''`: found by id, never through a status index, which would read every
+            # message of that state in the outbox for each batch
+            MESSAGES.c.status.concat("") == _S.SUBMITTED,
+            MESSAGES.c.claimed_by == worker,
+            MESSAGES.c.submitted_at == now,
+        )
+        build = func.jsonb_build_object if dialect == "postgresql" else func.json_object
+        log = insert(EVENTS).from_select(
+            ["message_id", "at", "status", "detail"],
+            select(
+                MESSAGES.c.id,
+                now,
+                literal(str(_S.SUBMITTED), String),
+                build(
+                    literal("outcome", String),
+                    literal(str(SubmitOutcome.ACCEPTED), String),
+                    literal("worker", String),
+                    worker,
+                    literal("provider_message_id", String),
+                    MESSAGES.c.provider_message_id,
+                ),
+            ).where(*ours),
+        )
+        _SUBMITTED_STATEMENTS[dialect] = (select(MESSAGES.c.id).where(*ours), log)
+    return _SUBMITTED_STATEMENTS[dialect]
+
+
+def _record_each(
+    session: Session,
+    report: ResultReport,
+    *,
+    worker: str,
+    provider: str,
+    results: Sequence[SubmitResult],
+    now: dt.datetime,
+    max_attempts: int,
+    feedback: FeedbackRules,
+) -> None:
+    """Record answers one row at a time (after reading each row's state)."""
+    by_id = {r.message_id: r for r in results}
+    rows = {
+        m.id: m
+        for m in session.connection().execute(
+            select(*STATE_COLUMNS).where(Message.id.in_(list(by_id)))
+        )
+    }
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    accepted_ids: list[str] = []
+    for message_id, result in by_id.items():
+        message = rows.get(message_id)
+        if message is None:
+            continue  # erased meanwhile
+        detail: dict[str, Any] = {"outcome": str(result.outcome), "worker": worker}
+        if result.provider_message_id:
+            detail["provider_message_id"] = result.provider_message_id
+        if result.error_code:
+            detail.update(code=result.error_code, text=result.error_text)
+        ours = message.status == _S.SENDING and message.claimed_by == worker
+        if not ours:
+            # The lease ran out and recovery moved the row on; keep what the provider said
+            # so that a receipt can still resolve an `unknown` message.
+            report.late += 1
+            if result.outcome == SubmitOutcome.ACCEPTED and message.status == _S.UNKNOWN:
+                updates.append(
+                    {"id": message_id, "provider_message_id": result.provider_message_id}
+                )
+                accepted_ids.append(result.provider_message_id or "")
+            events.append(
+                {
+                    "message_id": message_id,
+                    "at": now,
+                    "status": message.status,
+                    "detail": {**detail, "late": True},
+                }
+            )
+            continue
+        row: dict[str, Any] = {"id": message_id, "lease_until": None}
+        if result.outcome == SubmitOutcome.ACCEPTED:
+            report.submitted += 1
+            row.update(
+                status=_S.SUBMITTED,
+                provider_message_id=result.provider_message_id,
+                submitted_at=now,
+                error_code=None,
+                error_text=None,
+            )
+            accepted_ids.append(result.provider_message_id or "")
+        elif result.outcome == SubmitOutcome.TEMPORARY:
+            report.throttled += result.throttled
+            retry_at = now + retry_delay(message.attempts)
+            ambiguous = result.ambiguous or result.error_code in AMBIGUOUS_CODES
+            if ambiguous and message.purpose == Purpose.MARKETING:
+                report.unknown += 1
+                row.update(
+                    status=_S.UNKNOWN,
+                    reason="ambiguous_submit",
+                    done_at=now,
+                    reason_text="No answer came from the provider, which may have sent it; "
+                    "not resent to avoid a duplicate. A receipt may still resolve it.",
+                )
+            elif (expires := parse_instant(message.expires_at)) is not None and retry_at >= expires:
+                report.expired += 1
+                row.update(
+                    status=_S.EXPIRED,
+                    reason="expired",
+                    done_at=now,
+                    reason_text="Expired while the provider was unavailable.",
+                )
+            elif message.attempts >= max_attempts:
+                report.failed += 1
+                row.update(
+                    status=_S.FAILED,
+                    reason="provider_error",
+                    done_at=now,
+                    reason_text=f"Gave up after {message.attempts} attempts.",
+                )
+            else:
+                report.retried += 1
+                row.update(status=_S.QUEUED, send_at=retry_at)
+            row.update(error_code=result.error_code, error_text=result.error_text)
+        else:
+            report.failed += 1
+            row.update(
+                status=_S.FAILED,
+                reason="provider_refused",
+                reason_text=f"The provider refused it: {result.error_text or result.error_code}.",
+                error_code=result.error_code,
+                error_text=result.error_text,
+                done_at=now,
+            )
+        check_transition(message.status, row["status"])
+        updates.append(row)
+        events.append(
+            {"message_id": message_id, "at": now, "status": row["status"], "detail": detail}
+        )
+    write_updates(session, updates)
+    write_events(session, events)
+    emit_status_changes(session, rows, [u for u in updates if "status" in u], now=now)
+    if accepted_ids:
+        apply_orphans(
+            session, provider=provider, provider_ids=accepted_ids, now=now, feedback=feedback
+        )
