@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
-from tests.factories.keys import TEST_SECRET
+from tests.factories.keys import TEST_REGION, TEST_SECRET
 
 from textopt.config import Settings, reset_settings
 from textopt.db.engine import create_db_engine, session_factory
@@ -84,12 +84,12 @@ def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     # uploads in the test's own folder: an erasure or a purge never touches another test's
     uploads = str(tmp_path / "uploads")
     values = Settings(
-        database_url=db_url, secret_key=TEST_SECRET, default_region="FR", upload_dir=uploads
+        database_url=db_url, secret_key=TEST_SECRET, default_region=TEST_REGION, upload_dir=uploads
     )
     monkeypatch.setenv("TEXTOPT_UPLOAD_DIR", uploads)
     monkeypatch.setenv("TEXTOPT_DATABASE_URL", db_url)
     monkeypatch.setenv("TEXTOPT_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("TEXTOPT_DEFAULT_REGION", "FR")
+    monkeypatch.setenv("TEXTOPT_DEFAULT_REGION", TEST_REGION)
     monkeypatch.chdir(tmp_path)
     reset_settings(values)
     yield values

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from tests.factories.keys import TEST_DIGEST
+from tests.factories.keys import TEST_DIGEST, TEST_REGION
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.models import Campaign
@@ -38,7 +38,7 @@ def add_contact(
     """A contact with SMS marketing consent (unless `consent_at` is None)."""
     from textopt.contacts.service import create_contact
 
-    contact = create_contact(session, phone=phone, tags=tags, **fields)
+    contact = create_contact(session, default_region=TEST_REGION, phone=phone, tags=tags, **fields)
     if consent_at is not None:
         consent.record_consent(
             session,

@@ -1,4 +1,4 @@
-"""The test workspace's secret key, and what the domain is given from it."""
+"""The test workspace's secret key and region, and what the domain is given from them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from textopt.config import Settings
 from textopt.consent.suppression import address_digester
 from textopt.dispatch.feedback import FeedbackRules, feedback_rules
 
-__all__ = ["TEST_DIGEST", "TEST_KEY", "TEST_SECRET", "feedback_for"]
+__all__ = ["TEST_DIGEST", "TEST_KEY", "TEST_REGION", "TEST_SECRET", "feedback_for"]
 
 TEST_SECRET = "test-secret-key-not-for-production"
+#: The region national numbers are read in (the `settings` fixture's `default_region`).
+TEST_REGION = "FR"
 TEST_KEY = TEST_SECRET.encode()
 #: The suppression list's keyed digest under the test key (the `settings` fixture's).
 TEST_DIGEST = address_digester(TEST_KEY)

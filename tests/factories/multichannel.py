@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import WEDNESDAY_10H
-from tests.factories.keys import TEST_DIGEST
+from tests.factories.keys import TEST_DIGEST, TEST_REGION
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.models import Campaign
@@ -45,7 +45,13 @@ def add_person(
     """
     if phone is not None:
         contact = create_contact(
-            session, phone=phone, email=email, first_name=first_name, tags=tags, **fields
+            session,
+            default_region=TEST_REGION,
+            phone=phone,
+            email=email,
+            first_name=first_name,
+            tags=tags,
+            **fields,
         )
     else:
         contact = Contact(email=email, first_name=first_name, country="FR", timezones=[], **fields)

@@ -199,7 +199,9 @@ def _explain(
     if question.contact_id is not None:
         contact = get_contact_or_raise(session, contact_id=question.contact_id)
     else:
-        contact = get_contact_by_phone_or_raise(session, phone=question.phone or "")
+        contact = get_contact_by_phone_or_raise(
+            session, phone=question.phone or "", default_region=settings.default_region
+        )
     return explain_recipient(
         session, campaign=campaign, contact=contact, settings=settings, now=utcnow()
     )

@@ -128,9 +128,13 @@ def list_contacts(
 
 
 @router.post("", response_model=ContactDetail, status_code=201)
-def create_contact(body: ContactCreate, actor: Writer, session: DbSession) -> ContactDetail:
+def create_contact(
+    body: ContactCreate, actor: Writer, session: DbSession, settings: AppSettings
+) -> ContactDetail:
     """Add a contact (the number in any notation; stored in E.164)."""
-    contact = service.create_contact(session, **body.model_dump())
+    contact = service.create_contact(
+        session, default_region=settings.default_region, **body.model_dump()
+    )
     return _detail(session, contact)
 
 
@@ -261,7 +265,11 @@ def get_contact(contact_id: RowId, actor: CurrentActor, session: DbSession) -> C
 
 @router.patch("/{contact_id}", response_model=ContactDetail)
 def update_contact(
-    contact_id: RowId, body: ContactUpdate, actor: Writer, session: DbSession
+    contact_id: RowId,
+    body: ContactUpdate,
+    actor: Writer,
+    session: DbSession,
+    settings: AppSettings,
 ) -> ContactDetail:
     """Change the fields given; a field set to null is cleared (not the phone)."""
     changes = body.model_dump(exclude_unset=True)
@@ -271,7 +279,9 @@ def update_contact(
         changes["attributes"] = {}
     if "is_customer" in changes and changes["is_customer"] is None:
         raise ValidationError("is_customer is true or false", field="is_customer")
-    contact = service.update_contact(session, contact_id=contact_id, **changes)
+    contact = service.update_contact(
+        session, contact_id=contact_id, default_region=settings.default_region, **changes
+    )
     return _detail(session, contact)
 
 

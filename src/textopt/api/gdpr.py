@@ -48,10 +48,16 @@ class ErasureRead(BaseModel):
 
 @router.post("/export", response_model=GdprExport)
 def export_person(
-    body: PersonRequest, actor: Officer, session: DbSession, digest: AddressDigest
+    body: PersonRequest,
+    actor: Officer,
+    session: DbSession,
+    digest: AddressDigest,
+    settings: AppSettings,
 ) -> dict[str, Any]:
     """Everything held about one person, as JSON."""
-    contact = get_contact_by_phone_or_raise(session, phone=body.phone)
+    contact = get_contact_by_phone_or_raise(
+        session, phone=body.phone, default_region=settings.default_region
+    )
     data = service.export_person(session, contact=contact, digest=digest)
     record_audit(
         session, actor=actor, action="gdpr.exported", target_type="contact", target_id=contact.id
@@ -67,7 +73,9 @@ def erase_person(
 
     Cannot be undone.
     """
-    contact = get_contact_by_phone_or_raise(session, phone=body.phone)
+    contact = get_contact_by_phone_or_raise(
+        session, phone=body.phone, default_region=settings.default_region
+    )
     report = service.erase_person(session, contact=contact, note=body.note, settings=settings)
     record_audit(
         session,

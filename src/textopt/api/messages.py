@@ -138,6 +138,7 @@ def send_message(
 def list_messages(
     actor: CurrentActor,
     session: DbSession,
+    settings: AppSettings,
     contact: Annotated[int | None, Query(ge=1, le=MAX_ID, description="A contact's id")] = None,
     phone: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
@@ -174,7 +175,9 @@ def list_messages(
         updated_since=updated_since,
         updated_until=updated_until,
     )
-    found = listing.list_messages(session, where=where, after=after, limit=limit)
+    found = listing.list_messages(
+        session, where=where, after=after, limit=limit, default_region=settings.default_region
+    )
     return Page[MessageRead](
         items=[MessageRead.model_validate(listing.message_fields(m)) for m in found.messages],
         next=str(found.next_after) if found.next_after is not None else None,

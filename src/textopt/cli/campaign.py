@@ -475,12 +475,13 @@ def _print_report_channels(data: dict[str, Any]) -> None:
 def why(campaign_id: IdArgument, phone: str, as_json: JsonOption = False) -> None:
     """Why a recipient was (or was not) sent this campaign: the decision and its trace."""
     now = utcnow()
+    settings = get_settings()
     with session() as s:
         campaign = service.get_campaign_or_raise(s, campaign_id=campaign_id)
-        contact = get_contact_by_phone_or_raise(s, phone=phone)
-        data = explain_recipient(
-            s, campaign=campaign, contact=contact, settings=get_settings(), now=now
+        contact = get_contact_by_phone_or_raise(
+            s, phone=phone, default_region=settings.default_region
         )
+        data = explain_recipient(s, campaign=campaign, contact=contact, settings=settings, now=now)
     if as_json:
         print_json(data)
         return

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from textopt.cli.common import console, digester, parse_instant, print_json, session
 from textopt.cli.display import human_instant, person_zone
+from textopt.config import get_settings
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
 from textopt.contacts.models import Contact
@@ -84,7 +85,9 @@ def _record(
 ) -> None:
     channel = target.resolved_channel()
     with session() as s:
-        contact = find_contact_or_raise(s, phone=target.phone, email=target.email)
+        contact = find_contact_or_raise(
+            s, phone=target.phone, email=target.email, default_region=get_settings().default_region
+        )
         proof = _address_proof(contact, channel)
         address = next(iter(proof.values()))
         proof["operator"] = getpass.getuser()
@@ -185,7 +188,9 @@ def history(
     """Every ledger event of a contact (named by number or --email), with its proof unless
     erased."""
     with session() as s:
-        contact = find_contact_or_raise(s, phone=phone, email=email)
+        contact = find_contact_or_raise(
+            s, phone=phone, email=email, default_region=get_settings().default_region
+        )
         zone = person_zone(contact.timezone, contact.timezones)
         events = [_event_dict(e, p) for e, p in service.history(s, contact_id=contact.id)]
         current = {

@@ -164,6 +164,7 @@ def add(
     with session() as s:
         contact = service.create_contact(
             s,
+            default_region=get_settings().default_region,
             phone=phone,
             email=email,
             first_name=first_name,
@@ -188,7 +189,9 @@ def _find(s: Session, phone_or_id: str) -> Contact:
     text = phone_or_id.strip()
     if _ID.fullmatch(text):
         return service.get_contact_or_raise(s, contact_id=int(text))
-    return service.get_contact_by_address_or_raise(s, address=text)
+    return service.get_contact_by_address_or_raise(
+        s, address=text, default_region=get_settings().default_region
+    )
 
 
 @app.command("show")
@@ -224,10 +227,11 @@ def deliverable(
 
     A contact given a new number needs nothing: the new number has no failures.
     """
+    region = get_settings().default_region
     with session() as s:
-        e164 = service.normalise_phone(phone).e164
+        e164 = service.normalise_phone(phone, default_region=region).e164
         cleared = clear_number_failures(s, digest=digester(), phone=e164)
-        contact = service.get_contact_by_phone(s, phone=e164)
+        contact = service.get_contact_by_phone(s, phone=e164, default_region=region)
         if cleared:
             record_audit(
                 s,
@@ -285,7 +289,9 @@ def list_command(
 def tag_command(phone: AddressArgument, tags: TagsArgument) -> None:
     """Add tags to a contact."""
     with session() as s:
-        contact = service.get_contact_by_address_or_raise(s, address=phone)
+        contact = service.get_contact_by_address_or_raise(
+            s, address=phone, default_region=get_settings().default_region
+        )
         added = service.tag_contacts(s, contact_ids=[contact.id], tags=tags)
         names = contact.tag_names
     who = contact.phone or contact.email
@@ -296,7 +302,9 @@ def tag_command(phone: AddressArgument, tags: TagsArgument) -> None:
 def untag_command(phone: AddressArgument, tags: TagsArgument) -> None:
     """Remove tags from a contact."""
     with session() as s:
-        contact = service.get_contact_by_address_or_raise(s, address=phone)
+        contact = service.get_contact_by_address_or_raise(
+            s, address=phone, default_region=get_settings().default_region
+        )
         removed = service.untag_contacts(s, contact_ids=[contact.id], tags=tags)
         names = contact.tag_names
     left = ", ".join(names) or "no tags"
@@ -311,7 +319,9 @@ def delete(
 ) -> None:
     """Delete a contact that has no consent history (otherwise use `textopt gdpr erase`)."""
     with session() as s:
-        contact = service.get_contact_by_address_or_raise(s, address=phone)
+        contact = service.get_contact_by_address_or_raise(
+            s, address=phone, default_region=get_settings().default_region
+        )
         label = f"{contact.id} ({contact.phone or contact.email})"
         if not yes:
             typer.confirm(f"delete contact {label}?", abort=True)

@@ -29,7 +29,9 @@ def export(
 ) -> None:
     """Everything held about one person, as JSON (GDPR art. 15)."""
     with session() as s:
-        contact = get_contact_by_address_or_raise(s, address=phone)
+        contact = get_contact_by_address_or_raise(
+            s, address=phone, default_region=get_settings().default_region
+        )
         data = service.export_person(s, contact=contact, digest=digester())
         record_audit(
             s,
@@ -55,9 +57,12 @@ def erase(
     """Erase a person's data (GDPR art. 17); the number stays suppressed as a keyed hash."""
     if not yes:
         typer.confirm(f"Erase every personal datum of {phone}? This cannot be undone", abort=True)
+    settings = get_settings()
     with session() as s:
-        contact = get_contact_by_address_or_raise(s, address=phone)
-        report = service.erase_person(s, contact=contact, note=note, settings=get_settings())
+        contact = get_contact_by_address_or_raise(
+            s, address=phone, default_region=settings.default_region
+        )
+        report = service.erase_person(s, contact=contact, note=note, settings=settings)
         record_audit(
             s,
             actor=cli_actor(),

@@ -295,7 +295,9 @@ def list_command(
         updated_until=_instant(updated_until, "updated_until"),
     )
     with session() as s:
-        page = listing.list_messages(s, where=where, after=after, limit=limit)
+        page = listing.list_messages(
+            s, where=where, after=after, limit=limit, default_region=get_settings().default_region
+        )
         rows = [listing.message_fields(m) for m in page.messages]
     following = str(page.next_after) if page.next_after is not None else None
     if as_json:

@@ -135,7 +135,9 @@ def _known_facts(
     """Facts and history from the database for a known contact, else assumed ones."""
     try:
         with session() as s:
-            contact = get_contact_by_phone(s, phone=e164)
+            contact = get_contact_by_phone(
+                s, phone=e164, default_region=get_settings().default_region
+            )
             if contact is None:
                 reasons = tuple(suppression_reasons(s, digest=digest, phone=e164, channel=channel))
                 return _assumed_facts(e164, info, channel, assume_consent, reasons), (), False

@@ -16,7 +16,6 @@ from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from textopt.config import get_settings
 from textopt.consent.models import ConsentEvent
 from textopt.contacts.fields import (
     check_storable,
@@ -67,9 +66,13 @@ class _Unset(enum.Enum):
 UNSET = _Unset.UNSET
 
 
-def normalise_phone(phone: str, *, default_region: str | None = None) -> PhoneInfo:
-    """Parse a number in any notation; national forms use the configured default region."""
-    return parse_phone(phone, default_region or get_settings().default_region)
+def normalise_phone(phone: str, *, default_region: str) -> PhoneInfo:
+    """Parse a number in any notation; national forms are read in `default_region`.
+
+    The region is the caller's to give (the faces pass the workspace's `default_region`):
+    the domain reads no configuration.
+    """
+    return parse_phone(phone, default_region)
 
 
 def _name(raw: str | None, field: str) -> str | None:
@@ -92,6 +95,7 @@ def _visible() -> Select[Contact]:
 def create_contact(
     session: Session,
     *,
+    default_region: str,
     phone: str | None = None,
     email: str | None = None,
     first_name: str | None = None,
@@ -107,15 +111,18 @@ def create_contact(
     """Validate and add a contact with a number, an email address or both.
 
     The number must not belong to another contact; without a number, the address must not.
+    A national notation is read in `default_region`.
     """
     address = normalise_email(email)
     if not (phone or "").strip() and address is None:
         raise ValidationError(
             "a contact needs a phone number or an email address (or both)", field="phone"
         )
-    info = normalise_phone(phone) if phone and phone.strip() else None
+    info = (
+        normalise_phone(phone, default_region=default_region) if phone and phone.strip() else None
+    )
     if info is not None:
-        existing = get_contact_by_phone(session, phone=info.e164)
+        existing = get_contact_by_phone(session, phone=info.e164, default_region=default_region)
         if existing is not None:
             raise ConflictError(
                 f"a contact with number {info.e164} already exists (id {existing.id})",
@@ -162,17 +169,18 @@ def get_contact_or_raise(session: Session, *, contact_id: int) -> Contact:
     return contact
 
 
-def get_contact_by_phone(session: Session, *, phone: str) -> Contact | None:
-    """The contact with this number written in any notation, or None."""
-    e164 = normalise_phone(phone).e164
+def get_contact_by_phone(session: Session, *, phone: str, default_region: str) -> Contact | None:
+    """The contact with this number written in any notation (national: `default_region`)."""
+    e164 = normalise_phone(phone, default_region=default_region).e164
     return session.scalars(_visible().where(Contact.phone == e164)).one_or_none()
 
 
-def get_contact_by_phone_or_raise(session: Session, *, phone: str) -> Contact:
+def get_contact_by_phone_or_raise(session: Session, *, phone: str, default_region: str) -> Contact:
     """The contact with this number, or NotFoundError."""
-    contact = get_contact_by_phone(session, phone=phone)
+    contact = get_contact_by_phone(session, phone=phone, default_region=default_region)
     if contact is None:
-        raise NotFoundError(f"no contact with number {normalise_phone(phone).e164}")
+        e164 = normalise_phone(phone, default_region=default_region).e164
+        raise NotFoundError(f"no contact with number {e164}")
     return contact
 
 
@@ -193,15 +201,17 @@ def get_contact_by_email_or_raise(session: Session, *, email: str) -> Contact:
     return contact
 
 
-def get_contact_by_address_or_raise(session: Session, *, address: str) -> Contact:
+def get_contact_by_address_or_raise(
+    session: Session, *, address: str, default_region: str
+) -> Contact:
     """The contact with this email address (text with an `@`) or number, or NotFoundError."""
     if "@" in address:
         return get_contact_by_email_or_raise(session, email=address)
-    return get_contact_by_phone_or_raise(session, phone=address)
+    return get_contact_by_phone_or_raise(session, phone=address, default_region=default_region)
 
 
 def find_contact_or_raise(
-    session: Session, *, phone: str | None = None, email: str | None = None
+    session: Session, *, default_region: str, phone: str | None = None, email: str | None = None
 ) -> Contact:
     """The contact named by a number or by an email address (exactly one of them)."""
     if bool((phone or "").strip()) == bool((email or "").strip()):
@@ -210,7 +220,7 @@ def find_contact_or_raise(
             field="phone",
         )
     if phone:
-        return get_contact_by_phone_or_raise(session, phone=phone)
+        return get_contact_by_phone_or_raise(session, phone=phone, default_region=default_region)
     return get_contact_by_email_or_raise(session, email=email or "")
 
 
@@ -218,6 +228,7 @@ def update_contact(
     session: Session,
     *,
     contact_id: int,
+    default_region: str,
     phone: str | _Unset = UNSET,
     email: str | _Unset | None = UNSET,
     first_name: str | _Unset | None = UNSET,
@@ -232,9 +243,9 @@ def update_contact(
     """Change the given fields (None clears one); a new number also renews country and zones."""
     contact = get_contact_or_raise(session, contact_id=contact_id)
     if not isinstance(phone, _Unset):
-        info = normalise_phone(phone)
+        info = normalise_phone(phone, default_region=default_region)
         if info.e164 != contact.phone:
-            other = get_contact_by_phone(session, phone=info.e164)
+            other = get_contact_by_phone(session, phone=info.e164, default_region=default_region)
             if other is not None:
                 raise ConflictError(
                     f"number {info.e164} already belongs to contact {other.id}", field="phone"
@@ -254,7 +265,9 @@ def update_contact(
         contact.language = normalise_language(language)
     if not isinstance(country, _Unset):
         contact.country = normalise_country(country) or (
-            normalise_phone(contact.phone).country if contact.phone else None
+            normalise_phone(contact.phone, default_region=default_region).country
+            if contact.phone
+            else None
         )
     if not isinstance(region, _Unset):
         contact.region = normalise_region(region)

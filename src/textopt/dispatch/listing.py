@@ -105,14 +105,17 @@ def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
     return value
 
 
-def _contact_ids(session: Session, where: MessageFilter) -> list[int] | None:
+def _contact_ids(
+    session: Session, where: MessageFilter, *, default_region: str
+) -> list[int] | None:
     """The contacts the filter names (None: no contact filter; []: none matches)."""
     wanted: set[int] | None = None
     if where.contact_id is not None:
         wanted = {where.contact_id}
     conditions = []
     if where.phone:
-        conditions.append(Contact.phone == normalise_phone(where.phone).e164)
+        e164 = normalise_phone(where.phone, default_region=default_region).e164
+        conditions.append(Contact.phone == e164)
     if where.email:
         conditions.append(Contact.email == normalise_email(where.email))
     for condition in conditions:  # an unknown number or address has no messages
@@ -129,9 +132,12 @@ def _first_id_created(session: Session, since: dt.datetime) -> int | None:
 
 
 def list_messages(
-    session: Session, *, where: MessageFilter, after: int | None, limit: int
+    session: Session, *, where: MessageFilter, after: int | None, limit: int, default_region: str
 ) -> MessagePage:
-    """One page of the messages matching `where`, by ascending id, after the id `after`."""
+    """One page of the messages matching `where`, by ascending id, after the id `after`.
+
+    A number in `where` written in national notation is read in `default_region`.
+    """
     created_since = _aware(where.created_since, "created_since")
     created_until = _aware(where.created_until, "created_until")
     updated_since = _aware(where.updated_since, "updated_since")
@@ -141,7 +147,7 @@ def list_messages(
     if after is not None:
         walk.append(Message.id > after)
     kept: list[ColumnElement[bool]] = []
-    contacts = _contact_ids(session, where)
+    contacts = _contact_ids(session, where, default_region=default_region)
     if contacts:
         walk.append(Message.contact_id.in_(contacts))
     elif contacts is not None:
@@ -149,7 +155,8 @@ def list_messages(
             return MessagePage(messages=[], next_after=None)
         # A number without a contact (a one-off message to anyone): its messages are found
         # by recipient, checked within the window like the other unindexed filters.
-        kept.append(Message.recipient == normalise_phone(where.phone).e164)
+        recipient = normalise_phone(where.phone, default_region=default_region).e164
+        kept.append(Message.recipient == recipient)
     if where.campaign_id is not None:
         walk.append(Message.campaign_id == where.campaign_id)
     if created_since is not None:

@@ -229,7 +229,7 @@ def start_signup(
             f"(allowed: {', '.join(signup_list.countries)})",
             field="phone",
         )
-    contact = get_contact_by_phone(session, phone=info.e164)
+    contact = get_contact_by_phone(session, phone=info.e164, default_region=settings.default_region)
     if contact is not None:
         recent = _recent_pending(session, signup_list=signup_list, contact_id=contact.id, now=now)
         if recent is not None:
@@ -255,7 +255,12 @@ def start_signup(
     try:
         with session.begin_nested():
             if contact is None:
-                contact = create_contact(session, phone=info.e164, language=signup_list.language)
+                contact = create_contact(
+                    session,
+                    default_region=settings.default_region,
+                    phone=info.e164,
+                    language=signup_list.language,
+                )
             event = record_consent(
                 session,
                 digest=digest,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import add_contact
-from tests.factories.keys import TEST_DIGEST
+from tests.factories.keys import TEST_DIGEST, TEST_REGION
 from tests.factories.web import LiveServer, sign_in_form
 
 from textopt.accounts.models import Role
@@ -66,7 +66,9 @@ def test_a_contact_with_only_an_email_is_listed_and_shown_by_its_address(
     http: httpx.Client, engine: Engine
 ) -> None:
     with session_scope(engine) as s:
-        contact_id = create_contact(s, email="lea@example.fr", first_name="Léa").id
+        contact_id = create_contact(
+            s, default_region=TEST_REGION, email="lea@example.fr", first_name="Léa"
+        ).id
     make_user(engine, "viewer@boutique.example", Role.VIEWER)
     assert sign_in_form(http, "viewer@boutique.example", PASSWORD).status_code == 303
     listing = http.get("/app/contacts", headers={"Accept-Language": "fr"})

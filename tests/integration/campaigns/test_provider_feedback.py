@@ -19,7 +19,7 @@ from tests.factories.campaigns import (
 )
 from tests.factories.cli import cli_json, run_cli
 from tests.factories.http_providers import Answer, Peer, http_peer
-from tests.factories.keys import TEST_DIGEST, feedback_for
+from tests.factories.keys import TEST_DIGEST, TEST_REGION, feedback_for
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.planning import RunContext, preview_campaign
@@ -237,7 +237,7 @@ def test_an_opt_out_at_the_provider_revokes_marketing_with_source_provider_and_s
         add_contact(s, GOOD)
     _campaign_on_day(engine, twilio_settings, 0)
     with session_scope(engine) as s:
-        contact = get_contact_by_phone_or_raise(s, phone=BAD)
+        contact = get_contact_by_phone_or_raise(s, default_region=TEST_REGION, phone=BAD)
         state = consent.current_consent(s, contact_id=contact.id)[("sms", "marketing")]
         assert (state.status, state.source) == ("revoked", "provider")
         event, proof = consent.history(s, contact_id=contact.id)[-1]
@@ -299,7 +299,7 @@ def test_start_sent_to_the_providers_number_lifts_an_opt_out_made_there(
             now=_day(0) + dt.timedelta(hours=1),
         )
     with session_scope(engine) as s:
-        contact = get_contact_by_phone_or_raise(s, phone=BAD)
+        contact = get_contact_by_phone_or_raise(s, default_region=TEST_REGION, phone=BAD)
         state = consent.current_consent(s, contact_id=contact.id)[("sms", "marketing")]
         assert (state.status, state.source) == ("granted", "keyword")
         assert consent.suppression_reasons(s, digest=TEST_DIGEST, phone=BAD, channel="sms") == []
@@ -380,7 +380,7 @@ def test_the_contact_shows_an_undeliverable_number_until_it_is_changed_or_cleare
     assert "undeliverable" in run_cli("contacts", "show", BAD)
     # the operator corrects the number: the new one has no failure
     with session_scope(engine) as s:
-        update_contact(s, contact_id=contact_id, phone="+33612345699")
+        update_contact(s, default_region=TEST_REGION, contact_id=contact_id, phone="+33612345699")
     assert cli_json("contacts", "show", str(contact_id))["number_failures"] is None
     third = _campaign_on_day(engine, twilio_settings, 2)
     assert statuses(engine, third) == {"+33612345699": ("submitted", None)}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.factories.keys import TEST_DIGEST
+from tests.factories.keys import TEST_DIGEST, TEST_REGION
 
 from textopt.config import Settings
 from textopt.consent import service as consent_service
@@ -24,6 +24,7 @@ from textopt.contacts.schemas import ContactRead
 def _people(session: Session) -> None:
     lea = service.create_contact(
         session,
+        default_region=TEST_REGION,
         phone="06 12 34 56 78",
         email="lea@example.fr",
         first_name="Léa",
@@ -36,14 +37,23 @@ def _people(session: Session) -> None:
     )
     service.create_contact(
         session,
+        default_region=TEST_REGION,
         phone="+1 305 555 0142",
         first_name="Sophia",
         region="FL",
         timezone="America/New_York",
         attributes={"ville": "Miami"},
     )
-    service.create_contact(session, phone="+44 7400 123456", last_name='O"Brien, Jr')
-    service.create_contact(session, email="nina@example.fr", first_name="Nina", tags=["news"])
+    service.create_contact(
+        session, default_region=TEST_REGION, phone="+44 7400 123456", last_name='O"Brien, Jr'
+    )
+    service.create_contact(
+        session,
+        default_region=TEST_REGION,
+        email="nina@example.fr",
+        first_name="Nina",
+        tags=["news"],
+    )
     consent_service.record_consent(
         session,
         digest=TEST_DIGEST,
@@ -148,6 +158,7 @@ def test_formulas_are_exported_as_text_and_import_back_unchanged(
 ) -> None:
     contact = service.create_contact(
         session,
+        default_region=TEST_REGION,
         phone="06 12 34 56 78",
         first_name=FORMULAS["first_name"],
         last_name=FORMULAS["last_name"],

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.factories.contacts import count, read_issues, write_csv
-from tests.factories.keys import TEST_DIGEST
+from tests.factories.keys import TEST_DIGEST, TEST_REGION
 
 from textopt.config import Settings
 from textopt.consent import service as consent_service
@@ -40,8 +40,12 @@ def test_every_encoding_and_delimiter_is_sniffed(
     report = import_contacts(engine, settings=settings, path=path)
     assert report.delimiter == delimiter
     assert (report.created, report.rejected_total) == (2, 0)
-    lea = service.get_contact_by_phone_or_raise(session, phone="0612345678")
-    elodie = service.get_contact_by_phone_or_raise(session, phone="0752345678")
+    lea = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345678"
+    )
+    elodie = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0752345678"
+    )
     assert (lea.first_name, lea.last_name, lea.email) == ("Léa", "Müller", "lea@example.fr")
     assert lea.tag_names == ["alsace", "vip"]
     assert (lea.attributes, elodie.attributes) == ({"Ville": "Strasbourg"}, {"Ville": "Besançon"})
@@ -92,11 +96,16 @@ def test_rejects_name_the_physical_line_and_the_reason(
         'column "email": "pas-un-email" is not a valid email address'
     )
     assert issues[3]["reason"].endswith("the row's phone was kept, without an email")
-    assert service.get_contact_by_phone_or_raise(session, phone="0612345670").email is None
+    assert (
+        service.get_contact_by_phone_or_raise(
+            session, default_region=TEST_REGION, phone="0612345670"
+        ).email
+        is None
+    )
     assert service.count_contacts(session) == 4
-    assert service.get_contact_by_phone_or_raise(session, phone="0612345679").attributes == {
-        "note": "two\nlines"
-    }
+    assert service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345679"
+    ).attributes == {"note": "two\nlines"}
 
 
 def test_file_without_phone_or_email_column_writes_nothing(
@@ -122,6 +131,7 @@ def test_upsert_merges_into_existing_contacts(
 ) -> None:
     existing = service.create_contact(
         session,
+        default_region=TEST_REGION,
         phone="0612345678",
         email="old@example.fr",
         first_name="Léa",
@@ -147,7 +157,9 @@ def test_upsert_merges_into_existing_contacts(
     assert lea.tag_names == ["old", "vip"]
     assert lea.is_customer is True
     assert lea.updated_at > lea.created_at
-    paul = service.get_contact_by_phone_or_raise(session, phone="0612345679")
+    paul = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345679"
+    )
     assert (paul.first_name, paul.country, paul.is_customer) == ("Paul", "FR", False)
     assert not (tmp_path / "r.csv").exists()
 
@@ -161,7 +173,12 @@ def test_region_option_reads_national_numbers_of_another_country(
     path = write_csv(tmp_path / "in.csv", [["phone"], ["0470 12 34 56"], ["06 12 34 56 78"]])
     report = import_contacts(engine, settings=settings, path=path, default_region="be")
     assert (report.created, report.rejected) == (1, {"invalid_number": 1})
-    assert service.get_contact_by_phone_or_raise(session, phone="+32470123456").country == "BE"
+    assert (
+        service.get_contact_by_phone_or_raise(
+            session, default_region=TEST_REGION, phone="+32470123456"
+        ).country
+        == "BE"
+    )
 
 
 CONSENT_HEADER = [
@@ -206,7 +223,9 @@ def test_consent_columns_record_grants_with_proof_and_warn_about_incomplete_ones
         ("6", "warning"),
     ]
     assert "consent claimed without consent_at and consent_source" in issues[0]["reason"]
-    granted = service.get_contact_by_phone_or_raise(session, phone="0612345678")
+    granted = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345678"
+    )
     [event] = session.scalars(select(ConsentEvent).where(ConsentEvent.contact_id == granted.id))
     proof = session.get(ConsentProof, event.id)
     assert (event.channel, event.purpose, event.action, event.source) == (
@@ -220,11 +239,15 @@ def test_consent_columns_record_grants_with_proof_and_warn_about_incomplete_ones
     assert proof is not None
     assert proof.data == {"phone": "+33612345678", "ip": "203.0.113.7", "file": "optin.csv",
                           "line": 2}  # fmt: skip
-    soft = service.get_contact_by_phone_or_raise(session, phone="0612345673")
+    soft = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345673"
+    )
     state = consent_service.current_consent(session, contact_id=soft.id)[("sms", "marketing")]
     assert (state.status, state.source) == ("granted", "soft-opt-in")
     for phone in ("0612345679", "0612345670", "0612345671", "0612345672"):
-        contact = service.get_contact_by_phone_or_raise(session, phone=phone)
+        contact = service.get_contact_by_phone_or_raise(
+            session, default_region=TEST_REGION, phone=phone
+        )
         assert consent_service.current_consent(session, contact_id=contact.id) == {}
     assert consent_service.verify_ledger(session, digest=TEST_DIGEST).ok
 
@@ -259,7 +282,7 @@ def test_newer_revocation_wins_over_an_imported_grant(
     tmp_path: Path,
     settings: Settings,
 ) -> None:
-    contact = service.create_contact(session, phone="0612345678")
+    contact = service.create_contact(session, default_region=TEST_REGION, phone="0612345678")
     consent_service.record_consent(
         session,
         digest=TEST_DIGEST,
@@ -388,7 +411,9 @@ def test_corrected_rejects_file_imports_as_is(
         engine, settings=settings, path=rejects, rejects_path=tmp_path / "r2.csv"
     )
     assert (again.created, again.rejected_total) == (1, 0)
-    paul = service.get_contact_by_phone_or_raise(session, phone="0612345679")
+    paul = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345679"
+    )
     assert (paul.first_name, paul.attributes) == ("Paul", {"city": "Caen"})
 
 

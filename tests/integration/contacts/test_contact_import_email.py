@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.factories.contacts import count, read_issues, write_csv
-from tests.factories.keys import TEST_DIGEST
+from tests.factories.keys import TEST_DIGEST, TEST_REGION
 
 from textopt.config import Settings
 from textopt.consent import service as consent_service
@@ -105,11 +105,15 @@ def test_french_file_with_email_only_rows_bad_emails_free_sources_and_unknown_ve
     assert reasons[4].startswith('column "E-mail": "noe@" is not a valid email address')
     assert reasons[5] == "sms consent claimed but the row has no phone number: not recorded"
 
-    lea = service.get_contact_by_phone_or_raise(session, phone="0612345678")
+    lea = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345678"
+    )
     assert (lea.email, lea.attributes) == ("lea@example.fr", {"Consentement WhatsApp": "oui"})
     marc = service.get_contact_by_email_or_raise(session, email="marc@example.fr")
     assert (marc.phone, marc.first_name, marc.timezones) == (None, "Marc", [])
-    zoe = service.get_contact_by_phone_or_raise(session, phone="0612345679")
+    zoe = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345679"
+    )
     assert zoe.email is None
     ana = service.get_contact_by_email_or_raise(session, email="ana@example.fr")
 
@@ -143,8 +147,10 @@ def test_french_file_with_email_only_rows_bad_emails_free_sources_and_unknown_ve
 def test_email_only_rows_update_the_contact_holding_the_address(
     engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
-    known = service.create_contact(session, phone="0612345678", email="lea@example.fr")
-    letter = service.create_contact(session, email="paul@example.fr")
+    known = service.create_contact(
+        session, default_region=TEST_REGION, phone="0612345678", email="lea@example.fr"
+    )
+    letter = service.create_contact(session, default_region=TEST_REGION, email="paul@example.fr")
     session.commit()
     path = write_csv(
         tmp_path / "newsletter.csv",
@@ -176,7 +182,9 @@ def test_email_only_rows_update_the_contact_holding_the_address(
 def test_two_rows_reaching_one_contact_in_a_batch_keep_the_first(
     engine: Engine, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
-    service.create_contact(session, phone="0612345678", email="lea@example.fr")
+    service.create_contact(
+        session, default_region=TEST_REGION, phone="0612345678", email="lea@example.fr"
+    )
     session.commit()
     path = write_csv(
         tmp_path / "twice.csv",

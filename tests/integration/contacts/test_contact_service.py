@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from tests.factories.keys import TEST_DIGEST
+from tests.factories.keys import TEST_DIGEST, TEST_REGION
 
-from textopt.config import Settings, reset_settings
 from textopt.consent import service as consent_service
 from textopt.contacts import service
 from textopt.contacts.models import Contact
@@ -27,6 +26,7 @@ from textopt.errors import (
 def test_create_contact_normalises_and_derives_from_the_number(session: Session) -> None:
     contact = service.create_contact(
         session,
+        default_region=TEST_REGION,
         phone="06 12 34 56 78",
         email=" Lea@Example.FR ",
         first_name="  Léa ",
@@ -52,16 +52,24 @@ def test_create_contact_normalises_and_derives_from_the_number(session: Session)
 
 
 def test_country_comes_from_the_number_unless_given(session: Session) -> None:
-    reunion = service.create_contact(session, phone="+262 692 12 34 56")
-    explicit = service.create_contact(session, phone="+1 305 555 1234", country="us", region="fl")
+    reunion = service.create_contact(session, default_region=TEST_REGION, phone="+262 692 12 34 56")
+    explicit = service.create_contact(
+        session, default_region=TEST_REGION, phone="+1 305 555 1234", country="us", region="fl"
+    )
     assert (reunion.country, reunion.timezones) == ("RE", ["Indian/Reunion"])
     assert (explicit.country, explicit.region) == ("US", "FL")
 
 
-def test_default_region_comes_from_settings(session: Session, settings: Settings) -> None:
-    reset_settings(settings.model_copy(update={"default_region": "BE"}))
-    contact = service.create_contact(session, phone="0470 12 34 56")
+def test_a_national_number_is_read_in_the_region_given(session: Session) -> None:
+    # the test settings say FR: the region passed, not the configured one, reads the number
+    contact = service.create_contact(session, default_region="BE", phone="0470 12 34 56")
     assert (contact.phone, contact.country) == ("+32470123456", "BE")
+    assert service.get_contact_by_phone(session, phone="0470123456", default_region="BE") is contact
+    # read in France the same digits are a landline of Lyon's area, not this contact
+    assert (
+        service.get_contact_by_phone(session, phone="0470123456", default_region=TEST_REGION)
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -78,30 +86,42 @@ def test_create_contact_refuses_bad_input(
     session: Session, kwargs: dict[str, object], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        service.create_contact(session, **kwargs)  # type: ignore[arg-type]
+        service.create_contact(session, default_region=TEST_REGION, **kwargs)  # type: ignore[arg-type]
     assert service.count_contacts(session) == 0
 
 
 def test_second_contact_with_the_same_number_is_a_conflict(session: Session) -> None:
-    first = service.create_contact(session, phone="06 12 34 56 78")
+    first = service.create_contact(session, default_region=TEST_REGION, phone="06 12 34 56 78")
     with pytest.raises(ConflictError, match=f"already exists \\(id {first.id}\\)"):
-        service.create_contact(session, phone="+33612345678")
+        service.create_contact(session, default_region=TEST_REGION, phone="+33612345678")
 
 
 def test_lookup_by_phone_accepts_any_notation(session: Session) -> None:
-    contact = service.create_contact(session, phone="+33612345678")
+    contact = service.create_contact(session, default_region=TEST_REGION, phone="+33612345678")
     for notation in ("06 12 34 56 78", "0033612345678", "+33 6.12.34.56.78"):
-        assert service.get_contact_by_phone(session, phone=notation) is contact
-    assert service.get_contact_by_phone(session, phone="0699999999") is None
+        assert (
+            service.get_contact_by_phone(session, default_region=TEST_REGION, phone=notation)
+            is contact
+        )
+    assert (
+        service.get_contact_by_phone(session, default_region=TEST_REGION, phone="0699999999")
+        is None
+    )
     with pytest.raises(NotFoundError, match=r"no contact with number \+33699999999"):
-        service.get_contact_by_phone_or_raise(session, phone="06 99 99 99 99")
+        service.get_contact_by_phone_or_raise(
+            session, default_region=TEST_REGION, phone="06 99 99 99 99"
+        )
     with pytest.raises(NotFoundError, match="no contact with id 999"):
         service.get_contact_or_raise(session, contact_id=999)
 
 
 def test_erased_contacts_are_invisible(session: Session) -> None:
-    kept = service.create_contact(session, phone="0612345678", first_name="Kept")
-    gone = service.create_contact(session, phone="0612345679", first_name="Gone")
+    kept = service.create_contact(
+        session, default_region=TEST_REGION, phone="0612345678", first_name="Kept"
+    )
+    gone = service.create_contact(
+        session, default_region=TEST_REGION, phone="0612345679", first_name="Gone"
+    )
     session.execute(
         update(Contact)
         .where(Contact.id == gone.id)
@@ -109,39 +129,57 @@ def test_erased_contacts_are_invisible(session: Session) -> None:
     )
     session.commit()
     assert service.get_contact(session, contact_id=gone.id) is None
-    assert service.get_contact_by_phone(session, phone="0612345679") is None
+    assert (
+        service.get_contact_by_phone(session, default_region=TEST_REGION, phone="0612345679")
+        is None
+    )
     assert [c.id for c in service.list_contacts(session)] == [kept.id]
     assert service.count_contacts(session) == 1
 
 
 def test_update_contact_changes_given_fields_only(session: Session) -> None:
     contact = service.create_contact(
-        session, phone="0612345678", email="a@example.fr", first_name="Anne", region="75"
+        session,
+        default_region=TEST_REGION,
+        phone="0612345678",
+        email="a@example.fr",
+        first_name="Anne",
+        region="75",
     )
     updated = service.update_contact(
-        session, contact_id=contact.id, email=None, last_name="Martin", timezone="Europe/Paris"
+        session,
+        default_region=TEST_REGION,
+        contact_id=contact.id,
+        email=None,
+        last_name="Martin",
+        timezone="Europe/Paris",
     )
     assert (updated.email, updated.first_name, updated.last_name) == (None, "Anne", "Martin")
     assert (updated.region, updated.timezone) == ("75", "Europe/Paris")
 
 
 def test_update_contact_with_a_new_number_renews_country_and_zones(session: Session) -> None:
-    contact = service.create_contact(session, phone="0612345678")
-    other = service.create_contact(session, phone="0612345679")
-    service.update_contact(session, contact_id=contact.id, phone="+590 690 12 34 56")
+    contact = service.create_contact(session, default_region=TEST_REGION, phone="0612345678")
+    other = service.create_contact(session, default_region=TEST_REGION, phone="0612345679")
+    service.update_contact(
+        session, default_region=TEST_REGION, contact_id=contact.id, phone="+590 690 12 34 56"
+    )
     assert (contact.phone, contact.country, contact.timezones) == (
         "+590690123456",
         "GP",
         ["America/Guadeloupe"],
     )
     with pytest.raises(ConflictError, match=f"already belongs to contact {other.id}"):
-        service.update_contact(session, contact_id=contact.id, phone="06 12 34 56 79")
+        service.update_contact(
+            session, default_region=TEST_REGION, contact_id=contact.id, phone="06 12 34 56 79"
+        )
 
 
 def test_list_contacts_filters_and_pages_by_id(session: Session) -> None:
     made = [
         service.create_contact(
             session,
+            default_region=TEST_REGION,
             phone=f"06123456{n:02d}",
             first_name=name,
             email=f"{name.lower()}@example.fr",
@@ -149,7 +187,9 @@ def test_list_contacts_filters_and_pages_by_id(session: Session) -> None:
         )
         for n, name in enumerate(["Alice", "Bruno", "Chloé", "David", "Emma"])
     ]
-    service.create_contact(session, phone="+32 470 12 34 56", first_name="Bob")
+    service.create_contact(
+        session, default_region=TEST_REGION, phone="+32 470 12 34 56", first_name="Bob"
+    )
     session.commit()
     first = service.list_contacts(session, limit=2)
     second = service.list_contacts(session, limit=2, after_id=first[-1].id)
@@ -167,8 +207,10 @@ def test_list_contacts_filters_and_pages_by_id(session: Session) -> None:
 
 
 def test_tag_and_untag_in_bulk(session: Session) -> None:
-    a = service.create_contact(session, phone="0612345678", tags=["vip"])
-    b = service.create_contact(session, phone="0612345679")
+    a = service.create_contact(
+        session, default_region=TEST_REGION, phone="0612345678", tags=["vip"]
+    )
+    b = service.create_contact(session, default_region=TEST_REGION, phone="0612345679")
     session.commit()
     assert a.tag_names == ["vip"]
     added = service.tag_contacts(session, contact_ids=[a.id, b.id], tags=["vip", "promo"])
@@ -184,16 +226,21 @@ def test_tag_and_untag_in_bulk(session: Session) -> None:
 
 
 def test_delete_contact_without_consent_history(session: Session) -> None:
-    contact = service.create_contact(session, phone="0612345678", tags=["vip"])
+    contact = service.create_contact(
+        session, default_region=TEST_REGION, phone="0612345678", tags=["vip"]
+    )
     session.commit()
     service.delete_contact(session, contact_id=contact.id)
     session.commit()
     assert service.count_contacts(session) == 0
-    assert service.create_contact(session, phone="0612345678").tag_names == []
+    assert (
+        service.create_contact(session, default_region=TEST_REGION, phone="0612345678").tag_names
+        == []
+    )
 
 
 def test_delete_contact_with_consent_history_is_refused(session: Session) -> None:
-    contact = service.create_contact(session, phone="0612345678")
+    contact = service.create_contact(session, default_region=TEST_REGION, phone="0612345678")
     consent_service.record_consent(
         session,
         digest=TEST_DIGEST,
@@ -225,10 +272,12 @@ def test_a_value_no_database_stores_is_refused_naming_its_field(
     session: Session, options: dict[str, object], field: str
 ) -> None:
     with pytest.raises(ValidationError) as refused:
-        service.create_contact(session, phone="0612345678", **options)  # type: ignore[arg-type]
+        service.create_contact(session, default_region=TEST_REGION, phone="0612345678", **options)  # type: ignore[arg-type]
     assert refused.value.field == field
-    contact = service.create_contact(session, phone="0612345678")
+    contact = service.create_contact(session, default_region=TEST_REGION, phone="0612345678")
     if "tags" in options:
         return  # tags change through add_tags / remove_tag, checked by the same normaliser
     with pytest.raises(ValidationError):
-        service.update_contact(session, contact_id=contact.id, **options)  # type: ignore[arg-type]
+        service.update_contact(
+            session, default_region=TEST_REGION, contact_id=contact.id, **options
+        )  # type: ignore[arg-type]

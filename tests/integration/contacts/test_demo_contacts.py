@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from tests.factories.keys import TEST_REGION
 
 from textopt.config import Settings
 from textopt.consent import service as consent
@@ -60,9 +61,13 @@ def test_demo_file_imports_with_every_kind_of_reject_and_warning(
             select(Contact.timezones).where(Contact.country == "US", Contact.region == state)
         )
         assert {tuple(z) for z in zones} == {(zone,)}
-    featured = service.get_contact_by_phone_or_raise(session, phone=FEATURED_US_NUMBER)
+    featured = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone=FEATURED_US_NUMBER
+    )
     assert (featured.region, featured.is_customer) == ("FL", True)
-    parisian = service.get_contact_by_phone_or_raise(session, phone=FEATURED_FR_NUMBER)
+    parisian = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone=FEATURED_FR_NUMBER
+    )
     assert (parisian.phone, parisian.region, parisian.tag_names) == ("+33612345678", "75", ["vip"])
     assert parisian.attributes["Ville"] == "Paris"
     (event, proof), *_ = consent.history(session, contact_id=parisian.id)

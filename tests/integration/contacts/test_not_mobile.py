@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign, run_dispatcher
+from tests.factories.keys import TEST_REGION
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.sends import enqueue_message
@@ -44,10 +45,14 @@ def test_an_import_keeps_a_landline_for_email_without_sms_consent(
     assert (report.created, report.consents_recorded) == (2, 1)
     assert report.warnings == {"not_mobile": 1}
     with session_scope(engine) as s:
-        landline = service.get_contact_by_phone_or_raise(s, phone=LANDLINE)
+        landline = service.get_contact_by_phone_or_raise(
+            s, default_region=TEST_REGION, phone=LANDLINE
+        )
         assert (landline.email, landline.phone_type) == ("mairie@example.fr", "fixed_line")
         assert consent_service.current_consent(s, contact_id=landline.id) == {}
-        mobile = service.get_contact_by_phone_or_raise(s, phone="0612345678")
+        mobile = service.get_contact_by_phone_or_raise(
+            s, default_region=TEST_REGION, phone="0612345678"
+        )
         assert mobile.phone_type == "mobile"
 
 
@@ -112,4 +117,9 @@ def test_a_reimport_records_the_type_of_a_number_stored_without_it(
     report = import_contacts(engine, settings=settings, path=path)
     assert (report.updated, report.warnings) == (1, {"not_mobile": 1})
     with session_scope(engine) as s:
-        assert service.get_contact_by_phone_or_raise(s, phone=LANDLINE).phone_type == "fixed_line"
+        assert (
+            service.get_contact_by_phone_or_raise(
+                s, default_region=TEST_REGION, phone=LANDLINE
+            ).phone_type
+            == "fixed_line"
+        )
