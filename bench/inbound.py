@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 import plan
 from import_contacts import fresh_database
-from tests.factories.smsc import Smsc, running_smsc, smpp_account
+from tests.servers.smsc import Smsc, running_smsc, smpp_account
 
 from textopt.config import Settings, reset_settings
 from textopt.contacts.models import Contact

@@ -21,7 +21,7 @@ from textopt.compose.identity import (
     opt_out_footer,
     validate_sender_id,
 )
-from textopt.compose.segments import (
+from textopt.compose.parts import (
     LIMITS,
     Analysis,
     Encoding,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from textopt.compose.cost import PriceTable, normalise_country
-from textopt.compose.segments import Analysis, analyze
+from textopt.compose.parts import Analysis, analyze
 from textopt.compose.smart import transliterate
 from textopt.errors import ConfigError, ValidationError
 from textopt.vocab import Purpose

@@ -44,7 +44,7 @@ from textopt.compose.formats import (
     parse_language,
 )
 from textopt.compose.identity import MessageFrame
-from textopt.compose.segments import LIMITS, Analysis, analyze, measure
+from textopt.compose.parts import LIMITS, Analysis, analyze, measure
 from textopt.compose.smart import transliterate
 from textopt.errors import TemplateError, TextoptError
 

@@ -27,8 +27,6 @@ from textopt.errors import ValidationError
 
 __all__ = [
     "CONSENT_CLAIMS",
-    "CONSENT_FIELDS",
-    "CONTACT_FIELDS",
     "FORMULA_STARTS",
     "REJECTS_COLUMNS",
     "ColumnMap",
@@ -121,14 +119,6 @@ _CONSENT_WORDS = (
     "permission", "abonn", "subscri", "inscri", "stop",
 )  # fmt: skip
 
-CONTACT_FIELDS = (
-    "phone", "email", "first_name", "last_name", "language", "country", "region", "timezone",
-    "tags", "is_customer",
-)  # fmt: skip
-CONSENT_FIELDS = (
-    "consent_sms_marketing", "consent_email_marketing", "consent_at", "consent_source",
-    "consent_text_version", "consent_ip",
-)  # fmt: skip
 #: The columns saying whether a person consented, by the channel they consented to.
 CONSENT_CLAIMS = {"sms": "consent_sms_marketing", "email": "consent_email_marketing"}
 

@@ -16,7 +16,7 @@ from phonenumbers import timezone as pn_timezone
 
 from textopt.errors import InvalidPhoneNumber
 
-__all__ = ["SMS_REFUSED_TYPES", "PhoneInfo", "parse_phone", "phone_info"]
+__all__ = ["SMS_REFUSED_TYPES", "PhoneInfo", "parse_phone"]
 
 # Characters people put in numbers that carry no meaning.
 _SEPARATORS = re.compile(r"[\s\u00a0\u202f.\-()/]")
@@ -84,11 +84,6 @@ def parse_phone(raw: str, default_region: str = "FR") -> PhoneInfo:
     if number_type == PhoneNumberType.UNKNOWN:
         raise InvalidPhoneNumber(f'"{raw}" is not a valid number: no such number range')
     return _info(number, number_type)
-
-
-def phone_info(number: phonenumbers.PhoneNumber) -> PhoneInfo:
-    """The E.164 form, region, candidate zones and type of a parsed valid number."""
-    return _info(number, phonenumbers.number_type(number))
 
 
 def _info(number: phonenumbers.PhoneNumber, number_type: int) -> PhoneInfo:

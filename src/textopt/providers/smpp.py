@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from textopt.compose.segments import Encoding, Part, split_parts
+from textopt.compose.parts import Encoding, Part, split_parts
 from textopt.errors import ProviderError, TextoptError
 from textopt.providers.base import (
     OutboundMessage,

@@ -30,7 +30,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 from tests.factories.api import make_key
-from tests.factories.web import LiveServer
+from tests.servers.web import LiveServer
 
 from textopt.accounts.models import Scope
 from textopt.config import Settings

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import Engine
-from tests.factories.web import CHROMIUM_ARGS, LiveServer, chromium_executable
+from tests.servers.web import CHROMIUM_ARGS, LiveServer, chromium_executable
 
 from textopt.config import Settings
 

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, func, select
 from tests.acceptance.web.conftest import Pages
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.inbound import text_in
-from tests.factories.web import CONSENT_BODY, LiveServer, signup_list
+from tests.factories.web import CONSENT_BODY, signup_list
+from tests.servers.web import LiveServer
 
 from textopt.accounts.models import Role
 from textopt.db.base import utcnow

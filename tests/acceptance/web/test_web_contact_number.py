@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import add_contact
 from tests.factories.keys import TEST_DIGEST, TEST_REGION
-from tests.factories.web import LiveServer, sign_in_form
+from tests.factories.web import sign_in_form
+from tests.servers.web import LiveServer
 
 from textopt.accounts.models import Role
 from textopt.contacts.service import create_contact

@@ -15,7 +15,8 @@ from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from tests.factories.inbound import text_in
 from tests.factories.keys import TEST_DIGEST
-from tests.factories.web import LiveServer, sign_in_form, signup_list
+from tests.factories.web import sign_in_form, signup_list
+from tests.servers.web import LiveServer
 
 from textopt.accounts.models import Role
 from textopt.campaigns import service as campaigns

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 from tests.factories.campaigns import WEDNESDAY_10H, run_dispatcher
 from tests.factories.keys import TEST_DIGEST
 from tests.factories.multichannel import add_person, by_channel, new_multichannel_campaign
-from tests.factories.smsc import ignore
-from tests.factories.smtp import (
+from tests.servers.smsc import ignore
+from tests.servers.smtp import (
     SmtpServer,
     post_one_click,
     serving,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from tests.factories.smsc import Smsc, running_smsc, smpp_account
+from tests.servers.smsc import Smsc, running_smsc, smpp_account
 
 from textopt.config import Settings, reset_settings
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from tests.factories.http_providers import Answer, Peer, closed_port, http_peer, submit_all
+from tests.servers.http_peer import Answer, Peer, closed_port, http_peer, submit_all
 
 from textopt.errors import ConfigError
 from textopt.providers import build_provider

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from tests.factories.http_providers import Answer, Peer, http_peer, submit_all
+from tests.servers.http_peer import Answer, Peer, http_peer, submit_all
 
 from textopt.errors import ConfigError, ValidationError
 from textopt.providers import build_provider

@@ -19,7 +19,7 @@ from tests.factories.campaigns import (
     statuses,
 )
 from tests.factories.keys import TEST_DIGEST
-from tests.factories.smsc import Smsc
+from tests.servers.smsc import Smsc
 
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings

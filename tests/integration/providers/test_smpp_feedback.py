@@ -14,7 +14,7 @@ from tests.factories.campaigns import (
     statuses,
 )
 from tests.factories.keys import TEST_DIGEST
-from tests.factories.smsc import ESME_RINVDSTADR, Smsc
+from tests.servers.smsc import ESME_RINVDSTADR, Smsc
 
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from tests.factories.keys import TEST_DIGEST
-from tests.factories.smsc import Smsc
+from tests.servers.smsc import Smsc
 
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings
@@ -123,7 +123,7 @@ def _environment(settings: Settings) -> dict[str, str]:
 
 def _dispatcher(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.factories.dispatch_process", AT.isoformat(), "--forever"],
+        [sys.executable, "-m", "tests.servers.dispatch_process", AT.isoformat(), "--forever"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from tests.factories.smsc import Smsc, eventually, run_provider
+from tests.servers.smsc import Smsc, eventually, run_provider
 
 from textopt.compose import encode_gsm, split_parts
 from textopt.config import Settings

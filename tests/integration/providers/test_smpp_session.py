@@ -7,7 +7,7 @@ import socket
 from typing import Any
 
 import pytest
-from tests.factories.smsc import (
+from tests.servers.smsc import (
     ESME_RINVDSTADR,
     ESME_RMSGQFUL,
     ESME_RSYSERR,

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Engine, event, insert, select
-from tests.factories.smsc import Smsc, run_provider
+from tests.servers.smsc import Smsc, run_provider
 
 from textopt.config import Settings
 from textopt.db.engine import session_scope

@@ -1,6 +1,6 @@
 """Run the real dispatcher in its own process with a fixed clock (to kill it, or race it).
 
-    python -m tests.factories.dispatch_process 2026-11-25T10:01:00+01:00 [--forever]
+    python -m tests.servers.dispatch_process 2026-11-25T10:01:00+01:00 [--forever]
 
 Settings come from the environment (TEXTOPT_*), as for the `textopt` command.
 """

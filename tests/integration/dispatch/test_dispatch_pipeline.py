@@ -48,7 +48,8 @@ class _HeldProvider:
         self._next = asyncio.Event()
         self._open += 1
         try:
-            await asyncio.wait_for(self._next.wait(), 0.3)
+            # long enough for the next claim even on a busy machine: the overlap is the point
+            await asyncio.wait_for(self._next.wait(), 2.0)
         except TimeoutError:
             pass  # the last batch, or a provider that is not given another while out
         finally:

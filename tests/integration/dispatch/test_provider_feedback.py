@@ -18,8 +18,8 @@ from tests.factories.campaigns import (
     statuses,
 )
 from tests.factories.cli import cli_json, run_cli
-from tests.factories.http_providers import Answer, Peer, http_peer
 from tests.factories.keys import TEST_DIGEST, TEST_REGION, feedback_for
+from tests.servers.http_peer import Answer, Peer, http_peer
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.planning import RunContext, preview_campaign

@@ -37,7 +37,7 @@ def _environment(settings: Settings, **sandbox: object) -> dict[str, str]:
 
 def _dispatcher(at: dt.datetime, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.factories.dispatch_process", at.isoformat(), *extra],
+        [sys.executable, "-m", "tests.servers.dispatch_process", at.isoformat(), *extra],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.factories.smsc import ignore
+from tests.servers.smsc import ignore
 
 from textopt.providers import build_provider
 from textopt.providers.base import OutboundMessage, SubmitResult
