@@ -31,6 +31,7 @@ TEXTOPT = str(Path(sys.executable).parent / "textopt")  # the installed command
 SECTION = "## A five-minute tour"
 PASSWORD = "tour password, long enough"
 TIMEOUT = 120  # seconds for one command, on a loaded machine
+SIMULATED_FAILURE = 5  # `send`: the network reported the message failed (`send --help`)
 
 
 @dataclass
@@ -169,6 +170,11 @@ def _run(args: list[str], *, cwd: Path, env: dict[str, str]) -> str:
         # no controlling terminal: the password prompt reads standard input
         start_new_session=True,
     )
+    if args[0] == "send" and done.returncode == SIMULATED_FAILURE:
+        # the demo's sandbox fails or expires 4 % of messages as a network does (keyed on the
+        # message, so it is drawn anew each run): the command worked and said so
+        assert re.search(r"message \d+: (failed|expired)", done.stdout), done.stdout
+        return done.stdout
     assert done.returncode == 0, f"textopt {shlex.join(args)}\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
