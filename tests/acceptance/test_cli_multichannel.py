@@ -96,7 +96,7 @@ def test_a_transactional_email_campaign_is_sent_and_reported_by_channel(
         "--email-subject",
         "Votre commande",
     )
-    run_cli("campaign", "launch", str(created["id"]))
+    run_cli("campaign", "launch", str(created["id"]), "--yes")
     run_cli("dispatch", "--once")
     report = cli_json("campaign", "report", str(created["id"]))
     assert report["channels"]["email"]["sent"] == 1

@@ -230,6 +230,7 @@ def create_draft(
                 session,
                 actor=viewer.actor,
                 settings=settings,
+                now=utcnow(),
                 name=name,
                 template=text,
                 purpose=purpose,
