@@ -589,6 +589,7 @@ FR: dict[str, str] = {
     "Back to the preview": "Retour à l’aperçu",
     "Duplicate into a new draft": "Dupliquer en un nouveau brouillon",
     "Delete the draft": "Supprimer le brouillon",
+    "Delete this draft for good?": "Supprimer ce brouillon pour de bon ?",
     "The message has errors: nothing can be sent": (
         "Le message contient des erreurs : rien ne peut être envoyé"
     ),

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy import Engine, select
 from tests.acceptance.web.conftest import Pages
 from tests.factories.api import PASSWORD, make_user
@@ -29,6 +29,10 @@ WORDS = {
         "first": "Premier envoi",
         "confirm": "Confirmer le lancement",
         "launched": "La campagne est lancée",
+        "duplicate": "Dupliquer en un nouveau brouillon",
+        "edit": "Modifier le brouillon",
+        "delete": "Supprimer le brouillon",
+        "deleted": "Le brouillon est supprimé.",
     },
     "en-GB": {
         "missing": "The variable “prenom” is missing",
@@ -38,6 +42,10 @@ WORDS = {
         "first": "First send",
         "confirm": "Confirm the launch",
         "launched": "The campaign is launched",
+        "duplicate": "Duplicate into a new draft",
+        "edit": "Edit the draft",
+        "delete": "Delete the draft",
+        "deleted": "The draft is deleted.",
     },
 }
 
@@ -102,3 +110,19 @@ def test_a_template_error_shows_live_then_the_fixed_draft_is_previewed_confirmed
     with session_scope(engine) as s:
         statuses = list(s.scalars(select(Campaign.status)))
     assert statuses in (["running"], ["completed"])
+
+    # the launched campaign is copied into a new draft, which is deleted after a question
+    page.get_by_role("button", name=words["duplicate"]).click()
+    expect(page.get_by_role("link", name=words["edit"]).first).to_be_visible()
+    questions: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
+    page.get_by_role("button", name=words["delete"]).click()
+    expect(page.locator(".notice")).to_have_text(words["deleted"])
+    assert len(questions) == 1
+    with session_scope(engine) as s:
+        assert len(list(s.scalars(select(Campaign.id)))) == 1

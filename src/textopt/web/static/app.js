@@ -163,6 +163,12 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("composer");
   if (form) composer(form);
   for (const area of document.querySelectorAll("textarea[data-count-target]")) segmentCounter(area);
+  // A form that cannot be undone (deleting a draft) asks first.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", () => window.print());
   }
