@@ -352,6 +352,9 @@ def launch(
     """Launch once confirmed (else show the confirmation); a refusal goes back to the
     preview, which says why in the viewer's language."""
     check_form(viewer, csrf_token, Scope.LAUNCH)
+    found = _draft_or_page(session, campaign_id)
+    if isinstance(found, Response):
+        return found  # launched already (a second click, another tab): its page says so
     if confirm != "yes":
         return RedirectResponse(f"/app/campaigns/{campaign_id}/launch", status_code=303)
     settings: Settings = request.app.state.settings
