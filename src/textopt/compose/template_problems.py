@@ -42,7 +42,6 @@ class TemplateProblem:
     limit: int | None = None
 
 
-_WHO = re.compile(r"^(?P<rest>.*) \(for (?P<who>[^()]+)\)$", re.DOTALL)
 _SYNTAX = re.compile(r"^template syntax error on line (?P<line>\d+): (?P<detail>.*)$", re.DOTALL)
 _FILTER = re.compile(r"No filter named '(?P<name>[^']+)'")
 _MISSING = re.compile(r"^(?:template )?variable '(?P<name>[^']+)' is missing")
@@ -54,8 +53,9 @@ _TOO_LONG = re.compile(r"^the message is (?P<segments>\d+) segments long: at mos
 def read_problem(message: str) -> TemplateProblem:
     """The parts of a template error's sentence (kind OTHER when it is not one)."""
     text, who = message, None
-    if found := _WHO.match(message):
-        text, who = found["rest"], found["who"]
+    head, mark, tail = message.rpartition(" (for ")
+    if mark and tail.endswith(")"):  # the contact it failed for, added last
+        text, who = head, tail[:-1]
     if found := _SYNTAX.match(text):
         line, detail = int(found["line"]), found["detail"]
         if named := _FILTER.search(detail):
