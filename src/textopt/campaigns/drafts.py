@@ -9,7 +9,7 @@ state, is duplicated into a new draft.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from textopt.campaigns.models import Campaign, CampaignStatus
 from textopt.campaigns.segments import audience_ids, get_segment
 from textopt.campaigns.service import build_campaign
 from textopt.compose import compile_template
+from textopt.compose.email import EmailTemplate
 from textopt.config import Settings
 from textopt.contacts.models import Contact
 from textopt.errors import ConflictError, TemplateError, ValidationError
@@ -187,24 +188,40 @@ def delete_draft(session: Session, *, campaign: Campaign) -> None:
 
 
 def check_template_on_samples(session: Session, *, campaign: Campaign, now: dt.datetime) -> None:
-    """Refuse an SMS template that fails for one of the first contacts of the audience.
+    """Refuse an SMS text or an email that fails for one of the first contacts of the
+    audience.
 
     The whole audience is rendered by the preview and the launch; these few contacts are
     the ones the composer shows, so an error here is certain and is reported at once.
     """
-    if not campaign.template.strip():
+    renders: list[Callable[[dict[str, Any]], object]] = []
+    if campaign.template.strip():
+        renders.append(compile_template(campaign.template).render)
+    if campaign.email_provider is not None:
+        email = EmailTemplate(
+            subject=campaign.email_subject or "",
+            html=campaign.email_template or "",
+            text=campaign.email_text_template,
+        )
+        renders.append(lambda context: email.render(context, footer=False))
+    if not renders:
         return
-    template = compile_template(campaign.template)
     parse_filter(campaign.audience_filter)
     first = next(
-        iter(audience_ids(session, filter=campaign.audience_filter, now=now, batch_size=3)), []
+        iter(
+            audience_ids(
+                session, filter=campaign.audience_filter, now=now, batch_size=SAMPLE_CONTACTS
+            )
+        ),
+        [],
     )
-    for contact_id in first[:SAMPLE_CONTACTS]:
+    for contact_id in first:
         contact = session.get(Contact, contact_id)
         if contact is None:
             continue
         try:
-            template.render(template_context(contact, tags=contact.tag_names))
+            for render in renders:
+                render(template_context(contact, tags=contact.tag_names))
         except TemplateError as exc:
             who = " ".join(filter(None, [contact.first_name, contact.last_name]))
             who = who or contact.phone or contact.email or f"contact {contact.id}"
