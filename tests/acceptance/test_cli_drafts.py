@@ -124,6 +124,7 @@ def test_launch_refuses_a_campaign_that_would_send_nothing_and_says_why(
     with session_scope(engine) as s:
         add_contact(s, "+33698765432", first_name="Bob", consent_at=None)
     cid = str(_create()["id"])
+    assert "nothing would be sent" in _invoke("campaign", "preview", cid).output
     for extra in ((), ("--yes",)):
         refused = _fails("campaign", "launch", cid, *extra)
         assert "nothing would be sent" in refused

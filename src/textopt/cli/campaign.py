@@ -237,6 +237,14 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         f"expires {human_instant(data['expires_at'], seconds=False)}",
         highlight=False,
     )
+    if data["first_send_at"]:
+        console.print(
+            f"first send {human_instant(data['first_send_at'], seconds=False)}, "
+            f"last send {human_instant(data['last_send_at'], seconds=False)}",
+            highlight=False,
+        )
+    else:
+        console.print("[red]nothing would be sent[/]: a launch is refused", highlight=False)
     if len(data["channels"]) > 1:
         _print_channels(data)
     for kind in ("blocked", "deferred"):
