@@ -106,7 +106,7 @@ def test_launch_shows_recipients_cost_and_send_times_and_asks_first(
     cid = str(_create()["id"])
     declined = _invoke("campaign", "launch", cid, input="n\n")
     assert declined.exit_code == 1
-    for words in ("2 recipients", "1 messages to send", "1 excluded", "SMS segments", "EUR"):
+    for words in ("2 recipients", "1 message to send", "1 excluded", "1 SMS segment,", "EUR"):
         assert words in declined.output, declined.output
     assert "first send" in declined.output
     assert "last send" in declined.output

@@ -146,6 +146,10 @@ def delete(campaign_id: IdArgument, yes: YesOption = False, as_json: JsonOption 
         console.print(f'draft {campaign_id} "{name}" deleted', highlight=False)
 
 
+def _counted(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def launch_summary(s: Session, *, campaign: Campaign, report: PlanReport) -> list[str]:
     """What a launch will do: recipients, audience, SMS segments, cost, first and last send."""
     data = report.to_dict()
@@ -157,11 +161,13 @@ def launch_summary(s: Session, *, campaign: Campaign, report: PlanReport) -> lis
     )
     duration = data["estimated_duration_seconds"]
     return [
-        f'campaign {campaign.id} "{campaign.name}": {report.audience:,} recipients in {audience}',
-        f"  {report.planned:,} messages to send ({report.send_now:,} at the start, "
+        f'campaign {campaign.id} "{campaign.name}": '
+        f"{_counted(report.audience, 'recipient')} in {audience}",
+        f"  {_counted(report.planned, 'message')} to send ({report.send_now:,} at the start, "
         f"{sum(report.deferred.values()):,} deferred), "
         f"{sum(report.blocked.values()):,} excluded",
-        f"  {report.segments:,} SMS segments, estimated cost {data['cost']} {report.currency}",
+        f"  {_counted(report.segments, 'SMS segment')}, "
+        f"estimated cost {data['cost']} {report.currency}",
         f"  first send {human_instant(report.first_send, seconds=False)}, "
         f"last send {human_instant(report.last_send, seconds=False)}"
         + (f" (then about {duration:,.0f} s at the account's rate)" if duration else ""),
