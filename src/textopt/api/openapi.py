@@ -99,6 +99,7 @@ OPERATION_IDS: dict[str, str] = {
     "hooks:unsubscribe_now": "unsubscribe_confirm",
     # health
     "health:health": "health",
+    "metrics:metrics": "metrics",
 }
 
 

@@ -39,7 +39,13 @@ _TITLES = {
 }
 
 
+#: Paths of the shape of a short link that the API owns (a scraper reads its errors as JSON).
+_API_PATHS = frozenset({"/metrics"})
+
+
 def _is_page(path: str) -> bool:
+    if path in _API_PATHS:
+        return False
     return path == "/app" or path.startswith(_WEB_PREFIXES) or is_link_code(path[1:])
 
 
