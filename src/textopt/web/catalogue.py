@@ -98,6 +98,12 @@ EN: dict[str, str] = {
     "import.consent_source_unknown": "consent source not recognised: recorded as import, "
     "the words kept",
     "import.unknown_text_version": "consent text version not registered: consent recorded",
+    # why a link address is dead for recipients (links/reach.py)
+    "reach.no_host": "no host name in the address",
+    "reach.loopback": "an address of this machine only",
+    "reach.private": "an address of a private network",
+    "reach.local_name": "a name only the local network knows",
+    "reach.reserved_name": "a name reserved for examples and tests",
 }
 
 FR: dict[str, str] = {
@@ -535,4 +541,17 @@ FR: dict[str, str] = {
     "import.unknown_text_version": (
         "version du texte de consentement non enregistrée : consentement enregistré"
     ),
+    # settings: where links lead
+    "Public address": "Adresse publique",
+    "Links in messages start with %(base)s, which recipients cannot open (%(why)s): set "
+    "public_base_url (and link_domain) to the address the public reaches this server at.": (
+        "Les liens des messages commencent par %(base)s, que les destinataires ne peuvent pas "
+        "ouvrir (%(why)s) : réglez public_base_url (et link_domain) sur l’adresse publique "
+        "de ce serveur."
+    ),
+    "reach.no_host": "pas de nom d’hôte dans l’adresse",
+    "reach.loopback": "une adresse de cette machine seulement",
+    "reach.private": "une adresse d’un réseau privé",
+    "reach.local_name": "un nom connu du seul réseau local",
+    "reach.reserved_name": "un nom réservé aux exemples et aux tests",
 }

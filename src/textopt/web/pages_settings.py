@@ -13,6 +13,7 @@ from textopt.config import Settings
 from textopt.consent.service import list_consent_texts
 from textopt.errors import TextoptError
 from textopt.http.deps import DbSession
+from textopt.links.reach import unreachable_bases
 from textopt.links.service import link_base
 from textopt.optin.service import create_list, list_lists
 from textopt.policy import get_pack, select_pack
@@ -45,6 +46,7 @@ def _settings_page(
         texts=list_consent_texts(session),
         users=list_users(session) if viewer.can("admin") else [],
         link_base=link_base(settings),
+        unreachable=unreachable_bases(settings),
         error=error,
     )
 
