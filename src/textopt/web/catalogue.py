@@ -122,6 +122,17 @@ EN: dict[str, str] = {
     "receipt_failed": "the network could not deliver it",
     "receipt_expired": "the network gave up before the phone was reached",
     "campaign_cancelled": "the campaign was cancelled before it left",
+    "reason.sunday": "a Sunday: no marketing",
+    "inbound_message_id": "SMS received",
+    "received_at": "received at",
+    "file": "file",
+    "line": "line",
+    "text": "text",
+    "import": "import",
+    "form": "signup form",
+    "keyword": "SMS keyword",
+    "api": "API",
+    "cli": "command line",
 }
 
 FR: dict[str, str] = {
@@ -742,4 +753,5 @@ FR: dict[str, str] = {
         "ligne %(n)s : illisible comme CSV (%(raw_error)s)"
     ),
     "the file is larger than %(n)s MB": "le fichier dépasse %(n)s Mo",
+    "reason.sunday": "dimanche : pas de marketing",
 }
