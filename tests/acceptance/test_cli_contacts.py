@@ -258,3 +258,12 @@ def test_user_errors_are_one_clear_line_with_exit_code_2(engine: Engine, tmp_pat
     assert missing.returncode == 2
     [line] = missing.stderr.strip().splitlines()
     assert line.startswith("error: names.csv has neither a phone nor an email column")
+
+
+def test_tags_match_whatever_their_case_in_lists_and_segments(engine: Engine) -> None:
+    run("contacts", "add", "0612345678", "--tag", "VIP")
+    run("contacts", "add", "0612345679", "--tag", "vip")
+    assert run_json("contacts", "show", "0612345678")["tags"] == ["vip"]
+    assert len(run_json("contacts", "list", "--tag", "Vip")) == 2
+    assert run_json("segment", "count", "tag:vIP")["count"] == 2
+    assert "1 tag(s) removed" in run("contacts", "untag", "0612345679", "VIP")

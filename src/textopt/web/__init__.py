@@ -23,6 +23,7 @@ from textopt.links.service import is_link_code
 from textopt.web import pages_campaigns, pages_contacts, pages_home, pages_public, pages_settings
 from textopt.web.auth import LoginRequired
 from textopt.web.i18n import request_translator
+from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["mount_web"]
@@ -63,7 +64,7 @@ def _html_error(request: Request, status: int, detail: str, *, fields: str = "")
         status_code=status,
         headers=headers,
         title=_(_TITLES.get(status, "Something went wrong")),
-        detail=_(shown) + (f" ({fields})" if fields else ""),
+        detail=translate_message(_, shown) + (f" ({fields})" if fields else ""),
     )
 
 

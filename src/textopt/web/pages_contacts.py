@@ -28,6 +28,7 @@ from textopt.inbound.service import list_inbound
 from textopt.links.service import clicks_by_contact
 from textopt.web.auth import CsrfField, Viewer, WebViewer, check_form
 from textopt.web.i18n import request_translator
+from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["router"]
@@ -191,7 +192,7 @@ def _keep_upload(request: Request, *, viewer: Viewer, file: FormFile, region: st
             status_code=422,
             section="Import",
             stage="upload",
-            error=_(exc.message),
+            error=translate_message(_, exc.message),
             region=region,
         )
     targets = {index: name for name, index in columns.fields.items()}

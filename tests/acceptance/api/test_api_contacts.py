@@ -165,3 +165,15 @@ def test_a_contact_with_only_an_email_is_created_and_gets_email_consent(
     assert neither.status_code == 422
     assert neither.json()["field"] == "phone"
     assert "phone number or an email address" in neither.json()["detail"]
+
+
+def test_tags_match_whatever_their_case(admin: ApiClient) -> None:
+    created = admin.post("/v1/contacts", json={"phone": "0612345678", "tags": ["VIP", "vip"]})
+    assert created.json()["tags"] == ["vip"]
+    cid = created.json()["id"]
+    assert admin.post(f"/v1/contacts/{cid}/tags", json={"tags": ["Soldes"]}).json()["tags"] == [
+        "soldes",
+        "vip",
+    ]
+    assert [c["id"] for c in admin.get("/v1/contacts?tag=Vip").json()["items"]] == [cid]
+    assert admin.delete(f"/v1/contacts/{cid}/tags/SOLDES").json()["tags"] == ["vip"]

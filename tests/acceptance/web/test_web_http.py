@@ -198,7 +198,8 @@ def test_the_campaign_page_names_why_sent_messages_stayed_unconfirmed(
     page = http.get(f"/app/campaigns/{campaign_id}")
     assert page.status_code == 200
     assert "Non confirmés, par raison" in page.text
-    assert "aucun accusé de réception reçu" in page.text
+    assert "Aucun accusé de réception reçu" in page.text
+    assert "no_receipt" not in page.text  # the code is never shown bare
 
 
 def test_an_upload_left_at_its_mapping_is_deleted_by_an_erasure_and_after_its_keep_time(

@@ -123,14 +123,18 @@ function composer(form) {
   refresh();
 }
 
+// The live count replaces the error the server rendered with the page: one error shown at
+// a time, and none once the filter is fixed.
 function segmentCounter(area) {
   const out = document.getElementById(area.dataset.countTarget);
+  const rendered = document.getElementById(area.dataset.errorId);
   const refresh = debounce(async () => {
     const response = await fetch(`/app/api/count?filter=${encodeURIComponent(area.value)}`, {
       credentials: "same-origin",
     });
     const data = await response.json();
-    out.textContent = data.error ? data.error : data.count == null ? "" : `${data.count} ✓`;
+    if (rendered) rendered.hidden = true;
+    out.textContent = data.error ? data.error : data.label ? `${data.label} ✓` : "";
     out.className = data.error ? "live error" : "live";
   }, 300);
   area.addEventListener("input", refresh);
