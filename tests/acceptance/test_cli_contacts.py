@@ -224,6 +224,37 @@ def test_import_without_phone_or_email_column_is_a_file_error(
     assert run_json("contacts", "list") == []
 
 
+def test_import_map_reads_columns_whose_headers_say_nothing(engine: Engine, tmp_path: Path) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_text(
+        "Numéro client;Adresse;Accord;Note\n06 12 34 56 78;lea@example.fr;oui;x\n",
+        encoding="utf-8",
+    )
+    summary = run_json(
+        "contacts", "import", str(source), "--map", "Numéro client=phone",
+        "--map", "Adresse=email", "--map", "Accord=attribute", "--map", "Note=ignore",
+    )  # fmt: skip
+    assert (summary["created"], summary["warnings"]) == (1, 0)  # Accord kept on purpose
+    lea = run_json("contacts", "show", "+33612345678")
+    assert lea["email"] == "lea@example.fr"
+    assert lea["attributes"] == {"Accord": "oui"}
+
+
+def test_import_map_naming_an_unknown_column_or_field_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_text("Numéro client;Ville\n06 12 34 56 78;Lyon\n", encoding="utf-8")
+    exception = fails("contacts", "import", str(source), "--map", "Portable=phone")
+    assert isinstance(exception, ValidationError)
+    assert 'names a column "Portable" the file does not have' in str(exception)
+    exception = fails("contacts", "import", str(source), "--map", "Numéro client=fixe")
+    assert 'column "Numéro client" cannot be read as "fixe"' in str(exception)
+    exception = fails("contacts", "import", str(source), "--map", "Numéro client")
+    assert '"Numéro client" is not a mapping' in str(exception)
+    assert run_json("contacts", "list") == []
+
+
 def test_export_to_stdout_and_to_a_file(engine: Engine, tmp_path: Path) -> None:
     run("contacts", "import", str(_contacts_file(tmp_path / "clients.csv")))
     rows = list(csv.DictReader(io.StringIO(run("contacts", "export"))))

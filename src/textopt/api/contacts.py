@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Annotated, Any
 
@@ -153,6 +154,14 @@ _IMPORT_BODY = {
                             "description": "CSV (`,` `;` or tab; UTF-8 or Latin-1)",
                         },
                         "region": {"type": "string", "maxLength": 2},
+                        "mapping": {
+                            "type": "string",
+                            "description": (
+                                "JSON object: column header → field, `attribute` or "
+                                '`ignore`, e.g. `{"Numéro client": "phone"}`; columns not '
+                                "named are read by their header"
+                            ),
+                        },
                     },
                 }
             }
@@ -171,13 +180,31 @@ async def _upload_form(request: Request) -> FormData:
         raise ValidationError("send the CSV as multipart/form-data `file`", field="file") from exc
 
 
-def _upload_fields(form: FormData) -> tuple[FormFile, str | None]:
+def _upload_fields(form: FormData) -> tuple[FormFile, str | None, dict[str, str]]:
     file, region = form.get("file"), form.get("region")
     if not isinstance(file, FormFile):
         raise ValidationError("send the CSV as multipart/form-data `file`", field="file")
     if region is not None and (not isinstance(region, str) or len(region) > 2):
         raise ValidationError("region: a two-letter country code", field="region")
-    return file, region or None
+    return file, region or None, _mapping(form.get("mapping"))
+
+
+def _mapping(raw: object) -> dict[str, str]:
+    """The `mapping` form field: a JSON object of column → field, or nothing."""
+    if raw is None or raw == "":
+        return {}
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValidationError(
+            'mapping: a JSON object of column → field, e.g. {"Numéro client": "phone"}',
+            field="mapping",
+        )
+    return value
 
 
 @router.post("/import", response_model=ImportResult, openapi_extra=_IMPORT_BODY)
@@ -191,16 +218,28 @@ async def import_upload(
     """
     form = await _upload_form(request)
     try:
-        file, region = _upload_fields(form)
+        file, region, mapping = _upload_fields(form)
         return await run_in_threadpool(
-            _import_file, request, actor=actor, settings=settings, file=file, region=region
+            _import_file,
+            request,
+            actor=actor,
+            settings=settings,
+            file=file,
+            region=region,
+            mapping=mapping,
         )
     finally:
         await form.close()
 
 
 def _import_file(
-    request: Request, *, actor: Actor, settings: Settings, file: FormFile, region: str | None
+    request: Request,
+    *,
+    actor: Actor,
+    settings: Settings,
+    file: FormFile,
+    region: str | None,
+    mapping: dict[str, str],
 ) -> ImportResult:
     stored = uploads.store_upload(settings, actor=actor, source=file.file, filename=file.filename)
     report = uploads.import_upload(
@@ -210,6 +249,7 @@ def _import_file(
         token=stored.token,
         filename=stored.filename,
         region=region,
+        mapping=mapping,
     )
     data: dict[str, Any] = report.to_dict()
     data["rejects_url"] = (

@@ -27,6 +27,7 @@ from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.consent import service as consent_service
 from textopt.contacts import service
+from textopt.contacts.csvfile import MAPPING_TARGETS, parse_mapping
 from textopt.contacts.export import export_contacts
 from textopt.contacts.importer import ImportProgress, ImportReport, import_contacts
 from textopt.contacts.models import Contact
@@ -350,6 +351,13 @@ def _print_report(report: ImportReport) -> None:
         console.print(f"rejected rows and warnings: {report.rejects_path}", highlight=False)
 
 
+_MAP_HELP = (
+    'Read a column as a field, an attribute or nothing: "Column=field", field one of '
+    + ", ".join(MAPPING_TARGETS)
+    + " (repeatable)"
+)
+
+
 @app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(help="CSV file (`,` `;` or tab; UTF-8 or Latin-1)")],
@@ -360,10 +368,18 @@ def import_command(
     region: Annotated[
         str | None, typer.Option(help="Region of national numbers (default: settings)")
     ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help=_MAP_HELP,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import contacts from a CSV file: upsert on phone (on email for rows without one),
     rejects and warnings reported line by line."""
+    mapping = parse_mapping(map_ or [])
     if as_json:
         report = import_contacts(
             engine(),
@@ -372,6 +388,7 @@ def import_command(
             rejects_path=rejects,
             batch_size=batch_size,
             default_region=region,
+            mapping=mapping,
         )
         print_json(report.to_dict())
         return
@@ -398,6 +415,7 @@ def import_command(
             batch_size=batch_size,
             default_region=region,
             progress=advance,
+            mapping=mapping,
         )
     _print_report(report)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -102,6 +103,47 @@ def test_a_csv_upload_imports_and_reports_its_rejects(admin: ApiClient) -> None:
     audit = admin.get("/v1/audit").json()["items"]
     assert audit[-1]["action"] == "contacts.imported"
     assert audit[-1]["detail"]["file"] == "clients.csv"
+
+
+def test_an_upload_with_a_mapping_reads_columns_whose_headers_say_nothing(
+    admin: ApiClient,
+) -> None:
+    csv = "Numéro client;Adresse;Note\n0612345678;alice@example.fr;x\n"
+    response = admin.post(
+        "/v1/contacts/import",
+        files={"file": ("crm.csv", csv.encode(), "text/csv")},
+        data={
+            "mapping": json.dumps({"Numéro client": "phone", "Adresse": "email", "Note": "ignore"})
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1
+    alice = admin.get("/v1/contacts").json()["items"][0]
+    assert (alice["phone"], alice["email"], alice["attributes"]) == (
+        "+33612345678",
+        "alice@example.fr",
+        {},
+    )
+    assert admin.get("/v1/audit").json()["items"][-1]["detail"]["mapping"]["Note"] == "ignore"
+
+
+def test_a_bad_mapping_is_a_problem_naming_the_column(admin: ApiClient) -> None:
+    csv = b"Numero client;Ville\n0612345678;Lyon\n"
+    for mapping, says in (
+        ('{"Portable": "phone"}', 'names a column "Portable" the file does not have'),
+        ('{"Ville": "town"}', 'column "Ville" cannot be read as "town"'),
+        ('["phone"]', "mapping: a JSON object of column → field"),
+        ("{not json", "mapping: a JSON object of column → field"),
+    ):
+        response = admin.post(
+            "/v1/contacts/import",
+            files={"file": ("crm.csv", csv, "text/csv")},
+            data={"mapping": mapping},
+        )
+        assert response.status_code == 422, response.text
+        assert says in response.json()["detail"]
+        assert response.json()["field"] == "mapping"
+    assert admin.get("/v1/contacts").json()["items"] == []
 
 
 def test_an_upload_larger_than_the_setting_is_refused(
