@@ -38,6 +38,7 @@ __all__ = [
     "header_key",
     "looks_like_consent",
     "map_columns",
+    "named_target",
     "open_rows",
     "parse_mapping",
     "restore_cell",
@@ -45,6 +46,7 @@ __all__ = [
     "sniff_encoding",
     "sniff_format",
     "spreadsheet_cell",
+    "suggested_targets",
 ]
 
 _CHUNK = 1 << 20
@@ -220,6 +222,32 @@ class ColumnMap:
 
 #: The first columns of a rejects file: skipped, so a corrected rejects file imports as is.
 REJECTS_COLUMNS = ("line", "kind", "reason")
+
+
+def named_target(header: str) -> str:
+    """What a column is read as by its name alone: its field, else `attribute` (`ignore`
+    when it has no name)."""
+    name = _clean(header)
+    return _BY_KEY.get(_lookup_key(name), ATTRIBUTE) if name else IGNORED
+
+
+def suggested_targets(headers: list[str]) -> list[str]:
+    """What each column would be read as without a mapping, for a form to start from.
+
+    Unlike `map_columns` it never refuses a file: a second column naming a field already
+    given is suggested as an attribute, and a rejects file's first columns as ignored.
+    """
+    start = len(REJECTS_COLUMNS) if tuple(headers[:3]) == REJECTS_COLUMNS else 0
+    given: set[str] = set()
+    targets: list[str] = []
+    for index, header in enumerate(headers):
+        target = IGNORED if index < start else named_target(header)
+        if target in given:
+            target = ATTRIBUTE
+        elif target not in (ATTRIBUTE, IGNORED):
+            given.add(target)
+        targets.append(target)
+    return targets
 
 
 def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:

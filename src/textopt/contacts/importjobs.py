@@ -47,7 +47,9 @@ __all__ = [
     "ImportRunner",
     "ImportStopped",
     "get_import_job",
+    "job_for_upload",
     "job_result",
+    "list_import_jobs",
     "process_owner",
     "start_import_job",
 ]
@@ -142,6 +144,12 @@ def get_import_job(session: Session, *, job_id: int) -> ImportJob:
         session.flush()
         session.refresh(job)
     return job
+
+
+def list_import_jobs(session: Session, *, limit: int = 10) -> list[ImportJob]:
+    """The latest jobs, newest first (a running one whose process is gone marked so)."""
+    ids = session.scalars(select(ImportJob.id).order_by(ImportJob.id.desc()).limit(limit))
+    return [get_import_job(session, job_id=job_id) for job_id in list(ids)]
 
 
 def _record_batch(
@@ -260,6 +268,12 @@ class ImportRunner:
         log_event(_log, logging.INFO, "import_job_ended", job=job_id, state=state)
 
 
+def job_for_upload(engine: Engine, *, token: str) -> ImportJob | None:
+    """The job that imports (or imported) the upload of `token`, if one was started."""
+    with session_scope(engine) as session:
+        return session.scalar(select(ImportJob).where(ImportJob.upload_token == token))
+
+
 def start_import_job(
     engine: Engine,
     settings: Settings,
@@ -278,8 +292,7 @@ def start_import_job(
     """
     if not actor.operator:
         actor.require(Scope.WRITE)
-    with session_scope(engine) as session:
-        existing = session.scalar(select(ImportJob).where(ImportJob.upload_token == token))
+    existing = job_for_upload(engine, token=token)
     if existing is not None:
         return existing
     path = uploads.stored_upload(settings, token=token)
@@ -310,8 +323,7 @@ def start_import_job(
                 detail={"file": filename, "mapping": dict(mapping)},
             )
     except IntegrityError:  # the same upload started by a second click at the same time
-        with session_scope(engine) as session:
-            again = session.scalar(select(ImportJob).where(ImportJob.upload_token == token))
+        again = job_for_upload(engine, token=token)
         if again is None:
             raise
         return again

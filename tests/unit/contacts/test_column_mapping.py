@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from textopt.contacts.csvfile import MAPPING_TARGETS, map_columns, parse_mapping
+from textopt.contacts.csvfile import (
+    MAPPING_TARGETS,
+    map_columns,
+    named_target,
+    parse_mapping,
+    suggested_targets,
+)
 from textopt.errors import ValidationError
 
 HEADERS = ["Numéro client", "Adresse", "Accord newsletter", "Ville", "Note interne"]
@@ -82,3 +88,16 @@ def test_cli_pairs_split_on_the_last_equals_sign() -> None:
     }
     with pytest.raises(ValidationError, match='"Portable" is not a mapping'):
         parse_mapping(["Portable"])
+
+
+def test_suggestions_start_from_the_names_and_never_refuse_a_file() -> None:
+    assert suggested_targets(["Numéro client", "Mobile", "Téléphone", "", "Courriel"]) == [
+        "attribute",
+        "phone",
+        "attribute",  # a second phone column: the user picks
+        "ignore",
+        "email",
+    ]
+    assert suggested_targets(["line", "kind", "reason", "phone"])[:3] == ["ignore"] * 3
+    assert named_target("Téléphone") == "phone"
+    assert named_target("Ville") == "attribute"
