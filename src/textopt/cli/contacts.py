@@ -30,6 +30,7 @@ from textopt.contacts import service
 from textopt.contacts.csvfile import MAPPING_TARGETS, parse_mapping
 from textopt.contacts.export import export_contacts
 from textopt.contacts.importer import ImportProgress, ImportReport, import_contacts
+from textopt.contacts.importjobs import list_import_jobs
 from textopt.contacts.models import Contact
 from textopt.contacts.schemas import ContactRead
 from textopt.dispatch.feedback import clear_number_failures, get_number_failures
@@ -418,6 +419,53 @@ def import_command(
             mapping=mapping,
         )
     _print_report(report)
+
+
+@app.command("imports")
+def imports_command(
+    limit: Annotated[int, typer.Option(help="How many, newest first", min=1, max=1_000)] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """The latest background imports (dashboard and API): state, rows, what was kept."""
+    with session() as s:
+        jobs = list_import_jobs(s, limit=limit)
+        rows: list[dict[str, Any]] = [
+            {
+                "id": job.id,
+                "state": job.state,
+                "filename": job.filename,
+                "mapping": job.mapping,
+                "rows_done": job.rows_done,
+                "rows_total": job.rows_total,
+                "result": job.result,
+                "error": job.error,
+                "started_by": job.started_by,
+                "created_at": job.created_at.isoformat(),
+                "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            }
+            for job in jobs
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} import(s)")
+    for column in ("id", "started", "file", "state", "rows", "created", "rejected"):
+        table.add_column(column, justify="left" if column in ("file", "state") else "right")
+    for job, row in zip(jobs, rows, strict=True):
+        result = row["result"] or {}
+        table.add_row(
+            str(row["id"]),
+            human_instant(job.created_at, seconds=False),
+            row["filename"],
+            row["state"],
+            f"{row['rows_done']}/{row['rows_total'] or '?'}",
+            str(result.get("created", 0)),
+            str(result.get("rejected", 0)),
+        )
+    console.print(table, highlight=False)
+    for row in rows:
+        if row["error"]:
+            console.print(f"import {row['id']} {row['state']}: {row['error']}", highlight=False)
 
 
 @app.command("export")
