@@ -28,14 +28,14 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from import_contacts import fresh_database, write_rows  # noqa: E402
+from import_contacts import fresh_database, write_rows
 
-from textopt.accounts.models import Role  # noqa: E402
-from textopt.accounts.service import Actor, create_user  # noqa: E402
-from textopt.api.app import create_app  # noqa: E402
-from textopt.config import Settings, reset_settings  # noqa: E402
-from textopt.db.engine import create_db_engine, session_scope  # noqa: E402
-from textopt.db.registry import load_metadata  # noqa: E402
+from textopt.accounts.models import Role
+from textopt.accounts.service import Actor, create_user
+from textopt.api.app import create_app
+from textopt.config import Settings, reset_settings
+from textopt.db.engine import create_db_engine, session_scope
+from textopt.db.registry import load_metadata
 
 PASSWORD = "correct horse battery staple"
 _TOKEN = re.compile(r'name="(?:csrf|form)_token" value="([^"]+)"')
