@@ -25,11 +25,13 @@ from textopt.web import (
     pages_contacts,
     pages_drafts,
     pages_home,
+    pages_import,
     pages_public,
     pages_settings,
 )
 from textopt.web.auth import LoginRequired
 from textopt.web.i18n import request_translator
+from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["mount_web"]
@@ -46,7 +48,13 @@ _TITLES = {
 }
 
 
+#: Paths of the shape of a short link that the API owns (a scraper reads its errors as JSON).
+_API_PATHS = frozenset({"/metrics"})
+
+
 def _is_page(path: str) -> bool:
+    if path in _API_PATHS:
+        return False
     return path == "/app" or path.startswith(_WEB_PREFIXES) or is_link_code(path[1:])
 
 
@@ -64,7 +72,7 @@ def _html_error(request: Request, status: int, detail: str, *, fields: str = "")
         status_code=status,
         headers=headers,
         title=_(_TITLES.get(status, "Something went wrong")),
-        detail=_(shown) + (f" ({fields})" if fields else ""),
+        detail=translate_message(_, shown) + (f" ({fields})" if fields else ""),
     )
 
 
@@ -111,8 +119,15 @@ def mount_web(app: FastAPI) -> None:
     """Add the dashboard, the signup pages, short links and static files to `app`."""
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     # drafts before campaigns: `/app/campaigns/{id}/{action}` would take `/edit`, `/launch`...
-    modules = (pages_home, pages_contacts, pages_drafts, pages_campaigns, pages_settings)
-    for module in (*modules, pages_public):
+    for module in (
+        pages_home,
+        pages_contacts,
+        pages_import,
+        pages_drafts,
+        pages_campaigns,
+        pages_settings,
+        pages_public,
+    ):
         app.include_router(module.router)
     # Last, so that every other single-segment path (/docs, /health...) is matched first.
     app.add_api_route(

@@ -22,6 +22,7 @@ from textopt.http.params import RowId
 from textopt.links.service import link_base, tracks_links
 from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.i18n import Translate, request_translator
+from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 from textopt.web.template_errors import describe_template_error
 
@@ -59,7 +60,7 @@ def _form_error(_: Translate, exc: TextoptError) -> str:
     """A refused form's error in the viewer's language (a template error says line or name)."""
     if isinstance(exc, TemplateError):
         return describe_template_error(_, exc.message)
-    return exc.message
+    return translate_message(_, exc.message)
 
 
 def _local_input(value: dt.datetime | None, zone: str) -> str:
