@@ -302,7 +302,14 @@ def job_page(
 ) -> HTMLResponse:
     """One import: its progress while it runs, then what it kept, rejected and warned of."""
     job = get_import_job(session, job_id=job_id)
-    result: dict[str, Any] = job.result or {}
+    counts = ("rows_read", "created", "updated", "unchanged", "rejected", "warnings")
+    result: dict[str, Any] = {
+        **dict.fromkeys(counts, 0),
+        "consents_recorded": 0,
+        "rejected_by_reason": {},
+        "warnings_by_reason": {},
+        **(job.result or {}),
+    }
     return render(
         request,
         "import_job.html",
