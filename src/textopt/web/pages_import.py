@@ -164,7 +164,7 @@ def _mapping_page(
         status_code=422 if error and chosen is not None else 200,
         section="Import",
         stage="mapping",
-        error=_(error) if error else None,
+        error=translate_message(_, error) if error else None,
         token=token,
         filename=filename,
         fmt=fmt,
@@ -310,11 +310,13 @@ def job_page(
         "warnings_by_reason": {},
         **(job.result or {}),
     }
+    _ = request_translator(request)
     return render(
         request,
         "import_job.html",
         section="Import",
         job=job,
+        error=translate_message(_, job.error) if job.error else None,
         percent=_percent(job),
         result=result,
         running=job.state == ImportJobState.RUNNING,
