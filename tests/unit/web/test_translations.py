@@ -88,6 +88,10 @@ def _constants(node: nodes.Node, found: list[str], *, translated: bool) -> None:
         for child in node.iter_child_nodes():
             _constants(child, found, translated=translated or inside)
         return
+    is_method = isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr)
+    if is_method and node.node.attr == "get":  # `result.get("rows_read", 0)`: a key
+        _constants(node.node.node, found, translated=translated)
+        return
     if isinstance(node, nodes.Filter) and node.name in ("format", "join", "urlencode"):
         _constants(node.node, found, translated=translated) if node.node else None
         return  # a format's or join's arguments are values, not words
