@@ -923,5 +923,33 @@ FR.update(
         "Import another file": "Importer un autre fichier",
         "the process running the import stopped": "le processus qui importait s’est arrêté",
         "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
+        "the server is stopping: start the import again later": (
+            "le serveur s’arrête : relancez l’import plus tard"
+        ),
+        '%(raw_source)s: the mapping names a column "%(raw_column)s" the file does not have '
+        "(columns: %(raw_columns)s)": (
+            "%(raw_source)s : la correspondance nomme une colonne « %(raw_column)s » absente "
+            "du fichier (colonnes : %(raw_columns)s)"
+        ),
+        '%(raw_source)s: column "%(raw_column)s" cannot be read as "%(raw_target)s" '
+        "(expected one of %(raw_targets)s)": (
+            "%(raw_source)s : la colonne « %(raw_column)s » ne peut pas être lue comme "
+            "« %(raw_target)s » (choix possibles : %(raw_targets)s)"
+        ),
+        '%(raw_source)s: columns "%(raw_first)s" and "%(raw_name)s" both give the %(field)s '
+        "field; map one of them to another field": (
+            "%(raw_source)s : les colonnes « %(raw_first)s » et « %(raw_name)s » donnent "
+            "toutes deux le champ %(field)s ; lisez l’une d’elles autrement"
+        ),
+        '%(raw_source)s: %(n)s columns are named "%(raw_column)s": rename one to map it': (
+            "%(raw_source)s : %(n)s colonnes s’appellent « %(raw_column)s » : renommez-en une "
+            "pour la lire autrement"
+        ),
+        "%(raw_source)s is empty: it has no header line": (
+            "%(raw_source)s est vide : il n’a pas de ligne d’en-tête"
+        ),
+        "%(raw_source)s has %(n)s columns; at most %(max)s are read": (
+            "%(raw_source)s a %(n)s colonnes ; %(max)s au plus sont lues"
+        ),
     }
 )
