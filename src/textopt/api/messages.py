@@ -26,14 +26,17 @@ from textopt.db.base import utcnow
 from textopt.db.ids import MAX_ID
 from textopt.dispatch import listing
 from textopt.errors import ConflictError, InvalidPhoneNumber
-from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require
+from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require_detached
 from textopt.http.params import After, Limit, RowId
 from textopt.outbox.models import Message
 from textopt.outbox.states import MessageStatus
 from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
-Sender = Annotated[Actor, Depends(require(Scope.SEND))]
+# The caller is checked in a transaction of its own and the route commits before it returns:
+# on SQLite, the write lock is then held within one thread's turn, never across the event
+# loop's hops between a request's dependencies (decisions.md, "The API's tail latency").
+Sender = Annotated[Actor, Depends(require_detached(Scope.SEND))]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 _KEY_HEADER = "Idempotency-Key"
 
@@ -111,7 +114,9 @@ def send_message(
                 field=_KEY_HEADER,
             )
         response.status_code = 200
-        return {**message_history(session, message_id=record.message_id), "created": False}
+        known = message_history(session, message_id=record.message_id)
+        session.commit()  # here, in the route's thread: see `Sender`
+        return {**known, "created": False}
     try:
         message, created = _enqueue(session, settings, body, idempotency_key)
     except InvalidPhoneNumber as exc:
@@ -131,7 +136,9 @@ def send_message(
         ) from exc
     if not created:
         response.status_code = 200
-    return {**message_history(session, message_id=message.id), "created": created}
+    history = message_history(session, message_id=message.id)
+    session.commit()  # here, in the route's thread: see `Sender`
+    return {**history, "created": created}
 
 
 @router.get("", response_model=Page[MessageRead])
