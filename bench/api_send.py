@@ -9,7 +9,10 @@ SQLite file, or a throw-away PostgreSQL schema with `--database-url`):
 - the bare endpoint: a FastAPI app under uvicorn whose one route validates the same JSON
   body and inserts one row in one transaction (the same engine set-up as textopt's);
 - `textopt serve` (API, sandbox provider, the dispatcher and its tasks in the same process)
-  answering `POST /v1/messages` with an API key and a fresh `Idempotency-Key` per request.
+  answering `POST /v1/messages` with an API key and a fresh `Idempotency-Key` per request:
+  the figure that counts, compared with the bare endpoint;
+- then `textopt serve --no-dispatch` under the same load: the API alone, to tell its cost
+  from the dispatcher's.
 
 Each is loaded by `--clients` keep-alive connections sending requests back to back (after a
 warm-up), from a small HTTP/1.1 client that costs the shared CPU little. The last line is
@@ -17,11 +20,13 @@ warm-up), from a small HTTP/1.1 client that costs the shared CPU little. The las
     api: R req/s, p50 A ms, p99 B ms; bare: S req/s, p50 C ms, p99 D ms;
     throughput ratio: X; p99 ratio: Y; failed: N
 
-(`failed`: requests answered anything but 201, such as a 503 after 30 s waiting for the
-database; each run's line names the first.)
+Each run's line also gives the server process's CPU time per request (user + system, from
+`/proc`; on PostgreSQL the database server's own CPU is not in it). `failed` counts the
+requests answered anything but 201, such as a 503 after 30 s waiting for the database; each
+run's line names the first.
 
 `--py-spy FILE` records where `textopt serve` spends its time during the measured run
-(py-spy, every thread, idle frames included) in FILE: speedscope JSON if it ends in
+(py-spy, the thread holding the interpreter lock) in FILE: speedscope JSON if it ends in
 `.json`, else collapsed stacks (one line per stack and its count).
 """
 
@@ -161,8 +166,14 @@ def _requests(prefix: str, start: int, count: int) -> list[tuple[str, bytes]]:
     ]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux `/proc`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(
-    port: int, path: str, headers: str, *, clients: int, requests: int, prefix: str
+    port: int, path: str, headers: str, *, clients: int, requests: int, prefix: str, pid: int
 ) -> dict[str, Any]:
     """Warm up, then `requests` from `clients` connections: throughput and latency quantiles."""
 
@@ -179,7 +190,9 @@ def load(
     asyncio.run(burst(0, WARMUP, []))
     errors.clear()
     latencies: list[float] = []
+    cpu = _cpu_seconds(pid)
     elapsed = asyncio.run(burst(WARMUP, requests, latencies))
+    cpu = _cpu_seconds(pid) - cpu
     latencies.sort()
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
@@ -187,6 +200,7 @@ def load(
         "p50": cuts[49] * 1000,
         "p99": cuts[98] * 1000,
         "max": latencies[-1] * 1000,
+        "cpu_ms": cpu / len(latencies) * 1000,  # the server's CPU per request
         "errors": len(errors),
         "first_error": errors[0] if errors else "",
     }
@@ -243,7 +257,7 @@ def py_spy(pid: int, target: str | None) -> Iterator[None]:
     spy = Path(sys.executable).parent / "py-spy"
     form = "speedscope" if target.endswith(".json") else "raw"  # raw: collapsed stacks
     command = [str(spy), "record", "-p", str(pid), "-o", target, "-f", form]
-    process = subprocess.Popen([*command, "--threads", "--nonblocking", "-r", "250"])
+    process = subprocess.Popen([*command, "--threads", "--gil", "--nonblocking", "-r", "250"])
     time.sleep(1.0)  # attached before the measured run
     try:
         yield
@@ -255,7 +269,8 @@ def py_spy(pid: int, target: str | None) -> Iterator[None]:
 def _line(name: str, result: dict[str, Any]) -> str:
     line = (
         f"{name}: {result['rate']:.0f} req/s, p50 {result['p50']:.1f} ms, "
-        f"p99 {result['p99']:.1f} ms (max {result['max']:.0f} ms)"
+        f"p99 {result['p99']:.1f} ms (max {result['max']:.0f} ms), "
+        f"server CPU {result['cpu_ms']:.2f} ms per request"
     )
     if result["errors"]:
         line += f"; {result['errors']} failed, first: {result['first_error']}"
@@ -312,8 +327,8 @@ def main(argv: list[str] | None = None) -> None:
 
         port = _free_port()
         command = [sys.executable, str(Path(__file__).resolve()), "--bare-server", str(port), url]
-        with server(command, env, port, "bare server"):
-            bare = load(port, "/bare", "", prefix="bare", **load_options)
+        with server(command, env, port, "bare server") as pid:
+            bare = load(port, "/bare", "", prefix="bare", pid=pid, **load_options)
         print(_line("bare endpoint", bare), flush=True)
 
         port = _free_port()
@@ -321,10 +336,17 @@ def main(argv: list[str] | None = None) -> None:
         command = [str(textopt), "serve", "--port", str(port)]
         auth = f"Authorization: Bearer {key}\r\n"
         with server(command, env, port, "textopt serve") as pid, py_spy(pid, args.py_spy):
-            api = load(port, "/v1/messages", auth, prefix="api", **load_options)
+            api = load(port, "/v1/messages", auth, prefix="api", pid=pid, **load_options)
             with session_scope(engine) as session:
                 sent = session.scalar(select(func.count()).where(Message.submitted_at.is_not(None)))
         print(_line("POST /v1/messages", api) + f"; the dispatcher sent {sent} meanwhile")
+
+        # last, so that the messages it leaves are not the dispatcher's work above
+        port = _free_port()
+        command = [str(textopt), "serve", "--port", str(port), "--no-dispatch"]
+        with server(command, env, port, "textopt serve --no-dispatch") as pid:
+            alone = load(port, "/v1/messages", auth, prefix="alone", pid=pid, **load_options)
+        print(_line("POST /v1/messages, serve --no-dispatch", alone), flush=True)
         engine.dispose()
     print(
         f"api: {api['rate']:.0f} req/s, p50 {api['p50']:.1f} ms, p99 {api['p99']:.1f} ms; "
