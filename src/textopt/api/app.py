@@ -21,6 +21,7 @@ from textopt.api import (
     campaigns,
     consent,
     contacts,
+    events,
     gdpr,
     health,
     hooks,
@@ -115,7 +116,7 @@ def create_app(
     app.add_middleware(BodyGuard, upload_bytes=lambda: int(settings.max_upload_mb * 2**20))
     public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
     app.include_router(health.router, dependencies=public)
-    for module in (accounts, contacts, consent, segments, campaigns, messages, gdpr):
+    for module in (accounts, contacts, consent, segments, campaigns, messages, events, gdpr):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
     app.include_router(hooks.router)
