@@ -27,12 +27,8 @@ from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.errors import TextoptError, ValidationError
 from textopt.events.models import ContactEvent, EventSource
-from textopt.events.service import (
-    check_key,
-    check_properties,
-    event_fingerprint,
-    normalise_type,
-)
+from textopt.events.service import check_key, check_properties, event_fingerprint
+from textopt.events.types import normalise_type
 from textopt.instants import check_happened
 
 __all__ = ["EventImportReport", "RowError", "import_events"]

@@ -24,6 +24,7 @@ from textopt.contacts.fields import check_storable
 from textopt.contacts.models import Contact
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.events.models import ContactEvent, EventSource
+from textopt.events.types import normalise_type
 from textopt.instants import check_happened
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
     "record_event",
 ]
 
-_TYPE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 #: An idempotency key: 1 to 100 visible ASCII characters (as `Idempotency-Key` on messages).
 KEY_PATTERN = r"^[\x21-\x7e]{1,100}$"
 _KEY = re.compile(KEY_PATTERN)
@@ -52,18 +52,6 @@ MAX_PROPERTIES_BYTES = 16_384
 MAX_PROPERTIES_DEPTH = 5
 _MAX_PROPERTY_NAME = 64
 _MAX_LIMIT = 10_000
-
-
-def normalise_type(raw: str, *, field: str = "type") -> str:
-    """An event type as stored: trimmed, lower case (`Order_Shipped` is `order_shipped`)."""
-    text = raw.strip().lower()
-    if not _TYPE.fullmatch(text):
-        raise ValidationError(
-            f'{field}: "{raw.strip()[:80]}" is not an event type: 1 to 64 letters, digits, '
-            '"_", "." or "-", starting with a letter or digit (e.g. order_shipped)',
-            field=field,
-        )
-    return text
 
 
 def check_key(raw: str, *, field: str = "idempotency_key") -> str:
