@@ -98,6 +98,10 @@ EN: dict[str, str] = {
     "import.consent_source_unknown": "consent source not recognised: recorded as import, "
     "the words kept",
     "import.unknown_text_version": "consent text version not registered: consent recorded",
+    # events (the contact page)
+    "event_source.api": "API",
+    "event_source.cli": "command line",
+    "event_source.import": "CSV import",
 }
 
 FR: dict[str, str] = {
@@ -535,4 +539,17 @@ FR: dict[str, str] = {
     "import.unknown_text_version": (
         "version du texte de consentement non enregistrée : consentement enregistré"
     ),
+    # events (the contact page)
+    "Events": "Événements",
+    "Occurred": "Survenu le",
+    "Type": "Type",
+    "Properties": "Propriétés",
+    "Recorded by": "Enregistré par",
+    "No event recorded.": "Aucun événement enregistré.",
+    "The latest events are shown; textopt events list --contact shows them all.": (
+        "Les derniers événements sont affichés ; textopt events list --contact les montre tous."
+    ),
+    "event_source.api": "API",
+    "event_source.cli": "ligne de commande",
+    "event_source.import": "import CSV",
 }
