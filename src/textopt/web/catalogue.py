@@ -546,6 +546,7 @@ FR: dict[str, str] = {
     "Properties": "Propriétés",
     "Recorded by": "Enregistré par",
     "No event recorded.": "Aucun événement enregistré.",
+    "an order shipped in the last 7 days": "une commande expédiée ces 7 derniers jours",
     "The latest events are shown; textopt events list --contact shows them all.": (
         "Les derniers événements sont affichés ; textopt events list --contact les montre tous."
     ),

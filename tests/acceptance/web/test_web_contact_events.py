@@ -1,9 +1,10 @@
-"""The contact page shows the contact's latest events, in the workspace's zone, in French and
-English."""
+"""Events on the dashboard: the contact page shows the latest ones in the workspace's zone,
+in French and English; the segments page counts and saves `event:` filters."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -79,3 +80,29 @@ def test_a_contact_without_events_says_so(
     sign_in_form(http, "viewer@boutique.example", PASSWORD)
     page = http.get(f"/app/contacts/{contact_id}", headers={"Accept-Language": "fr"})
     assert "Aucun événement enregistré." in page.text
+
+
+def test_the_segments_page_counts_and_saves_an_event_filter(
+    http: httpx.Client, engine: Engine, campaign_settings: Settings
+) -> None:
+    _contact_with_events(engine, campaign_settings, 1)  # an order shipped at SHIPPED_AT
+    make_user(engine, "marketer@boutique.example", Role.MARKETER)
+    sign_in_form(http, "marketer@boutique.example", PASSWORD)
+    page = http.get("/app/segments", headers={"Accept-Language": "fr"}).text
+    assert "une commande expédiée ces 7 derniers jours" in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    ever = http.get("/app/api/count", params={"filter": "event:order_shipped"}).json()
+    assert ever == {"count": 1, "error": None}
+    recent = http.get("/app/api/count", params={"filter": "event:order_shipped within 24h"})
+    assert recent.json() == {"count": 0, "error": None}  # SHIPPED_AT is long past
+    bad = http.get("/app/api/count", params={"filter": "event:order_shipped within 7"}).json()
+    assert bad["error"].startswith('column 28: "7" is not a period')
+    saved = http.post(
+        "/app/segments",
+        data={"name": "shipped", "filter": "event:Order_Shipped", "csrf_token": csrf.group(1)},
+    )
+    assert saved.status_code == 303
+    listed = http.get("/app/segments").text
+    assert "<td>shipped</td>" in listed
+    assert "event:Order_Shipped" in listed
