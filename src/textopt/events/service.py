@@ -25,7 +25,7 @@ from textopt.contacts.models import Contact
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.events.models import ContactEvent, EventSource
 from textopt.events.types import normalise_type
-from textopt.instants import check_happened
+from textopt.instants import check_happened, utc_instant
 
 __all__ = [
     "KEY_PATTERN",
@@ -243,9 +243,7 @@ def list_events(
     if type is not None:
         query = query.where(ContactEvent.type == normalise_type(type))
     if since is not None:
-        if since.tzinfo is None:
-            raise ValidationError("since needs a time zone offset", field="since")
-        query = query.where(ContactEvent.occurred_at >= since)
+        query = query.where(ContactEvent.occurred_at >= utc_instant(since, field="since"))
     if after_id is not None:
         query = query.where(ContactEvent.id > after_id)
     return list(session.scalars(query))

@@ -6,12 +6,15 @@ import datetime as dt
 import threading
 import time
 
+import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from textopt.config import Settings
+from textopt.contacts import service as contacts
 from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
+from textopt.errors import ValidationError
 from textopt.events import service as events
 from textopt.events.models import ContactEvent, EventSource
 
@@ -78,3 +81,29 @@ def test_two_requests_with_one_key_at_once_record_one_event(
     assert second == [(first_id, False)]
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(ContactEvent)) == 1
+
+
+def test_deleting_a_contact_deletes_its_events(engine: Engine, settings: Settings) -> None:
+    with session_scope(engine) as s:
+        contact = Contact(phone="+33612345678", timezones=[], attributes={})
+        s.add(contact)
+        s.flush()
+        _record(s, settings, contact)
+        contact_id = contact.id
+    with session_scope(engine) as s:
+        contacts.delete_contact(s, contact_id=contact_id)
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(ContactEvent)) == 0
+
+
+def test_listing_since_an_instant_out_of_the_calendar_is_refused(
+    engine: Engine, settings: Settings
+) -> None:
+    far = dt.datetime(1, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with session_scope(engine) as s:
+        with pytest.raises(ValidationError, match="outside the dates we can store") as caught:
+            events.list_events(s, since=far)
+        assert caught.value.field == "since"
+        naive = dt.datetime(2026, 1, 1)
+        with pytest.raises(ValidationError, match="since needs a time zone offset"):
+            events.list_events(s, since=naive)
