@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,7 @@ def _parse_row(
     known: dict[str, int],
     properties: list[tuple[int, str]],
     *,
-    default_region: str,
+    e164: Callable[[str], str],
     now: dt.datetime,
 ) -> _Row:
     column = next((n for n in _CONTACT_COLUMNS if _cell(cells, known.get(n))), None)
@@ -160,7 +161,7 @@ def _parse_row(
             raise ValidationError(f'"{text[:40]}" is not a contact id', field=column)
         ref = str(int(text))
     elif column == "phone":
-        ref = parse_phone(text, default_region).e164
+        ref = e164(text)
     else:
         ref = (normalise_email(text) or "").lower()
     kind = normalise_type(_cell(cells, known["type"]))
@@ -231,14 +232,16 @@ def import_events(
         header, lines = open_rows(handle, delimiter=layout.delimiter)
         known, properties = _map_header(header)
         parsed: list[_Row] = []
+
+        # a customer's number recurs on each of their orders: parsed once per import
+        @lru_cache(maxsize=65_536)
+        def e164(raw: str) -> str:
+            return parse_phone(raw, default_region).e164
+
         for line, cells in lines:
             report.rows_read += 1
             try:
-                parsed.append(
-                    _parse_row(
-                        line, cells, known, properties, default_region=default_region, now=now
-                    )
-                )
+                parsed.append(_parse_row(line, cells, known, properties, e164=e164, now=now))
             except TextoptError as exc:
                 if len(report.errors) < _MAX_ERRORS:
                     report.errors.append(RowError(line, exc.field or "row", exc.message))
