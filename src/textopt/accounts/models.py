@@ -46,6 +46,7 @@ class Scope(StrEnum):
     EVENTS = "events"  # record events (`POST /v1/events`): a shop's systems, nothing else
     GDPR = "gdpr"  # export and erase a person, export the contact list
     ADMIN = "admin"  # users, API keys, webhook endpoints, the audit log
+    METRICS = "metrics"  # `GET /metrics` only (counts, no personal data): for a scraper's key
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {

@@ -86,7 +86,7 @@ def link_base(settings: Settings) -> str:
     """The prefix of every short link: `https://{link_domain}/`, else `{public_base_url}/l/`."""
     if settings.link_domain:
         return f"https://{settings.link_domain.strip().strip('/')}/"
-    return f"{settings.public_base_url.rstrip('/')}/l/"
+    return f"{settings.base_url()}/l/"
 
 
 def set_link_tracking(campaign: Campaign, *, enabled: bool) -> None:

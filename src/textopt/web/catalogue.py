@@ -98,6 +98,41 @@ EN: dict[str, str] = {
     "import.consent_source_unknown": "consent source not recognised: recorded as import, "
     "the words kept",
     "import.unknown_text_version": "consent text version not registered: consent recorded",
+    # why a link address is dead for recipients (links/reach.py)
+    "reach.no_host": "no host name in the address",
+    "reach.loopback": "an address of this machine only",
+    "reach.private": "an address of a private network",
+    "reach.local_name": "a name only the local network knows",
+    "reach.reserved_name": "a name reserved for examples and tests",
+    # the rules of a pack, on Réglages
+    "rule.hours": "hours",
+    "rule.holidays": "public holidays",
+    "rule.consent": "consent",
+    "rule.transactional": "transactional messages",
+    "rule.sender": "sender ID",
+    "rule.footer": "STOP instruction",
+    "confidence.H": "official text",
+    "confidence.M": "reputable secondary source",
+    "confidence.L": "vendor or blog",
+    "sms": "SMS",
+    # why a message was not sent or not confirmed (web/reasons.py)
+    "reason.expired": "could not be sent before its expiry",
+    "provider_error": "the provider failed again and again: given up",
+    "provider_refused": "the provider refused the message",
+    "receipt_failed": "the network could not deliver it",
+    "receipt_expired": "the network gave up before the phone was reached",
+    "campaign_cancelled": "the campaign was cancelled before it left",
+    "reason.sunday": "a Sunday: no marketing",
+    "inbound_message_id": "SMS received",
+    "received_at": "received at",
+    "file": "file",
+    "line": "line",
+    "text": "text",
+    "import": "import",
+    "form": "signup form",
+    "keyword": "SMS keyword",
+    "api": "API",
+    "cli": "command line",
     # events (the contact page)
     "event_source.api": "API",
     "event_source.cli": "command line",
@@ -539,6 +574,190 @@ FR: dict[str, str] = {
     "import.unknown_text_version": (
         "version du texte de consentement non enregistrée : consentement enregistré"
     ),
+    # settings: where links lead
+    "Public address": "Adresse publique",
+    "Links in messages start with %(base)s, which recipients cannot open (%(why)s): set "
+    "public_base_url (and link_domain) to the address the public reaches this server at.": (
+        "Les liens des messages commencent par %(base)s, que les destinataires ne peuvent pas "
+        "ouvrir (%(why)s) : réglez public_base_url (et link_domain) sur l’adresse publique "
+        "de ce serveur."
+    ),
+    "reach.no_host": "pas de nom d’hôte dans l’adresse",
+    "reach.loopback": "une adresse de cette machine seulement",
+    "reach.private": "une adresse d’un réseau privé",
+    "reach.local_name": "un nom connu du seul réseau local",
+    "reach.reserved_name": "un nom réservé aux exemples et aux tests",
+    # the rules of a pack, on Réglages
+    "Rules in force for numbers of %(region)s (pack %(pack)s)": (
+        "Règles en vigueur pour les numéros de %(region)s (pack %(pack)s)"
+    ),
+    "rule.hours": "horaires",
+    "rule.holidays": "jours fériés",
+    "rule.consent": "consentement",
+    "rule.transactional": "messages transactionnels",
+    "rule.sender": "émetteur",
+    "rule.footer": "mention STOP",
+    "confidence.H": "texte officiel",
+    "confidence.M": "source secondaire fiable",
+    "confidence.L": "fournisseur ou blog",
+    "sms": "SMS",
+    "Mon": "lun.",
+    "Tue": "mar.",
+    "Wed": "mer.",
+    "Thu": "jeu.",
+    "Fri": "ven.",
+    "Sat": "sam.",
+    "Sun": "dim.",
+    "every day": "tous les jours",
+    "no day": "aucun jour",
+    " and ": " et ",
+    "marketing %(days)s, %(start)s–%(end)s, recipient's local time": (
+        "marketing %(days)s, %(start)s–%(end)s, heure locale du destinataire"
+    ),
+    "no marketing on public holidays (%(country)s)": (
+        "pas de marketing les jours fériés (%(country)s)"
+    ),
+    "the recipient's country": "pays du destinataire",
+    "public holidays allowed": "jours fériés permis",
+    "%(channel)s: consent or soft opt-in": "%(channel)s : consentement ou client existant",
+    "%(channel)s: consent only": "%(channel)s : consentement exprès seulement",
+    "no consent needed; exempt from %(what)s": (
+        "pas de consentement requis ; exemptés de : %(what)s"
+    ),
+    "hours": "horaires",
+    "caps": "plafonds",
+    "nothing": "rien",
+    "numeric": "numériques",
+    "alphanumeric": "alphanumériques",
+    "%(kinds)s senders, at most %(n)s characters": (
+        "émetteurs %(kinds)s, %(n)s caractères au plus"
+    ),
+    "no sender ID accepted": "aucun émetteur accepté",
+    "; blocked: %(names)s": " ; bloqués : %(names)s",
+    "STOP instruction required (%(text)s)": "mention STOP obligatoire (%(text)s)",
+    "no STOP instruction required": "mention STOP non obligatoire",
+    "cap %(n)s": "plafond %(n)s",
+    "at most %(n)s per %(hours)s h (%(channels)s)": "au plus %(n)s par %(hours)s h (%(channels)s)",
+    "; ": " ; ",
+    # why a message was not sent or not confirmed (web/reasons.py)
+    "reason.expired": "n’a pas pu partir avant son expiration",
+    "provider_error": "l’opérateur a échoué à chaque essai : abandonné",
+    "provider_refused": "l’opérateur a refusé le message",
+    "receipt_failed": "le réseau n’a pas pu le remettre",
+    "receipt_expired": "le réseau a renoncé avant d’atteindre le téléphone",
+    "campaign_cancelled": "la campagne a été annulée avant son départ",
+    " (error code %(code)s)": " (code d’erreur %(code)s)",
+    "error code %(code)s": "code d’erreur %(code)s",
+    # plurals: the singular of each counted word (web/rendering.py `plural`)
+    "segment": "segment",
+    "click": "clic",
+    "person": "personne",
+    "event": "événement",
+    "row": "ligne",
+    "contact": "contact",
+    "comma": "virgule",
+    "semicolon": "point-virgule",
+    "tab": "tabulation",
+    "vertical bar": "barre verticale",
+    # domain errors shown on pages, as patterns (web/messages.py); `raw` values stay as typed
+    "column %(n)s: %(what)s\n%(raw_filter)s": "colonne %(n)s : %(what)s\n%(raw_filter)s",
+    "the filter is empty; write all to select every contact": (
+        "le filtre est vide ; écrivez all pour choisir tous les contacts"
+    ),
+    'this ")" closes nothing': "cette « ) » ne ferme rien",
+    'expected "and" or "or" before %(what)s': "« and » ou « or » attendu avant %(what)s",
+    "expected a filter term but found %(what)s": (
+        "un terme de filtre était attendu, mais voici %(what)s"
+    ),
+    "expected a filter term before %(what)s": "un terme de filtre était attendu avant %(what)s",
+    "the end of the filter": "la fin du filtre",
+    "the text %(raw_text)s": "le texte %(raw_text)s",
+    'unknown term "%(word)s"; did you mean "%(hint)s"?': (
+        "terme inconnu « %(word)s » ; vouliez-vous dire « %(hint)s » ?"
+    ),
+    'unknown term "%(word)s": expected e.g. tag:vip, customer, or a comparison like '
+    'first_name = "Bob"': (
+        "terme inconnu « %(word)s » : attendu par ex. tag:vip, customer, ou une comparaison "
+        'comme first_name = "Bob"'
+    ),
+    'unknown keyword "%(word)s"; did you mean "%(hint)s"?': (
+        "mot-clé inconnu « %(word)s » ; vouliez-vous dire « %(hint)s » ?"
+    ),
+    'unknown keyword "%(word)s" (keywords: %(raw_list)s)': (
+        "mot-clé inconnu « %(word)s » (mots-clés : %(raw_list)s)"
+    ),
+    '; did you mean "%(word)s"?': " ; vouliez-vous dire « %(word)s » ?",
+    'expected ":" after "%(word)s" (e.g. %(raw_example)s)': (
+        "« : » attendu après « %(word)s » (par ex. %(raw_example)s)"
+    ),
+    'expected an operator (= != < <= > >= ~ in) after "%(word)s" but found %(what)s': (
+        "un opérateur (= != < <= > >= ~ in) était attendu après « %(word)s », mais voici %(what)s"
+    ),
+    'a field is compared with an operator: write %(raw_example)s = "..."': (
+        'un champ se compare avec un opérateur : écrivez %(raw_example)s = "..."'
+    ),
+    'expected a value after "%(after)s" but found %(what)s': (
+        "une valeur était attendue après « %(after)s », mais voici %(what)s"
+    ),
+    'expected a value after "%(after)s" but found %(what)s (quote it to mean the text: '
+    "%(raw_quoted)s)": (
+        "une valeur était attendue après « %(after)s », mais voici %(what)s (mettez-la entre "
+        "guillemets pour dire ce texte : %(raw_quoted)s)"
+    ),
+    'expected ")" to close the "(" at column %(n)s but found %(what)s': (
+        "« ) » attendue pour fermer la « ( » de la colonne %(n)s, mais voici %(what)s"
+    ),
+    '"%(raw_text)s" is not a two-letter country code (e.g. FR, BE)': (
+        "« %(raw_text)s » n’est pas un code pays à deux lettres (par ex. FR, BE)"
+    ),
+    '"%(raw_text)s" is not a language code (e.g. fr, en, fr-ca)': (
+        "« %(raw_text)s » n’est pas un code de langue (par ex. fr, en, fr-ca)"
+    ),
+    'unknown channel "%(word)s"%(hint)s (channels: %(raw_list)s)': (
+        "canal inconnu « %(word)s »%(hint)s (canaux : %(raw_list)s)"
+    ),
+    'unknown field "%(word)s"%(hint)s (fields: %(raw_list)s)': (
+        "champ inconnu « %(word)s »%(hint)s (champs : %(raw_list)s)"
+    ),
+    'unknown consent status "%(word)s"%(hint)s (statuses: %(raw_list)s)': (
+        "état de consentement inconnu « %(word)s »%(hint)s (états : %(raw_list)s)"
+    ),
+    'text values use double quotes: "like this"': (
+        'les textes s’écrivent entre guillemets droits : "comme ceci"'
+    ),
+    'this text is never closed: add the missing "': (
+        'ce texte n’est jamais fermé : ajoutez le " manquant'
+    ),
+    '"%(raw_text)s" is not a period like 90d, 6w, 18m or 2y': (
+        "« %(raw_text)s » n’est pas une durée comme 90d, 6w, 18m ou 2y"
+    ),
+    '%(name)s takes a date like 2026-01-31; "%(raw_text)s" is not one': (
+        "%(name)s attend une date comme 2026-01-31 ; « %(raw_text)s » n’en est pas une"
+    ),
+    '"%(raw_text)s" is not a date in the calendar': (
+        "« %(raw_text)s » n’est pas une date du calendrier"
+    ),
+    'unexpected "!": write "not" to negate, "!=" for unequal': (
+        "« ! » inattendu : écrivez « not » pour nier, « != » pour « différent de »"
+    ),
+    "a tag cannot be empty": "une étiquette ne peut pas être vide",
+    "%(name)s takes one value, not a list": "%(name)s prend une seule valeur, pas une liste",
+    "%(raw_source)s has neither a phone nor an email column (expected a header such as "
+    "phone, mobile, portable, téléphone, email or courriel; columns found: %(raw_found)s)": (
+        "%(raw_source)s n’a ni colonne de téléphone ni colonne d’e-mail (en-têtes attendus : "
+        "phone, mobile, portable, téléphone, email ou courriel ; colonnes trouvées : "
+        "%(raw_found)s)"
+    ),
+    '%(raw_source)s: columns "%(raw_first)s" and "%(raw_name)s" both give the %(field)s '
+    "field; rename or remove one": (
+        "%(raw_source)s : les colonnes « %(raw_first)s » et « %(raw_name)s » donnent toutes "
+        "deux le champ %(field)s ; renommez ou supprimez l’une d’elles"
+    ),
+    "line %(n)s: not readable as CSV (%(raw_error)s)": (
+        "ligne %(n)s : illisible comme CSV (%(raw_error)s)"
+    ),
+    "the file is larger than %(n)s MB": "le fichier dépasse %(n)s Mo",
+    "reason.sunday": "dimanche : pas de marketing",
     # events (the contact page)
     "Events": "Événements",
     "Occurred": "Survenu le",
@@ -553,4 +772,106 @@ FR: dict[str, str] = {
     "event_source.api": "API",
     "event_source.cli": "ligne de commande",
     "event_source.import": "import CSV",
+    # the audience language's event terms, as patterns (web/messages.py)
+    '"%(raw_text)s" is not a period like 24h, 90d, 6w, 18m or 2y': (
+        "« %(raw_text)s » n’est pas une durée comme 24h, 90d, 6w, 18m ou 2y"
+    ),
+    'expected a period after "within" (e.g. 7d or 24h) but found %(what)s': (
+        "une durée était attendue après « within » (par ex. 7d ou 24h), mais voici %(what)s"
+    ),
+    '"%(raw_text)s" is not an event type: 1 to 64 letters, digits, "_", "." or "-", starting '
+    "with a letter or digit": (
+        "« %(raw_text)s » n’est pas un type d’événement : 1 à 64 lettres, chiffres, « _ », « . » "
+        "ou « - », commençant par une lettre ou un chiffre"
+    ),
 }
+
+# The import: columns mapped in the page, the background job and its progress.
+EN.update(
+    {
+        "field.phone": "phone",
+        "field.email": "email",
+        "field.first_name": "first name",
+        "field.last_name": "last name",
+        "field.language": "language",
+        "field.country": "country",
+        "field.region": "region, state or department",
+        "field.timezone": "time zone",
+        "field.tags": "tags",
+        "field.is_customer": "customer (yes / no)",
+        "field.consent_sms_marketing": "SMS marketing consent",
+        "field.consent_email_marketing": "email marketing consent",
+        "field.consent_at": "consent date",
+        "field.consent_source": "consent source",
+        "field.consent_text_version": "consent text version",
+        "field.consent_ip": "consent IP address",
+        "field.attribute": "an attribute (named after the column)",
+        "field.ignore": "ignored",
+        "import_job.running": "Import under way",
+        "import_job.finished": "Import finished",
+        "import_job.failed": "Import failed",
+        "import_job.interrupted": "Import interrupted",
+    }
+)
+FR.update(
+    {
+        "field.phone": "téléphone",
+        "field.email": "e-mail",
+        "field.first_name": "prénom",
+        "field.last_name": "nom",
+        "field.language": "langue",
+        "field.country": "pays",
+        "field.region": "région, État ou département",
+        "field.timezone": "fuseau horaire",
+        "field.tags": "étiquettes",
+        "field.is_customer": "client (oui / non)",
+        "field.consent_sms_marketing": "consentement SMS marketing",
+        "field.consent_email_marketing": "consentement e-mail marketing",
+        "field.consent_at": "date du consentement",
+        "field.consent_source": "source du consentement",
+        "field.consent_text_version": "version du texte de consentement",
+        "field.consent_ip": "adresse IP du consentement",
+        "field.attribute": "un attribut (du nom de la colonne)",
+        "field.ignore": "ignorée",
+        "import_job.running": "Import en cours",
+        "import_job.finished": "Import terminé",
+        "import_job.failed": "Import en échec",
+        "import_job.interrupted": "Import interrompu",
+        "Latest imports": "Derniers imports",
+        "File": "Fichier",
+        "Started": "Commencé le",
+        "State": "État",
+        "tab": "tabulation",
+        "Choose what each column holds. A column read as an attribute keeps its header as "
+        "the attribute's name; an ignored column is not imported.": (
+            "Choisissez ce que contient chaque colonne. Une colonne lue comme attribut garde "
+            "son en-tête pour nom d’attribut ; une colonne ignorée n’est pas importée."
+        ),
+        "Read column as": "Lire la colonne comme",
+        "First rows of the file": "Premières lignes du fichier",
+        "No column is read as the phone or the email: choose which one holds them.": (
+            "Aucune colonne n’est lue comme téléphone ou comme e-mail : choisissez celle qui "
+            "les contient."
+        ),
+        'Columns "{first}" and "{second}" are both read as {field}: choose something else '
+        "for one of them.": (
+            "Les colonnes « {first} » et « {second} » sont toutes deux lues comme {field} : "
+            "choisissez autre chose pour l’une d’elles."
+        ),
+        "Importing: you may leave this page, the import goes on.": (
+            "Import en cours : vous pouvez quitter cette page, l’import continue."
+        ),
+        "{done} of {total} rows": "{done} lignes sur {total}",
+        "Refresh": "Actualiser",
+        "Every row counted below was kept. Upload the same file again to import the rest: "
+        "rows already imported change nothing.": (
+            "Chaque ligne comptée ci-dessous a été gardée. Envoyez à nouveau le même fichier "
+            "pour importer le reste : les lignes déjà importées ne changent rien."
+        ),
+        "unchanged": "inchangés",
+        "warnings": "avertissements",
+        "Import another file": "Importer un autre fichier",
+        "the process running the import stopped": "le processus qui importait s’est arrêté",
+        "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
+    }
+)

@@ -29,7 +29,8 @@ from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.charts import bar_chart, funnel_chart
 from textopt.web.composer import analyze_draft
 from textopt.web.i18n import Translate, request_translator
-from textopt.web.rendering import render
+from textopt.web.messages import translate_message
+from textopt.web.rendering import counted, render
 
 __all__ = ["router", "send_time_charts"]
 
@@ -81,20 +82,25 @@ def add_segment(
         with session.begin_nested():
             create_segment(session, name=name, filter=filter)
     except ValidationError as exc:
-        return _segments(request, session, error=exc.message, name=name, filter_text=filter)
+        error = translate_message(request_translator(request), exc.message)
+        return _segments(request, session, error=error, name=name, filter_text=filter)
     return RedirectResponse("/app/segments", status_code=303)
 
 
 @router.get("/app/api/count")
-def segment_count(viewer: WebViewer, session: DbSession, filter: str = "") -> JSONResponse:
-    """The live count of a filter being typed (or why it does not parse)."""
+def segment_count(
+    request: Request, viewer: WebViewer, session: DbSession, filter: str = ""
+) -> JSONResponse:
+    """The live count of a filter being typed (or why it does not parse), in words."""
     if not filter.strip():
-        return JSONResponse({"count": None, "error": None})
+        return JSONResponse({"count": None, "error": None, "label": None})
     try:
         count = count_audience(session, filter=filter[:10_000], now=utcnow())
     except ValidationError as exc:
-        return JSONResponse({"count": None, "error": exc.message})
-    return JSONResponse({"count": count, "error": None})
+        error = translate_message(request_translator(request), exc.message)
+        return JSONResponse({"count": None, "error": error, "label": None})
+    label = counted(request, count, "contact", "contacts")
+    return JSONResponse({"count": count, "error": None, "label": label})
 
 
 class DraftText(BaseModel):

@@ -42,6 +42,7 @@ from textopt.campaigns.audience.tree import (
     Truth,
     Value,
 )
+from textopt.contacts.fields import tag_key
 from textopt.errors import ValidationError
 from textopt.events.types import TYPE_RULE, normalise_type
 from textopt.vocab import Channel, Purpose
@@ -344,7 +345,7 @@ class _Parser:
         return values[0]
 
     def tag(self, token: _Token) -> str:
-        tag = " ".join(token.text.split())
+        tag = tag_key(token.text)  # as tags are stored: `tag:VIP` finds `vip`
         if not tag:
             raise self.fail(token.column, "a tag cannot be empty")
         return tag
