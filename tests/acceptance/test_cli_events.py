@@ -185,7 +185,7 @@ def test_a_file_with_bad_rows_records_nothing_and_names_each_row(
     assert _count(engine) == 0
     human = runner.invoke(app, ["events", "import", str(csv)])
     assert human.exit_code == 2
-    assert "line 4, type:" in human.stderr
+    assert 'line 4, type: "order shipped" is not an event type' in human.stderr
     assert "nothing recorded; 7 of 8 rows refused" in human.stderr
 
 

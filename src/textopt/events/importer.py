@@ -244,7 +244,10 @@ def import_events(
                 parsed.append(_parse_row(line, cells, known, properties, e164=e164, now=now))
             except TextoptError as exc:
                 if len(report.errors) < _MAX_ERRORS:
-                    report.errors.append(RowError(line, exc.field or "row", exc.message))
+                    column = exc.field or "row"
+                    # the report names the column already: "type: ..." would say it twice
+                    message = exc.message.removeprefix(f"{column}: ")
+                    report.errors.append(RowError(line, column, message))
     planned: list[dict[str, Any]] = []
     seen: dict[str, tuple[int, str]] = {}  # key -> (line, fingerprint) within the file
     for batch in _batches(parsed, _BATCH):
