@@ -143,6 +143,10 @@ EN: dict[str, str] = {
     "keyword": "SMS keyword",
     "api": "API",
     "cli": "command line",
+    # events (the contact page)
+    "event_source.api": "API",
+    "event_source.cli": "command line",
+    "event_source.import": "CSV import",
 }
 
 FR: dict[str, str] = {
@@ -834,6 +838,32 @@ FR: dict[str, str] = {
     ),
     "the file is larger than %(n)s MB": "le fichier dépasse %(n)s Mo",
     "reason.sunday": "dimanche : pas de marketing",
+    # events (the contact page)
+    "Events": "Événements",
+    "Occurred": "Survenu le",
+    "Type": "Type",
+    "Properties": "Propriétés",
+    "Recorded by": "Enregistré par",
+    "No event recorded.": "Aucun événement enregistré.",
+    "an order shipped in the last 7 days": "une commande expédiée ces 7 derniers jours",
+    "The latest events are shown; textopt events list --contact shows them all.": (
+        "Les derniers événements sont affichés ; textopt events list --contact les montre tous."
+    ),
+    "event_source.api": "API",
+    "event_source.cli": "ligne de commande",
+    "event_source.import": "import CSV",
+    # the audience language's event terms, as patterns (web/messages.py)
+    '"%(raw_text)s" is not a period like 24h, 90d, 6w, 18m or 2y': (
+        "« %(raw_text)s » n’est pas une durée comme 24h, 90d, 6w, 18m ou 2y"
+    ),
+    'expected a period after "within" (e.g. 7d or 24h) but found %(what)s': (
+        "une durée était attendue après « within » (par ex. 7d ou 24h), mais voici %(what)s"
+    ),
+    '"%(raw_text)s" is not an event type: 1 to 64 letters, digits, "_", "." or "-", starting '
+    "with a letter or digit": (
+        "« %(raw_text)s » n’est pas un type d’événement : 1 à 64 lettres, chiffres, « _ », « . » "
+        "ou « - », commençant par une lettre ou un chiffre"
+    ),
 }
 
 # The import: columns mapped in the page, the background job and its progress.
