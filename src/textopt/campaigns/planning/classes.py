@@ -21,6 +21,7 @@ only reads contact fields and attributes (no Jinja code, no tags), and tracks no
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -94,6 +95,7 @@ class ClassPlanner:
         self.tally = tally
         self.state = recipients.channels[Channel.SMS]
         self.paths = _text_keys(run.template.paths or ())
+        self.wants_attributes = "attributes" in run.template.variables
         self.classes: dict[ClassKey, int] = {}
         self.class_info: list[_Class] = []
         self.texts: dict[TextKey, int] = {}
@@ -114,14 +116,20 @@ class ClassPlanner:
         )
         alone: Any = history  # the recipients planned one by one
         readable: Any = None
-        if dialect == "sqlite" and any(path[0] == "attributes" for path in self.paths):
+        reads_attributes = any(path[0] == "attributes" for path in self.paths)
+        if reads_attributes and _whole_attributes(dialect):
+            # no `->`: the whole attributes text (exact, if fewer recipients share a text)
+            self.paths = (*(p for p in self.paths if p[0] != "attributes"), ("attributes",))
+        elif reads_attributes and dialect == "sqlite":
             # Attributes stored before contacts refused NaN are JSON to Python, malformed
             # to SQLite: their contacts are planned one by one, from the text Python reads.
             readable = func.json_valid(Contact.attributes) == 1
             alone = or_(history, ~readable)
-        texts = []
+        texts: list[Any] = []
         for path in self.paths:
-            if path[0] == "attributes":
+            if path == ("attributes",):
+                texts.append(cast(Contact.attributes, Text))
+            elif path[0] == "attributes":
                 value = _attribute(dialect, path[1:])
                 texts.append(value if readable is None else case((readable, value), else_=None))
             else:
@@ -215,19 +223,17 @@ class ClassPlanner:
         """Plan the first recipient of each new class and text one by one, keep what it
         gives under the values it depends on, then place every missed recipient."""
         classes, texts = self.classes, self.texts
-        first: dict[ClassKey | TextKey, int] = {}  # a text's key starts with "text"
+        first: dict[ClassKey, int] = {}
         for row in missed:
             key = row[_CLASS_START:_TEXT_START]
             if key not in classes:
                 first.setdefault(key, row[0])
             key = row[_TEXT_START:]
             if key not in texts:
-                first.setdefault(("text", *key), row[0])
-        whole = {contact.id: contact for contact in read(set(first.values()))}
-        for key, contact_id in first.items():
-            if key[0] == "text":
-                self._learn_text(key[1:], whole[contact_id], out)
-            else:
+                self._learn_text(key, out)
+        if first:  # a decision needs the whole contact
+            whole = {contact.id: contact for contact in read(set(first.values()))}
+            for key, contact_id in first.items():
                 self._learn_class(key, whole[contact_id], out)
         out.triples.extend(
             (row[0], classes[row[_CLASS_START:_TEXT_START]], texts[row[_TEXT_START:]])
@@ -244,17 +250,33 @@ class ClassPlanner:
         out.classes.append((index, *columns))
         return index
 
-    def _learn_text(self, key: TextKey, contact: Any, out: ClassRows) -> int:
+    def _text_context(self, key: TextKey) -> dict[str, Any]:
+        """The template context of a text from its key alone: what `context_builder` gives
+        for a contact with these values (the template reads nothing else)."""
+        context: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}
+        for path, value in zip(self.paths, key, strict=False):
+            if value is None:
+                continue  # a field or an attribute the contact lacks stays absent
+            if path == ("attributes",):
+                attributes = self.recipients.attributes(value)
+            elif path[0] == "attributes":
+                attributes[path[1]] = json.loads(value) if isinstance(value, str) else value
+            else:
+                context[path[0]] = value
+        if self.wants_attributes:
+            context["attributes"] = attributes
+        context[LANGUAGE_KEY] = key[-1] or ""
+        return context
+
+    def _learn_text(self, key: TextKey, out: ClassRows) -> int:
         recipients = self.recipients
-        attributes = (
-            recipients.attributes(contact.attributes_json) if recipients.needs_attributes else {}
-        )
-        context = recipients.build_context(contact, attributes, ())
+        context = self._text_context(key)
         index = self._next_text
         self._next_text += 1
         try:
             body = self.run.template.render(context)
-            composed = recipients.compose(body, contact.country or "ZZ", context[LANGUAGE_KEY])
+            composed = recipients.compose(body, key[-2] or "ZZ", context[LANGUAGE_KEY])
         except TextoptError as exc:  # a template error, or a text that cannot be sent
             self.text_info[index] = exc.message
         else:
@@ -305,14 +327,19 @@ class ClassPlanner:
         tally.fold()
 
 
+def _whole_attributes(dialect: str) -> bool:
+    """Whether a text's key holds the whole attributes text: a SQLite without `->` has no
+    exact way to give one attribute's JSON text (`json_quote(json_extract(…))` writes a
+    float with 15 digits, and an integer beyond 64 bits as a float)."""
+    return dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 38)
+
+
 def _attribute(dialect: str, path: tuple[str, ...]) -> Any:
     """An attribute's value as JSON text (equal text, equal value), NULL when the contact
-    does not have it: a JSON null and a missing key render differently."""
+    does not have it: a JSON null and a missing key render differently. The text is the
+    stored one (SQLite's `->` copies numbers and strings as written), so Python reads from
+    it the value it reads from the whole attributes."""
     if dialect == "sqlite":
-        # JSON_QUOTE(JSON_EXTRACT(…)) gives "null" for both; `->` keeps them apart
         location = literal("$" + "".join(f'."{key}"' for key in path), Text)
-        if sqlite3.sqlite_version_info >= (3, 38):
-            return Contact.attributes.op("->")(location)
-        value = func.json_quote(func.json_extract(Contact.attributes, location))
-        return case((func.json_type(Contact.attributes, location).is_(None), None), else_=value)
+        return Contact.attributes.op("->")(location)
     return cast(Contact.attributes[path if len(path) > 1 else path[0]], Text)
