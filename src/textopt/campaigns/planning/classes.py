@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.planning.context import RunContext
 from textopt.campaigns.planning.recipients import RecipientPlanner
-from textopt.campaigns.planning.tally import Composed, Tally
+from textopt.campaigns.planning.tally import Composed, Measured, Tally
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact
@@ -101,6 +101,8 @@ class ClassPlanner:
         self.texts: dict[TextKey, int] = {}
         # a text's composition, or the message of the template error it gives, by index
         self.text_info: dict[int, Composed | str] = {}
+        # what the report counts of it (`Composed[1:6]`), or the same message, by index
+        self.text_measures: dict[int, Measured | str] = {}
         self._next_text = 0
 
     # -- reading ------------------------------------------------------------------------
@@ -196,6 +198,7 @@ class ClassPlanner:
             # one per recipient (a text seen again is composed again, under a new index).
             self.texts.clear()
             self.text_info.clear()
+            self.text_measures.clear()
         out = ClassRows()
         alone: list[int] = []
         missed: list[PageRow] = []
@@ -278,9 +281,10 @@ class ClassPlanner:
             body = self.run.template.render(context)
             composed = recipients.compose(body, key[-2] or "ZZ", context[LANGUAGE_KEY])
         except TextoptError as exc:  # a template error, or a text that cannot be sent
-            self.text_info[index] = exc.message
+            self.text_info[index] = self.text_measures[index] = exc.message
         else:
             self.text_info[index] = composed
+            self.text_measures[index] = composed[1:6]
             text, encoding, segments, cost, currency, _, _ = composed
             assert text is not None  # an SMS's composition has a text and an encoding
             assert encoding is not None
@@ -296,21 +300,23 @@ class ClassPlanner:
         report = tally.report
         report.audience += len(triples)
         tally.section(Channel.SMS).audience += len(triples)
-        groups = Counter((c, t) for _, c, t in triples)
+        # per class and measure, not per text: texts seen once are as many groups as
+        # recipients, their measures are few
+        measures = self.text_measures
+        groups = Counter((c, measures[t]) for _, c, t in triples)
         problems = report.template_problems
         text_info, class_info = self.text_info, self.class_info
         longest = -1  # the segments of a message longer than any before, if the page has one
-        for (class_index, text_index), count in groups.items():
-            composed = text_info[text_index]
-            if isinstance(composed, str):
-                problems[composed] += count
+        for (class_index, measured), count in groups.items():
+            if isinstance(measured, str):
+                problems[measured] += count
                 continue
             known = class_info[class_index]
             decision = known.decision
-            tally.add(Channel.SMS, decision, known.country, known.zone, composed, count)
+            tally.add(Channel.SMS, decision, known.country, known.zone, measured, count)
             if decision.verdict != Verdict.BLOCK:
                 report.reached += count
-                longest = max(longest, composed[2])
+                longest = max(longest, measured[1])
         # The page's first recipient with the most segments. Pages come in id order; the
         # page's recipients planned one by one come after it and offer themselves too.
         if longest > tally.worst_segments:
