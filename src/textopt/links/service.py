@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from textopt.config import Settings
+from textopt.db import utcnow
 from textopt.db.batching import id_conditions
 from textopt.db.engine import upsert_insert
 from textopt.errors import ConflictError, NotFoundError, ValidationError
@@ -144,8 +145,21 @@ def _check_url(url: str) -> None:
         )
 
 
-def _new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+#: Random bytes to code characters: each of the 62 characters stands for 4 byte values;
+#: the 8 values above 247 are dropped (an even draw, as `secrets.choice` gives).
+_BYTE_TO_CHAR = bytes(ord(CODE_ALPHABET[value % len(CODE_ALPHABET)]) for value in range(256))
+_UNEVEN = bytes(range(len(CODE_ALPHABET) * 4, 256))
+
+
+def _new_codes(count: int) -> list[str]:
+    """`count` random codes, drawn in bulk from the system's random source (one call per
+    batch, not one per character)."""
+    wanted = count * CODE_LENGTH
+    chars = ""
+    while len(chars) < wanted:
+        drawn = secrets.token_bytes(wanted - len(chars) + wanted // 16 + 8)
+        chars += drawn.translate(_BYTE_TO_CHAR, _UNEVEN).decode("ascii")
+    return [chars[i : i + CODE_LENGTH] for i in range(0, wanted, CODE_LENGTH)]
 
 
 def _existing_codes(
@@ -187,16 +201,23 @@ def rewrite_links(
     contact_ids = {contact_id for contact_id, _ in pairs}
     urls = {url for _, url in pairs}
     codes = _existing_codes(session, campaign_id, contact_ids, urls)
+    statement = upsert_insert(session, LinkCode).on_conflict_do_nothing()
+    now = utcnow()
     for _ in range(_MAX_ROUNDS):
-        missing = pairs - codes.keys()
+        missing = sorted(pairs - codes.keys())
         if not missing:
             break
+        new = _new_codes(len(missing))
         rows = [
-            {"code": _new_code(), "campaign_id": campaign_id, "contact_id": c, "url": u}
-            for c, u in sorted(missing)
+            {"code": code, "campaign_id": campaign_id, "contact_id": c, "url": u, "created_at": now}
+            for code, (c, u) in zip(new, missing, strict=True)
         ]
+        # Core, not the ORM: no unit of work for rows nothing reads back as objects.
+        inserted = session.connection().execute(statement, rows).rowcount
+        if inserted == len(rows):  # no clash: every code is the one drawn
+            codes.update(zip(missing, new, strict=True))
+            break
         # A clash on the code (or a concurrent planner's row) is skipped and retried.
-        session.execute(upsert_insert(session, LinkCode).on_conflict_do_nothing(), rows)
         codes = _existing_codes(session, campaign_id, contact_ids, urls)
     else:
         raise ConflictError(f"could not allocate short codes for campaign {campaign_id}")
