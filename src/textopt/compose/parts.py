@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from textopt.compose.cost import Cost, PriceTable, estimate_cost
 from textopt.compose.graphemes import count_graphemes
-from textopt.compose.gsm import GSM_CHARS, GSM_EXTENSION, encode_gsm, gsm_septets
+from textopt.compose.gsm import GSM_CHARS, GSM_EXTENSION, encode_gsm, gsm_septets, is_gsm
 from textopt.compose.smart import (
     Replacement,
     suggest_replacement,
@@ -90,7 +90,7 @@ class Measure(NamedTuple):
 
 
 def _encoding_and_units(text: str) -> tuple[Encoding, int]:
-    if GSM_CHARS.issuperset(text):
+    if is_gsm(text):
         return Encoding.GSM7, gsm_septets(text)
     try:
         encoded = text.encode("utf-16-le")
