@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from textopt.compose.cost import PriceTable, default_price_table, normalise_country
+from textopt.compose.gsm import is_gsm
 from textopt.compose.parts import Analysis, Encoding, analyze, measure
 from textopt.compose.smart import transliterate
 from textopt.errors import ConfigError, ValidationError
@@ -352,8 +353,11 @@ class MessageFrame:
         (with it on: against the text without it; off: what it would save), without the
         analysis's details (parts, replacements)."""
         framed = self.apply(body)[0]
-        text = transliterate(framed, fold_accents=fold_accents) if smart_encoding else framed
-        encoding, units, segments = measure(text)
+        gsm: bool | None = is_gsm(framed)
+        text = framed
+        if smart_encoding and not gsm:
+            text, gsm = transliterate(framed, fold_accents=fold_accents), None
+        encoding, units, segments = measure(text, gsm=gsm)
         if smart_encoding:
             saving = 0 if text == framed else measure(framed).segments - segments
         elif encoding is Encoding.GSM7:

@@ -66,6 +66,7 @@ _CLASS_PARTS = 9  # country ... area code (see `ClassPlanner._page_query`)
 _TEXT_START = _CLASS_START + _CLASS_PARTS
 #: How many distinct texts a run keeps in memory (their rows stay in the temporary table).
 _MAX_TEXTS = 50_000
+_UNREAD = object()
 #: A reader of whole contact rows by id (on the reading session of the run).
 ContactReader = Callable[[Collection[int]], list[Any]]
 
@@ -104,6 +105,7 @@ class ClassPlanner:
         # what the report counts of it (`Composed[1:6]`), or the same message, by index
         self.text_measures: dict[int, Measured | str] = {}
         self._next_text = 0
+        self._values: dict[str, Any] = {}  # attribute values by their JSON text
 
     # -- reading ------------------------------------------------------------------------
 
@@ -264,13 +266,24 @@ class ClassPlanner:
             if path == ("attributes",):
                 attributes = self.recipients.attributes(value)
             elif path[0] == "attributes":
-                attributes[path[1]] = json.loads(value) if isinstance(value, str) else value
+                attributes[path[1]] = self._value(value) if isinstance(value, str) else value
             else:
                 context[path[0]] = value
         if self.wants_attributes:
             context["attributes"] = attributes
         context[LANGUAGE_KEY] = key[-1] or ""
         return context
+
+    def _value(self, text: str) -> Any:
+        """An attribute's value from its JSON text, decoded once per distinct text (a
+        template that only reads paths never changes it: the value may be shared)."""
+        values = self._values
+        value = values.get(text, _UNREAD)
+        if value is _UNREAD:
+            if len(values) > _MAX_TEXTS:
+                values.clear()
+            value = values[text] = json.loads(text)
+        return value
 
     def _learn_text(self, key: TextKey, out: ClassRows) -> int:
         recipients = self.recipients

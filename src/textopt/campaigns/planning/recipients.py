@@ -105,6 +105,7 @@ class RecipientPlanner:
             tally.section(channel)
         self._frames: dict[tuple[str, str], MessageFrame] = {}
         self._composed: dict[tuple[str, str, str], Composed] = {}
+        self._costs: dict[tuple[Decimal, int], int] = {}
         self._zones: dict[Any, tuple[str, ...]] = {}
         self._attributes: dict[Any, dict[str, Any]] = {}
         self._created = (0, run.stored_now, run.stored_now)  # attempts, created, updated
@@ -148,12 +149,20 @@ class RecipientPlanner:
                 planned.text,
                 str(planned.encoding),
                 segments,
-                int(planned.unit_price * segments * _MICROS),
+                self._micros(planned.unit_price, segments),
                 planned.currency,
                 planned.smart_saving,
                 planned.units,
             )
         return found
+
+    def _micros(self, unit_price: Decimal, segments: int) -> int:
+        """The cost in micros of `segments` at `unit_price` (computed once per pair)."""
+        key = (unit_price, segments)
+        micros = self._costs.get(key)
+        if micros is None:
+            micros = self._costs[key] = int(unit_price * segments * _MICROS)
+        return micros
 
     def zones(self, raw: Any) -> tuple[str, ...]:
         """Candidate zones from their stored JSON text (parsed once per distinct value)."""
