@@ -15,16 +15,15 @@ import re
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from textopt.config import Settings
 from textopt.db import utcnow
 from textopt.db.batching import id_conditions
-from textopt.db.engine import upsert_insert
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.links.models import LinkClick, LinkCode
 
@@ -176,6 +175,25 @@ def _existing_codes(
     return found
 
 
+def _insert_codes(session: Session, rows: list[tuple[str, int, int, str]]) -> int:
+    """Insert (code, campaign, contact, URL) rows, skipping any that clash; how many went in
+    (-1 when the driver cannot tell). Through the driver, as planning's outbox rows are: the
+    creation instant is converted once (by the column's own type), not once per row."""
+    connection = session.connection()
+    dialect = connection.dialect
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    created_at = cast(Table, LinkCode.__table__).c.created_at.type
+    convert = created_at.dialect_impl(dialect).bind_processor(dialect)
+    now = utcnow()
+    stored = convert(now) if convert is not None else now
+    sql = (
+        "INSERT INTO link_codes (code, campaign_id, contact_id, url, created_at) "
+        f"VALUES ({', '.join([marker] * 5)}) ON CONFLICT DO NOTHING"
+    )
+    result = connection.exec_driver_sql(sql, [(*row, stored) for row in rows])
+    return int(result.rowcount)
+
+
 def rewrite_links(
     session: Session,
     *,
@@ -201,20 +219,13 @@ def rewrite_links(
     contact_ids = {contact_id for contact_id, _ in pairs}
     urls = {url for _, url in pairs}
     codes = _existing_codes(session, campaign_id, contact_ids, urls)
-    statement = upsert_insert(session, LinkCode).on_conflict_do_nothing()
-    now = utcnow()
     for _ in range(_MAX_ROUNDS):
         missing = sorted(pairs - codes.keys())
         if not missing:
             break
         new = _new_codes(len(missing))
-        rows = [
-            {"code": code, "campaign_id": campaign_id, "contact_id": c, "url": u, "created_at": now}
-            for code, (c, u) in zip(new, missing, strict=True)
-        ]
-        # Core, not the ORM: no unit of work for rows nothing reads back as objects.
-        inserted = session.connection().execute(statement, rows).rowcount
-        if inserted == len(rows):  # no clash: every code is the one drawn
+        rows = [(code, campaign_id, c, u) for code, (c, u) in zip(new, missing, strict=True)]
+        if _insert_codes(session, rows) == len(rows):  # no clash: every code is the one drawn
             codes.update(zip(missing, new, strict=True))
             break
         # A clash on the code (or a concurrent planner's row) is skipped and retried.

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests.factories.campaigns import add_contact, new_campaign
 
 from textopt.config import Settings
+from textopt.db import utcnow
 from textopt.errors import NotFoundError, ValidationError
 from textopt.links import service as links_service
 from textopt.links.models import LinkClick, LinkCode
@@ -83,6 +84,8 @@ def test_a_code_drawn_twice_is_drawn_again_and_every_link_is_the_stored_one(
     assert out == [f"{BASE}Ccccccc", f"{BASE}Bbbbbbb"]
     stored = dict(session.execute(select(LinkCode.contact_id, LinkCode.code)).all())
     assert stored == {alice: taken, bob: "Ccccccc", carol: "Bbbbbbb"}
+    created = session.scalars(select(LinkCode.created_at)).all()
+    assert all(at.tzinfo is not None and abs(at - utcnow()).total_seconds() < 600 for at in created)
 
 
 def test_codes_are_drawn_evenly_from_the_alphabet() -> None:
