@@ -19,6 +19,7 @@ from textopt.consent.models import ConsentSource
 from textopt.contacts.importrows import IssueCode
 from textopt.links.reach import Unreachable
 from textopt.policy import get_pack, pack_names
+from textopt.policy.packs import customise_pack
 from textopt.web import charts
 from textopt.web.catalogue import EN, FR
 from textopt.web.i18n import translator
@@ -206,15 +207,27 @@ def _english_words(text: str) -> set[str]:
 @pytest.mark.parametrize("name", pack_names())
 def test_every_packs_rules_read_in_french_without_english_words(name: str) -> None:
     pack = get_pack(name)
-    french = pack_rules(pack, translator("fr"))
-    english = pack_rules(pack, translator("en"))
+    french = pack_rules(pack, translator("fr"), lang="fr")
+    english = pack_rules(pack, translator("en"), lang="en")
     assert len(french) == len(english) >= 6
-    for (rule, text, _, confidence), (en_rule, _en_text, _, en_confidence) in zip(
-        french, english, strict=True
-    ):
-        assert _english_words(f"{rule} {text} {confidence}") == set(), text
-        assert (rule, confidence) != (en_rule, en_confidence)
-        assert not en_rule.startswith("rule.")
+    for rule, en_rule in zip(french, english, strict=True):
+        assert _english_words(f"{rule.name} {rule.requirement} {rule.confidence}") == set()
+        assert (rule.name, rule.confidence) != (en_rule.name, en_rule.confidence)
+        assert not en_rule.name.startswith("rule.")
+        assert (en_rule.source, en_rule.source_lang) == (rule.source, "en") or (
+            rule.source_lang == "fr" and name.startswith("FR")
+        )
+
+
+def test_the_french_packs_cite_their_sources_in_french_words() -> None:
+    rules = pack_rules(get_pack("FR"), translator("fr"), lang="fr")
+    assert {rule.source_lang for rule in rules} == {"fr"}
+    assert rules[0].source.startswith("Pratique courante du secteur")
+    customised = customise_pack(
+        get_pack("FR"), {"hours": {"end": "19:00", "source": "our own rule"}}
+    )
+    hours = pack_rules(customised, translator("fr"), lang="fr")[0]
+    assert (hours.source, hours.source_lang) == ("our own rule", "en")
 
 
 @pytest.mark.parametrize(
