@@ -9,6 +9,7 @@ words.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from fastapi import Request
@@ -21,6 +22,7 @@ __all__ = [
     "LANGUAGE_COOKIE",
     "Translate",
     "choose_language",
+    "long_date",
     "request_translator",
     "translator",
 ]
@@ -69,3 +71,30 @@ def translator(lang: str) -> Translate:
 def request_translator(request: Request) -> Translate:
     """The translation function of the request's language."""
     return translator(choose_language(request, settings=request.app.state.settings))
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def long_date(_: Translate, day: dt.date) -> str:
+    """`Wednesday 25 November 2026`, `mercredi 25 novembre 2026`: a day as people say it."""
+    return _("%(weekday)s %(day)s %(month)s %(year)s") % {
+        "weekday": _(_WEEKDAYS[day.weekday()]),
+        "day": day.day,
+        "month": _(_MONTHS[day.month - 1]),
+        "year": day.year,
+    }

@@ -28,7 +28,7 @@ from textopt.policy.windows import holiday_name
 from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.charts import bar_chart, funnel_chart
 from textopt.web.composer import analyze_draft
-from textopt.web.i18n import Translate, request_translator
+from textopt.web.i18n import Translate, long_date, request_translator
 from textopt.web.messages import translate_message
 from textopt.web.rendering import counted, render
 
@@ -265,8 +265,10 @@ def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calend
     for label, counts in sorted(hours.items())[:_MAX_DAYS_SHOWN]:
         day = _day_of(label)
         title = f"{_('Send times by local hour')}: {label}"
+        caption = long_date(_, day) if day is not None else label
         if day is not None and holiday_name(calendar, day) is not None:
             title += f" ({_('holiday')})"
+            caption += f" — {_('holiday')}"
         charts.append(
             bar_chart(
                 [(f"{h:02d}h", count) for h, count in enumerate(counts)],
@@ -274,6 +276,7 @@ def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calend
                 shaded=set(range(24)) if day is None else set(quiet_hours(calendar, day)),
                 shaded_label=_("Shaded: hours when marketing may not be sent"),
                 height=150,
+                caption=caption,
             )
         )
     return charts
