@@ -25,6 +25,7 @@ __all__ = [
     "long_date",
     "request_translator",
     "translator",
+    "weekdays",
 ]
 
 LANGUAGES = ("fr", "en")
@@ -98,3 +99,19 @@ def long_date(_: Translate, day: dt.date) -> str:
         "month": _(_MONTHS[day.month - 1]),
         "year": day.year,
     }
+
+
+_SHORT_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def weekdays(_: Translate, days: frozenset[int]) -> str:
+    """`Mon–Sat`, `lun.–sam.`, `every day`, or a list such as `Mon, Wed` (0 is Monday)."""
+    ordered = sorted(days)
+    if len(ordered) == 7:
+        return _("every day")
+    if not ordered:
+        return _("no day")
+    names = [_(_SHORT_DAYS[d]) for d in ordered]
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{names[0]}–{names[-1]}"
+    return ", ".join(names)

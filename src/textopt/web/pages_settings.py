@@ -19,25 +19,12 @@ from textopt.optin.service import create_list, list_lists
 from textopt.policy import get_pack, select_pack
 from textopt.policy.packs import Pack, format_minutes
 from textopt.web.auth import CsrfField, WebViewer, check_form
-from textopt.web.i18n import Translate, choose_language, request_translator
+from textopt.web.i18n import Translate, choose_language, request_translator, weekdays
 from textopt.web.rendering import render
 
 __all__ = ["PackRule", "pack_rules", "router"]
 
 router = APIRouter(include_in_schema=False)
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def _days(_: Translate, days: frozenset[int]) -> str:
-    ordered = sorted(days)
-    if len(ordered) == 7:
-        return _("every day")
-    if not ordered:
-        return _("no day")
-    names = [_(_DAYS[d]) for d in ordered]
-    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
-        return f"{names[0]}–{names[-1]}"
-    return ", ".join(names)
 
 
 def _and(_: Translate, words: list[str]) -> str:
@@ -74,7 +61,7 @@ def pack_rules(pack: Pack, _: Translate, *, lang: str) -> list[PackRule]:
         pack.footer,
     )
     hours = _("marketing %(days)s, %(start)s–%(end)s, recipient's local time") % {
-        "days": _days(_, h.days),
+        "days": weekdays(_, h.days),
         "start": format_minutes(h.start),
         "end": format_minutes(h.end),
     }

@@ -105,7 +105,7 @@ def test_send_time_charts_shade_the_hours_the_policy_closes_holidays_included() 
     assert thursday.count(f'fill="{charts._SHADE}"') == 12  # before 08:00 and from 20:00
     assert "jour férié" not in thursday
     assert good_friday.count(f'fill="{charts._SHADE}"') == 24
-    assert "2026-04-03 Fri (jour férié)" in good_friday
+    assert "Heures d’envoi, heure locale: vendredi 3 avril 2026 — jour férié" in good_friday
 
 
 def test_the_dashboard_never_imports_the_api() -> None:
