@@ -20,6 +20,7 @@ from textopt.policy import get_pack, select_pack
 from textopt.policy.packs import Pack, format_minutes
 from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.i18n import Translate, choose_language, request_translator, weekdays
+from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["PackRule", "pack_rules", "router"]
@@ -188,7 +189,8 @@ def add_list(
                 countries=[c for c in countries.replace(" ", "").split(",") if c] or None,
             )
     except TextoptError as exc:
-        return _settings_page(request, session, viewer, error=exc.message)
+        error = translate_message(request_translator(request), exc.message)
+        return _settings_page(request, session, viewer, error=error)
     record_audit(
         session,
         actor=viewer.actor,

@@ -250,6 +250,11 @@ def test_the_french_packs_cite_their_sources_in_french_words() -> None:
             "(canaux : sms, email)\n  consent:smss\n          ^",
         ),
         ("this upload is gone: upload the file again", None),
+        ("no contact with id 99999", "aucun contact n°99999"),
+        (
+            "campaign 3 is running: only a draft launches",
+            "la campagne n°3 est en cours : seul un brouillon se lance",
+        ),
         ("an error nobody wrote a pattern for", "an error nobody wrote a pattern for"),
     ],
 )
@@ -263,3 +268,20 @@ def test_domain_errors_read_in_french_with_their_values_kept(
 def test_the_filter_as_typed_is_never_translated_even_when_it_holds_catalogue_words() -> None:
     message = "column 1: the filter is empty; write all to select every contact\n  sms\n  ^"
     assert translate_message(translator("fr"), message).endswith("\n  sms\n  ^")
+
+
+@pytest.mark.parametrize(
+    ("raw", "french"),
+    [
+        ("06 12 34 ab", "n’est pas un numéro valide : il contient des lettres ou des symboles"),
+        ("06 12", "n’est pas un numéro valide : trop court"),
+        ("+999 612345678", "n’est pas un numéro valide : indicatif de pays inconnu"),
+    ],
+)
+def test_a_refused_number_is_explained_in_french(raw: str, french: str) -> None:
+    from textopt.contacts.phones import parse_phone
+    from textopt.errors import InvalidPhoneNumber
+
+    with pytest.raises(InvalidPhoneNumber) as refused:
+        parse_phone(raw, default_region="FR")
+    assert translate_message(translator("fr"), refused.value.message) == f"« {raw} » {french}"
