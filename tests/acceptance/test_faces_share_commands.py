@@ -153,11 +153,17 @@ def test_rejects_files_of_web_uploads_are_kept_and_purged_like_the_apis(
     found = re.search(r'action="/app/import/([A-Za-z0-9_-]+)"', mapping.text)
     assert found is not None
     web_token = found.group(1)
-    done = web.post(
+    started = web.post(
         f"/app/import/{web_token}",
         data={"csrf_token": csrf, "region": "FR", "filename": "web.csv"},
     )
-    assert done.status_code == 200, done.text
+    assert started.status_code == 303, started.text
+    job = started.headers["location"]
+    deadline = time.monotonic() + 60  # a bound on the wait for the background job
+    while web.get(f"{job}/progress").json()["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    done = web.get(job)
     assert f"/app/import/{web_token}/rejects" in done.text
     api_token = by_api["rejects_url"].split("/")[-2]
     # one folder, one naming: either face serves the other's rejects file

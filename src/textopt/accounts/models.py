@@ -45,6 +45,7 @@ class Scope(StrEnum):
     SEND = "send"  # one-off messages (`POST /v1/messages`)
     GDPR = "gdpr"  # export and erase a person, export the contact list
     ADMIN = "admin"  # users, API keys, webhook endpoints, the audit log
+    METRICS = "metrics"  # `GET /metrics` only (counts, no personal data): for a scraper's key
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {

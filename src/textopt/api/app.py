@@ -9,6 +9,7 @@ restarted when they die and stopped by one `Supervisor` whose report `/health` s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 
@@ -27,18 +28,21 @@ from textopt.api import (
     messages,
     segments,
 )
+from textopt.api import metrics as metrics_routes
 from textopt.api import webhooks as webhook_routes
 from textopt.api.bodies import BodyGuard
 from textopt.api.openapi import ERROR_RESPONSES, install_openapi, operation_id
 from textopt.api.webhook_events import declare_webhooks
 from textopt.config import Settings
 from textopt.consent.suppression import address_digester
+from textopt.contacts.importjobs import ImportRunner
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
 from textopt.gdpr.retention import Housekeeper
 from textopt.http.deps import limit
 from textopt.http.problems import install_problem_handlers
-from textopt.supervisor import Backoff, Supervisor, WorkerFactory
+from textopt.metrics import DispatchMetrics, Metrics
+from textopt.supervisor import Backoff, Supervisor, WorkerFactory, WorkerReport
 from textopt.web import mount_web
 from textopt.webhooks.delivery import WebhookDeliverer
 
@@ -53,11 +57,13 @@ paginated by cursor: pass a page's `next` as `after`.
 """
 
 
-def side_work(engine: Engine, settings: Settings) -> dict[str, WorkerFactory]:
+def side_work(
+    engine: Engine, settings: Settings, *, metrics: DispatchMetrics | None = None
+) -> dict[str, WorkerFactory]:
     """The workers `textopt serve` supervises: dispatcher (with its own tasks), webhook
     deliverer, retention of files and records."""
     return {
-        "dispatcher": lambda: Dispatcher(engine, settings),
+        "dispatcher": lambda: Dispatcher(engine, settings, metrics=metrics),
         "webhooks": lambda: WebhookDeliverer(engine, settings),
         "retention": lambda: Housekeeper(engine, settings),
     }
@@ -78,21 +84,27 @@ def create_app(
     the supervisor's delays between restarts.
     """
     db = engine if engine is not None else create_db_engine(settings.database_url)
+    metrics = Metrics.for_engine(db)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not dispatcher:
-            yield
-            return
-        supervisor = Supervisor(
-            workers if workers is not None else side_work(db, settings), backoff=restart_backoff
-        )
-        app.state.supervisor = supervisor
-        supervisor.start()
+        supervisor = None
+        if dispatcher:
+            supervisor = Supervisor(
+                workers
+                if workers is not None
+                else side_work(db, settings, metrics=metrics.dispatch),
+                backoff=restart_backoff,
+            )
+            app.state.supervisor = supervisor
+            supervisor.start()
         try:
             yield
         finally:
-            await supervisor.stop()
+            # imports under way end after their current batch, marked interrupted
+            await asyncio.to_thread(app.state.import_runner.stop)
+            if supervisor is not None:
+                await supervisor.stop()
 
     app = FastAPI(
         title="textopt",
@@ -111,10 +123,15 @@ def create_app(
     app.state.sessions = session_factory(db)
     app.state.limiter = limiter or RequestLimiter()
     app.state.supervisor = None  # set while the lifespan runs the workers
+    app.state.metrics = metrics
+    metrics.workers.watch(lambda: _supervised(app))
+    # the dashboard's imports run in threads of this process (`contacts.importjobs`)
+    app.state.import_runner = ImportRunner(db, settings)
     install_problem_handlers(app)
     app.add_middleware(BodyGuard, upload_bytes=lambda: int(settings.max_upload_mb * 2**20))
     public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
     app.include_router(health.router, dependencies=public)
+    app.include_router(metrics_routes.router)
     for module in (accounts, contacts, consent, segments, campaigns, messages, gdpr):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
@@ -123,3 +140,9 @@ def create_app(
     declare_webhooks(app)
     install_openapi(app)
     return app
+
+
+def _supervised(app: FastAPI) -> dict[str, WorkerReport]:
+    """The side work's report while the lifespan runs it (none otherwise)."""
+    supervisor: Supervisor | None = app.state.supervisor
+    return supervisor.report() if supervisor is not None else {}

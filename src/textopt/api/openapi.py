@@ -46,6 +46,8 @@ OPERATION_IDS: dict[str, str] = {
     "contacts:create_contact": "contacts_create",
     "contacts:import_upload": "contacts_import",
     "contacts:import_rejects": "contacts_import_rejects",
+    "contacts:start_import_job": "contacts_import_start",
+    "contacts:get_import_job": "contacts_import_job",
     "contacts:export": "contacts_export",
     "contacts:get_contact": "contacts_get",
     "contacts:update_contact": "contacts_update",
@@ -99,6 +101,7 @@ OPERATION_IDS: dict[str, str] = {
     "hooks:unsubscribe_now": "unsubscribe_confirm",
     # health
     "health:health": "health",
+    "metrics:metrics": "metrics",
 }
 
 

@@ -36,7 +36,9 @@ def create(
     name: str,
     scope: Annotated[
         list[str],
-        typer.Option("--scope", help="read, write, launch, send, gdpr, admin (repeatable)"),
+        typer.Option(
+            "--scope", help="read, write, launch, send, gdpr, admin, metrics (repeatable)"
+        ),
     ],
     user: Annotated[
         str | None,

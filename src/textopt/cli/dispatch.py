@@ -19,12 +19,13 @@ from textopt.campaigns.report import message_history
 from textopt.campaigns.sends import enqueue_message
 from textopt.cli.common import console, console_err, engine, print_json, session
 from textopt.cli.display import human_instant, workspace_zone
-from textopt.config import get_settings
+from textopt.config import Settings, get_settings
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.dispatch.backlog import Backlog, outbox_backlog
 from textopt.dispatch.worker import DispatchStats, run_dispatch
 from textopt.errors import ValidationError
+from textopt.metrics import Metrics, serve_metrics
 from textopt.outbox.states import MessageStatus
 from textopt.vocab import Purpose
 
@@ -128,6 +129,21 @@ def dispatch(
         bool, typer.Option("--once", help="Stop when nothing is due and receipts are in")
     ] = False,
     workers: Annotated[int, typer.Option("--workers", help="Workers per provider account")] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Serve Prometheus metrics over HTTP on this port (GET any path)",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host", help="Address of the metrics listener (no auth: keep it private)"
+        ),
+    ] = "127.0.0.1",
     as_json: JsonOption = False,
 ) -> None:
     """Send due messages through the configured providers (Ctrl-C stops cleanly).
@@ -139,11 +155,38 @@ def dispatch(
         raise ValidationError("--workers must be at least 1", field="workers")
     settings = get_settings()
     db = engine()
+    metrics = Metrics.for_engine(db) if metrics_port is not None else None
+    listener = (
+        serve_metrics(metrics, host=metrics_host, port=metrics_port)
+        if metrics is not None and metrics_port is not None
+        else None
+    )
+    try:
+        _dispatch(db, settings, workers=workers, once=once, as_json=as_json, metrics=metrics)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _dispatch(
+    db: Engine,
+    settings: Settings,
+    *,
+    workers: int,
+    once: bool,
+    as_json: bool,
+    metrics: Metrics | None,
+) -> None:
+    """Run the dispatcher with its live status line, or its JSON summary at the end."""
     status = _LiveStatus(db, workspace_zone())
     stopped = False
     if as_json:
         try:
-            status.update(run_dispatch(db, settings, workers=workers, once=once, webhooks=True))
+            status.update(
+                run_dispatch(
+                    db, settings, workers=workers, once=once, webhooks=True, metrics=metrics
+                )
+            )
         except KeyboardInterrupt:
             stopped = True
         backlog = _backlog_dict(status.backlog(fresh=True))
@@ -159,6 +202,7 @@ def dispatch(
                     once=once,
                     progress=status.update,
                     webhooks=True,
+                    metrics=metrics,
                 )
             )
         except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from textopt import __version__
 from textopt.cli import (
     apikeys,
     campaign,
@@ -40,12 +41,25 @@ app = typer.Typer(
 )
 
 
+def _show_version(asked: bool) -> None:
+    """Print the version and stop, before any setting is read."""
+    if asked:
+        typer.echo(f"textopt {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     config: Annotated[
         Path | None,
         typer.Option("--config", help="TOML configuration file", envvar="TEXTOPT_CONFIG"),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit", callback=_show_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     """Consent-first SMS and email marketing."""
     reset_settings(load_settings(config))

@@ -335,8 +335,21 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _SIZED_FILTERS = ("center", "indent", "wordwrap", "format", "replace", "join")
 
 
+def _printable(value: Any) -> Any:
+    """Refuse to print a method or a function: its text (`<built-in method upper of str
+    object at 0x…>`) names a memory address, different for every recipient and every run."""
+    if callable(value) and not isinstance(value, Undefined):
+        name = getattr(value, "__name__", "")
+        if not name or name.startswith("_"):
+            raise TemplateError("the template prints a function, not a value", field="template")
+        raise TemplateError(
+            f"{name!r} is a method, not a value: call it, as in {name}()", field="template"
+        )
+    return value
+
+
 def _environment(undefined: type[Undefined]) -> _Sandbox:
-    env = _Sandbox(undefined=undefined, autoescape=False, cache_size=0)
+    env = _Sandbox(undefined=undefined, autoescape=False, cache_size=0, finalize=_printable)
     env.globals.pop("lipsum", None)  # random text would make rendering non-deterministic
     env.globals.pop("namespace", None)  # state carried across loop steps: no SMS needs it
     env.globals["range"] = _bounded_range
@@ -508,9 +521,38 @@ def _find_path(context: Mapping[str, Any], target: object, depth: int = 3) -> st
     return None
 
 
-def _variable_name(obj: Any, name: str | None, context: Mapping[str, Any]) -> str:
+def _all_paths(tree: nodes.Template) -> tuple[tuple[str, ...], ...]:
+    """Every variable path the template spells (`a.b.c` gives `a.b.c` and `a.b`), in order."""
+    found = (_path_of(node) for node in tree.find_all(nodes.Getattr))
+    return tuple(dict.fromkeys(path for path in found if path is not None))
+
+
+def _resolve(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` as the template reads it, or `missing`."""
+    value: Any = context.get(path[0], missing)
+    for key in path[1:]:
+        if value is missing:
+            break
+        value = _STRICT.getattr(value, key)
+        if isinstance(value, Undefined):
+            return missing
+    return value
+
+
+def _variable_name(
+    obj: Any, name: str | None, context: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]
+) -> str:
+    """The dotted name of what the template could not find: `name` looked up in `obj`.
+
+    The template's own paths come first, in order: the first whose parent is `obj` and
+    whose last part is `name` is the one that failed. Searching the context for `obj`
+    would be wrong for values that are not unique objects (two attributes both 0 are the
+    same object, and the name would depend on the other's place)."""
     if obj is missing:
         return str(name)
+    for path in paths:
+        if path[-1] == name and len(path) > 1 and _resolve(context, path[:-1]) is obj:
+            return ".".join(path)
     parent = _find_path(context, obj)
     return f"{parent}.{name}" if parent else str(name)
 
@@ -584,6 +626,7 @@ class Template:
         self._pieces = _fast_pieces(tree)
         self._fast = _fast_renderer(self._pieces) if self._pieces else None
         self._paths = _read_paths(tree)
+        self._all_paths = _all_paths(tree)
         uses_language = any(f.name in _LOCALE_FILTERS for f in tree.find_all(nodes.Filter))
         self._constant: str | None = None
         if not self.variables and not uses_language:
@@ -630,7 +673,7 @@ class Template:
         except _MissingVariable as exc:
             if exc.hint:
                 raise TemplateError(f"template failed: {exc.hint}", field="template") from None
-            name = _variable_name(exc.obj, exc.name, context)
+            name = _variable_name(exc.obj, exc.name, context, self._all_paths)
             raise TemplateError(f"template variable {name!r} is missing", field=name) from None
         except TextoptError as exc:
             raise TemplateError(f"template failed: {exc.message}", field="template") from None
@@ -670,11 +713,13 @@ class Template:
             failure = f"template failed: {type(exc).__name__}: {exc}"
         finally:
             _SEEN.reset(token)
-        missing_names = {
-            _variable_name(u._undefined_obj, u._undefined_name, context)
-            for u in seen
-            if not u._undefined_hint
-        }
+        missing_names: set[str] = set()
+        for u in seen:
+            if not u._undefined_hint:  # each path named once, in the order they failed
+                paths = tuple(p for p in self._all_paths if ".".join(p) not in missing_names)
+                missing_names.add(
+                    _variable_name(u._undefined_obj, u._undefined_name, context, paths)
+                )
         hints = [u._undefined_hint for u in seen if u._undefined_hint]
         if hints and not failure:
             failure = f"template failed: {hints[0]}"

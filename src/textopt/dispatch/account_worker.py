@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ from textopt.dispatch.feedback import record_submit_feedback
 from textopt.dispatch.recovery import release_unsent
 from textopt.dispatch.stats import DispatchStats
 from textopt.logs import log_event
-from textopt.providers.base import Provider, SubmitOutcome, SubmitResult
+from textopt.providers.base import OutboundMessage, Provider, SubmitOutcome, SubmitResult
 from textopt.vocab import Channel
 
 if TYPE_CHECKING:
@@ -162,6 +163,13 @@ class AccountWorker:
     def _count(self, name: str, worker: str, claimed: ClaimReport) -> None:
         self.dispatcher.stats.blocked += claimed.blocked + claimed.expired
         self.dispatcher.stats.deferred += claimed.deferred
+        self.dispatcher.metrics.claimed(
+            name,
+            sending=len(claimed.sending),
+            blocked=claimed.blocked,
+            expired=claimed.expired,
+            deferred=claimed.deferred,
+        )
         busy = claimed.sending or claimed.blocked or claimed.expired or claimed.deferred
         log_event(
             log,
@@ -190,6 +198,17 @@ class AccountWorker:
         stats.expired += report.expired
         stats.throttled += report.throttled
         stats.by_provider[name] = stats.by_provider.get(name, 0) + report.submitted
+        self.dispatcher.metrics.answered(
+            name,
+            {
+                "submitted": report.submitted,
+                "retried": report.retried,
+                "failed": report.failed,
+                "expired": report.expired,
+                "unknown": report.unknown,
+            },
+            throttled=report.throttled,
+        )
         log_event(
             log,
             logging.INFO,
@@ -263,7 +282,7 @@ class AccountWorker:
                         more = False
                         break
                     # claimed, so sent, even when asked to stop: leases must not run out
-                    flying.append(asyncio.ensure_future(provider.submit(claimed.sending)))
+                    flying.append(asyncio.ensure_future(self._submit(provider, claimed.sending)))
                     sent += len(claimed.sending)
                     more = claimed.tokens_left == 0
                     if more and not stopped():
@@ -295,7 +314,9 @@ class AccountWorker:
                         claimed, ahead = await ahead, None
                         self._count(name, worker, claimed)
                         if claimed.sending:
-                            flying.append(asyncio.ensure_future(provider.submit(claimed.sending)))
+                            flying.append(
+                                asyncio.ensure_future(self._submit(provider, claimed.sending))
+                            )
                             sent += len(claimed.sending)
                     while flying:
                         results = await asyncio.shield(flying[0])
@@ -316,6 +337,14 @@ class AccountWorker:
             for answer in answered:
                 if isinstance(answer, list):
                     await self._record_now(name, provider, worker, answer, progress)
+
+    async def _submit(self, provider: Provider, batch: list[OutboundMessage]) -> list[SubmitResult]:
+        """Hand a batch to the provider, timing its answer (the submit latency metric)."""
+        started = time.perf_counter()
+        try:
+            return await provider.submit(batch)
+        finally:
+            self.dispatcher.metrics.submit_took(provider.name, time.perf_counter() - started)
 
     async def _release(self, name: str, worker: str, claimed: ClaimReport) -> None:
         """Queue again a claimed batch no provider has seen (the worker is failing)."""
@@ -350,6 +379,7 @@ class AccountWorker:
 
         moved, kept, stranded = await self.dispatcher.database.run(work)
         self.dispatcher.stats.failed_over += sum(moved.values())
+        self.dispatcher.metrics.failed_over(name, sum(moved.values()))
         if moved or kept or stranded:
             log_event(
                 log,

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from textopt.outbox.models import Message
+from textopt.outbox.models import Message, status_in
 from textopt.outbox.states import MessageStatus
 
-__all__ = ["Backlog", "outbox_backlog"]
+__all__ = ["Backlog", "OpenMessages", "open_messages", "outbox_backlog"]
 
 #: The states of a message that has not gone yet and still may.
 _UNSENT = (MessageStatus.PLANNED, MessageStatus.QUEUED)
@@ -42,3 +42,43 @@ def outbox_backlog(session: Session, *, now: dt.datetime) -> Backlog:
     ).one()
     due, waiting, next_send_at = row
     return Backlog(due=int(due), waiting=int(waiting), next_send_at=next_send_at)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenMessages:
+    """Messages not through the dispatcher yet, counted by state, reason and account."""
+
+    status: str  # planned, queued or sending
+    due: bool  # its send time has come (always true of a message in `sending`)
+    reason: str | None  # why it waits (quiet hours, a cap, a retry's error), if it does
+    provider: str | None  # the account chosen for it, once chosen
+    count: int
+    oldest_send_at: dt.datetime | None  # the earliest send time of the group
+
+
+def open_messages(session: Session, *, now: dt.datetime) -> list[OpenMessages]:
+    """The open messages (planned, queued, sending) in one grouped read of the open index."""
+    due = Message.send_at.is_(None) | (Message.send_at <= now)
+    rows = session.execute(
+        select(
+            Message.status,
+            due,
+            Message.reason,
+            Message.provider,
+            func.count(),
+            func.min(Message.send_at),
+        )
+        .where(status_in(MessageStatus.PLANNED, MessageStatus.QUEUED, MessageStatus.SENDING))
+        .group_by(Message.status, due, Message.reason, Message.provider)
+    ).all()
+    return [
+        OpenMessages(
+            status=str(status),
+            due=bool(is_due) or status == MessageStatus.SENDING,
+            reason=reason,
+            provider=provider,
+            count=int(count),
+            oldest_send_at=oldest,
+        )
+        for status, is_due, reason, provider, count, oldest in rows
+    ]

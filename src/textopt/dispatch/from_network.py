@@ -33,6 +33,7 @@ from textopt.inbound.service import (
     store_inbound,
 )
 from textopt.logs import log_event
+from textopt.metrics import DispatchMetrics
 from textopt.providers.base import Receipt
 from textopt.providers.mo import InboundSms
 
@@ -63,6 +64,7 @@ class NetworkSink:
         *,
         database: DatabaseThread,
         stats: DispatchStats,
+        metrics: DispatchMetrics,
         clock: Callable[[], dt.datetime],
         feedback: FeedbackRules,
     ) -> None:
@@ -71,6 +73,7 @@ class NetworkSink:
         self.feedback = feedback
         self.database = database
         self.stats = stats
+        self.metrics = metrics
         self.clock = clock
         self.inbound_due = asyncio.Event()  # stored MOs may wait to be applied
         self.inbound_due.set()  # MOs a crash left stored and unapplied
@@ -90,6 +93,7 @@ class NetworkSink:
                 messages.append(item)
         applied = await self.database.run(lambda: self._store_batch(receipts, messages))
         self.stats.receipts += applied
+        self.metrics.received([r.at for r in receipts], applied=applied, now=self.clock())
         log_event(
             log,
             logging.INFO,

@@ -44,6 +44,7 @@ from textopt.dispatch.stats import DispatchStats
 from textopt.eligibility import workspace_policy
 from textopt.errors import ConfigError
 from textopt.housekeeping import Housekeeper, Job
+from textopt.metrics import DispatchMetrics, Metrics
 from textopt.providers.base import Provider, build_provider
 from textopt.supervisor import Backoff, Supervisor, WorkerFactory, WorkerReport
 from textopt.webhooks.delivery import WebhookDeliverer
@@ -65,6 +66,7 @@ class Dispatcher:
         poll_interval: float = 0.2,
         housekeeping: Sequence[Job] | None = None,
         restart_backoff: Backoff | None = None,
+        metrics: DispatchMetrics | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -72,6 +74,8 @@ class Dispatcher:
         self.clock = clock
         self.poll_interval = poll_interval
         self.stats = DispatchStats()
+        # the process's counters: they outlive this dispatcher when a supervisor replaces it
+        self.metrics = metrics if metrics is not None else DispatchMetrics()
         self.workspace = workspace_policy(settings)
         # the secret key (it may be read from a key file) once, for every claim and receipt
         self.digest = address_digester(settings.resolved_secret_key())
@@ -103,6 +107,7 @@ class Dispatcher:
     def _recovered(self, unknown: int, requeued: int) -> None:
         self.stats.recovered_unknown += unknown
         self.stats.recovered_requeued += requeued
+        self.metrics.recovered(unknown=unknown, requeued=requeued)
 
     def provider(self, name: str) -> Provider:
         """The provider of account `name`, built from the settings the first time."""
@@ -171,6 +176,7 @@ class Dispatcher:
             self.settings,
             database=self.database,
             stats=self.stats,
+            metrics=self.metrics,
             clock=self.clock,
             feedback=self.feedback,
         )
@@ -254,12 +260,22 @@ def run_dispatch(
     providers: Mapping[str, Any] | None = None,
     only_ids: Collection[int] | None = None,
     webhooks: bool = False,
+    metrics: Metrics | None = None,
 ) -> DispatchStats:
     """Run the dispatcher in a fresh event loop (the CLI's entry point).
 
-    With `webhooks`, the webhook delivery loop runs beside it (after it, with `once`).
+    With `webhooks`, the webhook delivery loop runs beside it (after it, with `once`);
+    `metrics` counts what it does and reports its tasks.
     """
-    dispatcher = Dispatcher(engine, settings, workers=workers, providers=providers)
+    dispatcher = Dispatcher(
+        engine,
+        settings,
+        workers=workers,
+        providers=providers,
+        metrics=metrics.dispatch if metrics is not None else None,
+    )
+    if metrics is not None:
+        metrics.workers.watch(dispatcher.report)
 
     async def main() -> DispatchStats:
         if not webhooks:
@@ -271,6 +287,8 @@ def run_dispatch(
             return stats
         # supervised: a delivery loop that dies is logged and started again, not lost
         side = Supervisor({"webhooks": lambda: WebhookDeliverer(engine, settings)})
+        if metrics is not None:
+            metrics.workers.watch(side.report)
         side.start()
         try:
             return await dispatcher.run(progress=progress, only_ids=only_ids)

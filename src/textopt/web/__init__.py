@@ -20,7 +20,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from textopt.errors import RateLimited, TextoptError
 from textopt.http.problems import status_of
 from textopt.links.service import is_link_code
-from textopt.web import pages_campaigns, pages_contacts, pages_home, pages_public, pages_settings
+from textopt.web import (
+    pages_campaigns,
+    pages_contacts,
+    pages_home,
+    pages_import,
+    pages_public,
+    pages_settings,
+)
 from textopt.web.auth import LoginRequired
 from textopt.web.i18n import request_translator
 from textopt.web.messages import translate_message
@@ -40,7 +47,13 @@ _TITLES = {
 }
 
 
+#: Paths of the shape of a short link that the API owns (a scraper reads its errors as JSON).
+_API_PATHS = frozenset({"/metrics"})
+
+
 def _is_page(path: str) -> bool:
+    if path in _API_PATHS:
+        return False
     return path == "/app" or path.startswith(_WEB_PREFIXES) or is_link_code(path[1:])
 
 
@@ -104,7 +117,14 @@ def _install_error_pages(app: FastAPI) -> None:
 def mount_web(app: FastAPI) -> None:
     """Add the dashboard, the signup pages, short links and static files to `app`."""
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (pages_home, pages_contacts, pages_campaigns, pages_settings, pages_public):
+    for module in (
+        pages_home,
+        pages_contacts,
+        pages_import,
+        pages_campaigns,
+        pages_settings,
+        pages_public,
+    ):
         app.include_router(module.router)
     # Last, so that every other single-segment path (/docs, /health...) is matched first.
     app.add_api_route(

@@ -824,3 +824,93 @@ FR: dict[str, str] = {
         "(permis : %(raw_allowed)s)"
     ),
 }
+
+# The import: columns mapped in the page, the background job and its progress.
+EN.update(
+    {
+        "field.phone": "phone",
+        "field.email": "email",
+        "field.first_name": "first name",
+        "field.last_name": "last name",
+        "field.language": "language",
+        "field.country": "country",
+        "field.region": "region, state or department",
+        "field.timezone": "time zone",
+        "field.tags": "tags",
+        "field.is_customer": "customer (yes / no)",
+        "field.consent_sms_marketing": "SMS marketing consent",
+        "field.consent_email_marketing": "email marketing consent",
+        "field.consent_at": "consent date",
+        "field.consent_source": "consent source",
+        "field.consent_text_version": "consent text version",
+        "field.consent_ip": "consent IP address",
+        "field.attribute": "an attribute (named after the column)",
+        "field.ignore": "ignored",
+        "import_job.running": "Import under way",
+        "import_job.finished": "Import finished",
+        "import_job.failed": "Import failed",
+        "import_job.interrupted": "Import interrupted",
+    }
+)
+FR.update(
+    {
+        "field.phone": "téléphone",
+        "field.email": "e-mail",
+        "field.first_name": "prénom",
+        "field.last_name": "nom",
+        "field.language": "langue",
+        "field.country": "pays",
+        "field.region": "région, État ou département",
+        "field.timezone": "fuseau horaire",
+        "field.tags": "étiquettes",
+        "field.is_customer": "client (oui / non)",
+        "field.consent_sms_marketing": "consentement SMS marketing",
+        "field.consent_email_marketing": "consentement e-mail marketing",
+        "field.consent_at": "date du consentement",
+        "field.consent_source": "source du consentement",
+        "field.consent_text_version": "version du texte de consentement",
+        "field.consent_ip": "adresse IP du consentement",
+        "field.attribute": "un attribut (du nom de la colonne)",
+        "field.ignore": "ignorée",
+        "import_job.running": "Import en cours",
+        "import_job.finished": "Import terminé",
+        "import_job.failed": "Import en échec",
+        "import_job.interrupted": "Import interrompu",
+        "Latest imports": "Derniers imports",
+        "File": "Fichier",
+        "Started": "Commencé le",
+        "State": "État",
+        "tab": "tabulation",
+        "Choose what each column holds. A column read as an attribute keeps its header as "
+        "the attribute's name; an ignored column is not imported.": (
+            "Choisissez ce que contient chaque colonne. Une colonne lue comme attribut garde "
+            "son en-tête pour nom d’attribut ; une colonne ignorée n’est pas importée."
+        ),
+        "Read column as": "Lire la colonne comme",
+        "First rows of the file": "Premières lignes du fichier",
+        "No column is read as the phone or the email: choose which one holds them.": (
+            "Aucune colonne n’est lue comme téléphone ou comme e-mail : choisissez celle qui "
+            "les contient."
+        ),
+        'Columns "{first}" and "{second}" are both read as {field}: choose something else '
+        "for one of them.": (
+            "Les colonnes « {first} » et « {second} » sont toutes deux lues comme {field} : "
+            "choisissez autre chose pour l’une d’elles."
+        ),
+        "Importing: you may leave this page, the import goes on.": (
+            "Import en cours : vous pouvez quitter cette page, l’import continue."
+        ),
+        "{done} of {total} rows": "{done} lignes sur {total}",
+        "Refresh": "Actualiser",
+        "Every row counted below was kept. Upload the same file again to import the rest: "
+        "rows already imported change nothing.": (
+            "Chaque ligne comptée ci-dessous a été gardée. Envoyez à nouveau le même fichier "
+            "pour importer le reste : les lignes déjà importées ne changent rien."
+        ),
+        "unchanged": "inchangés",
+        "warnings": "avertissements",
+        "Import another file": "Importer un autre fichier",
+        "the process running the import stopped": "le processus qui importait s’est arrêté",
+        "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
+    }
+)

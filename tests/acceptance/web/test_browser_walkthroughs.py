@@ -91,7 +91,7 @@ def test_a_marketer_imports_segments_composes_previews_launches_and_reads_the_re
     _menu(page, "Import")
     page.locator("#file").set_input_files(str(spreadsheet))
     page.get_by_role("button", name=re.compile("Envoyer")).click()
-    mapping = page.locator("table")
+    mapping = page.locator("table").first
     expect(mapping).to_contain_text("téléphone")
     expect(mapping).to_contain_text("ville")
     expect(mapping).to_contain_text("Alice · Bruno · Chloé")

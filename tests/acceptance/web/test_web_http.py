@@ -266,11 +266,19 @@ def test_the_import_result_names_each_rejection_and_warning_in_the_viewers_langu
     )
     token = re.search(r'action="/app/import/([A-Za-z0-9_-]+)"', answer.text)
     assert token is not None
-    done = http.post(
+    started = http.post(
         f"/app/import/{token.group(1)}",
         data={"csrf_token": csrf},
         headers={"Accept-Language": "fr"},
     )
+    assert started.status_code == 303, started.text
+    deadline = time.monotonic() + 60  # a bound on the wait for the background job
+    while time.monotonic() < deadline:
+        state = http.get(started.headers["location"] + "/progress").json()["state"]
+        if state != "running":
+            break
+        time.sleep(0.1)
+    done = http.get(started.headers["location"], headers={"Accept-Language": "fr"})
     assert done.status_code == 200, done.text
     assert "le numéro de téléphone n’est pas valide" in done.text
     assert "adresse e-mail non valide (le téléphone de la ligne est gardé)" in done.text

@@ -57,6 +57,47 @@ def test_runtime_errors_become_template_errors() -> None:
         compile_template("{{ 1 / n }}").render({"n": 0})
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ attributes.city.upper }}", "'upper' is a method, not a value: call it, as in upper()"),
+        ("{{ attributes.items }}", "'items' is a method"),
+        ("{{ first_name.title }}", "'title' is a method"),
+    ],
+)
+def test_printing_a_method_is_an_error_not_its_address(source: str, message: str) -> None:
+    """`<built-in method upper of str object at 0x…>` would differ per recipient and run."""
+    template = compile_template(source)
+    context = {"first_name": "léa", "attributes": {"city": "Lyon"}}
+    with pytest.raises(TemplateError, match=message):
+        template.render(context)
+    report = template.validate([context, context])
+    [(failure, count)] = report.failures.items()
+    assert message in failure
+    assert count == 2
+    assert compile_template("{{ attributes.city.upper() }}").render(context) == "LYON"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "name"),
+    [
+        ({"city": 0, "profile": 0}, "attributes.city.city"),
+        ({"city": {"city": 1}, "profile": 0}, "attributes.profile.city"),
+        ({"city": "", "profile": ""}, "attributes.city.city"),
+    ],
+)
+def test_the_missing_variable_is_named_by_its_path_not_by_an_equal_value(
+    attributes: dict[str, Any], name: str
+) -> None:
+    """Two attributes holding 0 are one object: the name follows the template's paths."""
+    template = compile_template("{{ attributes.city.city }} {{ attributes.profile.city }}")
+    with pytest.raises(TemplateError, match=f"'{name}' is missing"):
+        template.render({"attributes": attributes})
+    both = {"attributes.city.city", "attributes.profile.city"}
+    expected = both if attributes["city"] == attributes["profile"] else {name}
+    assert set(template.validate([{"attributes": attributes}]).missing) == expected
+
+
 def test_lipsum_is_not_available() -> None:
     # Random text would make two renders of one message differ.
     with pytest.raises(TemplateError, match="lipsum"):

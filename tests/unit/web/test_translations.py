@@ -83,19 +83,23 @@ def _walk(node: nodes.Node, out: list[str]) -> None:
 
 
 def _constants(node: nodes.Node, found: list[str], *, translated: bool) -> None:
-    """Strings an expression prints without a translating call around them."""
-    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
-        inside = node.node.name in _TRANSLATING
-        for child in node.iter_child_nodes():
-            _constants(child, found, translated=translated or inside)
+    """Strings an expression prints without a translating call around them.
+
+    A call's or a filter's arguments and a lookup's key are values handed over (`num(n)`,
+    `result.get("rows_read")`, `options["kind"]`), not printed: only what they are applied
+    to is followed.
+    """
+    if isinstance(node, nodes.Call):
+        if isinstance(node.node, nodes.Name) and node.node.name in _TRANSLATING:
+            return
+        _constants(node.node, found, translated=translated)
         return
-    if isinstance(node, nodes.Filter) and node.name in ("format", "join", "urlencode"):
-        _constants(node.node, found, translated=translated) if node.node else None
-        return  # a format's or join's arguments are values, not words
+    if isinstance(node, nodes.Filter | nodes.Getattr | nodes.Getitem):
+        if node.node is not None:
+            _constants(node.node, found, translated=translated)
+        return
     if isinstance(node, nodes.Compare | nodes.Test):
         return  # compared, never printed
-    if isinstance(node, nodes.Getattr | nodes.Getitem):
-        return  # a lookup's key (`options["kind"]`) is not printed
     if isinstance(node, nodes.Const) and isinstance(node.value, str) and not translated:
         found.append(node.value)
     for child in node.iter_child_nodes():

@@ -3,8 +3,9 @@
 What planning writes for a recipient depends on few values. The text depends on the
 values the template reads, the country and the language; the decision on the country,
 region, zones, consent, customer status, whether there is a number and a usable address,
-and (in North America) the area code. Recipients with recent marketing (frequency caps) or
-on the suppression list are the exceptions: each gets a decision of their own.
+and (in North America) the area code. Recipients with recent marketing (frequency caps),
+on the suppression list, or (on SQLite) with attributes its JSON functions cannot read are
+the exceptions: each is planned one by one.
 
 So the page query reads those values, not whole contacts. A recipient whose values were
 seen before costs two dictionary lookups. The first recipient of a new class or text is
@@ -51,14 +52,14 @@ from textopt.vocab import Channel
 
 __all__ = ["ClassPlanner", "PageRow"]
 
-#: A page row: id, phone, recent marketing, the class's parts, then the text's (as many
+#: A page row: id, phone, whether to plan it one by one, the class's parts, then the text's (as many
 #: as the template reads values, plus country and language): its length varies by campaign.
 PageRow = tuple[Any, ...]
 #: A class: the page row's values a decision without history depends on (9 of them).
 ClassKey = tuple[Any, ...]
 #: A text: the page row's values the template reads, then country and language.
 TextKey = tuple[Any, ...]
-#: Where the parts of a page row start: id, phone, recent marketing, then the class.
+#: Where the parts of a page row start: id, phone, one by one, then the class.
 _CLASS_START = 3
 _CLASS_PARTS = 9  # country ... area code (see `ClassPlanner._page_query`)
 _TEXT_START = _CLASS_START + _CLASS_PARTS
@@ -111,16 +112,24 @@ class ClassPlanner:
             counted=COUNTED_PLANNED,
             exclude_campaign_id=run.campaign_id,
         )
+        alone: Any = history  # the recipients planned one by one
+        readable: Any = None
+        if dialect == "sqlite" and any(path[0] == "attributes" for path in self.paths):
+            # Attributes stored before contacts refused NaN are JSON to Python, malformed
+            # to SQLite: their contacts are planned one by one, from the text Python reads.
+            readable = func.json_valid(Contact.attributes) == 1
+            alone = or_(history, ~readable)
         texts = []
         for path in self.paths:
             if path[0] == "attributes":
-                texts.append(_attribute(dialect, path[1:]))
+                value = _attribute(dialect, path[1:])
+                texts.append(value if readable is None else case((readable, value), else_=None))
             else:
                 texts.append(getattr(Contact, path[0]))
         columns = [
             Contact.id,
             Contact.phone,
-            history,
+            alone,
             # the class: what a decision without history depends on (`EligibilityBatch.key_of`)
             Contact.country,
             Contact.region,
@@ -165,7 +174,7 @@ class ClassPlanner:
         read: ContactReader,
     ) -> tuple[ClassRows, list[int]]:
         """The page's triples, and its suppressed contacts to plan one by one (contacts
-        with recent marketing are left to the caller too).
+        flagged to be planned one by one are left to the caller too).
 
         `read` gives whole contact rows: it is called only when the page has a class or a
         text not seen before, for the first recipient of each.
@@ -280,7 +289,9 @@ class ClassPlanner:
             if decision.verdict != Verdict.BLOCK:
                 report.reached += count
                 longest = max(longest, composed[2])
-        if longest > tally.worst_segments:  # the page's first recipient with the most
+        # The page's first recipient with the most segments. Pages come in id order; the
+        # page's recipients planned one by one come after it and offer themselves too.
+        if longest > tally.worst_segments:
             contact_id, text_index = min(
                 (contact_id, text_index)
                 for contact_id, class_index, text_index in triples
@@ -290,7 +301,7 @@ class ClassPlanner:
             )
             best = text_info[text_index]
             assert not isinstance(best, str)
-            tally.set_worst(contact_id, best)
+            tally.offer_worst(contact_id, best)
         tally.fold()
 
 

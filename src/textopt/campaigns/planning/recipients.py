@@ -470,8 +470,11 @@ class RecipientPlanner:
             alive[id(decision)] = decision
             counts[(Channel.SMS, id(decision), country, zone, composed)] += 1
             verdict = decision.verdict
-            if verdict != Verdict.BLOCK and segments > tally.worst_segments:
-                tally.set_worst(contact_id, composed)
+            if verdict != Verdict.BLOCK and (
+                segments > tally.worst_segments
+                or (segments == tally.worst_segments and contact_id < tally.worst_contact)
+            ):
+                tally.offer_worst(contact_id, composed)
             append_outcome((verdict, decision.at, decision.reason))
         return outcomes
 

@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["ChannelPlan", "PlanReport"]
+__all__ = ["ChannelPlan", "PlanReport", "by_count"]
 
 _MICROS = Decimal(1_000_000)
 
 
 def _money(micros: int) -> str:
     return str(Decimal(micros) / _MICROS)
+
+
+def by_count(counter: Counter[str]) -> list[tuple[str, int]]:
+    """Most frequent first, then alphabetically: the same order whichever path planned."""
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
 
 
 @dataclass(slots=True)
@@ -41,8 +46,8 @@ class ChannelPlan:
             "audience": self.audience,
             "planned": self.planned,
             "send_now": self.send_now,
-            "deferred": dict(self.deferred.most_common()),
-            "blocked": dict(self.blocked.most_common()),
+            "deferred": dict(by_count(self.deferred)),
+            "blocked": dict(by_count(self.blocked)),
             "segments": self.segments,
             "cost": _money(self.cost_micros),
             "currency": currency,
@@ -114,8 +119,8 @@ class PlanReport:
             "reached": self.reached,
             "planned": self.planned,
             "send_now": self.send_now,
-            "deferred": dict(self.deferred.most_common()),
-            "blocked": dict(self.blocked.most_common()),
+            "deferred": dict(by_count(self.deferred)),
+            "blocked": dict(by_count(self.blocked)),
             "written": self.written,
             "segments": self.segments,
             "cost": _money(self.cost_micros),
@@ -127,7 +132,7 @@ class PlanReport:
             "smart_encoding_saving_segments": self.smart_saving,
             "send_times_by_local_hour": self.hours,
             "worst_message": self.worst,
-            "template_problems": dict(self.template_problems.most_common()),
+            "template_problems": dict(by_count(self.template_problems)),
             "throughput_segments_per_second": self.throughput,
             "estimated_duration_seconds": round(self.estimated_seconds, 1),
             "channels": {name: plan.to_dict(self.currency) for name, plan in self.channels.items()},

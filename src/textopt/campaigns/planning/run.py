@@ -24,7 +24,7 @@ from textopt.campaigns.planning.classes import ClassPlanner
 from textopt.campaigns.planning.contacts import contact_batches, contacts_by_id
 from textopt.campaigns.planning.context import RunContext, run_context
 from textopt.campaigns.planning.recipients import RecipientPlanner
-from textopt.campaigns.planning.report import PlanReport
+from textopt.campaigns.planning.report import PlanReport, by_count
 from textopt.campaigns.planning.snapshot import reading_session
 from textopt.campaigns.planning.tally import Tally
 from textopt.compose import PriceTable
@@ -184,7 +184,8 @@ def _plan_by_class(
 
         for page in classes.pages(reads, batch_size):
             numbers = classes.suppressed(reads, page)
-            # the recipients planned one by one: recent marketing (caps), or suppressed
+            # the recipients planned one by one: recent marketing (caps), attributes SQLite
+            # cannot read, or suppressed
             flagged = [row[0] for row in page if row[2]]
             alone_rows = contacts_by_id(reads, flagged)
             alone_fetched = recipients.fetch(reads, alone_rows) if alone_rows else None
@@ -305,7 +306,7 @@ def plan_campaign(
     if report.template_problems:
         problems = "; ".join(
             f"{message} ({count:,} of {report.audience:,} recipients)"
-            for message, count in report.template_problems.most_common()
+            for message, count in by_count(report.template_problems)
         )
         raise TemplateError(f"nothing was planned: {problems}", field="template")
     campaign.planned_at = now

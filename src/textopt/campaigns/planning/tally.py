@@ -42,7 +42,11 @@ class Tally:
         self.default_zone = default_zone
         self.counts: Counter[_Outcome] = Counter()
         self.alive: dict[int, Decision] = {}  # the decisions `counts` names, by id
-        self.worst_segments = -1  # the segments of the plan's longest message so far
+        # The plan's longest message: the recipient with the lowest id among those with the
+        # most segments, whatever order the recipients are planned in (by class, the ones
+        # with recent marketing come after their page).
+        self.worst_segments = -1
+        self.worst_contact = 0
 
     def section(self, channel: Channel) -> ChannelPlan:
         """The report's section of `channel` (created on first use)."""
@@ -65,10 +69,16 @@ class Tally:
         self.alive[id(decision)] = decision
         self.counts[(channel, id(decision), country, zone, composed)] += count
 
-    def set_worst(self, contact_id: int, composed: Composed) -> None:
-        """Show `composed` (for `contact_id`) as the plan's longest message."""
+    def offer_worst(self, contact_id: int, composed: Composed) -> None:
+        """Show `composed` (for `contact_id`) as the plan's longest message if it is: more
+        segments than the longest so far, or as many for a lower contact id."""
         text, encoding, segments, _, _, _, units = composed
+        if segments < self.worst_segments or (
+            segments == self.worst_segments and contact_id > self.worst_contact
+        ):
+            return
         self.worst_segments = segments
+        self.worst_contact = contact_id
         self.report.worst = {
             "contact_id": contact_id,
             "text": text,

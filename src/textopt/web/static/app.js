@@ -1,6 +1,6 @@
 // textopt dashboard: a little progressive enhancement in plain JavaScript.
-// Every page works without it; it adds the composer's live counter, the segment counter
-// and the print button.
+// Every page works without it; it adds the composer's live counter, the segment counter,
+// the print button and the import's progress bar.
 "use strict";
 
 function debounce(fn, ms) {
@@ -141,7 +141,31 @@ function segmentCounter(area) {
   if (area.value) refresh();
 }
 
+// An import running in the background: the bar follows its job until it ends, then the
+// page reloads to show the result the server writes (in the viewer's language).
+function importProgress(card) {
+  const bar = card.querySelector("progress");
+  async function poll() {
+    let data;
+    try {
+      const response = await fetch(card.dataset.poll, { credentials: "same-origin" });
+      data = await response.json();
+    } catch (error) {
+      setTimeout(poll, 2000);
+      return;
+    }
+    bar.value = data.percent;
+    bar.textContent = `${data.percent} %`;
+    setText(card, "progress", data.label);
+    if (data.state === "running") setTimeout(poll, 700);
+    else window.location.reload();
+  }
+  setTimeout(poll, 300);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const job = document.querySelector("#import-job[data-poll]");
+  if (job) importProgress(job);
   const form = document.getElementById("composer");
   if (form) composer(form);
   for (const area of document.querySelectorAll("textarea[data-count-target]")) segmentCounter(area);
