@@ -174,6 +174,7 @@ def test_every_page_reads_in_french_without_an_english_text_of_the_catalogue(
     assert "mot-clé inconnu « tagg »" in pages["segment error"]
     assert "Pas de consentement marketing" in visible_text(pages["contact"])
     assert "point-virgule" in visible_text(pages["import mapping"])
+    assert "STOP appliqué" in visible_text(pages["proof"])
     english = _found(ENGLISH, pages)
     assert english == [], "\n".join(english)
 
