@@ -912,5 +912,6 @@ FR.update(
         "Import another file": "Importer un autre fichier",
         "the process running the import stopped": "le processus qui importait s’est arrêté",
         "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
+        "allowed: %(window)s": "permis : %(window)s",
     }
 )
