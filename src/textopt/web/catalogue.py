@@ -133,6 +133,7 @@ EN: dict[str, str] = {
     "keyword": "SMS keyword",
     "api": "API",
     "cli": "command line",
+    "slug": "address",
 }
 
 FR: dict[str, str] = {
@@ -913,5 +914,11 @@ FR.update(
         "the process running the import stopped": "le processus qui importait s’est arrêté",
         "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
         "allowed: %(window)s": "permis : %(window)s",
+        # form fields named by an error (web/__init__.py)
+        "name": "nom",
+        "brand": "marque",
+        "filter": "filtre",
+        "slug": "adresse",
+        "countries": "pays",
     }
 )
