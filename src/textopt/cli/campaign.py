@@ -18,7 +18,7 @@ from textopt.campaigns.report import campaign_report, explain_recipient
 from textopt.campaigns.segments import count_audience
 from textopt.cli import campaign_drafts
 from textopt.cli.common import console, console_err, parse_instant, print_json, session
-from textopt.cli.display import human_instant, send_time_histogram
+from textopt.cli.display import counted, human_instant, send_time_histogram
 from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
@@ -276,7 +276,7 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         )
     if data["worst_message"]:
         worst = data["worst_message"]
-        console.print(f"worst case ({worst['segments']} segments, {worst['encoding']}):")
+        console.print(f"worst case ({counted(worst['segments'], 'segment')}, {worst['encoding']}):")
         console.print(f"  {worst['text']}", highlight=False)
     if data["throughput_segments_per_second"]:
         console.print(

@@ -94,9 +94,9 @@ def _install_error_pages(app: FastAPI) -> None:
             return await handlers[RequestValidationError](request, exc)  # type: ignore[no-any-return]
         assert isinstance(exc, RequestValidationError)
         names = dict.fromkeys(str(e.get("loc", ("",))[-1]) for e in exc.errors())
-        return _html_error(
-            request, 422, "Some fields are missing or invalid.", fields=", ".join(names)
-        )
+        _ = request_translator(request)  # a field's name in words where the catalogue has it
+        fields = ", ".join(_(name) for name in names)
+        return _html_error(request, 422, "Some fields are missing or invalid.", fields=fields)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         if not _is_page(request.url.path):

@@ -147,6 +147,7 @@ EN: dict[str, str] = {
     "event_source.api": "API",
     "event_source.cli": "command line",
     "event_source.import": "CSV import",
+    "slug": "address",
 }
 
 FR: dict[str, str] = {
@@ -864,6 +865,75 @@ FR: dict[str, str] = {
         "« %(raw_text)s » n’est pas un type d’événement : 1 à 64 lettres, chiffres, « _ », « . » "
         "ou « - », commençant par une lettre ou un chiffre"
     ),
+    # days and months, for the day above each send-time chart (i18n.long_date)
+    "%(weekday)s %(day)s %(month)s %(year)s": "%(weekday)s %(day)s %(month)s %(year)s",
+    "Monday": "lundi",
+    "Tuesday": "mardi",
+    "Wednesday": "mercredi",
+    "Thursday": "jeudi",
+    "Friday": "vendredi",
+    "Saturday": "samedi",
+    "Sunday": "dimanche",
+    "January": "janvier",
+    "February": "février",
+    "March": "mars",
+    "April": "avril",
+    "May": "mai",
+    "June": "juin",
+    "July": "juillet",
+    "August": "août",
+    "September": "septembre",
+    "October": "octobre",
+    "November": "novembre",
+    "December": "décembre",
+    "no contact with id %(id)s": "aucun contact n°%(id)s",
+    "no campaign with id %(id)s": "aucune campagne n°%(id)s",
+    "no message with id %(id)s": "aucun message n°%(id)s",
+    "no signup list %(raw_slug)s": "aucune liste d’inscription %(raw_slug)s",
+    "a signup list %(raw_slug)s exists already": (
+        "une liste d’inscription %(raw_slug)s existe déjà"
+    ),
+    "consent text %(raw_version)s is missing": (
+        "le texte de consentement %(raw_version)s n’existe pas"
+    ),
+    "campaign %(id)s is %(code_status)s: only a draft launches": (
+        "la campagne n°%(id)s est %(code_status)s : seul un brouillon se lance"
+    ),
+    "a %(code_from)s campaign cannot become %(code_to)s": (
+        "une campagne %(code_from)s ne peut pas devenir %(code_to)s"
+    ),
+    "list slug %(raw_slug)s: use 1-64 lower-case letters, digits and inner hyphens": (
+        "adresse de liste %(raw_slug)s : 1 à 64 minuscules, chiffres et tirets intérieurs"
+    ),
+    "country %(raw_code)s is not an ISO 3166 code": (
+        "le pays %(raw_code)s n’est pas un code ISO 3166"
+    ),
+    "a signup list needs a name of 1 to 200 characters": (
+        "une liste d’inscription a un nom de 1 à 200 caractères"
+    ),
+    "a signup list names its brand (1 to 100 characters)": (
+        "une liste d’inscription nomme sa marque (1 à 100 caractères)"
+    ),
+    "consent text version %(raw_version)s is not registered (add it with `textopt consent "
+    "texts add`)": (
+        "la version de texte de consentement %(raw_version)s n’est pas enregistrée "
+        "(ajoutez-la avec `textopt consent texts add`)"
+    ),
+    '"%(raw_number)s" is not a valid number: %(why)s': (
+        "« %(raw_number)s » n’est pas un numéro valide : %(why)s"
+    ),
+    "it contains letters or symbols": "il contient des lettres ou des symboles",
+    "unknown country code": "indicatif de pays inconnu",
+    "not a phone number": "ce n’est pas un numéro de téléphone",
+    "too short": "trop court",
+    "too long": "trop long",
+    "wrong length": "longueur incorrecte",
+    "no such number range": "cette tranche de numéros n’existe pas",
+    "empty phone number": "numéro de téléphone vide",
+    "numbers of %(raw_country)s cannot join this list (allowed: %(raw_allowed)s)": (
+        "les numéros de %(raw_country)s ne peuvent pas s’inscrire à cette liste "
+        "(permis : %(raw_allowed)s)"
+    ),
 }
 
 # The import: columns mapped in the page, the background job and its progress.
@@ -981,5 +1051,12 @@ FR.update(
         "%(raw_source)s has %(n)s columns; at most %(max)s are read": (
             "%(raw_source)s a %(n)s colonnes ; %(max)s au plus sont lues"
         ),
+        "allowed: %(window)s": "permis : %(window)s",
+        # form fields named by an error (web/__init__.py)
+        "name": "nom",
+        "brand": "marque",
+        "filter": "filtre",
+        "slug": "adresse",
+        "countries": "pays",
     }
 )

@@ -23,6 +23,11 @@ def _num(value: int) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
+def _text_width(text: str, size: int) -> int:
+    """A generous width of `text` at font `size`: digits and letters at 0.62 em."""
+    return round(len(text) * size * 0.62) + 2
+
+
 def funnel_chart(stages: Sequence[tuple[str, int]], *, title: str, width: int = 520) -> Markup:
     """Horizontal bars, one per stage, each as wide as its share of the first stage."""
     row, label_w = 34, 150
@@ -34,7 +39,9 @@ def funnel_chart(stages: Sequence[tuple[str, int]], *, title: str, width: int = 
         f'preserveAspectRatio="xMinYMin meet" aria-labelledby="t-{id(stages)}">',
         f'<title id="t-{id(stages)}">{escape(title)}</title><desc>{escape(desc)}</desc>',
     ]
-    bar_space = width - label_w - 80
+    # room on the right for the longest "count (share)" written after a full bar
+    widest = max((_num(c) + " (100 %)" for _, c in stages), key=len, default="")
+    bar_space = width - label_w - _text_width(widest, 13) - 8
     for index, (label, count) in enumerate(stages):
         y = 4 + index * row
         bar = max(round(bar_space * count / top), 1 if count else 0)
@@ -59,11 +66,16 @@ def bar_chart(
     width: int = 520,
     height: int = 180,
     label_every: int = 3,
+    caption: str = "",
 ) -> Markup:
-    """Vertical bars (hours of a day...); the bars at `shaded` indices stand on a grey band."""
-    left, bottom, top_pad = 36, 22, 10
-    plot_w, plot_h = width - left - 6, height - bottom - top_pad
+    """Vertical bars (hours of a day...); the bars at `shaded` indices stand on a grey band.
+
+    A `caption` (the day the bars are of) is shown above the chart as its figure caption.
+    """
     peak = max((count for _, count in values), default=0)
+    # the y axis is labelled with the peak: as wide as it needs ("20 000"), never cut
+    left, bottom, top_pad = max(36, _text_width(_num(peak), 11) + 8), 22, 10
+    plot_w, plot_h = width - left - 6, height - bottom - top_pad
     scale = peak or 1
     step = plot_w / max(len(values), 1)
     desc = "; ".join(f"{label}: {count}" for label, count in values)
@@ -105,4 +117,7 @@ def bar_chart(
                 f'fill="{_INK}" font-size="11">{escape(label)}</text>'
             )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    svg = Markup("".join(parts))
+    if not caption:
+        return svg
+    return Markup(f'<figure class="chart"><figcaption>{escape(caption)}</figcaption>{svg}</figure>')

@@ -5,7 +5,8 @@ Domain errors are English sentences with values in them (`column 5: unknown keyw
 pattern of such a sentence: the message is matched against each, and the translation gets
 the values back. Values that are themselves sentences ("the end of the filter", a
 suggestion) are translated the same way; names starting with `raw` never are (the filter
-as typed). A message no pattern matches is shown as it came.
+as typed), names starting with `code` are codes given words (`running`). A message no
+pattern matches is shown as it came.
 """
 
 from __future__ import annotations
@@ -46,14 +47,15 @@ def translate_message(_: Translate, message: str) -> str:
         found = pattern.match(message)
         if found is None:
             continue
-        values = {
-            name: value if name.startswith("raw") else _translate_value(_, value)
-            for name, value in found.groupdict().items()
-        }
+        values = {name: _value(_, name, value) for name, value in found.groupdict().items()}
         return _(key) % values
     return message
 
 
-def _translate_value(_: Translate, value: str) -> str:
+def _value(_: Translate, name: str, value: str) -> str:
+    if name.startswith("raw"):
+        return value
+    if name.startswith("code"):
+        return _(value)
     # words of a sentence, not a code or a name the user typed (those have no space)
     return translate_message(_, value) if " " in value.strip() else value

@@ -24,12 +24,13 @@ from textopt.errors import ValidationError
 from textopt.http.deps import DbSession, check_csrf
 from textopt.http.params import RowId
 from textopt.links.service import clicks_by_campaign, tracks_links
-from textopt.policy import Calendar, describe_calendar, quiet_hours, select_pack, sending_calendar
+from textopt.policy import Calendar, quiet_hours, select_pack, sending_calendar
+from textopt.policy.packs import format_minutes
 from textopt.policy.windows import holiday_name
 from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.charts import bar_chart, funnel_chart
 from textopt.web.composer import analyze_draft
-from textopt.web.i18n import Translate, request_translator
+from textopt.web.i18n import Translate, long_date, request_translator, weekdays
 from textopt.web.messages import translate_message
 from textopt.web.rendering import counted, render
 from textopt.web.template_errors import describe_template_error
@@ -191,9 +192,10 @@ def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calend
     charts = []
     for label, counts in sorted(hours.items())[:_MAX_DAYS_SHOWN]:
         day = _day_of(label)
-        title = f"{_('Send times by local hour')}: {label}"
+        caption = long_date(_, day) if day is not None else label
         if day is not None and holiday_name(calendar, day) is not None:
-            title += f" ({_('holiday')})"
+            caption += f" — {_('holiday')}"
+        title = f"{_('Send times by local hour')}: {caption}"
         charts.append(
             bar_chart(
                 [(f"{h:02d}h", count) for h, count in enumerate(counts)],
@@ -201,6 +203,7 @@ def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calend
                 shaded=set(range(24)) if day is None else set(quiet_hours(calendar, day)),
                 shaded_label=_("Shaded: hours when marketing may not be sent"),
                 height=150,
+                caption=caption,
             )
         )
     return charts
@@ -248,7 +251,8 @@ def campaign_page(
             deferred_total=sum(preview.deferred.values()),
             blocked_total=sum(preview.blocked.values()),
             histograms=send_time_charts(_, preview.hours, calendar),
-            quiet_rule=describe_calendar(calendar),
+            quiet_rule=f"{weekdays(_, calendar.days)} {format_minutes(calendar.start)}"
+            f"–{format_minutes(calendar.end)}",
         )
     else:
         report = campaign_report(session, campaign=campaign)

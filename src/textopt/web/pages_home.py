@@ -28,6 +28,7 @@ from textopt.web.auth import CsrfField, WebViewer
 from textopt.web.charts import bar_chart, funnel_chart
 from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token
 from textopt.web.i18n import LANGUAGE_COOKIE, LANGUAGES, request_translator
+from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["router", "safe_next"]
@@ -107,7 +108,8 @@ def login(
         _actor, _login, token = sign_in(request, email=email, password=password)
     except AuthenticationError as exc:
         _ = request_translator(request)
-        return _login_form(request, next=next, email=email, error=_(exc.message), status_code=401)
+        error = translate_message(_, exc.message)
+        return _login_form(request, next=next, email=email, error=error, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, token=token, settings=settings)
     return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,33 +19,40 @@ from textopt.optin.service import create_list, list_lists
 from textopt.policy import get_pack, select_pack
 from textopt.policy.packs import Pack, format_minutes
 from textopt.web.auth import CsrfField, WebViewer, check_form
-from textopt.web.i18n import Translate, request_translator
+from textopt.web.i18n import Translate, choose_language, request_translator, weekdays
+from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
-__all__ = ["pack_rules", "router"]
+__all__ = ["PackRule", "pack_rules", "router"]
 
 router = APIRouter(include_in_schema=False)
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def _days(_: Translate, days: frozenset[int]) -> str:
-    ordered = sorted(days)
-    if len(ordered) == 7:
-        return _("every day")
-    if not ordered:
-        return _("no day")
-    names = [_(_DAYS[d]) for d in ordered]
-    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
-        return f"{names[0]}–{names[-1]}"
-    return ", ".join(names)
 
 
 def _and(_: Translate, words: list[str]) -> str:
     return _(" and ").join(_(w) for w in words)
 
 
-def pack_rules(pack: Pack, _: Translate) -> list[tuple[str, str, str, str]]:
-    """Each rule of `pack` as (name, requirement, source, confidence) in the viewer's words."""
+class PackRule(NamedTuple):
+    """One rule of a pack as a page shows it; `source_lang` is the language of its source."""
+
+    name: str
+    requirement: str
+    source: str
+    source_lang: str
+    confidence: str
+
+
+def _source(pack: Pack, where: str | int, source: str, lang: str) -> tuple[str, str]:
+    """The source in `lang` when the pack words it so (`source_fr`), else as written."""
+    table = pack.data.get("caps", [])[where] if isinstance(where, int) else pack.data.get(where)
+    french = table.get("source_fr") if isinstance(table, dict) else None
+    if lang == "fr" and isinstance(french, str) and french.strip():
+        return french.strip(), "fr"
+    return source, "en"
+
+
+def pack_rules(pack: Pack, _: Translate, *, lang: str) -> list[PackRule]:
+    """Each rule of `pack` (name, requirement, source, its language, confidence) in words."""
     h, hol, c, t, s, f = (
         pack.hours,
         pack.holidays,
@@ -55,7 +62,7 @@ def pack_rules(pack: Pack, _: Translate) -> list[tuple[str, str, str, str]]:
         pack.footer,
     )
     hours = _("marketing %(days)s, %(start)s–%(end)s, recipient's local time") % {
-        "days": _days(_, h.days),
+        "days": weekdays(_, h.days),
         "start": format_minutes(h.start),
         "end": format_minutes(h.end),
     }
@@ -88,13 +95,13 @@ def pack_rules(pack: Pack, _: Translate) -> list[tuple[str, str, str, str]]:
         if f.stop_required
         else _("no STOP instruction required")
     )
-    rows = [
-        (_("rule.hours"), hours, h.source, h.confidence),
-        (_("rule.holidays"), holidays, hol.source, hol.confidence),
-        (_("rule.consent"), consent, c.source, c.confidence),
-        (_("rule.transactional"), transactional, t.source, t.confidence),
-        (_("rule.sender"), sender, s.source, s.confidence),
-        (_("rule.footer"), footer, f.source, f.confidence),
+    rows: list[tuple[str, str, str | int, str, str]] = [
+        (_("rule.hours"), hours, "hours", h.source, h.confidence),
+        (_("rule.holidays"), holidays, "holidays", hol.source, hol.confidence),
+        (_("rule.consent"), consent, "consent", c.source, c.confidence),
+        (_("rule.transactional"), transactional, "transactional", t.source, t.confidence),
+        (_("rule.sender"), sender, "sender", s.source, s.confidence),
+        (_("rule.footer"), footer, "footer", f.source, f.confidence),
     ]
     rows.extend(
         (
@@ -105,12 +112,16 @@ def pack_rules(pack: Pack, _: Translate) -> list[tuple[str, str, str, str]]:
                 "hours": int(cap.window.total_seconds() // 3600),
                 "channels": ", ".join(_(ch) for ch in sorted(cap.channels)),
             },
+            i,
             cap.source,
             cap.confidence,
         )
         for i, cap in enumerate(pack.caps)
     )
-    return [(name, text, source, _(f"confidence.{level}")) for name, text, source, level in rows]
+    return [
+        PackRule(name, text, *_source(pack, where, source, lang), _(f"confidence.{level}"))
+        for name, text, where, source, level in rows
+    ]
 
 
 def _settings_page(
@@ -131,7 +142,11 @@ def _settings_page(
         settings=settings,
         providers=providers,
         pack=pack,
-        rules=pack_rules(pack, request_translator(request)),
+        rules=pack_rules(
+            pack,
+            request_translator(request),
+            lang=choose_language(request, settings=settings),
+        ),
         lists=list_lists(session),
         texts=list_consent_texts(session),
         users=list_users(session) if viewer.can("admin") else [],
@@ -174,7 +189,8 @@ def add_list(
                 countries=[c for c in countries.replace(" ", "").split(",") if c] or None,
             )
     except TextoptError as exc:
-        return _settings_page(request, session, viewer, error=exc.message)
+        error = translate_message(request_translator(request), exc.message)
+        return _settings_page(request, session, viewer, error=error)
     record_audit(
         session,
         actor=viewer.actor,

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from textopt.config import Settings
-from textopt.web.i18n import choose_language, translator
+from textopt.web.i18n import choose_language, long_date, translator
 from textopt.web.reasons import reason_sentence
 
 __all__ = ["SECURITY_HEADERS", "counted", "render"]
@@ -72,6 +72,9 @@ def _formatters(settings: Settings, lang: str) -> dict[str, Any]:
     def reason(code: str, error_code: str | None = None) -> str:
         return reason_sentence(translate, code, error_code=error_code)
 
+    def day(value: dt.date | str) -> str:
+        return long_date(translate, dt.date.fromisoformat(str(value)[:10]))
+
     def plural(count: int | float | None, one: str, many: str) -> str:
         # French counts 0 and 1 as singular ("0 contact"), English only 1
         singular = count is not None and (count == 1 or (lang == "fr" and 0 <= count < 2))
@@ -84,6 +87,7 @@ def _formatters(settings: Settings, lang: str) -> dict[str, Any]:
         "when": when,
         "reason": reason,
         "plural": plural,
+        "day": day,
     }
 
 

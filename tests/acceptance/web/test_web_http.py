@@ -282,3 +282,18 @@ def test_the_import_result_names_each_rejection_and_warning_in_the_viewers_langu
     assert done.status_code == 200, done.text
     assert "le numéro de téléphone n’est pas valide" in done.text
     assert "adresse e-mail non valide (le téléphone de la ligne est gardé)" in done.text
+
+
+def test_a_form_missing_fields_names_them_in_the_viewers_language(
+    http: httpx.Client, engine: Engine
+) -> None:
+    csrf = _sign_in(http, engine, Role.ADMIN)
+    answer = http.post(
+        "/app/settings/lists",
+        data={"name": "Club", "brand": "B", "csrf_token": csrf},
+        headers={"Accept-Language": "fr"},
+    )
+    assert answer.status_code == 422
+    assert "Des champs manquent ou sont invalides." in answer.text
+    assert "version du texte" in answer.text  # consent_text_version, in words
+    assert "consent_text_version" not in answer.text.split("<main", 1)[1]

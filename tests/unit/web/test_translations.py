@@ -19,6 +19,7 @@ from textopt.consent.models import ConsentSource
 from textopt.contacts.importrows import IssueCode
 from textopt.links.reach import Unreachable
 from textopt.policy import get_pack, pack_names
+from textopt.policy.packs import customise_pack
 from textopt.web import charts
 from textopt.web.catalogue import EN, FR
 from textopt.web.i18n import translator
@@ -82,23 +83,23 @@ def _walk(node: nodes.Node, out: list[str]) -> None:
 
 
 def _constants(node: nodes.Node, found: list[str], *, translated: bool) -> None:
-    """Strings an expression prints without a translating call around them."""
-    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
-        inside = node.node.name in _TRANSLATING
-        for child in node.iter_child_nodes():
-            _constants(child, found, translated=translated or inside)
+    """Strings an expression prints without a translating call around them.
+
+    A call's or a filter's arguments and a lookup's key are values handed over (`num(n)`,
+    `result.get("rows_read")`, `options["kind"]`), not printed: only what they are applied
+    to is followed.
+    """
+    if isinstance(node, nodes.Call):
+        if isinstance(node.node, nodes.Name) and node.node.name in _TRANSLATING:
+            return
+        _constants(node.node, found, translated=translated)
         return
-    is_method = isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr)
-    if is_method and node.node.attr == "get":  # `result.get("rows_read", 0)`: a key
-        _constants(node.node.node, found, translated=translated)
+    if isinstance(node, nodes.Filter | nodes.Getattr | nodes.Getitem):
+        if node.node is not None:
+            _constants(node.node, found, translated=translated)
         return
-    if isinstance(node, nodes.Filter) and node.name in ("format", "join", "urlencode"):
-        _constants(node.node, found, translated=translated) if node.node else None
-        return  # a format's or join's arguments are values, not words
     if isinstance(node, nodes.Compare | nodes.Test):
         return  # compared, never printed
-    if isinstance(node, nodes.Getattr | nodes.Getitem):
-        return  # a lookup's key (`options["kind"]`) is not printed
     if isinstance(node, nodes.Const) and isinstance(node.value, str) and not translated:
         found.append(node.value)
     for child in node.iter_child_nodes():
@@ -210,15 +211,27 @@ def _english_words(text: str) -> set[str]:
 @pytest.mark.parametrize("name", pack_names())
 def test_every_packs_rules_read_in_french_without_english_words(name: str) -> None:
     pack = get_pack(name)
-    french = pack_rules(pack, translator("fr"))
-    english = pack_rules(pack, translator("en"))
+    french = pack_rules(pack, translator("fr"), lang="fr")
+    english = pack_rules(pack, translator("en"), lang="en")
     assert len(french) == len(english) >= 6
-    for (rule, text, _, confidence), (en_rule, _en_text, _, en_confidence) in zip(
-        french, english, strict=True
-    ):
-        assert _english_words(f"{rule} {text} {confidence}") == set(), text
-        assert (rule, confidence) != (en_rule, en_confidence)
-        assert not en_rule.startswith("rule.")
+    for rule, en_rule in zip(french, english, strict=True):
+        assert _english_words(f"{rule.name} {rule.requirement} {rule.confidence}") == set()
+        assert (rule.name, rule.confidence) != (en_rule.name, en_rule.confidence)
+        assert not en_rule.name.startswith("rule.")
+        assert (en_rule.source, en_rule.source_lang) == (rule.source, "en") or (
+            rule.source_lang == "fr" and name.startswith("FR")
+        )
+
+
+def test_the_french_packs_cite_their_sources_in_french_words() -> None:
+    rules = pack_rules(get_pack("FR"), translator("fr"), lang="fr")
+    assert {rule.source_lang for rule in rules} == {"fr"}
+    assert rules[0].source.startswith("Pratique courante du secteur")
+    customised = customise_pack(
+        get_pack("FR"), {"hours": {"end": "19:00", "source": "our own rule"}}
+    )
+    hours = pack_rules(customised, translator("fr"), lang="fr")[0]
+    assert (hours.source, hours.source_lang) == ("our own rule", "en")
 
 
 @pytest.mark.parametrize(
@@ -241,6 +254,11 @@ def test_every_packs_rules_read_in_french_without_english_words(name: str) -> No
             "(canaux : sms, email)\n  consent:smss\n          ^",
         ),
         ("this upload is gone: upload the file again", None),
+        ("no contact with id 99999", "aucun contact n°99999"),
+        (
+            "campaign 3 is running: only a draft launches",
+            "la campagne n°3 est en cours : seul un brouillon se lance",
+        ),
         ("an error nobody wrote a pattern for", "an error nobody wrote a pattern for"),
     ],
 )
@@ -282,3 +300,20 @@ def test_the_filter_as_typed_is_never_translated_even_when_it_holds_catalogue_wo
 )
 def test_event_filter_errors_read_in_french(message: str, french: str) -> None:
     assert translate_message(translator("fr"), message) == french
+
+
+@pytest.mark.parametrize(
+    ("raw", "french"),
+    [
+        ("06 12 34 ab", "n’est pas un numéro valide : il contient des lettres ou des symboles"),
+        ("06 12", "n’est pas un numéro valide : trop court"),
+        ("+999 612345678", "n’est pas un numéro valide : indicatif de pays inconnu"),
+    ],
+)
+def test_a_refused_number_is_explained_in_french(raw: str, french: str) -> None:
+    from textopt.contacts.phones import parse_phone
+    from textopt.errors import InvalidPhoneNumber
+
+    with pytest.raises(InvalidPhoneNumber) as refused:
+        parse_phone(raw, default_region="FR")
+    assert translate_message(translator("fr"), refused.value.message) == f"« {raw} » {french}"
