@@ -20,6 +20,7 @@ class EventSource(StrEnum):
     API = "api"  # `POST /v1/events`, from the shop's or the clinic's systems
     CLI = "cli"  # `textopt events add`
     IMPORT = "import"  # `textopt events import`, a CSV file of past events
+    INBOUND = "inbound"  # a message the contact sent: a workspace keyword (`keyword.horaires`)
 
 
 class ContactEvent(Base):

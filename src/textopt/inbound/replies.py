@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from textopt.inbound.keywords import KeywordKind
 
-__all__ = ["REPLIES", "ReplyContext", "reply_language", "reply_text"]
+__all__ = ["REPLIES", "ReplyContext", "country_language", "reply_language", "reply_text"]
 
 #: language -> reply kind -> text; {brand}, {contact}, {frequency}, {rates} are filled in
 #: ({rates} only for numbers where carriers require it).
@@ -67,6 +67,7 @@ _COUNTRY_LANGUAGES = {
     **dict.fromkeys(("FR", "BE", "LU", "MC", "RE", "GP", "MQ", "GF", "YT", "PM", "BL", "MF"), "fr"),
     **dict.fromkeys(("ES", "MX", "AR", "CL", "CO", "PE", "UY", "VE", "EC", "BO", "PY"), "es"),
     **dict.fromkeys(("DE", "AT", "LI"), "de"),
+    **dict.fromkeys(("GB", "IE", "US", "AU", "NZ", "GG", "JE", "IM", "GI", "MT"), "en"),
 }
 
 
@@ -89,6 +90,11 @@ def reply_language(
         if candidate in REPLIES:
             return candidate
     return _COUNTRY_LANGUAGES.get(country or "", "en")
+
+
+def country_language(country: str | None) -> str | None:
+    """The language of a number's country (fr for FR, en for GB), None when unsure."""
+    return _COUNTRY_LANGUAGES.get((country or "").upper())
 
 
 def reply_text(kind: KeywordKind, language: str, context: ReplyContext) -> str:

@@ -47,6 +47,7 @@ from textopt.inbound.keyword_actions import Applied, apply_keyword, stop_note
 from textopt.inbound.keywords import KeywordKind, classify
 from textopt.inbound.models import SENDER_MAX, InboundAction, InboundMessage
 from textopt.inbound.replies import ReplyContext, reply_language, reply_text
+from textopt.inbound.workspace_keywords import answer_keyword
 from textopt.outbox.models import Message
 from textopt.providers.mo import InboundSms
 from textopt.vocab import Channel, Purpose
@@ -278,6 +279,16 @@ def apply_inbound(
         session, inbound=inbound, kind=kind, contact=contact, e164=info.e164, digest=digest
     )
     reply = None
+    if kind == _K.NONE:
+        answered = answer_keyword(
+            session, inbound=inbound, contact=contact, country=country, settings=settings, now=now
+        )
+        if answered is not None:
+            inbound.language = answered.language
+            applied = Applied(answered.action)
+            return _finish(
+                session, inbound=inbound, kind=kind, applied=applied, reply=answered.reply, now=now
+            )
     if applied.reply_kind is not None:
         context = ReplyContext(
             brand=settings.brand_name,
