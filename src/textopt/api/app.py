@@ -26,6 +26,7 @@ from textopt.api import (
     gdpr,
     health,
     hooks,
+    keywords,
     messages,
     segments,
 )
@@ -133,7 +134,17 @@ def create_app(
     public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
     app.include_router(health.router, dependencies=public)
     app.include_router(metrics_routes.router)
-    for module in (accounts, contacts, consent, segments, campaigns, messages, events, gdpr):
+    for module in (
+        accounts,
+        contacts,
+        consent,
+        segments,
+        campaigns,
+        messages,
+        events,
+        keywords,
+        gdpr,
+    ):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
     app.include_router(hooks.router)

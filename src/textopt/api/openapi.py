@@ -91,6 +91,12 @@ OPERATION_IDS: dict[str, str] = {
     "events:record_event": "events_record",
     "events:list_events": "events_list",
     "events:contact_events": "contacts_events",
+    # keywords
+    "keywords:list_keywords": "keywords_list",
+    "keywords:create_keyword": "keywords_create",
+    "keywords:get_keyword": "keywords_get",
+    "keywords:update_keyword": "keywords_update",
+    "keywords:delete_keyword": "keywords_delete",
     # gdpr
     "gdpr:export_person": "gdpr_export",
     "gdpr:erase_person": "gdpr_erase",
