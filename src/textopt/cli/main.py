@@ -22,6 +22,7 @@ from textopt.cli import (
     events,
     gdpr,
     inbound,
+    keywords,
     message,
     policy,
     segment,
@@ -75,6 +76,7 @@ app.add_typer(message.app, name="message")
 app.add_typer(policy.app, name="policy")
 app.add_typer(segment.app, name="segment")
 app.add_typer(events.app, name="events")
+app.add_typer(keywords.app, name="keywords")
 app.add_typer(campaign.app, name="campaign")
 app.command("dispatch")(dispatch.dispatch)
 app.command("send")(dispatch.send)
