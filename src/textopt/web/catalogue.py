@@ -1060,3 +1060,97 @@ FR.update(
         "countries": "pays",
     }
 )
+
+# Keywords the workspace answers (pages_keywords.py) and what they did to an inbound message.
+EN.update(
+    {
+        "inbound.keyword_answered": "keyword answered",
+        "inbound.keyword_rate_limited": (
+            "keyword not answered: the same number got this answer less than 10 minutes ago"
+        ),
+        "inbound.keyword_off": "keyword switched off: kept for a person to read, not answered",
+        "keywords.created": "Keyword added.",
+        "keywords.changed": "Keyword saved.",
+        "keywords.switched_on": "Keyword switched on: it is answered again.",
+        "keywords.switched_off": "Keyword switched off: it is no longer answered.",
+        "keywords.deleted": "Keyword deleted.",
+        "language.fr": "French",
+        "language.en": "English",
+        "language.es": "Spanish",
+        "language.de": "German",
+    }
+)
+FR.update(
+    {
+        "inbound.keyword_answered": "mot-clé : réponse envoyée",
+        "inbound.keyword_rate_limited": (
+            "mot-clé sans réponse : ce numéro l’a reçue il y a moins de 10 minutes"
+        ),
+        "inbound.keyword_off": "mot-clé désactivé : conservé pour lecture, sans réponse",
+        "keywords.created": "Mot-clé ajouté.",
+        "keywords.changed": "Mot-clé enregistré.",
+        "keywords.switched_on": "Mot-clé activé : il reçoit de nouveau une réponse.",
+        "keywords.switched_off": "Mot-clé désactivé : il ne reçoit plus de réponse.",
+        "keywords.deleted": "Mot-clé supprimé.",
+        "language.fr": "français",
+        "language.en": "anglais",
+        "language.es": "espagnol",
+        "language.de": "allemand",
+        "Keywords": "Mots-clés",
+        "A person who texts one of these words alone (any case, with or without accents) gets "
+        "its answer at once, in their language: the contact's, else their number's country's, "
+        "else the workspace's. The answer is a transactional message; the same number gets it "
+        "at most once per keyword every %(n)s minutes.": (
+            "Une personne qui envoie l’un de ces mots seul (en majuscules ou minuscules, avec "
+            "ou sans accents) reçoit aussitôt sa réponse, dans sa langue : celle du contact, "
+            "sinon celle du pays de son numéro, sinon celle de l’espace. La réponse est un "
+            "message transactionnel ; un même numéro la reçoit au plus une fois par mot-clé "
+            "toutes les %(n)s minutes."
+        ),
+        "Answered": "Réponse envoyée",
+        "Answers": "Réponses",
+        "Actions": "Actions",
+        "no (switched off)": "non (désactivé)",
+        "Edit": "Modifier",
+        "Switch off": "Désactiver",
+        "Switch on": "Activer",
+        "Delete": "Supprimer",
+        "No keyword yet.": "Aucun mot-clé pour l’instant.",
+        "Edit the keyword %(word)s": "Modifier le mot-clé %(word)s",
+        "New keyword": "Nouveau mot-clé",
+        "Word": "Mot",
+        "One word of letters or digits, e.g. HORAIRES. STOP, START, HELP, YES and their "
+        "translations are reserved.": (
+            "Un seul mot de lettres ou de chiffres, par exemple HORAIRES. STOP, START, AIDE, "
+            "OUI et leurs traductions sont réservés."
+        ),
+        "Answer in %(language)s": "Réponse en %(language)s",
+        "Give the answer in at least one language; an empty answer is not used.": (
+            "Donnez la réponse dans au moins une langue ; une réponse vide n’est pas utilisée."
+        ),
+        "Save the keyword": "Enregistrer le mot-clé",
+        "Add the keyword": "Ajouter le mot-clé",
+        # the keyword commands' errors (inbound/workspace_keywords.py)
+        'word: "%(raw_word)s" is not a keyword: one word of 1 to %(n)s letters or digits '
+        "(e.g. HORAIRES)": (
+            "mot : « %(raw_word)s » n’est pas un mot-clé : un seul mot de 1 à %(n)s lettres ou "
+            "chiffres (par exemple HORAIRES)"
+        ),
+        "word: %(raw_word)s is reserved: the built-in keyword %(raw_kind)s (STOP, START, HELP "
+        "and opt-in confirmations cannot be redefined)": (
+            "mot : %(raw_word)s est réservé : c’est le mot-clé intégré %(raw_kind)s (STOP, "
+            "START, AIDE et les confirmations d’inscription ne peuvent pas être redéfinis)"
+        ),
+        "word: the keyword %(raw_word)s exists already": (
+            "mot : le mot-clé %(raw_word)s existe déjà"
+        ),
+        "texts.%(raw_language)s: the answer has %(n)s characters; at most %(max)s": (
+            "réponse (%(raw_language)s) : %(n)s caractères ; %(max)s au plus"
+        ),
+        "texts: give the answer in at least one language (fr, en, es or de)": (
+            "réponses : donnez la réponse dans au moins une langue (français, anglais, espagnol "
+            "ou allemand)"
+        ),
+        "no keyword %(raw_word)s": "aucun mot-clé %(raw_word)s",
+    }
+)
