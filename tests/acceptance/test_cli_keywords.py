@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from tests.factories.campaigns import journal_keys
 from typer.testing import CliRunner
 
 from textopt.accounts.models import AuditEntry
 from textopt.cli.main import app
+from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 
@@ -26,6 +29,12 @@ def _run(*args: str) -> str:
 
 def _json(*args: str) -> Any:
     return json.loads(_run(*args, "--json"))
+
+
+def _inbound(*args: str) -> Any:
+    result = runner.invoke(app, ["inbound", *args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 def test_add_list_edit_and_remove_a_keyword(engine: Engine) -> None:
@@ -75,3 +84,28 @@ def test_reserved_words_taken_words_and_unknown_keywords_are_refused(engine: Eng
         assert isinstance(result.exception, kind), (args, result.exception)
         assert result.exception.field == field, (args, result.exception.field)
     assert [k["word"] for k in _json("list")] == ["HORAIRES"]
+
+
+def test_an_mo_of_a_keyword_is_answered_through_the_provider_once_and_listed(
+    engine: Engine, campaign_settings: Settings, journal: Path
+) -> None:
+    _run("add", "horaires", "--fr", FR, "--en", EN)
+    asked = _inbound("receive", "--from", "+447911123456", "--text", " Horaires ", "--id", "k1")
+    assert (asked["workspace_keyword"], asked["action"], asked["language"]) == (
+        "horaires",
+        "keyword_answered",
+        "en",
+    )
+    assert asked["reply"]["status"] in ("submitted", "delivered")
+    assert asked["reply"]["text"] == EN
+    again = _inbound("receive", "--from", "+447911123456", "--text", "Horaires", "--id", "k1")
+    assert again["created"] is False
+    soon = _inbound("receive", "--from", "+447911123456", "--text", "HORAIRES", "--id", "k2")
+    assert (soon["action"], "reply" in soon) == ("keyword_rate_limited", False)
+    assert len(journal_keys(journal)) == 1  # one answer reached the provider
+    listed = _inbound("list")
+    assert [(m["workspace_keyword"], m["action"]) for m in listed] == [
+        ("horaires", "keyword_rate_limited"),
+        ("horaires", "keyword_answered"),
+    ]
+    assert "HORAIRES" in runner.invoke(app, ["inbound", "list"]).stdout

@@ -43,12 +43,20 @@ def _data(message: InboundMessage) -> dict[str, Any]:
         "text": message.text,
         "contact_id": message.contact_id,
         "keyword": message.keyword,
+        # the workspace keyword it matched (HORAIRES), when `keyword` is "none"
+        "workspace_keyword": message.workspace_keyword,
         "language": message.language,
         "action": message.action,
         "consent_event_id": message.consent_event_id,
         "reply_message_id": message.reply_message_id,
         "error": message.error,
     }
+
+
+def _keyword(row: dict[str, Any]) -> str:
+    """The built-in keyword's kind, or the workspace keyword matched (in capitals)."""
+    word = row.get("workspace_keyword")
+    return str(word).upper() if word else str(row["keyword"])
 
 
 @app.command("receive")
@@ -100,7 +108,7 @@ def receive(
         return
     note = "" if result.created else " (already received: nothing applied again)"
     console.print(
-        f"inbound {data['id']} from {data['from']}: [bold]{data['keyword']}[/] → "
+        f"inbound {data['id']} from {data['from']}: [bold]{_keyword(data)}[/] → "
         f"{data['action']}{note}"
     )
     if "reply" in data:
@@ -135,7 +143,7 @@ def list_(
             human_instant(row["received_at"]),
             _shown_sender(row["from"]),
             (row["text"] or "")[:40],
-            row["keyword"],
+            _keyword(row),
             row["action"] or "(pending)",
         )
     console.print(table, highlight=False)

@@ -123,6 +123,7 @@ def export_person(session: Session, *, contact: Contact, digest: Digester) -> di
                 "to": m.recipient,
                 "text": m.text,
                 "keyword": m.keyword,
+                "workspace_keyword": m.workspace_keyword,
                 "action": m.action,
             }
             for m in list_inbound(session, contact_id=contact.id, limit=10_000)
