@@ -207,3 +207,16 @@ def test_keywords_are_created_changed_and_deleted_with_an_audit_entry_each(
         select(AuditEntry.action).where(AuditEntry.target_type == "keyword").order_by(AuditEntry.id)
     ).all()
     assert actions == ["keyword.created", "keyword.changed", "keyword.deleted"]
+
+
+def test_an_ask_on_a_sunday_night_is_answered_at_once_as_an_answer_is_no_marketing(
+    session: Session, campaign_settings: Settings
+) -> None:
+    _horaires(session)
+    sunday_night = dt.datetime(2026, 11, 29, 22, 30, tzinfo=dt.UTC)  # 23:30 in Paris
+    result = text_in(session, campaign_settings, sender=PARIS, text="Horaires", at=sunday_night)
+    session.commit()
+    assert result.reply is not None
+    assert (result.reply.status, result.reply.deferred) == ("planned", False)
+    assert result.reply.send_at is not None
+    assert result.reply.send_at <= sunday_night
