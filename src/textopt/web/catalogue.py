@@ -1074,10 +1074,6 @@ EN.update(
         "keywords.switched_on": "Keyword switched on: it is answered again.",
         "keywords.switched_off": "Keyword switched off: it is no longer answered.",
         "keywords.deleted": "Keyword deleted.",
-        "language.fr": "French",
-        "language.en": "English",
-        "language.es": "Spanish",
-        "language.de": "German",
     }
 )
 FR.update(
@@ -1092,10 +1088,6 @@ FR.update(
         "keywords.switched_on": "Mot-clé activé : il reçoit de nouveau une réponse.",
         "keywords.switched_off": "Mot-clé désactivé : il ne reçoit plus de réponse.",
         "keywords.deleted": "Mot-clé supprimé.",
-        "language.fr": "français",
-        "language.en": "anglais",
-        "language.es": "espagnol",
-        "language.de": "allemand",
         "Keywords": "Mots-clés",
         "A person who texts one of these words alone (any case, with or without accents) gets "
         "its answer at once, in their language: the contact's, else their number's country's, "
@@ -1124,7 +1116,7 @@ FR.update(
             "Un seul mot de lettres ou de chiffres, par exemple HORAIRES. STOP, START, AIDE, "
             "OUI et leurs traductions sont réservés."
         ),
-        "Answer in %(language)s": "Réponse en %(language)s",
+        "Answer (%(language)s)": "Réponse (%(language)s)",
         "Give the answer in at least one language; an empty answer is not used.": (
             "Donnez la réponse dans au moins une langue ; une réponse vide n’est pas utilisée."
         ),

@@ -45,7 +45,7 @@ def test_a_marketer_adds_edits_switches_off_and_deletes_a_keyword_in_both_langua
     french = http.get("/app/keywords", headers={"Accept-Language": "fr"}).text
     assert "<h1>Mots-clés</h1>" in french
     assert "Aucun mot-clé pour l’instant." in french
-    assert "Réponse en anglais" in french
+    assert "Réponse (EN)" in french
     csrf = _csrf(french)
     refused = http.post(
         "/app/keywords",

@@ -22,10 +22,12 @@ from tests.factories.web import sign_in_form
 from tests.servers.web import LiveServer
 
 from textopt.accounts.models import Role
+from textopt.accounts.service import Actor
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.segments import create_segment
 from textopt.config import Settings
 from textopt.db.engine import session_scope
+from textopt.inbound.workspace_keywords import create_keyword
 from textopt.web.catalogue import EN, FR
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -113,6 +115,14 @@ def workspace(engine: Engine, settings: Settings) -> dict[str, int]:
         ids["launched"] = launched.id
         ids["draft"] = new_campaign(s, settings, text="Nouveautés pour {{ first_name }}").id
         create_segment(s, name="fideles", filter="tag:vip and consent:sms")
+        create_keyword(
+            s,
+            actor=Actor("cli", None, "cli:test", frozenset()),
+            word="horaires",
+            texts={"fr": "Ouvert 9h-19h.", "en": "Open 9am-7pm."},
+            now=WEDNESDAY_10H,
+        )
+        text_in(s, settings, sender="+33612345601", text="Horaires", message_id="mo-2")
     make_user(engine, "admin@boutique.example", Role.ADMIN)
     return ids
 
@@ -131,6 +141,7 @@ def _pages(http: httpx.Client, ids: dict[str, int], lang: str) -> dict[str, str]
         "preview": f"/app/campaigns/{ids['draft']}",
         "composer": "/app/campaigns/new",
         "segments": "/app/segments",
+        "keywords": "/app/keywords",
         "settings": "/app/settings",
         "import": "/app/import",
     }
