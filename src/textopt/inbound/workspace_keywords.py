@@ -17,6 +17,7 @@ two auto-responders never answer each other in a loop. A contact who asks gets a
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,12 +68,23 @@ _A = InboundAction
 
 def check_word(raw: str, *, field: str = "word") -> tuple[str, str]:
     """A keyword's (normalised word, label): one word of letters and digits, not reserved."""
-    label = " ".join(raw.split()).upper()
+    label = unicodedata.normalize("NFC", " ".join(raw.split())).upper()
     word = normalise(raw)
-    if not word or " " in word or len(word) > WORD_MAX or not label.isalnum():
+    if (
+        not word
+        or " " in word
+        or len(word) > WORD_MAX
+        or len(label) > WORD_MAX * 2
+        or not label.isalnum()
+    ):
         raise ValidationError(
             f'{field}: "{raw.strip()[:40]}" is not a keyword: one word of 1 to {WORD_MAX} '
             "letters or digits (e.g. HORAIRES)",
+            field=field,
+        )
+    if word.isdigit():  # a number alone names a keyword by its id
+        raise ValidationError(
+            f"{field}: {label} is not a keyword: a keyword has at least one letter",
             field=field,
         )
     reserved = classify(word)
@@ -268,7 +280,13 @@ def answer_keyword(
     word = normalise(inbound.text)
     if not word or " " in word or len(word) > WORD_MAX:
         return None
-    keyword = session.scalars(select(WorkspaceKeyword).where(WorkspaceKeyword.word == word)).first()
+    query = select(WorkspaceKeyword).where(WorkspaceKeyword.word == word)
+    if session.get_bind().dialect.name == "postgresql":
+        # answers of one keyword are decided one at a time, so two asks from one number
+        # applied by two dispatchers at once cannot both find no earlier answer (SQLite's
+        # writer lock already serialises them)
+        query = query.with_for_update()
+    keyword = session.scalars(query).first()
     if keyword is None:
         return None
     inbound.workspace_keyword = keyword.word
@@ -316,7 +334,10 @@ def answer_keyword(
                 "language": language,
             },
             occurred_at=min(inbound.received_at, now),
-            key=f"inbound-{inbound.id}-keyword",
+            # no idempotency key: a message is applied once, its event, answer and
+            # `handled_at` committed together; a key would share the namespace of the
+            # keys shops send to POST /v1/events
+            key=None,
             source=EventSource.INBOUND,
             recorded_by=f"inbound {inbound.provider}",
             secret=settings.resolved_secret_key(),

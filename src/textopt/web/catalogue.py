@@ -1133,6 +1133,9 @@ FR.update(
             "mot : %(raw_word)s est réservé : c’est le mot-clé intégré %(raw_kind)s (STOP, "
             "START, AIDE et les confirmations d’inscription ne peuvent pas être redéfinis)"
         ),
+        "word: %(raw_word)s is not a keyword: a keyword has at least one letter": (
+            "mot : %(raw_word)s n’est pas un mot-clé : un mot-clé a au moins une lettre"
+        ),
         "word: the keyword %(raw_word)s exists already": (
             "mot : le mot-clé %(raw_word)s existe déjà"
         ),

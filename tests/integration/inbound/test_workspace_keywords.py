@@ -4,9 +4,10 @@ inbound message, at most once per number in ten minutes, reserved words refused.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import add_contact
 from tests.factories.inbound import RECEIVED, text_in
@@ -17,6 +18,7 @@ from textopt.accounts.service import Actor
 from textopt.config import Settings
 from textopt.consent.models import SuppressionReason
 from textopt.consent.service import suppress
+from textopt.db.engine import session_factory, session_scope
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.events.service import list_events
 from textopt.inbound.models import InboundAction, InboundMessage
@@ -175,6 +177,8 @@ def test_an_answer_to_a_number_that_sent_stop_goes_but_not_to_an_operators_block
         ("opening hours", "one word"),
         ("HORAIRES!", "one word"),
         ("", "one word"),
+        ("2026", "at least one letter"),
+        ("x" * 33, "one word"),
     ],
 )
 def test_reserved_and_malformed_words_are_refused(session: Session, word: str, says: str) -> None:
@@ -220,3 +224,56 @@ def test_an_ask_on_a_sunday_night_is_answered_at_once_as_an_answer_is_no_marketi
     assert (result.reply.status, result.reply.deferred) == ("planned", False)
     assert result.reply.send_at is not None
     assert result.reply.send_at <= sunday_night
+
+
+def test_two_asks_applied_at_once_by_two_workers_get_one_answer_on_postgresql(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the second worker cannot start meanwhile")
+    with session_scope(engine) as s:
+        create_keyword(s, actor=OPERATOR, word="horaires", texts=HOURS, now=RECEIVED)
+        first, second = store_inbound(
+            s,
+            messages=[
+                InboundSms("sandbox", f"mo-{n}", PARIS, "36111", "Horaires", RECEIVED)
+                for n in (1, 2)
+            ],
+            now=RECEIVED,
+            default_region="FR",
+            digest=TEST_DIGEST,
+        )
+    factory = session_factory(engine)
+    outcome: dict[str, str] = {}
+
+    def apply_second() -> None:
+        with factory() as other:
+            result = apply_inbound(
+                other, inbound_id=second, settings=campaign_settings, now=RECEIVED
+            )
+            assert result is not None
+            outcome["second"] = result.action
+            other.commit()
+
+    with factory() as holder:
+        held = apply_inbound(holder, inbound_id=first, settings=campaign_settings, now=RECEIVED)
+        assert held is not None
+        assert held.action == "keyword_answered"  # not committed yet: the keyword stays locked
+        worker = threading.Thread(target=apply_second)
+        worker.start()
+        with engine.connect() as watcher:  # until the second worker waits for that lock
+            waiting = text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            for _ in range(1_000):
+                if watcher.execute(waiting).scalar_one():
+                    break
+                watcher.rollback()
+                threading.Event().wait(0.01)
+        assert "second" not in outcome  # it cannot decide before the first answer commits
+        holder.commit()
+    worker.join()
+    assert outcome == {"second": "keyword_rate_limited"}
+    with factory() as s:
+        assert len(_replies(s)) == 1
