@@ -109,6 +109,10 @@ class Tally:
                 section.send_now += count
                 send_at = self.start
             assert send_at is not None
+            if report.first_send is None or send_at < report.first_send:
+                report.first_send = send_at
+            if report.last_send is None or send_at > report.last_send:
+                report.last_send = send_at
             currency = currency or report.currency
             report.segments += segments * count
             report.cost_micros += cost * count
