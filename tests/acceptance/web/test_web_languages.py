@@ -111,7 +111,10 @@ def workspace(engine: Engine, settings: Settings) -> dict[str, int]:
         launched = new_campaign(s, settings)
         campaigns.launch(s, campaign=launched, settings=settings, now=WEDNESDAY_10H)
         ids["launched"] = launched.id
-        ids["draft"] = new_campaign(s, settings, text="Nouveautés pour {{ first_name }}").id
+        add_contact(s, "+33612345603", first_name="Marc", tags=("nouveaux",))
+        ids["draft"] = new_campaign(
+            s, settings, text="Nouveautés pour {{ first_name }}", audience="tag:nouveaux"
+        ).id
         create_segment(s, name="fideles", filter="tag:vip and consent:sms")
     make_user(engine, "admin@boutique.example", Role.ADMIN)
     return ids
@@ -130,6 +133,8 @@ def _pages(http: httpx.Client, ids: dict[str, int], lang: str) -> dict[str, str]
         "report": f"/app/campaigns/{ids['launched']}",
         "preview": f"/app/campaigns/{ids['draft']}",
         "composer": "/app/campaigns/new",
+        "draft editor": f"/app/campaigns/{ids['draft']}/edit",
+        "launch confirmation": f"/app/campaigns/{ids['draft']}/launch",
         "segments": "/app/segments",
         "settings": "/app/settings",
         "import": "/app/import",
