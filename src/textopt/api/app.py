@@ -22,6 +22,7 @@ from textopt.api import (
     campaigns,
     consent,
     contacts,
+    events,
     gdpr,
     health,
     hooks,
@@ -132,7 +133,7 @@ def create_app(
     public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
     app.include_router(health.router, dependencies=public)
     app.include_router(metrics_routes.router)
-    for module in (accounts, contacts, consent, segments, campaigns, messages, gdpr):
+    for module in (accounts, contacts, consent, segments, campaigns, messages, events, gdpr):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
     app.include_router(hooks.router)

@@ -87,6 +87,10 @@ OPERATION_IDS: dict[str, str] = {
     "messages:send_message": "messages_send",
     "messages:list_messages": "messages_list",
     "messages:get_message": "messages_get",
+    # events
+    "events:record_event": "events_record",
+    "events:list_events": "events_list",
+    "events:contact_events": "contacts_events",
     # gdpr
     "gdpr:export_person": "gdpr_export",
     "gdpr:erase_person": "gdpr_erase",

@@ -280,6 +280,7 @@ class GdprExport(_Shape):
     consent: dict[str, list[dict[str, Any]]] = Field(description="`current` and `history`")
     suppression: dict[str, list[str]] = Field(description="Reasons by channel")
     inbound_messages: list[dict[str, Any]]
+    events: list[dict[str, Any]] = Field(description="What happened to the person, as recorded")
     messages: list[dict[str, Any]]
 
 

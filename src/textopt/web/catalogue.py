@@ -143,6 +143,10 @@ EN: dict[str, str] = {
     "keyword": "SMS keyword",
     "api": "API",
     "cli": "command line",
+    # events (the contact page)
+    "event_source.api": "API",
+    "event_source.cli": "command line",
+    "event_source.import": "CSV import",
     "slug": "address",
 }
 
@@ -835,6 +839,32 @@ FR: dict[str, str] = {
     ),
     "the file is larger than %(n)s MB": "le fichier dépasse %(n)s Mo",
     "reason.sunday": "dimanche : pas de marketing",
+    # events (the contact page)
+    "Events": "Événements",
+    "Occurred": "Survenu le",
+    "Type": "Type",
+    "Properties": "Propriétés",
+    "Recorded by": "Enregistré par",
+    "No event recorded.": "Aucun événement enregistré.",
+    "an order shipped in the last 7 days": "une commande expédiée ces 7 derniers jours",
+    "The latest events are shown; textopt events list --contact shows them all.": (
+        "Les derniers événements sont affichés ; textopt events list --contact les montre tous."
+    ),
+    "event_source.api": "API",
+    "event_source.cli": "ligne de commande",
+    "event_source.import": "import CSV",
+    # the audience language's event terms, as patterns (web/messages.py)
+    '"%(raw_text)s" is not a period like 24h, 90d, 6w, 18m or 2y': (
+        "« %(raw_text)s » n’est pas une durée comme 24h, 90d, 6w, 18m ou 2y"
+    ),
+    'expected a period after "within" (e.g. 7d or 24h) but found %(what)s': (
+        "une durée était attendue après « within » (par ex. 7d ou 24h), mais voici %(what)s"
+    ),
+    '"%(raw_text)s" is not an event type: 1 to 64 letters, digits, "_", "." or "-", starting '
+    "with a letter or digit": (
+        "« %(raw_text)s » n’est pas un type d’événement : 1 à 64 lettres, chiffres, « _ », « . » "
+        "ou « - », commençant par une lettre ou un chiffre"
+    ),
     # days and months, for the day above each send-time chart (i18n.long_date)
     "%(weekday)s %(day)s %(month)s %(year)s": "%(weekday)s %(day)s %(month)s %(year)s",
     "Monday": "lundi",
@@ -993,6 +1023,34 @@ FR.update(
         "Import another file": "Importer un autre fichier",
         "the process running the import stopped": "le processus qui importait s’est arrêté",
         "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
+        "the server is stopping: start the import again later": (
+            "le serveur s’arrête : relancez l’import plus tard"
+        ),
+        '%(raw_source)s: the mapping names a column "%(raw_column)s" the file does not have '
+        "(columns: %(raw_columns)s)": (
+            "%(raw_source)s : la correspondance nomme une colonne « %(raw_column)s » absente "
+            "du fichier (colonnes : %(raw_columns)s)"
+        ),
+        '%(raw_source)s: column "%(raw_column)s" cannot be read as "%(raw_target)s" '
+        "(expected one of %(raw_targets)s)": (
+            "%(raw_source)s : la colonne « %(raw_column)s » ne peut pas être lue comme "
+            "« %(raw_target)s » (choix possibles : %(raw_targets)s)"
+        ),
+        '%(raw_source)s: columns "%(raw_first)s" and "%(raw_name)s" both give the %(field)s '
+        "field; map one of them to another field": (
+            "%(raw_source)s : les colonnes « %(raw_first)s » et « %(raw_name)s » donnent "
+            "toutes deux le champ %(field)s ; lisez l’une d’elles autrement"
+        ),
+        '%(raw_source)s: %(n)s columns are named "%(raw_column)s": rename one to map it': (
+            "%(raw_source)s : %(n)s colonnes s’appellent « %(raw_column)s » : renommez-en une "
+            "pour la lire autrement"
+        ),
+        "%(raw_source)s is empty: it has no header line": (
+            "%(raw_source)s est vide : il n’a pas de ligne d’en-tête"
+        ),
+        "%(raw_source)s has %(n)s columns; at most %(max)s are read": (
+            "%(raw_source)s a %(n)s colonnes ; %(max)s au plus sont lues"
+        ),
         "allowed: %(window)s": "permis : %(window)s",
         # form fields named by an error (web/__init__.py)
         "name": "nom",

@@ -13,6 +13,7 @@ from textopt.consent.suppression import Digester
 from textopt.contacts import service as contacts
 from textopt.db.base import utcnow
 from textopt.dispatch.feedback import get_number_failures
+from textopt.events.service import latest_events
 from textopt.http.deps import DbSession
 from textopt.http.params import After, RowId
 from textopt.inbound.service import list_inbound
@@ -24,6 +25,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _PAGE = 50
+_EVENTS = 20
 
 
 @router.get("/app/contacts")
@@ -59,8 +61,10 @@ def contact_list(
 def contact_page(
     request: Request, contact_id: RowId, viewer: WebViewer, session: DbSession
 ) -> HTMLResponse:
-    """One contact: details, consent now and its history, every message and reply."""
+    """One contact: details, consent now and its history, every message, reply and the latest
+    events."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
+    events = latest_events(session, contact_id=contact.id, limit=_EVENTS + 1)
     digest: Digester = request.app.state.digester
     states = sorted(consent.current_consent(session, contact_id=contact.id).items())
     suppressed = (  # a contact with only an email address has no number to suppress
@@ -84,6 +88,8 @@ def contact_page(
         messages=contact_messages(session, contact_id=contact.id),
         inbound=list_inbound(session, contact_id=contact.id),
         clicks=clicks_by_contact(session, contact_id=contact.id),
+        events=events[:_EVENTS],
+        more_events=len(events) > _EVENTS,
     )
 
 

@@ -275,6 +275,34 @@ def test_the_filter_as_typed_is_never_translated_even_when_it_holds_catalogue_wo
 
 
 @pytest.mark.parametrize(
+    ("message", "french"),
+    [
+        (
+            'column 16: "7" is not a period like 24h, 90d, 6w, 18m or 2y\n'
+            "  event:x within 7\n                 ^",
+            "colonne 16 : « 7 » n’est pas une durée comme 24h, 90d, 6w, 18m ou 2y\n"
+            "  event:x within 7\n                 ^",
+        ),
+        (
+            'column 15: expected a period after "within" (e.g. 7d or 24h) but found the end of '
+            "the filter\n  event:x within\n                ^",
+            "colonne 15 : une durée était attendue après « within » (par ex. 7d ou 24h), mais "
+            "voici la fin du filtre\n  event:x within\n                ^",
+        ),
+        (
+            'column 7: "a b" is not an event type: 1 to 64 letters, digits, "_", "." or "-", '
+            'starting with a letter or digit\n  event:"a b"\n        ^',
+            "colonne 7 : « a b » n’est pas un type d’événement : 1 à 64 lettres, chiffres, « _ », "
+            "« . » ou « - », commençant par une lettre ou un chiffre\n"
+            '  event:"a b"\n        ^',
+        ),
+    ],
+)
+def test_event_filter_errors_read_in_french(message: str, french: str) -> None:
+    assert translate_message(translator("fr"), message) == french
+
+
+@pytest.mark.parametrize(
     ("raw", "french"),
     [
         ("06 12 34 ab", "n’est pas un numéro valide : il contient des lettres ou des symboles"),
