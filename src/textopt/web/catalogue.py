@@ -1058,5 +1058,6 @@ FR.update(
         "filter": "filtre",
         "slug": "adresse",
         "countries": "pays",
+        "goes out on %(when)s": "part le %(when)s",
     }
 )
