@@ -6,7 +6,7 @@ import datetime as dt
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,17 +23,21 @@ from textopt.campaigns.report import message_history
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.db.base import utcnow
+from textopt.db.engine import session_scope
 from textopt.db.ids import MAX_ID
 from textopt.dispatch import listing
 from textopt.errors import ConflictError, InvalidPhoneNumber
-from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require
+from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require_detached
 from textopt.http.params import After, Limit, RowId
 from textopt.outbox.models import Message
 from textopt.outbox.states import MessageStatus
 from textopt.vocab import Channel, Purpose
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
-Sender = Annotated[Actor, Depends(require(Scope.SEND))]
+# The caller is checked in a transaction of its own and the route opens and commits its own:
+# on SQLite, the write lock is then held within one thread's turn, never across the event
+# loop's hops between a request's dependencies (decisions.md, "The API's tail latency").
+Sender = Annotated[Actor, Depends(require_detached(Scope.SEND))]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 _KEY_HEADER = "Idempotency-Key"
 
@@ -79,7 +83,7 @@ def _enqueue(
 def send_message(
     body: MessageCreate,
     actor: Sender,
-    session: DbSession,
+    request: Request,
     settings: AppSettings,
     response: Response,
     idempotency_key: Annotated[
@@ -97,36 +101,41 @@ def send_message(
 
     Keys are remembered for `idempotency_window_hours`.
     """
+    # the route's own transaction, committed here, in the route's thread: see `Sender`
+    with session_scope(request.app.state.engine) as session:
+        return _send(session, settings, body, idempotency_key, response)
+
+
+def _send(
+    session: Session, settings: Settings, body: MessageCreate, key: str, response: Response
+) -> dict[str, Any]:
     now = utcnow()
     window = dt.timedelta(hours=settings.idempotency_window_hours)
     purge_idempotency_records(session, before=now - window)
     fingerprint = idempotency_fingerprint(
         workspace_key=settings.resolved_secret_key(), request=body.model_dump(mode="json")
     )
-    record = session.get(IdempotencyRecord, idempotency_key)
+    record = session.get(IdempotencyRecord, key)
     if record is not None:
         if not hmac.compare_digest(record.fingerprint, fingerprint):
             raise ConflictError(
-                f"{_KEY_HEADER} {idempotency_key!r} was used for a different request",
-                field=_KEY_HEADER,
+                f"{_KEY_HEADER} {key!r} was used for a different request", field=_KEY_HEADER
             )
         response.status_code = 200
         return {**message_history(session, message_id=record.message_id), "created": False}
     try:
-        message, created = _enqueue(session, settings, body, idempotency_key)
+        message, created = _enqueue(session, settings, body, key)
     except InvalidPhoneNumber as exc:
         exc.field = "to"  # the request's name for the number
         raise
     session.add(
-        IdempotencyRecord(
-            key=idempotency_key, fingerprint=fingerprint, message_id=message.id, created_at=now
-        )
+        IdempotencyRecord(key=key, fingerprint=fingerprint, message_id=message.id, created_at=now)
     )
     try:
         session.flush()
     except IntegrityError as exc:  # the same key in a concurrent request
         raise ConflictError(
-            f"a request with {_KEY_HEADER} {idempotency_key!r} is being processed: retry",
+            f"a request with {_KEY_HEADER} {key!r} is being processed: retry",
             field=_KEY_HEADER,
         ) from exc
     if not created:

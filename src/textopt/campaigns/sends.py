@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -43,6 +44,11 @@ from textopt.vocab import Channel, Purpose
 __all__ = ["enqueue_message"]
 
 _MICROS = Decimal(1_000_000)
+
+
+#: One-off texts repeat (an order confirmation, a booking reminder): each is compiled once
+#: per process, not per request (a compiled template is immutable, shared by threads).
+_compiled = functools.lru_cache(maxsize=256)(compile_template)
 
 
 def enqueue_message(
@@ -88,7 +94,7 @@ def enqueue_message(
     ).first()
     context: dict[str, Any] = template_context(contact) if contact is not None else {}
     context.update(variables or {})
-    body = compile_template(text).render(context)
+    body = _compiled(text).render(context)
     country = contact.country if contact and contact.country else info.country
     composed = message_frame(
         purpose=purpose,

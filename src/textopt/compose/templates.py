@@ -400,7 +400,16 @@ class _Fallback(Exception):
     """The fast renderer met something only Jinja can decide."""
 
 
-_Piece = str | tuple[str, ...]
+@dataclass(frozen=True, slots=True)
+class _Defaulted:
+    """A path output through Jinja's `default` filter with constant arguments."""
+
+    path: tuple[str, ...]
+    value: Any = ""
+    boolean: bool = False
+
+
+_Piece = str | tuple[str, ...] | _Defaulted
 
 
 def _path_of(node: nodes.Node) -> tuple[str, ...] | None:
@@ -427,8 +436,28 @@ def _outputs(tree: nodes.Template) -> list[nodes.Node] | None:
     return found
 
 
+def _defaulted(node: nodes.Filter) -> _Defaulted | None:
+    """`path | default(value[, boolean])` with constant arguments, or None."""
+    if (
+        node.name not in _PURE_FILTERS
+        or node.kwargs
+        or node.dyn_args is not None
+        or node.dyn_kwargs is not None
+        or len(node.args) > 2
+        or not all(isinstance(a, nodes.Const) for a in node.args)
+        or node.node is None
+    ):
+        return None
+    path = _path_of(node.node)
+    if path is None:
+        return None
+    arguments = [cast(nodes.Const, a).value for a in node.args]
+    return _Defaulted(path, *arguments)
+
+
 def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
-    """Literal text and variable paths when the template is only that; else None."""
+    """Literal text, variable paths and paths through `default` when the template is only
+    that; else None."""
     outputs = _outputs(tree)
     if outputs is None:
         return None
@@ -437,10 +466,12 @@ def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
         if isinstance(child, nodes.TemplateData):
             pieces.append(child.data)
             continue
-        path = _path_of(child)
-        if path is None:
+        piece: _Piece | None = (
+            _defaulted(child) if isinstance(child, nodes.Filter) else _path_of(child)
+        )
+        if piece is None:
             return None
-        pieces.append(path)
+        pieces.append(piece)
     return pieces
 
 
@@ -490,23 +521,47 @@ def _fast_renderer(pieces: list[_Piece]) -> Callable[[Mapping[str, Any]], str]:
 
     Generated once per template: a lookup is then a subscript, not a loop. Names come
     from Jinja's parser (identifiers) and are written as string literals; the template's
-    own text is passed as constants, never as code.
+    own text and the defaults are passed as constants, never as code. A path through a
+    value that is not a dict raises `_Fallback`, and a missing key `KeyError`, except the
+    last key of a path through `default`, which gives Jinja's `default`: the value when
+    there is one (and, with `boolean`, when it is true), else the default.
     """
-    constants: dict[str, Any] = {"_as_dict": _as_dict, "_str": str}
+    constants: dict[str, Any] = {"_as_dict": _as_dict, "_str": str, "_missing": missing}
     parts: list[str] = []
     for index, piece in enumerate(pieces):
         if isinstance(piece, str):
             constants[f"_text{index}"] = piece
             parts.append(f"_text{index}")
             continue
-        expression = f"context[{piece[0]!r}]"
-        for key in piece[1:]:
+        path = piece.path if isinstance(piece, _Defaulted) else piece
+        expression = f"context[{path[0]!r}]"
+        for key in path[1:-1] if isinstance(piece, _Defaulted) else path[1:]:
             expression = f"_as_dict({expression})[{key!r}]"
-        parts.append(f"_str({expression})")
+        if not isinstance(piece, _Defaulted):
+            parts.append(f"_str({expression})")
+            continue
+        if len(path) == 1:
+            expression = f"context.get({path[0]!r}, _missing)"
+        else:
+            expression = f"_as_dict({expression}).get({path[-1]!r}, _missing)"
+        constants[f"_default{index}"] = _default_of(piece)
+        parts.append(f"_default{index}({expression})")
     source = f"def render(context):\n    return ''.join(({', '.join(parts)},))\n"
     namespace: dict[str, Any] = {}
     exec(compile(source, "<template>", "exec"), constants, namespace)
     return cast(Callable[[Mapping[str, Any]], str], namespace["render"])
+
+
+def _default_of(piece: _Defaulted) -> Callable[[Any], str]:
+    """Jinja's `default` for one output, then its text."""
+    fallback, boolean = str(piece.value), piece.boolean
+
+    def default(value: Any) -> str:
+        if value is missing or (boolean and not value):
+            return fallback
+        return str(value)
+
+    return default
 
 
 def _find_path(context: Mapping[str, Any], target: object, depth: int = 3) -> str | None:

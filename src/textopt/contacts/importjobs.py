@@ -73,6 +73,9 @@ def process_owner() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{_PROCESS_TOKEN}"
 
 
+_STOPPING = "the server is stopping: start the import again later"
+
+
 class ImportStopped(Exception):
     """Raised between batches when the runner is stopping: the job ends interrupted."""
 
@@ -184,10 +187,15 @@ class ImportRunner:
         self._threads: dict[int, threading.Thread] = {}
         self._lock = threading.Lock()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop()` was called: no new import starts."""
+        return self._stopping.is_set()
+
     def start(self, job: ImportJob, *, actor: Actor) -> None:
         """Import the job's upload in a new thread."""
-        if self._stopping.is_set():
-            raise InvalidTransition("the server is stopping: start the import again later")
+        if self.stopping:
+            raise InvalidTransition(_STOPPING)
         thread = threading.Thread(
             target=self._run, args=(job.id, actor), name=f"import-{job.id}", daemon=True
         )
@@ -295,6 +303,8 @@ def start_import_job(
     existing = job_for_upload(engine, token=token)
     if existing is not None:
         return existing
+    if runner.stopping:  # before the row: a job nobody would run is never written
+        raise InvalidTransition(_STOPPING)
     path = uploads.stored_upload(settings, token=token)
     fmt = sniff_format(path)
     with path.open(encoding=fmt.encoding, newline="") as handle:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from textopt.db.writer_gate import WriterGate, install_writer_gate
 from textopt.errors import ConfigError
 
 __all__ = [
@@ -41,7 +42,11 @@ CHANGES_AT_BEGIN = "textopt_changes_at_begin"
 SNAPSHOT = "textopt_snapshot"
 
 
-def _sqlite_begin(connection: Any) -> None:
+#: Seconds a writer waits for its turn at the process's gate (SQLite's busy timeout after).
+_GATE_TIMEOUT = 30.0
+
+
+def _sqlite_begin(connection: Any, gate: WriterGate) -> None:
     if connection.get_execution_options().get(SNAPSHOT):
         # A reader beside this process's writer: it must not wait for the write lock.
         connection.exec_driver_sql("BEGIN")
@@ -49,7 +54,14 @@ def _sqlite_begin(connection: Any) -> None:
     # One writer at a time, decided when the transaction starts: a transaction that read
     # first can never find its snapshot stale when it comes to write (which SQLite reports
     # as an error, or worse, a row read outside any transaction leads to a lost update).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # The writers of this process queue for it in order (`writer_gate`).
+    raw = connection.connection.dbapi_connection
+    gate.enter(raw, timeout=_GATE_TIMEOUT)
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        gate.leave(raw)
+        raise
     # Whether the transaction has written anything yet (see `planning._snapshot_session`).
     fairy = connection.connection
     fairy.info[CHANGES_AT_BEGIN] = fairy.driver_connection.total_changes
@@ -66,7 +78,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        gate = install_writer_gate(engine)
+        event.listen(engine, "begin", lambda connection: _sqlite_begin(connection, gate))
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True, **kwargs)

@@ -24,7 +24,7 @@ from textopt.accounts.service import Actor
 from textopt.config import Settings
 from textopt.consent.suppression import Digester
 from textopt.db.base import utcnow
-from textopt.db.engine import session_scope
+from textopt.db.engine import SNAPSHOT, session_scope
 from textopt.errors import AuthenticationError, PermissionDenied
 
 __all__ = [
@@ -52,7 +52,8 @@ CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings_dep(request: Request) -> Settings:
+# async: a value read from the app, no I/O; a plain `def` would cost a trip to the thread pool
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
@@ -140,6 +141,25 @@ def _actor(request: Request, session: Session) -> Actor:
     return accounts.user_actor(user)
 
 
+def _authenticated(request: Request) -> Actor:
+    """The caller, read without SQLite's write lock unless a last use must be recorded.
+
+    Checking a key or a cookie is a read; recording its last use (once a minute at most)
+    is the only write. So the check runs in a read transaction, which queues for nothing,
+    and runs again in a write transaction only when it changed something.
+    """
+    engine = request.app.state.engine
+    with (
+        engine.connect().execution_options(**{SNAPSHOT: True}) as connection,
+        Session(bind=connection) as session,
+    ):
+        actor = _actor(request, session)
+        if not (session.dirty or session.new or session.deleted):
+            return actor
+    with request.app.state.sessions.begin() as session:
+        return _actor(request, session)
+
+
 def require(scope: Scope) -> Callable[[Request, Session], Actor]:
     """A dependency: the authenticated caller, who must hold `scope`."""
 
@@ -155,13 +175,13 @@ def require(scope: Scope) -> Callable[[Request, Session], Actor]:
 def require_detached(scope: Scope) -> Callable[[Request], Actor]:
     """Like `require`, in a transaction of its own that ends before the route runs.
 
-    For routes that write through their own sessions (the CSV import): on SQLite the
-    request's session would otherwise hold the write lock they wait for.
+    For routes that write through their own sessions (the CSV import), and routes that
+    must hold SQLite's write lock within one thread's turn (`POST /v1/messages`): the
+    request's session would otherwise hold it from the dependency to the route.
     """
 
     def dependency(request: Request) -> Actor:
-        with request.app.state.sessions.begin() as session:
-            actor = _actor(request, session)
+        actor = _authenticated(request)
         actor.require(scope)
         request.state.actor = actor
         return actor

@@ -23,6 +23,7 @@ from textopt.links.service import is_link_code
 from textopt.web import (
     pages_campaigns,
     pages_contacts,
+    pages_drafts,
     pages_home,
     pages_import,
     pages_public,
@@ -117,10 +118,12 @@ def _install_error_pages(app: FastAPI) -> None:
 def mount_web(app: FastAPI) -> None:
     """Add the dashboard, the signup pages, short links and static files to `app`."""
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    # drafts before campaigns: `/app/campaigns/{id}/{action}` would take `/edit`, `/launch`...
     for module in (
         pages_home,
         pages_contacts,
         pages_import,
+        pages_drafts,
         pages_campaigns,
         pages_settings,
         pages_public,

@@ -73,6 +73,16 @@ EN: dict[str, str] = {
     "notice.resumed": "The campaign resumes.",
     "notice.cancelled": "The campaign is cancelled.",
     "notice.created": "Draft saved. Here is what launching it would do.",
+    # drafts: notices
+    "notice.edited": "Draft saved. Here is what launching it would do.",
+    "notice.duplicated": (
+        "A new draft, copied from the campaign: change what you need, then launch it."
+    ),
+    "notice.deleted": "The draft is deleted.",
+    "notice.not_launched": "The campaign was not launched: see why below.",
+    "notice.not_draft": (
+        "Only a draft can be changed, deleted or launched: duplicate the campaign to start again."
+    ),
     "in-store": "in store",
     "description": "description",
     "consent_email_marketing": "email marketing consent",
@@ -366,6 +376,76 @@ FR: dict[str, str] = {
     ),
     "Nothing to send.": "Rien à envoyer.",
     "Launch the campaign": "Lancer la campagne",
+    # drafts: template errors, edit, duplicate, delete, the launch's confirmation
+    "“%(a)s” is not expected here": "« %(a)s » n’est pas attendu ici",
+    "“%(b)s” where “%(a)s” was expected": "« %(b)s » là où « %(a)s » était attendu",
+    "the template ends before “%(a)s”": "le modèle se termine avant « %(a)s »",
+    "a block is never closed": "un bloc n’est jamais fermé",
+    "an expression is missing": "une expression manque",
+    "there is no tag named “%(a)s”": "il n’existe pas de balise nommée « %(a)s »",
+    "Line %(line)s: the template cannot be read: %(detail)s.": (
+        "Ligne %(line)s : le modèle ne peut pas être lu : %(detail)s."
+    ),
+    "There is no filter named “%(name)s”.": "Il n’existe pas de filtre nommé « %(name)s ».",
+    "Line %(line)s: there is no filter named “%(name)s”.": (
+        "Ligne %(line)s : il n’existe pas de filtre nommé « %(name)s »."
+    ),
+    "The variable “%(name)s” is missing: check its spelling (first_name, last_name, "
+    "attributes.…) or write %(example)s if it is optional.": (
+        "La variable « %(name)s » manque : vérifiez son orthographe (first_name, last_name, "
+        "attributes.…) ou écrivez %(example)s si elle est facultative."
+    ),
+    "The template stops before its end: it loops or writes too much.": (
+        "Le modèle s’arrête avant sa fin : il boucle ou écrit trop."
+    ),
+    "The template fails when it runs: %(detail)s": "Le modèle échoue à l’exécution : %(detail)s",
+    "The message is %(segments)s segments long: at most %(limit)s are allowed.": (
+        "Le message fait %(segments)s segments : %(limit)s au plus sont permis."
+    ),
+    " (for %(who)s)": " (pour %(who)s)",
+    "Choose the audience: a saved segment (none is taken for you).": (
+        "Choisissez l’audience : un segment enregistré (aucun n’est pris d’office)."
+    ),
+    "copy": "copie",
+    "Nothing would be sent: the audience is empty. Choose another segment.": (
+        "Rien ne serait envoyé : l’audience est vide. Choisissez un autre segment."
+    ),
+    "Nothing would be sent: everyone in the audience is excluded (reasons below).": (
+        "Rien ne serait envoyé : toute l’audience est exclue (raisons ci-dessous)."
+    ),
+    "Edit the draft": "Modifier le brouillon",
+    "— choose a segment —": "— choisissez un segment —",
+    "Its own filter": "Son propre filtre",
+    "Save the changes and preview": "Enregistrer les modifications et prévisualiser",
+    "Back to the preview": "Retour à l’aperçu",
+    "Duplicate into a new draft": "Dupliquer en un nouveau brouillon",
+    "Delete the draft": "Supprimer le brouillon",
+    "Delete this draft for good?": "Supprimer ce brouillon pour de bon ?",
+    "The message has errors: nothing can be sent": (
+        "Le message contient des erreurs : rien ne peut être envoyé"
+    ),
+    "Correct the message": "Corriger le message",
+    "What the launch will do": "Ce que fera le lancement",
+    "Recipients": "Destinataires",
+    "messages to send": "messages à envoyer",
+    "at the start": "au départ",
+    "SMS segments": "Segments SMS",
+    "Estimated cost": "Coût estimé",
+    "First send": "Premier envoi",
+    "Last send": "Dernier envoi",
+    "then about": "puis environ",
+    "min at the account's rate": "min au débit du compte",
+    "Confirm the launch": "Confirmer le lancement",
+    "notice.edited": "Brouillon enregistré. Voici ce que ferait son lancement.",
+    "notice.duplicated": (
+        "Un nouveau brouillon, copié de la campagne : changez ce qu’il faut, puis lancez-le."
+    ),
+    "notice.deleted": "Le brouillon est supprimé.",
+    "notice.not_launched": "La campagne n’a pas été lancée : voyez pourquoi ci-dessous.",
+    "notice.not_draft": (
+        "Seul un brouillon peut être modifié, supprimé ou lancé : dupliquez la campagne pour "
+        "recommencer."
+    ),
     "Report": "Rapport",
     "people": "personnes",
     "opt-outs": "désinscriptions",
@@ -873,5 +953,33 @@ FR.update(
         "Import another file": "Importer un autre fichier",
         "the process running the import stopped": "le processus qui importait s’est arrêté",
         "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
+        "the server is stopping: start the import again later": (
+            "le serveur s’arrête : relancez l’import plus tard"
+        ),
+        '%(raw_source)s: the mapping names a column "%(raw_column)s" the file does not have '
+        "(columns: %(raw_columns)s)": (
+            "%(raw_source)s : la correspondance nomme une colonne « %(raw_column)s » absente "
+            "du fichier (colonnes : %(raw_columns)s)"
+        ),
+        '%(raw_source)s: column "%(raw_column)s" cannot be read as "%(raw_target)s" '
+        "(expected one of %(raw_targets)s)": (
+            "%(raw_source)s : la colonne « %(raw_column)s » ne peut pas être lue comme "
+            "« %(raw_target)s » (choix possibles : %(raw_targets)s)"
+        ),
+        '%(raw_source)s: columns "%(raw_first)s" and "%(raw_name)s" both give the %(field)s '
+        "field; map one of them to another field": (
+            "%(raw_source)s : les colonnes « %(raw_first)s » et « %(raw_name)s » donnent "
+            "toutes deux le champ %(field)s ; lisez l’une d’elles autrement"
+        ),
+        '%(raw_source)s: %(n)s columns are named "%(raw_column)s": rename one to map it': (
+            "%(raw_source)s : %(n)s colonnes s’appellent « %(raw_column)s » : renommez-en une "
+            "pour la lire autrement"
+        ),
+        "%(raw_source)s is empty: it has no header line": (
+            "%(raw_source)s est vide : il n’a pas de ligne d’en-tête"
+        ),
+        "%(raw_source)s has %(n)s columns; at most %(max)s are read": (
+            "%(raw_source)s a %(n)s colonnes ; %(max)s au plus sont lues"
+        ),
     }
 )

@@ -164,7 +164,7 @@ def _mapping_page(
         status_code=422 if error and chosen is not None else 200,
         section="Import",
         stage="mapping",
-        error=_(error) if error else None,
+        error=translate_message(_, error) if error else None,
         token=token,
         filename=filename,
         fmt=fmt,
@@ -302,12 +302,21 @@ def job_page(
 ) -> HTMLResponse:
     """One import: its progress while it runs, then what it kept, rejected and warned of."""
     job = get_import_job(session, job_id=job_id)
-    result: dict[str, Any] = job.result or {}
+    counts = ("rows_read", "created", "updated", "unchanged", "rejected", "warnings")
+    result: dict[str, Any] = {
+        **dict.fromkeys(counts, 0),
+        "consents_recorded": 0,
+        "rejected_by_reason": {},
+        "warnings_by_reason": {},
+        **(job.result or {}),
+    }
+    _ = request_translator(request)
     return render(
         request,
         "import_job.html",
         section="Import",
         job=job,
+        error=translate_message(_, job.error) if job.error else None,
         percent=_percent(job),
         result=result,
         running=job.state == ImportJobState.RUNNING,

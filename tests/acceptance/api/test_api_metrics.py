@@ -154,3 +154,21 @@ def test_serve_counts_claims_answers_and_submit_latency_of_its_dispatcher(
     assert _value(samples, "textopt_worker_running", task="webhooks") == 1
     assert ("textopt_worker_restarts_total", frozenset({("task", "dispatcher")})) in samples
     assert sum(v for (n, _), v in samples.items() if n == "textopt_outbox_due_messages") == 0
+
+
+def test_a_scrape_queues_for_no_writer_once_the_key_s_last_use_is_recorded(
+    app: FastAPI, engine: Engine
+) -> None:
+    app.state.metrics.outbox.ttl = 0
+    with client(app, make_key(engine, [Scope.METRICS], name="prometheus")) as scraper:
+        assert scraper.get("/metrics").status_code == 200  # records the key's first use
+        writer = engine.connect()
+        writer.begin()
+        try:
+            # a write transaction in progress (on SQLite: the write lock, and the gate)
+            writer.execute(update(Message).values(status="planned"))
+            response = scraper.get("/metrics")  # a read: it must not wait for the writer
+        finally:
+            writer.rollback()
+            writer.close()
+    assert response.status_code == 200

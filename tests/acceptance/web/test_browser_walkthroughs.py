@@ -147,6 +147,9 @@ def test_a_marketer_imports_segments_composes_previews_launches_and_reads_the_re
     pages.check("campaign-preview")
 
     page.get_by_role("button", name="Lancer la campagne").click()
+    expect(page.locator('[data-field="launch-summary"]')).to_contain_text("Premier envoi")
+    pages.check("launch-confirmation")
+    page.get_by_role("button", name="Confirmer le lancement").click()
     expect(page.locator(".notice")).to_be_visible()
     _wait_for(lambda: _nothing_due(engine))
     page.reload()

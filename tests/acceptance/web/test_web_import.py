@@ -4,6 +4,7 @@ progress as JSON, its result in French and in English."""
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -169,7 +170,11 @@ def test_a_field_chosen_twice_is_refused_in_the_page_with_the_choices_kept(
         headers={"Accept-Language": lang},
     )
     assert forged.status_code == 422
-    assert 'column "Ville" cannot be read as "town"' in forged.text.replace("&#34;", '"')
+    assert (
+        "la colonne « Ville » ne peut pas être lue comme « town »"
+        if lang == "fr"
+        else 'column "Ville" cannot be read as "town"'
+    ) in forged.text.replace("&#34;", '"')
     with session_scope(engine) as s:
         assert s.scalars(select(ImportJob)).all() == []
         assert s.scalars(select(Contact)).all() == []
@@ -185,3 +190,31 @@ def test_a_viewer_sees_imports_but_cannot_start_one(http: httpx.Client, engine: 
     assert refused.status_code == 403
     assert http.post("/app/import/" + "x" * 24, data={"csrf_token": csrf}).status_code == 403
     assert http.get("/app/import/jobs/1").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("fr", ["Import interrompu", "le processus qui importait s’est arrêté", "1\u202f000"]),
+        ("en", ["Import interrupted", "the process running the import stopped", "1,000"]),
+    ],
+)
+def test_a_job_whose_process_died_reads_as_interrupted_with_what_was_kept(
+    http: httpx.Client, engine: Engine, lang: str, words: list[str]
+) -> None:
+    _sign_in(http, engine, Role.VIEWER)
+    with session_scope(engine) as s:
+        job = ImportJob(
+            upload_token="c" * 24, filename="big.csv", mapping={}, state="running",
+            rows_done=1_000, rows_total=150_000, owner=f"{socket.gethostname()}:999999:x",
+            started_by="marie@boutique.example", result={"rows_read": 1_000, "created": 1_000},
+        )  # fmt: skip
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    progress = http.get(f"/app/import/jobs/{job_id}/progress").json()
+    assert (progress["state"], progress["rows_done"]) == ("interrupted", 1_000)
+    page = http.get(f"/app/import/jobs/{job_id}", headers={"Accept-Language": lang})
+    assert page.status_code == 200
+    assert all(word in page.text for word in words), words
+    assert 'id="import-progress"' not in page.text

@@ -24,7 +24,7 @@ from textopt.contacts.importer import ImportProgress
 from textopt.contacts.importjobs import ImportRunner, get_import_job, start_import_job
 from textopt.contacts.models import Contact, ImportJob, ImportJobState
 from textopt.db.engine import session_scope
-from textopt.errors import NotFoundError, ValidationError
+from textopt.errors import InvalidTransition, NotFoundError, ValidationError
 
 HEADER = "Numéro client;Adresse;Ville;Note interne\n"
 
@@ -113,6 +113,20 @@ def test_a_bad_mapping_is_refused_before_any_job_exists(
     with pytest.raises(NotFoundError, match="this upload is gone"):
         start_import_job(
             engine, settings, actor=OPERATOR, runner=runner, token="x" * 24,
+            filename="clients.csv", region=None, mapping=MAPPING,
+        )  # fmt: skip
+    assert count(session, ImportJob) == 0
+
+
+def test_a_stopping_runner_starts_no_job(
+    engine: Engine, session: Session, settings: Settings
+) -> None:
+    token = _upload(settings, 3)
+    runner = ImportRunner(engine, settings)
+    runner.stop()
+    with pytest.raises(InvalidTransition, match="the server is stopping"):
+        start_import_job(
+            engine, settings, actor=OPERATOR, runner=runner, token=token,
             filename="clients.csv", region=None, mapping=MAPPING,
         )  # fmt: skip
     assert count(session, ImportJob) == 0

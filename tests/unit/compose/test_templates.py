@@ -158,6 +158,63 @@ def test_fast_path_renders_what_jinja_renders(chunks: list[str], value: object) 
     assert template.render(context) == expected
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(alphabet="aé0 ", max_size=4),
+    lambda children: (
+        st.lists(children, max_size=2)
+        | st.dictionaries(st.sampled_from(["city", "zip", "real"]), children, max_size=2)
+    ),
+    max_leaves=4,
+)
+outputs = st.sampled_from(
+    [
+        "first_name",
+        "attributes.city",
+        "attributes.city.zip",
+        "attributes.city.real",
+        "first_name | default('Bonjour')",
+        "first_name | d('x', true)",
+        "attributes.city | default('chez vous', true)",
+        "attributes.city | default(0)",
+        "attributes.city | default",
+        "attributes.city.zip | default('?')",
+        "attributes.city.real | default(1, false)",
+        "attributes.city | default('a') | default('b')",
+    ]
+)
+
+
+@given(
+    st.lists(outputs, min_size=1, max_size=3),
+    st.dictionaries(st.sampled_from(["first_name"]), st.text(max_size=3) | st.none()),
+    st.dictionaries(st.sampled_from(["city", "zip"]), json_values),
+)
+def test_fast_path_with_defaults_renders_what_jinja_renders(
+    chosen: list[str], fields: dict[str, Any], attributes: dict[str, Any]
+) -> None:
+    """Paths through `default` (Jinja's rules: the last key missing, or false with
+    `boolean`) render without Jinja, as Jinja does, and fail where Jinja fails."""
+    source = " - ".join(f"{{{{ {output} }}}}" for output in chosen)
+    template = compile_template(source)
+    context = {**fields, "attributes": attributes}
+    try:
+        expected: str | None = _STRICT.from_string(source).render(context)
+    except Exception:
+        expected = None
+    if expected is None:
+        with pytest.raises(TemplateError):
+            template.render(context)
+    else:
+        assert template.render(context) == expected
+
+
+def test_a_template_with_defaults_skips_jinja() -> None:
+    template = compile_template("{{ first_name | default('Bonjour') }} de {{ attributes.city }}")
+    template._compiled = None  # type: ignore[assignment]
+    assert template.render({"attributes": {"city": "Lyon"}}) == "Bonjour de Lyon"
+    assert template.render({"first_name": "", "attributes": {"city": 0}}) == " de 0"
+
+
 def test_validate_counts_contacts_lacking_each_variable() -> None:
     template = compile_template("{{ first_name }} {{ attributes.city }} {{ last_name }}")
     contexts: list[dict[str, Any]] = [

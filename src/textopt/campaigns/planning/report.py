@@ -89,6 +89,8 @@ class PlanReport:
     channels: dict[str, ChannelPlan] = field(default_factory=dict)
     # preview only: local day -> people with another campaign's marketing planned that day
     planned_elsewhere: dict[str, int] = field(default_factory=dict)
+    first_send: dt.datetime | None = None  # the earliest send time of a message to go
+    last_send: dt.datetime | None = None  # the latest (before the account's rate spreads them)
 
     @property
     def planned(self) -> int:
@@ -137,4 +139,6 @@ class PlanReport:
             "estimated_duration_seconds": round(self.estimated_seconds, 1),
             "channels": {name: plan.to_dict(self.currency) for name, plan in self.channels.items()},
             "planned_elsewhere": self.planned_elsewhere,
+            "first_send_at": None if self.first_send is None else self.first_send.isoformat(),
+            "last_send_at": None if self.last_send is None else self.last_send.isoformat(),
         }

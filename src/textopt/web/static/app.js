@@ -50,9 +50,11 @@ function composer(form) {
   let lastSmart = [];
 
   async function refresh() {
+    const chosen = form.segment.selectedOptions[0];
     const body = {
       text: area.value,
-      segment: form.segment.value,
+      segment: chosen && chosen.dataset.filter ? null : form.segment.value || null,
+      audience: chosen && chosen.dataset.filter ? chosen.dataset.filter : null,
       purpose: form.purpose.value,
       brand_name: form.brand_name.value,
       smart_encoding: form.smart_encoding.checked,
@@ -71,12 +73,21 @@ function composer(form) {
       return;
     }
     setText(panel, "audience", data.audience);
-    if (data.error) {
-      setText(panel, "error", data.error);
-      show(panel, "error", true);
+    // An error never freezes the panel: it is shown, and figures no sample gives are cleared.
+    setText(panel, "error", data.error || "");
+    show(panel, "error", Boolean(data.error));
+    panel.classList.toggle("has-error", Boolean(data.error));
+    showSamples(data.samples || []);
+    if (data.encoding === undefined) {
+      for (const name of ["encoding", "segments", "units", "per_segment", "cost"]) {
+        setText(panel, name, null);
+      }
+      show(panel, "ucs2", false);
+      show(panel, "smart", false);
+      panel.querySelector('[data-field="mirror"]').replaceChildren();
+      lastSmart = [];
       return;
     }
-    show(panel, "error", false);
     setText(panel, "encoding", data.encoding);
     setText(panel, "segments", data.segments);
     setText(panel, "units", data.units);
@@ -91,14 +102,25 @@ function composer(form) {
     setText(panel, "smart_encoding", data.smart.encoding);
     setText(panel, "smart_segments", data.smart.segments);
     show(panel, "smart", forcing.size > 0 && saves);
+  }
+
+  // Each sample: its text, or its error (a template may fail for one contact only).
+  function showSamples(list) {
     samples.replaceChildren();
-    for (const sample of data.samples) {
+    for (const sample of list) {
       const item = document.createElement("li");
       const who = document.createElement("strong");
       who.textContent = sample.who ? `${sample.who} — ` : "";
-      const meta = document.createElement("small");
-      meta.textContent = ` (${sample.segments} × ${sample.encoding})`;
-      item.append(who, document.createTextNode(sample.text), meta);
+      if (sample.error) {
+        const error = document.createElement("span");
+        error.className = "error";
+        error.textContent = sample.error;
+        item.append(who, error);
+      } else {
+        const meta = document.createElement("small");
+        meta.textContent = ` (${sample.segments} × ${sample.encoding})`;
+        item.append(who, document.createTextNode(sample.text), meta);
+      }
       samples.append(item);
     }
   }
@@ -169,6 +191,12 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("composer");
   if (form) composer(form);
   for (const area of document.querySelectorAll("textarea[data-count-target]")) segmentCounter(area);
+  // A form that cannot be undone (deleting a draft) asks first.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", () => window.print());
   }
