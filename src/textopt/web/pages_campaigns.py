@@ -30,8 +30,8 @@ from textopt.policy.windows import holiday_name
 from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.charts import Number, bar_chart, funnel_chart
 from textopt.web.composer import analyze_draft
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import Translate, long_date, request_translator, weekdays
-from textopt.web.messages import translate_message
 from textopt.web.rendering import counted, number_format, render
 from textopt.web.template_errors import describe_template_error
 

@@ -26,9 +26,9 @@ from textopt.http.deps import (
 )
 from textopt.web.auth import CsrfField, WebViewer
 from textopt.web.charts import bar_chart, funnel_chart
+from textopt.web.error_sentences import translate_message
 from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token
 from textopt.web.i18n import LANGUAGE_COOKIE, LANGUAGES, request_translator
-from textopt.web.messages import translate_message
 from textopt.web.rendering import number_format, render
 
 __all__ = ["router", "safe_next"]
