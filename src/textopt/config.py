@@ -21,9 +21,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from textopt.errors import ConfigError
 
-__all__ = ["Settings", "get_settings", "load_settings", "reset_settings"]
+__all__ = [
+    "DEFAULT_PUBLIC_BASE_URL",
+    "Settings",
+    "get_settings",
+    "load_settings",
+    "reset_settings",
+]
 
 ENV_PREFIX = "TEXTOPT_"
+# Where links point when no public address is configured and no server says where it listens.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Settings(BaseModel):
@@ -93,8 +101,9 @@ class Settings(BaseModel):
     # Email: the public address of unsubscribe links, the From address (the brand is its
     # name), the price of one email, permanent failures before an address is undeliverable
     # (a 5.1.x "no such user" counts at once), and the account used when a campaign names none
-    # (None: the first account whose channel is email).
-    public_base_url: str = "http://127.0.0.1:8000"
+    # (None: the first account whose channel is email). The public address unset: the
+    # address `textopt serve` listens on, else DEFAULT_PUBLIC_BASE_URL (see `base_url`).
+    public_base_url: str | None = None
     email_from_address: str = "newsletter@example.com"
     email_unsubscribe_mailto: str | None = None  # also offered in List-Unsubscribe
     email_price: float = Field(default=0.0, ge=0)
@@ -174,6 +183,10 @@ class Settings(BaseModel):
     @classmethod
     def _none_word(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.lower() in ("none", "") else value
+
+    def base_url(self) -> str:
+        """The address links point at: `public_base_url`, else the default serving address."""
+        return (self.public_base_url or DEFAULT_PUBLIC_BASE_URL).rstrip("/")
 
     def resolved_secret_key(self) -> bytes:
         """The secret key: from settings, else the key file, created on first use."""

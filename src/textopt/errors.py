@@ -7,7 +7,8 @@ HTTP or CLI errors itself.
     ├── ConfigError            configuration missing or invalid
     ├── NotFoundError          a contact, campaign, message... that does not exist
     ├── ConflictError          the operation contradicts the current state
-    │   └── InvalidTransition  a state machine refused a transition
+    │   ├── InvalidTransition  a state machine refused a transition
+    │   └── NothingToSend      a launch whose plan sends no message: refused
     ├── ValidationError        bad input; says what and where
     │   ├── InvalidPhoneNumber
     │   ├── InvalidEmail
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidTransition",
     "LedgerIntegrityError",
     "NotFoundError",
+    "NothingToSend",
     "PermissionDenied",
     "ProviderError",
     "RateLimited",
@@ -83,6 +85,12 @@ class InvalidTransition(ConflictError):
     """A state machine refused a transition."""
 
     code = "invalid_transition"
+
+
+class NothingToSend(ConflictError):
+    """A launch refused because no message of its plan would go out; says why."""
+
+    code = "nothing_to_send"
 
 
 class ValidationError(TextoptError):

@@ -72,7 +72,7 @@ def test_a_campaign_from_segment_to_report(
         "all",
         "--transactional",
     )
-    launched = _json("campaign", "launch", str(reminder["id"]))
+    launched = _json("campaign", "launch", str(reminder["id"]), "--yes")
     assert (launched["status"], launched["planned"], launched["blocked"]) == ("running", 3, {})
     stats = _json("dispatch", "--once")
     assert stats["submitted"] == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,9 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from textopt.cli.main import app
+from textopt.config import Settings
+from textopt.contacts.models import ImportJob
+from textopt.db.engine import session_scope
 from textopt.errors import ConflictError, InvalidPhoneNumber, NotFoundError, ValidationError
 
 runner = CliRunner()
@@ -224,6 +228,68 @@ def test_import_without_phone_or_email_column_is_a_file_error(
     assert run_json("contacts", "list") == []
 
 
+def test_import_map_reads_columns_whose_headers_say_nothing(engine: Engine, tmp_path: Path) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_text(
+        "Numéro client;Adresse;Accord;Note\n06 12 34 56 78;lea@example.fr;oui;x\n",
+        encoding="utf-8",
+    )
+    summary = run_json(
+        "contacts", "import", str(source), "--map", "Numéro client=phone",
+        "--map", "Adresse=email", "--map", "Accord=attribute", "--map", "Note=ignore",
+    )  # fmt: skip
+    assert (summary["created"], summary["warnings"]) == (1, 0)  # Accord kept on purpose
+    lea = run_json("contacts", "show", "+33612345678")
+    assert lea["email"] == "lea@example.fr"
+    assert lea["attributes"] == {"Accord": "oui"}
+
+
+def test_import_map_naming_an_unknown_column_or_field_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_text("Numéro client;Ville\n06 12 34 56 78;Lyon\n", encoding="utf-8")
+    exception = fails("contacts", "import", str(source), "--map", "Portable=phone")
+    assert isinstance(exception, ValidationError)
+    assert 'names a column "Portable" the file does not have' in str(exception)
+    exception = fails("contacts", "import", str(source), "--map", "Numéro client=fixe")
+    assert 'column "Numéro client" cannot be read as "fixe"' in str(exception)
+    exception = fails("contacts", "import", str(source), "--map", "Numéro client")
+    assert '"Numéro client" is not a mapping' in str(exception)
+    assert run_json("contacts", "list") == []
+
+
+def test_imports_lists_background_jobs_and_marks_one_whose_process_died(
+    engine: Engine, settings: Settings
+) -> None:
+    with session_scope(engine) as s:
+        s.add_all(
+            [
+                ImportJob(
+                    upload_token="a" * 24, filename="done.csv", mapping={"Numéro": "phone"},
+                    state="finished", rows_done=2, rows_total=2, owner="elsewhere:1:x",
+                    started_by="marie@boutique.example", result={"created": 2, "rejected": 0},
+                ),
+                # started by a process of this host that no longer exists
+                ImportJob(
+                    upload_token="b" * 24, filename="cut.csv", mapping={}, state="running",
+                    rows_done=1_000, rows_total=5_000, owner=f"{socket.gethostname()}:999999:x",
+                    started_by="marie@boutique.example", result={"created": 1_000},
+                ),
+            ]
+        )  # fmt: skip
+    jobs = run_json("contacts", "imports")
+    assert [(j["filename"], j["state"], j["rows_done"]) for j in jobs] == [
+        ("cut.csv", "interrupted", 1_000),
+        ("done.csv", "finished", 2),
+    ]
+    assert jobs[0]["error"] == "the process running the import stopped"
+    assert jobs[1]["mapping"] == {"Numéro": "phone"}
+    table = run("contacts", "imports")
+    assert "interrupted" in table
+    assert "1000/5000" in table
+
+
 def test_export_to_stdout_and_to_a_file(engine: Engine, tmp_path: Path) -> None:
     run("contacts", "import", str(_contacts_file(tmp_path / "clients.csv")))
     rows = list(csv.DictReader(io.StringIO(run("contacts", "export"))))
@@ -258,3 +324,12 @@ def test_user_errors_are_one_clear_line_with_exit_code_2(engine: Engine, tmp_pat
     assert missing.returncode == 2
     [line] = missing.stderr.strip().splitlines()
     assert line.startswith("error: names.csv has neither a phone nor an email column")
+
+
+def test_tags_match_whatever_their_case_in_lists_and_segments(engine: Engine) -> None:
+    run("contacts", "add", "0612345678", "--tag", "VIP")
+    run("contacts", "add", "0612345679", "--tag", "vip")
+    assert run_json("contacts", "show", "0612345678")["tags"] == ["vip"]
+    assert len(run_json("contacts", "list", "--tag", "Vip")) == 2
+    assert run_json("segment", "count", "tag:vIP")["count"] == 2
+    assert "1 tag(s) removed" in run("contacts", "untag", "0612345679", "VIP")

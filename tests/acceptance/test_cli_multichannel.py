@@ -17,9 +17,12 @@ import pytest
 from sqlalchemy import Engine
 from tests.factories.cli import cli_json, run_cli
 from tests.factories.multichannel import NEWSLETTER, add_person
+from typer.testing import CliRunner
 
+from textopt.cli.main import app
 from textopt.config import Settings, reset_settings
 from textopt.db.engine import session_scope
+from textopt.errors import TemplateError
 
 
 @pytest.fixture
@@ -96,7 +99,7 @@ def test_a_transactional_email_campaign_is_sent_and_reported_by_channel(
         "--email-subject",
         "Votre commande",
     )
-    run_cli("campaign", "launch", str(created["id"]))
+    run_cli("campaign", "launch", str(created["id"]), "--yes")
     run_cli("dispatch", "--once")
     report = cli_json("campaign", "report", str(created["id"]))
     assert report["channels"]["email"]["sent"] == 1
@@ -130,3 +133,18 @@ def test_an_email_campaign_needs_its_email_and_a_readable_file(
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_an_email_failing_for_the_first_contacts_is_refused_at_create(
+    engine: Engine, cli_settings: Settings, tmp_path: Path
+) -> None:
+    with session_scope(engine) as s:
+        add_person(s, phone="+33612345601", email="lea@example.fr", first_name="Léa", mail=None)
+    html = tmp_path / "lettre.html"
+    html.write_text("<p>Bonjour {{ prenom }}</p>", encoding="utf-8")
+    args = ["campaign", "create", "Lettre", "--audience", "tag:vip", "--channels", "email"]
+    args += ["--email-template", str(html), "--email-subject", "La lettre"]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, TemplateError)
+    assert "'prenom' is missing (for Léa)" in result.exception.message
+    assert cli_json("campaign", "list") == []

@@ -68,7 +68,7 @@ def test_create_list_show_count_and_delete(engine: Engine) -> None:
         "tag:vip and country:FR",
     )
     assert (created["count"], created["description"]) == (2, "VIP in France")
-    assert "segment gold saved: tag:gold (1 contacts now)" in _run(
+    assert "segment gold saved: tag:gold (1 contact now)" in _run(
         "segment", "create", "gold", "tag:gold"
     )
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from tests.factories.api import PASSWORD, ApiClient, client, make_app, make_key, make_user
 from tests.factories.campaigns import add_contact, new_campaign
-from tests.factories.cli import run_cli
+from tests.factories.cli import cli_json, run_cli
 from tests.factories.web import sign_in_form
 
 from textopt.accounts.models import Role, Scope
@@ -82,9 +82,13 @@ def test_each_face_writes_the_same_audit_entry_for_the_same_campaign_action(
     web, csrf = browser
     for action in _ACTIONS:
         assert api.post(f"/v1/campaigns/{by_api}/{action}").status_code == 200
-        answer = web.post(f"/app/campaigns/{by_web}/{action}", data={"csrf_token": csrf})
+        # a launch from the dashboard or the terminal is confirmed first
+        confirmed = {"confirm": "yes"} if action == "launch" else {}
+        answer = web.post(
+            f"/app/campaigns/{by_web}/{action}", data={"csrf_token": csrf, **confirmed}
+        )
         assert answer.status_code == 303, answer.text
-        run_cli("campaign", action, str(by_cli))
+        run_cli("campaign", action, str(by_cli), *(["--yes"] if action == "launch" else []))
     entries = {face: _audit(engine, i) for face, i in (("api", by_api), ("web", by_web))}
     entries["cli"] = _audit(engine, by_cli)
     assert {face: [kind for kind, _, _ in rows] for face, rows in entries.items()} == {
@@ -128,6 +132,51 @@ def test_each_face_audits_the_creation_of_a_draft_the_same_way(
     ]
 
 
+def test_each_face_edits_duplicates_and_deletes_a_draft_with_the_same_audit_entries(
+    engine: Engine, campaign_settings: Settings, api: ApiClient, browser: tuple[ApiClient, str]
+) -> None:
+    with session_scope(engine) as session:
+        create_segment(session, name="vip", filter="tag:vip")
+        add_contact(session, "+33612345678", first_name="Alice")
+    by_api, by_web, by_cli = (_campaign(engine, campaign_settings) for _ in range(3))
+    web, csrf = browser
+    assert api.patch(f"/v1/campaigns/{by_api}", json={"segment": "vip"}).status_code == 200
+    form = {"csrf_token": csrf, "name": "Soldes", "segment": "vip", "text": "Soldes -20%"}
+    assert web.post(f"/app/campaigns/{by_web}/edit", data=form).status_code == 303
+    run_cli("campaign", "edit", str(by_cli), "--segment", "vip")
+    copies = [
+        api.post(f"/v1/campaigns/{by_api}/duplicate").json()["id"],
+        int(
+            web.post(f"/app/campaigns/{by_web}/duplicate", data={"csrf_token": csrf})
+            .headers["location"]
+            .split("/")[3]
+            .split("?")[0]
+        ),
+        cli_json("campaign", "duplicate", str(by_cli))["id"],
+    ]
+    assert api.delete(f"/v1/campaigns/{copies[0]}").status_code == 204
+    gone = web.post(f"/app/campaigns/{copies[1]}/delete", data={"csrf_token": csrf})
+    assert gone.headers["location"] == "/app/campaigns?notice=deleted"
+    run_cli("campaign", "delete", str(copies[2]), "--yes")
+    with session_scope(engine) as session:
+        rows = [
+            (e.actor_type, e.action, e.detail)
+            for e in list_audit(session, target_type="campaign")
+            if e.action != "campaign.created"
+        ]
+    actions = sorted((action, kind) for kind, action, _ in rows)
+    assert actions == sorted(
+        (action, kind)
+        for action in ("campaign.edited", "campaign.duplicated", "campaign.deleted")
+        for kind in ("api_key", "user", "cli")
+    )
+    assert {(a, d["status"]) for _, a, d in rows} == {
+        ("campaign.edited", "draft"),
+        ("campaign.duplicated", "draft"),
+        ("campaign.deleted", "draft"),
+    }
+
+
 def _age(paths: list[str], *, days: float) -> None:
     old = time.time() - days * 86_400
     for path in paths:
@@ -153,11 +202,17 @@ def test_rejects_files_of_web_uploads_are_kept_and_purged_like_the_apis(
     found = re.search(r'action="/app/import/([A-Za-z0-9_-]+)"', mapping.text)
     assert found is not None
     web_token = found.group(1)
-    done = web.post(
+    started = web.post(
         f"/app/import/{web_token}",
         data={"csrf_token": csrf, "region": "FR", "filename": "web.csv"},
     )
-    assert done.status_code == 200, done.text
+    assert started.status_code == 303, started.text
+    job = started.headers["location"]
+    deadline = time.monotonic() + 60  # a bound on the wait for the background job
+    while web.get(f"{job}/progress").json()["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    done = web.get(job)
     assert f"/app/import/{web_token}/rejects" in done.text
     api_token = by_api["rejects_url"].split("/")[-2]
     # one folder, one naming: either face serves the other's rejects file

@@ -240,7 +240,7 @@ function handleSubmit(session, pdu) {
       data_coding: pdu.data_coding, esm_class: pdu.esm_class,
       registered_delivery: pdu.registered_delivery,
       udh: udh ? udh.toString('hex') : null, body: body.toString('hex'), part,
-      id, status,
+      id, status, at: Date.now(),
     });
   }
   if (!status) {

@@ -43,6 +43,7 @@ class Scope(StrEnum):
     WRITE = "write"  # change contacts, consent, segments; create and preview campaigns
     LAUNCH = "launch"  # launch, pause, resume and cancel campaigns
     SEND = "send"  # one-off messages (`POST /v1/messages`)
+    EVENTS = "events"  # record events (`POST /v1/events`): a shop's systems, nothing else
     GDPR = "gdpr"  # export and erase a person, export the contact list
     ADMIN = "admin"  # users, API keys, webhook endpoints, the audit log
     METRICS = "metrics"  # `GET /metrics` only (counts, no personal data): for a scraper's key
@@ -50,7 +51,7 @@ class Scope(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.MARKETER: frozenset({Scope.READ, Scope.WRITE, Scope.LAUNCH, Scope.SEND}),
+    Role.MARKETER: frozenset({Scope.READ, Scope.WRITE, Scope.LAUNCH, Scope.SEND, Scope.EVENTS}),
     Role.VIEWER: frozenset({Scope.READ}),
 }
 

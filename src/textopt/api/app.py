@@ -9,6 +9,7 @@ restarted when they die and stopped by one `Supervisor` whose report `/health` s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 
@@ -21,6 +22,7 @@ from textopt.api import (
     campaigns,
     consent,
     contacts,
+    events,
     gdpr,
     health,
     hooks,
@@ -34,6 +36,7 @@ from textopt.api.openapi import ERROR_RESPONSES, install_openapi, operation_id
 from textopt.api.webhook_events import declare_webhooks
 from textopt.config import Settings
 from textopt.consent.suppression import address_digester
+from textopt.contacts.importjobs import ImportRunner
 from textopt.db.engine import create_db_engine, session_factory
 from textopt.dispatch.worker import Dispatcher
 from textopt.gdpr.retention import Housekeeper
@@ -86,19 +89,23 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not dispatcher:
-            yield
-            return
-        supervisor = Supervisor(
-            workers if workers is not None else side_work(db, settings, metrics=metrics.dispatch),
-            backoff=restart_backoff,
-        )
-        app.state.supervisor = supervisor
-        supervisor.start()
+        supervisor = None
+        if dispatcher:
+            supervisor = Supervisor(
+                workers
+                if workers is not None
+                else side_work(db, settings, metrics=metrics.dispatch),
+                backoff=restart_backoff,
+            )
+            app.state.supervisor = supervisor
+            supervisor.start()
         try:
             yield
         finally:
-            await supervisor.stop()
+            # imports under way end after their current batch, marked interrupted
+            await asyncio.to_thread(app.state.import_runner.stop)
+            if supervisor is not None:
+                await supervisor.stop()
 
     app = FastAPI(
         title="textopt",
@@ -119,12 +126,14 @@ def create_app(
     app.state.supervisor = None  # set while the lifespan runs the workers
     app.state.metrics = metrics
     metrics.workers.watch(lambda: _supervised(app))
+    # the dashboard's imports run in threads of this process (`contacts.importjobs`)
+    app.state.import_runner = ImportRunner(db, settings)
     install_problem_handlers(app)
     app.add_middleware(BodyGuard, upload_bytes=lambda: int(settings.max_upload_mb * 2**20))
     public = [Depends(limit("public", per_minute=lambda s: s.public_rate_per_minute))]
     app.include_router(health.router, dependencies=public)
     app.include_router(metrics_routes.router)
-    for module in (accounts, contacts, consent, segments, campaigns, messages, gdpr):
+    for module in (accounts, contacts, consent, segments, campaigns, messages, events, gdpr):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
     app.include_router(hooks.router)

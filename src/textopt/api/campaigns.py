@@ -1,11 +1,12 @@
-"""`/v1/campaigns`: create, list, show, preview, launch, pause, resume, cancel, report, why."""
+"""`/v1/campaigns`: create, edit, duplicate, delete, list, show, preview, launch, pause,
+resume, cancel, report, why."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,6 +54,36 @@ class CampaignCreate(BaseModel):
     provider: str | None = Field(default=None, max_length=64)
     smart_encoding: bool = True
     fold_accents: bool = False
+
+
+class CampaignUpdate(BaseModel):
+    """The fields of a draft to change; those left out keep their value. `segment` and
+    `audience` replace each other."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    text: str | None = Field(default=None, max_length=20_000)
+    purpose: Purpose | None = None
+    segment: str | None = Field(default=None, max_length=100)
+    audience: str | None = Field(default=None, max_length=10_000)
+    brand_name: str | None = Field(default=None, max_length=100)
+    sender_id: str | None = Field(default=None, max_length=32)
+    send_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    validity_hours: int | None = Field(default=None, ge=1, le=24 * 365)
+    throughput: float | None = Field(default=None, gt=0, le=1_000_000)
+    provider: str | None = Field(default=None, max_length=64)
+    smart_encoding: bool | None = None
+    fold_accents: bool | None = None
+
+
+class CampaignCopy(BaseModel):
+    """The new draft's name (default: the original's, marked as a copy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
 
 
 class CampaignRead(BaseModel):
@@ -116,6 +147,7 @@ def create_campaign(
         session,
         actor=actor,
         settings=settings,
+        now=utcnow(),
         template=text,
         **{
             **values,
@@ -132,6 +164,65 @@ def get_campaign(campaign_id: RowId, actor: CurrentActor, session: DbSession) ->
     return _read(service.get_campaign_or_raise(session, campaign_id=campaign_id))
 
 
+@router.patch("/{campaign_id}", response_model=CampaignRead)
+def edit_campaign(
+    campaign_id: RowId,
+    body: CampaignUpdate,
+    actor: Writer,
+    session: DbSession,
+    settings: AppSettings,
+) -> CampaignRead:
+    """Change a draft (409 once launched); validated as at creation, template included.
+
+    A field sent as `null` keeps its value, except `send_at`, `expires_at`, `sender_id` and
+    `throughput`, which `null` clears.
+    """
+    given = body.model_dump(exclude_unset=True)
+    clearable = {"send_at", "expires_at", "sender_id", "throughput"}
+    changes = {k: v for k, v in given.items() if v is not None or k in clearable}
+    if "text" in changes:
+        changes["template"] = changes.pop("text")
+    for key in ("send_at", "expires_at"):
+        if key in changes:
+            changes[key] = _aware(changes[key], key)
+    campaign = commands.edit(
+        session,
+        campaign_id=campaign_id,
+        actor=actor,
+        settings=settings,
+        now=utcnow(),
+        changes=changes,
+    )
+    return _read(campaign)
+
+
+@router.delete("/{campaign_id}", status_code=204, response_class=Response)
+def delete_campaign(campaign_id: RowId, actor: Writer, session: DbSession) -> Response:
+    """Delete a draft for good (409 once launched: cancel it instead)."""
+    commands.delete(session, campaign_id=campaign_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/{campaign_id}/duplicate", response_model=CampaignRead, status_code=201)
+def duplicate_campaign(
+    campaign_id: RowId,
+    actor: Writer,
+    session: DbSession,
+    settings: AppSettings,
+    body: CampaignCopy | None = None,
+) -> CampaignRead:
+    """A new draft with the campaign's message, audience and settings (any campaign)."""
+    campaign = commands.duplicate(
+        session,
+        campaign_id=campaign_id,
+        actor=actor,
+        settings=settings,
+        now=utcnow(),
+        name=body.name if body is not None else None,
+    )
+    return _read(campaign)
+
+
 @router.post("/{campaign_id}/preview", response_model=PlanReportRead)
 def preview(
     campaign_id: RowId, actor: CurrentActor, session: DbSession, settings: AppSettings
@@ -146,7 +237,10 @@ def preview(
 def launch(
     campaign_id: RowId, actor: Launcher, session: DbSession, settings: AppSettings
 ) -> dict[str, Any]:
-    """Plan every recipient into the outbox and start (or schedule) the campaign."""
+    """Plan every recipient into the outbox and start (or schedule) the campaign.
+
+    Refused (409, code `nothing_to_send`) when no message would go out: the preview says why.
+    """
     done = commands.launch(
         session, campaign_id=campaign_id, actor=actor, settings=settings, now=utcnow()
     )

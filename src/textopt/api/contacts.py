@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import secrets
 from typing import Annotated, Any
 
@@ -26,9 +28,9 @@ from textopt.accounts.service import Actor, record_audit
 from textopt.api.pagination import Page, page_from_list
 from textopt.config import Settings
 from textopt.consent import service as consent_service
-from textopt.contacts import service, uploads
+from textopt.contacts import importjobs, service, uploads
 from textopt.contacts.export import export_contacts
-from textopt.contacts.models import Contact
+from textopt.contacts.models import Contact, ImportJob, ImportJobState
 from textopt.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
 from textopt.errors import ValidationError
 from textopt.http.deps import (
@@ -71,8 +73,8 @@ class TagsRequest(BaseModel):
     tags: list[str] = Field(min_length=1, max_length=100)
 
 
-class ImportResult(BaseModel):
-    """The same report as `textopt contacts import --json`, with where to fetch the rejects."""
+class ImportCounts(BaseModel):
+    """What an import read, kept, rejected and warned of (`textopt contacts import --json`)."""
 
     rows_read: int
     created: int
@@ -86,7 +88,32 @@ class ImportResult(BaseModel):
     batches_committed: int
     encoding: str
     delimiter: str
+
+
+class ImportResult(ImportCounts):
+    """The same report as `textopt contacts import --json`, with where to fetch the rejects."""
+
     rejects_url: str | None = Field(description="CSV of rejected rows and warnings, if any")
+
+
+class ImportJobRead(BaseModel):
+    """An import running in the background, or how it ended.
+
+    `result` counts the batches committed so far: after `failed` or `interrupted` it is
+    exactly what was kept.
+    """
+
+    id: int
+    state: ImportJobState = Field(description="running, finished, failed or interrupted")
+    filename: str
+    mapping: dict[str, str] = Field(description="column → field, `attribute` or `ignore`")
+    rows_done: int
+    rows_total: int | None = Field(description="estimated from the file's line count")
+    result: ImportCounts | None
+    error: str | None = Field(description="why it failed or was interrupted")
+    rejects_url: str | None = Field(description="CSV of rejected rows and warnings, if any")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
 
 
 def _read(contact: Contact) -> ContactRead:
@@ -153,6 +180,14 @@ _IMPORT_BODY = {
                             "description": "CSV (`,` `;` or tab; UTF-8 or Latin-1)",
                         },
                         "region": {"type": "string", "maxLength": 2},
+                        "mapping": {
+                            "type": "string",
+                            "description": (
+                                "JSON object: column header → field, `attribute` or "
+                                '`ignore`, e.g. `{"Numéro client": "phone"}`; columns not '
+                                "named are read by their header"
+                            ),
+                        },
                     },
                 }
             }
@@ -171,13 +206,31 @@ async def _upload_form(request: Request) -> FormData:
         raise ValidationError("send the CSV as multipart/form-data `file`", field="file") from exc
 
 
-def _upload_fields(form: FormData) -> tuple[FormFile, str | None]:
+def _upload_fields(form: FormData) -> tuple[FormFile, str | None, dict[str, str]]:
     file, region = form.get("file"), form.get("region")
     if not isinstance(file, FormFile):
         raise ValidationError("send the CSV as multipart/form-data `file`", field="file")
     if region is not None and (not isinstance(region, str) or len(region) > 2):
         raise ValidationError("region: a two-letter country code", field="region")
-    return file, region or None
+    return file, region or None, _mapping(form.get("mapping"))
+
+
+def _mapping(raw: object) -> dict[str, str]:
+    """The `mapping` form field: a JSON object of column → field, or nothing."""
+    if raw is None or raw == "":
+        return {}
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValidationError(
+            'mapping: a JSON object of column → field, e.g. {"Numéro client": "phone"}',
+            field="mapping",
+        )
+    return value
 
 
 @router.post("/import", response_model=ImportResult, openapi_extra=_IMPORT_BODY)
@@ -191,16 +244,28 @@ async def import_upload(
     """
     form = await _upload_form(request)
     try:
-        file, region = _upload_fields(form)
+        file, region, mapping = _upload_fields(form)
         return await run_in_threadpool(
-            _import_file, request, actor=actor, settings=settings, file=file, region=region
+            _import_file,
+            request,
+            actor=actor,
+            settings=settings,
+            file=file,
+            region=region,
+            mapping=mapping,
         )
     finally:
         await form.close()
 
 
 def _import_file(
-    request: Request, *, actor: Actor, settings: Settings, file: FormFile, region: str | None
+    request: Request,
+    *,
+    actor: Actor,
+    settings: Settings,
+    file: FormFile,
+    region: str | None,
+    mapping: dict[str, str],
 ) -> ImportResult:
     stored = uploads.store_upload(settings, actor=actor, source=file.file, filename=file.filename)
     report = uploads.import_upload(
@@ -210,12 +275,93 @@ def _import_file(
         token=stored.token,
         filename=stored.filename,
         region=region,
+        mapping=mapping,
     )
     data: dict[str, Any] = report.to_dict()
     data["rejects_url"] = (
         f"/v1/contacts/imports/{stored.token}/rejects" if report.rejects_path else None
     )
     return ImportResult(**{k: v for k, v in data.items() if k in ImportResult.model_fields})
+
+
+def _job_read(job: ImportJob) -> ImportJobRead:
+    counts = job.result
+    return ImportJobRead(
+        id=job.id,
+        state=ImportJobState(job.state),
+        filename=job.filename,
+        mapping=job.mapping,
+        rows_done=job.rows_done,
+        rows_total=job.rows_total,
+        result=ImportCounts.model_validate(counts) if counts else None,
+        error=job.error,
+        rejects_url=(
+            f"/v1/contacts/imports/{job.upload_token}/rejects" if job.has_rejects else None
+        ),
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.post(
+    "/import-jobs", response_model=ImportJobRead, status_code=202, openapi_extra=_IMPORT_BODY
+)
+async def start_import_job(
+    request: Request, actor: DetachedWriter, settings: AppSettings
+) -> ImportJobRead:
+    """Import a CSV in the background: answers at once with the job to follow.
+
+    The upload and its mapping are checked first (422 naming the column); the rows are
+    then imported batch by batch while `GET /v1/contacts/import-jobs/{job_id}` tells the
+    progress and, at the end, the report.
+    """
+    form = await _upload_form(request)
+    try:
+        file, region, mapping = _upload_fields(form)
+        return await run_in_threadpool(
+            _start_job,
+            request,
+            actor=actor,
+            settings=settings,
+            file=file,
+            region=region,
+            mapping=mapping,
+        )
+    finally:
+        await form.close()
+
+
+def _start_job(
+    request: Request,
+    *,
+    actor: Actor,
+    settings: Settings,
+    file: FormFile,
+    region: str | None,
+    mapping: dict[str, str],
+) -> ImportJobRead:
+    stored = uploads.store_upload(settings, actor=actor, source=file.file, filename=file.filename)
+    try:
+        job = importjobs.start_import_job(
+            request.app.state.engine,
+            settings,
+            actor=actor,
+            runner=request.app.state.import_runner,
+            token=stored.token,
+            filename=stored.filename,
+            region=region,
+            mapping=mapping,
+        )
+    except BaseException:
+        stored.path.unlink(missing_ok=True)  # refused: nobody will import it
+        raise
+    return _job_read(job)
+
+
+@router.get("/import-jobs/{job_id}", response_model=ImportJobRead)
+def get_import_job(job_id: RowId, actor: CurrentActor, session: DbSession) -> ImportJobRead:
+    """An import job: its state, progress and (so far or at the end) its report."""
+    return _job_read(importjobs.get_import_job(session, job_id=job_id))
 
 
 @router.get(

@@ -161,6 +161,13 @@ class PlanReportRead(_Shape):
         description="People who already have another campaign's marketing planned, by their "
         "local day (ISO date): the caps may hold this campaign back for them"
     )
+    first_send_at: dt.datetime | None = Field(
+        description="The earliest send time of a message to go (null: nothing to send)"
+    )
+    last_send_at: dt.datetime | None = Field(
+        description="The latest planned send time (the account's rate may spread the sends "
+        "over `estimated_duration_seconds` more)"
+    )
 
 
 class LaunchReport(PlanReportRead):
@@ -273,6 +280,7 @@ class GdprExport(_Shape):
     consent: dict[str, list[dict[str, Any]]] = Field(description="`current` and `history`")
     suppression: dict[str, list[str]] = Field(description="Reasons by channel")
     inbound_messages: list[dict[str, Any]]
+    events: list[dict[str, Any]] = Field(description="What happened to the person, as recorded")
     messages: list[dict[str, Any]]
 
 

@@ -92,7 +92,7 @@ class EmailComposer:
             brand=campaign.brand_name, address=campaign.email_from or settings.email_from_address
         )
         self.cost_micros = int(Decimal(str(settings.email_price)) * 1_000_000)
-        self.base_url = settings.public_base_url
+        self.base_url = settings.base_url()
         self.mailto = settings.email_unsubscribe_mailto
         self.key = settings.resolved_secret_key()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from textopt.links.service import TRACK_OPTION
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
+    "build_campaign",
     "cancel",
     "create_campaign",
     "get_campaign_or_raise",
@@ -46,7 +48,15 @@ __all__ = [
 ]
 
 
-def create_campaign(
+def create_campaign(session: Session, *, settings: Settings, **fields: Any) -> Campaign:
+    """Validate and save a draft campaign (the fields of `build_campaign`)."""
+    campaign = build_campaign(session, settings=settings, **fields)
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def build_campaign(
     session: Session,
     *,
     settings: Settings,
@@ -73,7 +83,8 @@ def create_campaign(
     email_from: str | None = None,
     email_provider: str | None = None,
 ) -> Campaign:
-    """Validate and save a draft campaign; every mistake is reported before anything is sent.
+    """A validated draft campaign, not yet saved; every mistake is reported before anything
+    is sent.
 
     `channels` is the channel rule (`sms`, `email`, `both`, `sms-else-email`,
     `email-else-sms`; default: `channel` alone). The SMS text is `template`; the email is
@@ -147,7 +158,7 @@ def create_campaign(
         raise ValidationError("throughput must be positive", field="throughput")
     if email_provider is not None:
         from_header(brand=brand, address=email_from or settings.email_from_address)
-    campaign = Campaign(
+    return Campaign(
         name=name,
         purpose=purpose,
         channels=rule,
@@ -172,9 +183,6 @@ def create_campaign(
         fold_accents=fold_accents,
         options={TRACK_OPTION: True} if track_links else {},
     )
-    session.add(campaign)
-    session.flush()
-    return campaign
 
 
 def _channel_rule(value: ChannelRule | str) -> ChannelRule:

@@ -1,4 +1,5 @@
-"""`textopt campaign`: create, preview, launch, pause, resume, cancel, report, why."""
+"""`textopt campaign`: create, edit, duplicate, delete, preview, launch, pause, resume, cancel,
+report, why."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from textopt.campaigns.models import Campaign
 from textopt.campaigns.planning import PlanReport
 from textopt.campaigns.report import campaign_report, explain_recipient
 from textopt.campaigns.segments import count_audience
+from textopt.cli import campaign_drafts
 from textopt.cli.common import console, console_err, parse_instant, print_json, session
-from textopt.cli.display import human_instant, send_time_histogram
+from textopt.cli.display import counted, human_instant, send_time_histogram
 from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.contacts.service import get_contact_by_phone_or_raise
@@ -25,6 +27,9 @@ from textopt.errors import ValidationError
 from textopt.vocab import Purpose
 
 app = typer.Typer(help="Campaigns: create, preview, launch and follow.", no_args_is_help=True)
+app.command("edit")(campaign_drafts.edit)
+app.command("duplicate")(campaign_drafts.duplicate)
+app.command("delete")(campaign_drafts.delete)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 IdArgument = Annotated[int, typer.Argument(help="Campaign id")]
@@ -126,6 +131,7 @@ def create(
             s,
             actor=cli_actor(),
             settings=get_settings(),
+            now=utcnow(),
             name=name,
             template=template,
             purpose=Purpose.TRANSACTIONAL if transactional else Purpose.MARKETING,
@@ -231,6 +237,14 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         f"expires {human_instant(data['expires_at'], seconds=False)}",
         highlight=False,
     )
+    if data["first_send_at"]:
+        console.print(
+            f"first send {human_instant(data['first_send_at'], seconds=False)}, "
+            f"last send {human_instant(data['last_send_at'], seconds=False)}",
+            highlight=False,
+        )
+    else:
+        console.print("[red]nothing would be sent[/]: a launch is refused", highlight=False)
     if len(data["channels"]) > 1:
         _print_channels(data)
     for kind in ("blocked", "deferred"):
@@ -262,7 +276,7 @@ def _print_plan(report: PlanReport, *, title: str) -> None:
         )
     if data["worst_message"]:
         worst = data["worst_message"]
-        console.print(f"worst case ({worst['segments']} segments, {worst['encoding']}):")
+        console.print(f"worst case ({counted(worst['segments'], 'segment')}, {worst['encoding']}):")
         console.print(f"  {worst['text']}", highlight=False)
     if data["throughput_segments_per_second"]:
         console.print(
@@ -352,9 +366,47 @@ def preview(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
         _print_plan(report, title=f"preview of campaign {campaign_id}")
 
 
+def _confirm_launch(campaign_id: int, *, as_json: bool) -> None:
+    """Show what the launch will do and ask; refuse at once when nothing would be sent."""
+    settings = get_settings()
+    now = utcnow()
+    with session() as s:
+        campaign = service.get_campaign_or_raise(s, campaign_id=campaign_id)
+        if campaign.status != "draft":
+            return  # the launch itself says why it cannot
+        total = count_audience(s, filter=campaign.audience_filter, now=now)
+        report = _progress_run(
+            total,
+            "previewing",
+            lambda step: service.preview(
+                s, campaign=campaign, settings=settings, now=now, progress=step
+            ),
+        )
+        for problem, count in report.template_problems.items():
+            console_err.print(f"[red]template problem[/]: {problem} ({count:,} recipients)")
+        refusal = commands.nothing_to_send(report)
+        if refusal is not None:
+            raise refusal
+        lines = campaign_drafts.launch_summary(s, campaign=campaign, report=report)
+        s.rollback()
+    out = console_err if as_json else console
+    for line in lines:
+        out.print(line, highlight=False)
+    typer.confirm(f"Launch campaign {campaign_id}?", abort=True, err=as_json)
+
+
 @app.command("launch")
-def launch(campaign_id: IdArgument, as_json: JsonOption = False) -> None:
-    """Plan every recipient into the outbox and start (or schedule) the campaign."""
+def launch(
+    campaign_id: IdArgument,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Launch without showing the summary and asking")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show recipients, cost and send times, ask, then plan every recipient into the outbox
+    and start (or schedule) the campaign; refused when nothing would be sent."""
+    if not yes:
+        _confirm_launch(campaign_id, as_json=as_json)
     report, status = _plan(campaign_id, launch=True)
     if as_json:
         print_json({**report.to_dict(), "status": status})

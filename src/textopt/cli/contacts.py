@@ -27,8 +27,10 @@ from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.consent import service as consent_service
 from textopt.contacts import service
+from textopt.contacts.csvfile import MAPPING_TARGETS, parse_mapping
 from textopt.contacts.export import export_contacts
 from textopt.contacts.importer import ImportProgress, ImportReport, import_contacts
+from textopt.contacts.importjobs import list_import_jobs
 from textopt.contacts.models import Contact
 from textopt.contacts.schemas import ContactRead
 from textopt.dispatch.feedback import clear_number_failures, get_number_failures
@@ -350,6 +352,13 @@ def _print_report(report: ImportReport) -> None:
         console.print(f"rejected rows and warnings: {report.rejects_path}", highlight=False)
 
 
+_MAP_HELP = (
+    'Read a column as a field, an attribute or nothing: "Column=field", field one of '
+    + ", ".join(MAPPING_TARGETS)
+    + " (repeatable)"
+)
+
+
 @app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(help="CSV file (`,` `;` or tab; UTF-8 or Latin-1)")],
@@ -360,10 +369,18 @@ def import_command(
     region: Annotated[
         str | None, typer.Option(help="Region of national numbers (default: settings)")
     ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help=_MAP_HELP,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import contacts from a CSV file: upsert on phone (on email for rows without one),
     rejects and warnings reported line by line."""
+    mapping = parse_mapping(map_ or [])
     if as_json:
         report = import_contacts(
             engine(),
@@ -372,6 +389,7 @@ def import_command(
             rejects_path=rejects,
             batch_size=batch_size,
             default_region=region,
+            mapping=mapping,
         )
         print_json(report.to_dict())
         return
@@ -398,8 +416,56 @@ def import_command(
             batch_size=batch_size,
             default_region=region,
             progress=advance,
+            mapping=mapping,
         )
     _print_report(report)
+
+
+@app.command("imports")
+def imports_command(
+    limit: Annotated[int, typer.Option(help="How many, newest first", min=1, max=1_000)] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """The latest background imports (dashboard and API): state, rows, what was kept."""
+    with session() as s:
+        jobs = list_import_jobs(s, limit=limit)
+        rows: list[dict[str, Any]] = [
+            {
+                "id": job.id,
+                "state": job.state,
+                "filename": job.filename,
+                "mapping": job.mapping,
+                "rows_done": job.rows_done,
+                "rows_total": job.rows_total,
+                "result": job.result,
+                "error": job.error,
+                "started_by": job.started_by,
+                "created_at": job.created_at.isoformat(),
+                "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            }
+            for job in jobs
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} import(s)")
+    for column in ("id", "started", "file", "state", "rows", "created", "rejected"):
+        table.add_column(column, justify="left" if column in ("file", "state") else "right")
+    for job, row in zip(jobs, rows, strict=True):
+        result = row["result"] or {}
+        table.add_row(
+            str(row["id"]),
+            human_instant(job.created_at, seconds=False),
+            row["filename"],
+            row["state"],
+            f"{row['rows_done']}/{row['rows_total'] or '?'}",
+            str(result.get("created", 0)),
+            str(result.get("rejected", 0)),
+        )
+    console.print(table, highlight=False)
+    for row in rows:
+        if row["error"]:
+            console.print(f"import {row['id']} {row['state']}: {row['error']}", highlight=False)
 
 
 @app.command("export")

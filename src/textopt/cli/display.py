@@ -15,12 +15,18 @@ from textopt.config import get_settings
 
 __all__ = [
     "HOUR_LABELS",
+    "counted",
     "hour_bars",
     "human_instant",
     "person_zone",
     "send_time_histogram",
     "workspace_zone",
 ]
+
+
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """`1 contact`, `2,976 contacts`: a count and its word, singular for exactly one."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
 
 
 def workspace_zone() -> ZoneInfo:

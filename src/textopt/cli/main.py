@@ -19,6 +19,7 @@ from textopt.cli import (
     contacts,
     db,
     dispatch,
+    events,
     gdpr,
     inbound,
     message,
@@ -73,6 +74,7 @@ app.add_typer(gdpr.app, name="gdpr")
 app.add_typer(message.app, name="message")
 app.add_typer(policy.app, name="policy")
 app.add_typer(segment.app, name="segment")
+app.add_typer(events.app, name="events")
 app.add_typer(campaign.app, name="campaign")
 app.command("dispatch")(dispatch.dispatch)
 app.command("send")(dispatch.send)

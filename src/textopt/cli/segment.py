@@ -14,7 +14,7 @@ from textopt.campaigns import segments
 from textopt.campaigns.audience import describe, parse_filter
 from textopt.campaigns.segment_models import Segment
 from textopt.cli.common import console, print_json, session
-from textopt.cli.display import human_instant
+from textopt.cli.display import counted, human_instant
 from textopt.db.base import utcnow
 
 app = typer.Typer(
@@ -54,7 +54,8 @@ def create(
         print_json(data)
     else:
         console.print(
-            f"segment {data['name']} saved: {data['canonical']} ({data['count']} contacts now)",
+            f"segment {data['name']} saved: {data['canonical']} "
+            f"({counted(data['count'], 'contact')} now)",
             markup=False,
             highlight=False,
         )
@@ -104,7 +105,8 @@ def count(
         print_json(data)
     else:
         label = f"segment {segment.name} ({data['filter']})" if segment else data["filter"]
-        console.print(f"{total} contacts match {label}", markup=False, highlight=False)
+        verb = "matches" if total == 1 else "match"
+        console.print(f"{counted(total, 'contact')} {verb} {label}", markup=False, highlight=False)
 
 
 @app.command("show")

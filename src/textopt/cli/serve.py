@@ -8,8 +8,9 @@ import typer
 import uvicorn
 
 from textopt.cli.common import console_err, engine
-from textopt.config import get_settings
+from textopt.config import get_settings, reset_settings
 from textopt.db.engine import display_url
+from textopt.links.reach import unreachable_bases
 from textopt.logs import configure_logging
 
 
@@ -27,17 +28,28 @@ def serve(
     """Serve the REST API (OpenAPI at /docs) and run the dispatcher in the same loop."""
     from textopt.api.app import create_app
 
+    base = f"http://{_browsable(host)}:{port}"
     settings = get_settings()
+    if settings.public_base_url is None:
+        # Links (tracked, unsubscribe) point where this server listens, not at a default port.
+        settings = settings.model_copy(update={"public_base_url": base})
+        reset_settings(settings)
     configure_logging()  # the dispatcher's claims, failovers and errors, beside uvicorn's
     db = engine()
     app = create_app(settings, dispatcher=not no_dispatch, engine=db)
     workers = "without workers" if no_dispatch else "with the dispatcher and webhook delivery"
-    base = f"http://{_browsable(host)}:{port}"
     console_err.print(
         f"textopt on {base} ({display_url(db)}, {workers})\n"
         f"  dashboard: {base}/app/\n  API docs:  {base}/docs",
         highlight=False,
     )
+    for link, problem in unreachable_bases(settings):
+        console_err.print(
+            f"  links in messages start with {link}, which recipients cannot reach ({problem}):"
+            " set public_base_url (and link_domain) to the public address",
+            highlight=False,
+            style="yellow",
+        )
     uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, log_level="info")
 
 

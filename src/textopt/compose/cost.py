@@ -71,13 +71,20 @@ class PriceTable:
     currency: str
     default: Mapping[str, Decimal]
     countries: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    # prices already looked up: planning asks once per message
+    _known: dict[tuple[str, str], Decimal] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def unit_price(self, *, country: str, encoding: str) -> Decimal:
         """The price of one segment to `country` in `encoding`."""
-        if encoding not in ENCODINGS:
-            raise ConfigError(f"unknown encoding {encoding!r}: expected one of {ENCODINGS}")
-        row = self.countries.get(normalise_country(country), {})
-        return row.get(encoding, self.default[encoding])
+        price = self._known.get((country, encoding))
+        if price is None:
+            if encoding not in ENCODINGS:
+                raise ConfigError(f"unknown encoding {encoding!r}: expected one of {ENCODINGS}")
+            row = self.countries.get(normalise_country(country), {})
+            price = self._known[(country, encoding)] = row.get(encoding, self.default[encoding])
+        return price
 
 
 def _price(value: object, *, where: str) -> Decimal:

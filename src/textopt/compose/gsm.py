@@ -7,6 +7,7 @@ the alphabet (0x09 is capital Ç): see "Lower-case ç in GSM-7" in docs/decision
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from textopt.errors import ValidationError
@@ -63,9 +64,13 @@ _ENCODE_TABLE: dict[int, str] = {ord(c): chr(v) for c, v in GSM_BASIC.items()} |
 _EXTENSION_CHARS = tuple(GSM_EXTENSION)
 
 
+#: A character outside both tables: one search in C beats hashing every character.
+_NOT_GSM = re.compile("[^" + "".join(re.escape(char) for char in sorted(GSM_CHARS)) + "]")
+
+
 def is_gsm(text: str) -> bool:
     """Whether every character of `text` is in the GSM-7 basic or extension table."""
-    return GSM_CHARS.issuperset(text)
+    return _NOT_GSM.search(text) is None
 
 
 def gsm_septets(text: str) -> int:

@@ -7,13 +7,17 @@ get neither unless asked.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
-from textopt.compose.cost import PriceTable, normalise_country
-from textopt.compose.parts import Analysis, analyze
+from textopt.compose.cost import PriceTable, default_price_table, normalise_country
+from textopt.compose.gsm import is_gsm
+from textopt.compose.parts import Analysis, Encoding, analyze, measure
 from textopt.compose.smart import transliterate
 from textopt.errors import ConfigError, ValidationError
 from textopt.vocab import Purpose
@@ -24,6 +28,7 @@ __all__ = [
     "BrandMode",
     "ComposedMessage",
     "MessageFrame",
+    "PlannedText",
     "SenderId",
     "SenderKind",
     "SenderRules",
@@ -256,10 +261,26 @@ class BrandMode(StrEnum):
     REQUIRE = "require"  # refuse the message
 
 
+@functools.lru_cache(maxsize=256)
+def _brand_pattern(brand: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(brand.casefold())}(?!\w)")
+
+
 def names_brand(text: str, brand: str) -> bool:
     """Whether `text` names `brand` as a word, ignoring case."""
-    pattern = rf"(?<!\w){re.escape(brand.casefold())}(?!\w)"
-    return re.search(pattern, text.casefold()) is not None
+    return _brand_pattern(brand).search(text.casefold()) is not None
+
+
+class PlannedText(NamedTuple):
+    """What planning stores and counts of a composed message (`MessageFrame.planned`)."""
+
+    text: str
+    encoding: Encoding
+    units: int
+    segments: int
+    unit_price: Decimal
+    currency: str
+    smart_saving: int  # segments smart encoding saves (or would save), never negative
 
 
 @dataclass(frozen=True)
@@ -318,6 +339,34 @@ class MessageFrame:
             text = transliterate(text, fold_accents=fold_accents)
         analysis = analyze(text, fold_accents=fold_accents, country=self.country, prices=prices)
         return ComposedMessage(text, body, prefixed, footer, analysis)
+
+    def planned(
+        self,
+        body: str,
+        *,
+        smart_encoding: bool = False,
+        fold_accents: bool = False,
+        prices: PriceTable | None = None,
+    ) -> PlannedText:
+        """`compose` reduced to what planning needs, for a text composed once per recipient:
+        the same text, measure and unit price, and the segments smart encoding saves
+        (with it on: against the text without it; off: what it would save), without the
+        analysis's details (parts, replacements)."""
+        framed = self.apply(body)[0]
+        gsm: bool | None = is_gsm(framed)
+        text = framed
+        if smart_encoding and not gsm:
+            text, gsm = transliterate(framed, fold_accents=fold_accents), None
+        encoding, units, segments = measure(text, gsm=gsm)
+        if smart_encoding:
+            saving = 0 if text == framed else measure(framed).segments - segments
+        elif encoding is Encoding.GSM7:
+            saving = 0
+        else:
+            saving = segments - measure(transliterate(text, fold_accents=fold_accents)).segments
+        table = prices or default_price_table()
+        unit = table.unit_price(country=self.country, encoding=encoding)
+        return PlannedText(text, encoding, units, segments, unit, table.currency, max(saving, 0))
 
 
 def message_frame(

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from textopt.compose.cost import Cost, PriceTable, estimate_cost
 from textopt.compose.graphemes import count_graphemes
-from textopt.compose.gsm import GSM_CHARS, GSM_EXTENSION, encode_gsm, gsm_septets
+from textopt.compose.gsm import GSM_CHARS, GSM_EXTENSION, encode_gsm, gsm_septets, is_gsm
 from textopt.compose.smart import (
     Replacement,
     suggest_replacement,
@@ -89,8 +89,8 @@ class Measure(NamedTuple):
     segments: int
 
 
-def _encoding_and_units(text: str) -> tuple[Encoding, int]:
-    if GSM_CHARS.issuperset(text):
+def _encoding_and_units(text: str, gsm: bool | None = None) -> tuple[Encoding, int]:
+    if gsm if gsm is not None else is_gsm(text):
         return Encoding.GSM7, gsm_septets(text)
     try:
         encoded = text.encode("utf-16-le")
@@ -99,9 +99,11 @@ def _encoding_and_units(text: str) -> tuple[Encoding, int]:
     return Encoding.UCS2, len(encoded) // 2
 
 
-def measure(text: str) -> Measure:
-    """Encoding, units and segments of `text`, without the details: the planning fast path."""
-    encoding, units = _encoding_and_units(text)
+def measure(text: str, *, gsm: bool | None = None) -> Measure:
+    """Encoding, units and segments of `text`, without the details: the planning fast path.
+
+    `gsm`: whether `text` is all GSM-7 (`is_gsm`), when the caller knows already."""
+    encoding, units = _encoding_and_units(text, gsm)
     return Measure(encoding, units, _segments(text, encoding, units))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from textopt.compose.gsm import GSM_CHARS
+from textopt.compose.gsm import GSM_CHARS, is_gsm
 
 __all__ = ["Replacement", "suggest_replacement", "transliterate", "transliteration_replacements"]
 
@@ -84,10 +84,10 @@ def suggest_replacement(char: str, *, fold_accents: bool = True) -> tuple[str, b
 
 def transliterate(text: str, *, fold_accents: bool = False) -> str:
     """`text` with every character that has a faithful GSM look-alike replaced by it."""
-    if GSM_CHARS.issuperset(text):
+    if is_gsm(text):
         return text
     result = text.translate(_FOLDING_TABLE if fold_accents else _FAITHFUL_TABLE)
-    if GSM_CHARS.issuperset(result):
+    if is_gsm(result):
         return result
     # Combining marks depend on their neighbour, which str.translate cannot see.
     if any(unicodedata.combining(c) for c in set(result) - GSM_CHARS):
@@ -99,7 +99,7 @@ def transliteration_replacements(
     text: str, *, fold_accents: bool = False
 ) -> tuple[Replacement, ...]:
     """Every change `transliterate` makes to `text`, with its position in `text`."""
-    if GSM_CHARS.issuperset(text):
+    if is_gsm(text):
         return ()
     return tuple(_walk(text, fold_accents=fold_accents)[1])
 

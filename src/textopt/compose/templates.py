@@ -335,8 +335,21 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _SIZED_FILTERS = ("center", "indent", "wordwrap", "format", "replace", "join")
 
 
+def _printable(value: Any) -> Any:
+    """Refuse to print a method or a function: its text (`<built-in method upper of str
+    object at 0x…>`) names a memory address, different for every recipient and every run."""
+    if callable(value) and not isinstance(value, Undefined):
+        name = getattr(value, "__name__", "")
+        if not name or name.startswith("_"):
+            raise TemplateError("the template prints a function, not a value", field="template")
+        raise TemplateError(
+            f"{name!r} is a method, not a value: call it, as in {name}()", field="template"
+        )
+    return value
+
+
 def _environment(undefined: type[Undefined]) -> _Sandbox:
-    env = _Sandbox(undefined=undefined, autoescape=False, cache_size=0)
+    env = _Sandbox(undefined=undefined, autoescape=False, cache_size=0, finalize=_printable)
     env.globals.pop("lipsum", None)  # random text would make rendering non-deterministic
     env.globals.pop("namespace", None)  # state carried across loop steps: no SMS needs it
     env.globals["range"] = _bounded_range
@@ -387,7 +400,16 @@ class _Fallback(Exception):
     """The fast renderer met something only Jinja can decide."""
 
 
-_Piece = str | tuple[str, ...]
+@dataclass(frozen=True, slots=True)
+class _Defaulted:
+    """A path output through Jinja's `default` filter with constant arguments."""
+
+    path: tuple[str, ...]
+    value: Any = ""
+    boolean: bool = False
+
+
+_Piece = str | tuple[str, ...] | _Defaulted
 
 
 def _path_of(node: nodes.Node) -> tuple[str, ...] | None:
@@ -414,8 +436,28 @@ def _outputs(tree: nodes.Template) -> list[nodes.Node] | None:
     return found
 
 
+def _defaulted(node: nodes.Filter) -> _Defaulted | None:
+    """`path | default(value[, boolean])` with constant arguments, or None."""
+    if (
+        node.name not in _PURE_FILTERS
+        or node.kwargs
+        or node.dyn_args is not None
+        or node.dyn_kwargs is not None
+        or len(node.args) > 2
+        or not all(isinstance(a, nodes.Const) for a in node.args)
+        or node.node is None
+    ):
+        return None
+    path = _path_of(node.node)
+    if path is None:
+        return None
+    arguments = [cast(nodes.Const, a).value for a in node.args]
+    return _Defaulted(path, *arguments)
+
+
 def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
-    """Literal text and variable paths when the template is only that; else None."""
+    """Literal text, variable paths and paths through `default` when the template is only
+    that; else None."""
     outputs = _outputs(tree)
     if outputs is None:
         return None
@@ -424,10 +466,12 @@ def _fast_pieces(tree: nodes.Template) -> list[_Piece] | None:
         if isinstance(child, nodes.TemplateData):
             pieces.append(child.data)
             continue
-        path = _path_of(child)
-        if path is None:
+        piece: _Piece | None = (
+            _defaulted(child) if isinstance(child, nodes.Filter) else _path_of(child)
+        )
+        if piece is None:
             return None
-        pieces.append(path)
+        pieces.append(piece)
     return pieces
 
 
@@ -477,23 +521,47 @@ def _fast_renderer(pieces: list[_Piece]) -> Callable[[Mapping[str, Any]], str]:
 
     Generated once per template: a lookup is then a subscript, not a loop. Names come
     from Jinja's parser (identifiers) and are written as string literals; the template's
-    own text is passed as constants, never as code.
+    own text and the defaults are passed as constants, never as code. A path through a
+    value that is not a dict raises `_Fallback`, and a missing key `KeyError`, except the
+    last key of a path through `default`, which gives Jinja's `default`: the value when
+    there is one (and, with `boolean`, when it is true), else the default.
     """
-    constants: dict[str, Any] = {"_as_dict": _as_dict, "_str": str}
+    constants: dict[str, Any] = {"_as_dict": _as_dict, "_str": str, "_missing": missing}
     parts: list[str] = []
     for index, piece in enumerate(pieces):
         if isinstance(piece, str):
             constants[f"_text{index}"] = piece
             parts.append(f"_text{index}")
             continue
-        expression = f"context[{piece[0]!r}]"
-        for key in piece[1:]:
+        path = piece.path if isinstance(piece, _Defaulted) else piece
+        expression = f"context[{path[0]!r}]"
+        for key in path[1:-1] if isinstance(piece, _Defaulted) else path[1:]:
             expression = f"_as_dict({expression})[{key!r}]"
-        parts.append(f"_str({expression})")
+        if not isinstance(piece, _Defaulted):
+            parts.append(f"_str({expression})")
+            continue
+        if len(path) == 1:
+            expression = f"context.get({path[0]!r}, _missing)"
+        else:
+            expression = f"_as_dict({expression}).get({path[-1]!r}, _missing)"
+        constants[f"_default{index}"] = _default_of(piece)
+        parts.append(f"_default{index}({expression})")
     source = f"def render(context):\n    return ''.join(({', '.join(parts)},))\n"
     namespace: dict[str, Any] = {}
     exec(compile(source, "<template>", "exec"), constants, namespace)
     return cast(Callable[[Mapping[str, Any]], str], namespace["render"])
+
+
+def _default_of(piece: _Defaulted) -> Callable[[Any], str]:
+    """Jinja's `default` for one output, then its text."""
+    fallback, boolean = str(piece.value), piece.boolean
+
+    def default(value: Any) -> str:
+        if value is missing or (boolean and not value):
+            return fallback
+        return str(value)
+
+    return default
 
 
 def _find_path(context: Mapping[str, Any], target: object, depth: int = 3) -> str | None:
@@ -508,9 +576,38 @@ def _find_path(context: Mapping[str, Any], target: object, depth: int = 3) -> st
     return None
 
 
-def _variable_name(obj: Any, name: str | None, context: Mapping[str, Any]) -> str:
+def _all_paths(tree: nodes.Template) -> tuple[tuple[str, ...], ...]:
+    """Every variable path the template spells (`a.b.c` gives `a.b.c` and `a.b`), in order."""
+    found = (_path_of(node) for node in tree.find_all(nodes.Getattr))
+    return tuple(dict.fromkeys(path for path in found if path is not None))
+
+
+def _resolve(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` as the template reads it, or `missing`."""
+    value: Any = context.get(path[0], missing)
+    for key in path[1:]:
+        if value is missing:
+            break
+        value = _STRICT.getattr(value, key)
+        if isinstance(value, Undefined):
+            return missing
+    return value
+
+
+def _variable_name(
+    obj: Any, name: str | None, context: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]
+) -> str:
+    """The dotted name of what the template could not find: `name` looked up in `obj`.
+
+    The template's own paths come first, in order: the first whose parent is `obj` and
+    whose last part is `name` is the one that failed. Searching the context for `obj`
+    would be wrong for values that are not unique objects (two attributes both 0 are the
+    same object, and the name would depend on the other's place)."""
     if obj is missing:
         return str(name)
+    for path in paths:
+        if path[-1] == name and len(path) > 1 and _resolve(context, path[:-1]) is obj:
+            return ".".join(path)
     parent = _find_path(context, obj)
     return f"{parent}.{name}" if parent else str(name)
 
@@ -584,6 +681,7 @@ class Template:
         self._pieces = _fast_pieces(tree)
         self._fast = _fast_renderer(self._pieces) if self._pieces else None
         self._paths = _read_paths(tree)
+        self._all_paths = _all_paths(tree)
         uses_language = any(f.name in _LOCALE_FILTERS for f in tree.find_all(nodes.Filter))
         self._constant: str | None = None
         if not self.variables and not uses_language:
@@ -630,7 +728,7 @@ class Template:
         except _MissingVariable as exc:
             if exc.hint:
                 raise TemplateError(f"template failed: {exc.hint}", field="template") from None
-            name = _variable_name(exc.obj, exc.name, context)
+            name = _variable_name(exc.obj, exc.name, context, self._all_paths)
             raise TemplateError(f"template variable {name!r} is missing", field=name) from None
         except TextoptError as exc:
             raise TemplateError(f"template failed: {exc.message}", field="template") from None
@@ -670,11 +768,13 @@ class Template:
             failure = f"template failed: {type(exc).__name__}: {exc}"
         finally:
             _SEEN.reset(token)
-        missing_names = {
-            _variable_name(u._undefined_obj, u._undefined_name, context)
-            for u in seen
-            if not u._undefined_hint
-        }
+        missing_names: set[str] = set()
+        for u in seen:
+            if not u._undefined_hint:  # each path named once, in the order they failed
+                paths = tuple(p for p in self._all_paths if ".".join(p) not in missing_names)
+                missing_names.add(
+                    _variable_name(u._undefined_obj, u._undefined_name, context, paths)
+                )
         hints = [u._undefined_hint for u in seen if u._undefined_hint]
         if hints and not failure:
             failure = f"template failed: {hints[0]}"

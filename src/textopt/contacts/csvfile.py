@@ -18,7 +18,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -26,20 +26,27 @@ from typing import TextIO
 from textopt.errors import ValidationError
 
 __all__ = [
+    "ATTRIBUTE",
     "CONSENT_CLAIMS",
+    "FIELDS",
     "FORMULA_STARTS",
+    "IGNORED",
+    "MAPPING_TARGETS",
     "REJECTS_COLUMNS",
     "ColumnMap",
     "CsvFormat",
     "header_key",
     "looks_like_consent",
     "map_columns",
+    "named_target",
     "open_rows",
+    "parse_mapping",
     "restore_cell",
     "sniff_delimiter",
     "sniff_encoding",
     "sniff_format",
     "spreadsheet_cell",
+    "suggested_targets",
 ]
 
 _CHUNK = 1 << 20
@@ -111,6 +118,21 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "ip du consentement", "direccion ip", "ip adresse",
     ),
 }  # fmt: skip
+
+#: The fields a column may give, in the order a form lists them.
+FIELDS: tuple[str, ...] = tuple(_ALIASES)
+#: What a column is read as when it gives no field: an attribute named after its header...
+ATTRIBUTE = "attribute"
+#: ...or nothing at all.
+IGNORED = "ignore"
+#: Everything an explicit mapping may name for a column.
+MAPPING_TARGETS: tuple[str, ...] = (*FIELDS, ATTRIBUTE, IGNORED)
+_TARGET_SPELLINGS = {
+    "attr": ATTRIBUTE,
+    "attributes": ATTRIBUTE,
+    "ignored": IGNORED,
+    "skip": IGNORED,
+}
 
 #: Words of a header that speak of consent: such a column, when it names no field, is
 #: reported (a consent that silently became an attribute would be lost proof).
@@ -191,32 +213,133 @@ class ColumnMap:
         index = self.fields.get(name)
         return self.headers[index].replace("\ufeff", "").strip() if index is not None else name
 
+    def targets(self) -> list[str]:
+        """What each column is read as, in file order: a field, `attribute` or `ignore`."""
+        read = {index: name for name, index in self.fields.items()}
+        read.update((index, ATTRIBUTE) for index, _ in self.attributes)
+        return [read.get(index, IGNORED) for index in range(len(self.headers))]
+
 
 #: The first columns of a rejects file: skipped, so a corrected rejects file imports as is.
 REJECTS_COLUMNS = ("line", "kind", "reason")
 
 
-def map_columns(headers: list[str], *, source: str = "the file") -> ColumnMap:
+def named_target(header: str) -> str:
+    """What a column is read as by its name alone: its field, else `attribute` (`ignore`
+    when it has no name)."""
+    name = _clean(header)
+    return _BY_KEY.get(_lookup_key(name), ATTRIBUTE) if name else IGNORED
+
+
+def suggested_targets(headers: list[str]) -> list[str]:
+    """What each column would be read as without a mapping, for a form to start from.
+
+    Unlike `map_columns` it never refuses a file: a second column naming a field already
+    given is suggested as an attribute, and a rejects file's first columns as ignored.
+    """
+    start = len(REJECTS_COLUMNS) if tuple(headers[:3]) == REJECTS_COLUMNS else 0
+    given: set[str] = set()
+    targets: list[str] = []
+    for index, header in enumerate(headers):
+        target = IGNORED if index < start else named_target(header)
+        if target in given:
+            target = ATTRIBUTE
+        elif target not in (ATTRIBUTE, IGNORED):
+            given.add(target)
+        targets.append(target)
+    return targets
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """`Column=field` pairs (the CLI's `--map`) as a mapping; the last `=` splits."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        column, equals, target = pair.rpartition("=")
+        if not equals or not column.strip():
+            raise ValidationError(
+                f'"{pair}" is not a mapping: write the column, "=" and the field, '
+                'e.g. "Numéro client=phone"',
+                field="map",
+            )
+        mapping[column.strip()] = target.strip()
+    return mapping
+
+
+def _clean(header: str) -> str:
+    return header.replace("\ufeff", "").strip()
+
+
+def _mapped_columns(
+    headers: list[str], mapping: Mapping[str, str], *, source: str
+) -> dict[int, str]:
+    """The column index and target of each entry of an explicit mapping, checked."""
+    names = [_clean(h) for h in headers]
+    listed = ", ".join(f'"{n}"' for n in names if n) or "none"
+    chosen: dict[int, str] = {}
+    for column, wanted in mapping.items():
+        name = _clean(column)
+        found = [i for i, n in enumerate(names) if n == name] or [
+            i for i, n in enumerate(names) if n and _lookup_key(n) == _lookup_key(name)
+        ]
+        if not found:
+            raise ValidationError(
+                f'{source}: the mapping names a column "{name}" the file does not have '
+                f"(columns: {listed})",
+                field="mapping",
+            )
+        if len(found) > 1:
+            raise ValidationError(
+                f'{source}: {len(found)} columns are named "{name}": rename one to map it',
+                field="mapping",
+            )
+        key = _lookup_key(wanted)
+        target = _TARGET_SPELLINGS.get(key) or (
+            key if key in (ATTRIBUTE, IGNORED) else _BY_KEY.get(key)
+        )
+        if target is None:
+            raise ValidationError(
+                f'{source}: column "{name}" cannot be read as "{wanted.strip()}" '
+                f"(expected one of {', '.join(MAPPING_TARGETS)})",
+                field="mapping",
+            )
+        chosen[found[0]] = target
+    return chosen
+
+
+def map_columns(
+    headers: list[str], *, source: str = "the file", mapping: Mapping[str, str] | None = None
+) -> ColumnMap:
     """Map header names to fields; a file with neither a phone nor an email column is
-    refused here."""
+    refused here.
+
+    `mapping` (column header → a field, `attribute` or `ignore`) overrides what the
+    headers' names say for the columns it names; an unknown column or target is refused
+    with the column's name. A column mapped explicitly is never reported as unread consent.
+    """
+    chosen = _mapped_columns(headers, mapping, source=source) if mapping else {}
     fields: dict[str, int] = {}
     attributes: list[tuple[int, str]] = []
+    unread: list[str] = []
     start = len(REJECTS_COLUMNS) if tuple(headers[:3]) == REJECTS_COLUMNS else 0
     for index, raw in enumerate(headers):
-        if index < start:
+        if index < start and index not in chosen:
             continue
-        name = raw.replace("\ufeff", "").strip()
-        known = _BY_KEY.get(_lookup_key(name))
-        if known is None:
+        name = _clean(raw)
+        known = chosen.get(index) or _BY_KEY.get(_lookup_key(name))
+        if known == IGNORED:
+            continue
+        if known is None or known == ATTRIBUTE:
             if name:
                 attributes.append((index, name))
+                if known is None and looks_like_consent(name):
+                    unread.append(name)
             continue
         if known in fields:
-            first = headers[fields[known]].strip()
+            first = _clean(headers[fields[known]])
             raise ValidationError(
                 f'{source}: columns "{first}" and "{name}" both give the {known} field; '
-                "rename or remove one",
-                field=known,
+                + ("map one of them to another field" if mapping else "rename or remove one"),
+                field="mapping" if mapping else known,
             )
         fields[known] = index
     if "phone" not in fields and "email" not in fields:
@@ -230,7 +353,7 @@ def map_columns(headers: list[str], *, source: str = "the file") -> ColumnMap:
         headers=tuple(headers),
         fields=fields,
         attributes=tuple(attributes),
-        unread_consent=tuple(name for _, name in attributes if looks_like_consent(name)),
+        unread_consent=tuple(unread),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from textopt.consent import service as consent_service
 from textopt.consent.models import ConsentAction
 from textopt.contacts.csvfile import spreadsheet_cell
+from textopt.contacts.fields import tag_key
 from textopt.contacts.models import Contact, ContactTag
 from textopt.errors import ValidationError
 from textopt.vocab import Channel, Purpose
@@ -92,7 +93,7 @@ def export_contacts(
     ).where(_CONTACTS.c.erased_at.is_(None))
     if tag:
         base = base.where(
-            _CONTACTS.c.id.in_(select(_TAGS.c.contact_id).where(_TAGS.c.tag == tag.strip()))
+            _CONTACTS.c.id.in_(select(_TAGS.c.contact_id).where(_TAGS.c.tag == tag_key(tag)))
         )
     written, last_id = 0, 0
     while True:

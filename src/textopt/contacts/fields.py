@@ -29,6 +29,7 @@ __all__ = [
     "normalise_timezone",
     "parse_flag",
     "split_tags",
+    "tag_key",
 ]
 
 #: Spreadsheet spellings of yes and no (English and French), compared lower-cased and trimmed.
@@ -131,11 +132,16 @@ def check_storable(value: Any, *, field: str) -> None:
             check_storable(item, field=f"{field}.{index}")
 
 
+def tag_key(tag: str) -> str:
+    """A tag as stored and compared: spaces collapsed, lower case (`VIP` and `vip` are one)."""
+    return " ".join(tag.split()).lower()
+
+
 def normalise_tags(tags: Iterable[str]) -> list[str]:
-    """Trimmed, non-empty, de-duplicated tags in first order; no separators, at most 64 chars."""
+    """Trimmed, lower-case, de-duplicated tags in first order; no separators, at most 64 chars."""
     seen: dict[str, None] = {}
     for tag in tags:
-        text = " ".join(tag.split())
+        text = tag_key(tag)
         if not text:
             continue
         check_storable(text, field="tags")

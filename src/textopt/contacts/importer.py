@@ -11,11 +11,13 @@ re-applies nothing that is already there (same contacts, tags and ledger).
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
@@ -43,7 +45,13 @@ from textopt.db.base import utcnow
 from textopt.db.engine import session_factory, upsert_insert
 from textopt.errors import ValidationError
 
-__all__ = ["ImportProgress", "ImportReport", "import_contacts", "rejects_path_for"]
+__all__ = [
+    "BatchRecorder",
+    "ImportProgress",
+    "ImportReport",
+    "import_contacts",
+    "rejects_path_for",
+]
 
 _CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 _TAGS: Table = ContactTag.__table__  # type: ignore[assignment]
@@ -71,6 +79,9 @@ class ImportProgress:
 
 
 ProgressCallback = Callable[[ImportProgress], None]
+#: Called inside each batch's transaction with the report as it stands once the batch is
+#: committed: what it writes (a job's progress) is committed with the batch or not at all.
+BatchRecorder = Callable[[Session, "ImportReport", ImportProgress], None]
 
 
 @dataclass(slots=True)
@@ -177,6 +188,8 @@ def import_contacts(
     progress: ProgressCallback | None = None,
     source_name: str | None = None,
     workspace_timezone: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    record: BatchRecorder | None = None,
 ) -> ImportReport:
     """Import a contacts CSV into the database behind `engine`; see the module docstring.
 
@@ -184,7 +197,10 @@ def import_contacts(
     ValidationError before anything is written. Row problems are counted in the report and
     written to the rejects file, whose first columns (line, kind, reason) are skipped when it
     is imported in its turn; a consent-like column that is not read is a warning on line 1.
-    `settings` give the defaults and the secret key of the suppression list.
+    `settings` give the defaults and the secret key of the suppression list; `mapping`
+    (column → field, `attribute` or `ignore`) overrides what the headers' names say;
+    `record` writes in each batch's transaction (see `BatchRecorder`); `progress` is told
+    after each commit and may raise to stop the import between batches.
     """
     digest = address_digester(settings.resolved_secret_key())
     path = Path(path)
@@ -203,7 +219,7 @@ def import_contacts(
         versions = set(session.scalars(select(ConsentText.version)))
     with path.open(encoding=fmt.encoding, newline="") as handle:
         header, rows = open_rows(handle, delimiter=fmt.delimiter)
-        columns = map_columns(header, source=path.name)
+        columns = map_columns(header, source=path.name, mapping=mapping)
         validator = RowValidator(
             columns,
             default_region=(default_region or settings.default_region).upper(),
@@ -223,7 +239,13 @@ def import_contacts(
                     else:
                         accepted.append(checked)
                         issues.extend(checked.warnings)
-                counts = _BatchCounts()
+                batch = _Batch(
+                    rows=len(chunk),
+                    issues=issues,
+                    total=max(fmt.lines - 1, report.rows_read + len(chunk)),
+                )
+                in_batch = partial(_record_batch, record, report, batch)
+                counts, batch_issues = _BatchCounts(), list[RowIssue]()
                 if accepted:
                     counts, batch_issues = _store_batch(
                         make_session,
@@ -231,24 +253,14 @@ def import_contacts(
                         columns=columns,
                         source=source_name or path.name,
                         digest=digest,
+                        in_batch=in_batch,
                     )
-                    # a row the batch rejected (it reached a contact another row updates)
-                    # was not imported: its warnings no longer apply
-                    dropped = {i.line for i in batch_issues if i.kind == "reject"}
-                    issues = [i for i in issues if i.kind == "reject" or i.line not in dropped]
-                    issues.extend(batch_issues)
-                report.batches_committed += 1
-                report.rows_read += len(chunk)
-                _merge(report, counts, issues)
-                issue_file.write(issues)
+                elif record is not None:  # nothing to write but the progress
+                    with make_session() as session, session.begin():
+                        in_batch(session, counts, batch_issues)
+                issue_file.write(batch.count_into(report, counts, batch_issues))
                 if progress is not None:
-                    progress(
-                        ImportProgress(
-                            rows_read=report.rows_read,
-                            total_rows=max(fmt.lines - 1, report.rows_read),
-                            batches_committed=report.batches_committed,
-                        )
-                    )
+                    progress(batch.progress(report))
             if header_issues:  # a file of headers only still hears about its columns
                 _merge(report, _BatchCounts(), header_issues)
                 issue_file.write(header_issues)
@@ -261,6 +273,48 @@ def _chunks(
 ) -> Iterator[list[tuple[int, list[str]]]]:
     while chunk := list(islice(rows, size)):
         yield chunk
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A chunk of the file on its way in: its rows, their issues, the file's estimated total."""
+
+    rows: int
+    issues: list[RowIssue]
+    total: int
+
+    def count_into(
+        self, target: ImportReport, counts: _BatchCounts, batch_issues: list[RowIssue]
+    ) -> list[RowIssue]:
+        """Count the committed batch into `target`; returns its issues as finally kept."""
+        # a row the batch rejected (it reached a contact another row updates) was not
+        # imported: its warnings no longer apply
+        dropped = {i.line for i in batch_issues if i.kind == "reject"}
+        kept = [i for i in self.issues if i.kind == "reject" or i.line not in dropped]
+        kept.extend(batch_issues)
+        target.batches_committed += 1
+        target.rows_read += self.rows
+        _merge(target, counts, kept)
+        return kept
+
+    def progress(self, done: ImportReport) -> ImportProgress:
+        """Where the import stands once `done` counts this batch."""
+        return ImportProgress(done.rows_read, self.total, done.batches_committed)
+
+
+def _record_batch(
+    record: BatchRecorder | None,
+    report: ImportReport,
+    batch: _Batch,
+    session: Session,
+    counts: _BatchCounts,
+    batch_issues: list[RowIssue],
+) -> None:
+    """Hand `record` the report as it will stand once this batch commits."""
+    if record is not None:
+        preview = copy.deepcopy(report)
+        batch.count_into(preview, counts, batch_issues)
+        record(session, preview, batch.progress(preview))
 
 
 @dataclass(slots=True)
@@ -392,8 +446,12 @@ def _store_batch(
     columns: ColumnMap,
     source: str,
     digest: Digester,
+    in_batch: Callable[[Session, _BatchCounts, list[RowIssue]], None],
 ) -> tuple[_BatchCounts, list[RowIssue]]:
-    """Write one batch in its own transaction, retried if another writer took a new number."""
+    """Write one batch in its own transaction, retried if another writer took a new number.
+
+    `in_batch` is called last in that transaction, with the batch's counts and issues.
+    """
     for attempt in range(1, _ATTEMPTS + 1):
         counts, issues = _BatchCounts(), list[RowIssue]()
         try:
@@ -407,6 +465,7 @@ def _store_batch(
                     source_name=source,
                     digest=digest,
                 )
+                in_batch(session, counts, issues)
         except IntegrityError:
             # A concurrent insert of one of our new numbers (PostgreSQL; SQLite serialises
             # writers): the next attempt sees it as existing and updates it instead.

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from textopt.db.base import Base, JSONType, utcnow
 
-__all__ = ["Contact", "ContactTag"]
+__all__ = ["Contact", "ContactTag", "ImportJob", "ImportJobState"]
 
 
 class Contact(Base):
@@ -70,3 +71,57 @@ class ContactTag(Base):
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
 
     contact: Mapped[Contact] = relationship(back_populates="tags")
+
+
+class ImportJobState(StrEnum):
+    """Where the import of one upload stands."""
+
+    # a thread of the web process is reading the file and committing batches
+    RUNNING = "running"
+    # every row was read; `result` is the whole report
+    FINISHED = "finished"
+    # stopped by an error before the end; the committed batches stay, `result` counts them
+    FAILED = "failed"
+    # its process stopped or died mid-way; the committed batches stay, `result` counts them
+    INTERRUPTED = "interrupted"
+
+
+#: The transitions a job may take: it runs once, and ends once.
+IMPORT_JOB_TRANSITIONS: dict[ImportJobState, frozenset[ImportJobState]] = {
+    ImportJobState.RUNNING: frozenset(
+        {ImportJobState.FINISHED, ImportJobState.FAILED, ImportJobState.INTERRUPTED}
+    ),
+    ImportJobState.FINISHED: frozenset(),
+    ImportJobState.FAILED: frozenset(),
+    ImportJobState.INTERRUPTED: frozenset(),
+}
+
+
+class ImportJob(Base):
+    """The import of one dashboard upload, run in the background: one job per upload.
+
+    Its counts and `result` are written in the transaction of each batch, so after a crash
+    they say exactly what was kept. `owner` names the process running it (host, pid and a
+    random token of that process) so a job whose process died can be told from a live one.
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_token: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(2))
+    # column header → field, `attribute` or `ignore`, as chosen on the mapping page
+    mapping: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    state: Mapped[str] = mapped_column(String(12), default=ImportJobState.RUNNING)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_total: Mapped[int | None] = mapped_column()
+    # `ImportReport.to_dict()` without server paths, as of the last committed batch
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    has_rejects: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(120))
+    started_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()

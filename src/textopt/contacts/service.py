@@ -25,6 +25,7 @@ from textopt.contacts.fields import (
     normalise_region,
     normalise_tags,
     normalise_timezone,
+    tag_key,
 )
 from textopt.contacts.models import Contact, ContactTag
 from textopt.contacts.phones import PhoneInfo, parse_phone
@@ -319,7 +320,7 @@ def count_contacts(
 def _filtered(query: _Q, *, tag: str | None, country: str | None, search: str | None) -> _Q:
     if tag:
         query = query.where(
-            exists().where(ContactTag.contact_id == Contact.id, ContactTag.tag == tag.strip())
+            exists().where(ContactTag.contact_id == Contact.id, ContactTag.tag == tag_key(tag))
         )
     if country:
         query = query.where(Contact.country == country.strip().upper())

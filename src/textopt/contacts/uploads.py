@@ -18,7 +18,7 @@ import re
 import secrets
 import tempfile
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -28,8 +28,13 @@ from sqlalchemy import Engine
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor, record_audit
 from textopt.config import Settings
-from textopt.contacts.csvfile import map_columns, open_rows, sniff_format
-from textopt.contacts.importer import ImportReport, import_contacts
+from textopt.contacts.csvfile import open_rows, sniff_format
+from textopt.contacts.importer import (
+    BatchRecorder,
+    ImportReport,
+    ProgressCallback,
+    import_contacts,
+)
 from textopt.db.engine import session_scope
 from textopt.errors import ContentTooLarge, NotFoundError, ValidationError
 
@@ -83,9 +88,10 @@ def _national_digits(phone: str) -> str:
 
 
 def _holds(path: Path, *, numbers: Collection[str], emails: Collection[str]) -> bool:
-    """Whether a row of this CSV has one of these numbers or addresses.
+    """Whether a row of this CSV has one of these numbers or addresses, in any column.
 
-    A phone cell matches when its digits end with the last nine digits of the number, so
+    Any column: a column the dashboard's mapping reads as the phone may have any header.
+    A cell matches a number when its digits end with the number's last nine digits, so
     `06 12 34 56 78`, `0033612345678` and `+33612345678` all match `+33612345678` (a
     false match only deletes a file sooner than planned).
     """
@@ -94,20 +100,14 @@ def _holds(path: Path, *, numbers: Collection[str], emails: Collection[str]) -> 
     try:
         fmt = sniff_format(path)
         with path.open(encoding=fmt.encoding, newline="") as handle:
-            header, rows = open_rows(handle, delimiter=fmt.delimiter)
-            columns = map_columns(header, source=path.name)
-            phone = columns.fields["phone"]
-            email = columns.fields.get("email")
+            _, rows = open_rows(handle, delimiter=fmt.delimiter)
             for _, cells in rows:
-                digits = _national_digits(cells[phone]) if phone < len(cells) else ""
-                if digits and any(digits.endswith(tail) for tail in tails):
-                    return True
-                if (
-                    email is not None
-                    and email < len(cells)
-                    and (cells[email].strip().lower() in addresses)
-                ):
-                    return True
+                for cell in cells:
+                    digits = _national_digits(cell)
+                    if len(digits) >= 9 and any(digits.endswith(tail) for tail in tails):
+                        return True
+                    if cell.strip().lower() in addresses:
+                        return True
     except (ValidationError, OSError, UnicodeDecodeError):
         return True  # unreadable: it may hold anyone, and nobody can import it anyway
     return False
@@ -182,11 +182,16 @@ def import_upload(
     token: str,
     filename: str,
     region: str | None,
+    mapping: Mapping[str, str] | None = None,
+    record: BatchRecorder | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import the upload of `token` and delete it; its rejects file stays; audited.
 
-    The import commits batch by batch in sessions of its own: the caller must hold no
-    open transaction on SQLite (it would hold the write lock the import waits for).
+    `mapping` (column → field, `attribute` or `ignore`) overrides the headers' names;
+    `record` and `progress` follow the batches (see `import_contacts`). The import commits
+    batch by batch in sessions of its own: the caller must hold no open transaction on
+    SQLite (it would hold the write lock the import waits for).
     """
     _may_write(actor)
     purge_expired_files(settings)
@@ -199,6 +204,9 @@ def import_upload(
             rejects_path=path.with_name(f"{token}{REJECTS_SUFFIX}"),
             default_region=region,
             source_name=filename[:_MAX_FILENAME],
+            mapping=mapping,
+            record=record,
+            progress=progress,
         )
     finally:
         path.unlink(missing_ok=True)
@@ -208,7 +216,12 @@ def import_upload(
             actor=actor,
             action="contacts.imported",
             target_type="contacts",
-            detail={"file": filename, "rows": report.rows_read, "created": report.created},
+            detail={
+                "file": filename,
+                "rows": report.rows_read,
+                "created": report.created,
+                **({"mapping": dict(mapping)} if mapping else {}),
+            },
         )
     return report
 

@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "textopt.webhooks.models",
     "textopt.links.models",
     "textopt.optin.models",
+    "textopt.events.models",
 )
 
 

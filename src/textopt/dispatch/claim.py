@@ -85,6 +85,9 @@ def reserve_tokens(
 
     The bucket refills at `rate` per second up to one second's worth (at least one
     message), so every worker of every machine together stays under the account's rate.
+    Its clock never goes back: a worker whose `now` was read before it waited for the row
+    lock (or whose machine's clock is behind) refills nothing, where moving `updated_at`
+    back would let the next worker refill the same interval twice.
     """
     burst = max(rate, 1.0)
     connection = session.connection()
@@ -107,7 +110,7 @@ def reserve_tokens(
     connection.execute(
         update(RateBucket)
         .where(RateBucket.account == account)
-        .values(tokens=tokens - granted, updated_at=now)
+        .values(tokens=tokens - granted, updated_at=max(now, bucket.updated_at))
     )
     return granted
 

@@ -1,9 +1,10 @@
 """GDPR: access (art. 15), erasure (art. 17) and retention of prospects.
 
 Erasure keeps the contact row as a tombstone (the consent ledger references it and stays
-valid), deletes the personal proof records, the `Idempotency-Key` records of the person's
-messages and every upload or rejects file with a row of them, and puts the number and address on the
-suppression list by keyed hash so the person is never messaged for marketing again.
+valid), deletes the personal proof records, the person's events, the `Idempotency-Key`
+records of the person's messages and every upload or rejects file with a row of them, and
+puts the number and address on the suppression list by keyed hash so the person is never
+messaged for marketing again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.models import Contact, ContactTag
 from textopt.contacts.uploads import purge_person_files
 from textopt.db.base import utcnow
+from textopt.events.models import ContactEvent
+from textopt.events.service import delete_events_of, event_fields
 from textopt.inbound.service import erase_inbound, list_inbound
 from textopt.outbox.models import Message
 
@@ -124,6 +127,14 @@ def export_person(session: Session, *, contact: Contact, digest: Digester) -> di
             }
             for m in list_inbound(session, contact_id=contact.id, limit=10_000)
         ],
+        "events": [
+            event_fields(e)
+            for e in session.scalars(
+                select(ContactEvent)
+                .where(ContactEvent.contact_id == contact.id)
+                .order_by(ContactEvent.id)
+            )
+        ],
         "messages": [
             {
                 "id": m.id,
@@ -156,6 +167,8 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
         result = session.execute(delete(ConsentProof).where(ConsentProof.event_id.in_(events)))
         deleted += int(result.rowcount)  # type: ignore[attr-defined]
         session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(chunk)))
+        # what a shop said happened to the person (orders, visits) is personal data
+        delete_events_of(session, contact_ids=chunk)
         # an Idempotency-Key's fingerprint is a digest of the request, number included
         messages = select(Message.id).where(Message.contact_id.in_(chunk))
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.message_id.in_(messages)))

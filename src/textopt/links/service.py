@@ -15,15 +15,15 @@ import re
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from textopt.config import Settings
+from textopt.db import utcnow
 from textopt.db.batching import id_conditions
-from textopt.db.engine import upsert_insert
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.links.models import LinkClick, LinkCode
 
@@ -86,7 +86,7 @@ def link_base(settings: Settings) -> str:
     """The prefix of every short link: `https://{link_domain}/`, else `{public_base_url}/l/`."""
     if settings.link_domain:
         return f"https://{settings.link_domain.strip().strip('/')}/"
-    return f"{settings.public_base_url.rstrip('/')}/l/"
+    return f"{settings.base_url()}/l/"
 
 
 def set_link_tracking(campaign: Campaign, *, enabled: bool) -> None:
@@ -144,8 +144,21 @@ def _check_url(url: str) -> None:
         )
 
 
-def _new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+#: Random bytes to code characters: each of the 62 characters stands for 4 byte values;
+#: the 8 values above 247 are dropped (an even draw, as `secrets.choice` gives).
+_BYTE_TO_CHAR = bytes(ord(CODE_ALPHABET[value % len(CODE_ALPHABET)]) for value in range(256))
+_UNEVEN = bytes(range(len(CODE_ALPHABET) * 4, 256))
+
+
+def _new_codes(count: int) -> list[str]:
+    """`count` random codes, drawn in bulk from the system's random source (one call per
+    batch, not one per character)."""
+    wanted = count * CODE_LENGTH
+    chars = ""
+    while len(chars) < wanted:
+        drawn = secrets.token_bytes(wanted - len(chars) + wanted // 16 + 8)
+        chars += drawn.translate(_BYTE_TO_CHAR, _UNEVEN).decode("ascii")
+    return [chars[i : i + CODE_LENGTH] for i in range(0, wanted, CODE_LENGTH)]
 
 
 def _existing_codes(
@@ -160,6 +173,25 @@ def _existing_codes(
             if contact_id in contact_ids and url in wanted_urls:
                 found[(contact_id, url)] = code
     return found
+
+
+def _insert_codes(session: Session, rows: list[tuple[str, int, int, str]]) -> int:
+    """Insert (code, campaign, contact, URL) rows, skipping any that clash; how many went in
+    (-1 when the driver cannot tell). Through the driver, as planning's outbox rows are: the
+    creation instant is converted once (by the column's own type), not once per row."""
+    connection = session.connection()
+    dialect = connection.dialect
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    created_at = cast(Table, LinkCode.__table__).c.created_at.type
+    convert = created_at.dialect_impl(dialect).bind_processor(dialect)
+    now = utcnow()
+    stored = convert(now) if convert is not None else now
+    sql = (
+        "INSERT INTO link_codes (code, campaign_id, contact_id, url, created_at) "
+        f"VALUES ({', '.join([marker] * 5)}) ON CONFLICT DO NOTHING"
+    )
+    result = connection.exec_driver_sql(sql, [(*row, stored) for row in rows])
+    return int(result.rowcount)
 
 
 def rewrite_links(
@@ -188,15 +220,15 @@ def rewrite_links(
     urls = {url for _, url in pairs}
     codes = _existing_codes(session, campaign_id, contact_ids, urls)
     for _ in range(_MAX_ROUNDS):
-        missing = pairs - codes.keys()
+        missing = sorted(pairs - codes.keys())
         if not missing:
             break
-        rows = [
-            {"code": _new_code(), "campaign_id": campaign_id, "contact_id": c, "url": u}
-            for c, u in sorted(missing)
-        ]
+        new = _new_codes(len(missing))
+        rows = [(code, campaign_id, c, u) for code, (c, u) in zip(new, missing, strict=True)]
+        if _insert_codes(session, rows) == len(rows):  # no clash: every code is the one drawn
+            codes.update(zip(missing, new, strict=True))
+            break
         # A clash on the code (or a concurrent planner's row) is skipped and retried.
-        session.execute(upsert_insert(session, LinkCode).on_conflict_do_nothing(), rows)
         codes = _existing_codes(session, campaign_id, contact_ids, urls)
     else:
         raise ConflictError(f"could not allocate short codes for campaign {campaign_id}")

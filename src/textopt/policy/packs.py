@@ -14,6 +14,8 @@ a pack). A pack has these tables, each citing `source` and `confidence` (H, M or
     [footer]        stop_required, text
     [[caps]]        max, hours, channels    at most `max` marketing messages per rolling window
 
+A table may also give `source_fr`, its source in French words, which the French dashboard
+shows (the rule itself is `source`; the dashboard words the rule in each language).
 An overlay's tables are merged key by key over its base's; its caps are added to the base's.
 A workspace may make a pack stricter (`customise_pack`), never looser than its legal minimum
 (`loosened_rules`, `ensure_not_looser`).
@@ -402,6 +404,8 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
             merged["caps"] = [*base.get("caps", ()), *value]
         elif isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
             merged[key] = {**base[key], **value}
+            if "source" in value and "source_fr" not in value:
+                merged[key].pop("source_fr", None)  # French words of a source no longer cited
         else:
             merged[key] = value
     return merged

@@ -20,8 +20,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from textopt.errors import RateLimited, TextoptError
 from textopt.http.problems import status_of
 from textopt.links.service import is_link_code
-from textopt.web import pages_campaigns, pages_contacts, pages_home, pages_public, pages_settings
+from textopt.web import (
+    pages_campaigns,
+    pages_contacts,
+    pages_drafts,
+    pages_home,
+    pages_import,
+    pages_public,
+    pages_settings,
+)
 from textopt.web.auth import LoginRequired
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import request_translator
 from textopt.web.rendering import render
 
@@ -63,7 +72,7 @@ def _html_error(request: Request, status: int, detail: str, *, fields: str = "")
         status_code=status,
         headers=headers,
         title=_(_TITLES.get(status, "Something went wrong")),
-        detail=_(shown) + (f" ({fields})" if fields else ""),
+        detail=translate_message(_, shown) + (f" ({fields})" if fields else ""),
     )
 
 
@@ -85,9 +94,9 @@ def _install_error_pages(app: FastAPI) -> None:
             return await handlers[RequestValidationError](request, exc)  # type: ignore[no-any-return]
         assert isinstance(exc, RequestValidationError)
         names = dict.fromkeys(str(e.get("loc", ("",))[-1]) for e in exc.errors())
-        return _html_error(
-            request, 422, "Some fields are missing or invalid.", fields=", ".join(names)
-        )
+        _ = request_translator(request)  # a field's name in words where the catalogue has it
+        fields = ", ".join(_(name) for name in names)
+        return _html_error(request, 422, "Some fields are missing or invalid.", fields=fields)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         if not _is_page(request.url.path):
@@ -109,7 +118,16 @@ def _install_error_pages(app: FastAPI) -> None:
 def mount_web(app: FastAPI) -> None:
     """Add the dashboard, the signup pages, short links and static files to `app`."""
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (pages_home, pages_contacts, pages_campaigns, pages_settings, pages_public):
+    # drafts before campaigns: `/app/campaigns/{id}/{action}` would take `/edit`, `/launch`...
+    for module in (
+        pages_home,
+        pages_contacts,
+        pages_import,
+        pages_drafts,
+        pages_campaigns,
+        pages_settings,
+        pages_public,
+    ):
         app.include_router(module.router)
     # Last, so that every other single-segment path (/docs, /health...) is matched first.
     app.add_api_route(

@@ -73,6 +73,16 @@ EN: dict[str, str] = {
     "notice.resumed": "The campaign resumes.",
     "notice.cancelled": "The campaign is cancelled.",
     "notice.created": "Draft saved. Here is what launching it would do.",
+    # drafts: notices
+    "notice.edited": "Draft saved. Here is what launching it would do.",
+    "notice.duplicated": (
+        "A new draft, copied from the campaign: change what you need, then launch it."
+    ),
+    "notice.deleted": "The draft is deleted.",
+    "notice.not_launched": "The campaign was not launched: see why below.",
+    "notice.not_draft": (
+        "Only a draft can be changed, deleted or launched: duplicate the campaign to start again."
+    ),
     "in-store": "in store",
     "description": "description",
     "consent_email_marketing": "email marketing consent",
@@ -98,6 +108,46 @@ EN: dict[str, str] = {
     "import.consent_source_unknown": "consent source not recognised: recorded as import, "
     "the words kept",
     "import.unknown_text_version": "consent text version not registered: consent recorded",
+    # why a link address is dead for recipients (links/reach.py)
+    "reach.no_host": "no host name in the address",
+    "reach.loopback": "an address of this machine only",
+    "reach.private": "an address of a private network",
+    "reach.local_name": "a name only the local network knows",
+    "reach.reserved_name": "a name reserved for examples and tests",
+    # the rules of a pack, on Réglages
+    "rule.hours": "hours",
+    "rule.holidays": "public holidays",
+    "rule.consent": "consent",
+    "rule.transactional": "transactional messages",
+    "rule.sender": "sender ID",
+    "rule.footer": "STOP instruction",
+    "confidence.H": "official text",
+    "confidence.M": "reputable secondary source",
+    "confidence.L": "vendor or blog",
+    "sms": "SMS",
+    # why a message was not sent or not confirmed (web/reasons.py)
+    "reason.expired": "could not be sent before its expiry",
+    "provider_error": "the provider failed again and again: given up",
+    "provider_refused": "the provider refused the message",
+    "receipt_failed": "the network could not deliver it",
+    "receipt_expired": "the network gave up before the phone was reached",
+    "campaign_cancelled": "the campaign was cancelled before it left",
+    "reason.sunday": "a Sunday: no marketing",
+    "inbound_message_id": "SMS received",
+    "received_at": "received at",
+    "file": "file",
+    "line": "line",
+    "text": "text",
+    "import": "import",
+    "form": "signup form",
+    "keyword": "SMS keyword",
+    "api": "API",
+    "cli": "command line",
+    # events (the contact page)
+    "event_source.api": "API",
+    "event_source.cli": "command line",
+    "event_source.import": "CSV import",
+    "slug": "address",
 }
 
 FR: dict[str, str] = {
@@ -327,6 +377,76 @@ FR: dict[str, str] = {
     ),
     "Nothing to send.": "Rien à envoyer.",
     "Launch the campaign": "Lancer la campagne",
+    # drafts: template errors, edit, duplicate, delete, the launch's confirmation
+    "“%(a)s” is not expected here": "« %(a)s » n’est pas attendu ici",
+    "“%(b)s” where “%(a)s” was expected": "« %(b)s » là où « %(a)s » était attendu",
+    "the template ends before “%(a)s”": "le modèle se termine avant « %(a)s »",
+    "a block is never closed": "un bloc n’est jamais fermé",
+    "an expression is missing": "une expression manque",
+    "there is no tag named “%(a)s”": "il n’existe pas de balise nommée « %(a)s »",
+    "Line %(line)s: the template cannot be read: %(detail)s.": (
+        "Ligne %(line)s : le modèle ne peut pas être lu : %(detail)s."
+    ),
+    "There is no filter named “%(name)s”.": "Il n’existe pas de filtre nommé « %(name)s ».",
+    "Line %(line)s: there is no filter named “%(name)s”.": (
+        "Ligne %(line)s : il n’existe pas de filtre nommé « %(name)s »."
+    ),
+    "The variable “%(name)s” is missing: check its spelling (first_name, last_name, "
+    "attributes.…) or write %(example)s if it is optional.": (
+        "La variable « %(name)s » manque : vérifiez son orthographe (first_name, last_name, "
+        "attributes.…) ou écrivez %(example)s si elle est facultative."
+    ),
+    "The template stops before its end: it loops or writes too much.": (
+        "Le modèle s’arrête avant sa fin : il boucle ou écrit trop."
+    ),
+    "The template fails when it runs: %(detail)s": "Le modèle échoue à l’exécution : %(detail)s",
+    "The message is %(segments)s segments long: at most %(limit)s are allowed.": (
+        "Le message fait %(segments)s segments : %(limit)s au plus sont permis."
+    ),
+    " (for %(who)s)": " (pour %(who)s)",
+    "Choose the audience: a saved segment (none is taken for you).": (
+        "Choisissez l’audience : un segment enregistré (aucun n’est pris d’office)."
+    ),
+    "copy": "copie",
+    "Nothing would be sent: the audience is empty. Choose another segment.": (
+        "Rien ne serait envoyé : l’audience est vide. Choisissez un autre segment."
+    ),
+    "Nothing would be sent: everyone in the audience is excluded (reasons below).": (
+        "Rien ne serait envoyé : toute l’audience est exclue (raisons ci-dessous)."
+    ),
+    "Edit the draft": "Modifier le brouillon",
+    "— choose a segment —": "— choisissez un segment —",
+    "Its own filter": "Son propre filtre",
+    "Save the changes and preview": "Enregistrer les modifications et prévisualiser",
+    "Back to the preview": "Retour à l’aperçu",
+    "Duplicate into a new draft": "Dupliquer en un nouveau brouillon",
+    "Delete the draft": "Supprimer le brouillon",
+    "Delete this draft for good?": "Supprimer ce brouillon pour de bon ?",
+    "The message has errors: nothing can be sent": (
+        "Le message contient des erreurs : rien ne peut être envoyé"
+    ),
+    "Correct the message": "Corriger le message",
+    "What the launch will do": "Ce que fera le lancement",
+    "Recipients": "Destinataires",
+    "messages to send": "messages à envoyer",
+    "at the start": "au départ",
+    "SMS segments": "Segments SMS",
+    "Estimated cost": "Coût estimé",
+    "First send": "Premier envoi",
+    "Last send": "Dernier envoi",
+    "then about": "puis environ",
+    "min at the account's rate": "min au débit du compte",
+    "Confirm the launch": "Confirmer le lancement",
+    "notice.edited": "Brouillon enregistré. Voici ce que ferait son lancement.",
+    "notice.duplicated": (
+        "Un nouveau brouillon, copié de la campagne : changez ce qu’il faut, puis lancez-le."
+    ),
+    "notice.deleted": "Le brouillon est supprimé.",
+    "notice.not_launched": "La campagne n’a pas été lancée : voyez pourquoi ci-dessous.",
+    "notice.not_draft": (
+        "Seul un brouillon peut être modifié, supprimé ou lancé : dupliquez la campagne pour "
+        "recommencer."
+    ),
     "Report": "Rapport",
     "people": "personnes",
     "opt-outs": "désinscriptions",
@@ -535,4 +655,409 @@ FR: dict[str, str] = {
     "import.unknown_text_version": (
         "version du texte de consentement non enregistrée : consentement enregistré"
     ),
+    # settings: where links lead
+    "Public address": "Adresse publique",
+    "Links in messages start with %(base)s, which recipients cannot open (%(why)s): set "
+    "public_base_url (and link_domain) to the address the public reaches this server at.": (
+        "Les liens des messages commencent par %(base)s, que les destinataires ne peuvent pas "
+        "ouvrir (%(why)s) : réglez public_base_url (et link_domain) sur l’adresse publique "
+        "de ce serveur."
+    ),
+    "reach.no_host": "pas de nom d’hôte dans l’adresse",
+    "reach.loopback": "une adresse de cette machine seulement",
+    "reach.private": "une adresse d’un réseau privé",
+    "reach.local_name": "un nom connu du seul réseau local",
+    "reach.reserved_name": "un nom réservé aux exemples et aux tests",
+    # the rules of a pack, on Réglages
+    "Rules in force for numbers of %(region)s (pack %(pack)s)": (
+        "Règles en vigueur pour les numéros de %(region)s (pack %(pack)s)"
+    ),
+    "rule.hours": "horaires",
+    "rule.holidays": "jours fériés",
+    "rule.consent": "consentement",
+    "rule.transactional": "messages transactionnels",
+    "rule.sender": "émetteur",
+    "rule.footer": "mention STOP",
+    "confidence.H": "texte officiel",
+    "confidence.M": "source secondaire fiable",
+    "confidence.L": "fournisseur ou blog",
+    "sms": "SMS",
+    "Mon": "lun.",
+    "Tue": "mar.",
+    "Wed": "mer.",
+    "Thu": "jeu.",
+    "Fri": "ven.",
+    "Sat": "sam.",
+    "Sun": "dim.",
+    "every day": "tous les jours",
+    "no day": "aucun jour",
+    " and ": " et ",
+    "marketing %(days)s, %(start)s–%(end)s, recipient's local time": (
+        "marketing %(days)s, %(start)s–%(end)s, heure locale du destinataire"
+    ),
+    "no marketing on public holidays (%(country)s)": (
+        "pas de marketing les jours fériés (%(country)s)"
+    ),
+    "the recipient's country": "pays du destinataire",
+    "public holidays allowed": "jours fériés permis",
+    "%(channel)s: consent or soft opt-in": "%(channel)s : consentement ou client existant",
+    "%(channel)s: consent only": "%(channel)s : consentement exprès seulement",
+    "no consent needed; exempt from %(what)s": (
+        "pas de consentement requis ; exemptés de : %(what)s"
+    ),
+    "hours": "horaires",
+    "caps": "plafonds",
+    "nothing": "rien",
+    "numeric": "numériques",
+    "alphanumeric": "alphanumériques",
+    "%(kinds)s senders, at most %(n)s characters": (
+        "émetteurs %(kinds)s, %(n)s caractères au plus"
+    ),
+    "no sender ID accepted": "aucun émetteur accepté",
+    "; blocked: %(names)s": " ; bloqués : %(names)s",
+    "STOP instruction required (%(text)s)": "mention STOP obligatoire (%(text)s)",
+    "no STOP instruction required": "mention STOP non obligatoire",
+    "cap %(n)s": "plafond %(n)s",
+    "at most %(n)s per %(hours)s h (%(channels)s)": "au plus %(n)s par %(hours)s h (%(channels)s)",
+    "; ": " ; ",
+    # why a message was not sent or not confirmed (web/reasons.py)
+    "reason.expired": "n’a pas pu partir avant son expiration",
+    "provider_error": "l’opérateur a échoué à chaque essai : abandonné",
+    "provider_refused": "l’opérateur a refusé le message",
+    "receipt_failed": "le réseau n’a pas pu le remettre",
+    "receipt_expired": "le réseau a renoncé avant d’atteindre le téléphone",
+    "campaign_cancelled": "la campagne a été annulée avant son départ",
+    " (error code %(code)s)": " (code d’erreur %(code)s)",
+    "error code %(code)s": "code d’erreur %(code)s",
+    # plurals: the singular of each counted word (web/rendering.py `plural`)
+    "segment": "segment",
+    "click": "clic",
+    "person": "personne",
+    "event": "événement",
+    "row": "ligne",
+    "contact": "contact",
+    "comma": "virgule",
+    "semicolon": "point-virgule",
+    "tab": "tabulation",
+    "vertical bar": "barre verticale",
+    # domain errors shown on pages, as patterns (web/error_sentences.py); `raw` values stay as typed
+    "column %(n)s: %(what)s\n%(raw_filter)s": "colonne %(n)s : %(what)s\n%(raw_filter)s",
+    "the filter is empty; write all to select every contact": (
+        "le filtre est vide ; écrivez all pour choisir tous les contacts"
+    ),
+    'this ")" closes nothing': "cette « ) » ne ferme rien",
+    'expected "and" or "or" before %(what)s': "« and » ou « or » attendu avant %(what)s",
+    "expected a filter term but found %(what)s": (
+        "un terme de filtre était attendu, mais voici %(what)s"
+    ),
+    "expected a filter term before %(what)s": "un terme de filtre était attendu avant %(what)s",
+    "the end of the filter": "la fin du filtre",
+    "the text %(raw_text)s": "le texte %(raw_text)s",
+    'unknown term "%(word)s"; did you mean "%(hint)s"?': (
+        "terme inconnu « %(word)s » ; vouliez-vous dire « %(hint)s » ?"
+    ),
+    'unknown term "%(word)s": expected e.g. tag:vip, customer, or a comparison like '
+    'first_name = "Bob"': (
+        "terme inconnu « %(word)s » : attendu par ex. tag:vip, customer, ou une comparaison "
+        'comme first_name = "Bob"'
+    ),
+    'unknown keyword "%(word)s"; did you mean "%(hint)s"?': (
+        "mot-clé inconnu « %(word)s » ; vouliez-vous dire « %(hint)s » ?"
+    ),
+    'unknown keyword "%(word)s" (keywords: %(raw_list)s)': (
+        "mot-clé inconnu « %(word)s » (mots-clés : %(raw_list)s)"
+    ),
+    '; did you mean "%(word)s"?': " ; vouliez-vous dire « %(word)s » ?",
+    'expected ":" after "%(word)s" (e.g. %(raw_example)s)': (
+        "« : » attendu après « %(word)s » (par ex. %(raw_example)s)"
+    ),
+    'expected an operator (= != < <= > >= ~ in) after "%(word)s" but found %(what)s': (
+        "un opérateur (= != < <= > >= ~ in) était attendu après « %(word)s », mais voici %(what)s"
+    ),
+    'a field is compared with an operator: write %(raw_example)s = "..."': (
+        'un champ se compare avec un opérateur : écrivez %(raw_example)s = "..."'
+    ),
+    'expected a value after "%(after)s" but found %(what)s': (
+        "une valeur était attendue après « %(after)s », mais voici %(what)s"
+    ),
+    'expected a value after "%(after)s" but found %(what)s (quote it to mean the text: '
+    "%(raw_quoted)s)": (
+        "une valeur était attendue après « %(after)s », mais voici %(what)s (mettez-la entre "
+        "guillemets pour dire ce texte : %(raw_quoted)s)"
+    ),
+    'expected ")" to close the "(" at column %(n)s but found %(what)s': (
+        "« ) » attendue pour fermer la « ( » de la colonne %(n)s, mais voici %(what)s"
+    ),
+    '"%(raw_text)s" is not a two-letter country code (e.g. FR, BE)': (
+        "« %(raw_text)s » n’est pas un code pays à deux lettres (par ex. FR, BE)"
+    ),
+    '"%(raw_text)s" is not a language code (e.g. fr, en, fr-ca)': (
+        "« %(raw_text)s » n’est pas un code de langue (par ex. fr, en, fr-ca)"
+    ),
+    'unknown channel "%(word)s"%(hint)s (channels: %(raw_list)s)': (
+        "canal inconnu « %(word)s »%(hint)s (canaux : %(raw_list)s)"
+    ),
+    'unknown field "%(word)s"%(hint)s (fields: %(raw_list)s)': (
+        "champ inconnu « %(word)s »%(hint)s (champs : %(raw_list)s)"
+    ),
+    'unknown consent status "%(word)s"%(hint)s (statuses: %(raw_list)s)': (
+        "état de consentement inconnu « %(word)s »%(hint)s (états : %(raw_list)s)"
+    ),
+    'text values use double quotes: "like this"': (
+        'les textes s’écrivent entre guillemets droits : "comme ceci"'
+    ),
+    'this text is never closed: add the missing "': (
+        'ce texte n’est jamais fermé : ajoutez le " manquant'
+    ),
+    '"%(raw_text)s" is not a period like 90d, 6w, 18m or 2y': (
+        "« %(raw_text)s » n’est pas une durée comme 90d, 6w, 18m ou 2y"
+    ),
+    '%(name)s takes a date like 2026-01-31; "%(raw_text)s" is not one': (
+        "%(name)s attend une date comme 2026-01-31 ; « %(raw_text)s » n’en est pas une"
+    ),
+    '"%(raw_text)s" is not a date in the calendar': (
+        "« %(raw_text)s » n’est pas une date du calendrier"
+    ),
+    'unexpected "!": write "not" to negate, "!=" for unequal': (
+        "« ! » inattendu : écrivez « not » pour nier, « != » pour « différent de »"
+    ),
+    "a tag cannot be empty": "une étiquette ne peut pas être vide",
+    "%(name)s takes one value, not a list": "%(name)s prend une seule valeur, pas une liste",
+    "%(raw_source)s has neither a phone nor an email column (expected a header such as "
+    "phone, mobile, portable, téléphone, email or courriel; columns found: %(raw_found)s)": (
+        "%(raw_source)s n’a ni colonne de téléphone ni colonne d’e-mail (en-têtes attendus : "
+        "phone, mobile, portable, téléphone, email ou courriel ; colonnes trouvées : "
+        "%(raw_found)s)"
+    ),
+    '%(raw_source)s: columns "%(raw_first)s" and "%(raw_name)s" both give the %(field)s '
+    "field; rename or remove one": (
+        "%(raw_source)s : les colonnes « %(raw_first)s » et « %(raw_name)s » donnent toutes "
+        "deux le champ %(field)s ; renommez ou supprimez l’une d’elles"
+    ),
+    "line %(n)s: not readable as CSV (%(raw_error)s)": (
+        "ligne %(n)s : illisible comme CSV (%(raw_error)s)"
+    ),
+    "the file is larger than %(n)s MB": "le fichier dépasse %(n)s Mo",
+    "reason.sunday": "dimanche : pas de marketing",
+    # events (the contact page)
+    "Events": "Événements",
+    "Occurred": "Survenu le",
+    "Type": "Type",
+    "Properties": "Propriétés",
+    "Recorded by": "Enregistré par",
+    "No event recorded.": "Aucun événement enregistré.",
+    "an order shipped in the last 7 days": "une commande expédiée ces 7 derniers jours",
+    "The latest events are shown; textopt events list --contact shows them all.": (
+        "Les derniers événements sont affichés ; textopt events list --contact les montre tous."
+    ),
+    "event_source.api": "API",
+    "event_source.cli": "ligne de commande",
+    "event_source.import": "import CSV",
+    # the audience language's event terms, as patterns (web/error_sentences.py)
+    '"%(raw_text)s" is not a period like 24h, 90d, 6w, 18m or 2y': (
+        "« %(raw_text)s » n’est pas une durée comme 24h, 90d, 6w, 18m ou 2y"
+    ),
+    'expected a period after "within" (e.g. 7d or 24h) but found %(what)s': (
+        "une durée était attendue après « within » (par ex. 7d ou 24h), mais voici %(what)s"
+    ),
+    '"%(raw_text)s" is not an event type: 1 to 64 letters, digits, "_", "." or "-", starting '
+    "with a letter or digit": (
+        "« %(raw_text)s » n’est pas un type d’événement : 1 à 64 lettres, chiffres, « _ », « . » "
+        "ou « - », commençant par une lettre ou un chiffre"
+    ),
+    # days and months, for the day above each send-time chart (i18n.long_date)
+    "%(weekday)s %(day)s %(month)s %(year)s": "%(weekday)s %(day)s %(month)s %(year)s",
+    "Monday": "lundi",
+    "Tuesday": "mardi",
+    "Wednesday": "mercredi",
+    "Thursday": "jeudi",
+    "Friday": "vendredi",
+    "Saturday": "samedi",
+    "Sunday": "dimanche",
+    "January": "janvier",
+    "February": "février",
+    "March": "mars",
+    "April": "avril",
+    "May": "mai",
+    "June": "juin",
+    "July": "juillet",
+    "August": "août",
+    "September": "septembre",
+    "October": "octobre",
+    "November": "novembre",
+    "December": "décembre",
+    "no contact with id %(id)s": "aucun contact n°%(id)s",
+    "no campaign with id %(id)s": "aucune campagne n°%(id)s",
+    "no message with id %(id)s": "aucun message n°%(id)s",
+    "no signup list %(raw_slug)s": "aucune liste d’inscription %(raw_slug)s",
+    "a signup list %(raw_slug)s exists already": (
+        "une liste d’inscription %(raw_slug)s existe déjà"
+    ),
+    "consent text %(raw_version)s is missing": (
+        "le texte de consentement %(raw_version)s n’existe pas"
+    ),
+    "campaign %(id)s is %(code_status)s: only a draft launches": (
+        "la campagne n°%(id)s est %(code_status)s : seul un brouillon se lance"
+    ),
+    "a %(code_from)s campaign cannot become %(code_to)s": (
+        "une campagne %(code_from)s ne peut pas devenir %(code_to)s"
+    ),
+    "list slug %(raw_slug)s: use 1-64 lower-case letters, digits and inner hyphens": (
+        "adresse de liste %(raw_slug)s : 1 à 64 minuscules, chiffres et tirets intérieurs"
+    ),
+    "country %(raw_code)s is not an ISO 3166 code": (
+        "le pays %(raw_code)s n’est pas un code ISO 3166"
+    ),
+    "a signup list needs a name of 1 to 200 characters": (
+        "une liste d’inscription a un nom de 1 à 200 caractères"
+    ),
+    "a signup list names its brand (1 to 100 characters)": (
+        "une liste d’inscription nomme sa marque (1 à 100 caractères)"
+    ),
+    "consent text version %(raw_version)s is not registered (add it with `textopt consent "
+    "texts add`)": (
+        "la version de texte de consentement %(raw_version)s n’est pas enregistrée "
+        "(ajoutez-la avec `textopt consent texts add`)"
+    ),
+    '"%(raw_number)s" is not a valid number: %(why)s': (
+        "« %(raw_number)s » n’est pas un numéro valide : %(why)s"
+    ),
+    "it contains letters or symbols": "il contient des lettres ou des symboles",
+    "unknown country code": "indicatif de pays inconnu",
+    "not a phone number": "ce n’est pas un numéro de téléphone",
+    "too short": "trop court",
+    "too long": "trop long",
+    "wrong length": "longueur incorrecte",
+    "no such number range": "cette tranche de numéros n’existe pas",
+    "empty phone number": "numéro de téléphone vide",
+    "numbers of %(raw_country)s cannot join this list (allowed: %(raw_allowed)s)": (
+        "les numéros de %(raw_country)s ne peuvent pas s’inscrire à cette liste "
+        "(permis : %(raw_allowed)s)"
+    ),
 }
+
+# The import: columns mapped in the page, the background job and its progress.
+EN.update(
+    {
+        "field.phone": "phone",
+        "field.email": "email",
+        "field.first_name": "first name",
+        "field.last_name": "last name",
+        "field.language": "language",
+        "field.country": "country",
+        "field.region": "region, state or department",
+        "field.timezone": "time zone",
+        "field.tags": "tags",
+        "field.is_customer": "customer (yes / no)",
+        "field.consent_sms_marketing": "SMS marketing consent",
+        "field.consent_email_marketing": "email marketing consent",
+        "field.consent_at": "consent date",
+        "field.consent_source": "consent source",
+        "field.consent_text_version": "consent text version",
+        "field.consent_ip": "consent IP address",
+        "field.attribute": "an attribute (named after the column)",
+        "field.ignore": "ignored",
+        "import_job.running": "Import under way",
+        "import_job.finished": "Import finished",
+        "import_job.failed": "Import failed",
+        "import_job.interrupted": "Import interrupted",
+    }
+)
+FR.update(
+    {
+        "field.phone": "téléphone",
+        "field.email": "e-mail",
+        "field.first_name": "prénom",
+        "field.last_name": "nom",
+        "field.language": "langue",
+        "field.country": "pays",
+        "field.region": "région, État ou département",
+        "field.timezone": "fuseau horaire",
+        "field.tags": "étiquettes",
+        "field.is_customer": "client (oui / non)",
+        "field.consent_sms_marketing": "consentement SMS marketing",
+        "field.consent_email_marketing": "consentement e-mail marketing",
+        "field.consent_at": "date du consentement",
+        "field.consent_source": "source du consentement",
+        "field.consent_text_version": "version du texte de consentement",
+        "field.consent_ip": "adresse IP du consentement",
+        "field.attribute": "un attribut (du nom de la colonne)",
+        "field.ignore": "ignorée",
+        "import_job.running": "Import en cours",
+        "import_job.finished": "Import terminé",
+        "import_job.failed": "Import en échec",
+        "import_job.interrupted": "Import interrompu",
+        "Latest imports": "Derniers imports",
+        "File": "Fichier",
+        "Started": "Commencé le",
+        "State": "État",
+        "tab": "tabulation",
+        "Choose what each column holds. A column read as an attribute keeps its header as "
+        "the attribute's name; an ignored column is not imported.": (
+            "Choisissez ce que contient chaque colonne. Une colonne lue comme attribut garde "
+            "son en-tête pour nom d’attribut ; une colonne ignorée n’est pas importée."
+        ),
+        "Read column as": "Lire la colonne comme",
+        "First rows of the file": "Premières lignes du fichier",
+        "No column is read as the phone or the email: choose which one holds them.": (
+            "Aucune colonne n’est lue comme téléphone ou comme e-mail : choisissez celle qui "
+            "les contient."
+        ),
+        'Columns "{first}" and "{second}" are both read as {field}: choose something else '
+        "for one of them.": (
+            "Les colonnes « {first} » et « {second} » sont toutes deux lues comme {field} : "
+            "choisissez autre chose pour l’une d’elles."
+        ),
+        "Importing: you may leave this page, the import goes on.": (
+            "Import en cours : vous pouvez quitter cette page, l’import continue."
+        ),
+        "{done} of {total} rows": "{done} lignes sur {total}",
+        "Refresh": "Actualiser",
+        "Every row counted below was kept. Upload the same file again to import the rest: "
+        "rows already imported change nothing.": (
+            "Chaque ligne comptée ci-dessous a été gardée. Envoyez à nouveau le même fichier "
+            "pour importer le reste : les lignes déjà importées ne changent rien."
+        ),
+        "unchanged": "inchangés",
+        "warnings": "avertissements",
+        "Import another file": "Importer un autre fichier",
+        "the process running the import stopped": "le processus qui importait s’est arrêté",
+        "the server stopped during the import": "le serveur s’est arrêté pendant l’import",
+        "the server is stopping: start the import again later": (
+            "le serveur s’arrête : relancez l’import plus tard"
+        ),
+        '%(raw_source)s: the mapping names a column "%(raw_column)s" the file does not have '
+        "(columns: %(raw_columns)s)": (
+            "%(raw_source)s : la correspondance nomme une colonne « %(raw_column)s » absente "
+            "du fichier (colonnes : %(raw_columns)s)"
+        ),
+        '%(raw_source)s: column "%(raw_column)s" cannot be read as "%(raw_target)s" '
+        "(expected one of %(raw_targets)s)": (
+            "%(raw_source)s : la colonne « %(raw_column)s » ne peut pas être lue comme "
+            "« %(raw_target)s » (choix possibles : %(raw_targets)s)"
+        ),
+        '%(raw_source)s: columns "%(raw_first)s" and "%(raw_name)s" both give the %(field)s '
+        "field; map one of them to another field": (
+            "%(raw_source)s : les colonnes « %(raw_first)s » et « %(raw_name)s » donnent "
+            "toutes deux le champ %(field)s ; lisez l’une d’elles autrement"
+        ),
+        '%(raw_source)s: %(n)s columns are named "%(raw_column)s": rename one to map it': (
+            "%(raw_source)s : %(n)s colonnes s’appellent « %(raw_column)s » : renommez-en une "
+            "pour la lire autrement"
+        ),
+        "%(raw_source)s is empty: it has no header line": (
+            "%(raw_source)s est vide : il n’a pas de ligne d’en-tête"
+        ),
+        "%(raw_source)s has %(n)s columns; at most %(max)s are read": (
+            "%(raw_source)s a %(n)s colonnes ; %(max)s au plus sont lues"
+        ),
+        "allowed: %(window)s": "permis : %(window)s",
+        # form fields named by an error (web/__init__.py)
+        "name": "nom",
+        "brand": "marque",
+        "filter": "filtre",
+        "slug": "adresse",
+        "countries": "pays",
+        "goes out on %(when)s": "part le %(when)s",
+    }
+)

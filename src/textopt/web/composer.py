@@ -41,23 +41,40 @@ def _samples(session: Session, filter_text: str | None, now: dt.datetime) -> lis
     return [c for cid in first if (c := get_contact(session, contact_id=cid)) is not None]
 
 
+def _who(contact: Contact | None) -> str:
+    if contact is None:
+        return ""
+    return " ".join(filter(None, [contact.first_name, contact.last_name])) or contact.phone or ""
+
+
 def analyze_draft(
     session: Session,
     *,
     settings: Settings,
     text: str,
     segment: str | None,
+    audience: str | None = None,
     purpose: str,
     brand_name: str | None,
     smart_encoding: bool,
     track_links: bool,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Encoding, segments, the characters forcing UCS-2, the smart suggestion, samples, cost."""
+    """Encoding, segments, the characters forcing UCS-2, the smart suggestion, samples, cost.
+
+    A template error never stops the analysis half-way: each sample shows its text or its
+    error, the figures come from the first sample that renders (none when none does), and
+    `error` holds the first error met (English; the page translates it).
+    """
     saved = get_segment(session, name_or_id=segment) if segment else None
-    filter_text = saved.filter if saved is not None else None
+    filter_text = saved.filter if saved is not None else (audience or None)
     result: dict[str, Any] = {"audience": None, "samples": [], "error": None}
     try:
+        # the audience first: it is shown even while the text does not compile
+        result["audience"] = (
+            count_audience(session, filter=filter_text, now=now) if filter_text else 0
+        )
+        contacts: list[Contact | None] = [*_samples(session, filter_text, now)] or [None]
         template = compile_template(text[:_MAX_TEXT])
         frame = message_frame(
             purpose=Purpose(purpose),
@@ -65,20 +82,35 @@ def analyze_draft(
             brand=brand_name or settings.brand_name,
             stop_number=settings.stop_number,
         )
-        audience = count_audience(session, filter=filter_text, now=now) if filter_text else 0
-        result["audience"] = audience
-        contacts: list[Contact | None] = [*_samples(session, filter_text, now)] or [None]
-        base = link_base(settings)
-        composed = []
-        for contact in contacts:
-            body = template.render(_context(contact))
-            if track_links:
-                body = preview_links(body, base=base)
-            composed.append((contact, frame.compose(body, smart_encoding=False)))
     except (TextoptError, ValueError) as exc:
         result["error"] = getattr(exc, "message", str(exc))
         return result
-    first = composed[0][1].analysis
+    audience_size: int = result["audience"]
+    base = link_base(settings)
+    composed = []
+    for contact in contacts:
+        try:
+            body = template.render(_context(contact))
+            if track_links:
+                body = preview_links(body, base=base)
+            message = frame.compose(body, smart_encoding=False)
+        except (TextoptError, ValueError) as exc:
+            error = getattr(exc, "message", str(exc))
+            result["error"] = result["error"] or error
+            result["samples"].append({"who": _who(contact), "error": error})
+            continue
+        composed.append(message)
+        result["samples"].append(
+            {
+                "who": _who(contact),
+                "text": message.text,
+                "segments": message.analysis.segments,
+                "encoding": str(message.analysis.encoding),
+            }
+        )
+    if not composed:
+        return result
+    first = composed[0].analysis
     smart = first.smart
     cost = first.cost
     result.update(
@@ -106,19 +138,8 @@ def analyze_draft(
         if cost is None
         else {
             "per_message": str(cost.amount),
-            "total": str((cost.amount * Decimal(audience)).quantize(Decimal("0.01"))),
+            "total": str((cost.amount * Decimal(audience_size)).quantize(Decimal("0.01"))),
             "currency": cost.currency,
         },
-        samples=[
-            {
-                "who": " ".join(filter(None, [c.first_name, c.last_name])) or c.phone
-                if c is not None
-                else "",
-                "text": message.text,
-                "segments": message.analysis.segments,
-                "encoding": str(message.analysis.encoding),
-            }
-            for c, message in composed
-        ],
     )
     return result

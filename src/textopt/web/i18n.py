@@ -9,6 +9,7 @@ words.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from fastapi import Request
@@ -21,8 +22,10 @@ __all__ = [
     "LANGUAGE_COOKIE",
     "Translate",
     "choose_language",
+    "long_date",
     "request_translator",
     "translator",
+    "weekdays",
 ]
 
 LANGUAGES = ("fr", "en")
@@ -69,3 +72,46 @@ def translator(lang: str) -> Translate:
 def request_translator(request: Request) -> Translate:
     """The translation function of the request's language."""
     return translator(choose_language(request, settings=request.app.state.settings))
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def long_date(_: Translate, day: dt.date) -> str:
+    """`Wednesday 25 November 2026`, `mercredi 25 novembre 2026`: a day as people say it."""
+    return _("%(weekday)s %(day)s %(month)s %(year)s") % {
+        "weekday": _(_WEEKDAYS[day.weekday()]),
+        "day": day.day,
+        "month": _(_MONTHS[day.month - 1]),
+        "year": day.year,
+    }
+
+
+_SHORT_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def weekdays(_: Translate, days: frozenset[int]) -> str:
+    """`Mon–Sat`, `lun.–sam.`, `every day`, or a list such as `Mon, Wed` (0 is Monday)."""
+    ordered = sorted(days)
+    if len(ordered) == 7:
+        return _("every day")
+    if not ordered:
+        return _("no day")
+    names = [_(_SHORT_DAYS[d]) for d in ordered]
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{names[0]}–{names[-1]}"
+    return ", ".join(names)

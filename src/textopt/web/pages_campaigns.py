@@ -1,4 +1,5 @@
-"""Segments, the campaign composer, a campaign's preview and report, launch and its controls."""
+"""Segments, the composer's live counter, a campaign's preview and report, and its controls
+(the composer itself, drafts and the launch are `pages_drafts`)."""
 
 from __future__ import annotations
 
@@ -19,23 +20,35 @@ from textopt.campaigns.segments import count_audience, create_segment, list_segm
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.eligibility import workspace_policy
-from textopt.errors import TextoptError, ValidationError
+from textopt.errors import ValidationError
 from textopt.http.deps import DbSession, check_csrf
 from textopt.http.params import RowId
-from textopt.links.service import clicks_by_campaign, link_base, set_link_tracking, tracks_links
-from textopt.policy import Calendar, describe_calendar, quiet_hours, select_pack, sending_calendar
+from textopt.links.service import clicks_by_campaign, tracks_links
+from textopt.policy import Calendar, quiet_hours, select_pack, sending_calendar
+from textopt.policy.packs import format_minutes
 from textopt.policy.windows import holiday_name
 from textopt.web.auth import CsrfField, WebViewer, check_form
-from textopt.web.charts import bar_chart, funnel_chart
+from textopt.web.charts import Number, bar_chart, funnel_chart
 from textopt.web.composer import analyze_draft
-from textopt.web.i18n import Translate, request_translator
-from textopt.web.rendering import render
+from textopt.web.error_sentences import translate_message
+from textopt.web.i18n import Translate, long_date, request_translator, weekdays
+from textopt.web.rendering import counted, number_format, render
+from textopt.web.template_errors import describe_template_error
 
 __all__ = ["router", "send_time_charts"]
 
 router = APIRouter(include_in_schema=False)
-_DONE = {"launch": "launched", "pause": "paused", "resume": "resumed", "cancel": "cancelled"}
-_NOTICES = (*_DONE.values(), "created")
+_DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
+_NOTICES = (
+    *_DONE.values(),
+    "launched",
+    "created",
+    "edited",
+    "duplicated",
+    "deleted",
+    "not_launched",
+    "not_draft",
+)
 _MAX_DAYS_SHOWN = 4
 
 
@@ -81,20 +94,25 @@ def add_segment(
         with session.begin_nested():
             create_segment(session, name=name, filter=filter)
     except ValidationError as exc:
-        return _segments(request, session, error=exc.message, name=name, filter_text=filter)
+        error = translate_message(request_translator(request), exc.message)
+        return _segments(request, session, error=error, name=name, filter_text=filter)
     return RedirectResponse("/app/segments", status_code=303)
 
 
 @router.get("/app/api/count")
-def segment_count(viewer: WebViewer, session: DbSession, filter: str = "") -> JSONResponse:
-    """The live count of a filter being typed (or why it does not parse)."""
+def segment_count(
+    request: Request, viewer: WebViewer, session: DbSession, filter: str = ""
+) -> JSONResponse:
+    """The live count of a filter being typed (or why it does not parse), in words."""
     if not filter.strip():
-        return JSONResponse({"count": None, "error": None})
+        return JSONResponse({"count": None, "error": None, "label": None})
     try:
         count = count_audience(session, filter=filter[:10_000], now=utcnow())
     except ValidationError as exc:
-        return JSONResponse({"count": None, "error": exc.message})
-    return JSONResponse({"count": count, "error": None})
+        error = translate_message(request_translator(request), exc.message)
+        return JSONResponse({"count": None, "error": error, "label": None})
+    label = counted(request, count, "contact", "contacts")
+    return JSONResponse({"count": count, "error": None, "label": label})
 
 
 class DraftText(BaseModel):
@@ -104,6 +122,7 @@ class DraftText(BaseModel):
 
     text: str = Field(default="", max_length=20_000)
     segment: str | None = Field(default=None, max_length=100)
+    audience: str | None = Field(default=None, max_length=10_000)  # a draft's own filter
     purpose: str = Field(default="marketing", pattern="^(marketing|transactional)$")
     brand_name: str | None = Field(default=None, max_length=100)
     smart_encoding: bool = True
@@ -130,119 +149,34 @@ def analyze(
         settings=settings,
         text=body.text,
         segment=body.segment,
+        audience=body.audience,
         purpose=body.purpose,
         brand_name=body.brand_name,
         smart_encoding=body.smart_encoding,
         track_links=body.track_links,
         now=utcnow(),
     )
+    _ = request_translator(request)
+    if result["error"]:
+        result["error"] = describe_template_error(_, result["error"])
+    for sample in result["samples"]:
+        if "error" in sample:
+            sample["error"] = describe_template_error(_, sample["error"])
     return JSONResponse(result)
 
 
 @router.get("/app/campaigns")
-def campaigns_page(request: Request, viewer: WebViewer, session: DbSession) -> HTMLResponse:
+def campaigns_page(
+    request: Request, viewer: WebViewer, session: DbSession, notice: str | None = None
+) -> HTMLResponse:
     """Every campaign, newest first."""
     return render(
         request,
         "campaigns.html",
         section="Campaigns",
         campaigns=service.list_campaigns(session, limit=200),
+        notice=_notice(request_translator(request), notice),
     )
-
-
-def _composer(
-    request: Request, session: DbSession, *, form: dict[str, Any], error: str | None
-) -> HTMLResponse:
-    return render(
-        request,
-        "compose.html",
-        status_code=422 if error else 200,
-        section="Campaigns",
-        segments=list_segments(session),
-        form=form,
-        error=error,
-        link_base=link_base(request.app.state.settings),
-    )
-
-
-@router.get("/app/campaigns/new")
-def composer(request: Request, viewer: WebViewer, session: DbSession) -> HTMLResponse:
-    """The composer: template editor with live counter, samples and cost."""
-    viewer.require(Scope.WRITE)
-    settings: Settings = request.app.state.settings
-    form = {
-        "name": "",
-        "segment": "",
-        "purpose": "marketing",
-        "brand_name": settings.brand_name,
-        "sender_id": "",
-        "send_at": "",
-        "text": "",
-        "smart_encoding": True,
-        "track_links": False,
-    }
-    return _composer(request, session, form=form, error=None)
-
-
-def _local_time(value: str, zone: str) -> dt.datetime | None:
-    if not value.strip():
-        return None
-    try:
-        naive = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationError(f"start {value!r} is not a date and time", field="send_at") from exc
-    return naive.replace(tzinfo=ZoneInfo(zone)) if naive.tzinfo is None else naive
-
-
-@router.post("/app/campaigns/new")
-def create_draft(
-    request: Request,
-    viewer: WebViewer,
-    session: DbSession,
-    name: Annotated[str, Form(max_length=200)],
-    segment: Annotated[str, Form(max_length=100)],
-    text: Annotated[str, Form(max_length=20_000)],
-    purpose: Annotated[str, Form(max_length=16)] = "marketing",
-    brand_name: Annotated[str, Form(max_length=100)] = "",
-    sender_id: Annotated[str, Form(max_length=32)] = "",
-    send_at: Annotated[str, Form(max_length=40)] = "",
-    smart_encoding: Annotated[bool, Form()] = False,
-    track_links: Annotated[bool, Form()] = False,
-    csrf_token: CsrfField = None,
-) -> Response:
-    """Save the draft (every mistake reported now) and go to its preview."""
-    check_form(viewer, csrf_token, Scope.WRITE)
-    settings: Settings = request.app.state.settings
-    form = {
-        "name": name,
-        "segment": segment,
-        "purpose": purpose,
-        "brand_name": brand_name,
-        "sender_id": sender_id,
-        "send_at": send_at,
-        "text": text,
-        "smart_encoding": smart_encoding,
-        "track_links": track_links,
-    }
-    try:
-        with session.begin_nested():
-            campaign = commands.create(
-                session,
-                actor=viewer.actor,
-                settings=settings,
-                name=name,
-                template=text,
-                purpose=purpose,
-                brand_name=brand_name or None,
-                sender_id=sender_id.strip() or None,
-                segment=segment,
-                send_at=_local_time(send_at, settings.workspace_timezone),
-                smart_encoding=smart_encoding,
-            )
-            set_link_tracking(campaign, enabled=track_links)
-    except TextoptError as exc:
-        return _composer(request, session, form=form, error=exc.message)
-    return RedirectResponse(f"/app/campaigns/{campaign.id}?notice=created", status_code=303)
 
 
 def _day_of(label: str) -> dt.date | None:
@@ -253,14 +187,17 @@ def _day_of(label: str) -> dt.date | None:
         return None
 
 
-def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calendar) -> list[Markup]:
+def send_time_charts(
+    _: Translate, hours: dict[str, list[int]], calendar: Calendar, *, number: Number | None = None
+) -> list[Markup]:
     """A chart per local day of the preview, its hours closed to marketing shaded."""
     charts = []
     for label, counts in sorted(hours.items())[:_MAX_DAYS_SHOWN]:
         day = _day_of(label)
-        title = f"{_('Send times by local hour')}: {label}"
+        caption = long_date(_, day) if day is not None else label
         if day is not None and holiday_name(calendar, day) is not None:
-            title += f" ({_('holiday')})"
+            caption += f" — {_('holiday')}"
+        title = f"{_('Send times by local hour')}: {caption}"
         charts.append(
             bar_chart(
                 [(f"{h:02d}h", count) for h, count in enumerate(counts)],
@@ -268,9 +205,17 @@ def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calend
                 shaded=set(range(24)) if day is None else set(quiet_hours(calendar, day)),
                 shaded_label=_("Shaded: hours when marketing may not be sent"),
                 height=150,
+                caption=caption,
+                number=number,
             )
         )
     return charts
+
+
+def _nothing_to_send(_: Translate, audience: int) -> str:
+    if not audience:
+        return _("Nothing would be sent: the audience is empty. Choose another segment.")
+    return _("Nothing would be sent: everyone in the audience is excluded (reasons below).")
 
 
 @router.get("/app/campaigns/{campaign_id}")
@@ -286,19 +231,31 @@ def campaign_page(
     settings: Settings = request.app.state.settings
     campaign = service.get_campaign_or_raise(session, campaign_id=campaign_id)
     now = utcnow()
-    values: dict[str, Any] = {"preview": None, "report": None}
+    values: dict[str, Any] = {
+        "preview": None,
+        "report": None,
+        "problems": [],
+        "nothing_to_send": None,
+    }
     if campaign.status == "draft":
         preview = service.preview(session, campaign=campaign, settings=settings, now=now)
         # The audience's local hours are shaded by the rules of the workspace's own region.
         region = select_pack(settings.default_region)
         calendar = sending_calendar(region, workspace_policy(settings))
         data = preview.to_dict()
+        refusal = commands.nothing_to_send(preview)
         values.update(
+            problems=[
+                (describe_template_error(_, message), count)
+                for message, count in preview.template_problems.most_common()
+            ],
+            nothing_to_send=None if refusal is None else _nothing_to_send(_, preview.audience),
             preview=data,
             deferred_total=sum(preview.deferred.values()),
             blocked_total=sum(preview.blocked.values()),
-            histograms=send_time_charts(_, preview.hours, calendar),
-            quiet_rule=describe_calendar(calendar),
+            histograms=send_time_charts(_, preview.hours, calendar, number=number_format(request)),
+            quiet_rule=f"{weekdays(_, calendar.days)} {format_minutes(calendar.start)}"
+            f"–{format_minutes(calendar.end)}",
         )
     else:
         report = campaign_report(session, campaign=campaign)
@@ -320,10 +277,12 @@ def campaign_page(
                     (_("clicked"), clicks.contacts),
                 ],
                 title=_("Delivery funnel"),
+                number=number_format(request),
             ),
             hours_chart=bar_chart(
                 [(f"{at.astimezone(zone).hour:02d}h", count) for at, count in hours],
                 title=_("Sends per hour"),
+                number=number_format(request),
             ),
         )
     return render(
@@ -346,16 +305,13 @@ def campaign_action(
     session: DbSession,
     csrf_token: CsrfField = None,
 ) -> Response:
-    """Launch, pause, resume or cancel (the launch permission)."""
+    """Pause, resume or cancel (the launch permission); a launch is confirmed first."""
     check_form(viewer, csrf_token, Scope.LAUNCH)
-    settings: Settings = request.app.state.settings
     actor, now = viewer.actor, utcnow()
     if action not in _DONE:
         service.get_campaign_or_raise(session, campaign_id=campaign_id)  # a missing one: 404
         raise ValidationError(f"unknown campaign action {action!r}", field="action")
-    if action == "launch":
-        commands.launch(session, campaign_id=campaign_id, actor=actor, settings=settings, now=now)
-    elif action == "pause":
+    if action == "pause":
         commands.pause(session, campaign_id=campaign_id, actor=actor, now=now)
     elif action == "resume":
         commands.resume(session, campaign_id=campaign_id, actor=actor, now=now)

@@ -20,6 +20,7 @@ from textopt.http.deps import DbSession, client_ip, limit
 from textopt.links.service import follow_link
 from textopt.optin.models import SignupList
 from textopt.optin.service import get_list_or_raise, list_text, start_signup
+from textopt.web.error_sentences import translate_message
 from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token
 from textopt.web.i18n import translator
 from textopt.web.rendering import render
@@ -121,7 +122,11 @@ def signup(
             )
     except (ValidationError, RateLimited) as exc:
         # The errors name only what the person typed (their number, its country, the rate).
-        message = _(exc.message) if isinstance(exc, ValidationError) else _("too many signups")
+        message = (
+            translate_message(_, exc.message)
+            if isinstance(exc, ValidationError)
+            else _("too many signups")
+        )
         return _form(request, session, signup_list, phone=phone, error=message, status_code=422)
     return render(
         request,

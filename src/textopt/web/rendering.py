@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,9 +13,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from textopt.config import Settings
-from textopt.web.i18n import choose_language, translator
+from textopt.web.i18n import choose_language, long_date, translator
+from textopt.web.reasons import reason_sentence
 
-__all__ = ["SECURITY_HEADERS", "render"]
+__all__ = ["SECURITY_HEADERS", "counted", "number_format", "render"]
 
 _env = Environment(
     loader=PackageLoader("textopt.web", "templates"),
@@ -66,7 +68,44 @@ def _formatters(settings: Settings, lang: str) -> dict[str, Any]:
         local = value.astimezone(zone)
         return local.strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")
 
-    return {"num": num, "pct": pct, "money": money, "when": when}
+    translate = translator(lang)
+
+    def reason(code: str, error_code: str | None = None) -> str:
+        return reason_sentence(translate, code, error_code=error_code)
+
+    def day(value: dt.date | str) -> str:
+        return long_date(translate, dt.date.fromisoformat(str(value)[:10]))
+
+    def plural(count: int | float | None, one: str, many: str) -> str:
+        # French counts 0 and 1 as singular ("0 contact"), English only 1
+        singular = count is not None and (count == 1 or (lang == "fr" and 0 <= count < 2))
+        return translate(one if singular else many)
+
+    return {
+        "num": num,
+        "pct": pct,
+        "money": money,
+        "when": when,
+        "reason": reason,
+        "plural": plural,
+        "day": day,
+    }
+
+
+def number_format(request: Request) -> Callable[[int | float | None], str]:
+    """How the request's language writes a count: `3 019` in French, `3,019` in English."""
+    settings: Settings = request.app.state.settings
+    number: Callable[[int | float | None], str] = _formatters(
+        settings, choose_language(request, settings=settings)
+    )["num"]
+    return number
+
+
+def counted(request: Request, count: int, one: str, many: str) -> str:
+    """`1 contact`, `2 976 contacts`: a count and its word in the request's language."""
+    settings: Settings = request.app.state.settings
+    helpers = _formatters(settings, choose_language(request, settings=settings))
+    return f"{helpers['num'](count)} {helpers['plural'](count, one, many)}"
 
 
 def render(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -104,6 +106,87 @@ def test_a_csv_upload_imports_and_reports_its_rejects(admin: ApiClient) -> None:
     assert audit[-1]["detail"]["file"] == "clients.csv"
 
 
+def test_an_upload_with_a_mapping_reads_columns_whose_headers_say_nothing(
+    admin: ApiClient,
+) -> None:
+    csv = "Numéro client;Adresse;Note\n0612345678;alice@example.fr;x\n"
+    response = admin.post(
+        "/v1/contacts/import",
+        files={"file": ("crm.csv", csv.encode(), "text/csv")},
+        data={
+            "mapping": json.dumps({"Numéro client": "phone", "Adresse": "email", "Note": "ignore"})
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1
+    alice = admin.get("/v1/contacts").json()["items"][0]
+    assert (alice["phone"], alice["email"], alice["attributes"]) == (
+        "+33612345678",
+        "alice@example.fr",
+        {},
+    )
+    assert admin.get("/v1/audit").json()["items"][-1]["detail"]["mapping"]["Note"] == "ignore"
+
+
+def test_a_bad_mapping_is_a_problem_naming_the_column(admin: ApiClient) -> None:
+    csv = b"Numero client;Ville\n0612345678;Lyon\n"
+    for mapping, says in (
+        ('{"Portable": "phone"}', 'names a column "Portable" the file does not have'),
+        ('{"Ville": "town"}', 'column "Ville" cannot be read as "town"'),
+        ('["phone"]', "mapping: a JSON object of column → field"),
+        ("{not json", "mapping: a JSON object of column → field"),
+    ):
+        response = admin.post(
+            "/v1/contacts/import",
+            files={"file": ("crm.csv", csv, "text/csv")},
+            data={"mapping": mapping},
+        )
+        assert response.status_code == 422, response.text
+        assert says in response.json()["detail"]
+        assert response.json()["field"] == "mapping"
+    assert admin.get("/v1/contacts").json()["items"] == []
+
+
+def test_an_import_job_answers_at_once_and_tells_its_progress_then_its_report(
+    admin: ApiClient, campaign_settings: Settings
+) -> None:
+    csv = "Numéro client;Ville\n0612345678;Lyon\n06 12;Nantes\n0698765432;Lille\n"
+    started = admin.post(
+        "/v1/contacts/import-jobs",
+        files={"file": ("crm.csv", csv.encode(), "text/csv")},
+        data={"mapping": json.dumps({"Numéro client": "phone"}), "region": "FR"},
+    )
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert (job["state"], job["filename"], job["rows_total"]) == ("running", "crm.csv", 3)
+    assert job["mapping"] == {"Numéro client": "phone"}
+    deadline = time.monotonic() + 60  # a bound on the wait, not a measure
+    while job["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = admin.get(f"/v1/contacts/import-jobs/{job['id']}").json()
+    assert job["state"] == "finished", job
+    assert (job["rows_done"], job["result"]["created"], job["result"]["rejected"]) == (3, 2, 1)
+    assert job["result"]["rejected_by_reason"] == {"invalid_number": 1}
+    assert job["error"] is None
+    assert job["finished_at"] is not None
+    assert "06 12" in admin.get(job["rejects_url"]).text
+    assert admin.get("/v1/contacts/import-jobs/999").status_code == 404
+
+
+def test_an_import_job_with_a_bad_mapping_is_refused_and_its_upload_deleted(
+    admin: ApiClient, campaign_settings: Settings
+) -> None:
+    refused = admin.post(
+        "/v1/contacts/import-jobs",
+        files={"file": ("crm.csv", b"Numero client;Ville\n0612345678;Lyon\n", "text/csv")},
+        data={"mapping": json.dumps({"Ville": "town"})},
+    )
+    assert refused.status_code == 422
+    assert 'column "Ville" cannot be read as "town"' in refused.json()["detail"]
+    folder = Path(str(campaign_settings.upload_dir))
+    assert list(folder.iterdir()) == []
+
+
 def test_an_upload_larger_than_the_setting_is_refused(
     engine: Engine, campaign_settings: Settings, admin: ApiClient
 ) -> None:
@@ -165,3 +248,15 @@ def test_a_contact_with_only_an_email_is_created_and_gets_email_consent(
     assert neither.status_code == 422
     assert neither.json()["field"] == "phone"
     assert "phone number or an email address" in neither.json()["detail"]
+
+
+def test_tags_match_whatever_their_case(admin: ApiClient) -> None:
+    created = admin.post("/v1/contacts", json={"phone": "0612345678", "tags": ["VIP", "vip"]})
+    assert created.json()["tags"] == ["vip"]
+    cid = created.json()["id"]
+    assert admin.post(f"/v1/contacts/{cid}/tags", json={"tags": ["Soldes"]}).json()["tags"] == [
+        "soldes",
+        "vip",
+    ]
+    assert [c["id"] for c in admin.get("/v1/contacts?tag=Vip").json()["items"]] == [cid]
+    assert admin.delete(f"/v1/contacts/{cid}/tags/SOLDES").json()["tags"] == ["vip"]

@@ -20,7 +20,14 @@ from tests.factories.api import PASSWORD, ApiClient, client, make_key, make_user
 from tests.factories.web import sign_in_form
 
 from textopt.accounts.models import Role, Scope
-from textopt.web import pages_campaigns, pages_contacts, pages_home, pages_settings
+from textopt.web import (
+    pages_campaigns,
+    pages_contacts,
+    pages_drafts,
+    pages_home,
+    pages_import,
+    pages_settings,
+)
 
 #: Raw text put in a URL (already percent-encoded where needed).
 URL_VALUES = ["99999999999999999999", "0%1F", "%C2%B2", "%00", "%ED%A0%80", "-1", "1e400"]
@@ -99,7 +106,14 @@ def test_every_dashboard_path_refuses_each_value_class_without_a_server_error(
 ) -> None:
     web, csrf = admin_session
     failures: list[str] = []
-    routers = (pages_home, pages_contacts, pages_campaigns, pages_settings)
+    routers = (
+        pages_home,
+        pages_contacts,
+        pages_import,
+        pages_drafts,
+        pages_campaigns,
+        pages_settings,
+    )
     pages = [
         r
         for module in routers
@@ -129,7 +143,7 @@ def test_every_dashboard_form_field_refuses_each_value_class_without_a_server_er
     web, csrf = admin_session
     routes = {
         r.path: r
-        for module in (pages_contacts, pages_campaigns, pages_settings)
+        for module in (pages_contacts, pages_import, pages_drafts, pages_campaigns, pages_settings)
         for r in module.router.routes
         if isinstance(r, APIRoute) and "POST" in r.methods
     }

@@ -91,7 +91,7 @@ def test_a_marketer_imports_segments_composes_previews_launches_and_reads_the_re
     _menu(page, "Import")
     page.locator("#file").set_input_files(str(spreadsheet))
     page.get_by_role("button", name=re.compile("Envoyer")).click()
-    mapping = page.locator("table")
+    mapping = page.locator("table").first
     expect(mapping).to_contain_text("téléphone")
     expect(mapping).to_contain_text("ville")
     expect(mapping).to_contain_text("Alice · Bruno · Chloé")
@@ -142,11 +142,14 @@ def test_a_marketer_imports_segments_composes_previews_launches_and_reads_the_re
 
     expect(page).to_have_url(re.compile(r"/app/campaigns/\d+"))
     preview = page.locator("section.card", has=page.locator("h2", has_text="Aperçu"))
-    expect(preview).to_contain_text("no_consent")
+    expect(preview).to_contain_text("Pas de consentement marketing")
     expect(preview.locator("svg[role=img]").first).to_be_visible()
     pages.check("campaign-preview")
 
     page.get_by_role("button", name="Lancer la campagne").click()
+    expect(page.locator('[data-field="launch-summary"]')).to_contain_text("Premier envoi")
+    pages.check("launch-confirmation")
+    page.get_by_role("button", name="Confirmer le lancement").click()
     expect(page.locator(".notice")).to_be_visible()
     _wait_for(lambda: _nothing_due(engine))
     page.reload()

@@ -198,7 +198,8 @@ def test_the_campaign_page_names_why_sent_messages_stayed_unconfirmed(
     page = http.get(f"/app/campaigns/{campaign_id}")
     assert page.status_code == 200
     assert "Non confirmés, par raison" in page.text
-    assert "aucun accusé de réception reçu" in page.text
+    assert "Aucun accusé de réception reçu" in page.text
+    assert "no_receipt" not in page.text  # the code is never shown bare
 
 
 def test_an_upload_left_at_its_mapping_is_deleted_by_an_erasure_and_after_its_keep_time(
@@ -265,11 +266,34 @@ def test_the_import_result_names_each_rejection_and_warning_in_the_viewers_langu
     )
     token = re.search(r'action="/app/import/([A-Za-z0-9_-]+)"', answer.text)
     assert token is not None
-    done = http.post(
+    started = http.post(
         f"/app/import/{token.group(1)}",
         data={"csrf_token": csrf},
         headers={"Accept-Language": "fr"},
     )
+    assert started.status_code == 303, started.text
+    deadline = time.monotonic() + 60  # a bound on the wait for the background job
+    while time.monotonic() < deadline:
+        state = http.get(started.headers["location"] + "/progress").json()["state"]
+        if state != "running":
+            break
+        time.sleep(0.1)
+    done = http.get(started.headers["location"], headers={"Accept-Language": "fr"})
     assert done.status_code == 200, done.text
     assert "le numéro de téléphone n’est pas valide" in done.text
     assert "adresse e-mail non valide (le téléphone de la ligne est gardé)" in done.text
+
+
+def test_a_form_missing_fields_names_them_in_the_viewers_language(
+    http: httpx.Client, engine: Engine
+) -> None:
+    csrf = _sign_in(http, engine, Role.ADMIN)
+    answer = http.post(
+        "/app/settings/lists",
+        data={"name": "Club", "brand": "B", "csrf_token": csrf},
+        headers={"Accept-Language": "fr"},
+    )
+    assert answer.status_code == 422
+    assert "Des champs manquent ou sont invalides." in answer.text
+    assert "version du texte" in answer.text  # consent_text_version, in words
+    assert "consent_text_version" not in answer.text.split("<main", 1)[1]

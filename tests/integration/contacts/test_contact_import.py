@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tests.factories.contacts import count, read_issues, write_csv
 from tests.factories.keys import TEST_DIGEST, TEST_REGION
@@ -433,3 +433,24 @@ def test_clean_rerun_removes_the_earlier_rejects_file(
     write_csv(path, [["phone"], ["0612345678"]])
     assert import_contacts(engine, settings=settings, path=path).rejects_path is None
     assert not (tmp_path / "in.rejects.csv").exists()
+
+
+def test_tags_of_a_file_are_one_whatever_their_case_and_a_segment_finds_them(
+    engine: Engine, session: Session, tmp_path: Path, settings: Settings
+) -> None:
+    from textopt.campaigns.segments import count_audience
+
+    path = write_csv(
+        tmp_path / "in.csv",
+        [["phone", "tags"], ["0612345678", "VIP;Vip;Été"], ["0612345679", "vip"]],
+    )
+    import_contacts(engine, settings=settings, path=path)
+    again = write_csv(tmp_path / "again.csv", [["phone", "tags"], ["0612345679", "VIP"]])
+    import_contacts(engine, settings=settings, path=again)
+    lea = service.get_contact_by_phone_or_raise(
+        session, default_region=TEST_REGION, phone="0612345678"
+    )
+    assert lea.tag_names == ["vip", "été"]
+    assert session.scalar(select(func.count()).select_from(ContactTag)) == 3
+    assert count_audience(session, filter="tag:VIP", now=dt.datetime.now(dt.UTC)) == 2
+    assert service.count_contacts(session, tag="Été") == 1

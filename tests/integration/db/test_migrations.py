@@ -73,3 +73,29 @@ def test_the_cli_creates_an_empty_database_and_refuses_an_outdated_one(
     )
     assert stale.returncode == 2
     assert "run `textopt db upgrade`" in stale.stderr
+
+
+def test_tags_written_with_capitals_become_one_lower_case_tag(settings: Settings) -> None:
+    engine = create_db_engine(settings.database_url)
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        for contact_id in (1, 2, 3):
+            connection.execute(
+                text(
+                    "INSERT INTO contacts (id, timezones, attributes, is_customer, created_at, "
+                    "updated_at) VALUES (:id, '[]', '{}', false, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"id": contact_id},
+            )
+        pairs = [(1, "VIP"), (1, "vip"), (2, "Vip"), (2, "VIP"), (3, "Été  Promo"), (3, "rdv")]
+        for contact_id, tag in pairs:
+            connection.execute(
+                text("INSERT INTO contact_tags (contact_id, tag) VALUES (:c, :t)"),
+                {"c": contact_id, "t": tag},
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT contact_id, tag FROM contact_tags")).all()
+    engine.dispose()
+    assert sorted(rows) == [(1, "vip"), (2, "vip"), (3, "rdv"), (3, "été promo")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +11,9 @@ from sqlalchemy.orm import Session
 from tests.factories.campaigns import add_contact, new_campaign
 
 from textopt.config import Settings
+from textopt.db import utcnow
 from textopt.errors import NotFoundError, ValidationError
+from textopt.links import service as links_service
 from textopt.links.models import LinkClick, LinkCode
 from textopt.links.service import (
     CODE_LENGTH,
@@ -63,6 +66,36 @@ def test_planning_again_reuses_the_codes(
     again = rewrite_links(session, texts=texts, campaign_id=campaign_id, base=BASE)
     assert first == again
     assert session.scalar(select(func.count()).select_from(LinkCode)) == 1
+
+
+def test_a_code_drawn_twice_is_drawn_again_and_every_link_is_the_stored_one(
+    session: Session, campaign_and_contacts: tuple[int, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clash on the code (already another contact's) skips that row and draws anew."""
+    campaign_id, (alice, bob, carol) = campaign_and_contacts
+    url = "https://shop.example.fr/a"
+    first = rewrite_links(session, texts=[(alice, url)], campaign_id=campaign_id, base=BASE)
+    taken = first[0].removeprefix(BASE)
+    draws = iter([[taken, "Bbbbbbb"], ["Ccccccc"]])
+    monkeypatch.setattr(links_service, "_new_codes", lambda count: next(draws)[:count])
+    out = rewrite_links(
+        session, texts=[(bob, url), (carol, url)], campaign_id=campaign_id, base=BASE
+    )
+    assert out == [f"{BASE}Ccccccc", f"{BASE}Bbbbbbb"]
+    stored = dict(session.execute(select(LinkCode.contact_id, LinkCode.code)).all())
+    assert stored == {alice: taken, bob: "Ccccccc", carol: "Bbbbbbb"}
+    created = session.scalars(select(LinkCode.created_at)).all()
+    assert all(at.tzinfo is not None and abs(at - utcnow()).total_seconds() < 600 for at in created)
+
+
+def test_codes_are_drawn_evenly_from_the_alphabet() -> None:
+    codes = links_service._new_codes(20_000)
+    assert len(set(codes)) == 20_000
+    assert all(len(code) == CODE_LENGTH and links_service.is_link_code(code) for code in codes)
+    counts = Counter("".join(codes))
+    assert set(counts) == set(links_service.CODE_ALPHABET)
+    expected = 20_000 * CODE_LENGTH / len(links_service.CODE_ALPHABET)  # 2,258 each
+    assert all(abs(count - expected) < 0.15 * expected for count in counts.values())
 
 
 def test_texts_without_urls_and_links_already_short_are_left_alone(

@@ -18,6 +18,7 @@ from textopt.campaigns.audience import (
     CreatedAfter,
     CreatedBefore,
     Customer,
+    EventHappened,
     Everyone,
     Field,
     Filter,
@@ -48,7 +49,8 @@ LYON = Compare(Field("attributes", "city"), "=", Text("Lyon"))
     [
         ("tag:vip", VIP),
         ("tag:vip,gold,vip", TagIs(("gold", "vip"))),
-        ('tag:"Black  Friday"', TagIs(("Black Friday",))),
+        ('tag:"Black  Friday"', TagIs(("black friday",))),  # tags are stored in lower case
+        ("tag:VIP,Vip", VIP),
         ("country:fr,BE", Among("country", ("BE", "FR"))),
         ("language:FR_ca", Among("language", ("fr-ca",))),
         ("region:67", Among("region", ("67",))),
@@ -129,7 +131,7 @@ def test_precedence_is_not_then_and_then_or(text: str, tree: Filter) -> None:
         ("(tag:vip or customer) and country:FR", "(tag:vip or customer) and country:FR"),
         ("not (tag:vip or customer)", "not (tag:vip or customer)"),
         ("tag:vip and (customer and prospect)", "tag:vip and customer and prospect"),
-        ('tag:gold,vip,"Black Friday"', 'tag:"Black Friday",gold,vip'),
+        ('tag:gold,vip,"Black Friday"', 'tag:"black friday",gold,vip'),
         ('tag:"and"', 'tag:"and"'),
         ("consent_status:sms.marketing=granted,confirmed", "consent:sms"),
         ("consent_status:SMS.transactional=None", "consent_status:sms.transactional=none"),
@@ -151,7 +153,7 @@ def test_describe_gives_the_canonical_text(text: str, canonical: str) -> None:
 _words = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12
 )
-_tags = _words.map(lambda t: " ".join(t.split())).filter(bool)
+_tags = _words.map(lambda t: " ".join(t.split()).lower()).filter(bool)
 _keys = st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True)
 _numbers = st.decimals(min_value=-(10**6), max_value=10**6, places=2).map(Number)
 _fields = st.sampled_from(["first_name", "last_name", "email", "phone", "timezone"]).map(Field)
@@ -167,6 +169,13 @@ _leaves: st.SearchStrategy[Filter] = st.one_of(
         st.one_of(_numbers, _words.map(Text)),
     ),
     st.builds(ActiveWithin, st.builds(Period, st.integers(1, 99), st.sampled_from("dwmy"))),
+    st.builds(
+        EventHappened,
+        st.lists(st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,8}", fullmatch=True), min_size=1).map(
+            lambda ts: tuple(sorted(set(ts)))
+        ),
+        st.none() | st.builds(Period, st.integers(0, 99), st.sampled_from("hdwmy")),
+    ),
 )
 
 
@@ -287,3 +296,46 @@ def test_a_filter_longer_than_ten_thousand_characters_is_refused() -> None:
     assert isinstance(parse_filter(" or ".join(["tag:a"] * 1000)), Or)
     with pytest.raises(ValidationError, match="longer than 10000 characters"):
         parse_filter(" or ".join(["tag:a"] * 1112))
+
+
+@pytest.mark.parametrize(
+    ("text", "tree", "canonical"),
+    [
+        ("event:order_shipped", EventHappened(("order_shipped",)), "event:order_shipped"),
+        ("EVENT:Order_Shipped", EventHappened(("order_shipped",)), "event:order_shipped"),
+        (
+            "event:visit,order_shipped WITHIN 7D",
+            EventHappened(("order_shipped", "visit"), Period(7, "d")),
+            "event:order_shipped,visit within 7d",
+        ),
+        ("event:x within 24h", EventHappened(("x",), Period(24, "h")), "event:x within 24h"),
+        (
+            "not event:x within 2w and tag:vip",
+            And((Not(EventHappened(("x",), Period(2, "w"))), VIP)),
+            "not event:x within 2w and tag:vip",
+        ),
+        ("event:within within 1y", EventHappened(("within",), Period(1, "y")), None),
+    ],
+)
+def test_event_terms_parse_and_read_back(text: str, tree: Filter, canonical: str | None) -> None:
+    assert parse_filter(text) == tree
+    assert parse_filter(describe(tree)) == tree
+    if canonical is not None:
+        assert describe(tree) == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ('event:"order shipped"', 7, '"order shipped" is not an event type'),
+        ("event:x within", 15, 'expected a period after "within" (e.g. 7d or 24h)'),
+        ("event:x within 7", 16, '"7" is not a period like 24h, 90d, 6w, 18m or 2y'),
+        ("event:x within 7x", 16, '"7x" is not a period'),
+        ("active_within:24h", 15, '"24h" is not a period like 90d, 6w, 18m or 2y'),
+        ("event order_shipped", 7, 'expected ":" after "event"'),
+    ],
+)
+def test_event_terms_errors_name_the_column(text: str, column: int, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_filter(text)
+    assert caught.value.message.startswith(f"column {column}: {message}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from rich.console import Console
 
-from textopt.cli.display import HOUR_LABELS, hour_bars, human_instant, send_time_histogram
+from textopt.cli.display import HOUR_LABELS, counted, hour_bars, human_instant, send_time_histogram
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -57,3 +58,11 @@ def test_the_printed_histogram_puts_each_bar_under_its_hour() -> None:
     row = next(line for line in lines if "2026-12-07 Mon" in line)
     assert row.index("█") == header.index("12")
     assert row.index("·") == header.index("00")
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(0, "0 contacts"), (1, "1 contact"), (2, "2 contacts"), (2976, "2,976 contacts")],
+)
+def test_a_count_takes_the_singular_for_exactly_one(count: int, expected: str) -> None:
+    assert counted(count, "contact") == expected

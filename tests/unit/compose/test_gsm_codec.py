@@ -123,3 +123,8 @@ def test_decode_encode_round_trip(text: str) -> None:
 @given(gsm_text)
 def test_septets_equal_encoded_length(text: str) -> None:
     assert gsm_septets(text) == len(encode_gsm(text))
+
+
+@given(st.text() | st.text(alphabet=[*sorted(GSM_CHARS), "ç", "\ud800", "€", "😀", "\\"]))
+def test_is_gsm_is_every_character_in_a_table(text: str) -> None:
+    assert is_gsm(text) == all(char in GSM_CHARS for char in text)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from textopt.compose import (
     BrandMode,
     Encoding,
     SenderKind,
     compose_message,
+    count_segments,
     message_frame,
     names_brand,
     opt_out_footer,
@@ -163,3 +166,42 @@ def test_smart_encoding_applies_to_the_whole_message() -> None:
     )
     assert message.text == "Boutique: C'est parti\nSTOP au 36111"
     assert message.analysis.encoding is Encoding.GSM7
+
+
+@given(
+    body=st.text(alphabet="abcé’ôœ😀€[ Boutique:\n", max_size=200),
+    country=st.sampled_from(["FR", "BE", "US", "ZZ"]),
+    smart_encoding=st.booleans(),
+    fold_accents=st.booleans(),
+    brand=st.sampled_from([None, "Boutique"]),
+)
+def test_planned_is_compose_reduced_to_what_planning_stores(
+    body: str, country: str, smart_encoding: bool, fold_accents: bool, brand: str | None
+) -> None:
+    """Planning's lean composition gives the text, measure, price and smart saving that
+    `compose` and its analysis give."""
+    frame = message_frame(
+        purpose=Purpose.MARKETING if brand else Purpose.TRANSACTIONAL,
+        country=country,
+        brand=brand,
+        stop_number="36111",
+    )
+    options = {"smart_encoding": smart_encoding, "fold_accents": fold_accents}
+    composed = frame.compose(body, **options)
+    analysis = composed.analysis
+    assert analysis.cost is not None
+    if smart_encoding:
+        saving = count_segments(frame.apply(body)[0]) - analysis.segments
+    else:
+        saving = analysis.segments - analysis.smart.segments
+    planned = frame.planned(body, **options)
+    assert planned == (
+        composed.text,
+        analysis.encoding,
+        analysis.units,
+        analysis.segments,
+        analysis.cost.unit_price,
+        analysis.cost.currency,
+        max(saving, 0),
+    )
+    assert planned.unit_price * planned.segments == analysis.cost.amount

@@ -57,6 +57,47 @@ def test_runtime_errors_become_template_errors() -> None:
         compile_template("{{ 1 / n }}").render({"n": 0})
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ attributes.city.upper }}", "'upper' is a method, not a value: call it, as in upper()"),
+        ("{{ attributes.items }}", "'items' is a method"),
+        ("{{ first_name.title }}", "'title' is a method"),
+    ],
+)
+def test_printing_a_method_is_an_error_not_its_address(source: str, message: str) -> None:
+    """`<built-in method upper of str object at 0x…>` would differ per recipient and run."""
+    template = compile_template(source)
+    context = {"first_name": "léa", "attributes": {"city": "Lyon"}}
+    with pytest.raises(TemplateError, match=message):
+        template.render(context)
+    report = template.validate([context, context])
+    [(failure, count)] = report.failures.items()
+    assert message in failure
+    assert count == 2
+    assert compile_template("{{ attributes.city.upper() }}").render(context) == "LYON"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "name"),
+    [
+        ({"city": 0, "profile": 0}, "attributes.city.city"),
+        ({"city": {"city": 1}, "profile": 0}, "attributes.profile.city"),
+        ({"city": "", "profile": ""}, "attributes.city.city"),
+    ],
+)
+def test_the_missing_variable_is_named_by_its_path_not_by_an_equal_value(
+    attributes: dict[str, Any], name: str
+) -> None:
+    """Two attributes holding 0 are one object: the name follows the template's paths."""
+    template = compile_template("{{ attributes.city.city }} {{ attributes.profile.city }}")
+    with pytest.raises(TemplateError, match=f"'{name}' is missing"):
+        template.render({"attributes": attributes})
+    both = {"attributes.city.city", "attributes.profile.city"}
+    expected = both if attributes["city"] == attributes["profile"] else {name}
+    assert set(template.validate([{"attributes": attributes}]).missing) == expected
+
+
 def test_lipsum_is_not_available() -> None:
     # Random text would make two renders of one message differ.
     with pytest.raises(TemplateError, match="lipsum"):
@@ -115,6 +156,63 @@ def test_fast_path_renders_what_jinja_renders(chunks: list[str], value: object) 
     context = dict.fromkeys(template.variables, value)
     expected = _STRICT.from_string(source).render(context)
     assert template.render(context) == expected
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(alphabet="aé0 ", max_size=4),
+    lambda children: (
+        st.lists(children, max_size=2)
+        | st.dictionaries(st.sampled_from(["city", "zip", "real"]), children, max_size=2)
+    ),
+    max_leaves=4,
+)
+outputs = st.sampled_from(
+    [
+        "first_name",
+        "attributes.city",
+        "attributes.city.zip",
+        "attributes.city.real",
+        "first_name | default('Bonjour')",
+        "first_name | d('x', true)",
+        "attributes.city | default('chez vous', true)",
+        "attributes.city | default(0)",
+        "attributes.city | default",
+        "attributes.city.zip | default('?')",
+        "attributes.city.real | default(1, false)",
+        "attributes.city | default('a') | default('b')",
+    ]
+)
+
+
+@given(
+    st.lists(outputs, min_size=1, max_size=3),
+    st.dictionaries(st.sampled_from(["first_name"]), st.text(max_size=3) | st.none()),
+    st.dictionaries(st.sampled_from(["city", "zip"]), json_values),
+)
+def test_fast_path_with_defaults_renders_what_jinja_renders(
+    chosen: list[str], fields: dict[str, Any], attributes: dict[str, Any]
+) -> None:
+    """Paths through `default` (Jinja's rules: the last key missing, or false with
+    `boolean`) render without Jinja, as Jinja does, and fail where Jinja fails."""
+    source = " - ".join(f"{{{{ {output} }}}}" for output in chosen)
+    template = compile_template(source)
+    context = {**fields, "attributes": attributes}
+    try:
+        expected: str | None = _STRICT.from_string(source).render(context)
+    except Exception:
+        expected = None
+    if expected is None:
+        with pytest.raises(TemplateError):
+            template.render(context)
+    else:
+        assert template.render(context) == expected
+
+
+def test_a_template_with_defaults_skips_jinja() -> None:
+    template = compile_template("{{ first_name | default('Bonjour') }} de {{ attributes.city }}")
+    template._compiled = None  # type: ignore[assignment]
+    assert template.render({"attributes": {"city": "Lyon"}}) == "Bonjour de Lyon"
+    assert template.render({"first_name": "", "attributes": {"city": 0}}) == " de 0"
 
 
 def test_validate_counts_contacts_lacking_each_variable() -> None:

@@ -105,7 +105,7 @@ def test_send_time_charts_shade_the_hours_the_policy_closes_holidays_included() 
     assert thursday.count(f'fill="{charts._SHADE}"') == 12  # before 08:00 and from 20:00
     assert "jour férié" not in thursday
     assert good_friday.count(f'fill="{charts._SHADE}"') == 24
-    assert "2026-04-03 Fri (jour férié)" in good_friday
+    assert "Heures d’envoi, heure locale: vendredi 3 avril 2026 — jour férié" in good_friday
 
 
 def test_the_dashboard_never_imports_the_api() -> None:
@@ -121,3 +121,45 @@ def test_the_dashboard_never_imports_the_api() -> None:
             )
             found += [f"{path.name}: {n}" for n in names if n.startswith("textopt.api")]
     assert found == []
+
+
+def test_each_days_send_time_chart_is_captioned_with_the_day_in_the_viewers_language() -> None:
+    moselle = sending_calendar(select_pack("FR", "57"))
+    hours = {"2026-04-02 Thu": [1] * 24, "2026-04-03 Fri": [1] * 24}
+    thursday, good_friday = send_time_charts(translator("fr"), hours, moselle)
+    assert "<figcaption>jeudi 2 avril 2026</figcaption>" in thursday
+    assert "<figcaption>vendredi 3 avril 2026 — jour férié</figcaption>" in good_friday
+    (english,) = send_time_charts(translator("en"), {"2026-04-02 Thu": [1] * 24}, moselle)
+    assert "<figcaption>Thursday 2 April 2026</figcaption>" in english
+
+
+def _y_axis_room(svg: str) -> int:
+    found = re.search(r'<text x="(\d+)" y="\d+" text-anchor="end"[^>]*>([^<]+)</text>', svg)
+    assert found is not None
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("peak", [9, 20_000, 1_250_000])
+def test_the_y_axis_label_has_room_for_its_digits(peak: int) -> None:
+    svg = str(charts.bar_chart([("00h", peak), ("01h", 1)], title="t"))
+    label = charts._num(peak)
+    # right-aligned at x: its width at 11 px (digits ~0.6 em) must fit left of it
+    assert _y_axis_room(svg) >= len(label) * 11 * 0.6
+    assert _y_axis_room(svg) >= 32
+
+
+def test_a_funnel_leaves_room_for_the_count_after_the_longest_bar() -> None:
+    svg = str(charts.funnel_chart([("decided", 1_250_000), ("sent", 1_000_000)], title="f"))
+    width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))  # type: ignore[union-attr]
+    bar = re.search(r'<rect x="(\d+)" y="\d+" width="(\d+)"', svg)
+    assert bar is not None
+    text_end = int(bar.group(1)) + int(bar.group(2)) + 6 + len("1 250 000") * 13 * 0.6
+    assert text_end <= width
+
+
+def test_charts_write_counts_as_the_pages_language_does() -> None:
+    english = str(charts.funnel_chart([("sent", 3019)], title="f", number=lambda n: f"{n:,}"))
+    assert ">3,019<" in english
+    assert "sent: 3,019" in english  # the description screen readers read
+    french = str(charts.bar_chart([("14h", 3019)], title="b"))
+    assert "3\u202f019" in french

@@ -25,6 +25,7 @@ from textopt.campaigns.audience.tree import (
     CreatedAfter,
     CreatedBefore,
     Customer,
+    EventHappened,
     Everyone,
     Field,
     Filter,
@@ -41,7 +42,9 @@ from textopt.campaigns.audience.tree import (
     Truth,
     Value,
 )
+from textopt.contacts.fields import tag_key
 from textopt.errors import ValidationError
+from textopt.events.types import TYPE_RULE, normalise_type
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["parse_filter"]
@@ -54,6 +57,7 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PERIOD = re.compile(r"([0-9]{1,6})([dwmy])")
+_WINDOW = re.compile(r"([0-9]{1,6})([hdwmy])")
 _MAX_PERIOD_DAYS = 100 * 365
 _STATUSES = ("confirmed", "granted", "none", "requested", "revoked")
 _MAX_LENGTH = 10_000
@@ -295,6 +299,18 @@ class _Parser:
                 )
             statuses = self.parse_values(after=equals)
             return Consent(channel, purpose, _sorted_unique(self.status(s) for s in statuses))
+        if name == "event":
+            types = _sorted_unique(self.event_type(v) for v in values)
+            if not self.is_word(self.peek(), "within"):
+                return EventHappened(types)
+            self.advance()  # "within"
+            window = self.advance()
+            if window.kind not in ("word", "string"):
+                raise self.fail(
+                    window.column,
+                    f'expected a period after "within" (e.g. 7d or 24h) but found {_show(window)}',
+                )
+            return EventHappened(types, self.period(window, pattern=_WINDOW))
         value = self.single(name, values)
         if name == "consent":
             channel, purpose = self.channel_purpose(value)
@@ -329,7 +345,7 @@ class _Parser:
         return values[0]
 
     def tag(self, token: _Token) -> str:
-        tag = " ".join(token.text.split())
+        tag = tag_key(token.text)  # as tags are stored: `tag:VIP` finds `vip`
         if not tag:
             raise self.fail(token.column, "a tag cannot be empty")
         return tag
@@ -380,10 +396,21 @@ class _Parser:
             )
         return status
 
-    def period(self, token: _Token) -> Period:
-        match = _PERIOD.fullmatch(token.text.lower())
+    def event_type(self, token: _Token) -> str:
+        try:
+            return normalise_type(token.text)
+        except ValidationError:
+            raise self.fail(
+                token.column, f'"{token.text}" is not an event type: {TYPE_RULE}'
+            ) from None
+
+    def period(self, token: _Token, *, pattern: re.Pattern[str] = _PERIOD) -> Period:
+        match = pattern.fullmatch(token.text.lower())
         if match is None:
-            raise self.fail(token.column, f'"{token.text}" is not a period like 90d, 6w, 18m or 2y')
+            hours = "24h, " if pattern is _WINDOW else ""
+            raise self.fail(
+                token.column, f'"{token.text}" is not a period like {hours}90d, 6w, 18m or 2y'
+            )
         period = Period(int(match[1]), match[2])
         if period.delta.days > _MAX_PERIOD_DAYS:
             raise self.fail(token.column, f'"{token.text}" is longer than 100 years')

@@ -23,6 +23,7 @@ from textopt.campaigns.audience.tree import (
     CreatedAfter,
     CreatedBefore,
     Customer,
+    EventHappened,
     Everyone,
     Field,
     Filter,
@@ -41,6 +42,7 @@ from textopt.campaigns.audience.tree import (
 from textopt.consent.models import ConsentState
 from textopt.contacts.fields import FALSY, TRUTHY
 from textopt.contacts.models import Contact, ContactTag
+from textopt.events.models import ContactEvent
 
 __all__ = ["audience_select", "compile_filter"]
 
@@ -171,6 +173,8 @@ def _sql(node: Filter, now: dt.datetime) -> ColumnElement[bool]:
         return Contact.created_at >= _start(node.moment)
     if isinstance(node, CreatedBefore):
         return Contact.created_at < _start(node.moment)
+    if isinstance(node, EventHappened):
+        return _event(node, now)
     if isinstance(node, Compare | InList):
         if node.field.name == "attributes":
             assert node.field.key is not None
@@ -208,6 +212,18 @@ def _consent(node: Consent) -> ColumnElement[bool]:
     if "none" in node.statuses:
         parts.append(not_(select(ConsentState.contact_id).where(same).exists()))
     return or_(*parts)
+
+
+def _event(node: EventHappened, now: dt.datetime) -> ColumnElement[bool]:
+    # one index range per type: (contact_id, type, occurred_at)
+    conditions = [
+        ContactEvent.contact_id == Contact.id,
+        ContactEvent.type.in_(node.types),
+        ContactEvent.occurred_at <= now,  # evaluated as of `now`, also for a past `now`
+    ]
+    if node.within is not None:
+        conditions.append(ContactEvent.occurred_at >= now - node.within.delta)
+    return select(ContactEvent.id).where(*conditions).exists()
 
 
 def _has(field: Field) -> ColumnElement[bool]:

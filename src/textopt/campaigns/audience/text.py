@@ -16,6 +16,7 @@ from textopt.campaigns.audience.tree import (
     CreatedAfter,
     CreatedBefore,
     Customer,
+    EventHappened,
     Everyone,
     Filter,
     Has,
@@ -111,6 +112,10 @@ def _describe_term(node: Filter) -> str:
     elif isinstance(node, CreatedAfter | CreatedBefore):
         name = "created_after" if isinstance(node, CreatedAfter) else "created_before"
         text = f"{name}:{_moment_text(node.moment)}"
+    elif isinstance(node, EventHappened):
+        text = "event:" + ",".join(node.types)
+        if node.within is not None:
+            text += f" within {node.within.amount}{node.within.unit}"
     elif isinstance(node, Compare):
         text = f"{node.field} {node.op} {_value_text(node.value)}"
     elif isinstance(node, InList):

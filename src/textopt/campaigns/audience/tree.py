@@ -14,6 +14,7 @@ field names are case-insensitive; attribute keys are not)::
     flag       := "all" | "customer" | "prospect"
     keyword    := tag | country | language | region | consent | consent_status | has
                 | active_within | inactive_for | created_after | created_before
+                | event                       (event:TYPE,TYPE... ["within" PERIOD])
     values     := value ("," value)*
     comparison := field op value | field "in" "(" values ")"
     op         := "=" | "!=" | "<" | "<=" | ">" | ">=" | "~"        (~ : contains, any case)
@@ -27,7 +28,9 @@ Special forms: ``consent:sms`` (current marketing consent granted or confirmed),
 ``consent:sms.transactional``, ``consent_status:sms=revoked`` (statuses requested, granted,
 confirmed, revoked, none), ``has:email``, ``active_within:90d``, ``inactive_for:1y`` (d, w,
 m = 30 days, y = 365 days), ``created_after:2026-01-01`` (on or after),
-``created_before:2026-02-01``.
+``created_before:2026-02-01``, ``event:order_shipped`` (an event of that type, ever) and
+``event:order_shipped within 7d`` (one that occurred in the 7 days before the evaluation
+time; windows also take h for hours).
 
 The logic has two values: a comparison on a missing value is false, and ``not X`` always
 matches exactly the contacts ``X`` does not (so ``first_name != "Bob"`` includes contacts
@@ -53,6 +56,7 @@ __all__ = [
     "CreatedAfter",
     "CreatedBefore",
     "Customer",
+    "EventHappened",
     "Everyone",
     "Field",
     "Filter",
@@ -94,11 +98,13 @@ KEYWORDS = (
     "inactive_for",
     "created_after",
     "created_before",
+    "event",
 )
 
 _RESERVED = frozenset({"and", "or", "not", "in"})
 _STOP = frozenset(" \t\r\n\f\v()\",:=!<>~'")
 _PERIOD_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+_PERIOD_HOURS = {"h": 1} | {unit: 24 * days for unit, days in _PERIOD_DAYS.items()}
 _GIVEN = ("confirmed", "granted")
 
 
@@ -149,7 +155,8 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """A length of time such as 90d, 6w, 18m (30 days each) or 2y (365 days each)."""
+    """A length of time such as 90d, 6w, 18m (30 days each), 2y (365 days each) or, for
+    event windows only, 24h."""
 
     amount: int
     unit: str
@@ -157,7 +164,7 @@ class Period:
     @property
     def delta(self) -> dt.timedelta:
         """The period as a duration."""
-        return dt.timedelta(days=self.amount * _PERIOD_DAYS[self.unit])
+        return dt.timedelta(hours=self.amount * _PERIOD_HOURS[self.unit])
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +239,15 @@ class CreatedBefore:
 
 
 @dataclass(frozen=True, slots=True)
+class EventHappened:
+    """`event:a,b`: an event of any of these types occurred (within `within` before the
+    evaluation time, if given; never after it)."""
+
+    types: tuple[str, ...]
+    within: Period | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Compare:
     """`field op value`."""
 
@@ -280,6 +296,7 @@ Filter: TypeAlias = (
     | InactiveFor
     | CreatedAfter
     | CreatedBefore
+    | EventHappened
     | Compare
     | InList
     | And

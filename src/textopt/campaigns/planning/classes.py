@@ -3,8 +3,9 @@
 What planning writes for a recipient depends on few values. The text depends on the
 values the template reads, the country and the language; the decision on the country,
 region, zones, consent, customer status, whether there is a number and a usable address,
-and (in North America) the area code. Recipients with recent marketing (frequency caps) or
-on the suppression list are the exceptions: each gets a decision of their own.
+and (in North America) the area code. Recipients with recent marketing (frequency caps),
+on the suppression list, or (on SQLite) with attributes its JSON functions cannot read are
+the exceptions: each is planned one by one.
 
 So the page query reads those values, not whole contacts. A recipient whose values were
 seen before costs two dictionary lookups. The first recipient of a new class or text is
@@ -20,6 +21,7 @@ only reads contact fields and attributes (no Jinja code, no tags), and tracks no
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.planning.context import RunContext
 from textopt.campaigns.planning.recipients import RecipientPlanner
-from textopt.campaigns.planning.tally import Composed, Tally
+from textopt.campaigns.planning.tally import Composed, Measured, Tally
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact
@@ -51,19 +53,20 @@ from textopt.vocab import Channel
 
 __all__ = ["ClassPlanner", "PageRow"]
 
-#: A page row: id, phone, recent marketing, the class's parts, then the text's (as many
+#: A page row: id, phone, whether to plan it one by one, the class's parts, then the text's (as many
 #: as the template reads values, plus country and language): its length varies by campaign.
 PageRow = tuple[Any, ...]
 #: A class: the page row's values a decision without history depends on (9 of them).
 ClassKey = tuple[Any, ...]
 #: A text: the page row's values the template reads, then country and language.
 TextKey = tuple[Any, ...]
-#: Where the parts of a page row start: id, phone, recent marketing, then the class.
+#: Where the parts of a page row start: id, phone, one by one, then the class.
 _CLASS_START = 3
 _CLASS_PARTS = 9  # country ... area code (see `ClassPlanner._page_query`)
 _TEXT_START = _CLASS_START + _CLASS_PARTS
 #: How many distinct texts a run keeps in memory (their rows stay in the temporary table).
 _MAX_TEXTS = 50_000
+_UNREAD = object()
 #: A reader of whole contact rows by id (on the reading session of the run).
 ContactReader = Callable[[Collection[int]], list[Any]]
 
@@ -93,12 +96,16 @@ class ClassPlanner:
         self.tally = tally
         self.state = recipients.channels[Channel.SMS]
         self.paths = _text_keys(run.template.paths or ())
+        self.wants_attributes = "attributes" in run.template.variables
         self.classes: dict[ClassKey, int] = {}
         self.class_info: list[_Class] = []
         self.texts: dict[TextKey, int] = {}
         # a text's composition, or the message of the template error it gives, by index
         self.text_info: dict[int, Composed | str] = {}
+        # what the report counts of it (`Composed[1:6]`), or the same message, by index
+        self.text_measures: dict[int, Measured | str] = {}
         self._next_text = 0
+        self._values: dict[str, Any] = {}  # attribute values by their JSON text
 
     # -- reading ------------------------------------------------------------------------
 
@@ -111,16 +118,30 @@ class ClassPlanner:
             counted=COUNTED_PLANNED,
             exclude_campaign_id=run.campaign_id,
         )
-        texts = []
+        alone: Any = history  # the recipients planned one by one
+        readable: Any = None
+        reads_attributes = any(path[0] == "attributes" for path in self.paths)
+        if reads_attributes and _whole_attributes(dialect):
+            # no `->`: the whole attributes text (exact, if fewer recipients share a text)
+            self.paths = (*(p for p in self.paths if p[0] != "attributes"), ("attributes",))
+        elif reads_attributes and dialect == "sqlite":
+            # Attributes stored before contacts refused NaN are JSON to Python, malformed
+            # to SQLite: their contacts are planned one by one, from the text Python reads.
+            readable = func.json_valid(Contact.attributes) == 1
+            alone = or_(history, ~readable)
+        texts: list[Any] = []
         for path in self.paths:
-            if path[0] == "attributes":
-                texts.append(_attribute(dialect, path[1:]))
+            if path == ("attributes",):
+                texts.append(cast(Contact.attributes, Text))
+            elif path[0] == "attributes":
+                value = _attribute(dialect, path[1:])
+                texts.append(value if readable is None else case((readable, value), else_=None))
             else:
                 texts.append(getattr(Contact, path[0]))
         columns = [
             Contact.id,
             Contact.phone,
-            history,
+            alone,
             # the class: what a decision without history depends on (`EligibilityBatch.key_of`)
             Contact.country,
             Contact.region,
@@ -165,7 +186,7 @@ class ClassPlanner:
         read: ContactReader,
     ) -> tuple[ClassRows, list[int]]:
         """The page's triples, and its suppressed contacts to plan one by one (contacts
-        with recent marketing are left to the caller too).
+        flagged to be planned one by one are left to the caller too).
 
         `read` gives whole contact rows: it is called only when the page has a class or a
         text not seen before, for the first recipient of each.
@@ -179,6 +200,7 @@ class ClassPlanner:
             # one per recipient (a text seen again is composed again, under a new index).
             self.texts.clear()
             self.text_info.clear()
+            self.text_measures.clear()
         out = ClassRows()
         alone: list[int] = []
         missed: list[PageRow] = []
@@ -206,19 +228,17 @@ class ClassPlanner:
         """Plan the first recipient of each new class and text one by one, keep what it
         gives under the values it depends on, then place every missed recipient."""
         classes, texts = self.classes, self.texts
-        first: dict[ClassKey | TextKey, int] = {}  # a text's key starts with "text"
+        first: dict[ClassKey, int] = {}
         for row in missed:
             key = row[_CLASS_START:_TEXT_START]
             if key not in classes:
                 first.setdefault(key, row[0])
             key = row[_TEXT_START:]
             if key not in texts:
-                first.setdefault(("text", *key), row[0])
-        whole = {contact.id: contact for contact in read(set(first.values()))}
-        for key, contact_id in first.items():
-            if key[0] == "text":
-                self._learn_text(key[1:], whole[contact_id], out)
-            else:
+                self._learn_text(key, out)
+        if first:  # a decision needs the whole contact
+            whole = {contact.id: contact for contact in read(set(first.values()))}
+            for key, contact_id in first.items():
                 self._learn_class(key, whole[contact_id], out)
         out.triples.extend(
             (row[0], classes[row[_CLASS_START:_TEXT_START]], texts[row[_TEXT_START:]])
@@ -235,21 +255,49 @@ class ClassPlanner:
         out.classes.append((index, *columns))
         return index
 
-    def _learn_text(self, key: TextKey, contact: Any, out: ClassRows) -> int:
+    def _text_context(self, key: TextKey) -> dict[str, Any]:
+        """The template context of a text from its key alone: what `context_builder` gives
+        for a contact with these values (the template reads nothing else)."""
+        context: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}
+        for path, value in zip(self.paths, key, strict=False):
+            if value is None:
+                continue  # a field or an attribute the contact lacks stays absent
+            if path == ("attributes",):
+                attributes = self.recipients.attributes(value)
+            elif path[0] == "attributes":
+                attributes[path[1]] = self._value(value) if isinstance(value, str) else value
+            else:
+                context[path[0]] = value
+        if self.wants_attributes:
+            context["attributes"] = attributes
+        context[LANGUAGE_KEY] = key[-1] or ""
+        return context
+
+    def _value(self, text: str) -> Any:
+        """An attribute's value from its JSON text, decoded once per distinct text (a
+        template that only reads paths never changes it: the value may be shared)."""
+        values = self._values
+        value = values.get(text, _UNREAD)
+        if value is _UNREAD:
+            if len(values) > _MAX_TEXTS:
+                values.clear()
+            value = values[text] = json.loads(text)
+        return value
+
+    def _learn_text(self, key: TextKey, out: ClassRows) -> int:
         recipients = self.recipients
-        attributes = (
-            recipients.attributes(contact.attributes_json) if recipients.needs_attributes else {}
-        )
-        context = recipients.build_context(contact, attributes, ())
+        context = self._text_context(key)
         index = self._next_text
         self._next_text += 1
         try:
             body = self.run.template.render(context)
-            composed = recipients.compose(body, contact.country or "ZZ", context[LANGUAGE_KEY])
+            composed = recipients.compose(body, key[-2] or "ZZ", context[LANGUAGE_KEY])
         except TextoptError as exc:  # a template error, or a text that cannot be sent
-            self.text_info[index] = exc.message
+            self.text_info[index] = self.text_measures[index] = exc.message
         else:
             self.text_info[index] = composed
+            self.text_measures[index] = composed[1:6]
             text, encoding, segments, cost, currency, _, _ = composed
             assert text is not None  # an SMS's composition has a text and an encoding
             assert encoding is not None
@@ -265,22 +313,26 @@ class ClassPlanner:
         report = tally.report
         report.audience += len(triples)
         tally.section(Channel.SMS).audience += len(triples)
-        groups = Counter((c, t) for _, c, t in triples)
+        # per class and measure, not per text: texts seen once are as many groups as
+        # recipients, their measures are few
+        measures = self.text_measures
+        groups = Counter((c, measures[t]) for _, c, t in triples)
         problems = report.template_problems
         text_info, class_info = self.text_info, self.class_info
         longest = -1  # the segments of a message longer than any before, if the page has one
-        for (class_index, text_index), count in groups.items():
-            composed = text_info[text_index]
-            if isinstance(composed, str):
-                problems[composed] += count
+        for (class_index, measured), count in groups.items():
+            if isinstance(measured, str):
+                problems[measured] += count
                 continue
             known = class_info[class_index]
             decision = known.decision
-            tally.add(Channel.SMS, decision, known.country, known.zone, composed, count)
+            tally.add(Channel.SMS, decision, known.country, known.zone, measured, count)
             if decision.verdict != Verdict.BLOCK:
                 report.reached += count
-                longest = max(longest, composed[2])
-        if longest > tally.worst_segments:  # the page's first recipient with the most
+                longest = max(longest, measured[1])
+        # The page's first recipient with the most segments. Pages come in id order; the
+        # page's recipients planned one by one come after it and offer themselves too.
+        if longest > tally.worst_segments:
             contact_id, text_index = min(
                 (contact_id, text_index)
                 for contact_id, class_index, text_index in triples
@@ -290,18 +342,23 @@ class ClassPlanner:
             )
             best = text_info[text_index]
             assert not isinstance(best, str)
-            tally.set_worst(contact_id, best)
+            tally.offer_worst(contact_id, best)
         tally.fold()
+
+
+def _whole_attributes(dialect: str) -> bool:
+    """Whether a text's key holds the whole attributes text: a SQLite without `->` has no
+    exact way to give one attribute's JSON text (`json_quote(json_extract(…))` writes a
+    float with 15 digits, and an integer beyond 64 bits as a float)."""
+    return dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 38)
 
 
 def _attribute(dialect: str, path: tuple[str, ...]) -> Any:
     """An attribute's value as JSON text (equal text, equal value), NULL when the contact
-    does not have it: a JSON null and a missing key render differently."""
+    does not have it: a JSON null and a missing key render differently. The text is the
+    stored one (SQLite's `->` copies numbers and strings as written), so Python reads from
+    it the value it reads from the whole attributes."""
     if dialect == "sqlite":
-        # JSON_QUOTE(JSON_EXTRACT(…)) gives "null" for both; `->` keeps them apart
         location = literal("$" + "".join(f'."{key}"' for key in path), Text)
-        if sqlite3.sqlite_version_info >= (3, 38):
-            return Contact.attributes.op("->")(location)
-        value = func.json_quote(func.json_extract(Contact.attributes, location))
-        return case((func.json_type(Contact.attributes, location).is_(None), None), else_=value)
+        return Contact.attributes.op("->")(location)
     return cast(Contact.attributes[path if len(path) > 1 else path[0]], Text)

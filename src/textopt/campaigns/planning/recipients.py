@@ -26,8 +26,8 @@ from textopt.campaigns.context import ContextBuilder, context_builder
 from textopt.campaigns.emails import FALLBACK_REASONS
 from textopt.campaigns.planning.contacts import ATTRIBUTES_AT, CONTACT_ROW
 from textopt.campaigns.planning.context import RunContext
-from textopt.campaigns.planning.tally import Composed, Tally
-from textopt.compose import MessageFrame, check_segment_limit, count_segments, message_frame
+from textopt.campaigns.planning.tally import Composed, Measured, Tally
+from textopt.compose import MessageFrame, check_segment_limit, message_frame
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.models import ContactTag
@@ -105,6 +105,7 @@ class RecipientPlanner:
             tally.section(channel)
         self._frames: dict[tuple[str, str], MessageFrame] = {}
         self._composed: dict[tuple[str, str, str], Composed] = {}
+        self._costs: dict[tuple[Decimal, int], int] = {}
         self._zones: dict[Any, tuple[str, ...]] = {}
         self._attributes: dict[Any, dict[str, Any]] = {}
         self._created = (0, run.stored_now, run.stored_now)  # attempts, created, updated
@@ -134,31 +135,34 @@ class RecipientPlanner:
         if found is None:
             run = self.run
             frame = self.frame(country, language)
-            composed = frame.compose(
+            planned = frame.planned(
                 body,
                 smart_encoding=run.smart_encoding,
                 fold_accents=run.fold_accents,
                 prices=run.prices,
             )
-            analysis = composed.analysis
-            check_segment_limit(analysis.segments, limit=run.settings.max_segments_per_message)
-            if run.smart_encoding:
-                saving = count_segments(frame.apply(body)[0]) - analysis.segments
-            else:
-                saving = analysis.segments - analysis.smart.segments
-            cost = analysis.cost
+            segments = planned.segments
+            check_segment_limit(segments, limit=run.settings.max_segments_per_message)
             if len(self._composed) > 50_000:
                 self._composed.clear()  # personalised texts rarely repeat: bound the memory
             found = self._composed[key] = (
-                composed.text,
-                str(analysis.encoding),
-                analysis.segments,
-                int(cost.amount * _MICROS) if cost else 0,
-                cost.currency if cost else None,
-                max(saving, 0),
-                analysis.units,
+                planned.text,
+                str(planned.encoding),
+                segments,
+                self._micros(planned.unit_price, segments),
+                planned.currency,
+                planned.smart_saving,
+                planned.units,
             )
         return found
+
+    def _micros(self, unit_price: Decimal, segments: int) -> int:
+        """The cost in micros of `segments` at `unit_price` (computed once per pair)."""
+        key = (unit_price, segments)
+        micros = self._costs.get(key)
+        if micros is None:
+            micros = self._costs[key] = int(unit_price * segments * _MICROS)
+        return micros
 
     def zones(self, raw: Any) -> tuple[str, ...]:
         """Candidate zones from their stored JSON text (parsed once per distinct value)."""
@@ -468,10 +472,13 @@ class RecipientPlanner:
                 )
             )
             alive[id(decision)] = decision
-            counts[(Channel.SMS, id(decision), country, zone, composed)] += 1
+            counts[(Channel.SMS, id(decision), country, zone, composed[1:6])] += 1
             verdict = decision.verdict
-            if verdict != Verdict.BLOCK and segments > tally.worst_segments:
-                tally.set_worst(contact_id, composed)
+            if verdict != Verdict.BLOCK and (
+                segments > tally.worst_segments
+                or (segments == tally.worst_segments and contact_id < tally.worst_contact)
+            ):
+                tally.offer_worst(contact_id, composed)
             append_outcome((verdict, decision.at, decision.reason))
         return outcomes
 
@@ -492,7 +499,7 @@ class RecipientPlanner:
         outcomes: list[_Outcome | None] = []
         cost = email.cost_micros
         # encoding, segments (the token bucket counts one per email), cost, currency, saving
-        composed: Composed = (None, None, 1, cost, report.currency, 0, 0)
+        measured: Measured = (None, 1, cost, report.currency, 0)
         attempts, created, updated = self._created
         for contact, context in zip(contacts, contexts, strict=True):
             try:
@@ -546,6 +553,6 @@ class RecipientPlanner:
                     None if blocked or not headers else json.dumps(headers),
                 )
             )
-            tally.add(Channel.EMAIL, decision, contact.country, contact.timezone, composed, 1)
+            tally.add(Channel.EMAIL, decision, contact.country, contact.timezone, measured, 1)
             outcomes.append((decision.verdict, decision.at, decision.reason))
         return outcomes

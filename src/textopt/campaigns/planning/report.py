@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["ChannelPlan", "PlanReport"]
+__all__ = ["ChannelPlan", "PlanReport", "by_count"]
 
 _MICROS = Decimal(1_000_000)
 
 
 def _money(micros: int) -> str:
     return str(Decimal(micros) / _MICROS)
+
+
+def by_count(counter: Counter[str]) -> list[tuple[str, int]]:
+    """Most frequent first, then alphabetically: the same order whichever path planned."""
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
 
 
 @dataclass(slots=True)
@@ -41,8 +46,8 @@ class ChannelPlan:
             "audience": self.audience,
             "planned": self.planned,
             "send_now": self.send_now,
-            "deferred": dict(self.deferred.most_common()),
-            "blocked": dict(self.blocked.most_common()),
+            "deferred": dict(by_count(self.deferred)),
+            "blocked": dict(by_count(self.blocked)),
             "segments": self.segments,
             "cost": _money(self.cost_micros),
             "currency": currency,
@@ -84,6 +89,8 @@ class PlanReport:
     channels: dict[str, ChannelPlan] = field(default_factory=dict)
     # preview only: local day -> people with another campaign's marketing planned that day
     planned_elsewhere: dict[str, int] = field(default_factory=dict)
+    first_send: dt.datetime | None = None  # the earliest send time of a message to go
+    last_send: dt.datetime | None = None  # the latest (before the account's rate spreads them)
 
     @property
     def planned(self) -> int:
@@ -114,8 +121,8 @@ class PlanReport:
             "reached": self.reached,
             "planned": self.planned,
             "send_now": self.send_now,
-            "deferred": dict(self.deferred.most_common()),
-            "blocked": dict(self.blocked.most_common()),
+            "deferred": dict(by_count(self.deferred)),
+            "blocked": dict(by_count(self.blocked)),
             "written": self.written,
             "segments": self.segments,
             "cost": _money(self.cost_micros),
@@ -127,9 +134,11 @@ class PlanReport:
             "smart_encoding_saving_segments": self.smart_saving,
             "send_times_by_local_hour": self.hours,
             "worst_message": self.worst,
-            "template_problems": dict(self.template_problems.most_common()),
+            "template_problems": dict(by_count(self.template_problems)),
             "throughput_segments_per_second": self.throughput,
             "estimated_duration_seconds": round(self.estimated_seconds, 1),
             "channels": {name: plan.to_dict(self.currency) for name, plan in self.channels.items()},
             "planned_elsewhere": self.planned_elsewhere,
+            "first_send_at": None if self.first_send is None else self.first_send.isoformat(),
+            "last_send_at": None if self.last_send is None else self.last_send.isoformat(),
         }

@@ -10,13 +10,17 @@ from textopt.campaigns.planning.report import ChannelPlan, PlanReport
 from textopt.policy import Decision, Verdict
 from textopt.vocab import Channel
 
-__all__ = ["Composed", "Tally"]
+__all__ = ["Composed", "Measured", "Tally"]
 
 #: A composed text: (text, encoding, segments, cost in micros, currency, smart-encoding
 #: saving, units). An email's is (None, None, 1, cost, currency, 0, 0).
 Composed = tuple[str | None, str | None, int, int, str | None, int, int]
-#: One outcome: channel, decision (by id), country, time zone, composition.
-_Outcome = tuple[Channel, int, str | None, str | None, Composed]
+#: What the report counts of a composition: (encoding, segments, cost in micros, currency,
+#: smart-encoding saving), `Composed[1:6]`. Not its text: two recipients with their own
+#: texts of one length are one outcome, folded once.
+Measured = tuple[str | None, int, int, str | None, int]
+#: One outcome: channel, decision (by id), country, time zone, what is measured.
+_Outcome = tuple[Channel, int, str | None, str | None, Measured]
 
 _ZONES: dict[str, ZoneInfo] = {}
 
@@ -42,7 +46,11 @@ class Tally:
         self.default_zone = default_zone
         self.counts: Counter[_Outcome] = Counter()
         self.alive: dict[int, Decision] = {}  # the decisions `counts` names, by id
-        self.worst_segments = -1  # the segments of the plan's longest message so far
+        # The plan's longest message: the recipient with the lowest id among those with the
+        # most segments, whatever order the recipients are planned in (by class, the ones
+        # with recent marketing come after their page).
+        self.worst_segments = -1
+        self.worst_contact = 0
 
     def section(self, channel: Channel) -> ChannelPlan:
         """The report's section of `channel` (created on first use)."""
@@ -58,17 +66,23 @@ class Tally:
         decision: Decision,
         country: str | None,
         zone: str | None,
-        composed: Composed,
+        measured: Measured,
         count: int,
     ) -> None:
         """Count `count` messages of one outcome (folded into the report by `fold`)."""
         self.alive[id(decision)] = decision
-        self.counts[(channel, id(decision), country, zone, composed)] += count
+        self.counts[(channel, id(decision), country, zone, measured)] += count
 
-    def set_worst(self, contact_id: int, composed: Composed) -> None:
-        """Show `composed` (for `contact_id`) as the plan's longest message."""
+    def offer_worst(self, contact_id: int, composed: Composed) -> None:
+        """Show `composed` (for `contact_id`) as the plan's longest message if it is: more
+        segments than the longest so far, or as many for a lower contact id."""
         text, encoding, segments, _, _, _, units = composed
+        if segments < self.worst_segments or (
+            segments == self.worst_segments and contact_id > self.worst_contact
+        ):
+            return
         self.worst_segments = segments
+        self.worst_contact = contact_id
         self.report.worst = {
             "contact_id": contact_id,
             "text": text,
@@ -81,8 +95,8 @@ class Tally:
         """Count the batch's messages into the report, once per distinct outcome."""
         report = self.report
         for key, count in self.counts.items():
-            channel, decision_id, country, zone, composed = key
-            _, encoding, segments, cost, currency, saving, _ = composed
+            channel, decision_id, country, zone, measured = key
+            encoding, segments, cost, currency, saving = measured
             decision = self.alive[decision_id]
             section = self.sections[channel]
             reason = str(decision.reason)
@@ -99,6 +113,10 @@ class Tally:
                 section.send_now += count
                 send_at = self.start
             assert send_at is not None
+            if report.first_send is None or send_at < report.first_send:
+                report.first_send = send_at
+            if report.last_send is None or send_at > report.last_send:
+                report.last_send = send_at
             currency = currency or report.currency
             report.segments += segments * count
             report.cost_micros += cost * count

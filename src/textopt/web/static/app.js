@@ -1,6 +1,6 @@
 // textopt dashboard: a little progressive enhancement in plain JavaScript.
-// Every page works without it; it adds the composer's live counter, the segment counter
-// and the print button.
+// Every page works without it; it adds the composer's live counter, the segment counter,
+// the print button and the import's progress bar.
 "use strict";
 
 function debounce(fn, ms) {
@@ -50,9 +50,11 @@ function composer(form) {
   let lastSmart = [];
 
   async function refresh() {
+    const chosen = form.segment.selectedOptions[0];
     const body = {
       text: area.value,
-      segment: form.segment.value,
+      segment: chosen && chosen.dataset.filter ? null : form.segment.value || null,
+      audience: chosen && chosen.dataset.filter ? chosen.dataset.filter : null,
       purpose: form.purpose.value,
       brand_name: form.brand_name.value,
       smart_encoding: form.smart_encoding.checked,
@@ -71,12 +73,21 @@ function composer(form) {
       return;
     }
     setText(panel, "audience", data.audience);
-    if (data.error) {
-      setText(panel, "error", data.error);
-      show(panel, "error", true);
+    // An error never freezes the panel: it is shown, and figures no sample gives are cleared.
+    setText(panel, "error", data.error || "");
+    show(panel, "error", Boolean(data.error));
+    panel.classList.toggle("has-error", Boolean(data.error));
+    showSamples(data.samples || []);
+    if (data.encoding === undefined) {
+      for (const name of ["encoding", "segments", "units", "per_segment", "cost"]) {
+        setText(panel, name, null);
+      }
+      show(panel, "ucs2", false);
+      show(panel, "smart", false);
+      panel.querySelector('[data-field="mirror"]').replaceChildren();
+      lastSmart = [];
       return;
     }
-    show(panel, "error", false);
     setText(panel, "encoding", data.encoding);
     setText(panel, "segments", data.segments);
     setText(panel, "units", data.units);
@@ -91,14 +102,25 @@ function composer(form) {
     setText(panel, "smart_encoding", data.smart.encoding);
     setText(panel, "smart_segments", data.smart.segments);
     show(panel, "smart", forcing.size > 0 && saves);
+  }
+
+  // Each sample: its text, or its error (a template may fail for one contact only).
+  function showSamples(list) {
     samples.replaceChildren();
-    for (const sample of data.samples) {
+    for (const sample of list) {
       const item = document.createElement("li");
       const who = document.createElement("strong");
       who.textContent = sample.who ? `${sample.who} — ` : "";
-      const meta = document.createElement("small");
-      meta.textContent = ` (${sample.segments} × ${sample.encoding})`;
-      item.append(who, document.createTextNode(sample.text), meta);
+      if (sample.error) {
+        const error = document.createElement("span");
+        error.className = "error";
+        error.textContent = sample.error;
+        item.append(who, error);
+      } else {
+        const meta = document.createElement("small");
+        meta.textContent = ` (${sample.segments} × ${sample.encoding})`;
+        item.append(who, document.createTextNode(sample.text), meta);
+      }
       samples.append(item);
     }
   }
@@ -123,24 +145,58 @@ function composer(form) {
   refresh();
 }
 
+// The live count replaces the error the server rendered with the page: one error shown at
+// a time, and none once the filter is fixed.
 function segmentCounter(area) {
   const out = document.getElementById(area.dataset.countTarget);
+  const rendered = document.getElementById(area.dataset.errorId);
   const refresh = debounce(async () => {
     const response = await fetch(`/app/api/count?filter=${encodeURIComponent(area.value)}`, {
       credentials: "same-origin",
     });
     const data = await response.json();
-    out.textContent = data.error ? data.error : data.count == null ? "" : `${data.count} ✓`;
+    if (rendered) rendered.hidden = true;
+    out.textContent = data.error ? data.error : data.label ? `${data.label} ✓` : "";
     out.className = data.error ? "live error" : "live";
   }, 300);
   area.addEventListener("input", refresh);
   if (area.value) refresh();
 }
 
+// An import running in the background: the bar follows its job until it ends, then the
+// page reloads to show the result the server writes (in the viewer's language).
+function importProgress(card) {
+  const bar = card.querySelector("progress");
+  async function poll() {
+    let data;
+    try {
+      const response = await fetch(card.dataset.poll, { credentials: "same-origin" });
+      data = await response.json();
+    } catch (error) {
+      setTimeout(poll, 2000);
+      return;
+    }
+    bar.value = data.percent;
+    bar.textContent = `${data.percent} %`;
+    setText(card, "progress", data.label);
+    if (data.state === "running") setTimeout(poll, 700);
+    else window.location.reload();
+  }
+  setTimeout(poll, 300);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const job = document.querySelector("#import-job[data-poll]");
+  if (job) importProgress(job);
   const form = document.getElementById("composer");
   if (form) composer(form);
   for (const area of document.querySelectorAll("textarea[data-count-target]")) segmentCounter(area);
+  // A form that cannot be undone (deleting a draft) asks first.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
   for (const button of document.querySelectorAll("[data-print]")) {
     button.addEventListener("click", () => window.print());
   }

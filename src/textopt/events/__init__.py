@@ -1,0 +1,1 @@
+"""Events: what happened around a contact (an order shipped, an appointment booked)."""
