@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -39,7 +39,6 @@ from textopt.vocab import Channel, Purpose
 __all__ = ["CAP_WINDOW_DAY", "plan_campaign", "planned_elsewhere", "preview_campaign"]
 
 ProgressCallback = Callable[[int], None]
-_Page = TypeVar("_Page")
 CAP_WINDOW_DAY = dt.timedelta(hours=24)
 
 
@@ -111,17 +110,7 @@ def _run(
         if writer is not None:
             writer.close()
     else:
-        # the contact pages through a reader of their own, read ahead, when there can be one
-        beside = writer is not None and writer.threads
-        with reading_session(session, beside=beside) as ahead:
-            batches = contact_batches(ahead, run.audience_filter, run.start, batch_size)
-            _plan_one_by_one(
-                session,
-                _read_ahead(batches) if ahead is not session else batches,
-                recipients,
-                writer,
-                progress=progress,
-            )
+        _plan_one_by_one(session, run, recipients, writer, batch_size=batch_size, progress=progress)
     if write:
         report.written = _planned_count(session, campaign.id) - before
     return report
@@ -129,23 +118,24 @@ def _run(
 
 def _plan_one_by_one(
     session: Session,
-    batches: Iterator[Sequence[Any]],
+    run: RunContext,
     recipients: RecipientPlanner,
     writer: OutboxWriter | None,
     *,
+    batch_size: int,
     progress: ProgressCallback | None,
 ) -> None:
-    """`_run` recipient by recipient, over the audience's `batches` of contact rows.
+    """`_run` recipient by recipient.
 
     While the main thread plans batch n, a thread writes batch n-1: the driver binds and
     inserts without the interpreter lock. The connection is used by one thread at a time:
-    the batch's eligibility (and its tracked links) waits until the write is done. On a
-    SQLite file the batches themselves are read ahead through a reader of their own.
+    reading a page and the batch's eligibility waits until the write is done. (Reads stay on
+    the main thread: the driver takes the lock back for every row it reads.)
     """
     report = recipients.tally.report
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer") as background:
         pending: PlannedRows | None = None
-        for contacts in batches:
+        for contacts in contact_batches(session, run.audience_filter, run.start, batch_size):
             fetched = recipients.fetch(session, contacts)
             step = None
             if writer is not None and pending:
@@ -165,7 +155,7 @@ def _plan_one_by_one(
             writer.write(pending)
 
 
-def _read_ahead(pages: Iterator[_Page]) -> Iterator[_Page]:
+def _read_ahead(pages: Iterator[list[PageRow]]) -> Iterator[list[PageRow]]:
     """The pages of `pages`, each read in a thread while the one before is planned (the
     database reads a page without the interpreter lock). `pages` reads through a
     connection nobody else uses."""
