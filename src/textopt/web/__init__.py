@@ -31,8 +31,8 @@ from textopt.web import (
     pages_settings,
 )
 from textopt.web.auth import LoginRequired
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import request_translator
-from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["mount_web"]

@@ -740,7 +740,7 @@ FR: dict[str, str] = {
     "semicolon": "point-virgule",
     "tab": "tabulation",
     "vertical bar": "barre verticale",
-    # domain errors shown on pages, as patterns (web/messages.py); `raw` values stay as typed
+    # domain errors shown on pages, as patterns (web/error_sentences.py); `raw` values stay as typed
     "column %(n)s: %(what)s\n%(raw_filter)s": "colonne %(n)s : %(what)s\n%(raw_filter)s",
     "the filter is empty; write all to select every contact": (
         "le filtre est vide ; écrivez all pour choisir tous les contacts"
@@ -853,7 +853,7 @@ FR: dict[str, str] = {
     "event_source.api": "API",
     "event_source.cli": "ligne de commande",
     "event_source.import": "import CSV",
-    # the audience language's event terms, as patterns (web/messages.py)
+    # the audience language's event terms, as patterns (web/error_sentences.py)
     '"%(raw_text)s" is not a period like 24h, 90d, 6w, 18m or 2y': (
         "« %(raw_text)s » n’est pas une durée comme 24h, 90d, 6w, 18m ou 2y"
     ),
@@ -1058,6 +1058,7 @@ FR.update(
         "filter": "filtre",
         "slug": "adresse",
         "countries": "pays",
+        "goes out on %(when)s": "part le %(when)s",
     }
 )
 

@@ -28,11 +28,11 @@ from textopt.policy import Calendar, quiet_hours, select_pack, sending_calendar
 from textopt.policy.packs import format_minutes
 from textopt.policy.windows import holiday_name
 from textopt.web.auth import CsrfField, WebViewer, check_form
-from textopt.web.charts import bar_chart, funnel_chart
+from textopt.web.charts import Number, bar_chart, funnel_chart
 from textopt.web.composer import analyze_draft
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import Translate, long_date, request_translator, weekdays
-from textopt.web.messages import translate_message
-from textopt.web.rendering import counted, render
+from textopt.web.rendering import counted, number_format, render
 from textopt.web.template_errors import describe_template_error
 
 __all__ = ["router", "send_time_charts"]
@@ -187,7 +187,9 @@ def _day_of(label: str) -> dt.date | None:
         return None
 
 
-def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calendar) -> list[Markup]:
+def send_time_charts(
+    _: Translate, hours: dict[str, list[int]], calendar: Calendar, *, number: Number | None = None
+) -> list[Markup]:
     """A chart per local day of the preview, its hours closed to marketing shaded."""
     charts = []
     for label, counts in sorted(hours.items())[:_MAX_DAYS_SHOWN]:
@@ -204,6 +206,7 @@ def send_time_charts(_: Translate, hours: dict[str, list[int]], calendar: Calend
                 shaded_label=_("Shaded: hours when marketing may not be sent"),
                 height=150,
                 caption=caption,
+                number=number,
             )
         )
     return charts
@@ -250,7 +253,7 @@ def campaign_page(
             preview=data,
             deferred_total=sum(preview.deferred.values()),
             blocked_total=sum(preview.blocked.values()),
-            histograms=send_time_charts(_, preview.hours, calendar),
+            histograms=send_time_charts(_, preview.hours, calendar, number=number_format(request)),
             quiet_rule=f"{weekdays(_, calendar.days)} {format_minutes(calendar.start)}"
             f"–{format_minutes(calendar.end)}",
         )
@@ -274,10 +277,12 @@ def campaign_page(
                     (_("clicked"), clicks.contacts),
                 ],
                 title=_("Delivery funnel"),
+                number=number_format(request),
             ),
             hours_chart=bar_chart(
                 [(f"{at.astimezone(zone).hour:02d}h", count) for at, count in hours],
                 title=_("Sends per hour"),
+                number=number_format(request),
             ),
         )
     return render(

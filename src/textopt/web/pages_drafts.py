@@ -21,8 +21,8 @@ from textopt.http.deps import DbSession
 from textopt.http.params import RowId
 from textopt.links.service import link_base, tracks_links
 from textopt.web.auth import CsrfField, WebViewer, check_form
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import Translate, request_translator
-from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 from textopt.web.template_errors import describe_template_error
 

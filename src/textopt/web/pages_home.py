@@ -26,10 +26,10 @@ from textopt.http.deps import (
 )
 from textopt.web.auth import CsrfField, WebViewer
 from textopt.web.charts import bar_chart, funnel_chart
+from textopt.web.error_sentences import translate_message
 from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token
 from textopt.web.i18n import LANGUAGE_COOKIE, LANGUAGES, request_translator
-from textopt.web.messages import translate_message
-from textopt.web.rendering import render
+from textopt.web.rendering import number_format, render
 
 __all__ = ["router", "safe_next"]
 
@@ -158,12 +158,13 @@ def overview(request: Request, viewer: WebViewer, session: DbSession) -> HTMLRes
     ]
     zone = ZoneInfo(request.app.state.settings.workspace_timezone)
     hours = [(f"{at.astimezone(zone).hour:02d}h", count) for at, count in figures.hours]
+    number = number_format(request)
     return render(
         request,
         "overview.html",
         section="Overview",
         overview=figures,
         campaigns=list_campaigns(session, limit=8),
-        funnel_chart=funnel_chart(stages, title=_("Delivery funnel")),
-        hours_chart=bar_chart(hours, title=_("Sends per hour, last 24 hours")),
+        funnel_chart=funnel_chart(stages, title=_("Delivery funnel"), number=number),
+        hours_chart=bar_chart(hours, title=_("Sends per hour, last 24 hours"), number=number),
     )

@@ -42,8 +42,8 @@ from textopt.errors import TextoptError, ValidationError
 from textopt.http.deps import DbSession
 from textopt.http.params import RowId
 from textopt.web.auth import CsrfField, Viewer, WebViewer, check_form
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import choose_language, request_translator
-from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["router"]

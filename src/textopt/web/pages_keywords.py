@@ -16,8 +16,8 @@ from textopt.http.params import RowId
 from textopt.inbound import workspace_keywords as service
 from textopt.inbound.models import WorkspaceKeyword
 from textopt.web.auth import CsrfField, WebViewer, check_form
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import request_translator
-from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["router"]

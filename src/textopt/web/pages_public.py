@@ -20,9 +20,9 @@ from textopt.http.deps import DbSession, client_ip, limit
 from textopt.links.service import follow_link
 from textopt.optin.models import SignupList
 from textopt.optin.service import get_list_or_raise, list_text, start_signup
+from textopt.web.error_sentences import translate_message
 from textopt.web.form_tokens import FORM_MAX_AGE, check_form_token, new_form_token
 from textopt.web.i18n import translator
-from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["FORM_COOKIE", "LINK_LIMITS", "root_short_link", "router"]

@@ -19,8 +19,8 @@ from textopt.optin.service import create_list, list_lists
 from textopt.policy import get_pack, select_pack
 from textopt.policy.packs import Pack, format_minutes
 from textopt.web.auth import CsrfField, WebViewer, check_form
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import Translate, choose_language, request_translator, weekdays
-from textopt.web.messages import translate_message
 from textopt.web.rendering import render
 
 __all__ = ["PackRule", "pack_rules", "router"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from textopt.config import Settings
 from textopt.web.i18n import choose_language, long_date, translator
 from textopt.web.reasons import reason_sentence
 
-__all__ = ["SECURITY_HEADERS", "counted", "render"]
+__all__ = ["SECURITY_HEADERS", "counted", "number_format", "render"]
 
 _env = Environment(
     loader=PackageLoader("textopt.web", "templates"),
@@ -89,6 +90,15 @@ def _formatters(settings: Settings, lang: str) -> dict[str, Any]:
         "plural": plural,
         "day": day,
     }
+
+
+def number_format(request: Request) -> Callable[[int | float | None], str]:
+    """How the request's language writes a count: `3 019` in French, `3,019` in English."""
+    settings: Settings = request.app.state.settings
+    number: Callable[[int | float | None], str] = _formatters(
+        settings, choose_language(request, settings=settings)
+    )["num"]
+    return number
 
 
 def counted(request: Request, count: int, one: str, many: str) -> str:

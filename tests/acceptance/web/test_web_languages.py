@@ -8,13 +8,14 @@ code), and the English page no French one.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from tests.factories.api import PASSWORD, make_user
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from tests.factories.inbound import text_in
@@ -28,9 +29,11 @@ from textopt.campaigns.segments import create_segment
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.inbound.workspace_keywords import create_keyword
+from textopt.outbox.models import Message
 from textopt.web.catalogue import EN, FR
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_MORNING = dt.datetime(2099, 1, 1, 8, 0, tzinfo=dt.UTC)  # 09:00 in Paris
 
 
 class _Text(HTMLParser):
@@ -108,12 +111,21 @@ def workspace(engine: Engine, settings: Settings) -> dict[str, int]:
     with session_scope(engine) as s:
         ids = {"consenting": add_contact(s, "+33612345601", first_name="Léa").id}
         ids["without_consent"] = add_contact(s, "+33612345602", consent_at=None).id
-        add_contact(s, "+13055550142", first_name="Sophia")  # US quiet hours: deferred
+        ids["deferred"] = add_contact(s, "+13055550142", first_name="Sophia").id
         text_in(s, settings, sender="+33612345601", text="STOP", message_id="mo-1")
         launched = new_campaign(s, settings)
         campaigns.launch(s, campaign=launched, settings=settings, now=WEDNESDAY_10H)
         ids["launched"] = launched.id
-        ids["draft"] = new_campaign(s, settings, text="Nouveautés pour {{ first_name }}").id
+        # Sophia's message waits for her morning (as quiet hours defer it), far ahead
+        s.execute(
+            update(Message)
+            .where(Message.contact_id == ids["deferred"])
+            .values(status="queued", reason="quiet_hours", send_at=_MORNING)
+        )
+        add_contact(s, "+33612345603", first_name="Marc", tags=("nouveaux",))
+        ids["draft"] = new_campaign(
+            s, settings, text="Nouveautés pour {{ first_name }}", audience="tag:nouveaux"
+        ).id
         create_segment(s, name="fideles", filter="tag:vip and consent:sms")
         create_keyword(
             s,
@@ -135,11 +147,14 @@ def _pages(http: httpx.Client, ids: dict[str, int], lang: str) -> dict[str, str]
         "contacts": "/app/contacts",
         "contact": f"/app/contacts/{ids['without_consent']}",
         "contact who said STOP": f"/app/contacts/{ids['consenting']}",
+        "deferred contact": f"/app/contacts/{ids['deferred']}",
         "proof": f"/app/contacts/{ids['consenting']}/proof",
         "campaigns": "/app/campaigns",
         "report": f"/app/campaigns/{ids['launched']}",
         "preview": f"/app/campaigns/{ids['draft']}",
         "composer": "/app/campaigns/new",
+        "draft editor": f"/app/campaigns/{ids['draft']}/edit",
+        "launch confirmation": f"/app/campaigns/{ids['draft']}/launch",
         "segments": "/app/segments",
         "keywords": "/app/keywords",
         "settings": "/app/settings",
@@ -186,6 +201,8 @@ def test_every_page_reads_in_french_without_an_english_text_of_the_catalogue(
     assert "Pas de consentement marketing" in visible_text(pages["contact"])
     assert "point-virgule" in visible_text(pages["import mapping"])
     assert "STOP appliqué" in visible_text(pages["proof"])
+    deferred = visible_text(pages["deferred contact"])
+    assert "Hors des heures permises — part le 01/01/2099 09:00" in deferred, deferred
     english = _found(ENGLISH, pages)
     assert english == [], "\n".join(english)
 
@@ -197,6 +214,8 @@ def test_every_page_reads_in_english_without_a_french_text_of_the_catalogue(
     assert "unknown keyword &#34;tagg&#34;" in pages["segment error"]
     assert "No marketing consent" in visible_text(pages["contact"])
     assert "semicolon" in visible_text(pages["import mapping"])
+    deferred = visible_text(pages["deferred contact"])
+    assert "Outside the allowed hours — goes out on 2099-01-01 09:00" in deferred, deferred
     french = _found(FRENCH, pages)
     assert french == [], "\n".join(french)
 

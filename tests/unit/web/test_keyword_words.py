@@ -10,8 +10,8 @@ from textopt.errors import ValidationError
 from textopt.inbound.models import InboundAction
 from textopt.inbound.workspace_keywords import check_texts, check_word
 from textopt.web.catalogue import EN, FR
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import translator
-from textopt.web.messages import translate_message
 
 
 def test_every_inbound_action_has_words_in_both_languages() -> None:

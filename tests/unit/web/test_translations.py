@@ -22,8 +22,8 @@ from textopt.policy import get_pack, pack_names
 from textopt.policy.packs import customise_pack
 from textopt.web import charts
 from textopt.web.catalogue import EN, FR
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import translator
-from textopt.web.messages import translate_message
 from textopt.web.pages_settings import pack_rules
 from textopt.web.reasons import MESSAGE_REASONS, reason_sentence
 

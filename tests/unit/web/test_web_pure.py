@@ -155,3 +155,11 @@ def test_a_funnel_leaves_room_for_the_count_after_the_longest_bar() -> None:
     assert bar is not None
     text_end = int(bar.group(1)) + int(bar.group(2)) + 6 + len("1 250 000") * 13 * 0.6
     assert text_end <= width
+
+
+def test_charts_write_counts_as_the_pages_language_does() -> None:
+    english = str(charts.funnel_chart([("sent", 3019)], title="f", number=lambda n: f"{n:,}"))
+    assert ">3,019<" in english
+    assert "sent: 3,019" in english  # the description screen readers read
+    french = str(charts.bar_chart([("14h", 3019)], title="b"))
+    assert "3\u202f019" in french

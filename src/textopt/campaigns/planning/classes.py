@@ -229,21 +229,21 @@ class ClassPlanner:
         gives under the values it depends on, then place every missed recipient."""
         classes, texts = self.classes, self.texts
         first: dict[ClassKey, int] = {}
+        placed: list[tuple[int, ClassKey, int]] = []  # contact, class key, text index
         for row in missed:
             key = row[_CLASS_START:_TEXT_START]
             if key not in classes:
                 first.setdefault(key, row[0])
-            key = row[_TEXT_START:]
-            if key not in texts:
-                self._learn_text(key, out)
+            text_key = row[_TEXT_START:]
+            text_index = texts.get(text_key)
+            if text_index is None:
+                text_index = self._learn_text(text_key, out)
+            placed.append((row[0], key, text_index))
         if first:  # a decision needs the whole contact
             whole = {contact.id: contact for contact in read(set(first.values()))}
             for key, contact_id in first.items():
                 self._learn_class(key, whole[contact_id], out)
-        out.triples.extend(
-            (row[0], classes[row[_CLASS_START:_TEXT_START]], texts[row[_TEXT_START:]])
-            for row in missed
-        )
+        out.triples.extend((contact_id, classes[key], text) for contact_id, key, text in placed)
 
     def _learn_class(self, key: ClassKey, contact: Any, out: ClassRows) -> int:
         consents = {contact.id: contact.consents} if contact.consents is not None else {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.models import Campaign
-from textopt.campaigns.planning.classes import ClassPlanner, PageRow
+from textopt.campaigns.planning.classes import ClassPlanner
 from textopt.campaigns.planning.contacts import contact_batches, contacts_by_id
 from textopt.campaigns.planning.context import RunContext, run_context
 from textopt.campaigns.planning.recipients import RecipientPlanner
@@ -91,21 +91,10 @@ def _run(
         classes = ClassPlanner(run, recipients, tally)
         if writer is not None:
             writer.by_class(_fast_constants(run, recipients.channels[Channel.SMS].provider))
-        # every read goes through `reads` (the pages through `ahead`, a reader of their
-        # own when there can be one); the writer writes through `session`
-        beside = writer is not None and writer.threads
-        with (
-            reading_session(session, beside=beside) as reads,
-            reading_session(session, beside=beside and reads is not session) as ahead,
-        ):
-            pages = classes.pages(ahead, batch_size)
+        # every read goes through `reads`; the writer writes through `session`
+        with reading_session(session, beside=writer is not None and writer.threads) as reads:
             _plan_by_class(
-                reads,
-                _read_ahead(pages) if ahead is not reads else pages,
-                recipients,
-                classes,
-                writer,
-                progress=progress,
+                reads, recipients, classes, writer, batch_size=batch_size, progress=progress
             )
         if writer is not None:
             writer.close()
@@ -155,24 +144,13 @@ def _plan_one_by_one(
             writer.write(pending)
 
 
-def _read_ahead(pages: Iterator[list[PageRow]]) -> Iterator[list[PageRow]]:
-    """The pages of `pages`, each read in a thread while the one before is planned (the
-    database reads a page without the interpreter lock). `pages` reads through a
-    connection nobody else uses."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-reader") as reader:
-        coming = reader.submit(next, pages, None)
-        while (page := coming.result()) is not None:
-            coming = reader.submit(next, pages, None)
-            yield page
-
-
 def _plan_by_class(
     reads: Session,
-    pages: Iterator[list[PageRow]],
     recipients: RecipientPlanner,
     classes: ClassPlanner,
     writer: OutboxWriter | None,
     *,
+    batch_size: int,
     progress: ProgressCallback | None,
 ) -> None:
     """`_run` by class of recipient: the page's outbox rows are built by the database.
@@ -204,7 +182,7 @@ def _plan_by_class(
                 step = None
             return contacts_by_id(reads, ids)
 
-        for page in pages:
+        for page in classes.pages(reads, batch_size):
             numbers = classes.suppressed(reads, page)
             # the recipients planned one by one: recent marketing (caps), attributes SQLite
             # cannot read, or suppressed
