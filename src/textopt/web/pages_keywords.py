@@ -46,7 +46,8 @@ def _page(
         editing=editing,
         form=form or {},
         error=error,
-        notice=f"keywords.{notice}" if notice in _NOTICES else None,
+        # base.html shows it as given: worded here, in the viewer's language
+        notice=request_translator(request)(f"keywords.{notice}") if notice in _NOTICES else None,
         interval_minutes=int(service.ANSWER_INTERVAL.total_seconds() // 60),
     )
 

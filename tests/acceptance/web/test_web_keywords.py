@@ -61,6 +61,7 @@ def test_a_marketer_adds_edits_switches_off_and_deletes_a_keyword_in_both_langua
     assert added.status_code == 303
     listed = http.get(added.headers["location"], headers={"Accept-Language": "fr"}).text
     assert "Mot-clé ajouté." in listed
+    assert "keywords.created" not in listed  # the code is never shown bare
     assert "<strong>HORAIRES</strong>" in listed
     assert f'<dd lang="fr">{FR}</dd>' in listed
     keyword_id = re.search(r'id="keyword-(\d+)"', listed)
