@@ -30,7 +30,7 @@ from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.contacts.fields import check_storable
 from textopt.contacts.models import Contact
-from textopt.db.ids import MAX_ID
+from textopt.db.ids import parse_id
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.events.models import EventSource
 from textopt.events.service import record_event
@@ -128,9 +128,9 @@ def check_texts(raw: Mapping[str, Any], *, field: str = "texts") -> dict[str, st
 def find_keyword(session: Session, *, word_or_id: str | int) -> WorkspaceKeyword | None:
     """A keyword by its word (any case or accents) or its id."""
     raw = str(word_or_id).strip()
-    if raw.isdigit():
-        number = int(raw)
-        return session.get(WorkspaceKeyword, number) if 0 < number <= MAX_ID else None
+    if raw.isdigit():  # an id, or digits `int` cannot read ("²"): never a keyword's word
+        number = parse_id(raw)
+        return session.get(WorkspaceKeyword, number) if number is not None else None
     word = normalise(raw)
     return session.scalars(select(WorkspaceKeyword).where(WorkspaceKeyword.word == word)).first()
 
