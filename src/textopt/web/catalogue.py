@@ -1436,3 +1436,43 @@ FR.update(
         "no keyword %(raw_word)s": "aucun mot-clé %(raw_word)s",
     }
 )
+
+# The composer's email part (a multichannel draft).
+FR.update(
+    {
+        "Channels": "Canaux",
+        "SMS only": "SMS seul",
+        "Email only": "e-mail seul",
+        "SMS and email": "SMS et e-mail",
+        "SMS, else email": "SMS, sinon e-mail",
+        "Email, else SMS": "e-mail, sinon SMS",
+        "both": "SMS et e-mail",
+        "sms-else-email": "SMS, sinon e-mail",
+        "email-else-sms": "e-mail, sinon SMS",
+        "Subject": "Objet",
+        "HTML body": "Corps HTML",
+        "Text part (optional; else made from the HTML)": (
+            "Partie texte (facultative ; sinon tirée du HTML)"
+        ),
+        "From address (optional; else the workspace's)": (
+            "Adresse d’expédition (facultative ; sinon celle de l’espace)"
+        ),
+        "Sent when the channels include the email, with the same variables as the SMS. The "
+        "HTML places the unsubscribe link with": (
+            "Envoyé quand les canaux comprennent l’e-mail, avec les mêmes variables que le SMS. "
+            "Le HTML place le lien de désinscription avec"
+        ),
+        "(else it is added at the end).": "(sinon il est ajouté à la fin).",
+        "Email subject": "Objet de l’e-mail",
+        "Email HTML": "HTML de l’e-mail",
+        "Email text part": "Partie texte de l’e-mail",
+    }
+)
+# the channel rules, as codes a page shows
+EN.update(
+    {
+        "both": "SMS and email",
+        "sms-else-email": "SMS, else email",
+        "email-else-sms": "Email, else SMS",
+    }
+)
