@@ -174,11 +174,12 @@ FromField = Annotated[str, Form(max_length=320)]
 def _submitted_email(
     channels: str, subject: str, html: str, text: str, sender: str
 ) -> dict[str, str]:
+    # a browser sends a textarea's lines ending in CRLF; the files of the CLI end in LF
     return {
         "channels": channels or str(ChannelRule.SMS),
         "email_subject": subject,
-        "email_template": html,
-        "email_text_template": text,
+        "email_template": html.replace("\r\n", "\n"),
+        "email_text_template": text.replace("\r\n", "\n"),
         "email_from": sender,
     }
 

@@ -180,3 +180,30 @@ def test_editing_a_draft_into_an_email_error_keeps_the_draft_and_says_why(
         campaign = s.get(Campaign, campaign_id)
         assert campaign is not None
         assert campaign.email_template == NEWSLETTER  # nothing half-saved
+
+
+def test_the_composer_checks_the_email_live_on_real_contacts(
+    web: tuple[ApiClient, str], lang: str
+) -> None:
+    http, csrf = web
+    headers = {"X-CSRF-Token": csrf}
+    draft = {
+        "text": "La lettre d'hiver de Boutique est sortie",
+        "segment": "vip",
+        "channels": "sms-else-email",
+        "email_subject": SUBJECT,
+        "email_template": "<p>Bonjour {{ prenom }}</p>",
+    }
+    wrong = http.post("/app/api/analyze", json=draft, headers=headers).json()
+    assert WORDS[lang]["html_missing"] in wrong["email_error"]
+    assert "Alice" in wrong["email_error"]  # the contact it fails for
+    assert wrong["error"] is None  # the SMS is fine and keeps its figures
+    assert wrong["encoding"] == "GSM-7"
+    fixed = http.post(
+        "/app/api/analyze", json={**draft, "email_template": NEWSLETTER}, headers=headers
+    ).json()
+    assert fixed["email_error"] is None
+    sms_only = http.post(
+        "/app/api/analyze", json={**draft, "channels": "sms"}, headers=headers
+    ).json()
+    assert sms_only["email_error"] is None  # an email the rule does not send is not checked
