@@ -1476,3 +1476,17 @@ EN.update(
         "email-else-sms": "Email, else SMS",
     }
 )
+
+# The workspace without an email account, as the composer says it.
+FR.update(
+    {
+        'no provider account sends email: add one with kind = "smtp" (or a sandbox with '
+        'channel = "email")': (
+            "aucun compte de fournisseur n’envoie d’e-mail : ajoutez-en un avec "
+            'kind = "smtp" (ou un bac à sable avec channel = "email")'
+        ),
+        "provider account %(raw_name)s is not configured (known: %(raw_known)s)": (
+            "le compte de fournisseur %(raw_name)s n’est pas configuré (connus : %(raw_known)s)"
+        ),
+    }
+)

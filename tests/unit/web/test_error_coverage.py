@@ -59,6 +59,8 @@ _NOT_ON_A_PAGE = {
     "textopt.http.deps": "API request parameters",
 }
 _SKIPPED_PACKAGES = ("textopt.providers",)
+# Configuration errors a page does show: the composer's email needs an email account.
+_CONFIG_ON_A_PAGE = ("textopt.campaigns.emails",)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ def _raised() -> Iterator[Raised]:
                 continue
             func = call.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-            if name not in classes:
+            shown = name in classes or (name == "ConfigError" and module in _CONFIG_ON_A_PAGE)
+            if not shown:
                 continue
             for message, fixed in _variants(call.args[0], constants):
                 yield Raised(module, node.lineno, message, fixed)
