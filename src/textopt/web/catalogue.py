@@ -1490,3 +1490,11 @@ FR.update(
         ),
     }
 )
+
+# The web server's own answers (an address or a method no page has).
+FR.update(
+    {
+        "Not Found": "Cette page n’existe pas.",
+        "Method Not Allowed": "Cette page ne reçoit pas ce genre de demande.",
+    }
+)
