@@ -162,16 +162,16 @@ class EmailTemplate:
         """
         values = dict(context)
         values[UNSUBSCRIBE_KEY] = unsubscribe_url or ""
-        subject = " ".join(self.subject.render(values).split())  # no header folding tricks
+        subject = " ".join(_part(self.subject, values, "email_subject").split())  # no folding
         if not subject:
             raise TemplateError("the email subject renders empty", field="email_subject")
         if len(subject) > SUBJECT_MAX:
             raise TemplateError(
                 f"the email subject is longer than {SUBJECT_MAX} characters", field="email_subject"
             )
-        html = self.html.render(escape_context(values))
+        html = _part(self.html, escape_context(values), "email_template")
         if self.text is not None:
-            text = self.text.render(values)
+            text = _part(self.text, values, "email_text_template")
         else:
             derived = self._derived.get(html)
             if derived is None:
@@ -183,6 +183,14 @@ class EmailTemplate:
         if footer and unsubscribe_url and not self._places_link:
             html, text = _with_footer(html, text, unsubscribe_url, str(values.get(LANGUAGE_KEY)))
         return RenderedEmail(subject=subject, html=html, text=text)
+
+
+def _part(template: Template, values: Mapping[str, Any], field: str) -> str:
+    """One part rendered; its error names the part, as a syntax error at compile time does."""
+    try:
+        return template.render(values)
+    except TemplateError as exc:
+        raise TemplateError(f"{field}: {exc.message}", field=field) from None
 
 
 def _with_footer(html: str, text: str, url: str, language: str) -> tuple[str, str]:

@@ -834,9 +834,20 @@ FR: dict[str, str] = {
         "%(raw_source)s : les colonnes « %(raw_first)s » et « %(raw_name)s » donnent toutes "
         "deux le champ %(field)s ; renommez ou supprimez l’une d’elles"
     ),
-    "line %(n)s: not readable as CSV (%(raw_error)s)": (
-        "ligne %(n)s : illisible comme CSV (%(raw_error)s)"
+    "line %(n)s: not readable as CSV (%(error)s)": (
+        "ligne %(n)s : illisible comme CSV (%(error)s)"
     ),
+    # the csv module's words, inside the sentence above
+    "unexpected end of data": "fin des données inattendue",
+    "field larger than field limit (%(n)s)": (
+        "champ plus grand que la limite de taille d’un champ (%(n)s)"
+    ),
+    "'%(raw_expected)s' expected after '%(raw_after)s'": (
+        "« %(raw_expected)s » attendu après « %(raw_after)s »"
+    ),
+    "new-line character seen in unquoted field - do you need to open the file with "
+    "newline=''?": "saut de ligne dans un champ sans guillemets",
+    "line contains NUL": "la ligne contient un caractère NUL",
     "the file is larger than %(n)s MB": "le fichier dépasse %(n)s Mo",
     "reason.sunday": "dimanche : pas de marketing",
     # events (the contact page)
@@ -933,6 +944,281 @@ FR: dict[str, str] = {
     "numbers of %(raw_country)s cannot join this list (allowed: %(raw_allowed)s)": (
         "les numéros de %(raw_country)s ne peuvent pas s’inscrire à cette liste "
         "(permis : %(raw_allowed)s)"
+    ),
+    # domain errors a dashboard page can show, as patterns (web/error_sentences.py); a test
+    # walks the raises on the dashboard's paths and fails on any sentence missing here
+    "numbers of %(country)s cannot sign up here (allowed: %(value)s)": (
+        "les numéros de %(country)s ne peuvent pas s’inscrire ici (autorisés : %(value)s)"
+    ),
+    "%(raw_e164)s is not a mobile number (%(number_type)s)": (
+        "%(raw_e164)s n’est pas un numéro de mobile (%(number_type)s)"
+    ),
+    "the password must have at least %(n)s characters": (
+        "le mot de passe doit compter au moins %(n)s caractères"
+    ),
+    "the password must have at most %(n)s characters": (
+        "le mot de passe doit compter au plus %(n)s caractères"
+    ),
+    "a user needs an email address": "un utilisateur a besoin d’une adresse e-mail",
+    "a user with email %(raw_address)s already exists": (
+        "un utilisateur avec l’e-mail %(raw_address)s existe déjà"
+    ),
+    "no user %(raw_user)s": "aucun utilisateur %(raw_user)s",
+    "give at least one scope": "donnez au moins une portée",
+    "an API key needs a name of 1 to 100 characters": (
+        "une clé d’API a besoin d’un nom de 1 à 100 caractères"
+    ),
+    "no API key %(raw_key)s": "aucune clé d’API %(raw_key)s",
+    "unknown role %(raw_value)s (known: %(raw_known)s)": (
+        "rôle inconnu %(raw_value)s (connus : %(raw_known)s)"
+    ),
+    "%(what)s (known scopes: %(raw_known)s)": "%(what)s (portées connues : %(raw_known)s)",
+    "the filter is longer than %(n)s characters": "le filtre dépasse %(n)s caractères",
+    "campaign %(id)s is %(code_status)s: only a draft can be %(code_verb)s (duplicate it to "
+    "start a new draft)": (
+        "la campagne %(id)s est %(code_status)s : seul un brouillon peut être %(code_verb)s "
+        "(dupliquez-la pour partir d’un nouveau brouillon)"
+    ),
+    "edited": "modifié",
+    "deleted": "supprimé",
+    "a draft has no field %(raw_value)s": "un brouillon n’a pas de champ %(raw_value)s",
+    "%(what)s (for %(raw_who)s)": "%(what)s (pour %(raw_who)s)",
+    "%(raw_address)s is not an email address": "%(raw_address)s n’est pas une adresse e-mail",
+    "nothing was planned: %(what)s": "rien n’a été planifié : %(what)s",
+    'segment name "%(raw)s" must be 1 to %(n)s letters, digits, spaces, _ . or -, starting '
+    "with a letter or digit": (
+        "le nom de segment « %(raw)s » doit compter de 1 à %(n)s lettres, chiffres, espaces, "
+        "_ . ou -, et commencer par une lettre ou un chiffre"
+    ),
+    'segment name "%(raw_name)s" cannot be only digits (it would read as an id)': (
+        "le nom de segment « %(raw_name)s » ne peut pas être fait que de chiffres (il se lirait "
+        "comme un numéro)"
+    ),
+    'no segment "%(raw_name)s"': "aucun segment « %(raw_name)s »",
+    'a segment named "%(raw_name)s" already exists': "un segment « %(raw_name)s » existe déjà",
+    "batch_size must be at least 1": "batch_size doit valoir au moins 1",
+    "a campaign needs a name": "une campagne a besoin d’un nom",
+    "give the audience as a saved segment or a filter (one of them)": (
+        "donnez l’audience par un segment enregistré ou par un filtre (l’un des deux)"
+    ),
+    "a marketing campaign must name its brand": "une campagne marketing doit nommer sa marque",
+    "the campaign expires before it starts": "la campagne expire avant de commencer",
+    "validity must be at least one hour": "la validité doit être d’au moins une heure",
+    "throughput must be positive": "le débit doit être positif",
+    "a %(code_rule)s campaign needs an SMS text": (
+        "une campagne « %(code_rule)s » a besoin d’un texte de SMS"
+    ),
+    "an SMS text was given but the channel rule is %(code_rule)s": (
+        "un texte de SMS est donné mais la règle de canaux est « %(code_rule)s »"
+    ),
+    "an email was given but the channel rule is %(code_rule)s: use --channels": (
+        "un e-mail est donné mais la règle de canaux est « %(code_rule)s » : choisissez les canaux"
+    ),
+    "unknown channel rule %(raw_value)s (one of %(raw_known)s)": (
+        "règle de canaux inconnue %(raw_value)s (l’une de %(raw_known)s)"
+    ),
+    "%(code_field)s: %(what)s": "%(code_field)s : %(what)s",
+    "an email needs a subject": "un e-mail a besoin d’un objet",
+    "an email needs an HTML template": "un e-mail a besoin d’un modèle HTML",
+    "the email subject renders empty": "l’objet de l’e-mail est vide une fois rendu",
+    "the email subject is longer than %(n)s characters": (
+        "l’objet de l’e-mail dépasse %(n)s caractères"
+    ),
+    "%(raw_value)s is not a date (expected a date or ISO 8601 text)": (
+        "%(raw_value)s n’est pas une date (une date ou un texte ISO 8601 est attendu)"
+    ),
+    "%(raw_value)s is not a time (expected a time, datetime or ISO 8601 text)": (
+        "%(raw_value)s n’est pas une heure (une heure, une date et heure ou un texte ISO 8601 "
+        "est attendu)"
+    ),
+    "language %(raw_tag)s is not supported: use one of %(raw_value)s": (
+        "la langue %(raw_tag)s n’est pas prise en charge : utilisez l’une de %(raw_value)s"
+    ),
+    "date style %(raw_style)s is not one of %(raw_value)s": (
+        "le style de date %(raw_style)s n’est pas l’un de %(raw_value)s"
+    ),
+    "%(raw_value)s is not an amount": "%(raw_value)s n’est pas un montant",
+    "%(raw_value)s is not a finite amount": "%(raw_value)s n’est pas un montant fini",
+    "currency %(raw_currency)s is not an ISO 4217 code": (
+        "la devise %(raw_currency)s n’est pas un code ISO 4217"
+    ),
+    "sender ID %(raw_sender)s is not one the workspace registered (sender_ids: %(raw_known)s)": (
+        "l’expéditeur %(raw_sender)s n’est pas un de ceux de l’espace (sender_ids : %(raw_known)s)"
+    ),
+    "a marketing message must name the brand %(raw_brand)s": (
+        "un message marketing doit nommer la marque %(raw_brand)s"
+    ),
+    "%(raw_name)s is a method, not a value: call it, as in %(raw_call)s()": (
+        "%(raw_name)s est une méthode, pas une valeur : appelez-la, comme dans %(raw_call)s()"
+    ),
+    "the template prints a function, not a value": (
+        "le modèle affiche une fonction, pas une valeur"
+    ),
+    "template syntax error on line %(n)s: %(raw_message)s": (
+        "erreur de syntaxe du modèle à la ligne %(n)s : %(raw_message)s"
+    ),
+    "template stopped: %(raw_exc)s": "modèle arrêté : %(raw_exc)s",
+    "template variable %(raw_name)s is missing": "la variable de modèle %(raw_name)s manque",
+    "template failed: %(what)s": "échec du modèle : %(what)s",
+    "a consent text needs a version name and a body": (
+        "un texte de consentement a besoin d’un nom de version et d’un corps"
+    ),
+    "consent text version %(raw_version)s: use 1 to 64 letters, digits, '.', '-' or '_'": (
+        "version de texte de consentement %(raw_version)s : utilisez de 1 à 64 lettres, "
+        "chiffres, « . », « - » ou « _ »"
+    ),
+    "a consent text cannot hold control characters": (
+        "un texte de consentement ne peut pas contenir de caractères de contrôle"
+    ),
+    "consent text %(raw_version)s exists already: texts are never changed, register a new "
+    "version": (
+        "le texte de consentement %(raw_version)s existe déjà : un texte ne change jamais, "
+        "enregistrez une nouvelle version"
+    ),
+    "consent event for contact %(id)s: %(what)s": (
+        "événement de consentement du contact %(id)s : %(what)s"
+    ),
+    "contact %(id)s is on the %(code_channel)s suppression list (%(what)s): marketing consent "
+    "cannot be recorded": (
+        "le contact %(id)s est sur la liste d’exclusion %(code_channel)s (%(what)s) : aucun "
+        "consentement marketing ne peut être enregistré"
+    ),
+    "give either a phone number or an email address": (
+        "donnez un numéro de téléphone ou une adresse e-mail"
+    ),
+    "this unsubscribe link is not valid": "ce lien de désinscription n’est pas valide",
+    '"%(raw_pair)s" is not a mapping: write the column, "=" and the field, e.g. '
+    '"Numéro client=phone"': (
+        "« %(raw_pair)s » n’est pas une correspondance : écrivez la colonne, « = » et le champ, "
+        "par ex. « Numéro client=phone »"
+    ),
+    '%(code_field)s "%(raw)s" is not a yes/no value': (
+        "%(code_field)s « %(raw)s » n’est pas une valeur oui/non"
+    ),
+    'unknown time zone "%(raw_text)s" (expected e.g. Europe/Paris)': (
+        "fuseau horaire inconnu « %(raw_text)s » (attendu par ex. Europe/Paris)"
+    ),
+    'region "%(raw_text)s" is longer than %(n)s characters': (
+        "la région « %(raw_text)s » dépasse %(n)s caractères"
+    ),
+    'country "%(raw_text)s" is not a two-letter ISO code (e.g. FR, US)': (
+        "le pays « %(raw_text)s » n’est pas un code ISO à deux lettres (par ex. FR, US)"
+    ),
+    'language "%(raw_text)s" is not a language code (e.g. fr, en, fr-ca)': (
+        "la langue « %(raw_text)s » n’est pas un code de langue (par ex. fr, en, fr-ca)"
+    ),
+    '"%(raw_text)s" is not a valid email address: %(raw_exc)s': (
+        "« %(raw_text)s » n’est pas une adresse e-mail valide : %(raw_exc)s"
+    ),
+    "%(code_field)s holds a NUL character": "%(code_field)s contient un caractère NUL",
+    "%(code_field)s is %(raw_value)s: not a number JSON can carry": (
+        "%(code_field)s vaut %(raw_value)s : un nombre que JSON ne peut pas porter"
+    ),
+    'tag "%(raw_text)s" is longer than %(n)s characters': (
+        "l’étiquette « %(raw_text)s » dépasse %(n)s caractères"
+    ),
+    'tag "%(raw_text)s" contains a separator (, ; |)': (
+        "l’étiquette « %(raw_text)s » contient un séparateur (, ; |)"
+    ),
+    "%(code_field)s holds a lone UTF-16 surrogate (not a character)": (
+        "%(code_field)s contient un demi-caractère UTF-16 isolé (pas un caractère)"
+    ),
+    "an import job cannot end %(code_state)s": "une importation ne peut pas finir %(code_state)s",
+    "no import job %(id)s": "aucune importation %(id)s",
+    "%(code_field)s is longer than %(n)s characters": "%(code_field)s dépasse %(n)s caractères",
+    "a contact needs a phone number or an email address (or both)": (
+        "un contact a besoin d’un numéro de téléphone ou d’une adresse e-mail (ou des deux)"
+    ),
+    "no contact with number %(raw_e164)s": "aucun contact avec le numéro %(raw_e164)s",
+    "no contact with email %(raw_value)s": "aucun contact avec l’e-mail %(raw_value)s",
+    "name the contact by a phone number or by an email address (one of them)": (
+        "désignez le contact par un numéro de téléphone ou par une adresse e-mail (l’un des deux)"
+    ),
+    "limit must be between 1 and %(n)s": "la limite doit être entre 1 et %(n)s",
+    "contact %(id)s has consent history, which is append-only and cannot be deleted: use "
+    "`textopt gdpr erase %(raw_id)s` to erase the person instead": (
+        "le contact %(id)s a un historique de consentement, qui ne fait que s’allonger et ne "
+        "peut pas être supprimé : utilisez `textopt gdpr erase %(raw_id)s` pour effacer la "
+        "personne"
+    ),
+    "a contact with number %(raw_e164)s already exists (id %(id)s)": (
+        "un contact avec le numéro %(raw_e164)s existe déjà (numéro %(id)s)"
+    ),
+    "contact %(id)s is referenced by other records (messages...): use `textopt gdpr erase "
+    "%(raw_id)s` instead": (
+        "le contact %(id)s est cité par d’autres données (messages…) : utilisez "
+        "`textopt gdpr erase %(raw_id)s` à la place"
+    ),
+    "a contact with email %(raw_address)s already exists (id %(id)s)": (
+        "un contact avec l’e-mail %(raw_address)s existe déjà (numéro %(id)s)"
+    ),
+    "number %(raw_e164)s already belongs to contact %(id)s": (
+        "le numéro %(raw_e164)s appartient déjà au contact %(id)s"
+    ),
+    '%(code_field)s: "%(raw_value)s" is not a keyword: one word of 1 to %(n)s letters or '
+    "digits (e.g. HORAIRES)": (
+        "%(code_field)s : « %(raw_value)s » n’est pas un mot-clé : un mot de 1 à %(n)s lettres "
+        "ou chiffres (par ex. HORAIRES)"
+    ),
+    "%(code_field)s: %(raw_label)s is not a keyword: a keyword has at least one letter": (
+        "%(code_field)s : %(raw_label)s n’est pas un mot-clé : un mot-clé a au moins une lettre"
+    ),
+    "%(code_field)s: %(raw_label)s is reserved: the built-in keyword %(raw_name)s (STOP, START, "
+    "HELP and opt-in confirmations cannot be redefined)": (
+        "%(code_field)s : %(raw_label)s est réservé : c’est le mot-clé intégré %(raw_name)s "
+        "(STOP, START, HELP et les confirmations d’inscription ne se redéfinissent pas)"
+    ),
+    "%(code_field)s: give the answer in at least one language (fr, en, es or de)": (
+        "%(code_field)s : donnez la réponse dans au moins une langue (fr, en, es ou de)"
+    ),
+    "%(code_field)s: %(raw_value)s is not a language of answers (one of %(raw_known)s)": (
+        "%(code_field)s : %(raw_value)s n’est pas une langue de réponse (l’une de %(raw_known)s)"
+    ),
+    "%(code_field)s.%(raw_lang)s: the answer is empty": (
+        "%(code_field)s.%(raw_lang)s : la réponse est vide"
+    ),
+    "%(code_field)s.%(raw_lang)s: the answer has %(n)s characters; at most %(max)s": (
+        "%(code_field)s.%(raw_lang)s : la réponse a %(n)s caractères ; %(max)s au plus"
+    ),
+    "%(code_field)s needs a time zone offset": "%(code_field)s a besoin d’un décalage horaire",
+    "%(code_field)s: %(raw_value)s is in the future; a consent or an event is recorded when it "
+    "has happened": (
+        "%(code_field)s : %(raw_value)s est dans le futur ; un consentement ou un événement "
+        "s’enregistre une fois arrivé"
+    ),
+    "%(code_field)s: %(raw_value)s is more than %(n)s days ahead": (
+        "%(code_field)s : %(raw_value)s est à plus de %(n)s jours"
+    ),
+    "%(code_field)s: %(raw_value)s is outside the dates we can store": (
+        "%(code_field)s : %(raw_value)s est hors des dates enregistrables"
+    ),
+    "campaign %(id)s is %(code_status)s: only a draft changes": (
+        "la campagne %(id)s est %(code_status)s : seul un brouillon change"
+    ),
+    "cannot shorten %(raw_url)s: not an http(s) URL": (
+        "impossible de raccourcir %(raw_url)s : ce n’est pas une adresse http(s)"
+    ),
+    "cannot shorten a URL of %(n)s characters (at most %(max)s)": (
+        "impossible de raccourcir une adresse de %(n)s caractères (%(max)s au plus)"
+    ),
+    "could not allocate short codes for campaign %(id)s": (
+        "impossible d’attribuer des codes courts à la campagne %(id)s"
+    ),
+    "no such link": "lien inconnu",
+    "language %(raw_language)s: one of %(raw_value)s": (
+        "langue %(raw_language)s : l’une de %(raw_value)s"
+    ),
+    "consent text %(raw_version)s is for %(code_channel)s %(code_purpose)s, not SMS marketing": (
+        "le texte de consentement %(raw_version)s vaut pour %(code_channel)s %(code_purpose)s, "
+        "pas pour le marketing par SMS"
+    ),
+    "unknown time zone %(raw_name)s": "fuseau horaire inconnu %(raw_name)s",
+    "unknown campaign action %(raw_action)s": "action de campagne inconnue %(raw_action)s",
+    "start %(raw_value)s is not a date and time": (
+        "le début %(raw_value)s n’est pas une date et une heure"
+    ),
+    "the server is stopping: start the import again later": (
+        "le serveur s’arrête : relancez l’importation plus tard"
     ),
 }
 
@@ -1148,5 +1434,67 @@ FR.update(
             "ou allemand)"
         ),
         "no keyword %(raw_word)s": "aucun mot-clé %(raw_word)s",
+    }
+)
+
+# The composer's email part (a multichannel draft).
+FR.update(
+    {
+        "Channels": "Canaux",
+        "SMS only": "SMS seul",
+        "Email only": "e-mail seul",
+        "SMS and email": "SMS et e-mail",
+        "SMS, else email": "SMS, sinon e-mail",
+        "Email, else SMS": "e-mail, sinon SMS",
+        "both": "SMS et e-mail",
+        "sms-else-email": "SMS, sinon e-mail",
+        "email-else-sms": "e-mail, sinon SMS",
+        "Subject": "Objet",
+        "HTML body": "Corps HTML",
+        "Text part (optional; else made from the HTML)": (
+            "Partie texte (facultative ; sinon tirée du HTML)"
+        ),
+        "From address (optional; else the workspace's)": (
+            "Adresse d’expédition (facultative ; sinon celle de l’espace)"
+        ),
+        "Sent when the channels include the email, with the same variables as the SMS. The "
+        "HTML places the unsubscribe link with": (
+            "Envoyé quand les canaux comprennent l’e-mail, avec les mêmes variables que le SMS. "
+            "Le HTML place le lien de désinscription avec"
+        ),
+        "(else it is added at the end).": "(sinon il est ajouté à la fin).",
+        "Email subject": "Objet de l’e-mail",
+        "Email HTML": "HTML de l’e-mail",
+        "Email text part": "Partie texte de l’e-mail",
+    }
+)
+# the channel rules, as codes a page shows
+EN.update(
+    {
+        "both": "SMS and email",
+        "sms-else-email": "SMS, else email",
+        "email-else-sms": "Email, else SMS",
+    }
+)
+
+# The workspace without an email account, as the composer says it.
+FR.update(
+    {
+        'no provider account sends email: add one with kind = "smtp" (or a sandbox with '
+        'channel = "email")': (
+            "aucun compte de fournisseur n’envoie d’e-mail : ajoutez-en un avec "
+            'kind = "smtp" (ou un bac à sable avec channel = "email")'
+        ),
+        "provider account %(raw_name)s is not configured (known: %(raw_known)s)": (
+            "le compte de fournisseur %(raw_name)s n’est pas configuré (connus : %(raw_known)s)"
+        ),
+    }
+)
+
+# The web server's own answers (an address or a method no page has).
+FR.update(
+    {
+        "Not Found": "Cette page n’existe pas.",
+        "Method Not Allowed": "Cette page ne reçoit pas ce genre de demande.",
     }
 )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from textopt.campaigns.context import template_context
 from textopt.campaigns.segments import audience_ids, count_audience, get_segment
 from textopt.compose import compile_template, message_frame
+from textopt.compose.email import EmailTemplate
 from textopt.config import Settings
 from textopt.contacts.models import Contact
 from textopt.contacts.service import get_contact
@@ -23,7 +24,7 @@ from textopt.errors import TextoptError
 from textopt.links.service import link_base, preview_links
 from textopt.vocab import Purpose
 
-__all__ = ["analyze_draft"]
+__all__ = ["analyze_draft", "email_draft_error"]
 
 _SAMPLES = 3
 _MAX_TEXT = 5_000
@@ -143,3 +144,34 @@ def analyze_draft(
         },
     )
     return result
+
+
+def email_draft_error(
+    session: Session,
+    *,
+    subject: str,
+    html: str,
+    text: str,
+    segment: str | None,
+    audience: str | None = None,
+    now: dt.datetime,
+) -> str | None:
+    """The first error of a draft's email (subject, HTML, text part) on a few real contacts of
+    the audience, None when it renders for each (English; the page translates it)."""
+    saved = get_segment(session, name_or_id=segment) if segment else None
+    filter_text = saved.filter if saved is not None else (audience or None)
+    try:
+        email = EmailTemplate(
+            subject=subject[:_MAX_TEXT], html=html[: _MAX_TEXT * 4], text=text[:_MAX_TEXT] or None
+        )
+        contacts: list[Contact | None] = [*_samples(session, filter_text, now)] or [None]
+    except (TextoptError, ValueError) as exc:
+        return str(getattr(exc, "message", exc))
+    for contact in contacts:
+        try:
+            email.render(_context(contact), footer=False)
+        except (TextoptError, ValueError) as exc:
+            message = str(getattr(exc, "message", exc))
+            who = _who(contact) or (contact.email if contact is not None else None)
+            return f"{message} (for {who})" if who else message
+    return None

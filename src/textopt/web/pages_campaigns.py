@@ -29,7 +29,7 @@ from textopt.policy.packs import format_minutes
 from textopt.policy.windows import holiday_name
 from textopt.web.auth import CsrfField, WebViewer, check_form
 from textopt.web.charts import Number, bar_chart, funnel_chart
-from textopt.web.composer import analyze_draft
+from textopt.web.composer import analyze_draft, email_draft_error
 from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import Translate, long_date, request_translator, weekdays
 from textopt.web.rendering import counted, number_format, render
@@ -127,6 +127,10 @@ class DraftText(BaseModel):
     brand_name: str | None = Field(default=None, max_length=100)
     smart_encoding: bool = True
     track_links: bool = False
+    channels: str = Field(default="sms", max_length=20)
+    email_subject: str = Field(default="", max_length=1_000)
+    email_template: str = Field(default="", max_length=20_000)
+    email_text_template: str = Field(default="", max_length=20_000)
 
 
 @router.post("/app/api/analyze")
@@ -162,6 +166,21 @@ def analyze(
     for sample in result["samples"]:
         if "error" in sample:
             sample["error"] = describe_template_error(_, sample["error"])
+    # the email part is checked as the SMS is, on the same contacts, when the rule sends one
+    email_error = (
+        email_draft_error(
+            session,
+            subject=body.email_subject,
+            html=body.email_template,
+            text=body.email_text_template,
+            segment=body.segment,
+            audience=body.audience,
+            now=utcnow(),
+        )
+        if "email" in body.channels
+        else None
+    )
+    result["email_error"] = describe_template_error(_, email_error) if email_error else None
     return JSONResponse(result)
 
 

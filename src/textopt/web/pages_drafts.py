@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from textopt.accounts.models import Scope
 from textopt.campaigns import commands, service
-from textopt.campaigns.models import Campaign, CampaignStatus
+from textopt.campaigns.models import Campaign, CampaignStatus, ChannelRule
 from textopt.campaigns.segments import get_segment, list_segments
 from textopt.config import Settings
 from textopt.db.base import utcnow
@@ -29,6 +29,15 @@ from textopt.web.template_errors import describe_template_error
 __all__ = ["OWN_FILTER", "router"]
 
 router = APIRouter(include_in_schema=False)
+
+#: The channel rules as the composer offers them (catalogue keys).
+_RULE_WORDS = {
+    ChannelRule.SMS: "SMS only",
+    ChannelRule.EMAIL: "Email only",
+    ChannelRule.BOTH: "SMS and email",
+    ChannelRule.SMS_ELSE_EMAIL: "SMS, else email",
+    ChannelRule.EMAIL_ELSE_SMS: "Email, else SMS",
+}
 
 #: The audience choice that keeps a draft's own filter (a draft made with a filter, no segment).
 OWN_FILTER = "__own_filter__"
@@ -52,6 +61,7 @@ def _composer(
         error=error,
         campaign=campaign,
         own_filter=OWN_FILTER,
+        channel_rules=[(rule.value, _RULE_WORDS[rule]) for rule in ChannelRule],
         link_base=link_base(request.app.state.settings),
     )
 
@@ -96,8 +106,30 @@ def composer(request: Request, viewer: WebViewer, session: DbSession) -> HTMLRes
         "text": "",
         "smart_encoding": True,
         "track_links": False,
+        **_NO_EMAIL,
     }
     return _composer(request, session, form=form, error=None)
+
+
+#: The email part of a form with no email (an SMS campaign).
+_NO_EMAIL: dict[str, str] = {
+    "channels": str(ChannelRule.SMS),
+    "email_subject": "",
+    "email_template": "",
+    "email_text_template": "",
+    "email_from": "",
+}
+
+
+def _email_fields(form: dict[str, Any]) -> dict[str, Any]:
+    """The email part of a submitted form as campaign fields (None for what is left empty)."""
+    return {
+        "channels": form["channels"],
+        "email_subject": form["email_subject"] or None,
+        "email_template": form["email_template"] or None,
+        "email_text_template": form["email_text_template"] or None,
+        "email_from": form["email_from"].strip() or None,
+    }
 
 
 def _draft_form(
@@ -110,8 +142,10 @@ def _draft_form(
     send_at: str,
     smart_encoding: bool,
     track_links: bool,
+    email: dict[str, str],
 ) -> dict[str, Any]:
     return {
+        **email,
         "name": name,
         "segment": segment,
         "purpose": purpose,
@@ -132,6 +166,22 @@ BrandField = Annotated[str, Form(max_length=100)]
 SenderField = Annotated[str, Form(max_length=32)]
 StartField = Annotated[str, Form(max_length=40)]
 FlagField = Annotated[bool, Form()]
+ChannelsField = Annotated[str, Form(max_length=20)]
+SubjectField = Annotated[str, Form(max_length=1_000)]
+FromField = Annotated[str, Form(max_length=320)]
+
+
+def _submitted_email(
+    channels: str, subject: str, html: str, text: str, sender: str
+) -> dict[str, str]:
+    # a browser sends a textarea's lines ending in CRLF; the files of the CLI end in LF
+    return {
+        "channels": channels or str(ChannelRule.SMS),
+        "email_subject": subject,
+        "email_template": html.replace("\r\n", "\n"),
+        "email_text_template": text.replace("\r\n", "\n"),
+        "email_from": sender,
+    }
 
 
 def _no_segment(_: Translate) -> str:
@@ -144,7 +194,7 @@ def create_draft(
     viewer: WebViewer,
     session: DbSession,
     name: NameField,
-    text: TextField,
+    text: TextField = "",
     segment: SegmentField = "",
     purpose: PurposeField = "marketing",
     brand_name: BrandField = "",
@@ -152,14 +202,31 @@ def create_draft(
     send_at: StartField = "",
     smart_encoding: FlagField = False,
     track_links: FlagField = False,
+    channels: ChannelsField = "",
+    email_subject: SubjectField = "",
+    email_template: TextField = "",
+    email_text_template: TextField = "",
+    email_from: FromField = "",
     csrf_token: CsrfField = None,
 ) -> Response:
     """Save the draft (every mistake reported now) and go to its preview."""
     check_form(viewer, csrf_token, Scope.WRITE)
     _ = request_translator(request)
     settings: Settings = request.app.state.settings
+    email = _submitted_email(
+        channels, email_subject, email_template, email_text_template, email_from
+    )
     form = _draft_form(
-        name, segment, text, purpose, brand_name, sender_id, send_at, smart_encoding, track_links
+        name,
+        segment,
+        text,
+        purpose,
+        brand_name,
+        sender_id,
+        send_at,
+        smart_encoding,
+        track_links,
+        email,
     )
     if not segment.strip() or segment == OWN_FILTER:
         return _composer(request, session, form=form, error=_no_segment(_))
@@ -179,6 +246,7 @@ def create_draft(
                 send_at=_local_time(send_at, settings.workspace_timezone),
                 smart_encoding=smart_encoding,
                 track_links=track_links,
+                **_email_fields(form),
             )
     except TextoptError as exc:
         return _composer(request, session, form=form, error=_form_error(_, exc))
@@ -215,6 +283,13 @@ def edit_page(
         _local_input(campaign.send_at, settings.workspace_timezone),
         campaign.smart_encoding,
         tracks_links(campaign),
+        {
+            "channels": str(campaign.channels),
+            "email_subject": campaign.email_subject or "",
+            "email_template": campaign.email_template or "",
+            "email_text_template": campaign.email_text_template or "",
+            "email_from": campaign.email_from or "",
+        },
     )
     return _composer(request, session, form=form, error=None, campaign=campaign)
 
@@ -226,7 +301,7 @@ def save_draft(
     viewer: WebViewer,
     session: DbSession,
     name: NameField,
-    text: TextField,
+    text: TextField = "",
     segment: SegmentField = "",
     purpose: PurposeField = "marketing",
     brand_name: BrandField = "",
@@ -234,6 +309,11 @@ def save_draft(
     send_at: StartField = "",
     smart_encoding: FlagField = False,
     track_links: FlagField = False,
+    channels: ChannelsField = "",
+    email_subject: SubjectField = "",
+    email_template: TextField = "",
+    email_text_template: TextField = "",
+    email_from: FromField = "",
     csrf_token: CsrfField = None,
 ) -> Response:
     """Save the draft's changes (validated as at creation) and go back to its preview."""
@@ -243,8 +323,20 @@ def save_draft(
     found = _draft_or_page(session, campaign_id)
     if isinstance(found, Response):
         return found
+    email = _submitted_email(
+        channels, email_subject, email_template, email_text_template, email_from
+    )
     form = _draft_form(
-        name, segment, text, purpose, brand_name, sender_id, send_at, smart_encoding, track_links
+        name,
+        segment,
+        text,
+        purpose,
+        brand_name,
+        sender_id,
+        send_at,
+        smart_encoding,
+        track_links,
+        email,
     )
     if not segment.strip():
         return _composer(request, session, form=form, error=_no_segment(_), campaign=found)
@@ -256,6 +348,7 @@ def save_draft(
         "sender_id": sender_id.strip() or None,
         "smart_encoding": smart_encoding,
         "track_links": track_links,
+        **_email_fields(form),
     }
     if segment != OWN_FILTER:
         changes["segment"] = segment

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from textopt.config import Settings
 from textopt.web.i18n import choose_language, long_date, translator
+from textopt.web.places import country_name, language_name
 from textopt.web.reasons import reason_sentence
 
 __all__ = ["SECURITY_HEADERS", "counted", "number_format", "render"]
@@ -89,6 +90,8 @@ def _formatters(settings: Settings, lang: str) -> dict[str, Any]:
         "reason": reason,
         "plural": plural,
         "day": day,
+        "country": lambda code: country_name(code, lang),
+        "language": lambda code: language_name(code, lang),
     }
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from textopt.compose.template_problems import ProblemKind, TemplateProblem, read_problem
+from textopt.web.error_sentences import translate_message
 from textopt.web.i18n import Translate
 
-__all__ = ["describe_template_error"]
+__all__ = ["EMAIL_PARTS", "describe_template_error"]
 
 # Jinja's own words for the syntax errors a marketer makes most, as sentences of ours.
 _JINJA: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -76,11 +77,25 @@ def _sentence(_: Translate, problem: TemplateProblem) -> str:
             segments=problem.segments,
             limit=problem.limit,
         )
-    return problem.detail
+    return translate_message(_, problem.detail)
+
+
+# The parts of a campaign's email, as an error names them before its problem.
+EMAIL_PARTS = {
+    "email_subject": "Email subject",
+    "email_template": "Email HTML",
+    "email_text_template": "Email text part",
+}
 
 
 def describe_template_error(_: Translate, message: str) -> str:
     """A template error's sentence (`TemplateError.message`) in the viewer's language."""
+    part, mark, rest = message.partition(": ")
+    if mark and part in EMAIL_PARTS:
+        return _("%(code_field)s: %(what)s") % {
+            "code_field": _(EMAIL_PARTS[part]),
+            "what": describe_template_error(_, rest),
+        }
     problem = read_problem(message)
     sentence = _sentence(_, problem)
     if problem.who:

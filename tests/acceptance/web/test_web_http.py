@@ -297,3 +297,18 @@ def test_a_form_missing_fields_names_them_in_the_viewers_language(
     assert "Des champs manquent ou sont invalides." in answer.text
     assert "version du texte" in answer.text  # consent_text_version, in words
     assert "consent_text_version" not in answer.text.split("<main", 1)[1]
+
+
+def test_an_address_or_method_the_dashboard_lacks_is_explained_in_french(
+    http: httpx.Client, engine: Engine
+) -> None:
+    _sign_in(http, engine, Role.MARKETER)
+    french = {"Accept-Language": "fr"}
+    missing = http.get("/app/nothing-here", headers=french)
+    assert missing.status_code == 404
+    assert "Cette adresse ne mène nulle part." in missing.text
+    assert "Not Found" not in missing.text
+    wrong = http.delete("/app/contacts", headers=french)
+    assert wrong.status_code == 405
+    assert "Cette page ne reçoit pas ce genre de demande." in wrong.text
+    assert "Method Not Allowed" not in wrong.text

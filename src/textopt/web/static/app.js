@@ -47,6 +47,8 @@ function composer(form) {
   const panel = form.querySelector("#analysis");
   const samples = form.querySelector('[data-field="samples"]');
   const csrf = form.querySelector('input[name="csrf_token"]').value;
+  const emailPart = form.querySelector("#email-part");
+  const emailFields = ["email_subject", "email_template", "email_text_template"];
   let lastSmart = [];
 
   async function refresh() {
@@ -59,7 +61,9 @@ function composer(form) {
       brand_name: form.brand_name.value,
       smart_encoding: form.smart_encoding.checked,
       track_links: form.track_links.checked,
+      channels: form.channels.value,
     };
+    for (const name of emailFields) body[name] = form[name].value;
     let data;
     try {
       const response = await fetch(form.dataset.analyze, {
@@ -73,6 +77,9 @@ function composer(form) {
       return;
     }
     setText(panel, "audience", data.audience);
+    // The email's own error, beside the email part (checked when the channels include it).
+    setText(emailPart, "email_error", data.email_error || "");
+    show(emailPart, "email_error", Boolean(data.email_error));
     // An error never freezes the panel: it is shown, and figures no sample gives are cleared.
     setText(panel, "error", data.error || "");
     show(panel, "error", Boolean(data.error));
@@ -126,10 +133,17 @@ function composer(form) {
   }
 
   const later = debounce(refresh, 250);
-  for (const field of [area, form.segment, form.purpose, form.brand_name]) {
+  const typed = [area, form.segment, form.purpose, form.brand_name];
+  for (const field of [...typed, ...emailFields.map((name) => form[name])]) {
     field.addEventListener("input", later);
   }
-  for (const box of [form.smart_encoding, form.track_links, form.segment, form.purpose]) {
+  for (const box of [
+    form.smart_encoding,
+    form.track_links,
+    form.segment,
+    form.purpose,
+    form.channels,
+  ]) {
     box.addEventListener("change", later);
   }
   const apply = panel.querySelector("[data-apply-smart]");
