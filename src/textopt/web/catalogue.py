@@ -1205,6 +1205,16 @@ FR.update(
         "Save my choices": "Enregistrer mes choix",
         "Stop all promotions by SMS": "Arrêter toutes les promotions par SMS",
         "Stop all promotions by email": "Arrêter toutes les promotions par e-mail",
+        "Preferences": "Préférences",
+        "Channel": "Canal",
+        "no address": "aucune adresse",
+        "kept": "gardés",
+        "stopped": "arrêtés",
+        "The person chooses these on the page their unsubscribe link opens; each choice is in "
+        "the ledger below.": (
+            "La personne les choisit sur la page qu’ouvre son lien de désinscription ; chaque "
+            "choix figure dans le registre ci-dessous."
+        ),
         "Choose how often from the list (%(field)s).": (
             "Choisissez la fréquence dans la liste (%(field)s)."
         ),

@@ -3,14 +3,18 @@ person's choices become ledger events, and the one-click POST still stops at onc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
-from tests.factories.api import ApiClient, client, make_app
+from tests.factories.api import ApiClient, client, make_app, make_key
 from tests.factories.campaigns import add_contact
 from tests.factories.keys import TEST_DIGEST
+from typer.testing import CliRunner
 
+from textopt.accounts.models import Scope
+from textopt.cli.main import app
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.unsubscribe import unsubscribe_token
@@ -116,3 +120,39 @@ def test_the_one_click_post_still_stops_at_once_without_the_page(
     assert done.status_code == 200
     assert _states(engine, contact_id)[("email", "marketing")] == ("revoked", None)
     assert _states(engine, contact_id)[("sms", "marketing")] == ("granted", None)
+
+
+def test_the_api_and_the_cli_show_what_the_person_chose(
+    engine: Engine, web: ApiClient, campaign_settings: Settings
+) -> None:
+    contact_id, token = _person(engine, campaign_settings)
+    choices = "channels=sms&sms_promotions=keep&sms_frequency=1-a-week&channels=email"
+    assert web.post(f"/u/{token}/preferences", content=choices, headers=FORM).status_code == 200
+    expected = [
+        {
+            "channel": "sms",
+            "has_address": True,
+            "promotions": "subscribed",
+            "reminders": False,
+            "frequency": "1-a-week",
+        },
+        {
+            "channel": "email",
+            "has_address": True,
+            "promotions": "stopped",
+            "reminders": False,
+            "frequency": None,
+        },
+    ]
+    key = make_key(engine, [Scope.READ], name="reader")
+    with client(make_app(engine, campaign_settings), key) as api:
+        detail = api.get(f"/v1/contacts/{contact_id}").json()
+    assert detail["preferences"] == expected
+    result = CliRunner().invoke(
+        app, ["consent", "preferences", "+33612345678", "--json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["preferences"] == expected
+    table = CliRunner().invoke(app, ["consent", "preferences", "--email", "lea@example.org"])
+    assert "at most 1-a-week" in table.stdout
+    assert "stopped" in table.stdout
