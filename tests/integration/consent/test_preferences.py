@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
+from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign, run_dispatcher
 from tests.factories.keys import TEST_DIGEST
 
 from textopt.campaigns import service as campaigns
@@ -17,6 +17,7 @@ from textopt.consent import service as consent
 from textopt.consent.models import ConsentEvent, FrequencyLimit
 from textopt.consent.preferences import PreferenceChoice, read_preferences, save_preferences
 from textopt.contacts.models import Contact
+from textopt.db.engine import session_scope
 from textopt.outbox.models import Message
 from textopt.vocab import Channel
 
@@ -186,3 +187,22 @@ def test_the_ledger_verifies_after_preference_events_and_the_state_follows_it(
     assert consent.verify_ledger(session, digest=TEST_DIGEST).differences == []
     kinds = session.scalars(select(ConsentEvent.action).where(ConsentEvent.contact_id == person.id))
     assert "limit-default" in set(kinds)
+
+
+def test_the_claim_rechecks_the_limit_chosen_after_planning(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    with session_scope(engine) as s:
+        person = add_contact(s, "+33612345608")
+        campaign = new_campaign(s, campaign_settings)
+        campaigns.launch(s, campaign=campaign, settings=campaign_settings, now=WEDNESDAY_10H)
+        campaign_id = campaign.id
+    with session_scope(engine) as s:  # since planning: two promotions went out, then a choice
+        for days in (2, 9):
+            _earlier_promotion(s, person, DUE - dt.timedelta(days=days), f"earlier-{days}")
+        _choose(s, person, frequency=FrequencyLimit.TWO_A_MONTH)
+    run_dispatcher(engine, campaign_settings, at=DUE)
+    with session_scope(engine) as s:
+        status, reason = _outcomes(s, campaign_id)["+33612345608"]
+    assert reason == "personal_limit"
+    assert status in {"planned", "blocked"}
