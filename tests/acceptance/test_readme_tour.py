@@ -8,6 +8,7 @@ status or banner; `users create` is given its password on standard input.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -204,6 +205,10 @@ def test_every_command_of_the_readme_tour_runs_on_a_fresh_demo(tmp_path: Path) -
         timeout=600,
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
+    # the demo has a person who kept reminders but stopped promotions, and one limited
+    stopped = re.search(r"(\+\d+): keeps reminders, stops promotions", demo.stdout)
+    assert stopped is not None, demo.stdout
+    assert "promotions at most 2 a month" in demo.stdout
     outputs: dict[str, str] = {}
     for args in tour.commands:
         outputs[shlex.join(args[:2])] = _run(args, cwd=tmp_path, env=env)
@@ -211,3 +216,6 @@ def test_every_command_of_the_readme_tour_runs_on_a_fresh_demo(tmp_path: Path) -
     assert "10:12:00 CET" in outputs["consent history"]  # given at 10:12 in Paris
     assert "None" not in outputs["consent history"]
     assert "campaign 4 created" in outputs["campaign create"]
+    chosen = _run(["consent", "preferences", stopped.group(1), "--json"], cwd=tmp_path, env=env)
+    sms = json.loads(chosen)["preferences"][0]
+    assert (sms["channel"], sms["promotions"], sms["reminders"]) == ("sms", "stopped", True)

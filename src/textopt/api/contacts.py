@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import (
     APIRouter,
@@ -28,6 +28,7 @@ from textopt.accounts.service import Actor, record_audit
 from textopt.api.pagination import Page, page_from_list
 from textopt.config import Settings
 from textopt.consent import service as consent_service
+from textopt.consent.preferences import read_preferences
 from textopt.contacts import importjobs, service, uploads
 from textopt.contacts.export import export_contacts
 from textopt.contacts.models import Contact, ImportJob, ImportJobState
@@ -59,10 +60,23 @@ class ConsentStateRead(BaseModel):
     since: str
 
 
+class PreferencesRead(BaseModel):
+    """What the person chose to receive on one channel (the preference centre)."""
+
+    channel: str
+    has_address: bool = Field(description="The contact has a number (SMS) or an address (email)")
+    promotions: Literal["subscribed", "pending", "stopped", "none"]
+    reminders: bool = Field(description="Transactional messages (reminders, order updates) kept")
+    frequency: Literal["2-a-month", "1-a-week"] | None = Field(
+        description="The person's own marketing limit; null: the workspace's caps alone"
+    )
+
+
 class ContactDetail(ContactRead):
-    """A contact with its current consent."""
+    """A contact with its current consent and preferences."""
 
     consent: list[ConsentStateRead] = Field(default_factory=list)
+    preferences: list[PreferencesRead] = Field(default_factory=list)
 
 
 class TagsRequest(BaseModel):
@@ -134,6 +148,10 @@ def _detail(session: Session, contact: Contact) -> ContactDetail:
     ]
     detail = ContactDetail.model_validate(contact)
     detail.consent = consent
+    detail.preferences = [
+        PreferencesRead.model_validate(p.as_dict())
+        for p in read_preferences(session, contact_id=contact.id)
+    ]
     return detail
 
 

@@ -1,4 +1,5 @@
-"""Provider callbacks (`/hooks/…`) and one-click unsubscribe links (`/u/{token}`).
+"""Provider callbacks (`/hooks/…`) and one-click unsubscribe links (`POST /u/{token}`; the
+preference centre the link opens is the dashboard's public page).
 
 Neither needs a login: a callback is accepted only with a valid signature from the provider
 account's secret, and an unsubscribe link is itself signed with the workspace key. Both
@@ -11,14 +12,13 @@ a commit that fails is a 503 the provider retries, never a 2xx for a change that
 
 from __future__ import annotations
 
-from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from textopt.config import Settings
-from textopt.consent.unsubscribe import read_unsubscribe_token, unsubscribe
+from textopt.consent.unsubscribe import unsubscribe
 from textopt.db.base import utcnow
 from textopt.dispatch.feedback import feedback_rules
 from textopt.errors import NotFoundError
@@ -183,18 +183,6 @@ _PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto">
 <h1>{title}</h1>{body}</body></html>"""
-
-
-@router.get("/u/{token}", response_class=HTMLResponse)
-def unsubscribe_page(token: str, settings: AppSettings) -> HTMLResponse:
-    """Ask before unsubscribing: mail scanners open links, only a person presses the button."""
-    read_unsubscribe_token(token, key=settings.resolved_secret_key())
-    body = (
-        "<p>Vous ne recevrez plus nos e-mails. / You will no longer receive our emails.</p>"
-        f'<form method="post" action="/u/{escape(token)}">'
-        '<button type="submit">Me désinscrire / Unsubscribe</button></form>'
-    )
-    return HTMLResponse(_PAGE.format(title="Désinscription / Unsubscribe", body=body))
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)

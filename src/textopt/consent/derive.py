@@ -10,7 +10,10 @@ The rule (`derive_state`), per contact, channel and purpose, over the events in 
   the person withdrew *later* than this consent (an old consent imported after a STOP never
   revives it), or the state is already a consent given later;
 - a **request** (double opt-in awaiting the reply) never replaces a consent: it is recorded
-  beside it; it becomes the state only where there is no consent.
+  beside it; it becomes the state only where there is no consent;
+- a **limit** (`limit-2-a-month`, `limit-1-a-week`, `limit-default`: the person's own
+  frequency, chosen in the preference centre) never touches the consent: the last one
+  recorded is the state's `frequency`, carried by the state the consent events give.
 
 So a grant G is the consent in force iff no revocation R of the same key has
 `R.id > G.id or R.occurred_at > G.occurred_at`: `supported_state` checks exactly that, in
@@ -29,6 +32,7 @@ from sqlalchemy import delete, exists, insert, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from textopt.consent.models import (
+    LIMIT_ACTIONS,
     ConsentAction,
     ConsentEvent,
     ConsentSource,
@@ -62,20 +66,27 @@ _STOP_SOURCES = (ConsentSource.KEYWORD, ConsentSource.PROVIDER)
 
 @dataclass(frozen=True, slots=True)
 class DerivedState:
-    """What the ledger says for one key: the status, its source and time, the event."""
+    """What the ledger says for one key: the status, its source and time, the event, and
+    the person's own frequency limit (None: the workspace's caps alone)."""
 
     status: str
     source: str
     since: dt.datetime
     event_id: int
+    frequency: str | None = None
 
 
 def derive_state(events: Iterable[Mapping[str, Any]]) -> DerivedState | None:
     """The state of one key from its events (mappings with id, action, source, occurred_at)."""
     current: Mapping[str, Any] | None = None
     withdrawn_at: dt.datetime | None = None
+    frequency: str | None = None
     for event in sorted(events, key=lambda e: int(e["id"])):
         action, at = event["action"], event["occurred_at"]
+        if action in LIMIT_ACTIONS:
+            limit = LIMIT_ACTIONS[action]
+            frequency = None if limit is None else str(limit)
+            continue
         if action == ConsentAction.REVOKED:
             current = event
             withdrawn_at = at if withdrawn_at is None else max(withdrawn_at, at)
@@ -97,6 +108,7 @@ def derive_state(events: Iterable[Mapping[str, Any]]) -> DerivedState | None:
         source=str(current["source"]),
         since=current["occurred_at"],
         event_id=int(current["id"]),
+        frequency=frequency,
     )
 
 
@@ -187,7 +199,8 @@ class StateReport:
 def _describe(state: DerivedState | None) -> str:
     if state is None:
         return "none"
-    return f"{state.status} ({state.source}, event {state.event_id})"
+    limit = f", at most {state.frequency}" if state.frequency else ""
+    return f"{state.status} ({state.source}, event {state.event_id}{limit})"
 
 
 def _stored_states(session: Session, contact_ids: Collection[int]) -> dict[Key, DerivedState]:
@@ -200,10 +213,11 @@ def _stored_states(session: Session, contact_ids: Collection[int]) -> dict[Key, 
         ConsentState.source,
         ConsentState.since,
         ConsentState.event_id,
+        ConsentState.frequency,
     )
     for condition in id_conditions(ConsentState.contact_id, set(contact_ids)):
         for row in session.execute(select(*columns).where(condition)):
-            found[(row[0], row[1], row[2])] = DerivedState(row[3], row[4], row[5], row[6])
+            found[(row[0], row[1], row[2])] = DerivedState(*row[3:8])
     return found
 
 
@@ -260,12 +274,8 @@ def check_states(session: Session, *, digest: Digester, batch_size: int = 5_000)
             if (
                 want is None
                 or have is None
-                or (want.status, want.source, want.event_id)
-                != (
-                    have.status,
-                    have.source,
-                    have.event_id,
-                )
+                or (want.status, want.source, want.event_id, want.frequency)
+                != (have.status, have.source, have.event_id, have.frequency)
             ):
                 report.differences.append(
                     StateDifference(*key, stored=_describe(have), derived=_describe(want))
@@ -364,6 +374,7 @@ def state_rows(derived: Mapping[Key, DerivedState]) -> list[dict[str, Any]]:
             "source": state.source,
             "since": state.since,
             "event_id": state.event_id,
+            "frequency": state.frequency,
         }
         for key, state in derived.items()
     ]

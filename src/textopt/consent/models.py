@@ -20,12 +20,14 @@ from textopt.db.base import Base, JSONType, utcnow
 
 __all__ = [
     "LEDGER_TRIGGERS",
+    "LIMIT_ACTIONS",
     "ConsentAction",
     "ConsentEvent",
     "ConsentProof",
     "ConsentSource",
     "ConsentState",
     "ConsentText",
+    "FrequencyLimit",
     "LedgerHead",
     "Suppression",
     "SuppressionReason",
@@ -39,6 +41,26 @@ class ConsentAction(StrEnum):
     GRANTED = "granted"  # the person agreed (form, keyword, import with proof, soft opt-in)
     CONFIRMED = "confirmed"  # the person confirmed a request (double opt-in reply)
     REVOKED = "revoked"  # the person withdrew (STOP, unsubscribe, request)
+    # The person's own frequency limit for marketing on the channel (the preference centre);
+    # not consent: the consent stays what the other events say.
+    LIMIT_TWO_A_MONTH = "limit-2-a-month"  # at most 2 marketing messages in 30 days
+    LIMIT_ONE_A_WEEK = "limit-1-a-week"  # at most 1 marketing message in 7 days
+    LIMIT_DEFAULT = "limit-default"  # back to the workspace's own caps
+
+
+class FrequencyLimit(StrEnum):
+    """A person's own limit on the marketing they receive on one channel."""
+
+    TWO_A_MONTH = "2-a-month"  # at most 2 in any 30 days
+    ONE_A_WEEK = "1-a-week"  # at most 1 in any 7 days
+
+
+#: The ledger action that sets each limit, and the one that lifts it (None).
+LIMIT_ACTIONS: dict[str, FrequencyLimit | None] = {
+    ConsentAction.LIMIT_TWO_A_MONTH: FrequencyLimit.TWO_A_MONTH,
+    ConsentAction.LIMIT_ONE_A_WEEK: FrequencyLimit.ONE_A_WEEK,
+    ConsentAction.LIMIT_DEFAULT: None,
+}
 
 
 class ConsentSource(StrEnum):
@@ -129,6 +151,8 @@ class ConsentState(Base):
     source: Mapped[str] = mapped_column(String(16))
     since: Mapped[dt.datetime] = mapped_column()
     event_id: Mapped[int] = mapped_column(ForeignKey("consent_events.id"))
+    # The person's own marketing limit on this channel (a FrequencyLimit value), or None.
+    frequency: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class LedgerHead(Base):

@@ -267,6 +267,7 @@ def _upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
             "source": statement.excluded.source,
             "since": statement.excluded.since,
             "event_id": statement.excluded.event_id,
+            "frequency": statement.excluded.frequency,
         },
     )
     session.execute(statement, values)
@@ -336,6 +337,8 @@ def current_consent_bulk(
     for start in range(0, len(ids), 10_000):
         chunk = ids[start : start + 10_000]
         query = select(ConsentState).where(ConsentState.contact_id.in_(chunk), supported_state())
+        # the state is written by Core upserts: objects already loaded must be read again
+        query = query.execution_options(populate_existing=True)
         for state in session.scalars(query):
             result.setdefault(state.contact_id, {})[(state.channel, state.purpose)] = state
     return result
@@ -350,6 +353,8 @@ def _summary_entry() -> Any:
         + ConsentState.status
         + ":"
         + ConsentState.source
+        + ":"
+        + func.coalesce(ConsentState.frequency, "")
     )
 
 
@@ -368,14 +373,17 @@ def consent_summary(contact_id: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=4096)
-def parse_consent_summary(summary: str | None) -> tuple[tuple[str, str, str, str], ...]:
-    """(channel, purpose, status, source) per state, from `consent_summary`'s text."""
+def parse_consent_summary(
+    summary: str | None,
+) -> tuple[tuple[str, str, str, str, str], ...]:
+    """(channel, purpose, status, source, frequency limit or "") per state, from
+    `consent_summary`'s text."""
     if not summary:
         return ()
     states = []
     for entry in summary.split("|"):
-        channel, purpose, status, source = entry.split(":")
-        states.append((channel, purpose, status, source))
+        channel, purpose, status, source, frequency = entry.split(":")
+        states.append((channel, purpose, status, source, frequency))
     return tuple(sorted(states))
 
 

@@ -28,7 +28,8 @@ from textopt.campaigns.report import campaign_report
 from textopt.campaigns.segments import count_audience, create_segment
 from textopt.config import Settings, load_settings, reset_settings
 from textopt.consent import service as consent
-from textopt.consent.models import ConsentAction, ConsentSource, ConsentState
+from textopt.consent.models import ConsentAction, ConsentSource, ConsentState, FrequencyLimit
+from textopt.consent.preferences import PreferenceChoice, save_preferences
 from textopt.consent.suppression import address_digester
 from textopt.contacts.importer import import_contacts
 from textopt.contacts.models import Contact
@@ -149,6 +150,8 @@ def main() -> None:
     # the README tour's own file: new customers from the shop's till, imported by hand
     write_demo_csv(DEMO / "nouveaux-clients.csv", count=40, seed=2027, first=3000)
 
+    _preferences(engine, settings)
+
     _step("Checking the consent ledger's hash chain")
     with session_scope(engine) as s:
         ledger = consent.verify_ledger(s, digest=address_digester(settings.resolved_secret_key()))
@@ -243,6 +246,44 @@ def main() -> None:
     ):
         console.print(f"  .venv/bin/{command}")
     engine.dispose()
+
+
+def _preferences(engine: Engine, settings: Settings) -> None:
+    """Two customers use the preference centre their link opens: one keeps reminders but stops
+    promotions, one keeps promotions at most twice a month."""
+    _step("Two customers choose in the preference centre (the page of their unsubscribe link)")
+    with session_scope(engine) as s:
+        consenting = select(ConsentState.contact_id).where(
+            ConsentState.channel == Channel.SMS,
+            ConsentState.purpose == Purpose.MARKETING,
+            ConsentState.status == ConsentAction.GRANTED,
+        )
+        # the last customers imported: never the README tour's featured people (rows 1-2)
+        people = s.execute(
+            select(Contact.id, Contact.phone)
+            .where(Contact.id.in_(consenting), Contact.phone.is_not(None))
+            .order_by(Contact.id.desc())
+            .limit(2)
+        ).all()
+        choices = (
+            PreferenceChoice(Channel.SMS, promotions=False, reminders=True, frequency=None),
+            PreferenceChoice(
+                Channel.SMS, promotions=True, reminders=True, frequency=FrequencyLimit.TWO_A_MONTH
+            ),
+        )
+        for (contact_id, _phone), choice in zip(people, choices, strict=False):
+            save_preferences(
+                s,
+                digest=address_digester(settings.resolved_secret_key()),
+                contact_id=contact_id,
+                choices=[choice],
+                source=ConsentSource.UNSUBSCRIBE_LINK,
+                now=utcnow(),
+                proof={"link": "preferences", "demo": True},
+            )
+    words = ("keeps reminders, stops promotions", "promotions at most 2 a month")
+    for (_contact_id, phone), what in zip(people, words, strict=False):
+        console.print(f"  {phone}: {what}  (textopt consent preferences '{phone}')")
 
 
 def _newsletter(engine: Engine, settings: Settings) -> int:

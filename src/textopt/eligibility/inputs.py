@@ -50,7 +50,7 @@ class ContactRow(Protocol):
 def contact_facts(
     *,
     channel: Channel | str,
-    consents: Iterable[tuple[str, str, str, str]],
+    consents: Iterable[tuple[str, ...]],
     phone: str | None,
     email: str | None,
     country: str | None,
@@ -63,15 +63,19 @@ def contact_facts(
 ) -> ContactFacts:
     """The policy's view of a contact from plain values, for a message on `channel`.
 
-    `consents`: (channel, purpose, status, source) per state; `email`: None when it bounced
-    for good; `suppression_reasons` may hold `UNDELIVERABLE`, which is not a suppression.
+    `consents`: (channel, purpose, status, source[, frequency limit]) per state; `email`:
+    None when it bounced for good; `suppression_reasons` may hold `UNDELIVERABLE`, which is
+    not a suppression.
     """
     undeliverable = UNDELIVERABLE in suppression_reasons
     if undeliverable:
         suppression_reasons = tuple(r for r in suppression_reasons if r != UNDELIVERABLE)
     consent_map: dict[tuple[str, str], str | None] = {}
     soft_opt_in = transactional_opt_out = False
-    for state_channel, purpose, status, source in consents:
+    limits: dict[str, str] = {}
+    for state_channel, purpose, status, source, *rest in consents:
+        if rest and rest[0] and purpose == Purpose.MARKETING:
+            limits[state_channel] = rest[0]  # the person's own limit, whatever the source
         if state_channel == channel and purpose == Purpose.TRANSACTIONAL:
             transactional_opt_out = status == "revoked"
         if source == ConsentSource.SOFT_OPT_IN and status != "revoked":
@@ -93,6 +97,7 @@ def contact_facts(
         undeliverable=undeliverable,
         not_mobile=not_mobile,
         transactional_opt_out=transactional_opt_out,
+        frequency_limits=limits,
     )
 
 

@@ -12,7 +12,22 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Cap", "cap_allows", "cap_next_allowed"]
+__all__ = [
+    "PERSONAL_LABEL",
+    "PERSONAL_LIMITS",
+    "Cap",
+    "cap_allows",
+    "cap_next_allowed",
+    "personal_cap",
+]
+
+#: The limits a person may choose for themselves: at most N marketing messages per window.
+PERSONAL_LIMITS: dict[str, tuple[int, dt.timedelta]] = {
+    "2-a-month": (2, dt.timedelta(days=30)),
+    "1-a-week": (1, dt.timedelta(days=7)),
+}
+#: The label of a cap the person chose, which `decide` reports with its own reason.
+PERSONAL_LABEL = "the person's own limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +44,14 @@ class Cap:
         hours = self.window.total_seconds() / 3600
         span = f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
         return f"{self.max_messages} per {span}"
+
+
+def personal_cap(limit: str | None, channel: str) -> Cap | None:
+    """The cap a person's own limit on `channel` stands for; None for no (or an unknown) one."""
+    found = PERSONAL_LIMITS.get(limit or "")
+    if found is None:
+        return None
+    return Cap(found[0], found[1], frozenset({channel}), PERSONAL_LABEL)
 
 
 def _count(sends: Sequence[dt.datetime], after: dt.datetime, upto: dt.datetime) -> int:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from textopt.errors import ValidationError
-from textopt.policy.caps import Cap, cap_allows, cap_next_allowed
+from textopt.policy.caps import PERSONAL_LABEL, Cap, cap_allows, cap_next_allowed, personal_cap
 from textopt.policy.facts import ContactFacts, MessageFacts, SendRecord, WorkspacePolicy
 from textopt.policy.packs import Pack, describe_days, ensure_not_looser, format_minutes, get_pack
 from textopt.policy.selection import Selection, select_pack
@@ -75,6 +75,7 @@ class Reason(StrEnum):
     CLOSED_DAY = "closed_day"  # another weekday that is not allowed
     HOLIDAY = "holiday"  # a public holiday where holidays are not allowed
     FREQUENCY_CAP = "frequency_cap"  # the recipient's message budget is used up
+    PERSONAL_LIMIT = "personal_limit"  # the limit the person chose for themselves is reached
     NO_WINDOW = "no_window"  # no allowed instant within the look-ahead horizon
     TOO_LONG = "too_long"  # more segments than the workspace allows in one message
 
@@ -394,8 +395,22 @@ def _timing_now(
                 else f"already {cap.max_messages} messages in the window"
             )
             trace.append(TraceEntry(rule, Outcome.DEFER, detail))
-            problems.append((Reason.FREQUENCY_CAP, detail))
+            problems.append((_cap_reason(cap), detail))
     return problems
+
+
+def _cap_reason(cap: Cap) -> Reason:
+    """The reason a cap holds a message by: the person's own limit has its own."""
+    return Reason.PERSONAL_LIMIT if cap.label == PERSONAL_LABEL else Reason.FREQUENCY_CAP
+
+
+def _with_personal_cap(rules: _Rules, contact: ContactFacts, channel: str) -> _Rules:
+    """The rules with the cap the person chose on `channel` added after the others."""
+    cap = personal_cap(contact.frequency_limits.get(channel), channel)
+    if cap is None:
+        return rules
+    rule = f"cap {cap.describe()} ({cap.label})"
+    return replace(rules, caps=(*rules.caps, cap), cap_rules=(*rules.cap_rules, rule))
 
 
 def _cap_holding(
@@ -482,6 +497,8 @@ def decide(
     marketing = message.purpose == Purpose.MARKETING
     exempt = pack.transactional
     calendar = None if not marketing and exempt.exempt_from_hours else rules.calendar
+    if marketing and contact.frequency_limits:
+        rules = _with_personal_cap(rules, contact, str(message.channel))
     caps = () if not marketing and exempt.exempt_from_caps else rules.caps
     sends: dict[frozenset[str], list[dt.datetime]] = {}
     for cap in caps:
@@ -518,7 +535,7 @@ def decide(
             return decision(
                 Verdict.DEFER,
                 at,
-                Reason.FREQUENCY_CAP,
+                _cap_reason(cap),
                 f"Not now: {held_text}. Deferred to {when}, when the budget frees.",
             )
         if cap.max_messages > 0 and expires is not None and expires <= now + horizon:
@@ -529,7 +546,7 @@ def decide(
                 f"allow comes before it expires {_local_text(expires, zones[0])}"
             )
             trace.append(TraceEntry("earliest", Outcome.BLOCK, text))
-            return decision(Verdict.BLOCK, None, Reason.FREQUENCY_CAP, f"Blocked: {text}.")
+            return decision(Verdict.BLOCK, None, _cap_reason(cap), f"Blocked: {text}.")
     if at is not None:
         when = _local_text(at, zones[0])
         trace.append(TraceEntry("earliest", Outcome.DEFER, f"every rule allows {when}"))

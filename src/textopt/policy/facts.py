@@ -39,6 +39,9 @@ class ContactFacts:
     # The number cannot receive SMS by its type (a fixed line, premium-rate, shared-cost).
     not_mobile: bool = False
     transactional_opt_out: bool = False
+    # The person's own marketing limit per channel, chosen in the preference centre:
+    # channel -> "2-a-month" or "1-a-week" (`policy.caps.PERSONAL_LIMITS`).
+    frequency_limits: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ EN: dict[str, str] = {
     "closed_day": "day without marketing",
     "holiday": "public holiday",
     "frequency_cap": "frequency cap reached",
+    "personal_limit": "the person's own limit reached (preference centre)",
     "no_window": "no allowed time before expiry",
     "too_long": "message longer than the workspace allows",
     "soft-opt-in": "soft opt-in",
@@ -570,6 +571,7 @@ FR: dict[str, str] = {
     "closed_day": "jour sans marketing",
     "holiday": "jour férié",
     "frequency_cap": "plafond de fréquence atteint",
+    "personal_limit": "limite choisie par la personne atteinte (centre de préférences)",
     "no_window": "aucun créneau permis avant expiration",
     "too_long": "message plus long que l’espace de travail ne le permet",
     "form_url": "adresse du formulaire",
@@ -1496,5 +1498,73 @@ FR.update(
     {
         "Not Found": "Cette page n’existe pas.",
         "Method Not Allowed": "Cette page ne reçoit pas ce genre de demande.",
+    }
+)
+
+# The preference centre an unsubscribe link opens (pages_public.py), and the person's choices
+# as the contact page and the ledger show them.
+EN.update(
+    {
+        "limit-2-a-month": "own limit: at most 2 a month",
+        "limit-1-a-week": "own limit: at most 1 a week",
+        "limit-default": "own limit lifted",
+        "frequency.2-a-month": "at most 2 a month",
+        "frequency.1-a-week": "at most 1 a week",
+        "frequency.default": "as the workspace allows",
+        "promotions.subscribed": "received",
+        "promotions.pending": "awaiting confirmation",
+        "promotions.stopped": "stopped",
+        "promotions.none": "no consent",
+    }
+)
+FR.update(
+    {
+        "limit-2-a-month": "limite choisie : 2 par mois au plus",
+        "limit-1-a-week": "limite choisie : 1 par semaine au plus",
+        "limit-default": "limite choisie levée",
+        "frequency.2-a-month": "2 par mois au plus",
+        "frequency.1-a-week": "1 par semaine au plus",
+        "frequency.default": "selon les règles de l’espace",
+        "promotions.subscribed": "reçues",
+        "promotions.pending": "en attente de confirmation",
+        "promotions.stopped": "arrêtées",
+        "promotions.none": "sans consentement",
+        "Your message preferences": "Vos préférences de messages",
+        "Your choices are saved.": "Vos choix sont enregistrés.",
+        "Nothing changed: your choices were already these.": (
+            "Rien n’a changé : c’étaient déjà vos choix."
+        ),
+        "Keep the messages you want, stop the others. Reminders and order updates are not "
+        "promotions.": (
+            "Gardez les messages que vous voulez, arrêtez les autres. Les rappels et le suivi "
+            "de commande ne sont pas des promotions."
+        ),
+        "By SMS": "Par SMS",
+        "By email": "Par e-mail",
+        "Promotions and news": "Promotions et nouveautés",
+        "How often": "À quelle fréquence",
+        "As usual": "Comme d’habitude",
+        "At most 2 a month": "2 par mois au plus",
+        "At most 1 a week": "1 par semaine au plus",
+        "Promotions and news: you do not receive them.": (
+            "Promotions et nouveautés : vous ne les recevez pas."
+        ),
+        "Reminders and order updates": "Rappels et suivi de commande",
+        "Save my choices": "Enregistrer mes choix",
+        "Stop all promotions by SMS": "Arrêter toutes les promotions par SMS",
+        "Stop all promotions by email": "Arrêter toutes les promotions par e-mail",
+        "Preferences": "Préférences",
+        "Channel": "Canal",
+        "no address": "aucune adresse",
+        "kept": "gardés",
+        "stopped": "arrêtés",
+        "The person chooses these on the page their unsubscribe link opens; each choice is in "
+        "the ledger below.": (
+            "La personne les choisit sur la page qu’ouvre son lien de désinscription ; chaque "
+            "choix figure dans le registre ci-dessous."
+        ),
+        "Choose how often from the list (%(field)s).": (
+            "Choisissez la fréquence dans la liste (%(field)s)."
+        ),
     }
 )

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from textopt.campaigns.overview import contact_messages
 from textopt.config import Settings
 from textopt.consent import service as consent
+from textopt.consent.preferences import read_preferences
 from textopt.consent.suppression import Digester
 from textopt.contacts import service as contacts
 from textopt.db.base import utcnow
@@ -61,8 +62,8 @@ def contact_list(
 def contact_page(
     request: Request, contact_id: RowId, viewer: WebViewer, session: DbSession
 ) -> HTMLResponse:
-    """One contact: details, consent now and its history, every message, reply and the latest
-    events."""
+    """One contact: details, consent now, the person's preferences and the ledger, every
+    message, reply and the latest events."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
     events = latest_events(session, contact_id=contact.id, limit=_EVENTS + 1)
     digest: Digester = request.app.state.digester
@@ -78,6 +79,7 @@ def contact_page(
         section="Contacts",
         contact=contact,
         states=states,
+        preferences=read_preferences(session, contact_id=contact.id),
         suppressed=suppressed,
         failures=(
             get_number_failures(session, digest=digest, phone=contact.phone)

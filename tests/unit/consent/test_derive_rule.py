@@ -90,3 +90,26 @@ def test_a_grant_no_revocation_outranks_leaves_a_consent_in_force(
         if not outranked:
             assert state is not None
             assert state.status in ("granted", "confirmed")
+
+
+LIMITS = ("limit-2-a-month", "limit-1-a-week", "limit-default")
+
+
+@given(EVENTS, st.lists(st.sampled_from(LIMITS), min_size=1, max_size=4))
+def test_a_limit_never_changes_the_consent_and_the_last_one_is_the_frequency(
+    specs: list[tuple[str, int]], limits: list[str]
+) -> None:
+    without = derive_state(_events(specs))
+    mixed = [*specs, *((limit, 0) for limit in limits)]
+    state = derive_state(_events(mixed))
+    if without is None:
+        assert state is None  # a limit alone is no state: nothing to send anyway
+        return
+    assert state is not None
+    assert (state.status, state.source, state.event_id) == (
+        without.status,
+        without.source,
+        without.event_id,
+    )
+    expected = {"limit-2-a-month": "2-a-month", "limit-1-a-week": "1-a-week"}.get(limits[-1])
+    assert state.frequency == expected
