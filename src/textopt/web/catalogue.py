@@ -1568,3 +1568,12 @@ FR.update(
         ),
     }
 )
+
+# The preference centre's refusals, as patterns (web/error_sentences.py).
+FR.update(
+    {
+        "unknown frequency %(raw_value)s: choose default, 2-a-month or 1-a-week": (
+            "fréquence inconnue %(raw_value)s : choisissez default, 2-a-month ou 1-a-week"
+        ),
+    }
+)
