@@ -6,21 +6,26 @@ naive datetime and stores what the ORM would.
 
 `OutboxWriter` runs `INSERT … ON CONFLICT DO NOTHING` on the driver's cursor: the driver
 binds the values in C and runs the insert without the interpreter lock, so a batch is
-written in a thread while the next one is planned. `FastInsert` writes a page planned by
+written in a thread while the next one is planned. On PostgreSQL a batch is streamed with
+`COPY` into a bare temporary table and moved into the outbox by one `INSERT … SELECT … ON
+CONFLICT DO NOTHING` (`COPY` cannot skip a conflict; a row per statement costs a round of
+parse, bind and execute each). `FastInsert` writes a page planned by
 class of recipient: an `INSERT … SELECT` joins the page's (contact, class, text) triples
 with two temporary tables holding each class's decision columns and each text's
 composition, so those columns are bound once per class or text, not once per recipient.
+On PostgreSQL those two tables are filled with `COPY`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, cast
 
+import psycopg
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
@@ -37,6 +42,7 @@ from textopt.outbox.rows import (
 
 __all__ = [
     "CLASSES_TABLE",
+    "ROWS_TABLE",
     "TEXTS_TABLE",
     "TEXT_COLUMNS",
     "ClassRow",
@@ -52,6 +58,8 @@ _MESSAGES = cast(Table, Message.__table__)
 
 CLASSES_TABLE = "textopt_plan_classes"
 TEXTS_TABLE = "textopt_plan_texts"
+#: PostgreSQL: where a batch's rows are copied before they enter the outbox.
+ROWS_TABLE = "textopt_plan_rows"
 #: The columns a class of recipients shares: what its decision writes.
 CLASS_COLUMNS: tuple[str, ...] = DecisionColumns._fields
 #: The columns a text shares: its composition.
@@ -224,11 +232,17 @@ class FastInsert:
         """Insert the page's new classes and texts, then its triples."""
         m = self.marker
         if rows.classes:
-            marks = ", ".join([m] * (1 + len(CLASS_COLUMNS)))
-            cursor.executemany(f"INSERT INTO {CLASSES_TABLE} VALUES ({marks})", rows.classes)
+            if self.postgres:
+                _copy(cursor, CLASSES_TABLE, ("idx", *CLASS_COLUMNS), rows.classes)
+            else:
+                marks = ", ".join([m] * (1 + len(CLASS_COLUMNS)))
+                cursor.executemany(f"INSERT INTO {CLASSES_TABLE} VALUES ({marks})", rows.classes)
         if rows.texts:
-            marks = ", ".join([m] * (1 + len(TEXT_COLUMNS)))
-            cursor.executemany(f"INSERT INTO {TEXTS_TABLE} VALUES ({marks})", rows.texts)
+            if self.postgres:
+                _copy(cursor, TEXTS_TABLE, ("idx", *TEXT_COLUMNS), rows.texts)
+            else:
+                marks = ", ".join([m] * (1 + len(TEXT_COLUMNS)))
+                cursor.executemany(f"INSERT INTO {TEXTS_TABLE} VALUES ({marks})", rows.texts)
         triples = rows.triples
         if not triples:
             return
@@ -240,6 +254,14 @@ class FastInsert:
             chunk = triples[begin : begin + self.chunk]
             values = [value for triple in chunk for value in triple]
             cursor.execute(self._statement(len(chunk)), self._parameters(values))
+
+
+def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Stream `rows` into `table` with PostgreSQL's `COPY … FROM STDIN` (text format)."""
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
 
 
 class OutboxWriter:
@@ -265,6 +287,9 @@ class OutboxWriter:
         }
         self._sql: dict[tuple[str, int], str] = {}
         self.fast: FastInsert | None = None
+        # PostgreSQL through psycopg: batches go through `ROWS_TABLE` with COPY
+        self.copies = isinstance(driver, psycopg.Connection)
+        self._staged = False
 
     def by_class(self, constants: Mapping[str, Any]) -> FastInsert:
         """Set up the set-based path's writes (`FastInsert`) and its temporary tables."""
@@ -273,9 +298,30 @@ class OutboxWriter:
         return self.fast
 
     def close(self) -> None:
-        """Drop what `by_class` created."""
+        """Drop the temporary tables `by_class` and the writes created."""
         if self.fast is not None:
             self.fast.drop_tables(self.connection)
+        if self._staged:
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
+            self._staged = False
+
+    def _copy_in(self, cursor: Any, columns: tuple[str, ...], batch: list[Any]) -> None:
+        """PostgreSQL: `batch` copied into `ROWS_TABLE`, then moved into the outbox (a row
+        already there is kept as it is, as `ON CONFLICT DO NOTHING` keeps it)."""
+        if not self._staged:
+            # the outbox's column types, no constraint or index: COPY only appends
+            cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} ON COMMIT DROP AS "
+                f"SELECT {', '.join(EMAIL_COLUMNS)} FROM messages WITH NO DATA"
+            )
+            self._staged = True
+        listed = ", ".join(columns)
+        _copy(cursor, ROWS_TABLE, columns, batch)
+        cursor.execute(
+            f"INSERT INTO messages ({listed}) SELECT {listed} FROM {ROWS_TABLE} {_CONFLICT}"
+        )
+        cursor.execute(f"TRUNCATE {ROWS_TABLE}")
 
     def _statement(self, kind: str, count: int) -> str:
         sql = self._sql.get((kind, count))
@@ -294,6 +340,11 @@ class OutboxWriter:
         try:
             batches: tuple[tuple[str, list[Any]], ...] = (("sms", rows.sms), ("email", rows.email))
             for kind, batch in batches:
+                if self.copies:
+                    if batch:
+                        columns = EMAIL_COLUMNS if kind == "email" else OUTBOX_COLUMNS
+                        self._copy_in(cursor, columns, batch)
+                    continue
                 if not self.multirow:
                     if batch:
                         cursor.executemany(self._statement(kind, 1), batch)

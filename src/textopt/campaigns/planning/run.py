@@ -96,10 +96,10 @@ def _run(
             _plan_by_class(
                 reads, recipients, classes, writer, batch_size=batch_size, progress=progress
             )
-        if writer is not None:
-            writer.close()
     else:
         _plan_one_by_one(session, run, recipients, writer, batch_size=batch_size, progress=progress)
+    if writer is not None:
+        writer.close()
     if write:
         report.written = _planned_count(session, campaign.id) - before
     return report
