@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, cast
 
-import psycopg
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
+from textopt.db.copying import copies, copy_rows, staged_insert
 from textopt.outbox.models import Message
 from textopt.outbox.rows import (
     EMAIL_COLUMNS,
@@ -233,13 +233,13 @@ class FastInsert:
         m = self.marker
         if rows.classes:
             if self.postgres:
-                _copy(cursor, CLASSES_TABLE, ("idx", *CLASS_COLUMNS), rows.classes)
+                copy_rows(cursor, CLASSES_TABLE, ("idx", *CLASS_COLUMNS), rows.classes)
             else:
                 marks = ", ".join([m] * (1 + len(CLASS_COLUMNS)))
                 cursor.executemany(f"INSERT INTO {CLASSES_TABLE} VALUES ({marks})", rows.classes)
         if rows.texts:
             if self.postgres:
-                _copy(cursor, TEXTS_TABLE, ("idx", *TEXT_COLUMNS), rows.texts)
+                copy_rows(cursor, TEXTS_TABLE, ("idx", *TEXT_COLUMNS), rows.texts)
             else:
                 marks = ", ".join([m] * (1 + len(TEXT_COLUMNS)))
                 cursor.executemany(f"INSERT INTO {TEXTS_TABLE} VALUES ({marks})", rows.texts)
@@ -254,14 +254,6 @@ class FastInsert:
             chunk = triples[begin : begin + self.chunk]
             values = [value for triple in chunk for value in triple]
             cursor.execute(self._statement(len(chunk)), self._parameters(values))
-
-
-def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Stream `rows` into `table` with PostgreSQL's `COPY … FROM STDIN` (text format)."""
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        write_row = copy.write_row
-        for row in rows:
-            write_row(row)
 
 
 class OutboxWriter:
@@ -288,8 +280,7 @@ class OutboxWriter:
         self._sql: dict[tuple[str, int], str] = {}
         self.fast: FastInsert | None = None
         # PostgreSQL through psycopg: batches go through `ROWS_TABLE` with COPY
-        self.copies = isinstance(driver, psycopg.Connection)
-        self._staged = False
+        self.copies = copies(driver)
 
     def by_class(self, constants: Mapping[str, Any]) -> FastInsert:
         """Set up the set-based path's writes (`FastInsert`) and its temporary tables."""
@@ -301,27 +292,8 @@ class OutboxWriter:
         """Drop the temporary tables `by_class` and the writes created."""
         if self.fast is not None:
             self.fast.drop_tables(self.connection)
-        if self._staged:
+        if self.copies:
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
-            self._staged = False
-
-    def _copy_in(self, cursor: Any, columns: tuple[str, ...], batch: list[Any]) -> None:
-        """PostgreSQL: `batch` copied into `ROWS_TABLE`, then moved into the outbox (a row
-        already there is kept as it is, as `ON CONFLICT DO NOTHING` keeps it)."""
-        if not self._staged:
-            # the outbox's column types, no constraint or index: COPY only appends
-            cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {ROWS_TABLE} ON COMMIT DROP AS "
-                f"SELECT {', '.join(EMAIL_COLUMNS)} FROM messages WITH NO DATA"
-            )
-            self._staged = True
-        listed = ", ".join(columns)
-        _copy(cursor, ROWS_TABLE, columns, batch)
-        cursor.execute(
-            f"INSERT INTO messages ({listed}) SELECT {listed} FROM {ROWS_TABLE} {_CONFLICT}"
-        )
-        cursor.execute(f"TRUNCATE {ROWS_TABLE}")
 
     def _statement(self, kind: str, count: int) -> str:
         sql = self._sql.get((kind, count))
@@ -343,7 +315,15 @@ class OutboxWriter:
                 if self.copies:
                     if batch:
                         columns = EMAIL_COLUMNS if kind == "email" else OUTBOX_COLUMNS
-                        self._copy_in(cursor, columns, batch)
+                        staged_insert(
+                            cursor,
+                            table="messages",
+                            staging=ROWS_TABLE,
+                            staged=EMAIL_COLUMNS,
+                            columns=columns,
+                            rows=batch,
+                            conflict=_CONFLICT,
+                        )
                     continue
                 if not self.multirow:
                     if batch:
