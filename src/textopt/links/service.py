@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from textopt.config import Settings
 from textopt.db import utcnow
 from textopt.db.batching import id_conditions
+from textopt.db.copying import copies, staged_insert
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.links.models import LinkClick, LinkCode
 
@@ -175,6 +176,11 @@ def _existing_codes(
     return found
 
 
+_CODE_COLUMNS = ("code", "campaign_id", "contact_id", "url", "created_at")
+#: PostgreSQL: where new codes are copied before they enter `link_codes`.
+_STAGING = "textopt_link_rows"
+
+
 def _insert_codes(session: Session, rows: list[tuple[str, int, int, str]]) -> int:
     """Insert (code, campaign, contact, URL) rows, skipping any that clash; how many went in
     (-1 when the driver cannot tell). Through the driver, as planning's outbox rows are: the
@@ -187,9 +193,22 @@ def _insert_codes(session: Session, rows: list[tuple[str, int, int, str]]) -> in
     now = utcnow()
     stored = convert(now) if convert is not None else now
     sql = (
-        "INSERT INTO link_codes (code, campaign_id, contact_id, url, created_at) "
+        f"INSERT INTO link_codes ({', '.join(_CODE_COLUMNS)}) "
         f"VALUES ({', '.join([marker] * 5)}) ON CONFLICT DO NOTHING"
     )
+    driver = connection.connection.driver_connection
+    if copies(driver):  # PostgreSQL: COPY, through a bare table (see `db.copying`)
+        assert driver is not None
+        with driver.cursor() as cursor:
+            return staged_insert(
+                cursor,
+                table="link_codes",
+                staging=_STAGING,
+                staged=_CODE_COLUMNS,
+                columns=_CODE_COLUMNS,
+                rows=[(*row, stored) for row in rows],
+                conflict="ON CONFLICT DO NOTHING",
+            )
     result = connection.exec_driver_sql(sql, [(*row, stored) for row in rows])
     return int(result.rowcount)
 

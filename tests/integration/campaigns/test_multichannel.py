@@ -141,6 +141,14 @@ def test_email_only_campaign_sends_the_email_and_no_sms(
 ) -> None:
     _audience(engine)
     campaign_id = _launch(engine, mc_settings, "email", text=None)
+    with session_scope(engine) as session:  # planning's bulk write keeps headers an object
+        headers = session.scalars(
+            select(Message.headers).where(
+                Message.campaign_id == campaign_id, Message.headers.is_not(None)
+            )
+        ).all()
+    assert headers
+    assert all(isinstance(value, dict) and value for value in headers)
     run_dispatcher(engine, mc_settings, at=LATER)
     result = by_channel(engine, campaign_id)
     assert {channel for _, channel in result} == {"email"}

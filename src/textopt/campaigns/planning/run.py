@@ -89,17 +89,18 @@ def _run(
     before = _planned_count(session, campaign.id) if write else 0
     if run.by_class():
         classes = ClassPlanner(run, recipients, tally)
-        if writer is not None:
-            writer.by_class(_fast_constants(run, recipients.channels[Channel.SMS].provider))
-        # every read goes through `reads`; the writer writes through `session`
+        # every read goes through `reads`; the writer writes through `session` (its
+        # temporary tables once the reader has its snapshot: creating them is a write)
         with reading_session(session, beside=writer is not None and writer.threads) as reads:
+            if writer is not None:
+                writer.by_class(_fast_constants(run, recipients.channels[Channel.SMS].provider))
             _plan_by_class(
                 reads, recipients, classes, writer, batch_size=batch_size, progress=progress
             )
-        if writer is not None:
-            writer.close()
     else:
         _plan_one_by_one(session, run, recipients, writer, batch_size=batch_size, progress=progress)
+    if writer is not None:
+        writer.close()
     if write:
         report.written = _planned_count(session, campaign.id) - before
     return report

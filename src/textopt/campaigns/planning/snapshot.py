@@ -1,4 +1,5 @@
-"""A reading session beside the planning transaction, where SQLite allows one."""
+"""A reading session beside the planning transaction: SQLite's WAL reader, or a PostgreSQL
+connection on the planning transaction's exported snapshot."""
 
 from __future__ import annotations
 
@@ -19,8 +20,15 @@ def snapshot_session(session: Session) -> Session | None:
     while the previous one is written. It sees exactly what the planning transaction sees
     only while that transaction has written nothing yet: the transaction holds the write
     lock, so nobody else can commit meanwhile. An in-memory database has one connection.
+
+    PostgreSQL: a second connection imports the planning transaction's snapshot
+    (`pg_export_snapshot`, `SET TRANSACTION SNAPSHOT`), so it sees exactly what that
+    transaction saw when planning began, as long as the transaction had written nothing
+    then (no transaction id yet): its own writes are invisible to any other connection.
     """
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _postgres_snapshot(session)
     if connection.dialect.name != "sqlite":
         return None
     if connection.engine.url.database in (None, "", ":memory:"):
@@ -33,6 +41,17 @@ def snapshot_session(session: Session) -> Session | None:
     if reader.connection.driver_connection is driver:  # a pool of one connection
         reader.close()
         return None
+    return Session(bind=reader)
+
+
+def _postgres_snapshot(session: Session) -> Session | None:
+    connection = session.connection()
+    if connection.exec_driver_sql("SELECT txid_current_if_assigned()").scalar() is not None:
+        return None  # the transaction wrote: only its own connection sees that
+    exported = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+    reader = connection.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    # the transaction's first statement: it reads from the exported snapshot on
+    reader.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{exported}'")
     return Session(bind=reader)
 
 
