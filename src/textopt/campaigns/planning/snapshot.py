@@ -46,6 +46,8 @@ def snapshot_session(session: Session) -> Session | None:
 
 def _postgres_snapshot(session: Session) -> Session | None:
     connection = session.connection()
+    if connection.in_nested_transaction():
+        return None  # PostgreSQL exports no snapshot from a savepoint (a command's, a test's)
     if connection.exec_driver_sql("SELECT txid_current_if_assigned()").scalar() is not None:
         return None  # the transaction wrote: only its own connection sees that
     exported = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
