@@ -7,7 +7,8 @@ the dispatcher's database thread, each in its own transaction:
 - `recover_stale`: messages left in `sending` by a worker that died are resolved;
 - `resolve_orphan_receipts`: receipts that overtook the provider's answer find it;
 - `close_unanswered`: SMS whose receipt never came end as `unknown` (`no_receipt`);
-- `complete_finished_campaigns`: running campaigns with nothing open are completed.
+- `complete_finished_campaigns`: running campaigns with nothing open are completed;
+- `run_flows`: flows' triggers start occurrences, their due steps run (`textopt.flows.jobs`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from textopt.db.engine import session_scope
 from textopt.dispatch.feedback import FeedbackRules
 from textopt.dispatch.receipts import UNANSWERED_EVERY, close_unanswered, resolve_orphan_receipts
 from textopt.dispatch.recovery import recover_stale
+from textopt.flows.jobs import flow_jobs
 from textopt.housekeeping import Job
 from textopt.logs import log_event
 
@@ -94,4 +96,5 @@ def dispatch_jobs(
         Job("resolve_orphan_receipts", OUTBOX_EVERY, resolve_orphans),
         Job("close_unanswered", UNANSWERED_EVERY.total_seconds(), close_without_receipt),
         Job("complete_finished_campaigns", OUTBOX_EVERY, complete_campaigns),
+        *flow_jobs(engine, settings, clock=clock),
     ]
