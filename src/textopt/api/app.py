@@ -23,6 +23,7 @@ from textopt.api import (
     consent,
     contacts,
     events,
+    flows,
     gdpr,
     health,
     hooks,
@@ -143,6 +144,7 @@ def create_app(
         messages,
         events,
         keywords,
+        flows,
         gdpr,
     ):
         app.include_router(module.router)

@@ -97,6 +97,18 @@ OPERATION_IDS: dict[str, str] = {
     "keywords:get_keyword": "keywords_get",
     "keywords:update_keyword": "keywords_update",
     "keywords:delete_keyword": "keywords_delete",
+    # flows
+    "flows:list_flows": "flows_list",
+    "flows:create_flow": "flows_create",
+    "flows:get_flow": "flows_get",
+    "flows:add_version": "flows_add_version",
+    "flows:get_version": "flows_get_version",
+    "flows:activate_flow": "flows_activate",
+    "flows:pause_flow": "flows_pause",
+    "flows:archive_flow": "flows_archive",
+    "flows:flow_stats_route": "flows_stats",
+    "flows:preview": "flows_preview",
+    "flows:contact_runs": "contacts_flows",
     # gdpr
     "gdpr:export_person": "gdpr_export",
     "gdpr:erase_person": "gdpr_erase",

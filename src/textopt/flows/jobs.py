@@ -48,9 +48,7 @@ def run_flows(
     return started, tally
 
 
-def flow_jobs(
-    engine: Engine, settings: Settings, *, clock: Callable[[], dt.datetime]
-) -> list[Job]:
+def flow_jobs(engine: Engine, settings: Settings, *, clock: Callable[[], dt.datetime]) -> list[Job]:
     """The dispatcher's flows job."""
     owner = runner_identity()
 

@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from textopt.campaigns.audience import audience_select
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentState
@@ -41,7 +40,7 @@ from textopt.flows.models import (
     StepOutcome,
 )
 from textopt.flows.sending import send_email_step
-from textopt.flows.service import definition_of
+from textopt.flows.service import contact_matches, definition_of
 from textopt.flows.steps import send_variables, wait_end
 from textopt.flows.timing import recipient_zone
 from textopt.outbox.models import Message
@@ -393,15 +392,7 @@ def _advance(session: Session, run: FlowRun, batch: _Batch) -> None:
                 sentence=f"until {end.at.astimezone(where):%Y-%m-%d %H:%M %Z}",
             )
         elif isinstance(step, Condition):
-            matches = session.scalar(
-                select(
-                    exists(
-                        audience_select(step.segment, now=now)
-                        .where(Contact.id == contact.id)
-                        .subquery()
-                    )
-                )
-            )
+            matches = contact_matches(session, segment=step.segment, contact_id=contact.id, now=now)
             if not matches:
                 _end(
                     run,

@@ -13,10 +13,12 @@ import functools
 import json
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from textopt.campaigns.audience import audience_select
 from textopt.consent.models import ConsentEvent
+from textopt.contacts.models import Contact
 from textopt.db.ids import parse_id
 from textopt.errors import ConflictError, InvalidTransition, NotFoundError
 from textopt.events.models import ContactEvent
@@ -37,6 +39,7 @@ from textopt.flows.models import (
 __all__ = [
     "add_version",
     "change_state",
+    "contact_matches",
     "create_flow",
     "definition_of",
     "find_flow",
@@ -47,6 +50,7 @@ __all__ = [
     "list_flows",
     "list_runs",
     "run_fields",
+    "run_logs",
     "version_fields",
 ]
 
@@ -249,6 +253,12 @@ def _exit_open_runs(session: Session, *, flow: Flow, now: dt.datetime) -> None:
     )
 
 
+def contact_matches(session: Session, *, segment: str, contact_id: int, now: dt.datetime) -> bool:
+    """Whether the contact matches a segment expression now (a condition step)."""
+    query = audience_select(segment, now=now).where(Contact.id == contact_id)
+    return bool(session.scalar(select(exists(query.subquery()))))
+
+
 def list_runs(
     session: Session, *, contact_id: int | None = None, flow_id: int | None = None, limit: int = 100
 ) -> list[FlowRun]:
@@ -259,6 +269,17 @@ def list_runs(
     if flow_id is not None:
         query = query.where(FlowRun.flow_id == flow_id)
     return list(session.scalars(query))
+
+
+def run_logs(session: Session, *, run_ids: list[int]) -> dict[int, list[FlowStepLog]]:
+    """The step logs of these occurrences, in order, by occurrence (one query)."""
+    logs: dict[int, list[FlowStepLog]] = {run_id: [] for run_id in run_ids}
+    if run_ids:
+        for entry in session.scalars(
+            select(FlowStepLog).where(FlowStepLog.run_id.in_(run_ids)).order_by(FlowStepLog.id)
+        ):
+            logs[entry.run_id].append(entry)
+    return logs
 
 
 def flow_fields(flow: Flow) -> dict[str, Any]:
