@@ -20,6 +20,7 @@ from textopt.cli import (
     db,
     dispatch,
     events,
+    flows,
     gdpr,
     inbound,
     keywords,
@@ -77,6 +78,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(segment.app, name="segment")
 app.add_typer(events.app, name="events")
 app.add_typer(keywords.app, name="keywords")
+app.add_typer(flows.app, name="flows")
 app.add_typer(campaign.app, name="campaign")
 app.command("dispatch")(dispatch.dispatch)
 app.command("send")(dispatch.send)
