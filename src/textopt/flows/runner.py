@@ -41,7 +41,7 @@ from textopt.flows.models import (
 )
 from textopt.flows.sending import send_email_step
 from textopt.flows.service import contact_matches, definition_of
-from textopt.flows.steps import send_variables, wait_end
+from textopt.flows.steps import REFUSED_STATES, send_variables, wait_end
 from textopt.flows.timing import recipient_zone
 from textopt.outbox.models import Message
 from textopt.vocab import Channel, Purpose
@@ -278,7 +278,7 @@ def _send(
 
 
 def _record_send(run: FlowRun, step: Send, number: int, message: Message, batch: _Batch) -> None:
-    if message.status != "blocked":
+    if message.status not in REFUSED_STATES:
         batch.log(run, StepOutcome.SENT, step=number, message_id=message.id)
         batch.tally.sent += 1
         return

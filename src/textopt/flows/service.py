@@ -13,7 +13,7 @@ import functools
 import json
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import String, cast, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import audience_select
@@ -44,6 +44,7 @@ __all__ = [
     "definition_of",
     "find_flow",
     "flow_fields",
+    "forget_runs_of",
     "get_flow_or_raise",
     "get_version_or_raise",
     "latest_version",
@@ -269,6 +270,27 @@ def list_runs(
     if flow_id is not None:
         query = query.where(FlowRun.flow_id == flow_id)
     return list(session.scalars(query))
+
+
+def forget_runs_of(session: Session, *, contact_ids: list[int], now: dt.datetime) -> None:
+    """An erasure: the contacts' occurrences end and keep no trigger data nor key (an
+    event's properties, an appointment's id); their counts stay in the stats."""
+    if not contact_ids:
+        return
+    session.execute(
+        update(FlowRun)
+        .where(FlowRun.contact_id.in_(contact_ids), FlowRun.state == FlowRunState.ACTIVE)
+        .values(state=FlowRunState.EXITED, exit_reason="contact_erased", ended_at=now)
+    )
+    session.execute(
+        update(FlowRun)
+        .where(FlowRun.contact_id.in_(contact_ids))
+        .values(
+            trigger={},
+            occurrence_key=literal("erased:") + cast(FlowRun.id, String),
+            updated_at=now,
+        )
+    )
 
 
 def run_logs(session: Session, *, run_ids: list[int]) -> dict[int, list[FlowStepLog]]:
