@@ -4,6 +4,8 @@ errors that name the step and the field."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +153,11 @@ def test_an_event_property_needs_an_event_trigger() -> None:
 def test_a_file_that_is_not_toml_says_so() -> None:
     with pytest.raises(ValidationError, match="not valid TOML"):
         definition_from_toml("name = ")
+
+
+def test_every_example_of_the_documentation_reads() -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "flows.md"
+    examples = re.findall(r"```toml\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    assert len(examples) >= 3
+    for example in examples:
+        assert definition_from_toml(example).steps
