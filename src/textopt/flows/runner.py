@@ -38,6 +38,7 @@ from textopt.flows.models import (
     FlowStepLog,
     FlowVersion,
     StepOutcome,
+    log_row,
 )
 from textopt.flows.sending import send_email_step
 from textopt.flows.service import contact_matches, definition_of
@@ -129,17 +130,17 @@ class _Batch:
         message_id: int | None = None,
     ) -> None:
         self.logs.append(
-            {
-                "run_id": run.id,
-                "flow_id": run.flow_id,
-                "version_id": run.version_id,
-                "step": step,
-                "outcome": outcome,
-                "reason": reason,
-                "reason_text": sentence,
-                "message_id": message_id,
-                "at": self.now,
-            }
+            log_row(
+                run_id=run.id,
+                flow_id=run.flow_id,
+                version_id=run.version_id,
+                step=step,
+                outcome=outcome,
+                at=self.now,
+                reason=reason,
+                sentence=sentence,
+                message_id=message_id,
+            )
         )
 
 
@@ -283,25 +284,6 @@ def _record_send(run: FlowRun, step: Send, number: int, message: Message, batch:
         batch.tally.sent += 1
         return
     reason = message.reason or "blocked"
-    if step.purpose == Purpose.MARKETING and reason in _REFUSALS:
-        batch.log(
-            run,
-            StepOutcome.SKIPPED,
-            step=number,
-            reason=reason,
-            sentence=message.reason_text,
-            message_id=message.id,
-        )
-        batch.tally.skipped += 1
-        _end(
-            run,
-            batch,
-            state=FlowRunState.EXITED,
-            step=number,
-            reason=reason,
-            sentence=message.reason_text,
-        )
-        return
     batch.log(
         run,
         StepOutcome.SKIPPED,
@@ -312,6 +294,15 @@ def _record_send(run: FlowRun, step: Send, number: int, message: Message, batch:
     )
     batch.tally.skipped += 1
     batch.tally.reasons[reason] = batch.tally.reasons.get(reason, 0) + 1
+    if step.purpose == Purpose.MARKETING and reason in _REFUSALS:  # the person said no
+        _end(
+            run,
+            batch,
+            state=FlowRunState.EXITED,
+            step=number,
+            reason=reason,
+            sentence=message.reason_text,
+        )
 
 
 def _advance(session: Session, run: FlowRun, batch: _Batch) -> None:

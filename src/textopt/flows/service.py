@@ -34,6 +34,7 @@ from textopt.flows.models import (
     FlowStepLog,
     FlowVersion,
     StepOutcome,
+    log_row,
 )
 
 __all__ = [
@@ -226,17 +227,16 @@ def _exit_open_runs(session: Session, *, flow: Flow, now: dt.datetime) -> None:
     session.execute(
         insert(FlowStepLog),
         [
-            {
-                "run_id": run_id,
-                "flow_id": flow.id,
-                "version_id": version_id,
-                "step": step,
-                "outcome": StepOutcome.EXITED,
-                "reason": "flow_archived",
-                "reason_text": "the flow was archived",
-                "message_id": None,
-                "at": now,
-            }
+            log_row(
+                run_id=run_id,
+                flow_id=flow.id,
+                version_id=version_id,
+                step=step,
+                outcome=StepOutcome.EXITED,
+                at=now,
+                reason="flow_archived",
+                sentence="the flow was archived",
+            )
             for run_id, version_id, step in open_runs
         ],
     )

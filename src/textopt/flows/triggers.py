@@ -46,6 +46,7 @@ from textopt.flows.models import (
     FlowState,
     FlowStepLog,
     StepOutcome,
+    log_row,
 )
 from textopt.flows.service import definition_of, latest_version
 from textopt.flows.timing import next_yearly, parse_date_value, recipient_zone
@@ -134,17 +135,14 @@ def start_runs(
             session.execute(
                 insert(FlowStepLog),
                 [
-                    {
-                        "run_id": run_id,
-                        "flow_id": flow.id,
-                        "version_id": version_id,
-                        "step": 0,
-                        "outcome": StepOutcome.ENTERED,
-                        "reason": None,
-                        "reason_text": None,
-                        "message_id": None,
-                        "at": now,
-                    }
+                    log_row(
+                        run_id=run_id,
+                        flow_id=flow.id,
+                        version_id=version_id,
+                        step=0,
+                        outcome=StepOutcome.ENTERED,
+                        at=now,
+                    )
                     for run_id in ids
                 ],
             )
