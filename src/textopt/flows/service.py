@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import String, cast, delete, exists, func, insert, literal, select, update
+from sqlalchemy import String, cast, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import audience_select
@@ -40,7 +41,7 @@ from textopt.flows.models import (
 __all__ = [
     "add_version",
     "change_state",
-    "contact_matches",
+    "contacts_matching",
     "create_flow",
     "definition_of",
     "find_flow",
@@ -254,10 +255,14 @@ def _exit_open_runs(session: Session, *, flow: Flow, now: dt.datetime) -> None:
     )
 
 
-def contact_matches(session: Session, *, segment: str, contact_id: int, now: dt.datetime) -> bool:
-    """Whether the contact matches a segment expression now (a condition step)."""
-    query = audience_select(segment, now=now).where(Contact.id == contact_id)
-    return bool(session.scalar(select(exists(query.subquery()))))
+def contacts_matching(
+    session: Session, *, segment: str, contact_ids: Collection[int], now: dt.datetime
+) -> set[int]:
+    """Which of these contacts match a segment expression now (condition steps; one query)."""
+    if not contact_ids:
+        return set()
+    query = audience_select(segment, now=now).where(Contact.id.in_(list(contact_ids)))
+    return set(session.scalars(query))
 
 
 def list_runs(

@@ -245,3 +245,29 @@ def test_a_paused_flow_starts_and_moves_nothing(
     started, tally = run_at(engine, campaign_settings, WEDNESDAY_10H + dt.timedelta(minutes=1))
     assert (started, tally.claimed) == (0, 0)
     assert flow_messages(engine) == []
+
+
+def test_a_condition_lets_the_matching_contacts_on_and_ends_the_others(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    flow = {
+        "name": "VIP seulement",
+        "trigger": {"kind": "event", "event": "visited"},
+        "steps": [
+            {"kind": "condition", "segment": "tag:vip"},
+            _send(text="Merci de votre visite"),
+        ],
+    }
+    with session_scope(engine) as s:
+        active_flow(s, flow, now=WEDNESDAY_10H)
+        vip = add_contact(s, "+33612340021", consent_at=None, tags=("vip",))
+        other = add_contact(s, "+33612340022", consent_at=None, tags=("client",))
+        for contact in (vip, other):
+            add_event(s, campaign_settings, contact, "visited", now=WEDNESDAY_10H)
+        vip_id = vip.id
+    run_at(engine, campaign_settings, WEDNESDAY_10H)
+    assert [m.contact_id for m in flow_messages(engine)] == [vip_id]
+    assert sorted((r.state, r.exit_reason) for r in runs(engine)) == [
+        ("completed", None),
+        ("exited", "condition_false"),
+    ]
