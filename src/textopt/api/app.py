@@ -28,6 +28,7 @@ from textopt.api import (
     hooks,
     keywords,
     messages,
+    questions,
     segments,
 )
 from textopt.api import metrics as metrics_routes
@@ -142,6 +143,7 @@ def create_app(
         campaigns,
         messages,
         events,
+        questions,
         keywords,
         gdpr,
     ):

@@ -241,16 +241,24 @@ def _state(question: Question, message_status: str, now: dt.datetime) -> str:
 
 
 def list_questions(
-    session: Session, *, contact_id: int, now: dt.datetime, limit: int = 50
+    session: Session,
+    *,
+    contact_id: int,
+    now: dt.datetime,
+    before_id: int | None = None,
+    limit: int = 50,
 ) -> list[QuestionView]:
-    """A contact's questions, the latest asked first, each with where it stands."""
+    """A contact's questions, the latest first (by descending id, a keyset cursor: those
+    before `before_id`), each with where it stands."""
     query = (
         select(Question, Message.status)
         .join(Message, Message.id == Question.message_id)
         .where(Question.contact_id == contact_id)
-        .order_by(Question.asked_at.desc(), Question.id.desc())
+        .order_by(Question.id.desc())
         .limit(max(1, min(limit, 1_000)))
     )
+    if before_id is not None:
+        query = query.where(Question.id < before_id)
     return [
         QuestionView(question, status, _state(question, status, now))
         for question, status in session.execute(query)
