@@ -13,10 +13,11 @@ one whose message the person received last.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from textopt.contacts.fields import check_storable
@@ -40,6 +41,7 @@ __all__ = [
     "QuestionView",
     "ask_question",
     "check_ask",
+    "delete_questions_of",
     "latest_open_question",
     "list_questions",
     "question_fields",
@@ -283,3 +285,12 @@ def question_fields(view: QuestionView) -> dict[str, Any]:
         "inbound_message_id": q.inbound_message_id,
         "event_id": q.event_id,
     }
+
+
+def delete_questions_of(session: Session, *, contact_ids: Collection[int]) -> int:
+    """Delete every question of these contacts (an erasure: a reference names an
+    appointment of the person); returns how many."""
+    if not contact_ids:
+        return 0
+    result = session.execute(delete(Question).where(Question.contact_id.in_(list(contact_ids))))
+    return int(result.rowcount)  # type: ignore[attr-defined]
