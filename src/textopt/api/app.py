@@ -22,12 +22,14 @@ from textopt.api import (
     campaigns,
     consent,
     contacts,
+    conversations,
     events,
     gdpr,
     health,
     hooks,
     keywords,
     messages,
+    preferences,
     segments,
 )
 from textopt.api import metrics as metrics_routes
@@ -144,6 +146,8 @@ def create_app(
         events,
         keywords,
         gdpr,
+        conversations,
+        preferences,
     ):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)

@@ -115,6 +115,15 @@ OPERATION_IDS: dict[str, str] = {
     # health
     "health:health": "health",
     "metrics:metrics": "metrics",
+    # conversations (the inbox) and preferences set by the team
+    "conversations:list_conversations": "conversations_list",
+    "conversations:get_conversation": "conversations_get",
+    "conversations:reply": "conversations_reply",
+    "conversations:assign": "conversations_assign",
+    "conversations:close": "conversations_close",
+    "conversations:reopen": "conversations_reopen",
+    "conversations:read": "conversations_read",
+    "preferences:put_preferences": "contacts_set_preferences",
 }
 
 

@@ -16,6 +16,7 @@ from textopt.webhooks.models import WebhookEvent
 from textopt.webhooks.schemas import (
     CampaignCompletedEvent,
     ContactOptedOutEvent,
+    MessageReceivedEvent,
     MessageStatusChangedEvent,
 )
 
@@ -57,7 +58,7 @@ def _declare(
 
 
 def declare_webhooks(app: FastAPI) -> None:
-    """Add the three events textopt sends to `app`'s `webhooks` section."""
+    """Add the events textopt sends to `app`'s `webhooks` section."""
 
     @_declare(app, WebhookEvent.MESSAGE_STATUS, "A message's status changed")
     def message_status_changed(
@@ -76,3 +77,10 @@ def declare_webhooks(app: FastAPI) -> None:
         body: CampaignCompletedEvent, signature: Signature, event_id: EventId, attempt: Attempt
     ) -> None:
         """Every message of a running campaign is final."""
+
+    @_declare(app, WebhookEvent.MESSAGE_RECEIVED, "A person's message was received")
+    def message_received(
+        body: MessageReceivedEvent, signature: Signature, event_id: EventId, attempt: Attempt
+    ) -> None:
+        """Stored in the same transaction as the message, whatever it says; its conversation
+        opened or reopened with it."""

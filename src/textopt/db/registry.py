@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "textopt.links.models",
     "textopt.optin.models",
     "textopt.events.models",
+    "textopt.conversations.models",
 )
 
 

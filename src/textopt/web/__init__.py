@@ -26,6 +26,7 @@ from textopt.web import (
     pages_drafts,
     pages_home,
     pages_import,
+    pages_inbox,
     pages_keywords,
     pages_public,
     pages_settings,
@@ -127,6 +128,7 @@ def mount_web(app: FastAPI) -> None:
         pages_drafts,
         pages_campaigns,
         pages_keywords,
+        pages_inbox,
         pages_settings,
         pages_public,
     ):

@@ -20,6 +20,7 @@ class WebhookEvent(StrEnum):
     MESSAGE_STATUS = "message.status_changed"  # submitted, delivered, failed, expired, unknown
     OPT_OUT = "contact.opted_out"  # a consent revocation reached the ledger
     CAMPAIGN_COMPLETED = "campaign.completed"  # nothing left to send; receipts may follow
+    MESSAGE_RECEIVED = "message.received"  # a person's message was stored (any content)
 
 
 class DeliveryStatus(StrEnum):
