@@ -4,6 +4,7 @@ and reopen. Everything needs the `inbox` permission (what people wrote is person
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -70,6 +71,8 @@ def _conversation_page(
     now = utcnow()
     window = replies.reply_window(session, conversation=conversation, now=now)
     _ = request_translator(request)
+    # the navigation counts what is unread once this conversation is read
+    request.state.viewer = dataclasses.replace(viewer, unread=service.unread_total(session))
     return render(
         request,
         "conversation.html",
