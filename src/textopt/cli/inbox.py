@@ -3,16 +3,19 @@ close, reopen, mark read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from textopt.cli.common import console, print_json, session
 from textopt.cli.display import human_instant
 from textopt.cli.users import cli_actor
 from textopt.config import get_settings
 from textopt.conversations import replies, service
+from textopt.conversations.models import Conversation
 from textopt.conversations.replies import ReplyKind
 from textopt.db.base import utcnow
 
@@ -171,42 +174,46 @@ def assign(
     as_json: JsonOption = False,
 ) -> None:
     """Assign the conversation to a user, or to nobody."""
-    with session() as s:
-        found = service.assign_conversation(
+    _change(
+        lambda s: service.assign_conversation(
             s, actor=cli_actor(), conversation_id=conversation, user=user, now=utcnow()
-        )
-        data = service.summary_of(s, conversation=found).as_dict()
-    _done(data, as_json)
+        ),
+        as_json,
+    )
 
 
 @app.command("close")
 def close(conversation: ConversationArgument, as_json: JsonOption = False) -> None:
     """Close the conversation; the person's next message reopens it."""
-    with session() as s:
-        found = service.close_conversation(
+    _change(
+        lambda s: service.close_conversation(
             s, actor=cli_actor(), conversation_id=conversation, now=utcnow()
-        )
-        data = service.summary_of(s, conversation=found).as_dict()
-    _done(data, as_json)
+        ),
+        as_json,
+    )
 
 
 @app.command("reopen")
 def reopen(conversation: ConversationArgument, as_json: JsonOption = False) -> None:
     """Reopen a closed conversation."""
-    with session() as s:
-        found = service.reopen_conversation(
+    _change(
+        lambda s: service.reopen_conversation(
             s, actor=cli_actor(), conversation_id=conversation, now=utcnow()
-        )
-        data = service.summary_of(s, conversation=found).as_dict()
-    _done(data, as_json)
+        ),
+        as_json,
+    )
 
 
 @app.command("read")
 def read(conversation: ConversationArgument, as_json: JsonOption = False) -> None:
     """Mark everything in the conversation read."""
+    _change(lambda s: service.mark_read(s, conversation_id=conversation, now=utcnow()), as_json)
+
+
+def _change(command: Callable[[Session], Conversation], as_json: bool) -> None:
+    """Run one command on a conversation and show the conversation as it is then."""
     with session() as s:
-        found = service.mark_read(s, conversation_id=conversation, now=utcnow())
-        data = service.summary_of(s, conversation=found).as_dict()
+        data = service.summary_of(s, conversation=command(s)).as_dict()
     _done(data, as_json)
 
 

@@ -5,7 +5,7 @@ and reopen. Everything needs the `inbox` permission (what people wrote is person
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -198,25 +198,22 @@ def assign(
     return RedirectResponse(f"/app/inbox/{conversation_id}?notice={notice}", status_code=303)
 
 
-@router.post("/app/inbox/{conversation_id}/close")
-def close(
-    conversation_id: RowId, viewer: WebViewer, session: DbSession, csrf_token: CsrfField = None
-) -> Response:
-    """Close the conversation; the person's next message reopens it."""
-    check_form(viewer, csrf_token, Scope.INBOX)
-    service.close_conversation(
-        session, actor=viewer.actor, conversation_id=conversation_id, now=utcnow()
-    )
-    return RedirectResponse(f"/app/inbox/{conversation_id}?notice=closed", status_code=303)
+_STATE_CHANGES = {
+    "close": (service.close_conversation, "closed"),
+    "reopen": (service.reopen_conversation, "reopened"),
+}
 
 
-@router.post("/app/inbox/{conversation_id}/reopen")
-def reopen(
-    conversation_id: RowId, viewer: WebViewer, session: DbSession, csrf_token: CsrfField = None
+@router.post("/app/inbox/{conversation_id}/{action}")
+def change_state(
+    conversation_id: RowId,
+    action: Literal["close", "reopen"],
+    viewer: WebViewer,
+    session: DbSession,
+    csrf_token: CsrfField = None,
 ) -> Response:
-    """Reopen a closed conversation."""
+    """Close the conversation (the person's next message reopens it), or reopen it."""
     check_form(viewer, csrf_token, Scope.INBOX)
-    service.reopen_conversation(
-        session, actor=viewer.actor, conversation_id=conversation_id, now=utcnow()
-    )
-    return RedirectResponse(f"/app/inbox/{conversation_id}?notice=reopened", status_code=303)
+    command, notice = _STATE_CHANGES[action]
+    command(session, actor=viewer.actor, conversation_id=conversation_id, now=utcnow())
+    return RedirectResponse(f"/app/inbox/{conversation_id}?notice={notice}", status_code=303)

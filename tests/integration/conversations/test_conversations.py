@@ -123,6 +123,7 @@ def test_a_closed_conversation_is_reopened_by_the_next_message_and_changes_are_a
     assert [
         s.conversation.id for s in list_conversations(session, show="mine", user_id=user.id)
     ] == [conversation.id]
+    assert list_conversations(session, show="mine", user_id=None) == []  # nobody's own
     mark_read(session, conversation_id=conversation.id, now=NIGHT)
     close_conversation(session, actor=OPERATOR, conversation_id=conversation.id, now=NIGHT)
     session.commit()
