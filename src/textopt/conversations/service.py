@@ -41,6 +41,7 @@ __all__ = [
     "ThreadEntry",
     "assign_conversation",
     "close_conversation",
+    "conversation_of_contact",
     "erase_conversations",
     "get_conversation_or_raise",
     "list_conversations",
@@ -310,6 +311,12 @@ def _last_texts(session: Session, conversations: list[Conversation]) -> dict[int
         if conversation_id is not None and conversation_id not in found:
             found[conversation_id] = text
     return found
+
+
+def conversation_of_contact(session: Session, *, contact_id: int) -> Conversation | None:
+    """The contact's conversation, if they ever wrote."""
+    party = party_of(contact_id=contact_id, phone=None)
+    return session.scalars(select(Conversation).where(Conversation.party == party)).first()
 
 
 def unread_total(session: Session) -> int:

@@ -1680,6 +1680,7 @@ FR.update(
         "SMS parts": "parties SMS",
         "unread message": "message non lu",
         "unread messages": "messages non lus",
+        "Open the conversation to answer": "Ouvrir la conversation pour répondre",
         # the inbox's refusals, as patterns (web/error_sentences.py)
         "no conversation with id %(raw_id)s": "aucune conversation avec l’identifiant %(raw_id)s",
         "show: %(raw_value)s is not a list of the inbox (one of %(raw_list)s)": (
