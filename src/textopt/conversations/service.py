@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from textopt.accounts.models import User
+from textopt.accounts.models import ROLE_SCOPES, Role, Scope, User
 from textopt.accounts.service import Actor, get_user_or_raise, record_audit
 from textopt.contacts.models import Contact
 from textopt.conversations.models import (
@@ -40,6 +40,7 @@ __all__ = [
     "ConversationSummary",
     "ThreadEntry",
     "assign_conversation",
+    "can_answer",
     "close_conversation",
     "conversation_of_contact",
     "erase_conversations",
@@ -108,7 +109,8 @@ def open_conversations(session: Session, *, inbound_ids: Sequence[int], now: dt.
         if message.received_at > row["last_inbound_at"]:
             row["last_inbound_at"] = row["last_activity_at"] = message.received_at
     if rows:
-        _upsert(session, rows=list(rows.values()))
+        # in one order, so that two workers storing batches lock the rows alike (no deadlock)
+        _upsert(session, rows=[rows[party] for party in sorted(rows)])
     ids = _ids_by_party(session, parties=list(rows))
     events = [
         (
@@ -428,6 +430,11 @@ def mark_read(session: Session, *, conversation_id: int | str, now: dt.datetime)
     return conversation
 
 
+def can_answer(user: User) -> bool:
+    """Whether `user` may be given conversations: active, with a role that opens the inbox."""
+    return not user.disabled and Scope.INBOX in ROLE_SCOPES[Role(user.role)]
+
+
 def assign_conversation(
     session: Session,
     *,
@@ -444,6 +451,12 @@ def assign_conversation(
         if assignee.disabled:
             raise ValidationError(
                 f"user {assignee.email} is disabled: assign the conversation to someone else",
+                field="user",
+            )
+        if Scope.INBOX not in ROLE_SCOPES[Role(assignee.role)]:
+            raise ValidationError(
+                f"user {assignee.email} cannot open the inbox (role {assignee.role}): "
+                "assign the conversation to a marketer or an admin",
                 field="user",
             )
     conversation.assigned_user_id = assignee.id if assignee else None

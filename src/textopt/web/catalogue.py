@@ -1681,6 +1681,11 @@ FR.update(
         "unread message": "message non lu",
         "unread messages": "messages non lus",
         "Open the conversation to answer": "Ouvrir la conversation pour répondre",
+        "user %(raw_email)s cannot open the inbox (role %(code_role)s): assign the conversation "
+        "to a marketer or an admin": (
+            "l’utilisateur %(raw_email)s ne peut pas ouvrir la messagerie (rôle %(code_role)s) : "
+            "attribuez la conversation à un marketeur ou à un administrateur"
+        ),
         # the inbox's refusals, as patterns (web/error_sentences.py)
         "no conversation with id %(raw_id)s": "aucune conversation avec l’identifiant %(raw_id)s",
         "show: %(raw_value)s is not a list of the inbox (one of %(raw_list)s)": (

@@ -82,7 +82,7 @@ def _conversation_page(
         entries=service.thread(session, conversation=conversation),
         window=window,
         kinds=_KINDS,
-        users=[u for u in list_users(session) if not u.disabled],
+        users=[u for u in list_users(session) if service.can_answer(u)],
         form=form or {},
         error=error,
         notice=_(f"inbox.{notice}") if notice in _NOTICES else None,

@@ -124,6 +124,21 @@ def test_a_closed_conversation_is_reopened_by_the_next_message_and_changes_are_a
         s.conversation.id for s in list_conversations(session, show="mine", user_id=user.id)
     ] == [conversation.id]
     assert list_conversations(session, show="mine", user_id=None) == []  # nobody's own
+    create_user(
+        session,
+        email="reader@example.org",
+        password="a long passphrase",
+        role=Role.VIEWER,
+        created_by=OPERATOR,
+    )
+    with pytest.raises(ValidationError, match="cannot open the inbox"):
+        assign_conversation(
+            session,
+            actor=OPERATOR,
+            conversation_id=conversation.id,
+            user="reader@example.org",
+            now=NIGHT,
+        )
     mark_read(session, conversation_id=conversation.id, now=NIGHT)
     close_conversation(session, actor=OPERATOR, conversation_id=conversation.id, now=NIGHT)
     session.commit()
