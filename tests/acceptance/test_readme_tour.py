@@ -219,3 +219,14 @@ def test_every_command_of_the_readme_tour_runs_on_a_fresh_demo(tmp_path: Path) -
     chosen = _run(["consent", "preferences", stopped.group(1), "--json"], cwd=tmp_path, env=env)
     sms = json.loads(chosen)["preferences"][0]
     assert (sms["channel"], sms["promotions"], sms["reminders"]) == ("sms", "stopped", True)
+    # the demo's inbox: customers answered the sale; one got a reply, two wait unread
+    inbox = json.loads(_run(["inbox", "list", "--json"], cwd=tmp_path, env=env))
+    assert (len(inbox["conversations"]), inbox["unread"]) == (3, 2)
+    answered = [c for c in inbox["conversations"] if c["unread"] == 0]
+    assert len(answered) == 1
+    shown = json.loads(
+        _run(["inbox", "show", str(answered[0]["id"]), "--json"], cwd=tmp_path, env=env)
+    )
+    said = [(m["direction"], m.get("reply_kind")) for m in shown["messages"]]
+    # the sale, the customer's question, the shop's conversational answer (then the letter)
+    assert said.index(("in", None)) < said.index(("out", "conversational"))

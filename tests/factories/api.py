@@ -75,6 +75,10 @@ class ApiClient:
         """PATCH."""
         return self.request("PATCH", url, **options)
 
+    def put(self, url: str, **options: Any) -> httpx.Response:
+        """PUT."""
+        return self.request("PUT", url, **options)
+
     def delete(self, url: str, **options: Any) -> httpx.Response:
         """DELETE."""
         return self.request("DELETE", url, **options)

@@ -47,11 +47,14 @@ class Scope(StrEnum):
     GDPR = "gdpr"  # export and erase a person, export the contact list
     ADMIN = "admin"  # users, API keys, webhook endpoints, the audit log
     METRICS = "metrics"  # `GET /metrics` only (counts, no personal data): for a scraper's key
+    INBOX = "inbox"  # read and answer conversations, assign and close them (`/v1/conversations`)
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.MARKETER: frozenset({Scope.READ, Scope.WRITE, Scope.LAUNCH, Scope.SEND, Scope.EVENTS}),
+    Role.MARKETER: frozenset(
+        {Scope.READ, Scope.WRITE, Scope.LAUNCH, Scope.SEND, Scope.EVENTS, Scope.INBOX}
+    ),
     Role.VIEWER: frozenset({Scope.READ}),
 }
 

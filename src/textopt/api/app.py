@@ -22,6 +22,7 @@ from textopt.api import (
     campaigns,
     consent,
     contacts,
+    conversations,
     events,
     flows,
     gdpr,
@@ -29,6 +30,7 @@ from textopt.api import (
     hooks,
     keywords,
     messages,
+    preferences,
     questions,
     segments,
 )
@@ -148,6 +150,8 @@ def create_app(
         keywords,
         flows,
         gdpr,
+        conversations,
+        preferences,
     ):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)

@@ -130,6 +130,15 @@ OPERATION_IDS: dict[str, str] = {
     # questions messages ask, events imported from a file
     "questions:contact_questions": "contacts_questions",
     "events:import_events_file": "events_import",
+    # conversations (the inbox) and preferences set by the team
+    "conversations:list_conversations": "conversations_list",
+    "conversations:get_conversation": "conversations_get",
+    "conversations:reply": "conversations_reply",
+    "conversations:assign": "conversations_assign",
+    "conversations:close": "conversations_close",
+    "conversations:reopen": "conversations_reopen",
+    "conversations:read": "conversations_read",
+    "preferences:put_preferences": "contacts_set_preferences",
 }
 
 

@@ -16,6 +16,7 @@ from textopt.webhooks.models import WebhookEvent
 from textopt.webhooks.schemas import (
     CampaignCompletedEvent,
     ContactOptedOutEvent,
+    MessageReceivedEvent,
     MessageStatusChangedEvent,
     QuestionAnsweredEvent,
 )
@@ -83,3 +84,10 @@ def declare_webhooks(app: FastAPI) -> None:
         body: QuestionAnsweredEvent, signature: Signature, event_id: EventId, attempt: Attempt
     ) -> None:
         """A reply (OUI, ANNULER…) confirmed or cancelled what a message asked."""
+
+    @_declare(app, WebhookEvent.MESSAGE_RECEIVED, "A person's message was received")
+    def message_received(
+        body: MessageReceivedEvent, signature: Signature, event_id: EventId, attempt: Attempt
+    ) -> None:
+        """Stored in the same transaction as the message, whatever it says; its conversation
+        opened or reopened with it."""

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from textopt.cli import preferences
 from textopt.cli.common import console, digester, parse_instant, print_json, session
 from textopt.cli.display import human_instant, person_zone
 from textopt.config import get_settings
 from textopt.consent import service
 from textopt.consent.models import ConsentAction, ConsentEvent, ConsentProof, ConsentSource
-from textopt.consent.preferences import read_preferences
 from textopt.contacts.models import Contact
 from textopt.contacts.service import find_contact_or_raise
 from textopt.errors import LedgerIntegrityError, ValidationError
@@ -25,6 +25,7 @@ from textopt.vocab import Channel, Purpose
 app = typer.Typer(help="The consent ledger: grant, revoke, history, verify.", no_args_is_help=True)
 texts_app = typer.Typer(help="Versioned consent texts (what people were told).")
 app.add_typer(texts_app, name="texts")
+app.add_typer(preferences.app, name="preferences")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 ChannelOption = Annotated[
@@ -222,34 +223,6 @@ def history(
         )
     console.print(table)
     console.print("current: " + (", ".join(f"{k} {v}" for k, v in current.items()) or "none"))
-
-
-@app.command("preferences")
-def preferences(
-    phone: PhoneArgument = None, email: EmailOption = None, as_json: JsonOption = False
-) -> None:
-    """What a contact (named by number or --email) chose to receive on each channel: promotions,
-    reminders and order updates, and their own frequency limit."""
-    with session() as s:
-        contact = find_contact_or_raise(
-            s, phone=phone, email=email, default_region=get_settings().default_region
-        )
-        chosen = [p.as_dict() for p in read_preferences(s, contact_id=contact.id)]
-    if as_json:
-        print_json({"phone": contact.phone, "email": contact.email, "preferences": chosen})
-        return
-    table = Table(title=f"preferences of {contact.phone or contact.email}")
-    for column in ("channel", "promotions", "how often", "reminders and order updates"):
-        table.add_column(column)
-    for p in chosen:
-        address = "" if p["has_address"] else " (no address)"
-        table.add_row(
-            f"{p['channel']}{address}",
-            p["promotions"],
-            f"at most {p['frequency']}" if p["frequency"] else "as the workspace allows",
-            "kept" if p["reminders"] else "stopped",
-        )
-    console.print(table)
 
 
 @app.command("verify")

@@ -23,6 +23,7 @@ from textopt.cli import (
     flows,
     gdpr,
     inbound,
+    inbox,
     keywords,
     message,
     policy,
@@ -86,6 +87,7 @@ app.command("dispatch")(dispatch.dispatch)
 app.command("send")(dispatch.send)
 message.app.command("show")(dispatch.show_message)
 app.add_typer(inbound.app, name="inbound")
+app.add_typer(inbox.app, name="inbox")
 app.add_typer(users.app, name="users")
 app.add_typer(apikeys.app, name="apikeys")
 app.command("serve")(serve.serve)

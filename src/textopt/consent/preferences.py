@@ -19,19 +19,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from textopt.accounts.service import Actor, record_audit
 from textopt.consent.models import ConsentAction, ConsentSource, ConsentState, FrequencyLimit
 from textopt.consent.service import NewConsentEvent, append_events, current_consent
 from textopt.consent.suppression import Digester
 from textopt.contacts.models import Contact
-from textopt.errors import NotFoundError
+from textopt.errors import ConflictError, NotFoundError
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
     "ChannelPreferences",
     "PreferenceChoice",
+    "merge_choices",
     "preference_events",
     "read_preferences",
     "save_preferences",
+    "set_preferences",
 ]
 
 _LIMIT_ACTION = {
@@ -177,3 +180,77 @@ def save_preferences(
         proof=proof,
     )
     return append_events(session, digest=digest, events=events, now=now)
+
+
+def set_preferences(
+    session: Session,
+    *,
+    actor: Actor,
+    digest: Digester,
+    contact_id: int,
+    choices: Sequence[PreferenceChoice],
+    now: dt.datetime,
+) -> list[int]:
+    """The team records a person's preferences (they asked by phone, at the counter, by
+    email): the same ledger events as the page, with the actor as their source and proof,
+    and an audit entry. Promotions stopped are not resumed here either: that is a consent
+    grant, with its own proof. Returns the new events' ids."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFoundError(f"no contact with id {contact_id}")
+    if contact.erased_at is not None:
+        raise ConflictError(f"contact {contact_id} is erased: it receives nothing, for good")
+    source = ConsentSource.CLI if actor.operator else ConsentSource.API
+    recorded = save_preferences(
+        session,
+        digest=digest,
+        contact_id=contact_id,
+        choices=choices,
+        source=source,
+        now=now,
+        proof={"recorded_by": actor.label, "via": "preferences"},
+    )
+    record_audit(
+        session,
+        actor=actor,
+        action="consent.preferences",
+        target_type="contact",
+        target_id=contact_id,
+        detail={
+            "choices": [
+                {
+                    "channel": str(c.channel),
+                    "promotions": c.promotions,
+                    "reminders": c.reminders,
+                    "frequency": str(c.frequency) if c.frequency else None,
+                }
+                for c in choices
+            ],
+            "events": recorded,
+        },
+    )
+    return recorded
+
+
+def merge_choices(
+    current: Sequence[ChannelPreferences],
+    changes: Mapping[Channel, Mapping[str, Any]],
+) -> list[PreferenceChoice]:
+    """The choices that keep every preference not named in `changes` (channel -> field ->
+    value: `promotions` and `reminders` booleans, `frequency` a FrequencyLimit or None)."""
+    choices = []
+    for held in current:
+        change = changes.get(held.channel)
+        if change is None:
+            continue
+        choices.append(
+            PreferenceChoice(
+                channel=held.channel,
+                promotions=bool(
+                    change.get("promotions", held.promotions in ("subscribed", "pending"))
+                ),
+                reminders=bool(change.get("reminders", held.reminders)),
+                frequency=change.get("frequency", held.frequency),
+            )
+        )
+    return choices

@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "textopt.events.models",
     "textopt.flows.models",
     "textopt.questions.models",
+    "textopt.conversations.models",
 )
 
 

@@ -3,7 +3,8 @@
 A French shop imports its customers (a few thousand, from France, Belgium, the US and the
 UK; some without consent, some who said STOP, some rows invalid), checks its consent ledger,
 previews and launches a winter sale, sends appointment confirmations, dispatches until
-nothing is due and prints the report; then sends a newsletter on two channels (an SMS teaser
+nothing is due and prints the report; customers answer the sale (the inbox: one answered,
+two unread); then sends a newsletter on two channels (an SMS teaser
 to SMS subscribers, the full email to the others). The database is left in `demo/`, with
 `demo/nouveaux-clients.csv`, the new customers the README's tour imports: campaigns 1 to 3
 are the demo's, the tour's own campaign is number 4 (`tests/acceptance/test_readme_tour.py`
@@ -37,6 +38,7 @@ from textopt.db.base import utcnow
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.migrate import upgrade
 from textopt.demo.contacts import FEATURED_FR_NUMBER, FEATURED_US_NUMBER, write_demo_csv
+from textopt.demo.inbox import demo_conversations
 from textopt.dispatch.worker import run_dispatch
 from textopt.vocab import Channel, Purpose
 
@@ -230,6 +232,15 @@ def main() -> None:
             )
         _print_report(data)
 
+    _step("Customers answer the sale: the inbox")
+    demo_conversations(
+        engine,
+        settings,
+        sale_id=sale_id,
+        avoid=(FEATURED_FR_NUMBER, FEATURED_US_NUMBER),
+        console=console,
+    )
+
     letter_id = _newsletter(engine, settings)
 
     seconds = (utcnow() - started).total_seconds()
@@ -242,6 +253,7 @@ def main() -> None:
         f"textopt campaign report {letter_id}   # SMS and email side by side",
         f"textopt campaign why {sale_id} '{FEATURED_US_NUMBER}'",
         "textopt consent verify",
+        "textopt inbox list   # customers who answered the sale",
         "textopt contacts import demo/nouveaux-clients.csv   # then the README's tour",
     ):
         console.print(f"  .venv/bin/{command}")

@@ -24,6 +24,7 @@ from textopt.consent.models import ConsentEvent, ConsentProof, SuppressionReason
 from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.models import Contact, ContactTag
 from textopt.contacts.uploads import purge_person_files
+from textopt.conversations.service import erase_conversations
 from textopt.db.base import utcnow
 from textopt.events.models import ContactEvent
 from textopt.events.service import delete_events_of, event_fields
@@ -184,6 +185,7 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.message_id.in_(messages)))
         erase_inbound(session, contact_ids=chunk, numbers=[])
         forget_runs_of(session, contact_ids=chunk, now=now)
+        erase_conversations(session, contact_ids=chunk, numbers=[])
         # the outbox keeps each message's state and reason for the reports, not its content
         session.execute(
             update(Message)
@@ -269,6 +271,9 @@ def erase_person(
     contact_id = contact.id
     # messages the person sent, also those from before they were a contact
     erase_inbound(
+        session, contact_ids=[contact_id], numbers=[contact.phone] if contact.phone else []
+    )
+    erase_conversations(
         session, contact_ids=[contact_id], numbers=[contact.phone] if contact.phone else []
     )
     _erase_unlinked_messages(session, recipients=[*numbers, *emails])

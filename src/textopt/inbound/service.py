@@ -42,6 +42,7 @@ from textopt.consent.models import SuppressionReason
 from textopt.consent.suppression import Digester, address_digester, suppress_addresses
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
+from textopt.conversations.service import open_conversations
 from textopt.db.base import utcnow
 from textopt.db.engine import upsert_insert
 from textopt.errors import ValidationError
@@ -138,6 +139,8 @@ def store_inbound(
         .returning(InboundMessage.id)
     )
     ids = list(session.scalars(statement, values))
+    # each new message opens its conversation (and its `message.received` webhook) with it
+    open_conversations(session, inbound_ids=ids, now=now)
     # A STOP is honoured from the moment it is stored: the number is suppressed in the same
     # transaction (one statement), so no claim sends it marketing while the ledger event
     # and the confirmation wait their turn in `apply_inbound`.

@@ -27,6 +27,7 @@ from textopt.web import (
     pages_events_import,
     pages_home,
     pages_import,
+    pages_inbox,
     pages_keywords,
     pages_public,
     pages_settings,
@@ -129,6 +130,7 @@ def mount_web(app: FastAPI) -> None:
         pages_drafts,
         pages_campaigns,
         pages_keywords,
+        pages_inbox,
         pages_settings,
         pages_public,
     ):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from textopt.accounts.models import LoginSession, Scope
 from textopt.accounts.service import Actor, user_actor
+from textopt.conversations.service import unread_total
 from textopt.errors import AuthenticationError
 from textopt.http.deps import DbSession, check_csrf, current_login
 
@@ -42,6 +43,7 @@ class Viewer:
     actor: Actor
     login: LoginSession
     csrf: str  # the token every form of the page echoes
+    unread: int = 0  # messages not read in open conversations (the navigation shows it)
 
     def can(self, scope: str) -> bool:
         """Whether the user's role grants `scope` (read, write, launch, send, gdpr, admin)."""
@@ -59,12 +61,14 @@ def viewer_of(request: Request, session: Session) -> Viewer:
     except AuthenticationError as exc:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target) from exc
+    actor = user_actor(user)
     viewer = Viewer(
         email=user.email,
         role=user.role,
-        actor=user_actor(user),
+        actor=actor,
         login=login,
         csrf=login.csrf_token,
+        unread=unread_total(session) if Scope.INBOX in actor.scopes else 0,
     )
     request.state.viewer = viewer
     return viewer

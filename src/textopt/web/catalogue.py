@@ -1713,3 +1713,152 @@ FR.update(
         ),
     }
 )
+
+# The inbox: conversations, replies and the 24-hour conversational window.
+EN.update(
+    {
+        "inbox.filter.open": "Open",
+        "inbox.filter.closed": "Closed",
+        "inbox.filter.mine": "Mine",
+        "inbox.filter.all": "All",
+        "conversation.open": "open",
+        "conversation.closed": "closed",
+        "reply.conversational": "conversational reply",
+        "reply.transactional": "transactional",
+        "reply.marketing": "marketing",
+        "window.expired": "The person's last message is 24 hours old or more: a reply now is "
+        "not conversational.",
+        "window.stopped": "The person's last message is a STOP: a reply now is not conversational.",
+        "window.none": "The person has not written: a reply now is not conversational.",
+        "window.open": "A reply now is conversational.",
+        "inbox.replied": "Reply on its way.",
+        "inbox.held": "Reply written, held by the sending rules: the reason is under it.",
+        "inbox.blocked": "Reply not sent: the reason is under it.",
+        "inbox.assigned": "Conversation assigned.",
+        "inbox.unassigned": "Conversation unassigned.",
+        "inbox.closed": "Conversation closed.",
+        "inbox.reopened": "Conversation reopened.",
+    }
+)
+FR.update(
+    {
+        "Inbox": "Messagerie",
+        "Conversations": "Conversations",
+        "inbox.filter.open": "Ouvertes",
+        "inbox.filter.closed": "Fermées",
+        "inbox.filter.mine": "Les miennes",
+        "inbox.filter.all": "Toutes",
+        "conversation.open": "ouverte",
+        "conversation.closed": "fermée",
+        "reply.conversational": "réponse conversationnelle",
+        "reply.transactional": "transactionnel",
+        "reply.marketing": "marketing",
+        "window.expired": "Le dernier message de la personne date de 24 heures ou plus : une "
+        "réponse maintenant n’est pas conversationnelle.",
+        "window.stopped": "Le dernier message de la personne est un STOP : une réponse "
+        "maintenant n’est pas conversationnelle.",
+        "window.none": "La personne n’a pas écrit : une réponse maintenant n’est pas "
+        "conversationnelle.",
+        "window.open": "Une réponse maintenant est conversationnelle.",
+        "inbox.replied": "Réponse en route.",
+        "inbox.held": "Réponse écrite, retenue par les règles d’envoi : la raison est dessous.",
+        "inbox.blocked": "Réponse non envoyée : la raison est dessous.",
+        "inbox.assigned": "Conversation attribuée.",
+        "inbox.unassigned": "Conversation désattribuée.",
+        "inbox.closed": "Conversation fermée.",
+        "inbox.reopened": "Conversation rouverte.",
+        "The messages people send to your numbers, one conversation per person. A reply within "
+        "24 hours of their last message is conversational: no brand or STOP footer, not counted "
+        "in marketing caps, sent at any hour.": (
+            "Les messages que l’on envoie à vos numéros, une conversation par personne. Une "
+            "réponse dans les 24 heures qui suivent son dernier message est conversationnelle : "
+            "ni marque ni mention STOP, hors plafonds marketing, envoyée à toute heure."
+        ),
+        "Last message": "Dernier message",
+        "Unread": "Non lus",
+        "Assigned to": "Attribuée à",
+        "State": "État",
+        "Last activity": "Dernière activité",
+        "No conversation here.": "Aucune conversation ici.",
+        "Back to the inbox": "Retour à la messagerie",
+        "Not assigned": "Non attribuée",
+        "Contact": "Contact",
+        "Assign to": "Attribuer à",
+        "Nobody": "Personne",
+        "Assign": "Attribuer",
+        "Close the conversation": "Fermer la conversation",
+        "Reopen the conversation": "Rouvrir la conversation",
+        "(erased)": "(effacé)",
+        "Campaign": "Campagne",
+        "goes at": "part le",
+        "No message yet.": "Aucun message pour l’instant.",
+        "Reply": "Répondre",
+        "A reply now is conversational until %(time)s: no brand or STOP footer, sent at any "
+        "hour, not counted in marketing caps.": (
+            "Une réponse maintenant est conversationnelle jusqu’au %(time)s : ni marque ni "
+            "mention STOP, envoyée à toute heure, hors plafonds marketing."
+        ),
+        "Say whether the reply is transactional or marketing: the sending rules apply as to any "
+        "message (marketing needs consent and gets the brand, the STOP footer, the hours and "
+        "the caps).": (
+            "Dites si la réponse est transactionnelle ou marketing : les règles d’envoi "
+            "s’appliquent comme à tout message (le marketing demande le consentement et reçoit "
+            "la marque, la mention STOP, les horaires et les plafonds)."
+        ),
+        "Your reply": "Votre réponse",
+        "Send as": "Envoyer comme",
+        "Choose…": "Choisissez…",
+        "Send the reply": "Envoyer la réponse",
+        "There is no number to reply to (erased, or the contact has none).": (
+            "Il n’y a aucun numéro à qui répondre (effacé, ou le contact n’en a pas)."
+        ),
+        "SMS part": "partie SMS",
+        "SMS parts": "parties SMS",
+        "unread message": "message non lu",
+        "unread messages": "messages non lus",
+        "Open the conversation to answer": "Ouvrir la conversation pour répondre",
+        "user %(raw_email)s cannot open the inbox (role %(code_role)s): assign the conversation "
+        "to a marketer or an admin": (
+            "l’utilisateur %(raw_email)s ne peut pas ouvrir la messagerie (rôle %(code_role)s) : "
+            "attribuez la conversation à un marketeur ou à un administrateur"
+        ),
+        # the inbox's refusals, as patterns (web/error_sentences.py)
+        "no conversation with id %(raw_id)s": "aucune conversation avec l’identifiant %(raw_id)s",
+        "show: %(raw_value)s is not a list of the inbox (one of %(raw_list)s)": (
+            "show : %(raw_value)s n’est pas une liste de la messagerie (parmi %(raw_list)s)"
+        ),
+        "user %(raw_email)s is disabled: assign the conversation to someone else": (
+            "l’utilisateur %(raw_email)s est désactivé : attribuez la conversation à quelqu’un "
+            "d’autre"
+        ),
+        "kind: %(reason)s: choose whether the reply is transactional or marketing": (
+            "type : %(reason)s : choisissez si la réponse est transactionnelle ou marketing"
+        ),
+        "kind: %(reason)s": "type : %(reason)s",
+        "the person's last message is a STOP, so a reply is not conversational": (
+            "le dernier message de la personne est un STOP, une réponse n’est donc pas "
+            "conversationnelle"
+        ),
+        "the person has not written, so a reply is not conversational": (
+            "la personne n’a pas écrit, une réponse n’est donc pas conversationnelle"
+        ),
+        "the person's last message is 24 hours old or more, so a reply is not conversational": (
+            "le dernier message de la personne date de 24 heures ou plus, une réponse n’est "
+            "donc pas conversationnelle"
+        ),
+        "kind: %(raw_value)s is not a kind of reply (conversational, transactional or marketing)": (
+            "type : %(raw_value)s n’est pas un type de réponse (conversational, transactional "
+            "ou marketing)"
+        ),
+        "text: the reply is empty": "texte : la réponse est vide",
+        "text: the reply has %(count)s characters; at most %(limit)s": (
+            "texte : la réponse a %(count)s caractères ; %(limit)s au plus"
+        ),
+        "the person has no number to reply to (erased, or the contact has none)": (
+            "la personne n’a aucun numéro à qui répondre (effacé, ou le contact n’en a pas)"
+        ),
+        "contact %(raw_id)s is erased: it receives nothing, for good": (
+            "le contact %(raw_id)s est effacé : il ne reçoit plus rien, pour toujours"
+        ),
+    }
+)

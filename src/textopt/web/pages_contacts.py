@@ -6,12 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from textopt.accounts.models import Scope
 from textopt.campaigns.overview import contact_messages
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.preferences import read_preferences
 from textopt.consent.suppression import Digester
 from textopt.contacts import service as contacts
+from textopt.conversations.service import conversation_of_contact
 from textopt.db.base import utcnow
 from textopt.dispatch.feedback import get_number_failures
 from textopt.events.service import latest_events
@@ -90,6 +92,11 @@ def contact_page(
         ledger=consent.history(session, contact_id=contact.id),
         messages=contact_messages(session, contact_id=contact.id),
         inbound=list_inbound(session, contact_id=contact.id),
+        conversation=(
+            conversation_of_contact(session, contact_id=contact.id)
+            if viewer.can(Scope.INBOX)
+            else None
+        ),
         clicks=clicks_by_contact(session, contact_id=contact.id),
         events=events[:_EVENTS],
         more_events=len(events) > _EVENTS,

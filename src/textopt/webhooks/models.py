@@ -21,6 +21,7 @@ class WebhookEvent(StrEnum):
     OPT_OUT = "contact.opted_out"  # a consent revocation reached the ledger
     CAMPAIGN_COMPLETED = "campaign.completed"  # nothing left to send; receipts may follow
     QUESTION_ANSWERED = "question.answered"  # a reply confirmed or cancelled what was asked
+    MESSAGE_RECEIVED = "message.received"  # a person's message was stored (any content)
 
 
 class DeliveryStatus(StrEnum):

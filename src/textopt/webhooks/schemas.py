@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "BODY_VERSION",
@@ -20,6 +20,8 @@ __all__ = [
     "CampaignCompletedEvent",
     "ContactOptedOutData",
     "ContactOptedOutEvent",
+    "MessageReceivedData",
+    "MessageReceivedEvent",
     "MessageStatusChangedData",
     "MessageStatusChangedEvent",
     "QuestionAnsweredData",
@@ -107,3 +109,28 @@ class QuestionAnsweredEvent(_Envelope):
 
     type: Literal["question.answered"]
     data: QuestionAnsweredData
+
+
+class MessageReceivedData(BaseModel):
+    """A person's message was stored, whatever it says (STOP and keywords included)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    inbound_id: int = Field(description="The stored inbound message's id")
+    conversation_id: int | None = Field(
+        description="Its conversation; null when the sender is no phone number"
+    )
+    contact_id: int | None = Field(description="Null when no contact has the number")
+    from_: str | None = Field(alias="from", description="The sender as the provider gave it")
+    to: str = Field(description="Our number or short code it was sent to")
+    text: str
+    keyword: str = Field(description="stop, start, help, confirm or none")
+    provider: str = Field(description="The provider account it came through")
+    received_at: dt.datetime
+
+
+class MessageReceivedEvent(_Envelope):
+    """`message.received`."""
+
+    type: Literal["message.received"]
+    data: MessageReceivedData

@@ -62,6 +62,7 @@ def test_the_outbound_webhooks_are_described_with_their_versioned_bodies(
         "contact.opted_out",
         "campaign.completed",
         "question.answered",
+        "message.received",
     }
     components = schema["components"]["schemas"]
     for name, item in hooks.items():

@@ -177,6 +177,28 @@ function segmentCounter(area) {
   if (area.value) refresh();
 }
 
+// The inbox's reply box: how the reply will go (conversational or not) and its SMS parts.
+function replyPreview(area) {
+  const out = document.getElementById(area.dataset.replyLive);
+  const kind = document.getElementById(area.dataset.replyKind);
+  const refresh = debounce(async () => {
+    if (!area.value.trim()) {
+      out.textContent = "";
+      return;
+    }
+    const query = `text=${encodeURIComponent(area.value)}&kind=${encodeURIComponent(kind.value)}`;
+    const response = await fetch(`${area.dataset.replyPreview}?${query}`, {
+      credentials: "same-origin",
+    });
+    const data = await response.json();
+    out.textContent = data.error ? data.error : data.label;
+    out.className = data.error ? "live warn" : "live";
+  }, 300);
+  area.addEventListener("input", refresh);
+  kind.addEventListener("change", refresh);
+  if (area.value) refresh();
+}
+
 // An import running in the background: the bar follows its job until it ends, then the
 // page reloads to show the result the server writes (in the viewer's language).
 function importProgress(card) {
@@ -205,6 +227,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("composer");
   if (form) composer(form);
   for (const area of document.querySelectorAll("textarea[data-count-target]")) segmentCounter(area);
+  for (const area of document.querySelectorAll("textarea[data-reply-preview]")) replyPreview(area);
   // A form that cannot be undone (deleting a draft) asks first.
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

@@ -1,0 +1,1 @@
+"""Conversations: a person's inbound and outbound messages as one thread the team answers."""
