@@ -161,6 +161,7 @@ def _read_batch(
     if exit_types:
         for row in session.execute(
             select(
+                ContactEvent.id,
                 ContactEvent.contact_id,
                 ContactEvent.type,
                 ContactEvent.properties,
@@ -182,12 +183,23 @@ def _read_batch(
     return _Batch(settings, now, definitions, contacts, exits, revoked, RunTally(claimed=len(runs)))
 
 
+def _after_start(row: Any, run: FlowRun) -> bool:
+    """Whether an event came after what started `run`: after its trigger event happened
+    (a cancellation recorded before the trigger was read counts), else after it started."""
+    started = run.trigger.get("occurred_at") if run.trigger.get("event_id") else None
+    if started is None:
+        return bool(row.received_at >= run.started_at)
+    return bool(
+        row.id != run.trigger["event_id"] and row.occurred_at >= dt.datetime.fromisoformat(started)
+    )
+
+
 def _exit_event(run: FlowRun, definition: FlowDefinition, batch: _Batch) -> str | None:
-    """The exit event that ends `run`: one of `exit_on`, recorded after the occurrence
-    started, with the same occurrence key when the trigger has one."""
+    """The exit event that ends `run`: one of `exit_on` that came after what started it,
+    with the same occurrence key when the trigger has one."""
     key_name = definition.trigger.key
     for row in batch.exits.get(run.contact_id, ()):
-        if row.type not in definition.exit_on or row.received_at < run.started_at:
+        if row.type not in definition.exit_on or not _after_start(row, run):
             continue
         if key_name is not None:
             wanted = (run.trigger.get("properties") or {}).get(key_name)
