@@ -107,6 +107,11 @@ def test_a_toml_flow_reads_into_its_parts_and_back() -> None:
         ),
         ([{"kind": "wait", "duration": "1h"}], "steps", "a flow needs at least one send step"),
         (
+            [{"kind": "send", "purpose": "marketing", "template": "Bonjour {{ first_name"}],
+            "steps[0].template",
+            "step 1 (send): the template does not read",
+        ),
+        (
             [{"kind": "send", "purpose": "marketing", "template": "x", "validity": "1m"}],
             "steps[0].validity",
             "at least 5m",
