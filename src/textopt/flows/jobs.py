@@ -48,7 +48,7 @@ def run_flows(
     with session_scope(engine) as session:
         started = scan_triggers(session, default_zone=settings.workspace_timezone, now=now)
     tally = run_due(
-        lambda: session_scope(engine),
+        engine,
         settings=settings,
         owner=owner or runner_identity(),
         now=now,

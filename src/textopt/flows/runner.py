@@ -20,13 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import Engine, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentState
 from textopt.contacts.models import Contact
+from textopt.db.engine import session_scope
 from textopt.errors import TextoptError
 from textopt.events.models import ContactEvent
 from textopt.flows.definition import Condition, FlowDefinition, Send, Wait
@@ -487,7 +488,7 @@ def advance_runs(
 
 
 def run_due(
-    session_scope_factory: Any,
+    engine: Engine,
     *,
     settings: Settings,
     owner: str,
@@ -496,15 +497,14 @@ def run_due(
     max_batches: int = 50,
 ) -> RunTally:
     """Claim and advance due occurrences batch after batch until none is due (or
-    `max_batches`), each claim and each batch in its own transaction
-    (`session_scope_factory()` opens one and commits it)."""
+    `max_batches`), each claim and each batch in its own transaction."""
     total = RunTally()
     for _ in range(max_batches):
-        with session_scope_factory() as session:
+        with session_scope(engine) as session:
             ids = claim_runs(session, owner=owner, now=now, limit=limit)
         if not ids:
             break
-        with session_scope_factory() as session:
+        with session_scope(engine) as session:
             total.add(advance_runs(session, settings=settings, ids=ids, owner=owner, now=now))
         if len(ids) < limit:
             break
