@@ -30,7 +30,7 @@ from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
 from textopt.errors import TextoptError
 from textopt.events.models import ContactEvent
-from textopt.flows.definition import Condition, FlowDefinition, Send, Wait
+from textopt.flows.definition import Condition, FlowDefinition, Send, TriggerKind, Wait
 from textopt.flows.models import (
     Flow,
     FlowRun,
@@ -44,7 +44,7 @@ from textopt.flows.models import (
 from textopt.flows.sending import send_email_step
 from textopt.flows.service import contacts_matching, definition_of
 from textopt.flows.steps import REFUSED_STATES, send_variables, wait_end
-from textopt.flows.timing import recipient_zone
+from textopt.flows.timing import parse_date_value, recipient_zone
 from textopt.outbox.models import Message
 from textopt.vocab import Channel, Purpose
 
@@ -318,6 +318,24 @@ def _record_send(run: FlowRun, step: Send, number: int, message: Message, batch:
         )
 
 
+def _date_changed(
+    run: FlowRun, definition: FlowDefinition, contact: Contact, batch: _Batch
+) -> str | None:
+    """Why a date attribute's occurrence no longer holds: the contact's date moved (a new
+    appointment has its own occurrence) or was removed; None while it holds."""
+    trigger = definition.trigger
+    if trigger.kind != TriggerKind.DATE_ATTRIBUTE or trigger.yearly or not trigger.attribute:
+        return None
+    where = recipient_zone(
+        contact.timezone, contact.timezones or (), batch.settings.workspace_timezone
+    )
+    now_value = (contact.attributes or {}).get(trigger.attribute)
+    current = parse_date_value(now_value, where)
+    if current is not None and current.isoformat() == run.trigger.get("date"):
+        return None
+    return f"{trigger.attribute} changed (now {str(now_value)[:40] if now_value else 'empty'})"
+
+
 def _goes_on(run: FlowRun, batch: _Batch) -> bool:
     """End `run` if it cannot take its next step (its contact erased, every step done, an
     exit event, a withdrawn consent before a marketing step); whether it goes on."""
@@ -332,6 +350,8 @@ def _goes_on(run: FlowRun, batch: _Batch) -> bool:
         return False
     elif (exit_type := _exit_event(run, definition, batch)) is not None:
         reason, sentence = "exit_event", f"the event {exit_type} ended the occurrence"
+    elif (changed := _date_changed(run, definition, contact, batch)) is not None:
+        reason, sentence = "date_changed", changed
     elif revoked := sorted(
         c for c in _marketing_ahead(definition, index) if (contact.id, c) in batch.revoked
     ):
