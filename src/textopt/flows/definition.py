@@ -484,6 +484,8 @@ def parse_definition(raw: Any) -> FlowDefinition:
     )
     name = reader.text("name", limit=_NAME_MAX)
     assert name is not None
+    if name.isdigit():  # a number alone names a flow by its id
+        raise reader.fail("name", f"'{name}' is not a name: a flow's name has a letter")
     description = reader.text("description", required=False, limit=1000)
     if "trigger" not in raw:
         raise reader.fail("trigger", "'trigger' is required")

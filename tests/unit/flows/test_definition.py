@@ -155,6 +155,12 @@ def test_an_event_property_needs_an_event_trigger() -> None:
         parse_definition(_flow(trigger={"kind": "optin_confirmed"}, steps=steps))
 
 
+def test_a_name_of_digits_alone_is_refused_as_it_would_read_as_an_id() -> None:
+    with pytest.raises(ValidationError, match="has a letter") as caught:
+        parse_definition(_flow(name="2026"))
+    assert caught.value.field == "name"
+
+
 def test_a_file_that_is_not_toml_says_so() -> None:
     with pytest.raises(ValidationError, match="not valid TOML"):
         definition_from_toml("name = ")
