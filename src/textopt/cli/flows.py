@@ -3,6 +3,7 @@ archive, preview for a contact, and one pass of the runner (`run --once`, for cr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from textopt.contacts import service as contacts
 from textopt.db.base import utcnow
 from textopt.errors import ValidationError
 from textopt.flows import commands, service
-from textopt.flows.definition import definition_from_toml
+from textopt.flows.definition import FlowDefinition, definition_from_toml, parse_definition
 from textopt.flows.jobs import run_flows
 from textopt.flows.preview import preview_fields, preview_flow
 from textopt.flows.stats import flow_stats, stats_fields
@@ -36,7 +37,9 @@ def _say(text: str) -> None:
 
 @app.command("apply")
 def apply(
-    file: Annotated[Path, typer.Argument(help="A flow in TOML (see docs/flows.md)")],
+    file: Annotated[
+        Path, typer.Argument(help="A flow in TOML, or JSON as the API takes it (docs/flows.md)")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Create the flow the file names, or add a version when its definition changed."""
@@ -44,7 +47,7 @@ def apply(
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read {file}: {exc}", field="file") from None
-    definition = definition_from_toml(text)
+    definition = _read_definition(text, json_file=file.suffix.lower() == ".json")
     with session() as s:
         applied = commands.apply_flow(s, actor=cli_actor(), definition=definition, now=utcnow())
         data = {**service.flow_fields(applied.flow), "created": applied.created,
@@ -62,6 +65,16 @@ def apply(
         _say(
             f"flow {data['name']}: version {applied.version} added; running occurrences keep theirs"
         )
+
+
+def _read_definition(text: str, *, json_file: bool) -> FlowDefinition:
+    if not json_file:
+        return definition_from_toml(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"the flow file is not valid JSON: {exc}", field="file") from None
+    return parse_definition(data)
 
 
 @app.command("list")
@@ -189,6 +202,38 @@ def preview(
         _say(line)
         if step["text"]:
             _say(f"     {step['text']}")
+
+
+@app.command("occurrences")
+def occurrences(
+    flow: Annotated[str | None, typer.Argument(help="The flow's name or id")] = None,
+    contact: Annotated[int | None, typer.Option("--contact", help="A contact's id")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """The latest occurrences of a flow or of a contact, with their step log."""
+    if flow is None and contact is None:
+        raise ValidationError("name a flow, or a contact with --contact", field="flow")
+    with session() as s:
+        flow_id = service.get_flow_or_raise(s, name_or_id=flow).id if flow else None
+        if contact is not None:
+            contacts.get_contact_or_raise(s, contact_id=contact)
+        runs = service.list_runs(s, contact_id=contact, flow_id=flow_id, limit=limit)
+        logs = service.run_logs(s, run_ids=[run.id for run in runs])
+        data = [service.run_fields(run, log=logs[run.id]) for run in runs]
+    if as_json:
+        print_json(data)
+        return
+    if not data:
+        _say("no occurrences")
+    for run in data:
+        ended = f" ({run['exit_reason']})" if run["exit_reason"] else ""
+        _say(f"#{run['id']} flow {run['flow_id']} contact {run['contact_id']} "
+             f"{run['occurrence_key']}: {run['state']}{ended}")  # fmt: skip
+        for entry in run["log"]:
+            reason = f" [{entry['reason']}]" if entry["reason"] else ""
+            text = f" {entry['reason_text']}" if entry["reason_text"] else ""
+            _say(f"    step {entry['step']} {entry['outcome']}{reason}{text}")
 
 
 @app.command("run")
