@@ -284,6 +284,9 @@ class GdprExport(_Shape):
     questions: list[dict[str, Any]] = Field(
         description="What messages asked the person (appointments) and their answers"
     )
+    flows: list[dict[str, Any]] = Field(
+        description="The person's flow occurrences: their flow, state and step log"
+    )
     messages: list[dict[str, Any]]
 
 
