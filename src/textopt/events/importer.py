@@ -119,10 +119,10 @@ def _map_header(header: Sequence[str]) -> tuple[dict[str, int], list[tuple[int, 
             properties.append((index, title))
     missing = [n for n in ("type", "occurred_at") if n not in known]
     if not any(n in known for n in _CONTACT_COLUMNS):
-        missing.insert(0, "contact_id, phone or email")
+        missing.insert(0, "contact_id|phone|email")
     if missing:
         raise ValidationError(
-            f"the file has no {' and no '.join(missing)} column "
+            f"the file lacks the columns {', '.join(missing)} "
             "(columns: contact_id or phone or email, type, occurred_at, then properties)",
             field="file",
         )

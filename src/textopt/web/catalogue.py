@@ -1685,10 +1685,10 @@ FR.update(
 # The events import's refusals, as patterns (web/error_sentences.py).
 FR.update(
     {
-        "the file has no %(raw_columns)s column (columns: contact_id or phone or email, type, "
-        "occurred_at, then properties)": (
-            "le fichier n’a pas de colonne %(raw_columns)s (colonnes : contact_id ou phone ou "
-            "email, type, occurred_at, puis les propriétés)"
+        "the file lacks the columns %(raw_columns)s (columns: contact_id or phone or email, "
+        "type, occurred_at, then properties)": (
+            "il manque au fichier les colonnes %(raw_columns)s (colonnes : contact_id ou phone "
+            "ou email, type, occurred_at, puis les propriétés)"
         ),
         "no contact_id, phone or email in this row": (
             "ni contact_id, ni phone, ni email dans cette ligne"
