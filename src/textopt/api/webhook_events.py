@@ -17,6 +17,7 @@ from textopt.webhooks.schemas import (
     CampaignCompletedEvent,
     ContactOptedOutEvent,
     MessageStatusChangedEvent,
+    QuestionAnsweredEvent,
 )
 
 __all__ = ["SIGNATURE_SCHEME", "declare_webhooks"]
@@ -57,7 +58,7 @@ def _declare(
 
 
 def declare_webhooks(app: FastAPI) -> None:
-    """Add the three events textopt sends to `app`'s `webhooks` section."""
+    """Add the events textopt sends to `app`'s `webhooks` section."""
 
     @_declare(app, WebhookEvent.MESSAGE_STATUS, "A message's status changed")
     def message_status_changed(
@@ -76,3 +77,9 @@ def declare_webhooks(app: FastAPI) -> None:
         body: CampaignCompletedEvent, signature: Signature, event_id: EventId, attempt: Attempt
     ) -> None:
         """Every message of a running campaign is final."""
+
+    @_declare(app, WebhookEvent.QUESTION_ANSWERED, "A contact answered a question")
+    def question_answered(
+        body: QuestionAnsweredEvent, signature: Signature, event_id: EventId, attempt: Attempt
+    ) -> None:
+        """A reply (OUI, ANNULER…) confirmed or cancelled what a message asked."""

@@ -2,6 +2,8 @@
 
 The message is composed, decided by the policy and written to the outbox like a campaign's;
 the idempotency key makes a retried request return the first message instead of a second.
+A message may ask a question (`asks`: an appointment to confirm or cancel by reply): the
+question is recorded with the message, in its transaction (`questions.service`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from textopt.errors import ConfigError, ValidationError
 from textopt.outbox.models import Message
 from textopt.outbox.rows import decision_columns
 from textopt.policy import MessageFacts, decide
+from textopt.questions.service import ask_question, check_ask
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["enqueue_message"]
@@ -64,14 +67,23 @@ def enqueue_message(
     idempotency_key: str | None = None,
     provider: str | None = None,
     validity: dt.timedelta = dt.timedelta(hours=24),
+    asks: str | None = None,
+    asks_reference: str | None = None,
+    answer_by: dt.datetime | None = None,
     now: dt.datetime,
 ) -> tuple[Message, bool]:
     """Write one message to the outbox; returns it and whether it is new.
 
     `text` is a template rendered with the contact's fields and `variables`. The same
     idempotency key returns the existing message (and refuses a different recipient).
+    `asks` (a kind of question: `appointment`) records the question the message asks, about
+    `asks_reference` (the appointment's id), open until `answer_by` (72 hours by default);
+    the recipient must be a contact.
     """
     purpose = Purpose(purpose)
+    ask = None
+    if asks is not None:
+        ask = check_ask(kind=asks, reference=asks_reference, answer_by=answer_by, now=now)
     if sender_id is not None:
         check_registered_sender(sender_id, registered=settings.sender_ids)
     info = parse_phone(to, settings.default_region)
@@ -92,6 +104,12 @@ def enqueue_message(
     contact = session.scalars(
         select(Contact).where(Contact.phone == info.e164, Contact.erased_at.is_(None))
     ).first()
+    if ask is not None and contact is None:
+        raise ValidationError(
+            f"asks: {info.e164} is no contact's number: only a contact's answer can be "
+            "recorded (add the contact first)",
+            field="asks",
+        )
     context: dict[str, Any] = template_context(contact) if contact is not None else {}
     context.update(variables or {})
     body = _compiled(text).render(context)
@@ -154,4 +172,6 @@ def enqueue_message(
     )
     session.add(message)
     session.flush()
+    if ask is not None:
+        ask_question(session, message=message, ask=ask, now=now)
     return message, True

@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "textopt.optin.models",
     "textopt.events.models",
     "textopt.flows.models",
+    "textopt.questions.models",
 )
 
 

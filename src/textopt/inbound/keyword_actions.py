@@ -2,7 +2,8 @@
 
 STOP revokes SMS marketing consent (source `keyword`, the inbound message as proof) and
 keeps the number suppressed; START grants again and lifts a STOP's suppression, never a
-stronger one; YES confirms the latest pending double opt-in. Each answers at most once.
+stronger one; YES confirms the latest pending double opt-in (unless a question asked later
+takes the answer: `answering.py`). Each answers at most once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from textopt.consent.models import ConsentAction, ConsentSource, SuppressionReason
+from textopt.consent.models import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentSource,
+    SuppressionReason,
+)
 from textopt.consent.service import (
     current_consent,
     history,
@@ -29,7 +35,7 @@ from textopt.inbound.keywords import KeywordKind
 from textopt.inbound.models import InboundAction, InboundMessage
 from textopt.vocab import Channel, Purpose
 
-__all__ = ["Applied", "apply_keyword", "stop_note"]
+__all__ = ["Applied", "apply_keyword", "pending_request", "stop_note"]
 
 _K = KeywordKind
 _A = InboundAction
@@ -156,12 +162,7 @@ def _confirm(
     digest: Digester,
 ) -> Applied:
     """Confirm the latest request (double opt-in) that has no confirmation yet."""
-    pending = None
-    for event, _proof in history(session, contact_id=contact.id):
-        if (event.channel, event.purpose) != _MARKETING:
-            continue
-        # a grant, a confirmation or a revocation settles any earlier request
-        pending = event if event.action == ConsentAction.REQUESTED else None
+    pending = pending_request(session, contact_id=contact.id)
     if pending is None:
         return Applied(_A.NOTHING_TO_CONFIRM)
     try:
@@ -177,6 +178,17 @@ def _confirm(
     except ConsentError:
         return Applied(_A.NOTHING_TO_CONFIRM)  # suppressed meanwhile: suppression wins
     return Applied(_A.CONFIRMED, _K.CONFIRM, event_id)
+
+
+def pending_request(session: Session, *, contact_id: int) -> ConsentEvent | None:
+    """The contact's double opt-in request awaiting its confirmation, or None."""
+    pending = None
+    for event, _proof in history(session, contact_id=contact_id):
+        if (event.channel, event.purpose) != _MARKETING:
+            continue
+        # a grant, a confirmation or a revocation settles any earlier request
+        pending = event if event.action == ConsentAction.REQUESTED else None
+    return pending
 
 
 def _keyword_consent(

@@ -54,6 +54,10 @@ class InboundAction(StrEnum):
     KEYWORD_RATE_LIMITED = "keyword_rate_limited"
     # A keyword of the workspace that is switched off: kept for a person to read.
     KEYWORD_OFF = "keyword_off"
+    # The answer to the person's latest open question (an appointment reminder's OUI or
+    # ANNULER): its event recorded, the question closed, an acknowledgement sent.
+    QUESTION_CONFIRMED = "question_confirmed"
+    QUESTION_CANCELLED = "question_cancelled"
 
 
 class InboundMessage(Base):

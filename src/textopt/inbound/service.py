@@ -3,7 +3,9 @@
 STOP revokes SMS marketing consent (a ledger event with source `keyword` and the inbound
 message as proof), suppresses the number and answers once; START grants again, lifts a
 STOP's suppression (never an erasure's, a complaint's or an operator's) and answers; HELP
-answers with the brand's help text; YES/OUI/JA/SÍ confirms a pending double opt-in.
+answers with the brand's help text; YES/OUI/JA/SÍ confirms a pending double opt-in, or
+answers the person's latest open question (an appointment reminder's OUI or ANNULER) when
+that question was asked last (`answering.py`).
 
 Storing and applying are two steps. `store_inbound` keeps a batch of messages whatever they
 hold (a short code, an operator's name or an empty address as sender, replacement
@@ -43,6 +45,7 @@ from textopt.contacts.phones import parse_phone
 from textopt.db.base import utcnow
 from textopt.db.engine import upsert_insert
 from textopt.errors import ValidationError
+from textopt.inbound.answering import answer_question
 from textopt.inbound.keyword_actions import Applied, apply_keyword, stop_note
 from textopt.inbound.keywords import KeywordKind, classify
 from textopt.inbound.models import SENDER_MAX, InboundAction, InboundMessage
@@ -275,6 +278,20 @@ def apply_inbound(
     country = contact.country if contact and contact.country else info.country
     language = reply_language(inbound.language, contact.language if contact else None, country)
     digest = address_digester(settings.resolved_secret_key())
+    if kind in (_K.CONFIRM, _K.NONE):  # STOP, START and HELP are never answers
+        answered_question = answer_question(
+            session, inbound=inbound, contact=contact, country=country, settings=settings, now=now
+        )
+        if answered_question is not None:
+            inbound.language = answered_question.language
+            return _finish(
+                session,
+                inbound=inbound,
+                kind=kind,
+                applied=Applied(answered_question.action),
+                reply=answered_question.reply,
+                now=now,
+            )
     applied = apply_keyword(
         session, inbound=inbound, kind=kind, contact=contact, e164=info.e164, digest=digest
     )

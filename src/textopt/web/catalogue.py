@@ -1577,3 +1577,46 @@ FR.update(
         ),
     }
 )
+
+# Questions a message asks and their answers (replies that act), as patterns
+# (web/error_sentences.py) and the dashboard's words.
+FR.update(
+    {
+        "%(raw_field)s: %(raw_kind)s is not a kind of question (one of %(raw_kinds)s)": (
+            "%(raw_field)s : %(raw_kind)s n’est pas un type de question (parmi %(raw_kinds)s)"
+        ),
+        "asks: the recipient is no contact: only a contact's answer can be recorded "
+        "(add the contact first)": (
+            "asks : le destinataire n’est pas un contact : seule la réponse d’un contact peut "
+            "être enregistrée (ajoutez d’abord le contact)"
+        ),
+        "asks: %(raw_number)s is no contact's number: only a contact's answer can be "
+        "recorded (add the contact first)": (
+            "asks : %(raw_number)s n’est le numéro d’aucun contact : seule la réponse d’un "
+            "contact peut être enregistrée (ajoutez d’abord le contact)"
+        ),
+        "asks_reference: %(raw_count)s characters; at most %(raw_max)s": (
+            "asks_reference : %(raw_count)s caractères ; %(raw_max)s au plus"
+        ),
+        "answer_by: %(raw_when)s has passed: a question needs time to be answered": (
+            "answer_by : %(raw_when)s est passé : une question a besoin de temps pour recevoir "
+            "sa réponse"
+        ),
+        "answer_by: %(raw_when)s is more than %(raw_days)s days away": (
+            "answer_by : %(raw_when)s est à plus de %(raw_days)s jours"
+        ),
+    }
+)
+EN.update(
+    {
+        "inbound.question_confirmed": "answer: confirmed the latest question (event recorded)",
+        "inbound.question_cancelled": "answer: cancelled the latest question (event recorded)",
+    }
+)
+FR.update(
+    {
+        "inbound.question_confirmed": "réponse : dernière question confirmée (événement "
+        "enregistré)",
+        "inbound.question_cancelled": "réponse : dernière question annulée (événement enregistré)",
+    }
+)

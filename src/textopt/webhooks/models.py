@@ -20,6 +20,7 @@ class WebhookEvent(StrEnum):
     MESSAGE_STATUS = "message.status_changed"  # submitted, delivered, failed, expired, unknown
     OPT_OUT = "contact.opted_out"  # a consent revocation reached the ledger
     CAMPAIGN_COMPLETED = "campaign.completed"  # nothing left to send; receipts may follow
+    QUESTION_ANSWERED = "question.answered"  # a reply confirmed or cancelled what was asked
 
 
 class DeliveryStatus(StrEnum):

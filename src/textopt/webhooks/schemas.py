@@ -22,6 +22,8 @@ __all__ = [
     "ContactOptedOutEvent",
     "MessageStatusChangedData",
     "MessageStatusChangedEvent",
+    "QuestionAnsweredData",
+    "QuestionAnsweredEvent",
 ]
 
 #: The version of the event bodies, sent in each envelope.
@@ -83,3 +85,25 @@ class CampaignCompletedEvent(_Envelope):
 
     type: Literal["campaign.completed"]
     data: CampaignCompletedData
+
+
+class QuestionAnsweredData(BaseModel):
+    """A contact answered a question a message asked (OUI, ANNULER…)."""
+
+    question_id: int
+    contact_id: int
+    kind: str = Field(description="What was asked: appointment")
+    answer: Literal["confirmed", "cancelled"]
+    reference: str | None = Field(description="The sender's reference: the appointment's id")
+    message_id: int = Field(description="The message that asked")
+    inbound_message_id: int = Field(description="The reply that answered")
+    event_id: int = Field(description="The event recorded: appointment_confirmed…")
+    event_type: str
+    answered_at: dt.datetime
+
+
+class QuestionAnsweredEvent(_Envelope):
+    """`question.answered`."""
+
+    type: Literal["question.answered"]
+    data: QuestionAnsweredData

@@ -57,7 +57,12 @@ def test_the_outbound_webhooks_are_described_with_their_versioned_bodies(
 ) -> None:
     schema = anonymous.get("/openapi.json").json()
     hooks = schema["webhooks"]
-    assert set(hooks) == {"message.status_changed", "contact.opted_out", "campaign.completed"}
+    assert set(hooks) == {
+        "message.status_changed",
+        "contact.opted_out",
+        "campaign.completed",
+        "question.answered",
+    }
     components = schema["components"]["schemas"]
     for name, item in hooks.items():
         operation = item["post"]
