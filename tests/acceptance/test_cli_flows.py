@@ -65,3 +65,7 @@ def test_a_flow_applied_from_toml_runs_from_the_command_line(
     assert stats[0]["steps"][2]["sent"] == 1
     assert "sent" in run_cli("flows", "preview", "Rappel", "--contact", str(contact_id))
     assert "Rappel (active, version 2)" in run_cli("flows", "show", "Rappel")
+    [occurrence] = cli_json("flows", "occurrences", "--contact", str(contact_id))
+    assert occurrence["occurrence_key"] == "appointment_id=X-1"
+    assert [e["outcome"] for e in occurrence["log"]] == ["entered", "waiting", "sent", "completed"]
+    assert "step 2 sent" in run_cli("flows", "occurrences", "Rappel")

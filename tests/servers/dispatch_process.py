@@ -9,11 +9,42 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
-from textopt.config import load_settings
+from textopt.config import Settings, load_settings
 from textopt.db.engine import create_db_engine
 from textopt.dispatch.worker import Dispatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dispatcher_environment(settings: Settings, **sandbox: object) -> dict[str, str]:
+    """The environment of a dispatcher process on the test's database and sandbox (with
+    `sandbox` options changed), importing this tree's code."""
+    env = os.environ.copy()
+    env["TEXTOPT_DATABASE_URL"] = settings.database_url
+    env["TEXTOPT_PROVIDERS"] = json.dumps({"sandbox": {**settings.providers["sandbox"], **sandbox}})
+    env["TEXTOPT_BRAND_NAME"] = settings.brand_name
+    env["TEXTOPT_DISPATCH_BATCH_SIZE"] = "5"
+    env["TEXTOPT_DISPATCH_LEASE_SECONDS"] = "60"
+    env["PYTHONPATH"] = f"{ROOT / 'src'}{os.pathsep}{ROOT}"
+    return env
+
+
+def start_dispatcher(at: dt.datetime, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    """A dispatcher process with its clock standing at `at` (`--forever`: until killed)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.servers.dispatch_process", at.isoformat(), *extra],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def main() -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor
@@ -21,7 +22,7 @@ from textopt.contacts import service as contacts
 from textopt.db.base import utcnow
 from textopt.flows import commands, service
 from textopt.flows.definition import parse_definition
-from textopt.flows.models import Flow
+from textopt.flows.models import Flow, FlowRun
 from textopt.flows.preview import preview_fields, preview_flow
 from textopt.flows.stats import flow_stats, stats_fields
 from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require
@@ -275,10 +276,25 @@ def preview(
     return [PreviewStepRead(**item) for item in preview_fields(steps)]
 
 
+@router.get("/flows/{flow}/occurrences", response_model=list[RunRead])
+def flow_runs(
+    flow: str,
+    actor: CurrentActor,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[RunRead]:
+    """A flow's latest occurrences, the latest first, each with its step log."""
+    found = service.get_flow_or_raise(session, name_or_id=flow)
+    return _runs(session, service.list_runs(session, flow_id=found.id, limit=limit))
+
+
+def _runs(session: Session, runs: list[FlowRun]) -> list[RunRead]:
+    logs = service.run_logs(session, run_ids=[run.id for run in runs])
+    return [RunRead(**service.run_fields(run, log=logs.get(run.id, []))) for run in runs]
+
+
 @router.get("/contacts/{contact_id}/flows", response_model=list[RunRead])
 def contact_runs(contact_id: RowId, actor: CurrentActor, session: DbSession) -> list[RunRead]:
     """A contact's occurrences of flows, the latest first, each with its step log."""
     contacts.get_contact_or_raise(session, contact_id=contact_id)
-    runs = service.list_runs(session, contact_id=contact_id)
-    logs = service.run_logs(session, run_ids=[run.id for run in runs])
-    return [RunRead(**service.run_fields(run, log=logs.get(run.id, []))) for run in runs]
+    return _runs(session, service.list_runs(session, contact_id=contact_id))

@@ -108,6 +108,7 @@ OPERATION_IDS: dict[str, str] = {
     "flows:archive_flow": "flows_archive",
     "flows:flow_stats_route": "flows_stats",
     "flows:preview": "flows_preview",
+    "flows:flow_runs": "flows_occurrences",
     "flows:contact_runs": "contacts_flows",
     # gdpr
     "gdpr:export_person": "gdpr_export",

@@ -191,6 +191,38 @@ def preview(
             _say(f"     {step['text']}")
 
 
+@app.command("occurrences")
+def occurrences(
+    flow: Annotated[str | None, typer.Argument(help="The flow's name or id")] = None,
+    contact: Annotated[int | None, typer.Option("--contact", help="A contact's id")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """The latest occurrences of a flow or of a contact, with their step log."""
+    if flow is None and contact is None:
+        raise ValidationError("name a flow, or a contact with --contact", field="flow")
+    with session() as s:
+        flow_id = service.get_flow_or_raise(s, name_or_id=flow).id if flow else None
+        if contact is not None:
+            contacts.get_contact_or_raise(s, contact_id=contact)
+        runs = service.list_runs(s, contact_id=contact, flow_id=flow_id, limit=limit)
+        logs = service.run_logs(s, run_ids=[run.id for run in runs])
+        data = [service.run_fields(run, log=logs[run.id]) for run in runs]
+    if as_json:
+        print_json(data)
+        return
+    if not data:
+        _say("no occurrences")
+    for run in data:
+        ended = f" ({run['exit_reason']})" if run["exit_reason"] else ""
+        _say(f"#{run['id']} flow {run['flow_id']} contact {run['contact_id']} "
+             f"{run['occurrence_key']}: {run['state']}{ended}")  # fmt: skip
+        for entry in run["log"]:
+            reason = f" [{entry['reason']}]" if entry["reason"] else ""
+            text = f" {entry['reason_text']}" if entry["reason_text"] else ""
+            _say(f"    step {entry['step']} {entry['outcome']}{reason}{text}")
+
+
 @app.command("run")
 def run(
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (cron, tests)")] = False,

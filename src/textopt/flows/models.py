@@ -23,6 +23,7 @@ __all__ = [
     "FlowStepLog",
     "FlowVersion",
     "StepOutcome",
+    "log_row",
 ]
 
 
@@ -150,6 +151,32 @@ class FlowStepLog(Base):
     reason_text: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column()
     at: Mapped[dt.datetime] = mapped_column()
+
+
+def log_row(
+    *,
+    run_id: int,
+    flow_id: int,
+    version_id: int,
+    step: int,
+    outcome: StepOutcome,
+    at: dt.datetime,
+    reason: str | None = None,
+    sentence: str | None = None,
+    message_id: int | None = None,
+) -> dict[str, Any]:
+    """One step log entry as a row for a bulk insert (the one spelling of its columns)."""
+    return {
+        "run_id": run_id,
+        "flow_id": flow_id,
+        "version_id": version_id,
+        "step": step,
+        "outcome": outcome,
+        "reason": reason,
+        "reason_text": sentence,
+        "message_id": message_id,
+        "at": at,
+    }
 
 
 class FlowCursor(Base):

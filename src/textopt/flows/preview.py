@@ -23,8 +23,8 @@ from textopt.errors import TextoptError, ValidationError
 from textopt.events.models import ContactEvent
 from textopt.flows.definition import Condition, FlowDefinition, Send, TriggerKind, Wait
 from textopt.flows.sending import send_email_step
-from textopt.flows.service import contact_matches
-from textopt.flows.steps import send_variables, wait_end
+from textopt.flows.service import contacts_matching
+from textopt.flows.steps import REFUSED_STATES, send_variables, wait_end
 from textopt.flows.timing import next_yearly, recipient_zone
 from textopt.vocab import Channel
 
@@ -133,7 +133,7 @@ def _simulate_send(
         pass
     except TextoptError as exc:
         return PreviewStep(number, "send", at, _local(at, where), "exited", exc.code, exc.message)
-    blocked = found["status"] == "blocked"
+    blocked = found["status"] in REFUSED_STATES
     return PreviewStep(
         number,
         "send",
@@ -177,7 +177,9 @@ def preview_flow(
             at = max(end.at, at)
             steps.append(PreviewStep(number, "wait", at, _local(at, where), "waiting"))
         elif isinstance(step, Condition):
-            matches = contact_matches(session, segment=step.segment, contact_id=contact.id, now=now)
+            matches = contact.id in contacts_matching(
+                session, segment=step.segment, contact_ids=[contact.id], now=now
+            )
             if not matches:
                 steps.append(
                     PreviewStep(number, "condition", at, _local(at, where), "exited",

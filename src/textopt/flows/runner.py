@@ -38,10 +38,11 @@ from textopt.flows.models import (
     FlowStepLog,
     FlowVersion,
     StepOutcome,
+    log_row,
 )
 from textopt.flows.sending import send_email_step
-from textopt.flows.service import contact_matches, definition_of
-from textopt.flows.steps import send_variables, wait_end
+from textopt.flows.service import contacts_matching, definition_of
+from textopt.flows.steps import REFUSED_STATES, send_variables, wait_end
 from textopt.flows.timing import recipient_zone
 from textopt.outbox.models import Message
 from textopt.vocab import Channel, Purpose
@@ -129,17 +130,17 @@ class _Batch:
         message_id: int | None = None,
     ) -> None:
         self.logs.append(
-            {
-                "run_id": run.id,
-                "flow_id": run.flow_id,
-                "version_id": run.version_id,
-                "step": step,
-                "outcome": outcome,
-                "reason": reason,
-                "reason_text": sentence,
-                "message_id": message_id,
-                "at": self.now,
-            }
+            log_row(
+                run_id=run.id,
+                flow_id=run.flow_id,
+                version_id=run.version_id,
+                step=step,
+                outcome=outcome,
+                at=self.now,
+                reason=reason,
+                sentence=sentence,
+                message_id=message_id,
+            )
         )
 
 
@@ -160,6 +161,7 @@ def _read_batch(
     if exit_types:
         for row in session.execute(
             select(
+                ContactEvent.id,
                 ContactEvent.contact_id,
                 ContactEvent.type,
                 ContactEvent.properties,
@@ -181,12 +183,23 @@ def _read_batch(
     return _Batch(settings, now, definitions, contacts, exits, revoked, RunTally(claimed=len(runs)))
 
 
+def _after_start(row: Any, run: FlowRun) -> bool:
+    """Whether an event came after what started `run`: after its trigger event happened
+    (a cancellation recorded before the trigger was read counts), else after it started."""
+    started = run.trigger.get("occurred_at") if run.trigger.get("event_id") else None
+    if started is None:
+        return bool(row.received_at >= run.started_at)
+    return bool(
+        row.id != run.trigger["event_id"] and row.occurred_at >= dt.datetime.fromisoformat(started)
+    )
+
+
 def _exit_event(run: FlowRun, definition: FlowDefinition, batch: _Batch) -> str | None:
-    """The exit event that ends `run`: one of `exit_on`, recorded after the occurrence
-    started, with the same occurrence key when the trigger has one."""
+    """The exit event that ends `run`: one of `exit_on` that came after what started it,
+    with the same occurrence key when the trigger has one."""
     key_name = definition.trigger.key
     for row in batch.exits.get(run.contact_id, ()):
-        if row.type not in definition.exit_on or row.received_at < run.started_at:
+        if row.type not in definition.exit_on or not _after_start(row, run):
             continue
         if key_name is not None:
             wanted = (run.trigger.get("properties") or {}).get(key_name)
@@ -278,30 +291,11 @@ def _send(
 
 
 def _record_send(run: FlowRun, step: Send, number: int, message: Message, batch: _Batch) -> None:
-    if message.status != "blocked":
+    if message.status not in REFUSED_STATES:
         batch.log(run, StepOutcome.SENT, step=number, message_id=message.id)
         batch.tally.sent += 1
         return
     reason = message.reason or "blocked"
-    if step.purpose == Purpose.MARKETING and reason in _REFUSALS:
-        batch.log(
-            run,
-            StepOutcome.SKIPPED,
-            step=number,
-            reason=reason,
-            sentence=message.reason_text,
-            message_id=message.id,
-        )
-        batch.tally.skipped += 1
-        _end(
-            run,
-            batch,
-            state=FlowRunState.EXITED,
-            step=number,
-            reason=reason,
-            sentence=message.reason_text,
-        )
-        return
     batch.log(
         run,
         StepOutcome.SKIPPED,
@@ -312,121 +306,132 @@ def _record_send(run: FlowRun, step: Send, number: int, message: Message, batch:
     )
     batch.tally.skipped += 1
     batch.tally.reasons[reason] = batch.tally.reasons.get(reason, 0) + 1
+    if step.purpose == Purpose.MARKETING and reason in _REFUSALS:  # the person said no
+        _end(
+            run,
+            batch,
+            state=FlowRunState.EXITED,
+            step=number,
+            reason=reason,
+            sentence=message.reason_text,
+        )
 
 
-def _advance(session: Session, run: FlowRun, batch: _Batch) -> None:
-    """Move one occurrence through every step due now."""
+def _goes_on(run: FlowRun, batch: _Batch) -> bool:
+    """End `run` if it cannot take its next step (its contact erased, every step done, an
+    exit event, a withdrawn consent before a marketing step); whether it goes on."""
     definition = batch.definitions[run.version_id]
     contact = batch.contacts.get(run.contact_id)
-    now = batch.now
-    while run.state == FlowRunState.ACTIVE and run.due_at <= now:
-        index = run.step
-        number = index + 1
-        if contact is None or contact.erased_at is not None:
+    index = run.step
+    number = index + 1
+    if contact is None or contact.erased_at is not None:
+        reason, sentence = "contact_erased", "the contact was erased"
+    elif index >= len(definition.steps):
+        _end(run, batch, state=FlowRunState.COMPLETED, step=index, reason=None, sentence=None)
+        return False
+    elif (exit_type := _exit_event(run, definition, batch)) is not None:
+        reason, sentence = "exit_event", f"the event {exit_type} ended the occurrence"
+    elif revoked := sorted(
+        c for c in _marketing_ahead(definition, index) if (contact.id, c) in batch.revoked
+    ):
+        reason = "consent_revoked"
+        sentence = (
+            f"the contact withdrew marketing consent ({revoked[0]}): STOP ends every marketing flow"
+        )
+    else:
+        return True
+    _end(run, batch, state=FlowRunState.EXITED, step=number, reason=reason, sentence=sentence)
+    return False
+
+
+def _matching(session: Session, runs: Sequence[FlowRun], batch: _Batch) -> set[tuple[str, int]]:
+    """(segment, contact) for the conditions these occurrences are at and their contacts
+    meet: one query per distinct segment, whatever the number of occurrences."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for run in runs:
+        step = batch.definitions[run.version_id].steps[run.step]
+        if isinstance(step, Condition):
+            wanted[step.segment].add(run.contact_id)
+    return {
+        (segment, contact_id)
+        for segment, contact_ids in wanted.items()
+        for contact_id in contacts_matching(
+            session, segment=segment, contact_ids=contact_ids, now=batch.now
+        )
+    }
+
+
+def _take_step(
+    session: Session, run: FlowRun, batch: _Batch, matching: set[tuple[str, int]]
+) -> None:
+    """Run the occurrence's next step (it goes on: `_goes_on`)."""
+    definition = batch.definitions[run.version_id]
+    contact = batch.contacts[run.contact_id]
+    index = run.step
+    number = index + 1
+    step = definition.steps[index]
+    if isinstance(step, Wait):
+        where = recipient_zone(
+            contact.timezone, contact.timezones or (), batch.settings.workspace_timezone
+        )
+        end = wait_end(
+            step,
+            number=number,
+            start=run.due_at,
+            trigger=run.trigger,
+            attributes=contact.attributes or {},
+            where=where,
+            now=batch.now,
+        )
+        if end.at is None:
             _end(
                 run,
                 batch,
                 state=FlowRunState.EXITED,
                 step=number,
-                reason="contact_erased",
-                sentence="the contact was erased",
+                reason=end.reason,
+                sentence=end.sentence,
             )
             return
-        if index >= len(definition.steps):
-            _end(run, batch, state=FlowRunState.COMPLETED, step=index, reason=None, sentence=None)
-            return
-        exit_type = _exit_event(run, definition, batch)
-        if exit_type is not None:
+        run.due_at = max(end.at, run.due_at)
+        batch.log(
+            run,
+            StepOutcome.WAITING,
+            step=number,
+            sentence=f"until {end.at.astimezone(where):%Y-%m-%d %H:%M %Z}",
+        )
+    elif isinstance(step, Condition):
+        if (step.segment, contact.id) not in matching:
             _end(
                 run,
                 batch,
                 state=FlowRunState.EXITED,
                 step=number,
-                reason="exit_event",
-                sentence=f"the event {exit_type} ended the occurrence",
+                reason="condition_false",
+                sentence=f"step {number} (condition): the contact is not in '{step.segment}'",
             )
             return
-        revoked = [
-            c for c in _marketing_ahead(definition, index) if (contact.id, c) in batch.revoked
-        ]
-        if revoked:
+    else:
+        try:
+            with session.begin_nested():
+                _send(session, run, step, number, contact, definition, batch)
+        except TextoptError as exc:
             _end(
                 run,
                 batch,
                 state=FlowRunState.EXITED,
                 step=number,
-                reason="consent_revoked",
-                sentence=f"the contact withdrew marketing consent ({revoked[0]}): STOP ends "
-                "every marketing flow",
+                reason=exc.code,
+                sentence=f"step {number} (send): {exc.message}",
             )
             return
-        step = definition.steps[index]
-        if isinstance(step, Wait):
-            where = recipient_zone(
-                contact.timezone, contact.timezones or (), batch.settings.workspace_timezone
-            )
-            end = wait_end(
-                step,
-                number=number,
-                start=run.due_at,
-                trigger=run.trigger,
-                attributes=contact.attributes or {},
-                where=where,
-                now=now,
-            )
-            if end.at is None:
-                _end(
-                    run,
-                    batch,
-                    state=FlowRunState.EXITED,
-                    step=number,
-                    reason=end.reason,
-                    sentence=end.sentence,
-                )
-                return
-            run.due_at = max(end.at, run.due_at)
-            batch.log(
-                run,
-                StepOutcome.WAITING,
-                step=number,
-                sentence=f"until {end.at.astimezone(where):%Y-%m-%d %H:%M %Z}",
-            )
-        elif isinstance(step, Condition):
-            matches = contact_matches(session, segment=step.segment, contact_id=contact.id, now=now)
-            if not matches:
-                _end(
-                    run,
-                    batch,
-                    state=FlowRunState.EXITED,
-                    step=number,
-                    reason="condition_false",
-                    sentence=f"step {number} (condition): the contact is not in '{step.segment}'",
-                )
-                return
-        else:
-            try:
-                with session.begin_nested():
-                    _send(session, run, step, number, contact, definition, batch)
-            except TextoptError as exc:
-                _end(
-                    run,
-                    batch,
-                    state=FlowRunState.EXITED,
-                    step=number,
-                    reason=exc.code,
-                    sentence=f"step {number} (send): {exc.message}",
-                )
-                return
-            if run.state != FlowRunState.ACTIVE:
-                return
-        run.step = index + 1
-    if run.state == FlowRunState.ACTIVE:
-        if run.step >= len(definition.steps):
-            _end(
-                run, batch, state=FlowRunState.COMPLETED, step=run.step, reason=None, sentence=None
-            )
-        else:
-            batch.tally.waiting += 1
+        if run.state != FlowRunState.ACTIVE:
+            return
+    run.step = index + 1
+
+
+def _moving(runs: Sequence[FlowRun], now: dt.datetime) -> list[FlowRun]:
+    return [run for run in runs if run.state == FlowRunState.ACTIVE and run.due_at <= now]
 
 
 def advance_runs(
@@ -451,8 +456,27 @@ def advance_runs(
     if not runs:
         return RunTally()
     batch = _read_batch(session, runs, settings=settings, now=now)
+    # in rounds of one step each, so that the round's conditions are read together
+    moving = _moving(runs, now)
+    while moving:
+        moving = [run for run in moving if _goes_on(run, batch)]
+        matching = _matching(session, moving, batch)
+        for run in moving:
+            _take_step(session, run, batch, matching)
+        moving = _moving(moving, now)
     for run in runs:
-        _advance(session, run, batch)
+        if run.state == FlowRunState.ACTIVE:
+            if run.step >= len(batch.definitions[run.version_id].steps):
+                _end(
+                    run,
+                    batch,
+                    state=FlowRunState.COMPLETED,
+                    step=run.step,
+                    reason=None,
+                    sentence=None,
+                )
+            else:
+                batch.tally.waiting += 1
         run.lease_owner = None
         run.lease_until = None
         run.updated_at = now

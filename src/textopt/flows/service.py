@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import String, cast, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import audience_select
@@ -34,16 +35,18 @@ from textopt.flows.models import (
     FlowStepLog,
     FlowVersion,
     StepOutcome,
+    log_row,
 )
 
 __all__ = [
     "add_version",
     "change_state",
-    "contact_matches",
+    "contacts_matching",
     "create_flow",
     "definition_of",
     "find_flow",
     "flow_fields",
+    "forget_runs_of",
     "get_flow_or_raise",
     "get_version_or_raise",
     "latest_version",
@@ -225,17 +228,16 @@ def _exit_open_runs(session: Session, *, flow: Flow, now: dt.datetime) -> None:
     session.execute(
         insert(FlowStepLog),
         [
-            {
-                "run_id": run_id,
-                "flow_id": flow.id,
-                "version_id": version_id,
-                "step": step,
-                "outcome": StepOutcome.EXITED,
-                "reason": "flow_archived",
-                "reason_text": "the flow was archived",
-                "message_id": None,
-                "at": now,
-            }
+            log_row(
+                run_id=run_id,
+                flow_id=flow.id,
+                version_id=version_id,
+                step=step,
+                outcome=StepOutcome.EXITED,
+                at=now,
+                reason="flow_archived",
+                sentence="the flow was archived",
+            )
             for run_id, version_id, step in open_runs
         ],
     )
@@ -253,10 +255,14 @@ def _exit_open_runs(session: Session, *, flow: Flow, now: dt.datetime) -> None:
     )
 
 
-def contact_matches(session: Session, *, segment: str, contact_id: int, now: dt.datetime) -> bool:
-    """Whether the contact matches a segment expression now (a condition step)."""
-    query = audience_select(segment, now=now).where(Contact.id == contact_id)
-    return bool(session.scalar(select(exists(query.subquery()))))
+def contacts_matching(
+    session: Session, *, segment: str, contact_ids: Collection[int], now: dt.datetime
+) -> set[int]:
+    """Which of these contacts match a segment expression now (condition steps; one query)."""
+    if not contact_ids:
+        return set()
+    query = audience_select(segment, now=now).where(Contact.id.in_(list(contact_ids)))
+    return set(session.scalars(query))
 
 
 def list_runs(
@@ -269,6 +275,27 @@ def list_runs(
     if flow_id is not None:
         query = query.where(FlowRun.flow_id == flow_id)
     return list(session.scalars(query))
+
+
+def forget_runs_of(session: Session, *, contact_ids: list[int], now: dt.datetime) -> None:
+    """An erasure: the contacts' occurrences end and keep no trigger data nor key (an
+    event's properties, an appointment's id); their counts stay in the stats."""
+    if not contact_ids:
+        return
+    session.execute(
+        update(FlowRun)
+        .where(FlowRun.contact_id.in_(contact_ids), FlowRun.state == FlowRunState.ACTIVE)
+        .values(state=FlowRunState.EXITED, exit_reason="contact_erased", ended_at=now)
+    )
+    session.execute(
+        update(FlowRun)
+        .where(FlowRun.contact_id.in_(contact_ids))
+        .values(
+            trigger={},
+            occurrence_key=literal("erased:") + cast(FlowRun.id, String),
+            updated_at=now,
+        )
+    )
 
 
 def run_logs(session: Session, *, run_ids: list[int]) -> dict[int, list[FlowStepLog]]:

@@ -12,8 +12,12 @@ from zoneinfo import ZoneInfo
 
 from textopt.flows.definition import FlowDefinition, Until, Wait
 from textopt.flows.timing import at_local_hour, parse_date_value
+from textopt.outbox.states import MessageStatus
 
-__all__ = ["WaitEnd", "reference_instant", "send_variables", "wait_end"]
+#: A message written in these states at its decision is not going out: the step is refused.
+REFUSED_STATES = frozenset({MessageStatus.BLOCKED, MessageStatus.EXPIRED})
+
+__all__ = ["REFUSED_STATES", "WaitEnd", "reference_instant", "send_variables", "wait_end"]
 
 
 @dataclass(frozen=True, slots=True)

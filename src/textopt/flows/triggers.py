@@ -46,6 +46,7 @@ from textopt.flows.models import (
     FlowState,
     FlowStepLog,
     StepOutcome,
+    log_row,
 )
 from textopt.flows.service import definition_of, latest_version
 from textopt.flows.timing import next_yearly, parse_date_value, recipient_zone
@@ -56,6 +57,7 @@ __all__ = [
     "DATE_SCAN_EVERY",
     "GAP_GRACE",
     "SCAN_BATCH",
+    "SCAN_PAGES",
     "SEGMENT_SCAN_EVERY",
     "STALE_EVENT",
     "YEARLY_AHEAD",
@@ -66,8 +68,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Rows of a source read per scan of one flow.
+#: Rows of a source read per query, and queries per pass of one flow at most.
 SCAN_BATCH = 1000
+SCAN_PAGES = 20
 #: How long a gap in event ids is waited for (a transaction still open) before it is passed.
 GAP_GRACE = dt.timedelta(minutes=5)
 #: An event recorded this long after it happened starts no occurrence.
@@ -134,17 +137,14 @@ def start_runs(
             session.execute(
                 insert(FlowStepLog),
                 [
-                    {
-                        "run_id": run_id,
-                        "flow_id": flow.id,
-                        "version_id": version_id,
-                        "step": 0,
-                        "outcome": StepOutcome.ENTERED,
-                        "reason": None,
-                        "reason_text": None,
-                        "message_id": None,
-                        "at": now,
-                    }
+                    log_row(
+                        run_id=run_id,
+                        flow_id=flow.id,
+                        version_id=version_id,
+                        step=0,
+                        outcome=StepOutcome.ENTERED,
+                        at=now,
+                    )
                     for run_id in ids
                 ],
             )
@@ -173,21 +173,31 @@ def _advance_past_gaps(position: int, rows: Sequence[Any], *, now: dt.datetime) 
 
 
 def _scan_events(
-    session: Session, *, flow: Flow, trigger: Trigger, cursor: FlowCursor, now: dt.datetime
+    session: Session, *, trigger: Trigger, cursor: FlowCursor, now: dt.datetime
 ) -> list[NewRun]:
-    rows = session.execute(
-        select(
-            ContactEvent.id,
-            ContactEvent.contact_id,
-            ContactEvent.type,
-            ContactEvent.properties,
-            ContactEvent.occurred_at,
-            ContactEvent.received_at,
-        )
-        .where(ContactEvent.id > cursor.position)
-        .order_by(ContactEvent.id)
-        .limit(SCAN_BATCH)
-    ).all()
+    runs: list[NewRun] = []
+    for _ in range(SCAN_PAGES):
+        rows = session.execute(
+            select(
+                ContactEvent.id,
+                ContactEvent.contact_id,
+                ContactEvent.type,
+                ContactEvent.properties,
+                ContactEvent.occurred_at,
+                ContactEvent.received_at,
+            )
+            .where(ContactEvent.id > cursor.position)
+            .order_by(ContactEvent.id)
+            .limit(SCAN_BATCH)
+        ).all()
+        runs.extend(_event_runs(rows, trigger=trigger, now=now))
+        cursor.position = _advance_past_gaps(cursor.position, rows, now=now)
+        if len(rows) < SCAN_BATCH or cursor.position != rows[-1].id:
+            break  # read to the end, or stopped at a gap: the next pass reads on
+    return runs
+
+
+def _event_runs(rows: Sequence[Any], *, trigger: Trigger, now: dt.datetime) -> list[NewRun]:
     runs: list[NewRun] = []
     for row in rows:
         if row.type != trigger.event or row.received_at - row.occurred_at > STALE_EVENT:
@@ -207,7 +217,6 @@ def _scan_events(
             "occurred_at": row.occurred_at.isoformat(),
         }
         runs.append(NewRun(contact_id=row.contact_id, key=key, trigger=data, due_at=now))
-    cursor.position = _advance_past_gaps(cursor.position, rows, now=now)
     return runs
 
 
@@ -217,40 +226,44 @@ _CONSENTS = (ConsentAction.GRANTED, ConsentAction.CONFIRMED)
 def _scan_optins(
     session: Session, *, trigger: Trigger, cursor: FlowCursor, now: dt.datetime
 ) -> list[NewRun]:
-    rows = session.execute(
-        select(
-            ConsentEvent.id,
-            ConsentEvent.contact_id,
-            ConsentEvent.channel,
-            ConsentEvent.purpose,
-            ConsentEvent.action,
-            ConsentEvent.source,
-            ConsentEvent.occurred_at,
+    runs: list[NewRun] = []
+    for _ in range(SCAN_PAGES):
+        rows = session.execute(
+            select(
+                ConsentEvent.id,
+                ConsentEvent.contact_id,
+                ConsentEvent.channel,
+                ConsentEvent.purpose,
+                ConsentEvent.action,
+                ConsentEvent.source,
+                ConsentEvent.occurred_at,
+            )
+            .where(ConsentEvent.id > cursor.position)
+            .order_by(ConsentEvent.id)
+            .limit(SCAN_BATCH)
+        ).all()
+        runs.extend(
+            NewRun(
+                contact_id=row.contact_id,
+                key="welcome",
+                trigger={
+                    "consent_event_id": row.id,
+                    "channel": row.channel,
+                    "action": row.action,
+                    "occurred_at": row.occurred_at.isoformat(),
+                },
+                due_at=now,
+            )
+            for row in rows
+            if row.channel == trigger.channel
+            and row.purpose == Purpose.MARKETING
+            and row.action in _CONSENTS
+            and row.source != ConsentSource.IMPORT
         )
-        .where(ConsentEvent.id > cursor.position)
-        .order_by(ConsentEvent.id)
-        .limit(SCAN_BATCH)
-    ).all()
-    runs = [
-        NewRun(
-            contact_id=row.contact_id,
-            key="welcome",
-            trigger={
-                "consent_event_id": row.id,
-                "channel": row.channel,
-                "action": row.action,
-                "occurred_at": row.occurred_at.isoformat(),
-            },
-            due_at=now,
-        )
-        for row in rows
-        if row.channel == trigger.channel
-        and row.purpose == Purpose.MARKETING
-        and row.action in _CONSENTS
-        and row.source != ConsentSource.IMPORT
-    ]
-    if rows:
-        cursor.position = rows[-1].id
+        if rows:  # ledger positions are given under its lock, in order: no gap to wait for
+            cursor.position = rows[-1].id
+        if len(rows) < SCAN_BATCH:
+            break
     return runs
 
 
@@ -331,7 +344,7 @@ def _scan_flow(
     trigger = definition.trigger
     cursor = _cursor(session, flow)
     if trigger.kind == TriggerKind.EVENT:
-        return _scan_events(session, flow=flow, trigger=trigger, cursor=cursor, now=now)
+        return _scan_events(session, trigger=trigger, cursor=cursor, now=now)
     if trigger.kind == TriggerKind.OPTIN_CONFIRMED:
         return _scan_optins(session, trigger=trigger, cursor=cursor, now=now)
     every = DATE_SCAN_EVERY if trigger.kind == TriggerKind.DATE_ATTRIBUTE else SEGMENT_SCAN_EVERY

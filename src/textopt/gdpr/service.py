@@ -27,6 +27,7 @@ from textopt.contacts.uploads import purge_person_files
 from textopt.db.base import utcnow
 from textopt.events.models import ContactEvent
 from textopt.events.service import delete_events_of, event_fields
+from textopt.flows.service import forget_runs_of, list_runs, run_fields
 from textopt.inbound.service import erase_inbound, list_inbound
 from textopt.outbox.models import Message
 
@@ -136,6 +137,7 @@ def export_person(session: Session, *, contact: Contact, digest: Digester) -> di
                 .order_by(ContactEvent.id)
             )
         ],
+        "flows": [run_fields(run) for run in list_runs(session, contact_id=contact.id, limit=1000)],
         "messages": [
             {
                 "id": m.id,
@@ -174,6 +176,7 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
         messages = select(Message.id).where(Message.contact_id.in_(chunk))
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.message_id.in_(messages)))
         erase_inbound(session, contact_ids=chunk, numbers=[])
+        forget_runs_of(session, contact_ids=chunk, now=now)
         # the outbox keeps each message's state and reason for the reports, not its content
         session.execute(
             update(Message)

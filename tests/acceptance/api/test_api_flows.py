@@ -91,6 +91,7 @@ def test_a_preview_shows_the_time_in_the_contact_zone_and_writes_nothing(
     assert steps[1]["local"] == "2030-03-11 15:00 CET"
     assert "12 mars 2030" in steps[2]["text"]
     assert admin.get(f"/v1/contacts/{contact_id}/flows").json() == []
+    assert admin.get(f"/v1/flows/{flow['id']}/occurrences").json() == []
     from textopt.outbox.models import Message
 
     with session_scope(engine) as s:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, journal_keys, new_campaign
+from tests.servers.dispatch_process import dispatcher_environment, start_dispatcher
 
 from textopt.campaigns import service as campaigns
 from textopt.config import Settings
@@ -21,29 +18,6 @@ from textopt.db.engine import session_scope
 from textopt.outbox.models import Message
 from textopt.outbox.states import FINAL_STATES
 from textopt.vocab import Purpose
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _environment(settings: Settings, **sandbox: object) -> dict[str, str]:
-    env = os.environ.copy()
-    env["TEXTOPT_DATABASE_URL"] = settings.database_url
-    env["TEXTOPT_PROVIDERS"] = json.dumps({"sandbox": {**settings.providers["sandbox"], **sandbox}})
-    env["TEXTOPT_DISPATCH_BATCH_SIZE"] = "5"
-    env["TEXTOPT_DISPATCH_LEASE_SECONDS"] = "60"
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def _dispatcher(at: dt.datetime, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.dispatch_process", at.isoformat(), *extra],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _plan(engine: Engine, settings: Settings, marketing: int, transactional: int) -> None:
@@ -75,8 +49,8 @@ def test_a_killed_dispatcher_loses_nothing_and_never_repeats_a_promotion(
     engine: Engine, campaign_settings: Settings, journal: Path
 ) -> None:
     _plan(engine, campaign_settings, marketing=30, transactional=15)
-    env = _environment(campaign_settings, submit_latency=0.3, rate=50)
-    first = _dispatcher(WEDNESDAY_10H + dt.timedelta(minutes=1), env, "--forever")
+    env = dispatcher_environment(campaign_settings, submit_latency=0.3, rate=50)
+    first = start_dispatcher(WEDNESDAY_10H + dt.timedelta(minutes=1), env, "--forever")
     deadline = time.monotonic() + 60
     while len(journal_keys(journal)) < 12 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -87,7 +61,7 @@ def test_a_killed_dispatcher_loses_nothing_and_never_repeats_a_promotion(
     assert any(status == "planned" for _, _, status in killed_at)
 
     # Restarted once the lease is over: the lost batch is resolved, the rest is sent.
-    second = _dispatcher(WEDNESDAY_10H + dt.timedelta(minutes=5), env)
+    second = start_dispatcher(WEDNESDAY_10H + dt.timedelta(minutes=5), env)
     _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
 
@@ -110,9 +84,9 @@ def test_two_dispatcher_processes_never_send_the_same_message(
     engine: Engine, campaign_settings: Settings, journal: Path
 ) -> None:
     _plan(engine, campaign_settings, marketing=120, transactional=0)
-    env = _environment(campaign_settings, submit_latency=0.01)
+    env = dispatcher_environment(campaign_settings, submit_latency=0.01)
     at = WEDNESDAY_10H + dt.timedelta(minutes=1)
-    racers = [_dispatcher(at, env) for _ in range(2)]
+    racers = [start_dispatcher(at, env) for _ in range(2)]
     outputs = [racer.communicate(timeout=120) for racer in racers]
     assert [racer.returncode for racer in racers] == [0, 0], outputs
     keys = journal_keys(journal)

@@ -107,3 +107,23 @@ def test_a_cancellation_with_the_same_key_ends_the_reminder(
         "appointment_id=A-1": ("completed", None),
         "appointment_id=A-2": ("exited", "exit_event"),
     }
+
+
+def test_a_cancellation_recorded_before_the_trigger_is_read_still_ends_the_reminder(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    with session_scope(engine) as s:
+        contact = add_contact(s, "+33612345003", consent_at=None)
+        active_flow(s, REMINDER, now=MONDAY_9H)
+        add_event(
+            s, campaign_settings, contact, "appointment_booked", now=MONDAY_9H,
+            appointment_id="A-3", appointment_at=APPOINTMENT,
+        )  # fmt: skip
+        add_event(
+            s, campaign_settings, contact, "appointment_cancelled",
+            now=MONDAY_9H + dt.timedelta(seconds=2), appointment_id="A-3",
+        )  # fmt: skip
+    run_at(engine, campaign_settings, MONDAY_9H + dt.timedelta(minutes=1))
+    run_at(engine, campaign_settings, dt.datetime(2026, 11, 25, 13, 30, tzinfo=dt.UTC))
+    assert flow_messages(engine) == []
+    assert [(r.state, r.exit_reason) for r in runs(engine)] == [("exited", "exit_event")]
