@@ -193,4 +193,4 @@ def test_a_file_without_the_needed_columns_is_refused(engine: Engine, tmp_path: 
     csv = _write(tmp_path / "x.csv", "name,type\nAna,visit\n")
     result = runner.invoke(app, ["events", "import", str(csv)])
     assert isinstance(result.exception, ValidationError)
-    assert "no contact_id, phone or email and no occurred_at column" in result.exception.message
+    assert "lacks the columns contact_id|phone|email, occurred_at" in result.exception.message

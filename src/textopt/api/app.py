@@ -29,6 +29,7 @@ from textopt.api import (
     hooks,
     keywords,
     messages,
+    questions,
     segments,
 )
 from textopt.api import metrics as metrics_routes
@@ -143,6 +144,7 @@ def create_app(
         campaigns,
         messages,
         events,
+        questions,
         keywords,
         flows,
         gdpr,

@@ -214,7 +214,7 @@ _IMPORT_BODY = {
 }
 
 
-async def _upload_form(request: Request) -> FormData:
+async def upload_form(request: Request) -> FormData:
     """The multipart form of an upload, read only now that the caller is known."""
     try:
         return await request.form(max_files=1, max_fields=8)
@@ -260,7 +260,7 @@ async def import_upload(
     The caller is authenticated before a byte of the body is read; the body's size is
     bounded as it streams (`BodyGuard`).
     """
-    form = await _upload_form(request)
+    form = await upload_form(request)
     try:
         file, region, mapping = _upload_fields(form)
         return await run_in_threadpool(
@@ -333,7 +333,7 @@ async def start_import_job(
     then imported batch by batch while `GET /v1/contacts/import-jobs/{job_id}` tells the
     progress and, at the end, the report.
     """
-    form = await _upload_form(request)
+    form = await upload_form(request)
     try:
         file, region, mapping = _upload_fields(form)
         return await run_in_threadpool(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +40,7 @@ router = APIRouter(prefix="/v1/messages", tags=["messages"])
 Sender = Annotated[Actor, Depends(require_detached(Scope.SEND))]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 _KEY_HEADER = "Idempotency-Key"
+_ASK_FIELDS = ("asks", "asks_reference", "answer_by")
 
 
 class MessageCreate(BaseModel):
@@ -54,6 +55,23 @@ class MessageCreate(BaseModel):
     sender_id: str | None = Field(default=None, max_length=32)
     provider: str | None = Field(default=None, max_length=64)
     validity_hours: int = Field(default=24, ge=1, le=72)
+    asks: Literal["appointment"] | None = Field(
+        default=None,
+        description="The question the message asks, answered by reply (OUI/ANNULER, YES/NO…): "
+        "the answer becomes an event (`appointment_confirmed`, `appointment_cancelled`) and a "
+        "`question.answered` webhook. The recipient must be a contact.",
+    )
+    asks_reference: str | None = Field(
+        default=None,
+        max_length=200,
+        description="What the question is about in your system (the appointment's id): "
+        "the event's `appointment_id`",
+    )
+    answer_by: dt.datetime | None = Field(
+        default=None,
+        description="Until when an answer counts (with an offset; 72 hours by default, at "
+        "most 60 days)",
+    )
 
 
 def _enqueue(
@@ -70,6 +88,9 @@ def _enqueue(
         idempotency_key=f"api:{key}",
         provider=body.provider,
         validity=dt.timedelta(hours=body.validity_hours),
+        asks=body.asks,
+        asks_reference=body.asks_reference,
+        answer_by=body.answer_by,
         now=utcnow(),
     )
 
@@ -112,8 +133,12 @@ def _send(
     now = utcnow()
     window = dt.timedelta(hours=settings.idempotency_window_hours)
     purge_idempotency_records(session, before=now - window)
+    request = body.model_dump(mode="json")
+    for name in _ASK_FIELDS:  # a request without a question has the fingerprint it always had
+        if request[name] is None:
+            del request[name]
     fingerprint = idempotency_fingerprint(
-        workspace_key=settings.resolved_secret_key(), request=body.model_dump(mode="json")
+        workspace_key=settings.resolved_secret_key(), request=request
     )
     record = session.get(IdempotencyRecord, key)
     if record is not None:

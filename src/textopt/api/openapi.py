@@ -128,6 +128,9 @@ OPERATION_IDS: dict[str, str] = {
     # health
     "health:health": "health",
     "metrics:metrics": "metrics",
+    # questions messages ask, events imported from a file
+    "questions:contact_questions": "contacts_questions",
+    "events:import_events_file": "events_import",
 }
 
 

@@ -281,6 +281,9 @@ class GdprExport(_Shape):
     suppression: dict[str, list[str]] = Field(description="Reasons by channel")
     inbound_messages: list[dict[str, Any]]
     events: list[dict[str, Any]] = Field(description="What happened to the person, as recorded")
+    questions: list[dict[str, Any]] = Field(
+        description="What messages asked the person (appointments) and their answers"
+    )
     messages: list[dict[str, Any]]
 
 

@@ -187,7 +187,7 @@ def add(
         console.print(f"added contact {data['id']}: {named}", highlight=False)
 
 
-def _find(s: Session, phone_or_id: str) -> Contact:
+def find_contact(s: Session, phone_or_id: str) -> Contact:
     text = phone_or_id.strip()
     if _ID.fullmatch(text):
         return service.get_contact_or_raise(s, contact_id=int(text))
@@ -203,7 +203,7 @@ def show(
 ) -> None:
     """Show one contact with its current consent and the last messages it sent us."""
     with session() as s:
-        contact = _find(s, phone_or_id)
+        contact = find_contact(s, phone_or_id)
         data = _contact_data(s, contact, with_consent=True)
         data["inbound"] = [
             {

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from textopt.campaigns.report import message_history
 from textopt.campaigns.sends import enqueue_message
-from textopt.cli.common import console, console_err, engine, print_json, session
+from textopt.cli.common import console, console_err, engine, parse_instant, print_json, session
 from textopt.cli.display import human_instant, workspace_zone
 from textopt.config import Settings, get_settings
 from textopt.db.base import utcnow
@@ -228,6 +228,22 @@ def send(
     queue_only: Annotated[
         bool, typer.Option("--queue-only", help="Write it to the outbox; a dispatcher sends it")
     ] = False,
+    asks: Annotated[
+        str | None,
+        typer.Option(
+            "--asks",
+            help="The question it asks, answered by reply (appointment: OUI/ANNULER, YES/NO…); "
+            "the recipient must be a contact",
+        ),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="What it asks about: the appointment's id"),
+    ] = None,
+    answer_by: Annotated[
+        str | None,
+        typer.Option("--answer-by", help="Answers count until then (ISO 8601; default 72 h)"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send one message now through the same policy and outbox as campaigns.
@@ -246,6 +262,9 @@ def send(
         if not sep or not name.strip():
             raise ValidationError(f"--var {item!r}: write name=value", field="var")
         variables[name.strip()] = value
+    if asks is None and (reference is not None or answer_by is not None):
+        raise ValidationError("--reference and --answer-by go with --asks", field="asks")
+    deadline = parse_instant(answer_by, field="answer_by") if answer_by is not None else None
     settings = get_settings()
     with session() as s:
         message, created = enqueue_message(
@@ -258,6 +277,9 @@ def send(
             sender_id=sender,
             idempotency_key=key,
             provider=provider,
+            asks=asks,
+            asks_reference=reference,
+            answer_by=deadline,
             now=utcnow(),
         )
         message_id, status = message.id, message.status

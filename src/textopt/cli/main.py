@@ -26,6 +26,7 @@ from textopt.cli import (
     keywords,
     message,
     policy,
+    questions,
     segment,
     serve,
     users,
@@ -71,6 +72,7 @@ def _root(
 app.add_typer(db.app, name="db")
 app.command("init")(db.init)
 app.add_typer(contacts.app, name="contacts")
+contacts.app.command("questions")(questions.questions_command)
 app.add_typer(consent.app, name="consent")
 app.add_typer(gdpr.app, name="gdpr")
 app.add_typer(message.app, name="message")

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -32,7 +35,7 @@ from textopt.events.service import check_key, check_properties, event_fingerprin
 from textopt.events.types import normalise_type
 from textopt.instants import check_happened
 
-__all__ = ["EventImportReport", "RowError", "import_events"]
+__all__ = ["EventImportReport", "RowError", "import_events", "import_events_upload"]
 
 _COLUMNS = {
     "contact_id": ("contact_id", "contact"),
@@ -44,6 +47,7 @@ _COLUMNS = {
 }
 _CONTACT_COLUMNS = ("contact_id", "phone", "email")
 _BATCH = 1_000
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]")
 _MAX_ERRORS = 1_000
 
 
@@ -115,10 +119,10 @@ def _map_header(header: Sequence[str]) -> tuple[dict[str, int], list[tuple[int, 
             properties.append((index, title))
     missing = [n for n in ("type", "occurred_at") if n not in known]
     if not any(n in known for n in _CONTACT_COLUMNS):
-        missing.insert(0, "contact_id, phone or email")
+        missing.insert(0, "contact_id|phone|email")
     if missing:
         raise ValidationError(
-            f"the file has no {' and no '.join(missing)} column "
+            f"the file lacks the columns {', '.join(missing)} "
             "(columns: contact_id or phone or email, type, occurred_at, then properties)",
             field="file",
         )
@@ -324,3 +328,33 @@ def import_events(
         },
     )
     return report
+
+
+def import_events_upload(
+    session: Session,
+    *,
+    source: BinaryIO,
+    filename: str | None,
+    default_region: str,
+    secret: bytes,
+    actor: Actor,
+    now: dt.datetime,
+) -> EventImportReport:
+    """`import_events` for a file uploaded through the API or the dashboard: copied to a
+    private temporary folder under its own name (the report and the audit name it), read,
+    then removed whatever happens."""
+    base = Path((filename or "").replace("\\", "/")).name
+    # the name as a file system takes it: letters, digits, dot, dash, underscore, space
+    name = _UNSAFE_NAME.sub("_", base).strip(" .")[:120] or "events.csv"
+    with tempfile.TemporaryDirectory(prefix="textopt-events-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
+        return import_events(
+            session,
+            path=path,
+            default_region=default_region,
+            secret=secret,
+            actor=actor,
+            now=now,
+        )

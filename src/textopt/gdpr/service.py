@@ -30,6 +30,7 @@ from textopt.events.service import delete_events_of, event_fields
 from textopt.flows.service import forget_runs_of, list_runs, run_fields
 from textopt.inbound.service import erase_inbound, list_inbound
 from textopt.outbox.models import Message
+from textopt.questions.service import delete_questions_of, list_questions, question_fields
 
 __all__ = [
     "ErasureReport",
@@ -138,6 +139,10 @@ def export_person(session: Session, *, contact: Contact, digest: Digester) -> di
             )
         ],
         "flows": [run_fields(run) for run in list_runs(session, contact_id=contact.id, limit=1000)],
+        "questions": [
+            question_fields(view)
+            for view in list_questions(session, contact_id=contact.id, now=utcnow(), limit=1_000)
+        ],
         "messages": [
             {
                 "id": m.id,
@@ -170,7 +175,9 @@ def tombstone_contacts(session: Session, *, contact_ids: Collection[int]) -> int
         result = session.execute(delete(ConsentProof).where(ConsentProof.event_id.in_(events)))
         deleted += int(result.rowcount)  # type: ignore[attr-defined]
         session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(chunk)))
-        # what a shop said happened to the person (orders, visits) is personal data
+        # what a shop said happened to the person (orders, visits) is personal data, and
+        # so are the appointments their reminders asked about
+        delete_questions_of(session, contact_ids=chunk)
         delete_events_of(session, contact_ids=chunk)
         # an Idempotency-Key's fingerprint is a digest of the request, number included
         messages = select(Message.id).where(Message.contact_id.in_(chunk))

@@ -13,10 +13,11 @@ one whose message the person received last.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from textopt.contacts.fields import check_storable
@@ -40,6 +41,7 @@ __all__ = [
     "QuestionView",
     "ask_question",
     "check_ask",
+    "delete_questions_of",
     "latest_open_question",
     "list_questions",
     "question_fields",
@@ -241,16 +243,24 @@ def _state(question: Question, message_status: str, now: dt.datetime) -> str:
 
 
 def list_questions(
-    session: Session, *, contact_id: int, now: dt.datetime, limit: int = 50
+    session: Session,
+    *,
+    contact_id: int,
+    now: dt.datetime,
+    before_id: int | None = None,
+    limit: int = 50,
 ) -> list[QuestionView]:
-    """A contact's questions, the latest asked first, each with where it stands."""
+    """A contact's questions, the latest first (by descending id, a keyset cursor: those
+    before `before_id`), each with where it stands."""
     query = (
         select(Question, Message.status)
         .join(Message, Message.id == Question.message_id)
         .where(Question.contact_id == contact_id)
-        .order_by(Question.asked_at.desc(), Question.id.desc())
+        .order_by(Question.id.desc())
         .limit(max(1, min(limit, 1_000)))
     )
+    if before_id is not None:
+        query = query.where(Question.id < before_id)
     return [
         QuestionView(question, status, _state(question, status, now))
         for question, status in session.execute(query)
@@ -275,3 +285,12 @@ def question_fields(view: QuestionView) -> dict[str, Any]:
         "inbound_message_id": q.inbound_message_id,
         "event_id": q.event_id,
     }
+
+
+def delete_questions_of(session: Session, *, contact_ids: Collection[int]) -> int:
+    """Delete every question of these contacts (an erasure: a reference names an
+    appointment of the person); returns how many."""
+    if not contact_ids:
+        return 0
+    result = session.execute(delete(Question).where(Question.contact_id.in_(list(contact_ids))))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1621,6 +1621,99 @@ FR.update(
     }
 )
 
+# The contact page's questions and the events import page.
+EN.update(
+    {
+        "question_kind.appointment": "Appointment",
+        "question_state.waiting": "not sent yet",
+        "question_state.open": "awaiting an answer",
+        "question_state.answered": "answered",
+        "question_state.expired": "no answer in time",
+        "question_state.undelivered": "message not delivered",
+        "answer.confirmed": "confirmed",
+        "answer.cancelled": "cancelled",
+    }
+)
+FR.update(
+    {
+        "question_kind.appointment": "Rendez-vous",
+        "question_state.waiting": "pas encore envoyée",
+        "question_state.open": "en attente de réponse",
+        "question_state.answered": "répondue",
+        "question_state.expired": "sans réponse à temps",
+        "question_state.undelivered": "message non remis",
+        "answer.confirmed": "confirmé",
+        "answer.cancelled": "annulé",
+        "Questions asked": "Questions posées",
+        "Asked": "Posée le",
+        "About": "Objet",
+        "Answer": "Réponse",
+        "No question asked.": "Aucune question posée.",
+        "answers count until %(when)s": "réponses prises en compte jusqu’au %(when)s",
+        "Import events": "Importer des événements",
+        "Import events (orders, appointments…) from a CSV": (
+            "Importer des événements (commandes, rendez-vous…) depuis un CSV"
+        ),
+        "Check and record the events": "Vérifier et enregistrer les événements",
+        "Columns: the contact (contact_id, phone or email), type (order_shipped…), occurred_at "
+        "(2026-11-25T09:30:00+01:00), an optional key; any other column is a property. Each row "
+        "is checked first: one refused row and nothing is recorded. A file sent again records "
+        "nothing twice.": (
+            "Colonnes : le contact (contact_id, phone ou email), type (order_shipped…), "
+            "occurred_at (2026-11-25T09:30:00+01:00), une clé facultative (key) ; toute autre "
+            "colonne est une propriété. Chaque ligne est vérifiée d’abord : une seule ligne "
+            "refusée et rien n’est enregistré. Un fichier envoyé deux fois n’enregistre rien "
+            "deux fois."
+        ),
+        "%(file)s: %(recorded)s events recorded, %(already)s already recorded (%(rows)s rows).": (
+            "%(file)s : %(recorded)s événements enregistrés, %(already)s déjà enregistrés "
+            "(%(rows)s lignes)."
+        ),
+        "Nothing recorded": "Rien n’a été enregistré",
+        "%(file)s: %(refused)s of %(rows)s rows refused. Correct them and send the file again: "
+        "every row is recorded, or none.": (
+            "%(file)s : %(refused)s lignes refusées sur %(rows)s. Corrigez-les et envoyez le "
+            "fichier à nouveau : toutes les lignes sont enregistrées, ou aucune."
+        ),
+        "Line": "Ligne",
+        "Column": "Colonne",
+        "Problem": "Problème",
+        "and %(count)s more problems": "et %(count)s autres problèmes",
+    }
+)
+
+# The events import's refusals, as patterns (web/error_sentences.py).
+FR.update(
+    {
+        "the file lacks the columns %(raw_columns)s (columns: contact_id or phone or email, "
+        "type, occurred_at, then properties)": (
+            "il manque au fichier les colonnes %(raw_columns)s (colonnes : contact_id ou phone "
+            "ou email, type, occurred_at, puis les propriétés)"
+        ),
+        "no contact_id, phone or email in this row": (
+            "ni contact_id, ni phone, ni email dans cette ligne"
+        ),
+        "occurred_at is empty": "occurred_at est vide",
+        '"%(raw_text)s" is not an ISO 8601 date-time such as 2026-11-25T09:30:00+01:00': (
+            "« %(raw_text)s » n’est pas une date-heure ISO 8601 telle que 2026-11-25T09:30:00+01:00"
+        ),
+        '"%(raw_text)s" is not a contact id': (
+            "« %(raw_text)s » n’est pas un identifiant de contact"
+        ),
+        "no contact with %(raw_column)s %(raw_value)s: events are recorded for existing "
+        "contacts only": (
+            "aucun contact avec %(raw_column)s %(raw_value)s : les événements ne sont "
+            "enregistrés que pour des contacts existants"
+        ),
+        "key %(raw_key)s was used for another event (line %(raw_line)s)": (
+            "la clé %(raw_key)s a servi pour un autre événement (ligne %(raw_line)s)"
+        ),
+        "key %(raw_key)s was used for another event (an earlier event)": (
+            "la clé %(raw_key)s a servi pour un autre événement (un événement antérieur)"
+        ),
+    }
+)
+
 # Flows: the list, one flow's page, the step list editor and its preview.
 EN.update(
     {

@@ -19,6 +19,7 @@ from textopt.http.deps import DbSession
 from textopt.http.params import After, RowId
 from textopt.inbound.service import list_inbound
 from textopt.links.service import clicks_by_contact
+from textopt.questions.service import list_questions
 from textopt.web.auth import WebViewer
 from textopt.web.rendering import render
 
@@ -63,7 +64,7 @@ def contact_page(
     request: Request, contact_id: RowId, viewer: WebViewer, session: DbSession
 ) -> HTMLResponse:
     """One contact: details, consent now, the person's preferences and the ledger, every
-    message, reply and the latest events."""
+    message, reply, the latest events and the questions messages asked."""
     contact = contacts.get_contact_or_raise(session, contact_id=contact_id)
     events = latest_events(session, contact_id=contact.id, limit=_EVENTS + 1)
     digest: Digester = request.app.state.digester
@@ -92,6 +93,7 @@ def contact_page(
         clicks=clicks_by_contact(session, contact_id=contact.id),
         events=events[:_EVENTS],
         more_events=len(events) > _EVENTS,
+        questions=list_questions(session, contact_id=contact.id, now=utcnow(), limit=_EVENTS),
     )
 
 

@@ -24,6 +24,7 @@ from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
 from textopt.errors import ValidationError
 from textopt.events.service import list_events
+from textopt.gdpr.service import erase_person, export_person
 from textopt.inbound.models import InboundAction
 from textopt.outbox.models import Message
 from textopt.questions.models import Question
@@ -366,3 +367,19 @@ def test_the_answer_is_posted_to_webhooks_subscribed_to_question_answered(
         "A-7",
         "appointment_cancelled",
     )
+
+
+def test_a_persons_questions_are_in_their_export_and_gone_with_their_erasure(
+    session: Session, campaign_settings: Settings
+) -> None:
+    person = add_contact(session, PARIS)
+    _remind(session, campaign_settings, PARIS, appointment="rdv-5", at=RECEIVED)
+    text_in(session, campaign_settings, sender=PARIS, text="OUI", at=RECEIVED)
+    session.commit()
+    exported = export_person(session, contact=person, digest=TEST_DIGEST)
+    [question] = exported["questions"]
+    assert (question["reference"], question["answer"]) == ("rdv-5", "confirmed")
+    erase_person(session, contact=person, settings=campaign_settings)
+    session.commit()
+    assert session.scalars(select(Question)).all() == []
+    assert list_events(session, contact_id=person.id) == []
