@@ -239,6 +239,14 @@ def _marketing_ahead(definition: FlowDefinition, step: int) -> set[str]:
     }
 
 
+def _asked_about(run: FlowRun, definition: FlowDefinition) -> str:
+    """What a send's question is about: the trigger event's key (the appointment's id, so
+    that ANNULER's `appointment_cancelled` ends this occurrence), else the occurrence."""
+    key = definition.trigger.key
+    value = (run.trigger.get("properties") or {}).get(key) if key else None
+    return str(value) if value is not None else run.occurrence_key
+
+
 def _send(
     session: Session,
     run: FlowRun,
@@ -275,6 +283,8 @@ def _send(
             sender_id=step.sender,
             idempotency_key=key,
             validity=step.validity,
+            asks=step.asks,  # the answer (OUI, ANNULER) becomes an event about this occurrence
+            asks_reference=_asked_about(run, definition) if step.asks else None,
             now=batch.now,
         )
     else:
