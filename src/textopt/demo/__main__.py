@@ -37,6 +37,7 @@ from textopt.db.base import utcnow
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.migrate import upgrade
 from textopt.demo.contacts import FEATURED_FR_NUMBER, FEATURED_US_NUMBER, write_demo_csv
+from textopt.demo.flows import run_flows_demo
 from textopt.dispatch.worker import run_dispatch
 from textopt.vocab import Channel, Purpose
 
@@ -232,6 +233,9 @@ def main() -> None:
 
     letter_id = _newsletter(engine, settings)
 
+    _step("Flows: a clinic's appointment reminders, the shop's welcome and birthday offers")
+    run_flows_demo(engine, settings, console)
+
     seconds = (utcnow() - started).total_seconds()
     console.print(f"\n[bold green]Demo done in {seconds:.1f} s.[/] Explore it:")
     console.print("  export TEXTOPT_CONFIG=demo/textopt.toml")
@@ -242,6 +246,7 @@ def main() -> None:
         f"textopt campaign report {letter_id}   # SMS and email side by side",
         f"textopt campaign why {sale_id} '{FEATURED_US_NUMBER}'",
         "textopt consent verify",
+        "textopt flows list   # and textopt flows stats 'Rappel de rendez-vous (clinique)'",
         "textopt contacts import demo/nouveaux-clients.csv   # then the README's tour",
     ):
         console.print(f"  .venv/bin/{command}")
