@@ -1975,6 +1975,8 @@ FR.update(
         "Preview": "Aperçu",
         "For %(who)s": "Pour %(who)s",
         "When (contact's time)": "Quand (heure du contact)",
+        "Flow": "Parcours",
+        "In no flow yet.": "Dans aucun parcours pour l’instant.",
         "Outcome": "Résultat",
     }
 )

@@ -37,7 +37,7 @@ from textopt.web.i18n import Translate, request_translator
 from textopt.web.reasons import reason_sentence
 from textopt.web.rendering import render
 
-__all__ = ["flow_reason", "router"]
+__all__ = ["contact_flows", "flow_reason", "router"]
 
 router = APIRouter(include_in_schema=False)
 _NOTICES = ("created", "versioned", "unchanged", "active", "paused", "archived")
@@ -115,6 +115,20 @@ def flow_page(
         flow_reason=lambda code: flow_reason(request_translator(request), code),
         notice=_notice(request, notice),
     )
+
+
+def contact_flows(request: Request, session: DbSession, *, contact_id: int) -> dict[str, Any]:
+    """What the contact page shows of a contact's flows: the latest occurrences, each
+    flow's name, and the words of an exit reason (two reads)."""
+    runs = service.list_runs(session, contact_id=contact_id, limit=_RUNS)
+    ids = {run.flow_id for run in runs}
+    names = dict(session.execute(select(Flow.id, Flow.name).where(Flow.id.in_(ids))).all())
+    translate = request_translator(request)
+    return {
+        "runs": runs,
+        "flow_names": names,
+        "flow_reason": lambda code: flow_reason(translate, code),
+    }
 
 
 def _contacts_by_id(session: DbSession, ids: set[int]) -> dict[int, str]:

@@ -136,6 +136,8 @@ def test_a_reminder_built_in_the_editor_is_triggered_by_an_event_and_answered_ou
     events = page.locator("#events")
     expect(events).to_contain_text("appointment_confirmed")
     expect(events).to_contain_text("A-7")
+    expect(page.locator("#flows")).to_contain_text("Rappel de rendez-vous")
+    expect(page.locator("#flows")).to_contain_text("completed")  # the page is in English now
     pages.check("contact-confirmed")
 
     page.goto(flow_url)
