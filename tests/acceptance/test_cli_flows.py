@@ -4,16 +4,19 @@ record an event, `run --once` at chosen instants, stats and preview."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from tests.factories.campaigns import add_contact
 from tests.factories.cli import cli_json, run_cli
-from tests.factories.flows import add_event, flow_messages
+from tests.factories.flows import REMINDER, add_event, flow_messages
 
 from textopt.config import Settings
 from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
+from textopt.errors import ValidationError
 
 REMINDER_TOML = """
 name = "Rappel"
@@ -69,3 +72,15 @@ def test_a_flow_applied_from_toml_runs_from_the_command_line(
     assert occurrence["occurrence_key"] == "appointment_id=X-1"
     assert [e["outcome"] for e in occurrence["log"]] == ["entered", "waiting", "sent", "completed"]
     assert "step 2 sent" in run_cli("flows", "occurrences", "Rappel")
+
+
+def test_a_flow_file_in_json_applies_and_a_bad_one_names_its_step(
+    engine: Engine, campaign_settings: Settings, tmp_path: Path
+) -> None:
+    good = tmp_path / "rappel.json"
+    good.write_text(json.dumps(REMINDER), encoding="utf-8")
+    assert cli_json("flows", "apply", str(good))["created"] is True
+    bad = tmp_path / "bad.toml"
+    bad.write_text(REMINDER_TOML.replace("24h", "24x"), encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"step 1 \(wait\): 'appointment_at - 24x' is not"):
+        run_cli("flows", "apply", str(bad))

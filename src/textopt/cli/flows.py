@@ -3,6 +3,7 @@ archive, preview for a contact, and one pass of the runner (`run --once`, for cr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from textopt.contacts import service as contacts
 from textopt.db.base import utcnow
 from textopt.errors import ValidationError
 from textopt.flows import commands, service
-from textopt.flows.definition import definition_from_toml
+from textopt.flows.definition import FlowDefinition, definition_from_toml, parse_definition
 from textopt.flows.jobs import run_flows
 from textopt.flows.preview import preview_fields, preview_flow
 from textopt.flows.stats import flow_stats, stats_fields
@@ -36,7 +37,9 @@ def _say(text: str) -> None:
 
 @app.command("apply")
 def apply(
-    file: Annotated[Path, typer.Argument(help="A flow in TOML (see docs/flows.md)")],
+    file: Annotated[
+        Path, typer.Argument(help="A flow in TOML, or JSON as the API takes it (docs/flows.md)")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Create the flow the file names, or add a version when its definition changed."""
@@ -44,7 +47,7 @@ def apply(
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read {file}: {exc}", field="file") from None
-    definition = definition_from_toml(text)
+    definition = _read_definition(text, json_file=file.suffix.lower() == ".json")
     with session() as s:
         applied = commands.apply_flow(s, actor=cli_actor(), definition=definition, now=utcnow())
         data = {**service.flow_fields(applied.flow), "created": applied.created,
@@ -62,6 +65,16 @@ def apply(
         _say(
             f"flow {data['name']}: version {applied.version} added; running occurrences keep theirs"
         )
+
+
+def _read_definition(text: str, *, json_file: bool) -> FlowDefinition:
+    if not json_file:
+        return definition_from_toml(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"the flow file is not valid JSON: {exc}", field="file") from None
+    return parse_definition(data)
 
 
 @app.command("list")

@@ -111,7 +111,7 @@ def apply_flow(
     """Create the flow the definition names, or add a version to the flow of that name."""
     checked = _definition(definition)
     existing = service.find_flow(session, name_or_id=checked.name)
-    if existing is None or str(checked.name).isdigit():
+    if existing is None:
         flow = create_flow(session, actor=actor, definition=checked, now=now)
         return AppliedFlow(flow=flow, created=True, version=1)
     flow, version = add_flow_version(

@@ -42,7 +42,9 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from textopt.campaigns.audience import parse_filter
-from textopt.errors import ValidationError
+from textopt.compose import compile_template
+from textopt.compose.email import EmailTemplate
+from textopt.errors import TemplateError, ValidationError
 from textopt.events.types import normalise_type
 from textopt.flows.timing import (
     DURATION_RULE,
@@ -402,6 +404,13 @@ def _send(reader: _Reader) -> Send:
     validity = reader.duration("validity") or dt.timedelta(hours=24)
     if validity < dt.timedelta(minutes=5):
         raise reader.fail("validity", "a message stays valid at least 5m")
+    try:
+        if channel == Channel.EMAIL:
+            EmailTemplate(subject=subject or "", html=template, text=text)
+        else:
+            compile_template(template)
+    except TemplateError as exc:
+        raise reader.fail("template", f"the template does not read: {exc.message}") from None
     asks = reader.text("asks", required=False, limit=40)
     if asks is not None and asks not in ASKS:
         raise reader.fail(
@@ -475,6 +484,8 @@ def parse_definition(raw: Any) -> FlowDefinition:
     )
     name = reader.text("name", limit=_NAME_MAX)
     assert name is not None
+    if name.isdigit():  # a number alone names a flow by its id
+        raise reader.fail("name", f"'{name}' is not a name: a flow's name has a letter")
     description = reader.text("description", required=False, limit=1000)
     if "trigger" not in raw:
         raise reader.fail("trigger", "'trigger' is required")

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two passes of the flows job in a dispatcher.
 FLOWS_EVERY = 5.0
+#: Batches of due occurrences one pass of the job moves at most: the job shares the
+#: dispatcher's database thread with its claims, so a backlog is moved over several passes.
+JOB_BATCHES = 10
 
 
 def runner_identity() -> str:
@@ -33,17 +36,23 @@ def runner_identity() -> str:
 
 
 def run_flows(
-    engine: Engine, settings: Settings, *, now: dt.datetime, owner: str | None = None
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    owner: str | None = None,
+    max_batches: int = 50,
 ) -> tuple[int, RunTally]:
     """One pass: start the occurrences the triggers found (one transaction), then claim and
     run every due step; returns (occurrences started, what the runner did)."""
     with session_scope(engine) as session:
         started = scan_triggers(session, default_zone=settings.workspace_timezone, now=now)
     tally = run_due(
-        lambda: session_scope(engine),
+        engine,
         settings=settings,
         owner=owner or runner_identity(),
         now=now,
+        max_batches=max_batches,
     )
     return started, tally
 
@@ -53,7 +62,9 @@ def flow_jobs(engine: Engine, settings: Settings, *, clock: Callable[[], dt.date
     owner = runner_identity()
 
     def move_flows() -> None:
-        started, tally = run_flows(engine, settings, now=clock(), owner=owner)
+        started, tally = run_flows(
+            engine, settings, now=clock(), owner=owner, max_batches=JOB_BATCHES
+        )
         if started or tally.claimed:
             log_event(
                 log,

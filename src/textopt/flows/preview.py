@@ -117,7 +117,7 @@ def _simulate_send(
                     session, settings=settings, to=contact.phone, text=step.template,
                     variables=variables, purpose=step.purpose, sender_id=step.sender,
                     idempotency_key=f"preview-{contact.id}-{number}", validity=step.validity,
-                    asks=step.asks, now=at,
+                    now=at,
                 )  # fmt: skip
             else:
                 message = send_email_step(

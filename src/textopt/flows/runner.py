@@ -20,16 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import Engine, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.sends import enqueue_message
 from textopt.config import Settings
 from textopt.consent.models import ConsentAction, ConsentState
 from textopt.contacts.models import Contact
+from textopt.db.engine import session_scope
 from textopt.errors import TextoptError
 from textopt.events.models import ContactEvent
-from textopt.flows.definition import Condition, FlowDefinition, Send, Wait
+from textopt.flows.definition import Condition, FlowDefinition, Send, TriggerKind, Wait
 from textopt.flows.models import (
     Flow,
     FlowRun,
@@ -43,7 +44,7 @@ from textopt.flows.models import (
 from textopt.flows.sending import send_email_step
 from textopt.flows.service import contacts_matching, definition_of
 from textopt.flows.steps import REFUSED_STATES, send_variables, wait_end
-from textopt.flows.timing import recipient_zone
+from textopt.flows.timing import parse_date_value, recipient_zone
 from textopt.outbox.models import Message
 from textopt.vocab import Channel, Purpose
 
@@ -239,14 +240,6 @@ def _marketing_ahead(definition: FlowDefinition, step: int) -> set[str]:
     }
 
 
-def _asked_about(run: FlowRun, definition: FlowDefinition) -> str:
-    """What a send's question is about: the trigger event's key (the appointment's id, so
-    that ANNULER's `appointment_cancelled` ends this occurrence), else the occurrence."""
-    key = definition.trigger.key
-    value = (run.trigger.get("properties") or {}).get(key) if key else None
-    return str(value) if value is not None else run.occurrence_key
-
-
 def _send(
     session: Session,
     run: FlowRun,
@@ -283,8 +276,6 @@ def _send(
             sender_id=step.sender,
             idempotency_key=key,
             validity=step.validity,
-            asks=step.asks,  # the answer (OUI, ANNULER) becomes an event about this occurrence
-            asks_reference=_asked_about(run, definition) if step.asks else None,
             now=batch.now,
         )
     else:
@@ -327,6 +318,24 @@ def _record_send(run: FlowRun, step: Send, number: int, message: Message, batch:
         )
 
 
+def _date_changed(
+    run: FlowRun, definition: FlowDefinition, contact: Contact, batch: _Batch
+) -> str | None:
+    """Why a date attribute's occurrence no longer holds: the contact's date moved (a new
+    appointment has its own occurrence) or was removed; None while it holds."""
+    trigger = definition.trigger
+    if trigger.kind != TriggerKind.DATE_ATTRIBUTE or trigger.yearly or not trigger.attribute:
+        return None
+    where = recipient_zone(
+        contact.timezone, contact.timezones or (), batch.settings.workspace_timezone
+    )
+    now_value = (contact.attributes or {}).get(trigger.attribute)
+    current = parse_date_value(now_value, where)
+    if current is not None and current.isoformat() == run.trigger.get("date"):
+        return None
+    return f"{trigger.attribute} changed (now {str(now_value)[:40] if now_value else 'empty'})"
+
+
 def _goes_on(run: FlowRun, batch: _Batch) -> bool:
     """End `run` if it cannot take its next step (its contact erased, every step done, an
     exit event, a withdrawn consent before a marketing step); whether it goes on."""
@@ -341,6 +350,8 @@ def _goes_on(run: FlowRun, batch: _Batch) -> bool:
         return False
     elif (exit_type := _exit_event(run, definition, batch)) is not None:
         reason, sentence = "exit_event", f"the event {exit_type} ended the occurrence"
+    elif (changed := _date_changed(run, definition, contact, batch)) is not None:
+        reason, sentence = "date_changed", changed
     elif revoked := sorted(
         c for c in _marketing_ahead(definition, index) if (contact.id, c) in batch.revoked
     ):
@@ -497,7 +508,7 @@ def advance_runs(
 
 
 def run_due(
-    session_scope_factory: Any,
+    engine: Engine,
     *,
     settings: Settings,
     owner: str,
@@ -506,15 +517,14 @@ def run_due(
     max_batches: int = 50,
 ) -> RunTally:
     """Claim and advance due occurrences batch after batch until none is due (or
-    `max_batches`), each claim and each batch in its own transaction
-    (`session_scope_factory()` opens one and commits it)."""
+    `max_batches`), each claim and each batch in its own transaction."""
     total = RunTally()
     for _ in range(max_batches):
-        with session_scope_factory() as session:
+        with session_scope(engine) as session:
             ids = claim_runs(session, owner=owner, now=now, limit=limit)
         if not ids:
             break
-        with session_scope_factory() as session:
+        with session_scope(engine) as session:
             total.add(advance_runs(session, settings=settings, ids=ids, owner=owner, now=now))
         if len(ids) < limit:
             break

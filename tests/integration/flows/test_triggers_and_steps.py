@@ -271,3 +271,34 @@ def test_a_condition_lets_the_matching_contacts_on_and_ends_the_others(
         ("completed", None),
         ("exited", "condition_false"),
     ]
+
+
+def test_a_moved_appointment_gets_its_own_reminder_and_the_old_one_ends(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    flow = {
+        "name": "Rappel",
+        "trigger": {"kind": "date_attribute", "attribute": "appointment_at"},
+        "steps": [{"kind": "wait", "until": "appointment_at - 24h"}, _send(text="A demain")],
+    }
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    with session_scope(engine) as s:
+        contact = add_contact(
+            s, "+33612340031", consent_at=None,
+            attributes={"appointment_at": "2026-12-10T09:00:00+01:00"},
+        )  # fmt: skip
+        active_flow(s, flow, now=now)
+        contact_id = contact.id
+    run_at(engine, campaign_settings, now)
+    with session_scope(engine) as s:
+        moved = s.get(Contact, contact_id)
+        assert moved is not None
+        moved.attributes = {"appointment_at": "2026-12-12T09:00:00+01:00"}
+    run_at(engine, campaign_settings, now + dt.timedelta(minutes=10))
+    run_at(engine, campaign_settings, dt.datetime(2026, 12, 11, 8, 0, tzinfo=UTC))
+    states = sorted((r.occurrence_key[-25:], r.state, r.exit_reason) for r in runs(engine))
+    assert states == [
+        ("2026-12-10T08:00:00+00:00", "exited", "date_changed"),
+        ("2026-12-12T08:00:00+00:00", "completed", None),
+    ]
+    assert len(flow_messages(engine)) == 1

@@ -107,6 +107,11 @@ def test_a_toml_flow_reads_into_its_parts_and_back() -> None:
         ),
         ([{"kind": "wait", "duration": "1h"}], "steps", "a flow needs at least one send step"),
         (
+            [{"kind": "send", "purpose": "marketing", "template": "Bonjour {{ first_name"}],
+            "steps[0].template",
+            "step 1 (send): the template does not read",
+        ),
+        (
             [{"kind": "send", "purpose": "marketing", "template": "x", "validity": "1m"}],
             "steps[0].validity",
             "at least 5m",
@@ -148,6 +153,12 @@ def test_an_event_property_needs_an_event_trigger() -> None:
     ]
     with pytest.raises(ValidationError, match="needs an event trigger"):
         parse_definition(_flow(trigger={"kind": "optin_confirmed"}, steps=steps))
+
+
+def test_a_name_of_digits_alone_is_refused_as_it_would_read_as_an_id() -> None:
+    with pytest.raises(ValidationError, match="has a letter") as caught:
+        parse_definition(_flow(name="2026"))
+    assert caught.value.field == "name"
 
 
 def test_a_file_that_is_not_toml_says_so() -> None:
