@@ -53,6 +53,7 @@ from textopt.flows.timing import (
     parse_duration,
     parse_local_hour,
 )
+from textopt.questions.kinds import KINDS
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
@@ -74,7 +75,7 @@ __all__ = [
 #: Steps in one flow: a journey, not a program.
 MAX_STEPS = 30
 #: What a send step may ask its recipient to answer (replies that act read it).
-ASKS = ("appointment",)
+ASKS = tuple(KINDS)  # the questions a message can ask (`questions/kinds.py`)
 _NAME_MAX = 120
 _E = TypeVar("_E", bound=StrEnum)
 _TEMPLATE_MAX = 4000
@@ -416,6 +417,8 @@ def _send(reader: _Reader) -> Send:
         raise reader.fail(
             "asks", f"'{asks}' is not a question a message asks (one of {', '.join(ASKS)})"
         )
+    if asks is not None and channel != Channel.SMS:
+        raise reader.fail("asks", "only an SMS asks a question: the answers come back by SMS")
     return Send(
         channel=channel,
         purpose=purpose,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,7 @@ from textopt.flows.service import contacts_matching, definition_of
 from textopt.flows.steps import REFUSED_STATES, send_variables, wait_end
 from textopt.flows.timing import parse_date_value, recipient_zone
 from textopt.outbox.models import Message
+from textopt.questions.kinds import question_kind
 from textopt.vocab import Channel, Purpose
 
 __all__ = ["LEASE", "RUN_BATCH", "RunTally", "advance_runs", "claim_runs", "run_due"]
@@ -240,6 +241,23 @@ def _marketing_ahead(definition: FlowDefinition, step: int) -> set[str]:
     }
 
 
+def _question(
+    step: Send, run: FlowRun, variables: Mapping[str, Any], now: dt.datetime
+) -> dict[str, Any]:
+    """What a send step asks (`asks`): about the trigger's reference property when the event
+    carries it (`appointment_id`), else about the occurrence itself; open until the date the
+    flow waits for (the appointment) when that is still ahead, else the default lifetime."""
+    if step.asks is None:
+        return {}
+    kind = question_kind(step.asks)
+    properties = run.trigger.get("properties") or {}
+    value = properties.get(kind.reference_property)
+    reference = str(value) if value is not None and value != "" else run.occurrence_key
+    when = variables.get("when")
+    answer_by = when if isinstance(when, dt.datetime) and when > now else None
+    return {"asks": step.asks, "asks_reference": reference, "answer_by": answer_by}
+
+
 def _send(
     session: Session,
     run: FlowRun,
@@ -277,6 +295,7 @@ def _send(
             idempotency_key=key,
             validity=step.validity,
             now=batch.now,
+            **_question(step, run, variables, batch.now),
         )
     else:
         message = send_email_step(
