@@ -1747,6 +1747,7 @@ EN.update(
         "flow_exit.contact_erased": "the contact was erased",
         "flow_exit.no_date": "no date to wait for",
         "flow_exit.date_passed": "the date had passed",
+        "flow_exit.date_changed": "the date was moved or removed",
         "flow_exit.invalid_number": "no valid mobile number",
         "flow_exit.invalid_email": "no valid email address",
         "flow_exit.template_error": "the message's template could not be rendered",
@@ -1796,6 +1797,7 @@ FR.update(
         "flow_exit.contact_erased": "le contact a été effacé",
         "flow_exit.no_date": "aucune date à attendre",
         "flow_exit.date_passed": "la date était passée",
+        "flow_exit.date_changed": "la date a été déplacée ou retirée",
         "flow_exit.invalid_number": "aucun numéro mobile valide",
         "flow_exit.invalid_email": "aucune adresse e-mail valide",
         "flow_exit.template_error": "le modèle du message n’a pas pu être rendu",
@@ -2035,6 +2037,10 @@ FR.update(
         "23:59)": (
             "étape %(n)s (%(code_kind)s) : %(raw_value)s n’est pas une heure locale comme 10:00 "
             "(de 00:00 à 23:59)"
+        ),
+        "the template does not read: %(sentence)s": "le modèle ne se lit pas : %(sentence)s",
+        "only an SMS asks a question: the answers come back by SMS": (
+            "seul un SMS pose une question : les réponses reviennent par SMS"
         ),
         "the segment expression does not read: %(sentence)s": (
             "l’expression de segment ne se lit pas : %(sentence)s"

@@ -156,6 +156,8 @@ _BAD = [
     _with("steps[2].asks", "birthday"),
     _with("steps[2].template", 12),
     _with("steps[2].channel", "email"),
+    _with("steps[2].channel", "email")
+    | {"steps": [{**REMINDER["steps"][2], "channel": "email", "subject": "Rappel"}]},
     {**REMINDER, "steps": []},
     {**REMINDER, "steps": [REMINDER["steps"][0]]},
     {**REMINDER, "steps": [REMINDER["steps"][2]] * 31},
