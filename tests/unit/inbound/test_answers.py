@@ -56,3 +56,13 @@ def test_every_kind_acknowledges_both_answers_in_every_reply_language() -> None:
         assert acknowledgement(kind, Answer.CONFIRMED, "it") == acknowledgement(
             kind, Answer.CONFIRMED, "en"
         )
+
+
+def test_the_api_offers_every_kind_of_question_and_no_other() -> None:
+    from typing import get_args
+
+    from textopt.api.messages import MessageCreate
+
+    annotation = MessageCreate.model_fields["asks"].annotation
+    offered = {arg for option in get_args(annotation) for arg in get_args(option)}
+    assert offered == set(KINDS)
