@@ -12,6 +12,14 @@ from textopt.optin.models import SignupList
 from textopt.optin.service import create_list
 
 _LOGIN_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a page's forms echo."""
+    found = _CSRF.search(page)
+    assert found is not None, page[:500]
+    return found.group(1)
 
 
 def sign_in_form(http: Any, email: str, password: str, *, next: str = "/app/") -> Any:

@@ -39,6 +39,7 @@ from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.migrate import upgrade
 from textopt.demo.contacts import FEATURED_FR_NUMBER, FEATURED_US_NUMBER, write_demo_csv
 from textopt.demo.inbox import demo_conversations
+from textopt.demo.flows import run_flows_demo
 from textopt.dispatch.worker import run_dispatch
 from textopt.vocab import Channel, Purpose
 
@@ -243,6 +244,9 @@ def main() -> None:
 
     letter_id = _newsletter(engine, settings)
 
+    _step("Flows: a clinic's appointment reminders, the shop's welcome and birthday offers")
+    run_flows_demo(engine, settings, console)
+
     seconds = (utcnow() - started).total_seconds()
     console.print(f"\n[bold green]Demo done in {seconds:.1f} s.[/] Explore it:")
     console.print("  export TEXTOPT_CONFIG=demo/textopt.toml")
@@ -254,6 +258,7 @@ def main() -> None:
         f"textopt campaign why {sale_id} '{FEATURED_US_NUMBER}'",
         "textopt consent verify",
         "textopt inbox list   # customers who answered the sale",
+        "textopt flows list   # and textopt flows stats 'Rappel de rendez-vous (clinique)'",
         "textopt contacts import demo/nouveaux-clients.csv   # then the README's tour",
     ):
         console.print(f"  .venv/bin/{command}")

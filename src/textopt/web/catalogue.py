@@ -1862,3 +1862,419 @@ FR.update(
         ),
     }
 )
+
+# Flows: the list, one flow's page, the step list editor and its preview.
+EN.update(
+    {
+        "flow_state.draft": "draft",
+        "flow_state.active": "active",
+        "flow_state.paused": "paused",
+        "flow_state.archived": "archived",
+        "flow_step.trigger": "trigger",
+        "flow_step.wait": "wait",
+        "flow_step.condition": "condition",
+        "flow_step.send": "message",
+        "flow_step.end": "end",
+        "trigger.event": "an event",
+        "trigger.date_attribute": "a date of the contact",
+        "trigger.optin_confirmed": "a confirmed opt-in",
+        "trigger.segment_entered": "entering a segment",
+        "flow_outcome.entered": "reached",
+        "flow_outcome.waiting": "waits until then",
+        "flow_outcome.sent": "written to the outbox",
+        "flow_outcome.skipped": "not sent",
+        "flow_outcome.exited": "leaves the flow",
+        "flow_outcome.completed": "done",
+        "flow_run.active": "in progress",
+        "flow_run.completed": "completed",
+        "flow_run.exited": "left the flow",
+        "flow_exit.exit_event": "an exit event came (e.g. the appointment was cancelled)",
+        "flow_exit.consent_revoked": "consent withdrawn or STOP before a marketing message",
+        "flow_exit.suppressed": "on the suppression list before a marketing message",
+        "flow_exit.condition_false": "not in the condition's segment",
+        "flow_exit.flow_archived": "the flow was archived",
+        "flow_exit.contact_erased": "the contact was erased",
+        "flow_exit.no_date": "no date to wait for",
+        "flow_exit.date_passed": "the date had passed",
+        "flow_exit.date_changed": "the date was moved or removed",
+        "flow_exit.invalid_number": "no valid mobile number",
+        "flow_exit.invalid_email": "no valid email address",
+        "flow_exit.template_error": "the message's template could not be rendered",
+        "flow_exit.invalid": "the step could not be run with this contact's data",
+        "flow_exit.config_error": "no account sends this channel",
+        "flow_exit.exited": "left the flow",
+        "flows.created": "Flow saved as a draft. Activate it when it is ready.",
+        "flows.versioned": (
+            "New version saved: occurrences already started keep theirs, new ones take it."
+        ),
+        "flows.unchanged": "Nothing changed: the flow is as it was.",
+        "flows.active": "The flow is active: its trigger starts occurrences from now on.",
+        "flows.paused": "The flow is paused.",
+        "flows.archived": "The flow is archived: its occurrences in progress ended.",
+        "asks.appointment": "confirm or cancel an appointment (OUI / ANNULER)",
+    }
+)
+FR.update(
+    {
+        "flow_state.draft": "brouillon",
+        "flow_state.active": "actif",
+        "flow_state.paused": "en pause",
+        "flow_state.archived": "archivé",
+        "flow_step.trigger": "déclencheur",
+        "flow_step.wait": "attente",
+        "flow_step.condition": "condition",
+        "flow_step.send": "message",
+        "flow_step.end": "fin",
+        "trigger.event": "un événement",
+        "trigger.date_attribute": "une date du contact",
+        "trigger.optin_confirmed": "un consentement confirmé",
+        "trigger.segment_entered": "l’entrée dans un segment",
+        "flow_outcome.entered": "atteinte",
+        "flow_outcome.waiting": "attend jusque-là",
+        "flow_outcome.sent": "écrit dans la file d’envoi",
+        "flow_outcome.skipped": "non envoyé",
+        "flow_outcome.exited": "quitte le parcours",
+        "flow_outcome.completed": "terminé",
+        "flow_run.active": "en cours",
+        "flow_run.completed": "terminé",
+        "flow_run.exited": "sorti du parcours",
+        "flow_exit.exit_event": "un événement de sortie est arrivé (p. ex. rendez-vous annulé)",
+        "flow_exit.consent_revoked": "consentement retiré ou STOP avant un message marketing",
+        "flow_exit.suppressed": "sur la liste d’opposition avant un message marketing",
+        "flow_exit.condition_false": "hors du segment de la condition",
+        "flow_exit.flow_archived": "le parcours a été archivé",
+        "flow_exit.contact_erased": "le contact a été effacé",
+        "flow_exit.no_date": "aucune date à attendre",
+        "flow_exit.date_passed": "la date était passée",
+        "flow_exit.date_changed": "la date a été déplacée ou retirée",
+        "flow_exit.invalid_number": "aucun numéro mobile valide",
+        "flow_exit.invalid_email": "aucune adresse e-mail valide",
+        "flow_exit.template_error": "le modèle du message n’a pas pu être rendu",
+        "flow_exit.invalid": "l’étape n’a pas pu s’exécuter avec les données de ce contact",
+        "flow_exit.config_error": "aucun compte n’envoie sur ce canal",
+        "flow_exit.exited": "sorti du parcours",
+        "flows.created": "Parcours enregistré en brouillon. Activez-le quand il est prêt.",
+        "flows.versioned": (
+            "Nouvelle version enregistrée : les occurrences déjà commencées gardent la leur, "
+            "les nouvelles prennent celle-ci."
+        ),
+        "flows.unchanged": "Rien n’a changé : le parcours est tel qu’il était.",
+        "flows.active": (
+            "Le parcours est actif : son déclencheur lance des occurrences à partir de maintenant."
+        ),
+        "flows.paused": "Le parcours est en pause.",
+        "flows.archived": "Le parcours est archivé : ses occurrences en cours sont terminées.",
+        "asks.appointment": "confirmer ou annuler un rendez-vous (OUI / ANNULER)",
+        "Flows": "Parcours",
+        "New flow": "Nouveau parcours",
+        "No flow yet.": "Aucun parcours pour l’instant.",
+        "A flow sends its messages around what happens to each person: a reminder before an "
+        "appointment, a welcome after the opt-in, a birthday offer. Every message goes through "
+        "the same consent, hours, caps and expiry as a campaign.": (
+            "Un parcours envoie ses messages autour de ce qui arrive à chaque personne : un "
+            "rappel avant un rendez-vous, une bienvenue après l’inscription, une offre "
+            "d’anniversaire. Chaque message passe par les mêmes consentements, horaires, "
+            "plafonds et expirations qu’une campagne."
+        ),
+        "Version": "Version",
+        "Version %(n)s": "Version %(n)s",
+        "Occurrences": "Occurrences",
+        "occurrence": "occurrence",
+        "occurrences": "occurrences",
+        "Occurrence": "Occurrence",
+        "In progress": "En cours",
+        "in progress": "en cours",
+        "Messages written": "Messages écrits",
+        "Active since": "Actif depuis",
+        "Edit the flow": "Modifier le parcours",
+        "Edit the flow %(name)s": "Modifier le parcours %(name)s",
+        "Activate": "Activer",
+        "Archive": "Archiver",
+        "Archive this flow for good? Its occurrences in progress end.": (
+            "Archiver ce parcours pour de bon ? Ses occurrences en cours s’arrêtent."
+        ),
+        "The flow is active: editing it saves a new version. Occurrences already started keep "
+        "their version; new ones take the new one.": (
+            "Le parcours est actif : le modifier enregistre une nouvelle version. Les "
+            "occurrences déjà commencées gardent leur version ; les nouvelles prennent la "
+            "nouvelle."
+        ),
+        "A draft triggers nothing. Activate it to start: what happened before is not replayed.": (
+            "Un brouillon ne déclenche rien. Activez-le pour commencer : ce qui s’est passé "
+            "avant n’est pas rejoué."
+        ),
+        "Paused: nothing starts and nothing moves; occurrences wait until the flow is "
+        "activated again.": (
+            "En pause : rien ne commence et rien n’avance ; les occurrences attendent que le "
+            "parcours soit réactivé."
+        ),
+        "Trigger and steps": "Déclencheur et étapes",
+        "Starts on": "Démarre sur",
+        "every year at %(at)s": "chaque année à %(at)s",
+        "one occurrence per": "une occurrence par",
+        "at %(at)s local time": "à %(at)s heure locale",
+        "valid %(d)s": "valable %(d)s",
+        "asks OUI / ANNULER": "demande OUI / ANNULER",
+        "Ends early on": "S’arrête avant la fin sur",
+        "Stats per step": "Statistiques par étape",
+        "Step": "Étape",
+        "Entered": "Entrées",
+        "Waiting": "En attente",
+        "Sent": "Envoyés",
+        "Not sent, by reason": "Non envoyés, par raison",
+        "Exited, by reason": "Sorties, par raison",
+        "Completed": "Terminées",
+        "Latest occurrences": "Dernières occurrences",
+        "Contact": "Contact",
+        "Next step": "Étape suivante",
+        "step %(n)s on %(when)s": "étape %(n)s le %(when)s",
+        "No occurrence yet.": "Aucune occurrence pour l’instant.",
+        "This flow has been active: saving makes version %(n)s. Occurrences already started "
+        "keep version %(current)s; new ones take the new version.": (
+            "Ce parcours a déjà été actif : enregistrer crée la version %(n)s. Les occurrences "
+            "déjà commencées gardent la version %(current)s ; les nouvelles prennent la "
+            "nouvelle version."
+        ),
+        "Save the flow": "Enregistrer le parcours",
+        "Save a new version": "Enregistrer une nouvelle version",
+        "Description (optional)": "Description (facultative)",
+        "Trigger: what starts an occurrence": "Déclencheur : ce qui lance une occurrence",
+        "Only the fields of the chosen trigger are used.": (
+            "Seuls les champs du déclencheur choisi sont utilisés."
+        ),
+        "Event type (an event trigger)": "Type d’événement (déclencheur événement)",
+        "e.g. appointment_booked, order_shipped, keyword.horaires": (
+            "p. ex. appointment_booked, order_shipped, keyword.horaires"
+        ),
+        "Occurrence key (an event property, optional)": (
+            "Clé d’occurrence (une propriété de l’événement, facultative)"
+        ),
+        "One occurrence per value, e.g. appointment_id: a moved appointment is the same "
+        "occurrence.": (
+            "Une occurrence par valeur, p. ex. appointment_id : un rendez-vous déplacé reste "
+            "la même occurrence."
+        ),
+        "Date attribute (a date trigger)": "Attribut date (déclencheur date)",
+        "A contact attribute holding a date, e.g. appointment_at or birthday.": (
+            "Un attribut du contact qui contient une date, p. ex. appointment_at ou birthday."
+        ),
+        "Every year on its anniversary": "Chaque année à la date anniversaire",
+        "Local hour of a yearly date": "Heure locale d’une date annuelle",
+        "e.g. 10:00, in each person's time zone.": (
+            "p. ex. 10:00, dans le fuseau horaire de chaque personne."
+        ),
+        "Channel consented to (an opt-in trigger)": (
+            "Canal du consentement (déclencheur inscription)"
+        ),
+        "Segment expression (a segment trigger)": "Expression de segment (déclencheur segment)",
+        "e.g. tag:vip and not event:order_paid within 90d": (
+            "p. ex. tag:vip and not event:order_paid within 90d"
+        ),
+        "Steps": "Étapes",
+        "Step %(n)s: %(kind)s": "Étape %(n)s : %(kind)s",
+        "Wait for": "Attendre",
+        "A duration: 30m, 2h, 3d, 1w.": "Une durée : 30m, 2h, 3d, 1w.",
+        "Or wait until": "Ou attendre jusqu’à",
+        "A date less or more a duration: appointment_at - 24h, event.delivery_at + 2h.": (
+            "Une date moins ou plus une durée : appointment_at - 24h, event.delivery_at + 2h."
+        ),
+        "At this local hour (optional)": "À cette heure locale (facultatif)",
+        "Moves the end of the wait to this hour of its day, in the person's time zone.": (
+            "Place la fin de l’attente à cette heure de son jour, dans le fuseau de la personne."
+        ),
+        "Go on only for contacts in": "Continuer seulement pour les contacts de",
+        "A segment expression; the others leave the flow here.": (
+            "Une expression de segment ; les autres quittent le parcours ici."
+        ),
+        "Variables: {{ first_name }}, {{ event.<property> }}, {{ when | time }} (the date the "
+        "flow waits for, in the person's zone).": (
+            "Variables : {{ first_name }}, {{ event.<propriété> }}, {{ when | time }} (la date "
+            "qu’attend le parcours, dans le fuseau de la personne)."
+        ),
+        "Email text part (optional)": "Partie texte de l’e-mail (facultative)",
+        "Sender (optional)": "Expéditeur (facultatif)",
+        "An SMS sender ID, or the email's From address.": (
+            "L’identifiant d’expéditeur SMS, ou l’adresse From de l’e-mail."
+        ),
+        "Valid for": "Valable",
+        "After that it is not sent late but expired (24h when empty).": (
+            "Passé ce délai, il n’est pas envoyé en retard mais expire (24h si vide)."
+        ),
+        "Asks for an answer": "Demande une réponse",
+        "no question": "aucune question",
+        "Move up": "Monter",
+        "Move down": "Descendre",
+        "Remove the step": "Retirer l’étape",
+        "Add a wait": "Ajouter une attente",
+        "Add a condition": "Ajouter une condition",
+        "Add a message": "Ajouter un message",
+        "Ends early on these events (optional)": (
+            "S’arrête avant la fin sur ces événements (facultatif)"
+        ),
+        "Event types, separated by commas, e.g. appointment_cancelled. A STOP always ends a "
+        "flow's marketing.": (
+            "Types d’événements, séparés par des virgules, p. ex. appointment_cancelled. Un "
+            "STOP arrête toujours le marketing d’un parcours."
+        ),
+        "Preview for a contact": "Aperçu pour un contact",
+        "Contact (number, email or #id)": "Contact (numéro, e-mail ou n°)",
+        "Nothing is sent or written: times in the contact's zone, texts as rendered, and the "
+        "policy's decision.": (
+            "Rien n’est envoyé ni écrit : les heures dans le fuseau du contact, les textes "
+            "rendus et la décision de la politique d’envoi."
+        ),
+        "Preview": "Aperçu",
+        "For %(who)s": "Pour %(who)s",
+        "When (contact's time)": "Quand (heure du contact)",
+        "Flow": "Parcours",
+        "In no flow yet.": "Dans aucun parcours pour l’instant.",
+        "Outcome": "Résultat",
+    }
+)
+
+# A flow definition's refusals, as patterns (web/error_sentences.py): "step 2 (wait): …",
+# "trigger: …", "flow: …" say where; the sentence after the colon is a pattern of its own.
+FR.update(
+    {
+        "trigger": "déclencheur",
+        "flow": "parcours",
+        "wait": "attente",
+        "send": "message",
+        "condition": "condition",
+        "active": "actif",
+        "archived": "archivé",
+        # the step's number and kind before the sentence, which is a pattern of its own
+        "step %(n)s (%(code_kind)s): %(sentence)s": "étape %(n)s (%(code_kind)s) : %(sentence)s",
+        "trigger: %(sentence)s": "déclencheur : %(sentence)s",
+        "flow: %(sentence)s": "parcours : %(sentence)s",
+        "%(code_where)s: expected a table of fields": (
+            "%(code_where)s : un tableau de champs était attendu"
+        ),
+        "%(code_where)s: unknown field '%(raw_field)s' (known: %(raw_known)s)": (
+            "%(code_where)s : champ inconnu « %(raw_field)s » (connus : %(raw_known)s)"
+        ),
+        "step %(n)s (%(code_kind)s): unknown field '%(raw_field)s' (known: %(raw_known)s)": (
+            "étape %(n)s (%(code_kind)s) : champ inconnu « %(raw_field)s » (connus : %(raw_known)s)"
+        ),
+        "'%(raw_name)s' is required": "« %(raw_name)s » est obligatoire",
+        "'%(raw_name)s' must be text": "« %(raw_name)s » doit être du texte",
+        "'%(raw_name)s' contains a NUL character": "« %(raw_name)s » contient un caractère NUL",
+        "'%(raw_name)s' has %(n)s characters; at most %(limit)s": (
+            "« %(raw_name)s » a %(n)s caractères ; %(limit)s au plus"
+        ),
+        "'%(raw_name)s' must be true or false": "« %(raw_name)s » doit être vrai ou faux",
+        "'%(raw_value)s' is not a %(raw_name)s (one of %(raw_known)s)": (
+            "« %(raw_value)s » n’est pas un %(raw_name)s valable (parmi %(raw_known)s)"
+        ),
+        "a number and a unit m, h, d or w, possibly several (90m, 2h, 3d, 1d12h, 2w)": (
+            "un nombre et une unité m, h, d ou w, éventuellement plusieurs (90m, 2h, 3d, 1d12h, 2w)"
+        ),
+        "'%(raw_value)s' is not a duration: %(rule)s, at most 2 years": (
+            "« %(raw_value)s » n’est pas une durée : %(rule)s, 2 ans au plus"
+        ),
+        "'%(raw_value)s' is not a duration after '%(raw_sign)s': %(rule)s": (
+            "« %(raw_value)s » n’est pas une durée après « %(raw_sign)s » : %(rule)s"
+        ),
+        "%(raw_value)s is not a local time like 10:00 (00:00 to 23:59)": (
+            "%(raw_value)s n’est pas une heure locale comme 10:00 (de 00:00 à 23:59)"
+        ),
+        "%(code_field)s: %(raw_value)s is not a local time like 10:00 (00:00 to 23:59)": (
+            "%(code_field)s : %(raw_value)s n’est pas une heure locale comme 10:00 (de 00:00 "
+            "à 23:59)"
+        ),
+        "step %(n)s (%(code_kind)s): %(raw_value)s is not a local time like 10:00 (00:00 to "
+        "23:59)": (
+            "étape %(n)s (%(code_kind)s) : %(raw_value)s n’est pas une heure locale comme 10:00 "
+            "(de 00:00 à 23:59)"
+        ),
+        "the template does not read: %(sentence)s": "le modèle ne se lit pas : %(sentence)s",
+        "only an SMS asks a question: the answers come back by SMS": (
+            "seul un SMS pose une question : les réponses reviennent par SMS"
+        ),
+        "the segment expression does not read: %(sentence)s": (
+            "l’expression de segment ne se lit pas : %(sentence)s"
+        ),
+        "'%(raw_key)s' is not a property name": "« %(raw_key)s » n’est pas un nom de propriété",
+        "'%(raw_name)s' is not an attribute name": "« %(raw_name)s » n’est pas un nom d’attribut",
+        "'at' applies to yearly dates (set the hour on a wait step)": (
+            "« at » ne vaut que pour les dates annuelles (mettez l’heure sur une étape d’attente)"
+        ),
+        '"%(raw_text)s" is not an event type: 1 to 64 letters, digits, "_", "." or "-", '
+        "starting with a letter or digit (e.g. order_shipped)": (
+            "« %(raw_text)s » n’est pas un type d’événement : 1 à 64 lettres, chiffres, « _ », "
+            "« . » ou « - », commençant par une lettre ou un chiffre (p. ex. order_shipped)"
+        ),
+        '%(code_field)s: "%(raw_text)s" is not an event type: 1 to 64 letters, digits, '
+        '"_", "." or "-", starting with a letter or digit (e.g. order_shipped)': (
+            "%(code_field)s : « %(raw_text)s » n’est pas un type d’événement : 1 à 64 lettres, "
+            "chiffres, « _ », « . » ou « - », commençant par une lettre ou un chiffre (p. ex. "
+            "order_shipped)"
+        ),
+        "'%(raw_value)s' does not name a date: an attribute or event property (appointment_at, "
+        "event.delivery_at), optionally +/- a duration": (
+            "« %(raw_value)s » ne nomme pas une date : un attribut ou une propriété "
+            "d’événement (appointment_at, event.delivery_at), éventuellement +/- une durée"
+        ),
+        "give either 'duration' (2h, 3d) or 'until' (a date - 24h)": (
+            "donnez soit « duration » (2h, 3d), soit « until » (une date - 24h)"
+        ),
+        "'%(raw_name)s' applies to emails only": "« %(raw_name)s » ne vaut que pour les e-mails",
+        "a message stays valid at least 5m": "un message reste valable 5m au moins",
+        "'%(raw_value)s' is not a question a message asks (one of %(raw_known)s)": (
+            "« %(raw_value)s » n’est pas une question qu’un message pose (parmi %(raw_known)s)"
+        ),
+        "'steps' is a list of at least one step": "« steps » est une liste d’au moins une étape",
+        "%(n)s steps; at most %(limit)s": "%(n)s étapes ; %(limit)s au plus",
+        "a flow needs at least one send step": "un parcours a besoin d’au moins une étape message",
+        "'exit_on' is a list of event types": "« exit_on » est une liste de types d’événements",
+        "step %(n)s: %(raw_kind)s is not a kind of step (one of %(raw_known)s)": (
+            "étape %(n)s : %(raw_kind)s n’est pas un genre d’étape (parmi %(raw_known)s)"
+        ),
+        "step %(n)s: 'kind' is required (one of %(raw_known)s)": (
+            "étape %(n)s : « kind » est obligatoire (parmi %(raw_known)s)"
+        ),
+        "step %(n)s (wait): 'event.%(raw_name)s' needs an event trigger": (
+            "étape %(n)s (attente) : « event.%(raw_name)s » demande un déclencheur événement"
+        ),
+        "the flow file is not valid TOML: %(raw_error)s": (
+            "le fichier du parcours n’est pas du TOML valable : %(raw_error)s"
+        ),
+        "no flow %(raw_name)s": "aucun parcours %(raw_name)s",
+        "flow %(raw_name)s has no version %(n)s": (
+            "le parcours %(raw_name)s n’a pas de version %(n)s"
+        ),
+        "name: a flow named %(raw_name)s exists already": (
+            "nom : un parcours nommé %(raw_name)s existe déjà"
+        ),
+        "flow %(raw_name)s is archived: it takes no new version": (
+            "le parcours %(raw_name)s est archivé : il ne prend plus de nouvelle version"
+        ),
+        "flow %(raw_name)s is %(code_state)s: it cannot become %(code_target)s": (
+            "le parcours %(raw_name)s est %(code_state)s : il ne peut pas devenir %(code_target)s"
+        ),
+        "the contact has no phone number": "le contact n’a pas de numéro de téléphone",
+        "choose a contact to preview the flow for": "choisissez un contact pour l’aperçu",
+        # the preview's notes on the trigger and on the steps where an occurrence would end
+        "no %(raw_type)s event yet: shown with empty properties": (
+            "pas encore d’événement %(raw_type)s : affiché avec des propriétés vides"
+        ),
+        "as for its latest %(raw_type)s event (%(raw_at)s UTC)": (
+            "comme pour son dernier événement %(raw_type)s (%(raw_at)s UTC)"
+        ),
+        "the contact has no date in %(raw_name)s": "le contact n’a pas de date dans %(raw_name)s",
+        "on its next anniversary (%(raw_at)s)": "à son prochain anniversaire (%(raw_at)s)",
+        "as if the contact confirmed %(code_channel)s marketing consent now": (
+            "comme si le contact confirmait maintenant son consentement marketing %(code_channel)s"
+        ),
+        "as if the contact entered the segment now": (
+            "comme si le contact entrait maintenant dans le segment"
+        ),
+        "the contact is not in '%(raw_segment)s'": "le contact n’est pas dans « %(raw_segment)s »",
+        "step %(n)s (wait): no date in '%(raw_name)s'": (
+            "étape %(n)s (attente) : aucune date dans « %(raw_name)s »"
+        ),
+        "step %(n)s (wait): %(raw_name)s has passed (%(raw_at)s)": (
+            "étape %(n)s (attente) : %(raw_name)s est passé (%(raw_at)s)"
+        ),
+    }
+)

@@ -5,7 +5,8 @@ Domain errors are English sentences with values in them (`column 5: unknown keyw
 pattern of such a sentence: the message is matched against each, and the translation gets
 the values back. Values that are themselves sentences ("the end of the filter", a
 suggestion) are translated the same way; names starting with `raw` never are (the filter
-as typed), names starting with `code` are codes given words (`running`). A message no
+as typed), names starting with `code` are codes given words (`running`) or short phrases
+without a sentence's spaces rule (`trigger`, `step 2 (wait)`). A message no
 pattern matches is shown as it came.
 """
 
@@ -56,6 +57,7 @@ def _value(_: Translate, name: str, value: str) -> str:
     if name.startswith("raw"):
         return value
     if name.startswith("code"):
-        return _(value)
+        # a code given words (`running`), or a short phrase such as `step 2 (wait)`
+        return translate_message(_, value)
     # words of a sentence, not a code or a name the user typed (those have no space)
     return translate_message(_, value) if " " in value.strip() else value

@@ -23,6 +23,7 @@ from textopt.inbound.service import list_inbound
 from textopt.links.service import clicks_by_contact
 from textopt.questions.service import list_questions
 from textopt.web.auth import WebViewer
+from textopt.web.pages_flows import contact_flows
 from textopt.web.rendering import render
 
 __all__ = ["router"]
@@ -101,6 +102,7 @@ def contact_page(
         events=events[:_EVENTS],
         more_events=len(events) > _EVENTS,
         questions=list_questions(session, contact_id=contact.id, now=utcnow(), limit=_EVENTS),
+        **contact_flows(request, session, contact_id=contact.id),
     )
 
 
