@@ -38,8 +38,8 @@ from textopt.db.base import utcnow
 from textopt.db.engine import create_db_engine, session_scope
 from textopt.db.migrate import upgrade
 from textopt.demo.contacts import FEATURED_FR_NUMBER, FEATURED_US_NUMBER, write_demo_csv
-from textopt.demo.inbox import demo_conversations
 from textopt.demo.flows import run_flows_demo
+from textopt.demo.inbox import demo_conversations
 from textopt.dispatch.worker import run_dispatch
 from textopt.vocab import Channel, Purpose
 
