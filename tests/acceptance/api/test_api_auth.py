@@ -114,7 +114,14 @@ def test_a_marketer_session_launches_but_cannot_erase_and_needs_the_csrf_token(
         assert "secure" in cookie
         assert "samesite=lax" in cookie
         csrf = login.json()["csrf_token"]
-        assert sorted(login.json()["scopes"]) == ["events", "inbox", "launch", "read", "send", "write"]
+        assert sorted(login.json()["scopes"]) == [
+            "events",
+            "inbox",
+            "launch",
+            "read",
+            "send",
+            "write",
+        ]
         assert browser.get("/v1/contacts").status_code == 200  # reads need no token
         without = browser.post("/v1/contacts", json={"phone": "0612345678"})
         assert without.status_code == 403
