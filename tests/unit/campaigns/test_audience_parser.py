@@ -315,6 +315,9 @@ def test_a_filter_longer_than_ten_thousand_characters_is_refused() -> None:
             "not event:x within 2w and tag:vip",
         ),
         ("event:within within 1y", EventHappened(("within",), Period(1, "y")), None),
+        # a type that is a word of the language is written quoted, and read back
+        ('event:"in",x', EventHappened(("in", "x")), 'event:"in",x'),
+        ('event:"NOT"', EventHappened(("not",)), 'event:"not"'),
     ],
 )
 def test_event_terms_parse_and_read_back(text: str, tree: Filter, canonical: str | None) -> None:

@@ -113,7 +113,8 @@ def _describe_term(node: Filter) -> str:
         name = "created_after" if isinstance(node, CreatedAfter) else "created_before"
         text = f"{name}:{_moment_text(node.moment)}"
     elif isinstance(node, EventHappened):
-        text = "event:" + ",".join(node.types)
+        # a type that is a word of the language (`in`, `and`, `not`) reads back only quoted
+        text = "event:" + ",".join(_quote(t) if t in _RESERVED else t for t in node.types)
         if node.within is not None:
             text += f" within {node.within.amount}{node.within.unit}"
     elif isinstance(node, Compare):
