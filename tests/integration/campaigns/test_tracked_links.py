@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
-from tests.integration.campaigns.test_planning_by_class import _audience
+from tests.integration.campaigns.test_planning_by_class import audience_with_caps
 
 from textopt.campaigns import service as campaigns
 from textopt.campaigns.planning import RunContext, classes, linked, plan_campaign, preview_campaign
@@ -142,13 +142,7 @@ def test_links_planned_by_class_are_what_planning_one_by_one_writes(
     (`Promo42`) sends every text with a link one by one: the same again."""
     base = link_base(campaign_settings)
     with session_scope(engine) as s:
-        _audience(s)
-        earlier = new_campaign(s, campaign_settings, text="Nouveautés chez Boutique")
-        s.flush()
-        plan_campaign(s, campaign=earlier, settings=campaign_settings, now=WEDNESDAY_10H)
-        s.execute(
-            delete(Message).where(Message.campaign_id == earlier.id, Message.contact_id % 3 != 0)
-        )
+        audience_with_caps(s, campaign_settings)
         campaign_id = new_campaign(
             s, campaign_settings, text=LINKED, track_links=True, brand_name=brand
         ).id
