@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from textopt.config import Settings
@@ -36,15 +36,19 @@ __all__ = [
     "CODE_LENGTH",
     "TRACK_OPTION",
     "ClickSummary",
+    "check_url",
     "clicks_by_campaign",
     "clicks_by_contact",
+    "draw_codes",
     "find_urls",
     "follow_link",
+    "insert_codes",
     "is_link_code",
     "link_base",
     "preview_links",
     "rewrite_links",
     "set_link_tracking",
+    "stored_instant",
     "tracks_links",
 ]
 
@@ -135,7 +139,8 @@ def preview_links(text: str, *, base: str) -> str:
     return _replace(text, spans, [sample] * len(spans))
 
 
-def _check_url(url: str) -> None:
+def check_url(url: str) -> None:
+    """Refuse what cannot be shortened: not an http(s) URL, or too long (ValidationError)."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise ValidationError(f"cannot shorten {url!r}: not an http(s) URL", field="url")
@@ -151,7 +156,7 @@ _BYTE_TO_CHAR = bytes(ord(CODE_ALPHABET[value % len(CODE_ALPHABET)]) for value i
 _UNEVEN = bytes(range(len(CODE_ALPHABET) * 4, 256))
 
 
-def _new_codes(count: int) -> list[str]:
+def draw_codes(count: int) -> list[str]:
     """`count` random codes, drawn in bulk from the system's random source (one call per
     batch, not one per character)."""
     wanted = count * CODE_LENGTH
@@ -179,38 +184,53 @@ def _existing_codes(
 _CODE_COLUMNS = ("code", "campaign_id", "contact_id", "url", "created_at")
 #: PostgreSQL: where new codes are copied before they enter `link_codes`.
 _STAGING = "textopt_link_rows"
+_INSERT = (
+    f"INSERT INTO link_codes ({', '.join(_CODE_COLUMNS)}) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+def stored_instant(connection: Connection, value: dt.datetime) -> Any:
+    """`value` as `link_codes.created_at` gives it to the driver (its own bind conversion)."""
+    dialect = connection.dialect
+    created_at = cast(Table, LinkCode.__table__).c.created_at.type
+    convert = created_at.dialect_impl(dialect).bind_processor(dialect)
+    return convert(value) if convert is not None else value
+
+
+def insert_codes(cursor: Any, rows: Sequence[tuple[str, int, int, str, Any]]) -> int:
+    """Insert (code, campaign, contact, URL, created at) rows through a driver's cursor,
+    skipping any that clash (on the code, or on the campaign, contact and URL); how many
+    went in. The creation instant is in its stored form (`stored_instant`)."""
+    if not rows:
+        return 0
+    if copies(cursor.connection):  # PostgreSQL: COPY, through a bare table (see `db.copying`)
+        return staged_insert(
+            cursor,
+            table="link_codes",
+            staging=_STAGING,
+            staged=_CODE_COLUMNS,
+            columns=_CODE_COLUMNS,
+            rows=rows,
+            conflict="ON CONFLICT DO NOTHING",
+        )
+    cursor.executemany(_INSERT, rows)
+    return int(cursor.rowcount)
 
 
 def _insert_codes(session: Session, rows: list[tuple[str, int, int, str]]) -> int:
-    """Insert (code, campaign, contact, URL) rows, skipping any that clash; how many went in
-    (-1 when the driver cannot tell). Through the driver, as planning's outbox rows are: the
-    creation instant is converted once (by the column's own type), not once per row."""
+    """Insert (code, campaign, contact, URL) rows, skipping any that clash; how many went
+    in. Through the driver, as planning's outbox rows are: the creation instant is
+    converted once (by the column's own type), not once per row."""
     connection = session.connection()
-    dialect = connection.dialect
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    created_at = cast(Table, LinkCode.__table__).c.created_at.type
-    convert = created_at.dialect_impl(dialect).bind_processor(dialect)
-    now = utcnow()
-    stored = convert(now) if convert is not None else now
-    sql = (
-        f"INSERT INTO link_codes ({', '.join(_CODE_COLUMNS)}) "
-        f"VALUES ({', '.join([marker] * 5)}) ON CONFLICT DO NOTHING"
-    )
+    stored = stored_instant(connection, utcnow())
     driver = connection.connection.driver_connection
-    if copies(driver):  # PostgreSQL: COPY, through a bare table (see `db.copying`)
-        assert driver is not None
-        with driver.cursor() as cursor:
-            return staged_insert(
-                cursor,
-                table="link_codes",
-                staging=_STAGING,
-                staged=_CODE_COLUMNS,
-                columns=_CODE_COLUMNS,
-                rows=[(*row, stored) for row in rows],
-                conflict="ON CONFLICT DO NOTHING",
-            )
-    result = connection.exec_driver_sql(sql, [(*row, stored) for row in rows])
-    return int(result.rowcount)
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        return insert_codes(cursor, [(*row, stored) for row in rows])
+    finally:
+        cursor.close()
 
 
 def rewrite_links(
@@ -234,7 +254,7 @@ def rewrite_links(
     if not pairs:
         return [text for _, text in texts]
     for _, url in pairs:
-        _check_url(url)
+        check_url(url)
     contact_ids = {contact_id for contact_id, _ in pairs}
     urls = {url for _, url in pairs}
     codes = _existing_codes(session, campaign_id, contact_ids, urls)
@@ -242,7 +262,7 @@ def rewrite_links(
         missing = sorted(pairs - codes.keys())
         if not missing:
             break
-        new = _new_codes(len(missing))
+        new = draw_codes(len(missing))
         rows = [(code, campaign_id, c, u) for code, (c, u) in zip(new, missing, strict=True)]
         if _insert_codes(session, rows) == len(rows):  # no clash: every code is the one drawn
             codes.update(zip(missing, new, strict=True))

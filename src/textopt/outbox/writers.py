@@ -13,7 +13,8 @@ parse, bind and execute each). `FastInsert` writes a page planned by
 class of recipient: an `INSERT … SELECT` joins the page's (contact, class, text) triples
 with two temporary tables holding each class's decision columns and each text's
 composition, so those columns are bound once per class or text, not once per recipient.
-On PostgreSQL those two tables are filled with `COPY`.
+On PostgreSQL those two tables are filled with `COPY`. A run with tracked links gives each
+triple a fourth value, the recipient's own text (NULL for a text without links).
 """
 
 from __future__ import annotations
@@ -120,7 +121,10 @@ class ClassRows:
 
     classes: list[ClassRow] = field(default_factory=list)  # new classes
     texts: list[TextRow] = field(default_factory=list)  # new texts
-    triples: list[tuple[int, int, int]] = field(default_factory=list)  # contact, class, text
+    # contact, class, text (and, with tracked links, the recipient's own text or None)
+    triples: list[tuple[Any, ...]] = field(default_factory=list)
+    # what must be written before the triples, in the writer's thread (tracked links' codes)
+    before: Callable[[Any], None] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.triples or self.classes or self.texts)
@@ -146,14 +150,25 @@ class FastInsert:
     constant is its prefix, followed by the contact's id.
     """
 
-    def __init__(self, *, marker: str, multirow_limit: int, constants: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        marker: str,
+        multirow_limit: int,
+        constants: Mapping[str, Any],
+        linked: bool = False,
+    ) -> None:
         self.postgres = marker == "%s"
         self.marker = marker
+        self.linked = linked  # triples carry the recipient's own text
+        self.width = 4 if linked else 3
         select_list: list[str] = []
         values: list[Any] = []
         for name in OUTBOX_COLUMNS:
             if name in CLASS_COLUMNS:
                 select_list.append(f"k.{name}")
+            elif name == "body" and linked:
+                select_list.append("COALESCE(v.body, t.body)")
             elif name in TEXT_COLUMNS:
                 select_list.append(f"t.{name}")
             elif name in _FROM_PAGE:
@@ -170,7 +185,7 @@ class FastInsert:
         self.select_list = ", ".join(select_list)
         self.constants = tuple(values)
         # SQLite: as many triples per statement as its parameter limit allows
-        self.chunk = max((multirow_limit - len(self.constants)) // 3, 1)
+        self.chunk = max((multirow_limit - len(self.constants)) // self.width, 1)
         self._sql: dict[int, str] = {}
 
     def _statement(self, count: int) -> str:
@@ -184,15 +199,17 @@ class FastInsert:
             f"JOIN {TEXTS_TABLE} t ON t.idx = v.text_idx"
         )
         insert = f"INSERT INTO messages ({', '.join(OUTBOX_COLUMNS)}) SELECT {self.select_list}"
+        names = "contact_id, class_idx, text_idx" + (", body" if self.linked else "")
         if self.postgres:
-            sql = (
-                f"{insert} FROM unnest({m}::bigint[], {m}::integer[], {m}::integer[]) "
-                f"AS v(contact_id, class_idx, text_idx) {joins} {_CONFLICT}"
-            )
+            arrays = f"{m}::bigint[], {m}::integer[], {m}::integer[]"
+            if self.linked:
+                arrays += f", {m}::text[]"
+            sql = f"{insert} FROM unnest({arrays}) AS v({names}) {joins} {_CONFLICT}"
         else:
-            values = ", ".join([f"({m}, {m}, {m})"] * count)
+            one = f"({', '.join([m] * self.width)})"
+            values = ", ".join([one] * count)
             sql = (
-                f"WITH v(contact_id, class_idx, text_idx) AS (VALUES {values}) "
+                f"WITH v({names}) AS (VALUES {values}) "
                 f"{insert} FROM v {joins} WHERE true {_CONFLICT}"
             )
         self._sql[count] = sql
@@ -229,8 +246,11 @@ class FastInsert:
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
     def write(self, cursor: Any, rows: ClassRows) -> None:
-        """Insert the page's new classes and texts, then its triples."""
+        """Insert what must come first (`ClassRows.before`), the page's new classes and
+        texts, then its triples."""
         m = self.marker
+        if rows.before is not None:
+            rows.before(cursor)
         if rows.classes:
             if self.postgres:
                 copy_rows(cursor, CLASSES_TABLE, ("idx", *CLASS_COLUMNS), rows.classes)
@@ -247,8 +267,8 @@ class FastInsert:
         if not triples:
             return
         if self.postgres:
-            ids, classes, texts = (list(column) for column in zip(*triples, strict=True))
-            cursor.execute(self._statement(0), self._parameters([ids, classes, texts]))
+            columns = [list(column) for column in zip(*triples, strict=True)]
+            cursor.execute(self._statement(0), self._parameters(columns))
             return
         for begin in range(0, len(triples), self.chunk):
             chunk = triples[begin : begin + self.chunk]
@@ -282,9 +302,12 @@ class OutboxWriter:
         # PostgreSQL through psycopg: batches go through `ROWS_TABLE` with COPY
         self.copies = copies(driver)
 
-    def by_class(self, constants: Mapping[str, Any]) -> FastInsert:
-        """Set up the set-based path's writes (`FastInsert`) and its temporary tables."""
-        self.fast = FastInsert(marker=self.marker, multirow_limit=self.limit, constants=constants)
+    def by_class(self, constants: Mapping[str, Any], *, linked: bool = False) -> FastInsert:
+        """Set up the set-based path's writes (`FastInsert`) and its temporary tables;
+        `linked`: the triples carry each recipient's own text (tracked links)."""
+        self.fast = FastInsert(
+            marker=self.marker, multirow_limit=self.limit, constants=constants, linked=linked
+        )
         self.fast.create_tables(self.connection)
         return self.fast
 

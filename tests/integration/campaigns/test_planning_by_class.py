@@ -60,6 +60,18 @@ def _audience(session: Session, *, names: bool = True) -> None:
             contact.email_undeliverable_at = WEDNESDAY_10H - dt.timedelta(days=1)
 
 
+def audience_with_caps(session: Session, settings: Settings) -> None:
+    """`_audience`, and an earlier campaign planned to a third of them: their caps make
+    them exceptions, planned one by one inside a run planned by class."""
+    _audience(session)
+    earlier = new_campaign(session, settings, text="Nouveautés chez Boutique")
+    session.flush()
+    plan_campaign(session, campaign=earlier, settings=settings, now=WEDNESDAY_10H)
+    session.execute(
+        delete(Message).where(Message.campaign_id == earlier.id, Message.contact_id % 3 != 0)
+    )
+
+
 def _consent(
     session: Session, contact_id: int, channel: str, action: str, source: str, *, days: int
 ) -> None:
@@ -111,14 +123,7 @@ def test_planning_by_class_writes_what_planning_one_by_one_writes(
         monkeypatch.setattr(classes.sqlite3, "sqlite_version_info", sqlite_version)
     settings = campaign_settings
     with session_scope(engine) as session:
-        _audience(session)
-        earlier = new_campaign(session, settings, text="Nouveautés chez Boutique")
-        session.flush()
-        # an earlier campaign planned to some of them: their caps make them exceptions
-        plan_campaign(session, campaign=earlier, settings=settings, now=WEDNESDAY_10H)
-        session.execute(
-            delete(Message).where(Message.campaign_id == earlier.id, Message.contact_id % 3 != 0)
-        )
+        audience_with_caps(session, settings)
         campaign = new_campaign(session, settings, text=TEMPLATE)
         campaign_id = campaign.id
     assert _run_context(engine, settings, campaign_id).by_class()

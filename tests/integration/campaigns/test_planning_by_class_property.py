@@ -20,11 +20,13 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete
 from tests.factories.campaigns import WEDNESDAY_10H, add_contact, new_campaign
 from tests.integration.campaigns.test_planning_by_class import _plan, _run_context
+from tests.integration.campaigns.test_tracked_links import _plan_linked
 
 from textopt.campaigns.planning import RunContext, classes
 from textopt.config import Settings
 from textopt.db.engine import session_scope
 from textopt.errors import TemplateError
+from textopt.links.service import link_base
 from textopt.outbox.models import Message
 
 _numbers = itertools.count(1000)
@@ -145,3 +147,69 @@ def _difference(planned: Any, alone: Any) -> Any:
     rows = {k: (v, alone[0].get(k)) for k, v in planned[0].items() if v != alone[0].get(k)}
     report = {k: (v, alone[1].get(k)) for k, v in planned[1].items() if v != alone[1].get(k)}
     return rows, report
+
+
+#: URLs a template with tracked links holds: fixed, personalised, repeated, at the end of a
+#: sentence, next to the footer's words.
+LINK_PIECES = [
+    "https://shop.example/soldes",
+    "https://shop.example/p?ville={{ attributes.city }}",
+    "https://shop.example/{{ first_name }}.",
+    "https://shop.example/soldes au 36111",
+    "(https://shop.example/soldes)",
+]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    people=st.lists(person, min_size=1, max_size=6),
+    pieces=st.lists(st.sampled_from(PIECES + LINK_PIECES), min_size=1, max_size=3),
+    brand=st.sampled_from(["Boutique", "Soldes42"]),
+)
+def test_tracked_links_by_class_equal_planning_one_by_one(
+    engine: Engine,
+    campaign_settings: Settings,
+    people: list[dict[str, Any]],
+    pieces: list[str],
+    brand: str,
+) -> None:
+    """With tracked links: the same rows, report and coded URLs, each code read back as
+    the URL it stands for (codes are drawn at random)."""
+    tag = f"p{next(_numbers)}"
+    text = " et ".join(pieces) + " : -20% !"
+    with session_scope(engine) as session:
+        for fields in people:
+            n = next(_numbers)
+            add_contact(
+                session,
+                f"+33 6 13 {n // 10000 % 100:02d} {n // 100 % 100:02d} {n % 100:02d}",
+                tags=(tag,),
+                first_name=fields["first_name"],
+                attributes=fields["attributes"],
+            )
+        campaign_id = new_campaign(
+            session,
+            campaign_settings,
+            text=text,
+            audience=f"tag:{tag}",
+            track_links=True,
+            brand_name=brand,
+        ).id
+    base = link_base(campaign_settings)
+
+    def outcome() -> Any:
+        try:
+            return _plan_linked(engine, campaign_settings, campaign_id, base)
+        except TemplateError as exc:
+            return ("refused", exc.message)
+
+    planned = outcome()
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(RunContext, "by_class", lambda run: False)
+        alone = outcome()
+    event(f"refused: {planned[0] == 'refused'}")
+    assert planned == alone, text

@@ -77,7 +77,7 @@ def test_a_code_drawn_twice_is_drawn_again_and_every_link_is_the_stored_one(
     first = rewrite_links(session, texts=[(alice, url)], campaign_id=campaign_id, base=BASE)
     taken = first[0].removeprefix(BASE)
     draws = iter([[taken, "Bbbbbbb"], ["Ccccccc"]])
-    monkeypatch.setattr(links_service, "_new_codes", lambda count: next(draws)[:count])
+    monkeypatch.setattr(links_service, "draw_codes", lambda count: next(draws)[:count])
     out = rewrite_links(
         session, texts=[(bob, url), (carol, url)], campaign_id=campaign_id, base=BASE
     )
@@ -89,7 +89,7 @@ def test_a_code_drawn_twice_is_drawn_again_and_every_link_is_the_stored_one(
 
 
 def test_codes_are_drawn_evenly_from_the_alphabet() -> None:
-    codes = links_service._new_codes(20_000)
+    codes = links_service.draw_codes(20_000)
     assert len(set(codes)) == 20_000
     assert all(len(code) == CODE_LENGTH and links_service.is_link_code(code) for code in codes)
     counts = Counter("".join(codes))

@@ -15,8 +15,12 @@ the page's (contact, class, text) triples (`outbox.writers.FastInsert`): the col
 bound once per class or text, not once per recipient. The exceptions go through the
 per-recipient path as before.
 
+With tracked links, a text is composed once with a placeholder code and each recipient's
+codes are put in its place (`linked`); the triples then carry each recipient's own text. A
+text whose composition could read a code (`linked.code_independent`) is planned one by one.
+
 Used when `RunContext.by_class` says so: a campaign that sends SMS only, whose template
-only reads contact fields and attributes (no Jinja code, no tags), and tracks no links.
+only reads contact fields and attributes (no Jinja code, no tags).
 """
 
 from __future__ import annotations
@@ -33,11 +37,19 @@ from sqlalchemy.orm import Session
 
 from textopt.campaigns.audience import compile_filter, parse_filter
 from textopt.campaigns.planning.context import RunContext
+from textopt.campaigns.planning.linked import (
+    LinkedText,
+    LinkPage,
+    code_independent,
+    linked_body,
+    linked_text,
+)
 from textopt.campaigns.planning.recipients import RecipientPlanner
 from textopt.campaigns.planning.tally import Composed, Measured, Tally
 from textopt.compose.templates import LANGUAGE_KEY
 from textopt.consent.service import consent_summary
 from textopt.contacts.models import Contact
+from textopt.db import utcnow
 from textopt.db.batching import keyset_pages
 from textopt.eligibility import (
     CAP_WINDOW,
@@ -47,6 +59,7 @@ from textopt.eligibility import (
     recent_marketing,
 )
 from textopt.errors import TextoptError
+from textopt.links.service import draw_codes, preview_links, stored_instant
 from textopt.outbox.writers import ClassRows
 from textopt.policy import Decision, Verdict
 from textopt.vocab import Channel
@@ -106,6 +119,13 @@ class ClassPlanner:
         self.text_measures: dict[int, Measured | str] = {}
         self._next_text = 0
         self._values: dict[str, Any] = {}  # attribute values by their JSON text
+        # tracked links: each recipient's codes put in their text's composition (`linked`)
+        self.link_base = run.link_base
+        self.linking = run.link_base is not None and run.write
+        self.linked: dict[int, LinkedText] = {}  # by text index
+        self.unlinked: set[int] = set()  # texts whose recipients are planned one by one
+        self.link_marker = "?"  # the driver's, and the codes' creation instant (`pages`)
+        self.link_created_at: Any = None
 
     # -- reading ------------------------------------------------------------------------
 
@@ -166,6 +186,9 @@ class ClassPlanner:
     def pages(self, session: Session, batch_size: int) -> Iterator[list[PageRow]]:
         """The audience in keyset pages of plain tuples."""
         connection = session.connection()
+        if self.linking:
+            self.link_marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            self.link_created_at = stored_instant(connection, utcnow())
         query = self._page_query(connection.dialect.name)
         return keyset_pages(connection, query, Contact.id, batch_size)
 
@@ -185,8 +208,9 @@ class ClassPlanner:
         suppressed: set[str] | None,
         read: ContactReader,
     ) -> tuple[ClassRows, list[int]]:
-        """The page's triples, and its suppressed contacts to plan one by one (contacts
-        flagged to be planned one by one are left to the caller too).
+        """The page's triples, and its suppressed contacts (and, with tracked links, those
+        whose text cannot be composed once) to plan one by one (contacts flagged to be
+        planned one by one are left to the caller too).
 
         `read` gives whole contact rows: it is called only when the page has a class or a
         text not seen before, for the first recipient of each.
@@ -201,6 +225,8 @@ class ClassPlanner:
             self.texts.clear()
             self.text_info.clear()
             self.text_measures.clear()
+            self.linked.clear()
+            self.unlinked.clear()
         out = ClassRows()
         alone: list[int] = []
         missed: list[PageRow] = []
@@ -221,8 +247,54 @@ class ClassPlanner:
             append((row[0], class_index, text_index))
         if missed:
             self._learn(missed, read, out)
-        self._count(triples)
+        if self.linking:
+            self._link(out, alone)
+        self._count(out.triples)
         return out, alone
+
+    def _link(self, out: ClassRows, alone: list[int]) -> None:
+        """Give each recipient of a text with links their codes and their own text (the
+        codes are written first, by the writer: `LinkPage`)."""
+        linked, unlinked = self.linked, self.unlinked
+        kept: list[tuple[Any, ...]] = []
+        wanted = 0
+        for triple in out.triples:
+            text = linked.get(triple[2])
+            if text is not None:
+                wanted += len(text.urls)
+            elif triple[2] in unlinked:
+                alone.append(triple[0])
+                continue
+            kept.append(triple)
+        run = self.run
+        campaign_id, created_at = run.campaign_id, self.link_created_at
+        page = LinkPage(campaign_id, created_at, self.link_marker, self.tally)
+        codes = draw_codes(wanted)
+        taken = 0
+        triples: list[tuple[Any, ...]] = []
+        append, add_row, texts = triples.append, page.rows.append, page.texts
+        for contact_id, class_index, text_index in kept:
+            text = linked.get(text_index)
+            if text is None:
+                append((contact_id, class_index, text_index, None))
+                continue
+            texts[text_index] = text
+            urls = text.urls
+            if len(text.slots) == 1:  # one link: the common case, spelled out
+                code = codes[taken]
+                taken += 1
+                head, tail = text.pieces
+                append((contact_id, class_index, text_index, head + code + tail))
+                add_row((code, campaign_id, contact_id, urls[0], created_at))
+                continue
+            mine = codes[taken : taken + len(urls)]
+            taken += len(urls)
+            append((contact_id, class_index, text_index, text.text(mine)))
+            for code, url in zip(mine, urls, strict=True):
+                add_row((code, campaign_id, contact_id, url, created_at))
+        out.triples = triples
+        if page.rows:
+            out.before = lambda cursor: page.write(cursor, triples)
 
     def _learn(self, missed: list[PageRow], read: ContactReader, out: ClassRows) -> None:
         """Plan the first recipient of each new class and text one by one, keep what it
@@ -290,12 +362,34 @@ class ClassPlanner:
         context = self._text_context(key)
         index = self._next_text
         self._next_text += 1
+        self.texts[key] = index
+        country, language = key[-2] or "ZZ", context[LANGUAGE_KEY]
         try:
             body = self.run.template.render(context)
-            composed = recipients.compose(body, key[-2] or "ZZ", context[LANGUAGE_KEY])
-        except TextoptError as exc:  # a template error, or a text that cannot be sent
+        except TextoptError as exc:  # a template error
+            self.text_info[index] = self.text_measures[index] = exc.message
+            return index
+        linked = None
+        base = self.link_base
+        if base is not None:
+            if not self.linking:  # a preview: short links of the real length
+                body = preview_links(body, base=base)
+            elif (linked := linked_body(body, base=base)) is not None:  # URLs checked
+                if not code_independent(recipients.frame(country, language), linked, base):
+                    self.unlinked.add(index)
+                    return index
+                body = linked.shaped(base)
+        try:
+            composed = recipients.compose(body, country, language)
+        except TextoptError as exc:  # a text that cannot be sent
             self.text_info[index] = self.text_measures[index] = exc.message
         else:
+            if linked is not None:
+                cut = linked_text(composed, linked)
+                if cut is None:
+                    self.unlinked.add(index)
+                    return index
+                self.linked[index] = cut
             self.text_info[index] = composed
             self.text_measures[index] = composed[1:6]
             text, encoding, segments, cost, currency, _, _ = composed
@@ -304,10 +398,9 @@ class ClassPlanner:
             out.texts.append(
                 (index, text, encoding, segments, cost, currency or self.tally.report.currency)
             )
-        self.texts[key] = index
         return index
 
-    def _count(self, triples: Sequence[tuple[int, int, int]]) -> None:
+    def _count(self, triples: Sequence[tuple[Any, ...]]) -> None:
         """The page's share of the report, tallied per distinct (class, text)."""
         tally = self.tally
         report = tally.report
@@ -316,7 +409,7 @@ class ClassPlanner:
         # per class and measure, not per text: texts seen once are as many groups as
         # recipients, their measures are few
         measures = self.text_measures
-        groups = Counter((c, measures[t]) for _, c, t in triples)
+        groups = Counter((triple[1], measures[triple[2]]) for triple in triples)
         problems = report.template_problems
         text_info, class_info = self.text_info, self.class_info
         longest = -1  # the segments of a message longer than any before, if the page has one
@@ -333,16 +426,21 @@ class ClassPlanner:
         # The page's first recipient with the most segments. Pages come in id order; the
         # page's recipients planned one by one come after it and offer themselves too.
         if longest > tally.worst_segments:
-            contact_id, text_index = min(
-                (contact_id, text_index)
-                for contact_id, class_index, text_index in triples
-                if not isinstance(composed := text_info[text_index], str)
-                and composed[2] == longest
-                and class_info[class_index].decision.verdict != Verdict.BLOCK
+            worst = min(
+                (
+                    triple
+                    for triple in triples
+                    if not isinstance(composed := text_info[triple[2]], str)
+                    and composed[2] == longest
+                    and class_info[triple[1]].decision.verdict != Verdict.BLOCK
+                ),
+                key=lambda triple: triple[0],
             )
-            best = text_info[text_index]
+            best = text_info[worst[2]]
             assert not isinstance(best, str)
-            tally.offer_worst(contact_id, best)
+            if len(worst) > 3 and worst[3] is not None:  # a recipient's own text (links)
+                best = (worst[3], *best[1:])
+            tally.offer_worst(worst[0], best)
         tally.fold()
 
 

@@ -81,13 +81,12 @@ class RunContext:
     def by_class(self) -> bool:
         """Whether the run can be planned by class of recipient (`planning.classes`).
 
-        SMS only, no tracked links, and a template that only reads contact fields and
-        attributes (no Jinja code, no tags).
+        SMS only, and a template that only reads contact fields and attributes (no Jinja
+        code, no tags).
         """
         paths = self.template.paths
         return (
             self.rule.channels == (Channel.SMS,)
-            and self.link_base is None
             and paths is not None
             and all(
                 (len(p) == 1 and p[0] in CONTEXT_FIELDS) or (len(p) > 1 and p[0] == "attributes")

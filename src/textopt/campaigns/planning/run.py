@@ -93,9 +93,18 @@ def _run(
         # temporary tables once the reader has its snapshot: creating them is a write)
         with reading_session(session, beside=writer is not None and writer.threads) as reads:
             if writer is not None:
-                writer.by_class(_fast_constants(run, recipients.channels[Channel.SMS].provider))
+                writer.by_class(
+                    _fast_constants(run, recipients.channels[Channel.SMS].provider),
+                    linked=classes.linking,
+                )
             _plan_by_class(
-                reads, recipients, classes, writer, batch_size=batch_size, progress=progress
+                session,
+                reads,
+                recipients,
+                classes,
+                writer,
+                batch_size=batch_size,
+                progress=progress,
             )
     else:
         _plan_one_by_one(session, run, recipients, writer, batch_size=batch_size, progress=progress)
@@ -146,6 +155,7 @@ def _plan_one_by_one(
 
 
 def _plan_by_class(
+    session: Session,
     reads: Session,
     recipients: RecipientPlanner,
     classes: ClassPlanner,
@@ -158,7 +168,9 @@ def _plan_by_class(
 
     With a reading connection of its own (`snapshot.reading_session`), pages are read and
     planned while the writer's thread writes the previous one; otherwise the connection is
-    shared, and the reads wait for the write as in `_plan_one_by_one`.
+    shared, and the reads wait for the write as in `_plan_one_by_one`. With tracked links,
+    the recipients planned one by one are planned once the write is done: their short
+    codes are written on the planning transaction's own connection (`session`).
     """
     report = recipients.tally.report
     shared = writer is not None and reads.connection() is writer.connection
@@ -188,7 +200,7 @@ def _plan_by_class(
             # the recipients planned one by one: recent marketing (caps), attributes SQLite
             # cannot read, or suppressed
             flagged = [row[0] for row in page if row[2]]
-            alone_rows = contacts_by_id(reads, flagged)
+            alone_rows = [] if classes.linking else contacts_by_id(reads, flagged)
             alone_fetched = recipients.fetch(reads, alone_rows) if alone_rows else None
             if shared:
                 step, pending = write(pending), None
@@ -199,9 +211,13 @@ def _plan_by_class(
             if step is not None:
                 step.result()  # one write at a time, in page order; the connection is free
                 step = None
+            writes = reads
+            if classes.linking:  # the connection is free: their short codes are written
+                suppressed, writes = [*flagged, *suppressed], session
             if suppressed:  # on the list: planned one by one, with their own read
                 contacts = contacts_by_id(reads, suppressed)
-                rows.sms.extend(recipients.compute(contacts, recipients.fetch(reads, contacts)).sms)
+                fetched = recipients.fetch(writes, contacts)
+                rows.sms.extend(recipients.compute(contacts, fetched).sms)
             if shared:
                 pending = rows
             else:
