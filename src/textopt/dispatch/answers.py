@@ -13,14 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select, update
+from sqlalchemy import String, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from textopt.db.base import UTCDateTime
 from textopt.db.bulk import among, id_list, ids_parameter, parse_instant
 from textopt.dispatch.feedback import FeedbackRules
+from textopt.dispatch.models import OrphanReceipt
 from textopt.dispatch.receipts import apply_orphans
-from textopt.dispatch.status_changes import STATE_COLUMNS, emit_status_changes, status_webhooks
+from textopt.dispatch.status_changes import (
+    STATE_COLUMNS,
+    emit_status_changes,
+    status_webhooks_exist,
+)
 from textopt.outbox.history import claim_written_out
 from textopt.outbox.models import Message
 from textopt.outbox.states import MessageStatus, check_transition
@@ -74,7 +79,8 @@ def record_results(
     if not results:
         return report
     rest: Sequence[SubmitResult] = results
-    if not status_webhooks(session):
+    listened, waiting = _listeners_and_orphans(session, provider=provider)
+    if not listened:
         accepted = [
             r for r in results if r.outcome == SubmitOutcome.ACCEPTED and r.provider_message_id
         ]
@@ -90,6 +96,7 @@ def record_results(
                 ],
                 now=now,
                 feedback=feedback,
+                waiting=waiting,
             )
     if rest:
         _record_each(
@@ -103,6 +110,27 @@ def record_results(
             feedback=feedback,
         )
     return report
+
+
+#: Whether a webhook endpoint listens and receipts wait for a provider's answers, by dialect.
+_LISTENERS_AND_ORPHANS: dict[str, Any] = {}
+
+
+def _listeners_and_orphans(session: Session, *, provider: str) -> tuple[bool, bool]:
+    """Whether status webhooks are wanted, and whether receipts of `provider` wait for their
+    message (`apply_orphans`): one round trip for both, before the batch's writes.
+
+    A receipt stored meanwhile by another process is applied by the housekeeping's sweep
+    (`resolve_orphan_receipts`), as one stored while this transaction ran always was.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect not in _LISTENERS_AND_ORPHANS:
+        _LISTENERS_AND_ORPHANS[dialect] = select(
+            status_webhooks_exist(),
+            exists().where(OrphanReceipt.provider == bindparam("provider", type_=String)),
+        )
+    row = session.execute(_LISTENERS_AND_ORPHANS[dialect], {"provider": provider}).one()
+    return bool(row[0]), bool(row[1])
 
 
 def _record_accepted(

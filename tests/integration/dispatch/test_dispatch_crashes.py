@@ -31,7 +31,7 @@ def _environment(settings: Settings, **sandbox: object) -> dict[str, str]:
     env["TEXTOPT_PROVIDERS"] = json.dumps({"sandbox": {**settings.providers["sandbox"], **sandbox}})
     env["TEXTOPT_DISPATCH_BATCH_SIZE"] = "5"
     env["TEXTOPT_DISPATCH_LEASE_SECONDS"] = "60"
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])  # this tree's code
     return env
 
 
