@@ -38,7 +38,7 @@ def test_a_running_dispatcher_sends_what_is_queued_and_stops_on_ctrl_c(
 ) -> None:
     with session_scope(engine) as s:
         add_contact(s, "+33612345678")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "textopt"), "dispatch"],  # the installed command
         env=env,

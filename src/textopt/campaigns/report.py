@@ -18,7 +18,8 @@ from textopt.dispatch.listing import message_fields
 from textopt.eligibility import COUNTED_PLANNED, read_policy_inputs, workspace_policy
 from textopt.errors import NotFoundError
 from textopt.links.service import clicks_by_campaign
-from textopt.outbox.models import Message, MessageEvent
+from textopt.outbox.history import history_of
+from textopt.outbox.models import Message
 from textopt.outbox.states import MessageStatus
 from textopt.policy import MessageFacts, decide
 from textopt.vocab import Channel, Purpose
@@ -135,19 +136,12 @@ def _counts(session: Session, *, campaign: Campaign, channel: Channel | None) ->
 
 
 def message_history(session: Session, *, message_id: int) -> dict[str, Any]:
-    """One message with every state it went through and every receipt."""
+    """One message with every state it went through and every receipt (its event rows and
+    the steps its row holds, `outbox.history`)."""
     message = session.get(Message, message_id)
     if message is None:
         raise NotFoundError(f"no message with id {message_id}")
-    events = session.scalars(
-        select(MessageEvent).where(MessageEvent.message_id == message_id).order_by(MessageEvent.id)
-    )
-    return {
-        **message_fields(message),
-        "events": [
-            {"at": e.at.isoformat(), "status": e.status, "detail": e.detail} for e in events
-        ],
-    }
+    return {**message_fields(message), "events": history_of(session, message=message)}
 
 
 def explain_recipient(

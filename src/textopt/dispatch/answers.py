@@ -13,14 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, literal, select
+from sqlalchemy import String, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from textopt.db.base import UTCDateTime
 from textopt.db.bulk import among, id_list, ids_parameter, parse_instant
 from textopt.dispatch.feedback import FeedbackRules
+from textopt.dispatch.models import OrphanReceipt
 from textopt.dispatch.receipts import apply_orphans
-from textopt.dispatch.status_changes import STATE_COLUMNS, emit_status_changes, status_webhooks
+from textopt.dispatch.status_changes import (
+    STATE_COLUMNS,
+    emit_status_changes,
+    status_webhooks_exist,
+)
+from textopt.outbox.history import claim_written_out
 from textopt.outbox.models import Message
 from textopt.outbox.states import MessageStatus, check_transition
 from textopt.outbox.writes import EVENTS, MESSAGES, write_events, write_updates
@@ -64,7 +70,8 @@ def record_results(
     """Store the provider's answers: submitted, retried later, or failed for good.
 
     Acceptances, the common answer, are written in bulk: one statement for the rows (each
-    only if still `sending` and ours), one for their events, written by the database. Any
+    only if still `sending` and ours), which hold the submission themselves (no event row;
+    `textopt.outbox.history`). Any
     other answer, an acceptance for a row no longer ours, or any answer while a webhook
     endpoint listens for status changes, takes the way that reads each row first.
     """
@@ -72,7 +79,8 @@ def record_results(
     if not results:
         return report
     rest: Sequence[SubmitResult] = results
-    if not status_webhooks(session):
+    listened, waiting = _listeners_and_orphans(session, provider=provider)
+    if not listened:
         accepted = [
             r for r in results if r.outcome == SubmitOutcome.ACCEPTED and r.provider_message_id
         ]
@@ -88,6 +96,7 @@ def record_results(
                 ],
                 now=now,
                 feedback=feedback,
+                waiting=waiting,
             )
     if rest:
         _record_each(
@@ -103,6 +112,27 @@ def record_results(
     return report
 
 
+#: Whether a webhook endpoint listens and receipts wait for a provider's answers, by dialect.
+_LISTENERS_AND_ORPHANS: dict[str, Any] = {}
+
+
+def _listeners_and_orphans(session: Session, *, provider: str) -> tuple[bool, bool]:
+    """Whether status webhooks are wanted, and whether receipts of `provider` wait for their
+    message (`apply_orphans`): one round trip for both, before the batch's writes.
+
+    A receipt stored meanwhile by another process is applied by the housekeeping's sweep
+    (`resolve_orphan_receipts`), as one stored while this transaction ran always was.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect not in _LISTENERS_AND_ORPHANS:
+        _LISTENERS_AND_ORPHANS[dialect] = select(
+            status_webhooks_exist(),
+            exists().where(OrphanReceipt.provider == bindparam("provider", type_=String)),
+        )
+    row = session.execute(_LISTENERS_AND_ORPHANS[dialect], {"provider": provider}).one()
+    return bool(row[0]), bool(row[1])
+
+
 def _record_accepted(
     session: Session, *, worker: str, accepted: Sequence[SubmitResult], now: dt.datetime
 ) -> set[int]:
@@ -116,7 +146,10 @@ def _record_accepted(
     columns = (
         "status = 'submitted', provider_message_id = v.pid, "
         f"submitted_at = {ph}, updated_at = {ph}, lease_until = NULL, error_code = NULL, "
-        "error_text = NULL"
+        # the row holds the submission, after its claim; one claimed before the rows held
+        # their claims has its `sending` event, and the submission comes after every event
+        "error_text = NULL, "
+        "row_facts_after = coalesce(row_facts_after, (SELECT max(id) FROM message_events))"
     )
     ours = f"messages.id = v.id AND messages.status = 'sending' AND messages.claimed_by = {ph}"
     # One statement for the batch: the database runs it without the interpreter lock (a
@@ -142,51 +175,29 @@ def _record_accepted(
             f"UPDATE messages SET {columns.replace('v.pid', ph)} WHERE {ours.replace('v.id', ph)}",
             [(r.provider_message_id, stamp, stamp, r.message_id, worker) for r in accepted],
         )
-    find, log = _submitted_statements(dialect.name)
-    values = {"ids": id_list(dialect.name, ids), "worker": worker, "now": now}
     # the driver's row count sums the parameter sets: all ours, or look which ones are
-    done = set(ids) if written.rowcount == len(ids) else set(session.scalars(find, values))
-    session.execute(log, values)
-    return done
+    if written.rowcount == len(ids):
+        return set(ids)
+    values = {"ids": id_list(dialect.name, ids), "worker": worker, "now": now}
+    return set(session.scalars(_ours_submitted(dialect.name), values))
 
 
-#: Recording acceptances, by dialect: which rows are ours now, and their events.
-_SUBMITTED_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+#: Which rows of a batch were just marked `submitted` by us, by dialect.
+_OURS_SUBMITTED: dict[str, Any] = {}
 
 
-def _submitted_statements(dialect: str) -> tuple[Any, Any]:
-    """SELECT of the ids just marked `submitted` by us, INSERT of their events (ids, worker,
-    now)."""
-    if dialect not in _SUBMITTED_STATEMENTS:
-        now = bindparam("now", type_=UTCDateTime)
-        worker = bindparam("worker", type_=String)
-        ours = (
+def _ours_submitted(dialect: str) -> Any:
+    """SELECT of the ids just marked `submitted` by us (ids, worker, now)."""
+    if dialect not in _OURS_SUBMITTED:
+        _OURS_SUBMITTED[dialect] = select(MESSAGES.c.id).where(
             among(dialect, MESSAGES.c.id, ids_parameter(dialect, "ids", MESSAGES.c.id)),
             # `|| ''`: found by id, never through a status index, which would read every
             # message of that state in the outbox for each batch
             MESSAGES.c.status.concat("") == _S.SUBMITTED,
-            MESSAGES.c.claimed_by == worker,
-            MESSAGES.c.submitted_at == now,
+            MESSAGES.c.claimed_by == bindparam("worker", type_=String),
+            MESSAGES.c.submitted_at == bindparam("now", type_=UTCDateTime),
         )
-        build = func.jsonb_build_object if dialect == "postgresql" else func.json_object
-        log = insert(EVENTS).from_select(
-            ["message_id", "at", "status", "detail"],
-            select(
-                MESSAGES.c.id,
-                now,
-                literal(str(_S.SUBMITTED), String),
-                build(
-                    literal("outcome", String),
-                    literal(str(SubmitOutcome.ACCEPTED), String),
-                    literal("worker", String),
-                    worker,
-                    literal("provider_message_id", String),
-                    MESSAGES.c.provider_message_id,
-                ),
-            ).where(*ours),
-        )
-        _SUBMITTED_STATEMENTS[dialect] = (select(MESSAGES.c.id).where(*ours), log)
-    return _SUBMITTED_STATEMENTS[dialect]
+    return _OURS_SUBMITTED[dialect]
 
 
 def _record_each(
@@ -205,12 +216,15 @@ def _record_each(
     rows = {
         m.id: m
         for m in session.connection().execute(
-            select(*STATE_COLUMNS).where(Message.id.in_(list(by_id)))
+            select(*STATE_COLUMNS, Message.claimed_at).where(Message.id.in_(list(by_id)))
         )
     }
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     accepted_ids: list[str] = []
+    # rows whose held steps must be placed after this batch's events: a held claim a late
+    # answer follows (written out), an acceptance of a claim the row does not hold
+    placed: list[int] = []
     for message_id, result in by_id.items():
         message = rows.get(message_id)
         if message is None:
@@ -225,6 +239,10 @@ def _record_each(
             # The lease ran out and recovery moved the row on; keep what the provider said
             # so that a receipt can still resolve an `unknown` message.
             report.late += 1
+            if message.status == _S.SENDING and message.claimed_at is not None:
+                # another worker's claim, not answered yet: it comes first in the history
+                events.extend(_claim_written_out(message))
+                placed.append(message_id)
             if result.outcome == SubmitOutcome.ACCEPTED and message.status == _S.UNKNOWN:
                 updates.append(
                     {"id": message_id, "provider_message_id": result.provider_message_id}
@@ -295,13 +313,36 @@ def _record_each(
             )
         check_transition(message.status, row["status"])
         updates.append(row)
+        if row["status"] == _S.SUBMITTED:
+            if message.claimed_at is None:  # claimed before the rows held their claims
+                placed.append(message_id)
+            continue  # the row holds the submission, after the claim it holds
+        # the attempt ends otherwise: its claim leaves the row, written out before the answer
+        events.extend(_claim_written_out(message))
+        row.update(claimed_at=None, row_facts_after=None)
         events.append(
             {"message_id": message_id, "at": now, "status": row["status"], "detail": detail}
         )
     write_updates(session, updates)
     write_events(session, events)
+    if placed:
+        # the claims just written out are events now; a submission held or still to come
+        # is placed after every event so far
+        session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id.in_(placed))
+            .values(
+                claimed_at=None,
+                row_facts_after=select(func.max(EVENTS.c.id)).scalar_subquery(),
+            )
+        )
     emit_status_changes(session, rows, [u for u in updates if "status" in u], now=now)
     if accepted_ids:
         apply_orphans(
             session, provider=provider, provider_ids=accepted_ids, now=now, feedback=feedback
         )
+
+
+def _claim_written_out(message: Any) -> list[dict[str, Any]]:
+    """The `sending` event of the claim a row holds (none if it holds none)."""
+    return claim_written_out(message.id, claimed_at=message.claimed_at, worker=message.claimed_by)

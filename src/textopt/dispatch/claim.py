@@ -22,8 +22,6 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
-    insert,
-    literal,
     or_,
     select,
     update,
@@ -33,7 +31,7 @@ from sqlalchemy.orm import Session
 from textopt.campaigns.models import Campaign, CampaignStatus
 from textopt.consent.suppression import Digester
 from textopt.contacts.models import Contact
-from textopt.db.base import JSONType, UTCDateTime
+from textopt.db.base import UTCDateTime
 from textopt.db.bulk import among, id_list, ids_parameter, raw
 from textopt.db.engine import upsert_insert
 from textopt.dispatch.models import RateBucket
@@ -225,8 +223,9 @@ def claim_batch(
     """Claim due messages of one provider account, re-check them, mark them `sending`.
 
     Commit right after: the rows are then ours (lease) and nobody else sends them. Those
-    still allowed become `sending` in one statement, with their `sending` events in one
-    more; the others are deferred, blocked or expired with their reason.
+    still allowed become `sending` in one statement that also records the claim in the row
+    (no event row); the others are deferred, blocked or expired with their reason and an
+    event.
     """
     report = ClaimReport()
     budget = limit
@@ -325,10 +324,10 @@ def claim_batch(
             }
         )
     if sending:  # planned or queued (the query's condition) to sending: always allowed
-        mark, log = _sending_statements(dialect)
-        ids = id_list(dialect, sending)
-        connection.execute(mark, {"ids": ids, "worker": worker, "lease": now + lease, "now": now})
-        connection.execute(log, {"ids": ids, "now": now, "detail": {"worker": worker}})
+        connection.execute(
+            _sending_statement(dialect),
+            {"ids": id_list(dialect, sending), "worker": worker, "lease": now + lease, "now": now},
+        )
     write_updates(session, changes)
     write_events(session, events)
     if rate is not None:
@@ -369,15 +368,20 @@ def _not_sent(
     return change
 
 
-#: The claim's two writes by dialect: rows to `sending`, and their events.
-_SENDING_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+#: The claim's mark `sending`, by dialect.
+_SENDING_STATEMENTS: dict[str, Any] = {}
 
 
-def _sending_statements(dialect: str) -> tuple[Any, Any]:
-    """UPDATE to `sending` and INSERT of the events (ids, worker, lease, now, detail)."""
+def _sending_statement(dialect: str) -> Any:
+    """UPDATE to `sending` (ids, worker, lease, now): the row holds the claim itself.
+
+    No event row: `claimed_at` and `claimed_by` are the claim, and `row_facts_after` (the
+    last event id so far) places it in the message's history (`textopt.outbox.history`).
+    """
     if dialect not in _SENDING_STATEMENTS:
         ids = among(dialect, MESSAGES.c.id, ids_parameter(dialect, "ids", MESSAGES.c.id))
-        mark = (
+        now = bindparam("now", type_=UTCDateTime)
+        _SENDING_STATEMENTS[dialect] = (
             update(MESSAGES)
             .where(ids)
             .values(
@@ -385,17 +389,9 @@ def _sending_statements(dialect: str) -> tuple[Any, Any]:
                 claimed_by=bindparam("worker", type_=String),
                 lease_until=bindparam("lease", type_=UTCDateTime),
                 attempts=MESSAGES.c.attempts + 1,
-                send_at=bindparam("now", type_=UTCDateTime),
+                send_at=now,
+                claimed_at=now,
+                row_facts_after=select(func.coalesce(func.max(EVENTS.c.id), 0)).scalar_subquery(),
             )
         )
-        log = insert(EVENTS).from_select(
-            ["message_id", "at", "status", "detail"],
-            select(
-                MESSAGES.c.id,
-                bindparam("now", type_=UTCDateTime),
-                literal(str(_S.SENDING), String),
-                bindparam("detail", type_=JSONType),
-            ).where(ids),
-        )
-        _SENDING_STATEMENTS[dialect] = (mark, log)
     return _SENDING_STATEMENTS[dialect]

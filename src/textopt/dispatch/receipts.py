@@ -175,11 +175,18 @@ def apply_orphans(
     provider_ids: Sequence[str],
     now: dt.datetime,
     feedback: FeedbackRules,
+    waiting: bool | None = None,
 ) -> None:
-    """Receipts that arrived before the provider's answer are applied now."""
-    waiting = select(OrphanReceipt.id).where(OrphanReceipt.provider == provider).limit(1)
-    if not provider_ids or session.execute(waiting).first() is None:
+    """Receipts that arrived before the provider's answer are applied now.
+
+    `waiting`: whether any receipt of `provider` waits, when the caller has asked already.
+    """
+    if not provider_ids or waiting is False:
         return
+    if waiting is None:
+        query = select(OrphanReceipt.id).where(OrphanReceipt.provider == provider).limit(1)
+        if session.execute(query).first() is None:
+            return
     dialect = session.get_bind().dialect.name
     # Core rows (they have the attributes `_apply_orphan_rows` reads), the ids as one
     # parameter: an SMSC that sends its receipt at once makes most receipts wait here

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Exists, exists, select
 from sqlalchemy.orm import Session
 
 from textopt.db.bulk import raw
@@ -16,7 +16,7 @@ from textopt.outbox.states import MessageStatus
 from textopt.webhooks.models import WebhookEndpoint, WebhookEvent
 from textopt.webhooks.service import emit_events
 
-__all__ = ["STATE_COLUMNS", "emit_status_changes", "status_webhooks"]
+__all__ = ["STATE_COLUMNS", "emit_status_changes", "status_webhooks", "status_webhooks_exist"]
 
 #: What recording an answer or a receipt reads of a message.
 STATE_COLUMNS = (
@@ -31,10 +31,14 @@ STATE_COLUMNS = (
 )
 
 
+def status_webhooks_exist() -> Exists:
+    """`EXISTS` an active webhook endpoint (which may want `message.status_changed`)."""
+    return exists().where(WebhookEndpoint.active.is_(True))
+
+
 def status_webhooks(session: Session) -> bool:
     """Whether an active webhook endpoint may want `message.status_changed` events."""
-    query = select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True)).limit(1)
-    return session.execute(query).first() is not None
+    return bool(session.scalar(select(status_webhooks_exist())))
 
 
 def emit_status_changes(

@@ -1,7 +1,8 @@
 """The outbox (`messages`) and the history of each message (`message_events`).
 
 Planning, one-off sends and the dispatcher all write these tables; the row planning
-writes in bulk is spelled once in `textopt.outbox.rows`.
+writes in bulk is spelled once in `textopt.outbox.rows`. A message's common steps (claimed,
+submitted) are held by its row; `textopt.outbox.history` rebuilds the whole history.
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ class Message(Base):
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    # The last claim's instant while the row holds it (`textopt.outbox.history`); NULL once
+    # written out as an event, or never claimed.
+    claimed_at: Mapped[dt.datetime | None] = mapped_column()
+    # Where the facts the row holds (its last claim, its submission) stand in the history:
+    # after the event rows with an id up to this one. NULL: the row holds none, every step
+    # is an event row (and every message written before the rows held their facts).
+    row_facts_after: Mapped[int | None] = mapped_column(BigInteger)
     lease_until: Mapped[dt.datetime | None] = mapped_column()
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_text: Mapped[str | None] = mapped_column(Text)
@@ -134,7 +142,11 @@ class Message(Base):
 
 
 class MessageEvent(Base):
-    """One step in a message's life: a state change, a provider answer or a receipt."""
+    """One step in a message's life the row cannot hold: a retry, a failover, a receipt…
+
+    The last claim and its submission are held by the message row itself
+    (`Message.claimed_at`, `submitted_at`, `row_facts_after`); `outbox.history` merges both.
+    """
 
     __tablename__ = "message_events"
     __table_args__ = (Index("ix_message_events_message", "message_id", "id"),)

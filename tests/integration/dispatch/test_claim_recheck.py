@@ -17,6 +17,7 @@ from tests.factories.campaigns import (
 from tests.factories.keys import TEST_DIGEST, feedback_for
 
 from textopt.campaigns import service as campaigns
+from textopt.campaigns.report import message_history
 from textopt.config import Settings
 from textopt.consent import service as consent
 from textopt.consent.models import SuppressionReason
@@ -27,7 +28,7 @@ from textopt.dispatch.answers import record_results
 from textopt.dispatch.claim import claim_batch
 from textopt.eligibility import workspace_policy
 from textopt.gdpr import service as gdpr
-from textopt.outbox.models import Message, MessageEvent
+from textopt.outbox.models import Message
 from textopt.providers.base import SubmitOutcome, SubmitResult
 
 PHONES = [f"+336123400{n:02d}" for n in range(12)]
@@ -120,8 +121,9 @@ def test_an_answer_for_a_message_no_longer_ours_is_kept_without_moving_it(
     with session_scope(engine) as s:
         rows = {m.id: m for m in s.scalars(select(Message).where(Message.id.in_(ids)))}
         events = {
-            (e.message_id, e.status, bool(e.detail.get("late")))
-            for e in s.scalars(select(MessageEvent).where(MessageEvent.message_id.in_(ids)))
+            (i, e["status"], bool(e["detail"].get("late")))
+            for i in ids
+            for e in message_history(s, message_id=i)["events"]
         }
     assert [rows[i].status for i in ids] == ["submitted", "unknown", "submitted"]
     assert [rows[i].provider_message_id for i in ids] == [f"smsc-{i}" for i in ids]

@@ -332,7 +332,6 @@ def test_the_account_rate_limit_holds_by_the_dispatchers_clock(
     engine: Engine, campaign_settings: Settings, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     from textopt.dispatch.worker import Dispatcher
-    from textopt.outbox.models import MessageEvent
 
     rate = 4  # emails per second; the bucket holds one second's worth
     settings = _settings(campaign_settings, smtp_server, rate=rate)
@@ -351,9 +350,7 @@ def test_the_account_rate_limit_holds_by_the_dispatchers_clock(
     asyncio.run(dispatcher.run(once=True))
     assert len(smtp_server.received) == 20
     with session_scope(engine) as s:
-        claimed = sorted(
-            s.scalars(select(MessageEvent.at).where(MessageEvent.status == "sending")).all()
-        )
+        claimed = sorted(at for at in s.scalars(select(Message.claimed_at)) if at is not None)
     start = claimed[0]
     for count, at in enumerate(claimed, 1):
         # a token bucket: at most a full bucket at once plus the refill since the start

@@ -117,7 +117,7 @@ def _environment(settings: Settings) -> dict[str, str]:
     env["TEXTOPT_DATABASE_URL"] = settings.database_url
     env["TEXTOPT_PROVIDERS"] = json.dumps(settings.providers)
     env["TEXTOPT_DEFAULT_PROVIDER"] = "smsc"
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])  # this tree's code
     return env
 
 
