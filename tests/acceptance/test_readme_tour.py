@@ -220,9 +220,11 @@ def test_every_command_of_the_readme_tour_runs_on_a_fresh_demo(tmp_path: Path) -
     sms = json.loads(chosen)["preferences"][0]
     assert (sms["channel"], sms["promotions"], sms["reminders"]) == ("sms", "stopped", True)
     # the demo's inbox: customers answered the sale; one got a reply, two wait unread; the
-    # clinic's patient who answered OUI to a reminder is there too, unread
+    # clinic's patient who answered OUI is there too, unread (unless the sandbox's simulated
+    # failures left the reminder undelivered, and the demo said so)
+    patient = " answered OUI: " in demo.stdout
     inbox = json.loads(_run(["inbox", "list", "--json"], cwd=tmp_path, env=env))
-    assert (len(inbox["conversations"]), inbox["unread"]) == (4, 3)
+    assert (len(inbox["conversations"]), inbox["unread"]) == (3 + patient, 2 + patient)
     answered = [c for c in inbox["conversations"] if c["unread"] == 0]
     assert len(answered) == 1
     shown = json.loads(
