@@ -183,35 +183,30 @@ def create_contact(
     return _detail(session, contact)
 
 
-_IMPORT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "CSV (`,` `;` or tab; UTF-8 or Latin-1)",
-                        },
-                        "region": {"type": "string", "maxLength": 2},
-                        "mapping": {
-                            "type": "string",
-                            "description": (
-                                "JSON object: column header → field, `attribute` or "
-                                '`ignore`, e.g. `{"Numéro client": "phone"}`; columns not '
-                                "named are read by their header"
-                            ),
-                        },
-                    },
-                }
-            }
-        },
+def csv_upload_body(file: str, **fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body of a CSV upload: `file` described, `region`, then `fields`."""
+    properties: dict[str, Any] = {
+        "file": {"type": "string", "format": "binary", "description": file},
+        "region": {"type": "string", "maxLength": 2},
+        **fields,
     }
-}
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
+_IMPORT_BODY = csv_upload_body(
+    "CSV (`,` `;` or tab; UTF-8 or Latin-1)",
+    mapping={
+        "type": "string",
+        "description": (
+            "JSON object: column header → field, `attribute` or "
+            '`ignore`, e.g. `{"Numéro client": "phone"}`; columns not '
+            "named are read by their header"
+        ),
+    },
+)
 
 
 async def upload_form(request: Request) -> FormData:

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile as FormFile
 
 from textopt.accounts.models import Scope
 from textopt.accounts.service import Actor
-from textopt.api.contacts import upload_form
+from textopt.api.contacts import csv_upload_body, upload_form
 from textopt.api.pagination import Page, page_from_list
 from textopt.config import Settings
 from textopt.contacts import service as contacts
@@ -161,31 +161,10 @@ class EventImportResult(BaseModel):
     errors: list[EventRowError]
 
 
-_IMPORT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": (
-                                "CSV (`,` `;` or tab; UTF-8 or Latin-1): contact_id, phone "
-                                "or email; type; occurred_at (ISO 8601 with an offset); an "
-                                "optional key; any other column is a property"
-                            ),
-                        },
-                        "region": {"type": "string", "maxLength": 2},
-                    },
-                }
-            }
-        },
-    }
-}
+_IMPORT_BODY = csv_upload_body(
+    "CSV (`,` `;` or tab; UTF-8 or Latin-1): contact_id, phone or email; type; occurred_at "
+    "(ISO 8601 with an offset); an optional key; any other column is a property"
+)
 Importer = Annotated[Actor, Depends(require_detached(Scope.EVENTS))]
 
 
