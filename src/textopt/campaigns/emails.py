@@ -24,6 +24,7 @@ from textopt.vocab import Channel, Purpose
 __all__ = [
     "FALLBACK_REASONS",
     "EmailComposer",
+    "add_unsubscribe_headers",
     "email_account",
     "from_header",
 ]
@@ -108,13 +109,35 @@ class EmailComposer:
         headers = {"From": self.sender}
         if not self.marketing:
             return self.template.render(context, footer=False), headers
-        token = unsubscribe_token(
-            contact_id=contact_id, channel=Channel.EMAIL, campaign_id=self.campaign_id, key=self.key
+        url = add_unsubscribe_headers(
+            headers,
+            contact_id=contact_id,
+            campaign_id=self.campaign_id,
+            base_url=self.base_url,
+            mailto=self.mailto,
+            key=self.key,
         )
-        url = unsubscribe_url(base_url=self.base_url, token=token)
-        links = f"<{url}>"
-        if self.mailto:
-            links += f", <mailto:{self.mailto}?subject=unsubscribe%20{token}>"
-        headers["List-Unsubscribe"] = links
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return self.template.render(context, unsubscribe_url=url), headers
+
+
+def add_unsubscribe_headers(
+    headers: dict[str, str],
+    *,
+    contact_id: int,
+    campaign_id: int | None,
+    base_url: str,
+    mailto: str | None,
+    key: bytes,
+) -> str:
+    """Add a promotion's one-click unsubscribe headers (RFC 8058, with the mailto link when the
+    workspace has one) to `headers`; returns the signed page link the email's footer shows."""
+    token = unsubscribe_token(
+        contact_id=contact_id, channel=Channel.EMAIL, campaign_id=campaign_id, key=key
+    )
+    url = unsubscribe_url(base_url=base_url, token=token)
+    links = f"<{url}>"
+    if mailto:
+        links += f", <mailto:{mailto}?subject=unsubscribe%20{token}>"
+    headers["List-Unsubscribe"] = links
+    headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return url

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textopt.campaigns.context import template_context
-from textopt.campaigns.emails import email_account, from_header
+from textopt.campaigns.emails import add_unsubscribe_headers, email_account, from_header
 from textopt.compose.email import EmailTemplate
 from textopt.config import Settings
 from textopt.consent.suppression import address_digester
-from textopt.consent.unsubscribe import unsubscribe_token, unsubscribe_url
 from textopt.contacts.models import Contact
 from textopt.eligibility import COUNTED_PLANNED, read_policy_inputs, usable_email, workspace_policy
 from textopt.flows.definition import Send
@@ -63,15 +62,14 @@ def send_email_step(
         )
     }
     if step.purpose == Purpose.MARKETING:
-        token = unsubscribe_token(
+        url = add_unsubscribe_headers(
+            headers,
             contact_id=contact.id,
-            channel=Channel.EMAIL,
             campaign_id=None,
+            base_url=settings.base_url(),
+            mailto=settings.email_unsubscribe_mailto,
             key=settings.resolved_secret_key(),
         )
-        url = unsubscribe_url(base_url=settings.base_url(), token=token)
-        headers["List-Unsubscribe"] = f"<{url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         rendered = template.render(context, unsubscribe_url=url)
     else:
         rendered = template.render(context, footer=False)

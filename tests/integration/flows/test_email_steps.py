@@ -46,7 +46,9 @@ def mail_settings(
         "journal": str(tmp_path / "mail.jsonl"),
     }
     providers = {**campaign_settings.providers, "mail": mail}
-    values = campaign_settings.model_copy(update={"providers": providers})
+    values = campaign_settings.model_copy(
+        update={"providers": providers, "email_unsubscribe_mailto": "stop@example.fr"}
+    )
     monkeypatch.setenv("TEXTOPT_PROVIDERS", json.dumps(providers))
     reset_settings(values)
     yield values
@@ -72,7 +74,10 @@ def test_an_email_step_goes_through_the_policy_and_the_dispatcher(
     )
     assert "Votre avis sur B-9" in (sent.html or "")
     assert sent.headers is not None
-    assert "List-Unsubscribe" in sent.headers
+    # the same one-click headers as a campaign's promotion, the workspace's mailto included
+    assert sent.headers["List-Unsubscribe"].startswith("<http")
+    assert "<mailto:stop@example.fr?subject=unsubscribe%20" in sent.headers["List-Unsubscribe"]
+    assert sent.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert (blocked.status, blocked.reason) == ("blocked", "no_consent")
     run_dispatcher(engine, mail_settings, at=WEDNESDAY_10H)
     delivered = {m.recipient: m.status for m in flow_messages(engine)}
