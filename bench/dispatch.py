@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=1000, help="messages per claim")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default SQLite)")
     parser.add_argument("--receipts", action="store_true", help="the SMSC sends receipts too")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="print the database work per message by statement"
+    )
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory() as workdir,
@@ -179,6 +182,62 @@ def _time_database_thread(dispatcher: Dispatcher) -> list[float]:
 
     dispatcher.database.run = timed  # type: ignore[method-assign]
     return spent
+
+
+#: What a statement is, by a piece of its text (the first that matches).
+_KINDS = (
+    ("rate_buckets", "rate bucket (select, update)"),
+    ("UPDATE messages SET status = 'submitted'", "acceptances' UPDATE"),
+    ("UPDATE messages SET status=", "mark `sending` UPDATE"),
+    ("json_group_array", "claim SELECT (with the re-check's columns)"),
+    ("FOR UPDATE OF messages SKIP LOCKED", "claim SELECT (with the re-check's columns)"),
+    ("suppressions", "re-check: suppression lookup"),
+    ("webhook", "webhook and waiting-receipt check"),
+    ("campaigns", "housekeeping and campaign state"),
+)
+
+
+def _statement_times(engine: Any) -> dict[str, float]:
+    """Wall seconds spent in each kind of statement (from execute to its answer) and in
+    commits, summed over the run's database threads."""
+    spent: dict[str, float] = {}
+    started: dict[int, float] = {}
+
+    def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        took = time.perf_counter() - started.pop(id(cursor), time.perf_counter())
+        kind = next((name for text, name in _KINDS if text in statement), None)
+        if kind is None:
+            kind = "other: " + " ".join(statement.split()[:4])[:60]
+        spent[kind] = spent.get(kind, 0.0) + took
+
+    def commit(conn: Any) -> None:
+        conn.info["commit_started"] = time.perf_counter()
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    event.listen(engine, "commit", commit)
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+        # the pool resets a connection as it comes back, right after its commit
+        at = record.info.pop("commit_started", None) if hasattr(record, "info") else None
+        if at is not None:
+            spent["commit"] = spent.get("commit", 0.0) + time.perf_counter() - at
+
+    return spent
+
+
+def _print_breakdown(spent: dict[str, float], busy: float, per: float) -> None:
+    """The database threads' wall time per message, by statement kind, then the rest."""
+    print("database work per message (wall time in the database threads):", file=sys.stderr)
+    for kind, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        if seconds * per >= 0.05:
+            print(f"  {seconds * per:6.1f} µs  {kind}", file=sys.stderr)
+    rest = busy - sum(spent.values())
+    print(f"  {rest * per:6.1f} µs  Python between statements (rows, re-check)", file=sys.stderr)
 
 
 def run_dispatch(url: str, smsc: Smsc, args: argparse.Namespace) -> tuple[float, int, int, int]:
@@ -230,6 +289,7 @@ def run_dispatch(url: str, smsc: Smsc, args: argparse.Namespace) -> tuple[float,
         statements[0] += 1
 
     event.listen(engine, "before_cursor_execute", count)
+    breakdown = _statement_times(engine) if args.breakdown else None
     cpu = time.process_time()
     started = time.perf_counter()
     asyncio.run(dispatcher.run(once=True))
@@ -242,6 +302,8 @@ def run_dispatch(url: str, smsc: Smsc, args: argparse.Namespace) -> tuple[float,
         f"{statements[0] * 1000 * per / 1e6:.0f} statements per 1,000 messages",
         file=sys.stderr,
     )
+    if breakdown is not None:
+        _print_breakdown(breakdown, database_cpu[1], per)
     with session_scope(engine) as session:
         submitted = session.scalar(
             select(func.count()).where(Message.status.in_(["submitted", "delivered"]))

@@ -71,6 +71,9 @@ class Settings(BaseModel):
     # claimed batches a worker keeps on the wire at once: the window never drains between two
     dispatch_batches_in_flight: int = Field(default=2, ge=1, le=8)
     dispatch_max_attempts: int = Field(default=6, ge=1)
+    # Threads of a dispatcher process that run its database work, on PostgreSQL (SQLite takes
+    # one writer at a time: always one there). None: one per worker, at least two.
+    dispatch_database_threads: int | None = Field(default=None, ge=1, le=32)
     # Receipts: how long the network may try an SMS that carries no expiry, and how late its
     # receipt may still come after that; a submitted SMS without one by then ends `unknown`.
     receipt_validity_hours: float = Field(default=48.0, gt=0)

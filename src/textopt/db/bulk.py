@@ -26,7 +26,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-__all__ = ["among", "id_list", "ids_parameter", "parse_instant", "raw"]
+__all__ = ["among", "among_rows", "id_list", "ids_parameter", "parse_instant", "raw"]
 
 
 def raw(column: Any) -> Any:
@@ -46,6 +46,17 @@ def among(dialect: str, column: Any, values: Collection[Any] | BindParameter[Any
     if dialect == "postgresql":
         return column == any_(values)
     return column.in_(select(func.json_each(values).table_valued("value").c.value))
+
+
+def among_rows(dialect: str, column: Any, values: BindParameter[Any]) -> Any:
+    """`among` for a column of a table the planner may read whole (a short suppression list):
+    on PostgreSQL, `column IN (SELECT unnest(values))`, a join with the list's rows. With
+    `= ANY(values)` each row read is compared with every value of the list in turn (a bound
+    array is not hashed): a thousand values against 500 rows took three times as long.
+    """
+    if dialect == "postgresql":
+        return column.in_(select(func.unnest(values)))
+    return among(dialect, column, values)
 
 
 def id_list(dialect: str, values: Collection[Any]) -> Any:

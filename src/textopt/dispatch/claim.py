@@ -219,18 +219,23 @@ def claim_batch(
     workspace: WorkspacePolicy,
     digest: Digester,
     only_ids: Collection[int] | None = None,
+    reserved: int | None = None,
 ) -> ClaimReport:
     """Claim due messages of one provider account, re-check them, mark them `sending`.
 
     Commit right after: the rows are then ours (lease) and nobody else sends them. Those
     still allowed become `sending` in one statement that also records the claim in the row
     (no event row); the others are deferred, blocked or expired with their reason and an
-    event.
+    event. With a `rate`, the claim takes its tokens from the account's bucket, unless the
+    caller `reserved` them already (in a transaction of its own); those it does not use go
+    back to the bucket.
     """
     report = ClaimReport()
     budget = limit
     if rate is not None:
-        budget = reserve_tokens(session, account=provider, rate=rate, wanted=limit, now=now)
+        if reserved is None:
+            reserved = reserve_tokens(session, account=provider, rate=rate, wanted=limit, now=now)
+        budget = reserved
         if budget <= 0:
             return report
     dialect = session.get_bind().dialect.name

@@ -1,7 +1,10 @@
-"""The dispatcher's database thread: synchronous SQLAlchemy work, one job at a time.
+"""The dispatcher's database threads: synchronous SQLAlchemy work off the event loop.
 
-SQLite takes one writer at a time, so a second thread would only wait for the lock; on
-PostgreSQL one thread per dispatcher process keeps the event loop free for the providers.
+SQLite takes one writer at a time, so a second thread would only wait for the lock: there,
+one thread runs the jobs one at a time, in the order given. On PostgreSQL a job spends most
+of its time waiting for the server, and the server runs transactions side by side: there,
+several threads run the workers' claims and recordings at once (each job is its own
+transaction, as it is for the dispatchers of several processes).
 """
 
 from __future__ import annotations
@@ -11,21 +14,31 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["DatabaseThread"]
+__all__ = ["DatabaseThread", "database_threads"]
 
 _T = TypeVar("_T")
 
 
-class DatabaseThread:
-    """Runs database work in one thread of its own, in the order it is given."""
+def database_threads(dialect: str, *, configured: int | None, workers: int) -> int:
+    """How many threads run a dispatcher's database work (see the module's text)."""
+    if dialect == "sqlite":
+        return 1
+    return configured if configured is not None else max(workers, 2)
 
-    def __init__(self) -> None:
+
+class DatabaseThread:
+    """Runs database work in threads of its own: with one thread, in the order it is given."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
         self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, work: Callable[[], _T]) -> _T:
         """Run `work` in the thread and return its result (or raise its error)."""
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="textopt-dispatch-db")
+            self._executor = ThreadPoolExecutor(
+                self.threads, thread_name_prefix="textopt-dispatch-db"
+            )
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     def close(self) -> None:

@@ -35,7 +35,7 @@ from textopt.config import Settings
 from textopt.consent.suppression import address_digester
 from textopt.db.base import utcnow
 from textopt.dispatch.account_worker import AccountWorker, ProgressCallback
-from textopt.dispatch.db_thread import DatabaseThread
+from textopt.dispatch.db_thread import DatabaseThread, database_threads
 from textopt.dispatch.failover import OutageTracker
 from textopt.dispatch.feedback import feedback_rules
 from textopt.dispatch.from_network import InboundApplier, NetworkSink
@@ -80,7 +80,13 @@ class Dispatcher:
         # the secret key (it may be read from a key file) once, for every claim and receipt
         self.digest = address_digester(settings.resolved_secret_key())
         self.feedback = feedback_rules(settings, digest=self.digest)
-        self.database = DatabaseThread()
+        self.database = DatabaseThread(
+            database_threads(
+                engine.dialect.name,
+                configured=settings.dispatch_database_threads,
+                workers=self.workers,
+            )
+        )
         self.jobs: Sequence[Job] = (
             housekeeping
             if housekeeping is not None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from textopt.consent.models import Suppression
 from textopt.consent.suppression import Digester, count_suppressions, reasons_by_digest
-from textopt.db.bulk import among, id_list, ids_parameter
+from textopt.db.bulk import among_rows, id_list, ids_parameter
 from textopt.dispatch.feedback import any_undeliverable, count_undeliverable, undeliverable_digests
 from textopt.policy import Reason
 from textopt.vocab import Channel
@@ -54,7 +54,7 @@ def find_suppressed(
     query = _QUERIES.get((dialect, channel))
     if query is None:
         query = _QUERIES[(dialect, channel)] = select(Suppression.digest, Suppression.reason).where(
-            among(
+            among_rows(
                 dialect, Suppression.digest, ids_parameter(dialect, "digests", Suppression.digest)
             ),
             Suppression.channel.in_([literal_column(f"'{c}'") for c in channels]),

@@ -3,9 +3,9 @@
 Under `textopt serve` the supervisor runs one `Housekeeper` beside the dispatcher: every
 hour it deletes the uploads and rejects files past `upload_keep_hours` and
 `rejects_keep_days`, and the `Idempotency-Key` records older than
-`idempotency_window_hours`. The upload and import routes, and `POST /v1/messages`, purge
-the same way as they go, so a web process without workers (`serve --no-dispatch`) keeps
-nothing longer either.
+`idempotency_window_hours`. The upload and import routes purge the same way as they go, and
+`POST /v1/messages` once a minute (a record found past its window is treated as gone), so a
+web process without workers (`serve --no-dispatch`) keeps nothing longer either.
 """
 
 from __future__ import annotations

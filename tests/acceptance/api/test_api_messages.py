@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 
+from fastapi import FastAPI
 from sqlalchemy import Engine, func, select, update
 from tests.factories.api import ApiClient
 
@@ -115,16 +116,36 @@ def test_after_an_erasure_a_key_no_longer_tells_whether_a_guess_is_right(
 
 
 def test_a_key_is_forgotten_after_its_window(
-    admin: ApiClient, engine: Engine, campaign_settings: Settings
+    admin: ApiClient, app: FastAPI, engine: Engine, campaign_settings: Settings
 ) -> None:
-    assert admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "old"}).status_code
+    first = admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "old"}).json()
+    other = {**BODY, "text": "Votre RDV est déplacé à 11h"}
+    # within the window, another request under the key is refused
+    assert _status(admin, other, "old") == 409
     with session_scope(engine) as s:
         s.execute(update(IdempotencyRecord).values(created_at=utcnow() - dt.timedelta(hours=25)))
+    # past it, the key is forgotten even before a purge: the message it made is answered
+    again = admin.post("/v1/messages", json=other, headers={"Idempotency-Key": "old"})
+    assert (again.status_code, again.json()["id"]) == (200, first["id"])
     assert admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "new"}).status_code
     with session_scope(engine) as s:
-        assert s.scalars(select(IdempotencyRecord.key)).all() == ["new"]
+        s.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "new")
+            .values(created_at=utcnow() - dt.timedelta(hours=25))
+        )
+    # the route purges once a minute on its way (a process without the hourly sweep)
+    app.state.idempotency_purged_at = utcnow() - dt.timedelta(minutes=2)
+    assert admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "last"}).status_code
+    with session_scope(engine) as s:
+        # "old" is remembered again from its answer after the window
+        assert sorted(s.scalars(select(IdempotencyRecord.key))) == ["last", "old"]
     sweep = Housekeeper(engine, campaign_settings, clock=lambda: utcnow() + dt.timedelta(days=2))
-    assert sweep.sweep().idempotency_records == 1
+    assert sweep.sweep().idempotency_records == 2
+
+
+def _status(client: ApiClient, body: dict[str, str], key: str) -> int:
+    return client.post("/v1/messages", json=body, headers={"Idempotency-Key": key}).status_code
 
 
 def test_an_erasure_empties_one_off_messages_sent_before_the_number_was_a_contact(
