@@ -24,9 +24,11 @@ class LiveServer:
     """
 
     def __init__(self, engine: Engine, settings: Settings, *, dispatcher: bool = True) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        # the socket is bound here and handed to uvicorn: a port probed, closed and bound
+        # again later could be taken meanwhile by a suite running beside this one
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = settings.model_copy(
             update={"public_base_url": self.url, "cookie_secure": False}
@@ -36,13 +38,16 @@ class LiveServer:
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, name="web", daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.socket.close()
                 raise RuntimeError(f"the web server did not start on {self.url}")
             time.sleep(0.02)
         return self
@@ -50,6 +55,7 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=20)
+        self.socket.close()
 
 
 def chromium_executable() -> str:
