@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from textopt.config import Settings
 from textopt.db.engine import session_scope
-from textopt.flows.runner import RunTally, run_due
+from textopt.flows.runner import ExitWatch, RunTally, end_on_exit_events, run_due
 from textopt.flows.triggers import scan_triggers
 from textopt.housekeeping import Job
 from textopt.logs import log_event
@@ -42,11 +42,18 @@ def run_flows(
     now: dt.datetime,
     owner: str | None = None,
     max_batches: int = 50,
+    exits: ExitWatch | None = None,
 ) -> tuple[int, RunTally]:
-    """One pass: start the occurrences the triggers found (one transaction), then claim and
-    run every due step; returns (occurrences started, what the runner did)."""
+    """One pass: start the occurrences the triggers found (one transaction), end those the
+    exit events received since the last pass end (`exits`: where the last pass stopped;
+    None, the last hour), then claim and run every due step; returns (occurrences started,
+    what the runner did)."""
     with session_scope(engine) as session:
         started = scan_triggers(session, default_zone=settings.workspace_timezone, now=now)
+    watch = exits if exits is not None else ExitWatch()
+    with session_scope(engine) as session:
+        ended, last = end_on_exit_events(session, settings=settings, after=watch.after, now=now)
+    watch.after = last  # committed: those events are not read again
     tally = run_due(
         engine,
         settings=settings,
@@ -54,18 +61,20 @@ def run_flows(
         now=now,
         max_batches=max_batches,
     )
+    tally.add(ended)
     return started, tally
 
 
 def flow_jobs(engine: Engine, settings: Settings, *, clock: Callable[[], dt.datetime]) -> list[Job]:
     """The dispatcher's flows job."""
     owner = runner_identity()
+    exits = ExitWatch()
 
     def move_flows() -> None:
         started, tally = run_flows(
-            engine, settings, now=clock(), owner=owner, max_batches=JOB_BATCHES
+            engine, settings, now=clock(), owner=owner, max_batches=JOB_BATCHES, exits=exits
         )
-        if started or tally.claimed:
+        if started or tally.claimed or tally.exited:
             log_event(
                 log,
                 logging.INFO,

@@ -49,7 +49,16 @@ from textopt.outbox.models import Message
 from textopt.questions.kinds import question_kind
 from textopt.vocab import Channel, Purpose
 
-__all__ = ["LEASE", "RUN_BATCH", "RunTally", "advance_runs", "claim_runs", "run_due"]
+__all__ = [
+    "LEASE",
+    "RUN_BATCH",
+    "ExitWatch",
+    "RunTally",
+    "advance_runs",
+    "claim_runs",
+    "end_on_exit_events",
+    "run_due",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,11 @@ log = logging.getLogger(__name__)
 RUN_BATCH = 100
 #: How long a claim holds its occurrences; after that another runner may take them.
 LEASE = dt.timedelta(minutes=5)
+#: How far back a runner that has seen no exit event yet looks for them (an occurrence an
+#: older one ends is ended when its next step comes due, as every exit once was).
+EXIT_LOOKBACK = dt.timedelta(hours=1)
+#: Exit events read at once.
+EXIT_BATCH = 1000
 #: Message states that end an occurrence of a marketing flow: the person said no.
 _REFUSALS = frozenset({"consent_revoked", "suppressed"})
 
@@ -524,6 +538,88 @@ def advance_runs(
         session.execute(insert(FlowStepLog), batch.logs)
     session.flush()
     return batch.tally
+
+
+@dataclass(slots=True)
+class ExitWatch:
+    """Where a runner stands in the exit events it has looked at: the last event id (None:
+    none yet, look back `EXIT_LOOKBACK`)."""
+
+    after: int | None = None
+
+
+def end_on_exit_events(
+    session: Session, *, settings: Settings, after: int | None, now: dt.datetime
+) -> tuple[RunTally, int | None]:
+    """End at once the waiting occurrences that an exit event received after the event id
+    `after` ends (None: received in the last `EXIT_LOOKBACK`); returns what was done and
+    the last event id read (the next call's `after`, once this transaction is committed).
+
+    Without this an occurrence ended by an exit event (a cancelled appointment) would wait,
+    counted as waiting, until its next step came due, and end then. The events of the exit
+    types of the active flows are read after the last one seen; the open occurrences of
+    their contacts that no runner holds are ended with the same test and the same log as
+    when their step comes due (`_exit_event`: after what started them, same occurrence
+    key). One that does not match is left as it was.
+    """
+    versions = session.scalars(
+        select(FlowVersion).where(
+            FlowVersion.flow_id.in_(select(Flow.id).where(Flow.state == FlowState.ACTIVE))
+        )
+    )
+    exiting = {v.id: d for v in versions if (d := definition_of(v)).exit_on}
+    types = {kind for d in exiting.values() for kind in d.exit_on}
+    if not types:
+        return RunTally(), after
+    seen = (
+        ContactEvent.id > after
+        if after is not None
+        else ContactEvent.received_at >= now - EXIT_LOOKBACK
+    )
+    events = session.execute(
+        select(ContactEvent.id, ContactEvent.contact_id)
+        .where(ContactEvent.type.in_(types), seen)
+        .order_by(ContactEvent.id)
+        .limit(EXIT_BATCH)
+    ).all()
+    if not events:
+        return RunTally(), after
+    last = int(events[-1].id)
+    query = (
+        select(FlowRun)
+        .where(
+            FlowRun.state == FlowRunState.ACTIVE,
+            FlowRun.contact_id.in_({row.contact_id for row in events}),
+            FlowRun.version_id.in_(list(exiting)),
+            or_(FlowRun.lease_until.is_(None), FlowRun.lease_until < now),
+        )
+        .order_by(FlowRun.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    runs = list(session.scalars(query))
+    if not runs:
+        return RunTally(), last
+    batch = _read_batch(session, runs, settings=settings, now=now)
+    for run in runs:
+        exit_type = _exit_event(run, batch.definitions[run.version_id], batch)
+        if exit_type is None:
+            continue
+        sentence = f"the event {exit_type} ended the occurrence"
+        _end(
+            run,
+            batch,
+            state=FlowRunState.EXITED,
+            step=run.step + 1,
+            reason="exit_event",
+            sentence=sentence,
+        )
+        run.updated_at = now
+    if batch.logs:
+        session.execute(insert(FlowStepLog), batch.logs)
+    session.flush()
+    batch.tally.claimed = 0  # nothing was claimed: the occurrences were only ended
+    return batch.tally, last
 
 
 def run_due(

@@ -18,7 +18,12 @@ from tests.factories.flows import (
 )
 
 from textopt.config import Settings
+from textopt.contacts.models import Contact
 from textopt.db.engine import session_scope
+from textopt.flows.jobs import run_flows
+from textopt.flows.models import Flow
+from textopt.flows.runner import ExitWatch, RunTally
+from textopt.flows.stats import flow_stats
 
 MONDAY_9H = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)  # 09:00 in Paris
 APPOINTMENT = "2026-11-26T14:30:00+01:00"  # Thursday 14:30 in Paris
@@ -88,8 +93,6 @@ def test_a_cancellation_with_the_same_key_ends_the_reminder(
             )
     run_at(engine, campaign_settings, MONDAY_9H + dt.timedelta(minutes=1))
     with session_scope(engine) as s:
-        from textopt.contacts.models import Contact
-
         contact = s.get(Contact, contact.id)
         assert contact is not None
         add_event(
@@ -127,3 +130,51 @@ def test_a_cancellation_recorded_before_the_trigger_is_read_still_ends_the_remin
     run_at(engine, campaign_settings, dt.datetime(2026, 11, 25, 13, 30, tzinfo=dt.UTC))
     assert flow_messages(engine) == []
     assert [(r.state, r.exit_reason) for r in runs(engine)] == [("exited", "exit_event")]
+
+
+def test_a_cancellation_ends_the_waiting_reminder_at_the_next_pass_not_when_it_comes_due(
+    engine: Engine, campaign_settings: Settings
+) -> None:
+    watch = ExitWatch()
+
+    def one_pass(at: dt.datetime) -> RunTally:
+        return run_flows(engine, campaign_settings, now=at, owner="test-runner", exits=watch)[1]
+
+    with session_scope(engine) as s:
+        contact = add_contact(s, "+33612345004", consent_at=None)
+        flow = active_flow(s, REMINDER, now=MONDAY_9H)
+        for key in ("A-5", "A-6"):
+            add_event(
+                s, campaign_settings, contact, "appointment_booked", now=MONDAY_9H,
+                appointment_id=key, appointment_at=APPOINTMENT,
+            )  # fmt: skip
+    assert one_pass(MONDAY_9H + dt.timedelta(minutes=1)).waiting == 2
+    cancelled_at = MONDAY_9H + dt.timedelta(hours=2)
+    with session_scope(engine) as s:
+        contact = s.get_one(Contact, contact.id)
+        add_event(
+            s, campaign_settings, contact, "appointment_cancelled", now=cancelled_at,
+            appointment_id="A-6",
+        )  # fmt: skip
+        # a cancellation of a key no occurrence has: nothing more ends
+        add_event(
+            s, campaign_settings, contact, "appointment_cancelled", now=cancelled_at,
+            appointment_id="A-404",
+        )  # fmt: skip
+    tally = one_pass(cancelled_at + dt.timedelta(seconds=5))  # days before A-6's reminder
+    assert tally.exited == 1
+    states = {r.occurrence_key: (r.state, r.exit_reason, r.ended_at) for r in runs(engine)}
+    assert states == {
+        "appointment_id=A-5": ("active", None, None),
+        "appointment_id=A-6": ("exited", "exit_event", cancelled_at + dt.timedelta(seconds=5)),
+    }
+    assert step_log(engine)[-1][2:] == ("exited", "exit_event")
+    # the stats say so at once: one waiting, one exited
+    with session_scope(engine) as s:
+        [table] = flow_stats(s, flow=s.get_one(Flow, flow.id))
+        assert sum(step.waiting for step in table.steps) == 1
+        assert sum(step.exited.get("exit_event", 0) for step in table.steps) == 1
+    # the next pass reads no event twice, and A-5 still gets its reminder
+    assert one_pass(cancelled_at + dt.timedelta(seconds=10)).exited == 0
+    run_at(engine, campaign_settings, dt.datetime(2026, 11, 25, 13, 30, tzinfo=dt.UTC))
+    assert len(flow_messages(engine)) == 1
