@@ -102,3 +102,10 @@ def test_the_operator_sets_a_persons_preferences_and_the_old_form_still_shows_th
     )
     assert isinstance(wrong.exception, ValidationError)
     assert "not a limit" in wrong.exception.message
+    cli_json("consent", "preferences", "set", ALICE, "--promotions", "stop")
+    resumed = CliRunner().invoke(
+        app, ["consent", "preferences", "set", ALICE, "--promotions", "keep"]
+    )
+    assert isinstance(resumed.exception, ValidationError)
+    assert "consent grant" in resumed.exception.message
+    assert cli_json("consent", "preferences", ALICE)["preferences"][0]["promotions"] == "stopped"

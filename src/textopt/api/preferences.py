@@ -34,7 +34,8 @@ class ChannelChoice(BaseModel):
     promotions: bool | None = Field(
         default=None,
         description="false stops promotions (a revocation); true keeps them. Promotions "
-        "stopped are never resumed here: record a consent grant with its proof instead",
+        "stopped (or never given) are not resumed here: true is refused (422); record a "
+        "consent grant with its proof instead",
     )
     reminders: bool | None = Field(
         default=None, description="Reminders and order updates (transactional) kept or stopped"

@@ -24,7 +24,7 @@ from textopt.consent.models import ConsentAction, ConsentSource, ConsentState, F
 from textopt.consent.service import NewConsentEvent, append_events, current_consent
 from textopt.consent.suppression import Digester
 from textopt.contacts.models import Contact
-from textopt.errors import ConflictError, NotFoundError
+from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.vocab import Channel, Purpose
 
 __all__ = [
@@ -237,12 +237,23 @@ def merge_choices(
     changes: Mapping[Channel, Mapping[str, Any]],
 ) -> list[PreferenceChoice]:
     """The choices that keep every preference not named in `changes` (channel -> field ->
-    value: `promotions` and `reminders` booleans, `frequency` a FrequencyLimit or None)."""
+    value: `promotions` and `reminders` booleans, `frequency` a FrequencyLimit or None).
+
+    Asking to keep promotions that are stopped (or were never given) is refused rather than
+    ignored: they start again only with the person's consent and its proof."""
     choices = []
     for held in current:
         change = changes.get(held.channel)
         if change is None:
             continue
+        if change.get("promotions") is True and held.promotions not in ("subscribed", "pending"):
+            given = "were never given" if held.promotions == "none" else "are stopped"
+            raise ValidationError(
+                f"promotions by {held.channel} {given}: they start again only with the "
+                "person's consent and its proof (record a consent grant), never from "
+                "preferences",
+                field="promotions",
+            )
         choices.append(
             PreferenceChoice(
                 channel=held.channel,

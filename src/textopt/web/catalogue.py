@@ -1569,6 +1569,54 @@ FR.update(
     }
 )
 
+# The contact page's preferences form (pages_contacts.py, web/preference_form.py): what the
+# team records when the person asks, and the notice that says what changed.
+EN.update(
+    {
+        "preference_change.promotions.stopped": "promotions and news stopped",
+        "preference_change.reminders.kept": "reminders and order updates kept",
+        "preference_change.reminders.stopped": "reminders and order updates stopped",
+        "preference_change.frequency.default": "promotions as often as the workspace allows",
+        "preference_change.frequency.2-a-month": "promotions limited to 2 a month",
+        "preference_change.frequency.1-a-week": "promotions limited to 1 a week",
+    }
+)
+FR.update(
+    {
+        "preference_change.promotions.stopped": "promotions et nouveautés arrêtées",
+        "preference_change.reminders.kept": "rappels et suivi de commande gardés",
+        "preference_change.reminders.stopped": "rappels et suivi de commande arrêtés",
+        "preference_change.frequency.default": "promotions selon les règles de l’espace",
+        "preference_change.frequency.2-a-month": "promotions limitées à 2 par mois",
+        "preference_change.frequency.1-a-week": "promotions limitées à 1 par semaine",
+        "Record what the person asks for": "Enregistrer ce que la personne demande",
+        "By phone, at the counter or by email: only what changes goes into the consent "
+        "history, in your name.": (
+            "Par téléphone, au comptoir ou par e-mail : seul ce qui change entre dans "
+            "l’historique du consentement, à votre nom."
+        ),
+        "receive them again (not available here)": "les recevoir à nouveau (impossible ici)",
+        "Promotions start again only with the person's consent and its proof (signup form, "
+        "START reply, consent recorded with its proof), never from this form.": (
+            "Les promotions ne reprennent qu’avec le consentement de la personne et sa preuve "
+            "(formulaire d’inscription, réponse START, consentement enregistré avec sa "
+            "preuve), jamais depuis ce formulaire."
+        ),
+        "Save the preferences": "Enregistrer les préférences",
+        "Preferences saved.": "Préférences enregistrées.",
+        "%(channel)s: %(changes)s.": "%(channel)s : %(changes)s.",
+        "Nothing changed: the preferences were already these.": (
+            "Rien n’a changé : les préférences étaient déjà celles-ci."
+        ),
+        "Refused: promotions are not resumed from this form. They start again only with the "
+        "person's consent and its proof.": (
+            "Refusé : les promotions ne reprennent pas depuis ce formulaire, seulement avec le "
+            "consentement de la personne et sa preuve."
+        ),
+        "Choose one of the values of the list.": "Choisissez l’une des valeurs de la liste.",
+    }
+)
+
 # The preference centre's refusals, as patterns (web/error_sentences.py).
 FR.update(
     {

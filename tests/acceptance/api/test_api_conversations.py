@@ -200,10 +200,17 @@ def test_the_team_sets_a_persons_preferences_through_the_api(
     problem = admin.put(f"/v1/contacts/{contact_id}/preferences", json=twice)
     assert (problem.status_code, problem.json()["field"]) == (422, "channels")
     assert admin.put("/v1/contacts/999999/preferences", json=body).status_code == 404
+    # promotions stopped are not resumed from preferences: refused, not silently ignored
+    stop = {"channels": [{"channel": "sms", "promotions": False}]}
+    assert len(admin.put(f"/v1/contacts/{contact_id}/preferences", json=stop).json()["events"]) == 1
+    resume = {"channels": [{"channel": "sms", "promotions": True, "reminders": True}]}
+    refused = admin.put(f"/v1/contacts/{contact_id}/preferences", json=resume)
+    assert (refused.status_code, refused.json()["field"]) == (422, "promotions")
+    assert "consent grant" in refused.json()["detail"]
     with session_scope(engine) as s:
         sources = s.scalars(
             select(ConsentEvent.source)
             .where(ConsentEvent.action != "granted")
             .order_by(ConsentEvent.id)
         ).all()
-    assert sources == ["api", "api", "api"]
+    assert sources == ["api", "api", "api", "api"]  # nothing written by the refused request

@@ -15,8 +15,13 @@ from textopt.accounts.models import AuditEntry, Scope
 from textopt.accounts.service import Actor
 from textopt.consent import service as consent
 from textopt.consent.models import ConsentEvent, FrequencyLimit
-from textopt.consent.preferences import merge_choices, read_preferences, set_preferences
-from textopt.errors import ConflictError
+from textopt.consent.preferences import (
+    PreferenceChoice,
+    merge_choices,
+    read_preferences,
+    set_preferences,
+)
+from textopt.errors import ConflictError, ValidationError
 from textopt.vocab import Channel
 
 API_KEY = Actor("api_key", 7, "key:crm", frozenset({Scope.WRITE}), user_id=None)
@@ -90,7 +95,15 @@ def test_promotions_stopped_are_not_resumed_and_an_erased_person_is_refused(
         source="keyword",
     )
     current = read_preferences(session, contact_id=contact.id)
-    keep = merge_choices(current, {Channel.SMS: {"promotions": True}})
+    with pytest.raises(ValidationError, match="consent grant"):
+        merge_choices(current, {Channel.SMS: {"promotions": True}})
+    # and a choice made without merging resumes nothing either
+    [sms] = [held for held in current if held.channel == Channel.SMS]
+    keep = [
+        PreferenceChoice(
+            channel=Channel.SMS, promotions=True, reminders=sms.reminders, frequency=sms.frequency
+        )
+    ]
     assert (
         set_preferences(
             session,
