@@ -247,9 +247,15 @@ def merge_choices(
         if change is None:
             continue
         if change.get("promotions") is True and held.promotions not in ("subscribed", "pending"):
-            given = "were never given" if held.promotions == "none" else "are stopped"
+            if held.promotions == "none":
+                raise ValidationError(
+                    f"promotions by {held.channel} were never given: they start again only "
+                    "with the person's consent and its proof (record a consent grant), never "
+                    "from preferences",
+                    field="promotions",
+                )
             raise ValidationError(
-                f"promotions by {held.channel} {given}: they start again only with the "
+                f"promotions by {held.channel} are stopped: they start again only with the "
                 "person's consent and its proof (record a consent grant), never from "
                 "preferences",
                 field="promotions",

@@ -1613,6 +1613,18 @@ FR.update(
             "Refusé : les promotions ne reprennent pas depuis ce formulaire, seulement avec le "
             "consentement de la personne et sa preuve."
         ),
+        "promotions by %(code_channel)s are stopped: they start again only with the person's "
+        "consent and its proof (record a consent grant), never from preferences": (
+            "les promotions par %(code_channel)s sont arrêtées : elles ne reprennent qu’avec le "
+            "consentement de la personne et sa preuve (enregistrez un consentement), jamais "
+            "depuis les préférences"
+        ),
+        "promotions by %(code_channel)s were never given: they start again only with the "
+        "person's consent and its proof (record a consent grant), never from preferences": (
+            "les promotions par %(code_channel)s n’ont jamais été accordées : elles ne "
+            "commencent qu’avec le consentement de la personne et sa preuve (enregistrez un "
+            "consentement), jamais depuis les préférences"
+        ),
         "Choose one of the values of the list.": "Choisissez l’une des valeurs de la liste.",
     }
 )
