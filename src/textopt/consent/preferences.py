@@ -55,6 +55,11 @@ class ChannelPreferences:
     reminders: bool  # transactional messages (reminders, order updates) kept
     frequency: FrequencyLimit | None  # the person's own limit; None: the workspace's caps
 
+    @property
+    def receiving(self) -> bool:
+        """Whether promotions still go to the person (given, or awaiting the double opt-in)."""
+        return self.promotions in ("subscribed", "pending")
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form (the CLI's `--json` and the API)."""
         return {
@@ -140,13 +145,12 @@ def preference_events(
         held = now_by_channel.get(choice.channel)
         if held is None:
             continue
-        receiving = held.promotions in ("subscribed", "pending")
-        if receiving and not choice.promotions:
+        if held.receiving and not choice.promotions:
             event(choice.channel, Purpose.MARKETING, ConsentAction.REVOKED)
         if held.reminders != choice.reminders:
             action = ConsentAction.GRANTED if choice.reminders else ConsentAction.REVOKED
             event(choice.channel, Purpose.TRANSACTIONAL, action)
-        if receiving and choice.promotions and held.frequency != choice.frequency:
+        if held.receiving and choice.promotions and held.frequency != choice.frequency:
             event(choice.channel, Purpose.MARKETING, _LIMIT_ACTION[choice.frequency])
     return events
 
@@ -246,7 +250,7 @@ def merge_choices(
         change = changes.get(held.channel)
         if change is None:
             continue
-        if change.get("promotions") is True and held.promotions not in ("subscribed", "pending"):
+        if change.get("promotions") is True and not held.receiving:
             if held.promotions == "none":
                 raise ValidationError(
                     f"promotions by {held.channel} were never given: they start again only "
@@ -263,9 +267,7 @@ def merge_choices(
         choices.append(
             PreferenceChoice(
                 channel=held.channel,
-                promotions=bool(
-                    change.get("promotions", held.promotions in ("subscribed", "pending"))
-                ),
+                promotions=bool(change.get("promotions", held.receiving)),
                 reminders=bool(change.get("reminders", held.reminders)),
                 frequency=change.get("frequency", held.frequency),
             )

@@ -53,10 +53,6 @@ RESUME_REFUSED = (
 WRONG_CHOICE = "Choose one of the values of the list."
 
 
-def _receiving(preferences: ChannelPreferences) -> bool:
-    return preferences.promotions in ("subscribed", "pending")
-
-
 @dataclass(slots=True)
 class PreferenceForm:
     """A posted form read against the preferences it was shown with."""
@@ -85,7 +81,7 @@ def read_preference_form(
             if value not in allowed:
                 read.errors[posted] = WRONG_CHOICE
             elif name == "promotions":
-                if value == "keep" and not _receiving(preferences):
+                if value == "keep" and not preferences.receiving:
                     read.errors[posted] = RESUME_REFUSED
                 fields[name] = value == "keep"
             elif name == "reminders":
@@ -107,11 +103,11 @@ def changes_made(
         old = was.get(now.channel)
         if old is None:
             continue
-        if _receiving(old) and not _receiving(now):
+        if old.receiving and not now.receiving:
             codes.append(f"{now.channel}.promotions.stopped")
         if old.reminders != now.reminders:
             codes.append(f"{now.channel}.reminders.{'kept' if now.reminders else 'stopped'}")
-        if _receiving(now) and old.frequency != now.frequency:
+        if now.receiving and old.frequency != now.frequency:
             codes.append(f"{now.channel}.frequency.{now.frequency or 'default'}")
     return codes
 
