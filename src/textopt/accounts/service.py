@@ -18,7 +18,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from textopt.accounts.models import (
@@ -45,6 +45,7 @@ from textopt.errors import (
 __all__ = [
     "KEY_PREFIX",
     "Actor",
+    "KeyCheck",
     "authenticate_api_key",
     "authenticate_password",
     "create_api_key",
@@ -53,12 +54,12 @@ __all__ = [
     "end_login_session",
     "get_user_or_raise",
     "idempotency_fingerprint",
-    "key_actor",
     "list_api_keys",
     "list_audit",
     "list_users",
     "parse_scopes",
     "purge_idempotency_records",
+    "record_api_key_use",
     "record_audit",
     "revoke_api_key",
     "session_user",
@@ -334,37 +335,66 @@ def create_api_key(
     return key, secret
 
 
-def authenticate_api_key(session: Session, *, secret: str, now: dt.datetime) -> ApiKey:
-    """The live key with this secret (its last use recorded), or AuthenticationError.
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """A live API key's actor, and whether its last use is due to be recorded."""
 
-    A key whose user is disabled is refused too, whatever its own state.
+    actor: Actor
+    key_id: int
+    use_due: bool
+
+
+_KEY_READ = (
+    select(
+        ApiKey.id,
+        ApiKey.name,
+        ApiKey.prefix,
+        ApiKey.secret_hash,
+        ApiKey.scopes,
+        ApiKey.created_by,
+        ApiKey.last_used_at,
+        ApiKey.revoked_at,
+        User.id.label("owner_id"),
+        User.role,
+        User.disabled_at,
+    )
+    .outerjoin(User, User.id == ApiKey.created_by)
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
+def authenticate_api_key(connection: Connection, *, secret: str, now: dt.datetime) -> KeyCheck:
+    """The actor of the live key with this secret, or AuthenticationError; one read.
+
+    A key whose user is disabled is refused too, whatever its own state. The key's scopes
+    are never more than its user's role grants. Its last use is recorded once a minute at
+    most (`record_api_key_use`, when `use_due`): a busy integration should not write on
+    every call.
     """
-    parts = secret.strip().split("_", 2)
+    secret = secret.strip()
+    parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise AuthenticationError(_BAD_KEY)
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-    if key is None or not hmac.compare_digest(key.secret_hash, _digest(secret.strip())):
+    row = connection.execute(_KEY_READ, {"prefix": parts[1]}).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
         raise AuthenticationError(_BAD_KEY)
-    if key.revoked_at is not None:
+    if row.revoked_at is not None:
         raise AuthenticationError(_BAD_KEY)
-    if key.created_by is not None:
-        owner = session.get(User, key.created_by)
-        if owner is None or owner.disabled:
+    scopes = parse_scopes(row.scopes)
+    if row.created_by is not None:
+        if row.owner_id is None or row.disabled_at is not None:
             raise AuthenticationError(_BAD_KEY)
-    # one write per minute at most: a busy integration should not write on every call
-    if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
-        key.last_used_at = now
-    return key
+        scopes &= ROLE_SCOPES[Role(row.role)]
+    last = row.last_used_at
+    actor = Actor(
+        "api_key", row.id, f"API key {row.name} ({row.prefix})", scopes, user_id=row.created_by
+    )
+    return KeyCheck(actor, row.id, use_due=last is None or now - last > dt.timedelta(minutes=1))
 
 
-def key_actor(session: Session, *, key: ApiKey) -> Actor:
-    """The actor of an API key: its scopes, never more than its user's role grants."""
-    scopes = parse_scopes(key.scopes)
-    owner = session.get(User, key.created_by) if key.created_by is not None else None
-    if owner is not None:
-        scopes &= ROLE_SCOPES[Role(owner.role)]
-    label = f"API key {key.name} ({key.prefix})"
-    return Actor("api_key", key.id, label, scopes, user_id=key.created_by)
+def record_api_key_use(connection: Connection, *, key_id: int, now: dt.datetime) -> None:
+    """Record that the key was used at `now` (after `authenticate_api_key` said it is due)."""
+    connection.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:

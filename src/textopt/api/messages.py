@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from textopt.db.base import utcnow
 from textopt.db.engine import session_scope
 from textopt.db.ids import MAX_ID
 from textopt.dispatch import listing
+from textopt.dispatch.listing import message_fields
 from textopt.errors import ConflictError, InvalidPhoneNumber
 from textopt.http.deps import CurrentActor, DbSession, get_settings_dep, require_detached
 from textopt.http.params import After, Limit, RowId
@@ -41,6 +43,8 @@ Sender = Annotated[Actor, Depends(require_detached(Scope.SEND))]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 _KEY_HEADER = "Idempotency-Key"
 _ASK_FIELDS = ("asks", "asks_reference", "answer_by")
+# the key's record is read and written as a table: the ORM cost more than the statements
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
 
 
 class MessageCreate(BaseModel):
@@ -156,10 +160,14 @@ def _send(
     fingerprint = idempotency_fingerprint(
         workspace_key=settings.resolved_secret_key(), request=request
     )
-    record = session.get(IdempotencyRecord, key)
+    record = session.execute(
+        select(_RECORDS.c.fingerprint, _RECORDS.c.message_id, _RECORDS.c.created_at).where(
+            _RECORDS.c.key == key
+        )
+    ).first()
     if record is not None and record.created_at < expired:
-        session.delete(record)  # past the window: as if purged
-        session.flush()
+        # past the window: as if purged
+        session.execute(delete(_RECORDS).where(_RECORDS.c.key == key))
         record = None
     if record is not None:
         if not hmac.compare_digest(record.fingerprint, fingerprint):
@@ -173,11 +181,12 @@ def _send(
     except InvalidPhoneNumber as exc:
         exc.field = "to"  # the request's name for the number
         raise
-    session.add(
-        IdempotencyRecord(key=key, fingerprint=fingerprint, message_id=message.id, created_at=now)
-    )
     try:
-        session.flush()
+        session.execute(
+            insert(_RECORDS).values(
+                key=key, fingerprint=fingerprint, message_id=message.id, created_at=now
+            )
+        )
     except IntegrityError as exc:  # the same key in a concurrent request
         raise ConflictError(
             f"a request with {_KEY_HEADER} {key!r} is being processed: retry",
@@ -185,7 +194,9 @@ def _send(
         ) from exc
     if not created:
         response.status_code = 200
-    return {**message_history(session, message_id=message.id), "created": created}
+        return {**message_history(session, message_id=message.id), "created": False}
+    # a message written by this transaction has no step yet: its history is empty
+    return {**message_fields(message), "events": [], "created": True}
 
 
 @router.get("", response_model=Page[MessageRead])

@@ -88,15 +88,18 @@ def enqueue_message(
         check_registered_sender(sender_id, registered=settings.sender_ids)
     info = parse_phone(to, settings.default_region)
     if idempotency_key is not None:
-        existing = session.scalars(
-            select(Message).where(Message.idempotency_key == idempotency_key)
+        # two columns, not the ORM's whole row: nearly every key is new
+        keyed = session.execute(
+            select(Message.id, Message.recipient).where(Message.idempotency_key == idempotency_key)
         ).first()
-        if existing is not None:
-            if existing.recipient != info.e164:
+        if keyed is not None:
+            if keyed.recipient != info.e164:
                 raise ValidationError(
                     f"idempotency key {idempotency_key!r} was used for another recipient",
                     field="idempotency_key",
                 )
+            existing = session.get(Message, keyed.id)
+            assert existing is not None  # read in this transaction
             return existing, False
     provider = provider or settings.default_provider
     if provider not in settings.providers:

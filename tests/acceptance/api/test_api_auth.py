@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from tests.factories.api import PASSWORD, ApiClient, client, make_app, make_key, make_user
 from tests.factories.web import sign_in_form
 
 from textopt.accounts.limits import RequestLimiter
-from textopt.accounts.models import Role, Scope
+from textopt.accounts.models import ApiKey, Role, Scope
 from textopt.config import Settings
+from textopt.db.engine import session_scope
 from textopt.errors import PermissionDenied
 
 PROBLEM = "application/problem+json"
@@ -73,6 +76,43 @@ def test_an_unknown_a_malformed_and_a_revoked_key_are_refused(
         )
         assert admin.delete(f"/v1/api-keys/{key_id}").json()["revoked_at"] is not None
         assert c.get("/v1/contacts").status_code == 401
+
+
+def test_a_keys_last_use_is_recorded_once_a_minute_on_every_route(
+    app: FastAPI, engine: Engine
+) -> None:
+    secret = make_key(engine, list(Scope), name="shop")
+
+    def last_used() -> dt.datetime | None:
+        with session_scope(engine) as s:
+            return s.scalars(select(ApiKey.last_used_at).where(ApiKey.name == "shop")).one()
+
+    assert last_used() is None
+    with client(app, secret) as shop:
+        # a route with its own transaction (the key checked beside it), then an ordinary one
+        sent = shop.post(
+            "/v1/messages",
+            json={"to": "06 12 34 56 78", "text": "Commande prête"},
+            headers={"Idempotency-Key": "k1"},
+        )
+        assert sent.status_code == 201
+        first = last_used()
+        assert first is not None
+        assert shop.get("/v1/contacts").status_code == 200
+        assert last_used() == first  # within the minute: not written again
+        with session_scope(engine) as s:
+            s.execute(update(ApiKey).values(last_used_at=first - dt.timedelta(minutes=5)))
+        assert shop.get("/v1/contacts").status_code == 200
+        assert last_used() > first - dt.timedelta(seconds=1)  # type: ignore[operator]
+        with session_scope(engine) as s:
+            s.execute(update(ApiKey).values(last_used_at=first - dt.timedelta(minutes=5)))
+        again = shop.post(
+            "/v1/messages",
+            json={"to": "06 12 34 56 78", "text": "Commande prête"},
+            headers={"Idempotency-Key": "k2"},
+        )
+        assert again.status_code == 201
+        assert last_used() > first - dt.timedelta(seconds=1)  # type: ignore[operator]
 
 
 def test_a_read_only_key_cannot_change_anything(viewer: ApiClient) -> None:

@@ -43,6 +43,32 @@ def test_the_same_key_returns_the_same_message_and_never_queues_a_second(
     assert status["events"] == []
 
 
+def test_the_answer_to_a_send_is_what_the_message_shows_afterwards(admin: ApiClient) -> None:
+    """The creating answer is built from what the route wrote, without reading it back: it
+    must be exactly what `GET /v1/messages/{id}` shows (contact or not, sent or blocked, a
+    question asked)."""
+    contact = admin.post("/v1/contacts", json={"phone": "06 98 76 54 32", "first_name": "Léa"})
+    assert contact.status_code == 201, contact.text
+    sends = {
+        "stranger": BODY,
+        "contact": {"to": "+33698765432", "text": "Bonjour {{ first_name }}, c'est prêt"},
+        "blocked": {**BODY, "purpose": "marketing", "text": "Promo chez Boutique"},
+        "question": {
+            "to": "+33698765432",
+            "text": "RDV demain 10h : OUI pour confirmer",
+            "asks": "appointment",
+            "asks_reference": "rdv-7",
+        },
+    }
+    for key, body in sends.items():
+        sent = admin.post("/v1/messages", json=body, headers={"Idempotency-Key": key})
+        assert sent.status_code == 201, sent.text
+        answer = sent.json()
+        assert answer.pop("created") is True
+        assert admin.get(f"/v1/messages/{answer['id']}").json() == answer, key
+    assert "Léa" in admin.get("/v1/messages", params={"contact": contact.json()["id"]}).text
+
+
 def test_a_used_key_with_another_body_is_a_conflict(admin: ApiClient, engine: Engine) -> None:
     admin.post("/v1/messages", json=BODY, headers={"Idempotency-Key": "k1"})
     other = admin.post(
