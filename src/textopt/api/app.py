@@ -123,8 +123,10 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
-    # the suppression list's keyed digest: the key (maybe a key file) read once per app
-    app.state.digester = address_digester(settings.resolved_secret_key())
+    # the secret key (maybe a key file) read once per app: the suppression list's keyed
+    # digest and the Idempotency-Keys' fingerprints need it on every request
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.digester = address_digester(app.state.secret_key)
     app.state.engine = db
     app.state.sessions = session_factory(db)
     app.state.limiter = limiter or RequestLimiter()

@@ -79,7 +79,7 @@ class MessageCreate(BaseModel):
 
 
 def _enqueue(
-    session: Session, settings: Settings, body: MessageCreate, key: str
+    session: Session, settings: Settings, body: MessageCreate, key: str, *, state: Any
 ) -> tuple[Message, bool]:
     return enqueue_message(
         session,
@@ -95,6 +95,7 @@ def _enqueue(
         asks=body.asks,
         asks_reference=body.asks_reference,
         answer_by=body.answer_by,
+        digest=state.digester,
         now=utcnow(),
     )
 
@@ -157,9 +158,7 @@ def _send(
     for name in _ASK_FIELDS:  # a request without a question has the fingerprint it always had
         if request[name] is None:
             del request[name]
-    fingerprint = idempotency_fingerprint(
-        workspace_key=settings.resolved_secret_key(), request=request
-    )
+    fingerprint = idempotency_fingerprint(workspace_key=state.secret_key, request=request)
     record = session.execute(
         select(_RECORDS.c.fingerprint, _RECORDS.c.message_id, _RECORDS.c.created_at).where(
             _RECORDS.c.key == key
@@ -177,7 +176,7 @@ def _send(
         response.status_code = 200
         return {**message_history(session, message_id=record.message_id), "created": False}
     try:
-        message, created = _enqueue(session, settings, body, key)
+        message, created = _enqueue(session, settings, body, key, state=state)
     except InvalidPhoneNumber as exc:
         exc.field = "to"  # the request's name for the number
         raise

@@ -27,7 +27,7 @@ from textopt.compose import (
     message_frame,
 )
 from textopt.config import Settings
-from textopt.consent.suppression import address_digester
+from textopt.consent.suppression import Digester, address_digester
 from textopt.contacts.models import Contact
 from textopt.contacts.phones import parse_phone
 from textopt.eligibility import (
@@ -70,6 +70,7 @@ def enqueue_message(
     asks: str | None = None,
     asks_reference: str | None = None,
     answer_by: dt.datetime | None = None,
+    digest: Digester | None = None,
     now: dt.datetime,
 ) -> tuple[Message, bool]:
     """Write one message to the outbox; returns it and whether it is new.
@@ -78,7 +79,8 @@ def enqueue_message(
     idempotency key returns the existing message (and refuses a different recipient).
     `asks` (a kind of question: `appointment`) records the question the message asks, about
     `asks_reference` (the appointment's id), open until `answer_by` (72 hours by default);
-    the recipient must be a contact.
+    the recipient must be a contact. `digest`: the suppression list's keyed digest, when the
+    caller holds one (else built from the secret key).
     """
     purpose = Purpose(purpose)
     ask = None
@@ -125,7 +127,8 @@ def enqueue_message(
         language=str(context.get("language") or ""),
     ).compose(body, smart_encoding=True)
     check_segment_limit(composed.analysis.segments, limit=settings.max_segments_per_message)
-    digest = address_digester(settings.resolved_secret_key())
+    if digest is None:
+        digest = address_digester(settings.resolved_secret_key())
     if contact is not None:
         recipient = read_policy_inputs(
             session,
