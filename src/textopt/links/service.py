@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from textopt.config import Settings
 from textopt.db import utcnow
 from textopt.db.batching import id_conditions
-from textopt.db.copying import copies, staged_insert
+from textopt.db.copying import copies, copy_unless_clash
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.links.models import LinkClick, LinkCode
 
@@ -204,8 +204,8 @@ def insert_codes(cursor: Any, rows: Sequence[tuple[str, int, int, str, Any]]) ->
     went in. The creation instant is in its stored form (`stored_instant`)."""
     if not rows:
         return 0
-    if copies(cursor.connection):  # PostgreSQL: COPY, through a bare table (see `db.copying`)
-        return staged_insert(
+    if copies(cursor.connection):  # PostgreSQL: COPY; a clash (a code planned before) is rare
+        return copy_unless_clash(
             cursor,
             table="link_codes",
             staging=_STAGING,
