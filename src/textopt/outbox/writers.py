@@ -14,7 +14,10 @@ class of recipient: an `INSERT … SELECT` joins the page's (contact, class, tex
 with two temporary tables holding each class's decision columns and each text's
 composition, so those columns are bound once per class or text, not once per recipient.
 On PostgreSQL those two tables are filled with `COPY`. A run with tracked links gives each
-triple a fourth value, the recipient's own text (NULL for a text without links).
+triple a fourth value, the recipient's own text (NULL for a text without links). On
+PostgreSQL the triples go as arrays (`unnest`), except with tracked links: an array of
+texts is quoted value by value in Python and parsed again by the server, about four
+times the cost of copying the triples into a temporary table in binary.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ CLASSES_TABLE = "textopt_plan_classes"
 TEXTS_TABLE = "textopt_plan_texts"
 #: PostgreSQL: where a batch's rows are copied before they enter the outbox.
 ROWS_TABLE = "textopt_plan_rows"
+#: PostgreSQL with tracked links: where a page's triples are copied (see `FastInsert`).
+TRIPLES_TABLE = "textopt_plan_triples"
 #: The columns a class of recipients shares: what its decision writes.
 CLASS_COLUMNS: tuple[str, ...] = DecisionColumns._fields
 #: The columns a text shares: its composition.
@@ -72,6 +77,7 @@ TextRow = tuple[int, str, str, int, int, str]
 #: Where the fast insert takes the columns that are neither constant nor shared.
 _FROM_PAGE = {"contact_id": "v.contact_id", "recipient": "c.phone", "country": "c.country"}
 _CONFLICT = "ON CONFLICT (campaign_id, contact_id, channel) DO NOTHING"
+_TRIPLE_COLUMNS = ("contact_id", "class_idx", "text_idx", "body")
 
 
 class StoredInstants:
@@ -200,10 +206,10 @@ class FastInsert:
         )
         insert = f"INSERT INTO messages ({', '.join(OUTBOX_COLUMNS)}) SELECT {self.select_list}"
         names = "contact_id, class_idx, text_idx" + (", body" if self.linked else "")
-        if self.postgres:
+        if self.postgres and self.linked:
+            sql = f"{insert} FROM {TRIPLES_TABLE} v {joins} {_CONFLICT}"
+        elif self.postgres:
             arrays = f"{m}::bigint[], {m}::integer[], {m}::integer[]"
-            if self.linked:
-                arrays += f", {m}::text[]"
             sql = f"{insert} FROM unnest({arrays}) AS v({names}) {joins} {_CONFLICT}"
         else:
             one = f"({', '.join([m] * self.width)})"
@@ -222,9 +228,14 @@ class FastInsert:
         return [*values, *self.constants]
 
     def create_tables(self, connection: Connection) -> None:
-        """The two temporary tables the page inserts join (dropped by `drop_tables`)."""
+        """The temporary tables the page inserts join (dropped by `drop_tables`)."""
         self.drop_tables(connection)
         dialect = connection.dialect
+        if self.postgres and self.linked:
+            connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {TRIPLES_TABLE} (contact_id bigint, class_idx integer, "
+                "text_idx integer, body text) ON COMMIT DROP"
+            )
         for table, columns in ((CLASSES_TABLE, CLASS_COLUMNS), (TEXTS_TABLE, TEXT_COLUMNS)):
             if self.postgres:  # typed as the outbox's columns, for the INSERT … SELECT
                 spelled = ", ".join(
@@ -242,7 +253,7 @@ class FastInsert:
 
     def drop_tables(self, connection: Connection) -> None:
         """Drop the temporary tables (PostgreSQL drops them at commit anyway)."""
-        for table in (CLASSES_TABLE, TEXTS_TABLE):
+        for table in (CLASSES_TABLE, TEXTS_TABLE, TRIPLES_TABLE):
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
     def write(self, cursor: Any, rows: ClassRows) -> None:
@@ -265,6 +276,11 @@ class FastInsert:
                 cursor.executemany(f"INSERT INTO {TEXTS_TABLE} VALUES ({marks})", rows.texts)
         triples = rows.triples
         if not triples:
+            return
+        if self.postgres and self.linked:
+            copy_rows(cursor, TRIPLES_TABLE, _TRIPLE_COLUMNS, triples)
+            cursor.execute(self._statement(0), self.constants)
+            cursor.execute(f"TRUNCATE {TRIPLES_TABLE}")
             return
         if self.postgres:
             columns = [list(column) for column in zip(*triples, strict=True)]
