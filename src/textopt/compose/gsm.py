@@ -62,6 +62,7 @@ _ENCODE_TABLE: dict[int, str] = {ord(c): chr(v) for c, v in GSM_BASIC.items()} |
     ord(c): chr(ESCAPE) + chr(v) for c, v in GSM_EXTENSION.items()
 }
 _EXTENSION_CHARS = tuple(GSM_EXTENSION)
+_EXTENSION = re.compile("[" + "".join(re.escape(char) for char in _EXTENSION_CHARS) + "]")
 
 
 #: A character outside both tables: one search in C beats hashing every character.
@@ -76,6 +77,8 @@ def is_gsm(text: str) -> bool:
 def gsm_septets(text: str) -> int:
     """The number of septets `text` takes in GSM-7 (extension characters count two)."""
     septets = len(text)
+    if _EXTENSION.search(text) is None:  # most texts: one search instead of ten counts
+        return septets
     for char in _EXTENSION_CHARS:
         # str.count runs in C; ten passes beat one Python-level loop by far.
         septets += text.count(char)

@@ -268,7 +268,16 @@ def _brand_pattern(brand: str) -> re.Pattern[str]:
 
 def names_brand(text: str, brand: str) -> bool:
     """Whether `text` names `brand` as a word, ignoring case."""
-    return _brand_pattern(brand).search(text.casefold()) is not None
+    return _names_folded(text.casefold(), brand)
+
+
+def _names_folded(folded: str, brand: str) -> bool:
+    """`names_brand` of a text already casefolded."""
+    # A match starts where the folded brand does: a substring search (in C) finds the
+    # first candidate, and the pattern, which cannot skip ahead on its own because it
+    # starts with a look-behind, only checks the word boundaries from there.
+    start = folded.find(brand.casefold())
+    return start >= 0 and _brand_pattern(brand).search(folded, start) is not None
 
 
 class PlannedText(NamedTuple):
@@ -312,15 +321,19 @@ class MessageFrame:
         """(final text, whether the brand was prefixed, the footer appended or "")."""
         text = body
         prefixed = False
-        if self.brand is not None and not names_brand(text, self.brand):
+        # Case folding maps each character on its own: the folded text is folded once,
+        # and the brand's prefix folded onto it.
+        folded = body.casefold()
+        if self.brand is not None and not _names_folded(folded, self.brand):
             if self.brand_mode is BrandMode.REQUIRE:
                 raise ValidationError(
                     f"a marketing message must name the brand {self.brand!r}", field="text"
                 )
             text = f"{self.brand}: {text}"
+            folded = f"{self.brand}: ".casefold() + folded
             prefixed = True
         footer = ""
-        if self.footer and self.footer.casefold() not in text.casefold():
+        if self.footer and self.footer.casefold() not in folded:
             footer = self.footer
             text = f"{text}{self.separator}{footer}" if text else footer
         return text, prefixed, footer

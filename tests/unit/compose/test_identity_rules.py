@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from textopt.compose import (
     BrandMode,
     Encoding,
+    MessageFrame,
     SenderKind,
     compose_message,
     count_segments,
@@ -111,6 +114,29 @@ def test_brand_already_named_is_not_prefixed() -> None:
 def test_brand_must_be_a_word() -> None:
     assert names_brand("Chez Zara!", "zara")
     assert not names_brand("Zarathustra", "Zara")
+    assert names_brand("Zarathustra, puis Zara.", "Zara")  # a later occurrence is a word
+    assert not names_brand("chez_Zara", "Zara")
+
+
+_BRAND_ALPHABET = st.sampled_from(
+    ["a", "Z", "r", "S", "s", "ß", " ", ":", "_", "é", "İ", "Σ", "ς", "!", "1"]
+)
+
+
+@given(st.text(_BRAND_ALPHABET, max_size=12), st.text(_BRAND_ALPHABET, min_size=1, max_size=4))
+def test_brand_is_found_as_a_word_of_the_folded_text(text: str, brand: str) -> None:
+    pattern = re.compile(rf"(?<!\w){re.escape(brand.casefold())}(?!\w)")
+    assert names_brand(text, brand) == (pattern.search(text.casefold()) is not None)
+
+
+@given(st.text(_BRAND_ALPHABET, max_size=16))
+def test_a_prefixed_brand_and_the_footer_are_checked_on_the_whole_text(body: str) -> None:
+    frame = MessageFrame(country="FR", brand="Zar", footer="ar: SS")
+    text, prefixed, footer = frame.apply(body)
+    assert prefixed == (not names_brand(body, "Zar"))
+    framed = f"Zar: {body}" if prefixed else body
+    assert footer == ("" if "ar: ss" in framed.casefold() else "ar: SS")
+    assert text == (f"{framed}\n{footer}" if footer else framed)
 
 
 def test_require_mode_refuses_a_message_without_brand() -> None:
