@@ -91,6 +91,27 @@ class _Class:
     zone: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _ContextReads:
+    """Where a text's key holds what its template context needs, in the order of the
+    paths: (position in the key, name) of each field and of each top-level attribute, and
+    the position of the whole attributes text when the key holds that instead."""
+
+    fields: tuple[tuple[int, str], ...]
+    attributes: tuple[tuple[int, str], ...]
+    whole: int | None
+
+
+def _context_reads(paths: Sequence[tuple[str, ...]]) -> _ContextReads:
+    """The `_ContextReads` of a text key made of `paths` (see `_text_keys`)."""
+    fields = tuple((i, path[0]) for i, path in enumerate(paths) if path[0] != "attributes")
+    attributes = tuple(
+        (i, path[1]) for i, path in enumerate(paths) if path[0] == "attributes" and len(path) > 1
+    )
+    whole = next((i for i, path in enumerate(paths) if path == ("attributes",)), None)
+    return _ContextReads(fields, attributes, whole)
+
+
 def _text_keys(paths: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
     """What a text depends on: each contact field it reads, and the whole value of each
     top-level attribute it reads. A deeper path is not read on its own: it may go through
@@ -109,6 +130,7 @@ class ClassPlanner:
         self.tally = tally
         self.state = recipients.channels[Channel.SMS]
         self.paths = _text_keys(run.template.paths or ())
+        self.context_reads = _context_reads(self.paths)
         self.wants_attributes = "attributes" in run.template.variables
         self.classes: dict[ClassKey, int] = {}
         self.class_info: list[_Class] = []
@@ -144,6 +166,7 @@ class ClassPlanner:
         if reads_attributes and _whole_attributes(dialect):
             # no `->`: the whole attributes text (exact, if fewer recipients share a text)
             self.paths = (*(p for p in self.paths if p[0] != "attributes"), ("attributes",))
+            self.context_reads = _context_reads(self.paths)
         elif reads_attributes and dialect == "sqlite":
             # Attributes stored before contacts refused NaN are JSON to Python, malformed
             # to SQLite: their contacts are planned one by one, from the text Python reads.
@@ -229,7 +252,7 @@ class ClassPlanner:
             self.unlinked.clear()
         out = ClassRows()
         alone: list[int] = []
-        missed: list[PageRow] = []
+        missed: list[tuple[int, ClassKey, TextKey]] = []  # contact, class key, text key
         classes, texts = self.classes, self.texts
         triples = out.triples
         append = triples.append
@@ -239,10 +262,11 @@ class ClassPlanner:
             if suppressed and row[1] in suppressed:
                 alone.append(row[0])
                 continue
-            class_index = classes.get(row[_CLASS_START:_TEXT_START])
-            text_index = texts.get(row[_TEXT_START:])
+            class_key, text_key = row[_CLASS_START:_TEXT_START], row[_TEXT_START:]
+            class_index = classes.get(class_key)
+            text_index = texts.get(text_key)
             if class_index is None or text_index is None:
-                missed.append(row)
+                missed.append((row[0], class_key, text_key))
                 continue
             append((row[0], class_index, text_index))
         if missed:
@@ -296,21 +320,22 @@ class ClassPlanner:
         if page.rows:
             out.before = lambda cursor: page.write(cursor, triples)
 
-    def _learn(self, missed: list[PageRow], read: ContactReader, out: ClassRows) -> None:
+    def _learn(
+        self, missed: list[tuple[int, ClassKey, TextKey]], read: ContactReader, out: ClassRows
+    ) -> None:
         """Plan the first recipient of each new class and text one by one, keep what it
-        gives under the values it depends on, then place every missed recipient."""
+        gives under the values it depends on, then place every missed recipient (contact,
+        class key, text key)."""
         classes, texts = self.classes, self.texts
         first: dict[ClassKey, int] = {}
         placed: list[tuple[int, ClassKey, int]] = []  # contact, class key, text index
-        for row in missed:
-            key = row[_CLASS_START:_TEXT_START]
+        for contact_id, key, text_key in missed:
             if key not in classes:
-                first.setdefault(key, row[0])
-            text_key = row[_TEXT_START:]
+                first.setdefault(key, contact_id)
             text_index = texts.get(text_key)
             if text_index is None:
                 text_index = self._learn_text(text_key, out)
-            placed.append((row[0], key, text_index))
+            placed.append((contact_id, key, text_index))
         if first:  # a decision needs the whole contact
             whole = {contact.id: contact for contact in read(set(first.values()))}
             for key, contact_id in first.items():
@@ -330,18 +355,23 @@ class ClassPlanner:
     def _text_context(self, key: TextKey) -> dict[str, Any]:
         """The template context of a text from its key alone: what `context_builder` gives
         for a contact with these values (the template reads nothing else)."""
+        reads = self.context_reads
         context: dict[str, Any] = {}
-        attributes: dict[str, Any] = {}
-        for path, value in zip(self.paths, key, strict=False):
-            if value is None:
-                continue  # a field or an attribute the contact lacks stays absent
-            if path == ("attributes",):
-                attributes = self.recipients.attributes(value)
-            elif path[0] == "attributes":
-                attributes[path[1]] = self._value(value) if isinstance(value, str) else value
-            else:
-                context[path[0]] = value
+        # a field or an attribute the contact lacks (None) stays absent
+        for index, name in reads.fields:
+            value = key[index]
+            if value is not None:
+                context[name] = value
         if self.wants_attributes:
+            attributes: dict[str, Any] = {}
+            if reads.whole is not None:
+                if key[reads.whole] is not None:
+                    attributes = self.recipients.attributes(key[reads.whole])
+            else:
+                for index, name in reads.attributes:
+                    value = key[index]
+                    if value is not None:
+                        attributes[name] = self._value(value) if isinstance(value, str) else value
             context["attributes"] = attributes
         context[LANGUAGE_KEY] = key[-1] or ""
         return context
