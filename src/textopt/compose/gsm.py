@@ -21,6 +21,7 @@ __all__ = [
     "describe_char",
     "encode_gsm",
     "gsm_septets",
+    "gsm_units",
     "is_gsm",
 ]
 
@@ -62,6 +63,7 @@ _ENCODE_TABLE: dict[int, str] = {ord(c): chr(v) for c, v in GSM_BASIC.items()} |
     ord(c): chr(ESCAPE) + chr(v) for c, v in GSM_EXTENSION.items()
 }
 _EXTENSION_CHARS = tuple(GSM_EXTENSION)
+_NOT_BASIC = re.compile("[^" + "".join(re.escape(char) for char in sorted(GSM_BASIC)) + "]")
 _EXTENSION = re.compile("[" + "".join(re.escape(char) for char in _EXTENSION_CHARS) + "]")
 
 
@@ -83,6 +85,14 @@ def gsm_septets(text: str) -> int:
         # str.count runs in C; ten passes beat one Python-level loop by far.
         septets += text.count(char)
     return septets
+
+
+def gsm_units(text: str) -> int | None:
+    """The septets of `text` when it is all GSM-7, else None: one search for a text of the
+    basic table alone (most texts), where `is_gsm` then `gsm_septets` take two."""
+    if _NOT_BASIC.search(text) is None:
+        return len(text)
+    return gsm_septets(text) if is_gsm(text) else None
 
 
 def encode_gsm(text: str) -> bytes:

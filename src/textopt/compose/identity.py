@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from textopt.compose.cost import PriceTable, default_price_table, normalise_country
-from textopt.compose.gsm import is_gsm
+from textopt.compose.gsm import gsm_units
 from textopt.compose.parts import Analysis, Encoding, analyze, measure
 from textopt.compose.smart import transliterate
 from textopt.errors import ConfigError, ValidationError
@@ -366,16 +366,17 @@ class MessageFrame:
         (with it on: against the text without it; off: what it would save), without the
         analysis's details (parts, replacements)."""
         framed = self.apply(body)[0]
-        gsm: bool | None = is_gsm(framed)
+        septets = gsm_units(framed)
         text = framed
-        if smart_encoding and not gsm:
-            text, gsm = transliterate(framed, fold_accents=fold_accents), None
-        encoding, units, segments = measure(text, gsm=gsm)
-        if smart_encoding:
-            saving = 0 if text == framed else measure(framed).segments - segments
-        elif encoding is Encoding.GSM7:
+        if septets is not None:  # all GSM-7: nothing to replace, nothing replacing saves
+            encoding, units, segments = measure(text, septets=septets)
             saving = 0
+        elif smart_encoding:
+            text = transliterate(framed, fold_accents=fold_accents)
+            encoding, units, segments = measure(text)
+            saving = 0 if text == framed else measure(framed).segments - segments
         else:
+            encoding, units, segments = measure(text, gsm=False)
             saving = segments - measure(transliterate(text, fold_accents=fold_accents)).segments
         table = prices or default_price_table()
         unit = table.unit_price(country=self.country, encoding=encoding)

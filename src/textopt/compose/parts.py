@@ -16,7 +16,13 @@ from typing import Any, NamedTuple
 
 from textopt.compose.cost import Cost, PriceTable, estimate_cost
 from textopt.compose.graphemes import count_graphemes
-from textopt.compose.gsm import GSM_CHARS, GSM_EXTENSION, encode_gsm, gsm_septets, is_gsm
+from textopt.compose.gsm import (
+    GSM_CHARS,
+    GSM_EXTENSION,
+    encode_gsm,
+    gsm_septets,
+    gsm_units,
+)
 from textopt.compose.smart import (
     Replacement,
     suggest_replacement,
@@ -90,7 +96,11 @@ class Measure(NamedTuple):
 
 
 def _encoding_and_units(text: str, gsm: bool | None = None) -> tuple[Encoding, int]:
-    if gsm if gsm is not None else is_gsm(text):
+    if gsm is None:
+        septets = gsm_units(text)
+        if septets is not None:
+            return Encoding.GSM7, septets
+    elif gsm:
         return Encoding.GSM7, gsm_septets(text)
     try:
         encoded = text.encode("utf-16-le")
@@ -99,10 +109,13 @@ def _encoding_and_units(text: str, gsm: bool | None = None) -> tuple[Encoding, i
     return Encoding.UCS2, len(encoded) // 2
 
 
-def measure(text: str, *, gsm: bool | None = None) -> Measure:
+def measure(text: str, *, gsm: bool | None = None, septets: int | None = None) -> Measure:
     """Encoding, units and segments of `text`, without the details: the planning fast path.
 
-    `gsm`: whether `text` is all GSM-7 (`is_gsm`), when the caller knows already."""
+    `gsm`: whether `text` is all GSM-7 (`is_gsm`), when the caller knows already;
+    `septets`: its septets when the caller knows it is (`gsm_units`)."""
+    if septets is not None:
+        return Measure(Encoding.GSM7, septets, _segments(text, Encoding.GSM7, septets))
     encoding, units = _encoding_and_units(text, gsm)
     return Measure(encoding, units, _segments(text, encoding, units))
 

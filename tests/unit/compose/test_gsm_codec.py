@@ -14,6 +14,7 @@ from textopt.compose.gsm import (
     decode_gsm,
     encode_gsm,
     gsm_septets,
+    gsm_units,
     is_gsm,
 )
 from textopt.errors import ValidationError
@@ -128,3 +129,8 @@ def test_septets_equal_encoded_length(text: str) -> None:
 @given(st.text() | st.text(alphabet=[*sorted(GSM_CHARS), "ç", "\ud800", "€", "😀", "\\"]))
 def test_is_gsm_is_every_character_in_a_table(text: str) -> None:
     assert is_gsm(text) == all(char in GSM_CHARS for char in text)
+
+
+@given(st.text() | st.text(alphabet=[*sorted(GSM_CHARS), "ç", "\ud800", "€", "😀", "\\"]))
+def test_gsm_units_are_the_septets_of_a_gsm_text_only(text: str) -> None:
+    assert gsm_units(text) == (gsm_septets(text) if is_gsm(text) else None)
