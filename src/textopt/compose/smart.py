@@ -8,7 +8,9 @@ combining accents that compose to a GSM letter such as e + U+0301 -> é). Droppi
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from textopt.compose.gsm import GSM_CHARS, is_gsm
@@ -63,6 +65,16 @@ _FAITHFUL_TABLE = str.maketrans(FAITHFUL)
 _FOLDING_TABLE = str.maketrans({**ACCENT_FOLDS, **FAITHFUL})
 
 
+def _any_of(chars: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(char) for char in sorted(chars)) + "]")
+
+
+# A text with none of a table's characters is left as it is: one search in C is much
+# cheaper than `str.translate` looking up every character of a text that is not ASCII.
+_FAITHFUL_CHARS = _any_of(FAITHFUL)
+_FOLDING_CHARS = _any_of({**ACCENT_FOLDS, **FAITHFUL})
+
+
 @dataclass(frozen=True, slots=True)
 class Replacement:
     """One change smart encoding makes: `source` at `position` (code points) becomes `target`."""
@@ -86,9 +98,12 @@ def transliterate(text: str, *, fold_accents: bool = False) -> str:
     """`text` with every character that has a faithful GSM look-alike replaced by it."""
     if is_gsm(text):
         return text
-    result = text.translate(_FOLDING_TABLE if fold_accents else _FAITHFUL_TABLE)
-    if is_gsm(result):
-        return result
+    if (_FOLDING_CHARS if fold_accents else _FAITHFUL_CHARS).search(text) is None:
+        result = text  # nothing to replace: what translating gives
+    else:
+        result = text.translate(_FOLDING_TABLE if fold_accents else _FAITHFUL_TABLE)
+        if is_gsm(result):
+            return result
     # Combining marks depend on their neighbour, which str.translate cannot see.
     if any(unicodedata.combining(c) for c in set(result) - GSM_CHARS):
         return _walk(text, fold_accents=fold_accents)[0]

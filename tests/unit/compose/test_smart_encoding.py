@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from textopt.compose import Encoding, analyze, is_gsm, transliterate, transliteration_replacements
+from textopt.compose.gsm import GSM_CHARS
+from textopt.compose.smart import ACCENT_FOLDS, FAITHFUL
 
 any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=300)
 
@@ -92,3 +96,18 @@ def test_replacements_rebuild_the_transliteration(text: str, fold: bool) -> None
 @given(any_text, st.booleans())
 def test_transliteration_never_costs_more(text: str, fold: bool) -> None:
     assert analyze(transliterate(text, fold_accents=fold)).segments <= analyze(text).segments
+
+
+_MIXED = st.text(alphabet="ae’«\u00a0—…œç\u0301\u0327ëê€😀 ", max_size=30)
+
+
+@given(_MIXED | any_text, st.booleans())
+def test_transliteration_is_translation_unless_combining_marks_remain(
+    text: str, fold: bool
+) -> None:
+    # what the search that skips translating a text with nothing to replace must keep
+    table = str.maketrans({**ACCENT_FOLDS, **FAITHFUL} if fold else FAITHFUL)
+    translated = text.translate(table)
+    if any(unicodedata.combining(c) for c in set(translated) - GSM_CHARS):
+        return  # the walk (test_replacements_rebuild_the_transliteration)
+    assert transliterate(text, fold_accents=fold) == translated
