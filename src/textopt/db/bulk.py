@@ -1,4 +1,5 @@
-"""Bulk statements: a list bound as one parameter, and columns read as the driver gives them.
+"""Bulk statements: a list bound as one parameter, columns read as the driver gives them,
+and SQLite rows inserted many per statement.
 
 The claim, its re-check and the dispatcher's writes select thousands of rows by id or
 digest per statement; these helpers keep such a statement built once per dialect and its
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+import sqlite3
+from collections.abc import Collection, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +29,15 @@ from sqlalchemy import (
     type_coerce,
 )
 
-__all__ = ["among", "among_rows", "id_list", "ids_parameter", "parse_instant", "raw"]
+__all__ = [
+    "among",
+    "among_rows",
+    "id_list",
+    "ids_parameter",
+    "insert_rows",
+    "parse_instant",
+    "raw",
+]
 
 
 def raw(column: Any) -> Any:
@@ -83,3 +94,41 @@ def parse_instant(value: Any) -> dt.datetime | None:
     if instant.tzinfo is None:
         return instant.replace(tzinfo=dt.UTC)
     return instant.astimezone(dt.UTC)
+
+
+def insert_rows(cursor: Any, insert: str, rows: Sequence[Sequence[Any]], after: str = "") -> int:
+    """`insert` (up to `VALUES`) of `rows`, then `after` (an `ON CONFLICT` clause), through
+    a SQLite cursor, as many rows per statement as SQLite takes parameters; how many rows
+    went in.
+
+    One statement binds its rows at once and steps once: `executemany` steps once per row,
+    and the driver gives the interpreter lock back at every step, so a thread reading
+    beside it (planning reads a page while the previous one is written) waits for the lock
+    once per row too.
+    """
+    if not rows:
+        return 0
+    width = len(rows[0])
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    one = f"({', '.join(['?'] * width)})"
+    done, begin = 0, 0
+    for size in _chunk_sizes(len(rows), max(limit // width, 1)):
+        values = ", ".join([one] * size)
+        chunk = rows[begin : begin + size]
+        begin += size
+        cursor.execute(f"{insert} {values} {after}".rstrip(), list(chain.from_iterable(chunk)))
+        done += cursor.rowcount
+    return done
+
+
+def _chunk_sizes(count: int, most: int) -> list[int]:
+    """`count` rows cut in statements of `most` rows, then of powers of two: the driver
+    keeps each distinct statement prepared (a long one takes megabytes), so a run uses a
+    few sizes, not one per page."""
+    sizes = [most] * (count // most)
+    rest = count % most
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        sizes.append(size)
+        rest -= size
+    return sizes

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from textopt.config import Settings
 from textopt.db import utcnow
 from textopt.db.batching import id_conditions
+from textopt.db.bulk import insert_rows
 from textopt.db.copying import copies, copy_unless_clash
 from textopt.errors import ConflictError, NotFoundError, ValidationError
 from textopt.links.models import LinkClick, LinkCode
@@ -184,10 +185,7 @@ def _existing_codes(
 _CODE_COLUMNS = ("code", "campaign_id", "contact_id", "url", "created_at")
 #: PostgreSQL: where new codes are copied before they enter `link_codes`.
 _STAGING = "textopt_link_rows"
-_INSERT = (
-    f"INSERT INTO link_codes ({', '.join(_CODE_COLUMNS)}) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
-)
+_INSERT = f"INSERT INTO link_codes ({', '.join(_CODE_COLUMNS)}) VALUES"
 
 
 def stored_instant(connection: Connection, value: dt.datetime) -> Any:
@@ -214,8 +212,7 @@ def insert_codes(cursor: Any, rows: Sequence[tuple[str, int, int, str, Any]]) ->
             rows=rows,
             conflict="ON CONFLICT DO NOTHING",
         )
-    cursor.executemany(_INSERT, rows)
-    return int(cursor.rowcount)
+    return insert_rows(cursor, _INSERT, rows, "ON CONFLICT DO NOTHING")
 
 
 def _insert_codes(session: Session, rows: list[tuple[str, int, int, str]]) -> int:

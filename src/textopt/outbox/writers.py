@@ -32,6 +32,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
+from textopt.db.bulk import insert_rows
 from textopt.db.copying import copies, copy_rows, staged_insert
 from textopt.outbox.models import Message
 from textopt.outbox.rows import (
@@ -259,21 +260,18 @@ class FastInsert:
     def write(self, cursor: Any, rows: ClassRows) -> None:
         """Insert what must come first (`ClassRows.before`), the page's new classes and
         texts, then its triples."""
-        m = self.marker
         if rows.before is not None:
             rows.before(cursor)
-        if rows.classes:
+        for table, names, new in (
+            (CLASSES_TABLE, CLASS_COLUMNS, rows.classes),
+            (TEXTS_TABLE, TEXT_COLUMNS, rows.texts),
+        ):
+            if not new:
+                continue
             if self.postgres:
-                copy_rows(cursor, CLASSES_TABLE, ("idx", *CLASS_COLUMNS), rows.classes)
+                copy_rows(cursor, table, ("idx", *names), new)
             else:
-                marks = ", ".join([m] * (1 + len(CLASS_COLUMNS)))
-                cursor.executemany(f"INSERT INTO {CLASSES_TABLE} VALUES ({marks})", rows.classes)
-        if rows.texts:
-            if self.postgres:
-                copy_rows(cursor, TEXTS_TABLE, ("idx", *TEXT_COLUMNS), rows.texts)
-            else:
-                marks = ", ".join([m] * (1 + len(TEXT_COLUMNS)))
-                cursor.executemany(f"INSERT INTO {TEXTS_TABLE} VALUES ({marks})", rows.texts)
+                insert_rows(cursor, f"INSERT INTO {table} VALUES", new)
         triples = rows.triples
         if not triples:
             return
