@@ -219,7 +219,8 @@ def test_every_command_of_the_readme_tour_runs_on_a_fresh_demo(tmp_path: Path) -
     chosen = _run(["consent", "preferences", stopped.group(1), "--json"], cwd=tmp_path, env=env)
     sms = json.loads(chosen)["preferences"][0]
     assert (sms["channel"], sms["promotions"], sms["reminders"]) == ("sms", "stopped", True)
-    # the demo's inbox: customers answered the sale; one got a reply, two wait unread; the
+    # the demo's inbox: customers wrote back (at night, those the confirmations reached,
+    # the sale waiting for its window); one got a reply, two wait unread; the
     # clinic's patient who answered OUI is there too, unread (unless the sandbox's simulated
     # failures left the reminder undelivered, and the demo said so)
     patient = " answered OUI: " in demo.stdout

@@ -3,8 +3,9 @@
 A French shop imports its customers (a few thousand, from France, Belgium, the US and the
 UK; some without consent, some who said STOP, some rows invalid), checks its consent ledger,
 previews and launches a winter sale, sends appointment confirmations, dispatches until
-nothing is due and prints the report; customers answer the sale (the inbox: one answered,
-two unread); then sends a newsletter on two channels (an SMS teaser
+nothing is due and prints the report; customers write back (the inbox: one answered,
+two unread; at night or on a Sunday, when the sale waits, customers the confirmations
+reached); then sends a newsletter on two channels (an SMS teaser
 to SMS subscribers, the full email to the others). The database is left in `demo/`, with
 `demo/nouveaux-clients.csv`, the new customers the README's tour imports: campaigns 1 to 3
 are the demo's, the tour's own campaign is number 4 (`tests/acceptance/test_readme_tour.py`
@@ -233,11 +234,12 @@ def main() -> None:
             )
         _print_report(data)
 
-    _step("Customers answer the sale: the inbox")
+    _step("Customers write back: the inbox")
     demo_conversations(
         engine,
         settings,
         sale_id=sale_id,
+        fallback_id=confirm_id,
         avoid=(FEATURED_FR_NUMBER, FEATURED_US_NUMBER),
         console=console,
     )
@@ -257,7 +259,7 @@ def main() -> None:
         f"textopt campaign report {letter_id}   # SMS and email side by side",
         f"textopt campaign why {sale_id} '{FEATURED_US_NUMBER}'",
         "textopt consent verify",
-        "textopt inbox list   # customers who answered the sale",
+        "textopt inbox list   # customers who wrote back",
         "textopt flows list   # and textopt flows stats 'Rappel de rendez-vous (clinique)'",
         "textopt contacts import demo/nouveaux-clients.csv   # then the README's tour",
     ):
