@@ -26,7 +26,6 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table
@@ -307,11 +306,6 @@ class OutboxWriter:
         # long VALUES list slowly: one row per statement, pipelined by the driver.
         self.multirow = isinstance(driver, sqlite3.Connection)
         self.limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if self.multirow else 0
-        self.chunk = {
-            "sms": self.limit // len(OUTBOX_COLUMNS),
-            "email": self.limit // len(EMAIL_COLUMNS),
-        }
-        self._sql: dict[tuple[str, int], str] = {}
         self.fast: FastInsert | None = None
         # PostgreSQL through psycopg: batches go through `ROWS_TABLE` with COPY
         self.copies = copies(driver)
@@ -332,16 +326,11 @@ class OutboxWriter:
         if self.copies:
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
 
-    def _statement(self, kind: str, count: int) -> str:
-        sql = self._sql.get((kind, count))
-        if sql is None:
-            columns = EMAIL_COLUMNS if kind == "email" else OUTBOX_COLUMNS
-            one = f"({', '.join([self.marker] * len(columns))})"
-            sql = self._sql[(kind, count)] = (
-                f"INSERT INTO messages ({', '.join(columns)}) VALUES "
-                f"{', '.join([one] * count)} {_CONFLICT}"
-            )
-        return sql
+    @staticmethod
+    def _insert(kind: str) -> str:
+        """The outbox's `INSERT` of one kind of row, up to `VALUES`."""
+        columns = EMAIL_COLUMNS if kind == "email" else OUTBOX_COLUMNS
+        return f"INSERT INTO messages ({', '.join(columns)}) VALUES"
 
     def write(self, rows: PlannedRows) -> None:
         """Insert the batch's rows (existing ones are kept as they are)."""
@@ -362,15 +351,13 @@ class OutboxWriter:
                             conflict=_CONFLICT,
                         )
                     continue
-                if not self.multirow:
-                    if batch:
-                        cursor.executemany(self._statement(kind, 1), batch)
+                if not batch:
                     continue
-                size = self.chunk[kind]
-                for begin in range(0, len(batch), size):
-                    chunk = batch[begin : begin + size]
-                    values = list(chain.from_iterable(chunk))
-                    cursor.execute(self._statement(kind, len(chunk)), values)
+                if self.multirow:  # SQLite: as many rows per statement as it takes
+                    insert_rows(cursor, self._insert(kind), batch, _CONFLICT)
+                else:
+                    marks = ", ".join([self.marker] * len(batch[0]))
+                    cursor.executemany(f"{self._insert(kind)} ({marks}) {_CONFLICT}", batch)
             if rows.fast:
                 assert self.fast is not None
                 self.fast.write(cursor, rows.fast)
